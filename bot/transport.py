@@ -25,10 +25,12 @@ import re
 from typing import IO, Any, Final, Literal, NoReturn
 
 import aiohttp
+from aiohttp.helpers import get_env_proxy_for_url
 from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, HTTPXRequest, RequestData
+from yarl import URL
 
 __all__ = ["POOL_TIMEOUT_MESSAGE", "AiohttpRequest", "build_request"]
 
@@ -81,6 +83,7 @@ class AiohttpRequest(BaseRequest):
     __slots__ = (
         "_closed",
         "_connect_timeout",
+        "_env_proxies",
         "_media_write_timeout",
         "_pool_size",
         "_pool_timeout",
@@ -114,6 +117,7 @@ class AiohttpRequest(BaseRequest):
         self._session: aiohttp.ClientSession | None = None
         self._semaphore: asyncio.Semaphore | None = None
         self._closed = False
+        self._env_proxies: dict[str, tuple[URL | None, aiohttp.BasicAuth | None]] = {}
         self._timeouts: dict[tuple[float | None, float | None], aiohttp.ClientTimeout] = {}
 
     @property
@@ -132,7 +136,10 @@ class AiohttpRequest(BaseRequest):
         return aiohttp.ClientSession(
             connector=connector,
             proxy=self._proxy,
-            trust_env=True,
+            # trust_env=True would cost two thread-pool hops per request (netrc + env proxy
+            # lookup); env proxies are resolved once per origin in _env_proxy() instead.
+            trust_env=False,
+            cookie_jar=aiohttp.DummyCookieJar(),
             # Never hand PTB compressed bytes, and never ask the server for them either.
             auto_decompress=False,
             headers={"User-Agent": self.USER_AGENT, "Accept-Encoding": "identity"},
@@ -161,6 +168,23 @@ class AiohttpRequest(BaseRequest):
         if isinstance(value, DefaultValue):
             return default
         return value
+
+    async def _env_proxy(self, url: str) -> tuple[URL | None, aiohttp.BasicAuth | None]:
+        """The ``HTTP(S)_PROXY``/``NO_PROXY`` proxy for *url*'s origin, looked up once per origin."""
+        origin = url.split("/", 3)[:3]
+        key = "/".join(origin)
+        cached = self._env_proxies.get(key)
+        if cached is not None:
+            return cached
+        try:
+            found: tuple[URL | None, aiohttp.BasicAuth | None] = await asyncio.to_thread(
+                get_env_proxy_for_url, URL(key)
+            )
+        except LookupError:
+            found = (None, None)
+        if len(self._env_proxies) < 64:
+            self._env_proxies[key] = found
+        return found
 
     @staticmethod
     def _multipart(request_data: RequestData) -> aiohttp.FormData:
@@ -229,9 +253,18 @@ class AiohttpRequest(BaseRequest):
                 raise TimedOut(message=POOL_TIMEOUT_MESSAGE) from err
         else:
             await semaphore.acquire()  # returns at once: a slot is free
+        proxy, proxy_auth = (None, None) if self._proxy else await self._env_proxy(url)
+
         try:
             async with session.request(
-                method, url, data=data, headers=headers, timeout=timeout, allow_redirects=False
+                method,
+                url,
+                data=data,
+                headers=headers,
+                timeout=timeout,
+                allow_redirects=False,
+                proxy=proxy,
+                proxy_auth=proxy_auth,
             ) as response:
                 return response.status, await response.read()
         except TimeoutError as err:  # aiohttp.ServerTimeoutError subclasses TimeoutError
