@@ -1,0 +1,92 @@
+"""The composition root: builds the Application and registers every handler, in order.
+
+Order matters inside a handler group: the first matching handler wins. The order is:
+  group -2  guards (service identities, flood control, "last seen")
+  group  0  basic commands, then each feature (conversations before plain commands),
+            then the catch-alls that answer what nobody handled
+  group 99  persistence flush (conversation progress reaches the database after each update)
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+from telegram import Update
+from telegram.ext import ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.warnings import PTBUserWarning
+
+from bot.config import Settings
+from bot.context import BotData, Ctx, LiaisonApp
+from bot.persistence import SqlitePersistence
+from bot.services import Services
+from bot.transport import build_request
+from bot.updates import PerUserUpdateProcessor
+from handlers import common
+from handlers.common import FloodGuard
+from handlers.menu import CommandMenu
+from handlers.state import UiState
+from storage.ptbstate import PtbStateRepo
+
+# Our conversations mix message and button steps on purpose (per_message=False): the
+# per-chat state is what we want, so PTB's advisory warning about it is noise.
+warnings.filterwarnings("ignore", message=r"If 'per_message=False'", category=PTBUserWarning)
+
+SANDBOX_TOKEN = "7000000:sandbox"  # noqa: S105 - the fake Telegram's public token, not a secret
+
+
+def file_url_for(api_url: str) -> str:
+    """Telegram's file URL beside the API URL: '.../bot' -> '.../file/bot'."""
+    base = api_url.removesuffix("/")
+    if base.endswith("/bot"):
+        return base[: -len("bot")] + "file/bot"
+    return base + "/file/bot"
+
+
+def build_application(settings: Settings, services: Services, token: str | None = None) -> LiaisonApp:
+    """Create the Application wired to `services` and register every handler."""
+    token = token or settings.token
+    if not token:
+        raise ValueError("a bot token is needed to build the application")
+    persistence = SqlitePersistence(PtbStateRepo(services.db), services.clock.now)
+    context_types = ContextTypes(context=Ctx, bot_data=BotData)
+    app: LiaisonApp = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(settings.api_url)
+        .base_file_url(file_url_for(settings.api_url))
+        .context_types(context_types)
+        .persistence(persistence)
+        .concurrent_updates(PerUserUpdateProcessor(256))
+        .request(build_request(settings.transport, connection_pool_size=64, read_timeout=10.0))
+        .get_updates_request(build_request(settings.transport, connection_pool_size=2, read_timeout=30.0))
+        .arbitrary_callback_data(False)
+        .build()
+    )
+    menu = CommandMenu()
+    app.bot_data.services = services
+    app.bot_data.ui = UiState(menu=menu, flood=FloodGuard(settings.flood_per_minute))
+    register_handlers(app, menu)
+    return app
+
+
+def register_handlers(app: LiaisonApp, menu: CommandMenu) -> None:
+    """Every handler of the bot, in the order they are tried."""
+    # 1. Guards and basic commands (/start, /help, /language, /cancel) and the error handler.
+    common.register(app, menu)
+    # 2. Features, each registering its conversations, commands, buttons and menu entries.
+    for feature in FEATURES:
+        feature.register(app, menu)
+    # 3. Catch-alls: unknown commands, unrecognised text, stale or forged buttons.
+    common.register_catch_alls(app)
+    # 4. Persist conversation progress right after each update.
+    app.add_handler(TypeHandler(Update, flush_persistence), group=99)
+
+
+async def flush_persistence(update: Update, context: Ctx) -> None:
+    await context.application.update_persistence()
+
+
+# Feature modules in registration order; each has `register(app, menu)` and may have
+# `async on_startup(app)` (re-arming scheduled rows, etc.).
+FEATURES: list[Any] = []

@@ -1,0 +1,139 @@
+"""The `liaison-bot` command: run, sandbox, migrate, backup.
+
+With no subcommand it runs the bot when BOT_TOKEN is set and otherwise starts the local
+sandbox (a fake Telegram on this machine), saying so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.logsetup import configure_logging
+
+log = logging.getLogger("liaison-bot")
+EXIT_CONFIG = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings(args.env_file)
+    except ConfigError as exc:
+        print(f"liaison-bot: configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    secrets = [settings.token, settings.webhook_secret.get_secret_value() if settings.webhook_secret else None]
+    configure_logging(args.log_level, secrets)
+    command = args.command or ("run" if settings.token else "sandbox")
+    if command == "run" and not settings.token:
+        print("liaison-bot: configuration error: BOT_TOKEN: required to run against Telegram", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        if command == "run":
+            asyncio.run(_run(settings))
+        elif command == "sandbox":
+            if args.command is None:
+                print("BOT_TOKEN is not set: starting the local sandbox instead of Telegram.", flush=True)
+            asyncio.run(_sandbox(settings, args))
+        elif command == "migrate":
+            applied = asyncio.run(_migrate(settings))
+            print(f"applied migrations: {applied or 'none (up to date)'}")
+        elif command == "backup":
+            asyncio.run(_backup(settings, Path(args.path)))
+            print(f"backup written to {args.path}")
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="liaison-bot", description=__doc__)
+    parser.add_argument("--env-file", default=".env", help="optional .env file (default: ./.env)")
+    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("run", help="run the bot against Telegram (long polling, or webhook if configured)")
+    sandbox = sub.add_parser("sandbox", help="run the bot against the local fake Telegram")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=8081, help="port of the fake Bot API and web chat")
+    sandbox.add_argument("--db", default=None, help="database file (default: a temporary one)")
+    sandbox.add_argument("--demo", action="store_true", help="load a sample association")
+    sub.add_parser("migrate", help="apply pending database migrations")
+    backup = sub.add_parser("backup", help="online backup of the live database")
+    backup.add_argument("path")
+    return parser
+
+
+async def _wait_for_signal() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+async def _run(settings: Settings) -> None:
+    from bot.runtime import BotRuntime
+
+    runtime = BotRuntime(settings)
+    await runtime.start()
+    log.info("liaison-bot is running; press Ctrl+C to stop")
+    try:
+        await _wait_for_signal()
+    finally:
+        await runtime.stop()
+
+
+async def _sandbox(settings: Settings, args: argparse.Namespace) -> None:
+    from sandbox.server import FakeTelegram
+
+    from bot.app import SANDBOX_TOKEN
+    from bot.runtime import BotRuntime
+
+    db_path = Path(args.db) if args.db else Path(tempfile.mkdtemp(prefix="liaison-sandbox-")) / "liaison.db"
+    async with FakeTelegram(token=SANDBOX_TOKEN, host=args.host, port=args.port) as tg:
+        sandbox_settings = settings.model_copy(update={"api_url": tg.api_url, "db_path": db_path})
+        runtime = BotRuntime(sandbox_settings, token=SANDBOX_TOKEN)
+        await runtime.start()
+        print(f"Sandbox running: fake Bot API at {tg.api_url}, database {db_path}", flush=True)
+        print(f"Open http://{args.host}:{tg.port}/ in a browser to chat with the bot.", flush=True)
+        try:
+            await _wait_for_signal()
+        finally:
+            await runtime.stop()
+
+
+async def _migrate(settings: Settings) -> list[int]:
+    from storage.db import Database
+    from storage.migrations import migrate
+
+    db = await Database.open(settings.db_path)
+    try:
+        return await migrate(db)
+    finally:
+        await db.close()
+
+
+async def _backup(settings: Settings, target: Path) -> None:
+    from storage.db import Database
+
+    if not settings.db_path.exists():
+        raise SystemExit(f"liaison-bot: no database at {settings.db_path}")
+    db = await Database.open(settings.db_path)
+    try:
+        await db.backup_to(target)
+    finally:
+        await db.close()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

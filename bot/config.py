@@ -1,0 +1,137 @@
+"""Configuration from environment variables (optionally a `.env` file).
+
+Every value is validated once at start-up; a bad or missing value becomes a
+`ConfigError` naming the variable, which the CLI prints as one line (exit code 2).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_API_URL = "https://api.telegram.org/bot"
+Language = Literal["zh-Hans", "en"]
+LANGUAGES: tuple[Language, ...] = ("zh-Hans", "en")
+
+
+class ConfigError(Exception):
+    """A configuration value is invalid; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    """All settings of the bot. Environment variable names are part of the public contract."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    bot_token: SecretStr | None = Field(default=None, alias="BOT_TOKEN")
+    db_path: Path = Field(default=Path("./liaison.db"), alias="LIAISON_DB")
+    owners: Annotated[tuple[int, ...], NoDecode] = Field(default=(), alias="LIAISON_OWNERS")
+    tz: str = Field(default="Asia/Shanghai", alias="LIAISON_TZ")
+    language: Language = Field(default="zh-Hans", alias="LIAISON_LANGUAGE")
+    api_url: str = Field(default=DEFAULT_API_URL, alias="TELEGRAM_API_URL")
+    webhook_url: str | None = Field(default=None, alias="LIAISON_WEBHOOK_URL")
+    webhook_secret: SecretStr | None = Field(default=None, alias="LIAISON_WEBHOOK_SECRET")
+    listen: str = Field(default="0.0.0.0:8443", alias="LIAISON_LISTEN")
+    transport: Literal["aiohttp", "httpx"] = Field(default="aiohttp", alias="LIAISON_TRANSPORT")
+    phone_required: bool = Field(default=False, alias="LIAISON_PHONE_REQUIRED")
+    profile_refresh_days: int = Field(default=180, ge=1, le=3650, alias="LIAISON_PROFILE_REFRESH_DAYS")
+    feedback_daily_limit: int = Field(default=5, ge=1, le=1000, alias="LIAISON_FEEDBACK_DAILY_LIMIT")
+    backup_dir: Path | None = Field(default=None, alias="LIAISON_BACKUP_DIR")
+    backup_keep: int = Field(default=7, ge=1, le=365, alias="LIAISON_BACKUP_KEEP")
+    flood_per_minute: int = Field(default=30, ge=1, le=10_000, alias="LIAISON_FLOOD_PER_MINUTE")
+
+    @field_validator("owners", mode="before")
+    @classmethod
+    def _split_owners(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.split(",") if p.strip()]
+            for part in parts:
+                if not part.lstrip("-").isdigit():
+                    raise ValueError(f"{part!r} is not a Telegram user id")
+            return tuple(int(p) for p in parts)
+        return value
+
+    @field_validator("tz")
+    @classmethod
+    def _check_tz(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("api_url")
+    @classmethod
+    def _check_api_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _check_webhook_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        assert value is not None
+        if not value.startswith("https://") and not value.startswith("http://"):
+            raise ValueError("must be an http(s) URL")
+        return value
+
+    @field_validator("listen")
+    @classmethod
+    def _check_listen(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("must be HOST:PORT")
+        return value
+
+    @field_validator("bot_token")
+    @classmethod
+    def _check_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        secret = value.get_secret_value()
+        head, sep, tail = secret.partition(":")
+        if not sep or not head.isdigit() or not tail:
+            # Never echo the value: it is a secret.
+            raise ValueError("does not look like a bot token (digits:secret)")
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.tz)
+
+    @property
+    def token(self) -> str | None:
+        return self.bot_token.get_secret_value() if self.bot_token else None
+
+    @property
+    def listen_host_port(self) -> tuple[str, int]:
+        host, _, port = self.listen.rpartition(":")
+        return host, int(port)
+
+
+def load_settings(env_file: str | Path | None = ".env", **overrides: Any) -> Settings:
+    """Load settings, turning validation failures into one clear `ConfigError`."""
+    try:
+        return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = first.get("loc", ())
+        field = str(loc[0]) if loc else "?"
+        name = _alias_of(field)
+        message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+        raise ConfigError(f"{name}: {message}") from None
+
+
+def _alias_of(field: str) -> str:
+    info = Settings.model_fields.get(field)
+    if info is not None and info.alias:
+        return info.alias
+    return field

@@ -1,0 +1,91 @@
+"""Start and stop the whole bot: database, migrations, services, Application, updater.
+
+The CLI and the tests use the same path, so the start-up work (migrations, command menus,
+re-arming scheduled rows) is exercised by every end-to-end test.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from telegram import Update
+
+from bot.app import FEATURES, build_application
+from bot.clock import Clock
+from bot.config import Settings
+from bot.context import LiaisonApp
+from bot.i18n import Catalog
+from bot.services import Services
+from handlers.common import publish_command_menus
+from storage.db import Database
+from storage.migrations import migrate
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BotRuntime:
+    settings: Settings
+    clock: Clock = field(default_factory=Clock)
+    token: str | None = None
+    db: Database | None = None
+    app: LiaisonApp | None = None
+    services: Services | None = None
+
+    async def start(self, *, polling: bool = True) -> None:
+        self.db = await Database.open(self.settings.db_path)
+        await migrate(self.db)
+        self.services = Services.create(
+            self.settings, self.db, self.clock, Catalog.load(self.settings.language)
+        )
+        app = build_application(self.settings, self.services, self.token)
+        self.app = app
+        await app.initialize()
+        assert app.bot_data.ui is not None
+        await publish_command_menus(app, self.services, app.bot_data.ui.menu)
+        for feature in FEATURES:
+            hook = getattr(feature, "on_startup", None)
+            if hook is not None:
+                await hook(app)
+        await app.start()
+        if not polling:
+            return
+        assert app.updater is not None
+        if self.settings.webhook_url:
+            host, port = self.settings.listen_host_port
+            secret = self.settings.webhook_secret.get_secret_value() if self.settings.webhook_secret else None
+            await app.updater.start_webhook(
+                listen=host,
+                port=port,
+                url_path="telegram",
+                webhook_url=self.settings.webhook_url,
+                secret_token=secret,
+                allowed_updates=Update.ALL_TYPES,
+            )
+            log.info("receiving updates by webhook on %s:%s", host, port)
+        else:
+            await app.updater.start_polling(
+                poll_interval=0.0, timeout=10, allowed_updates=Update.ALL_TYPES, drop_pending_updates=False
+            )
+            log.info("receiving updates by long polling")
+
+    async def stop(self) -> None:
+        app = self.app
+        if app is not None:
+            if app.updater is not None and app.updater.running:
+                await app.updater.stop()
+            if app.running:
+                await app.stop()
+            await app.shutdown()
+            self.app = None
+        if self.db is not None:
+            await self.db.close()
+            self.db = None
+
+    async def __aenter__(self) -> BotRuntime:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()

@@ -1,0 +1,65 @@
+"""Language preference and reachability of the people who talk to the bot."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.clock import Clock
+from bot.config import LANGUAGES, Language
+from bot.i18n import normalise_language
+from storage.users import UserRepo
+
+_TOUCH_EVERY = timedelta(minutes=10)
+
+
+class UserService:
+    """Caches each user's chosen language (the database stays the source of truth)."""
+
+    def __init__(self, repo: UserRepo, clock: Clock, default: Language) -> None:
+        self._repo = repo
+        self._clock = clock
+        self._default = default
+        self._chosen: dict[int, Language | None] = {}
+        self._touched: dict[int, object] = {}
+
+    async def language(self, user_id: int, telegram_code: str | None) -> Language:
+        if user_id not in self._chosen:
+            stored = await self._repo.get(user_id)
+            lang = stored.language if stored else None
+            self._chosen[user_id] = _as_language(lang)
+        chosen = self._chosen[user_id]
+        return chosen if chosen is not None else normalise_language(telegram_code, self._default)
+
+    async def chosen_language(self, user_id: int) -> Language | None:
+        """The language the user picked with /language, if any."""
+        await self.language(user_id, None)
+        return self._chosen.get(user_id)
+
+    async def set_language(self, user_id: int, language: Language) -> None:
+        await self._repo.set_language(user_id, language, self._clock.now())
+        self._chosen[user_id] = language
+
+    async def touch(self, user_id: int) -> None:
+        """Note that the user is active (written at most every few minutes per user)."""
+        now = self._clock.now()
+        last = self._touched.get(user_id)
+        if isinstance(last, type(now)) and now - last < _TOUCH_EVERY:
+            return
+        await self._repo.touch(user_id, now)
+        self._touched[user_id] = now
+
+    async def mark_blocked(self, user_id: int) -> None:
+        await self._repo.mark_blocked(user_id, self._clock.now())
+        self._touched.pop(user_id, None)
+
+    async def forget(self, user_id: int) -> None:
+        await self._repo.forget(user_id)
+        self._chosen.pop(user_id, None)
+        self._touched.pop(user_id, None)
+
+
+def _as_language(value: str | None) -> Language | None:
+    for lang in LANGUAGES:
+        if value == lang:
+            return lang
+    return None

@@ -1,0 +1,116 @@
+"""Small helpers every handler uses: who is calling, in which language, and replying."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from telegram import InlineKeyboardMarkup, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
+from telegram.constants import ParseMode
+
+from bot.context import Ctx
+from bot.i18n import Markup, Translator
+from bot.roles import AccessDenied, Actor, Role
+
+Markup_ = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
+Callback = Callable[[Update, Ctx], Awaitable[Any]]
+F = TypeVar("F", bound=Callback)
+
+
+def user_id_of(update: Update) -> int:
+    user = update.effective_user
+    if user is None:
+        raise AccessDenied("update without a user")
+    return user.id
+
+
+async def translator(update: Update, context: Ctx) -> Translator:
+    user = update.effective_user
+    services = context.services
+    if user is None:
+        return services.catalog.for_lang(services.settings.language)
+    lang = await services.users.language(user.id, user.language_code)
+    return services.catalog.for_lang(lang)
+
+
+async def actor(update: Update, context: Ctx) -> Actor:
+    return await context.services.roles.actor(user_id_of(update))
+
+
+async def reply(
+    update: Update, text: str, reply_markup: Markup_ | None = None, *, quote: bool = False
+) -> Message | None:
+    """Answer in the chat the update came from (HTML parse mode, no link previews)."""
+    chat = update.effective_chat
+    if chat is None:
+        return None
+    return await chat.send_message(
+        text,
+        parse_mode=ParseMode.HTML,
+        reply_markup=reply_markup,
+        disable_web_page_preview=True,
+    )
+
+
+async def edit_or_reply(update: Update, text: str, reply_markup: InlineKeyboardMarkup | None = None) -> None:
+    """Edit the message whose button was pressed; otherwise send a new message."""
+    query = update.callback_query
+    if query is not None and query.message is not None and isinstance(query.message, Message):
+        if query.message.text_html == text and query.message.reply_markup == reply_markup:
+            return
+        await query.edit_message_text(
+            text, parse_mode=ParseMode.HTML, reply_markup=reply_markup, disable_web_page_preview=True
+        )
+        return
+    await reply(update, text, reply_markup)
+
+
+async def answer(update: Update, text: str | None = None, alert: bool = False) -> None:
+    """Answer a callback query (always, so the button stops spinning)."""
+    query = update.callback_query
+    if query is not None:
+        await query.answer(text=text[:200] if text else None, show_alert=alert)
+
+
+async def refuse(update: Update, context: Ctx, key: str = "common.not_allowed") -> None:
+    """Tell the caller politely that they may not do this."""
+    tr = await translator(update, context)
+    if update.callback_query is not None:
+        await answer(update, str(tr(key)), alert=True)
+    else:
+        await reply(update, tr(key))
+
+
+def requires(role: Role) -> Callable[[F], F]:
+    """Run the handler only for callers with at least `role` (checked on every update)."""
+
+    def decorate(func: F) -> F:
+        @wraps(func)
+        async def wrapper(update: Update, context: Ctx) -> Any:
+            who = await actor(update, context)
+            if who.role < role:
+                await refuse(update, context)
+                return None
+            return await func(update, context)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def private_only(func: F) -> F:
+    """Personal flows happen only in the private chat with the bot."""
+
+    @wraps(func)
+    async def wrapper(update: Update, context: Ctx) -> Any:
+        chat = update.effective_chat
+        if chat is None or chat.type != chat.PRIVATE:
+            return None
+        return await func(update, context)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def markup(text: str) -> Markup:
+    return Markup(text)

@@ -1,0 +1,294 @@
+"""Basic commands: /start, /help, /language, /cancel; guards; the global error handler."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+
+from telegram import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat, Update
+from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import (
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot.config import LANGUAGES, Language
+from bot.context import Ctx, LiaisonApp
+from bot.i18n import Catalog
+from bot.roles import SERVICE_IDS, Role
+from bot.services import Services
+from handlers import keyboards as kb
+from handlers.base import actor, answer, edit_or_reply, reply, translator
+from handlers.menu import CommandMenu
+
+log = logging.getLogger(__name__)
+
+# Commands must not re-run when an old message is edited.
+COMMAND_FILTER = ~filters.UpdateType.EDITED_MESSAGE
+LANGUAGE_NAMES: dict[Language, str] = {"zh-Hans": "中文", "en": "English"}
+START_PAYLOAD_HANDLERS = "start_payload_handlers"
+
+
+# --- guards (group -2) -------------------------------------------------------------------------
+class FloodGuard:
+    """Per-user limit on updates per minute; excess gets one polite reply, then silence."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self._seen: dict[int, deque[float]] = {}
+        self._warned: dict[int, float] = {}
+
+    def allow(self, user_id: int, now: float) -> bool:
+        window = self._seen.setdefault(user_id, deque())
+        while window and now - window[0] > 60:
+            window.popleft()
+        if len(window) >= self.per_minute:
+            return False
+        window.append(now)
+        return True
+
+    def should_warn(self, user_id: int, now: float) -> bool:
+        last = self._warned.get(user_id)
+        if last is not None and now - last < 60:
+            return False
+        self._warned[user_id] = now
+        return True
+
+
+async def guard(update: Update, context: Ctx) -> None:
+    """Drop updates from Telegram's service identities and from flooding users."""
+    user = update.effective_user
+    if user is None:
+        return
+    if user.id in SERVICE_IDS or (update.effective_message and update.effective_message.sender_chat):
+        raise ApplicationHandlerStop
+    flood = context.ui.flood
+    now = time.monotonic()
+    if not flood.allow(user.id, now):
+        if flood.should_warn(user.id, now) and update.effective_chat and update.effective_chat.type == "private":
+            tr = await translator(update, context)
+            if update.callback_query:
+                await answer(update, str(tr("common.slow_down")))
+            else:
+                await reply(update, tr("common.slow_down"))
+        elif update.callback_query:
+            await answer(update)
+        raise ApplicationHandlerStop
+    if update.effective_chat and update.effective_chat.type == "private":
+        await context.services.users.touch(user.id)
+
+
+# --- /start ---------------------------------------------------------------------------------------
+async def start(update: Update, context: Ctx) -> None:
+    """Welcome; a deep-link payload (``/start PAYLOAD``) goes to the feature that owns its prefix."""
+    if context.args:
+        payload = context.args[0]
+        handlers = context.ui.start_payloads
+        for prefix, handler in handlers.items():
+            if payload.startswith(prefix):
+                await handler(update, context, payload[len(prefix) :])
+                return
+        tr = await translator(update, context)
+        await reply(update, tr("start.bad_link"))
+        return
+    await show_home(update, context)
+
+
+async def show_home(update: Update, context: Ctx) -> None:
+    tr = await translator(update, context)
+    who = await actor(update, context)
+    user = update.effective_user
+    name = user.first_name if user else ""
+    menu = context.ui.menu
+    buttons = [kb.button(str(tr(b.text_key)), b.callback_data) for b in menu.home_for(who.role)]
+    key = "start.welcome_member" if who.role >= Role.MEMBER else "start.welcome"
+    text = tr(key, name=name) + "\n\n" + tr("start.hint_help")
+    await edit_or_reply(update, text, kb.inline(kb.columns(buttons)) if buttons else None)
+
+
+async def home_button(update: Update, context: Ctx) -> None:
+    await answer(update)
+    await show_home(update, context)
+
+
+# --- /help ------------------------------------------------------------------------------------------
+async def help_command(update: Update, context: Ctx) -> None:
+    tr = await translator(update, context)
+    who = await actor(update, context)
+    menu = context.ui.menu
+    lines: list[str] = [tr(f"help.intro.{who.role.name.lower()}")]
+    lines += [f"/{c.command} — {tr(c.description_key)}" for c in menu.for_role(who.role)]
+    await reply(update, "\n".join(lines))
+
+
+# --- /language -------------------------------------------------------------------------------------
+async def language_command(update: Update, context: Ctx) -> None:
+    tr = await translator(update, context)
+    buttons = [kb.button(LANGUAGE_NAMES[lang], kb.cb("lang", lang)) for lang in LANGUAGES]
+    await reply(update, tr("language.choose"), kb.inline([buttons]))
+
+
+async def language_chosen(update: Update, context: Ctx) -> None:
+    parts = kb.parse(update.callback_query.data if update.callback_query else None, "lang", 1)
+    if parts is None or parts[0] not in LANGUAGES or update.effective_user is None:
+        await answer(update)
+        return
+    lang: Language = "en" if parts[0] == "en" else "zh-Hans"
+    await context.services.users.set_language(update.effective_user.id, lang)
+    tr = context.services.catalog.for_lang(lang)
+    await answer(update, str(tr("language.changed")))
+    await edit_or_reply(update, tr("language.changed"))
+    who = await actor(update, context)
+    await set_chat_commands(context, update.effective_user.id, who.role, lang, context.ui.menu)
+
+
+# --- /cancel -----------------------------------------------------------------------------------------
+async def cancel(update: Update, context: Ctx) -> int:
+    """Leave any conversation (used as every conversation's fallback too)."""
+    tr = await translator(update, context)
+    context.user_data.clear() if context.user_data is not None else None
+    await reply(update, tr("common.cancelled"), kb.remove_keyboard())
+    return ConversationHandler.END
+
+
+async def nothing_to_cancel(update: Update, context: Ctx) -> None:
+    tr = await translator(update, context)
+    await reply(update, tr("common.nothing_to_cancel"), kb.remove_keyboard())
+
+
+def cancel_fallback() -> CommandHandler[Ctx, int]:
+    """Every ConversationHandler lists this among its fallbacks."""
+    return CommandHandler("cancel", cancel, filters=COMMAND_FILTER)
+
+
+async def noop(update: Update, context: Ctx) -> None:
+    await answer(update)
+
+
+async def stale_button(update: Update, context: Ctx) -> None:
+    """A button no handler recognises (old, forged, or from a finished flow)."""
+    tr = await translator(update, context)
+    await answer(update, str(tr("common.stale_button")), alert=False)
+
+
+async def unknown_command(update: Update, context: Ctx) -> None:
+    tr = await translator(update, context)
+    await reply(update, tr("common.unknown_command"))
+
+
+async def unrecognised(update: Update, context: Ctx) -> None:
+    tr = await translator(update, context)
+    await reply(update, tr("common.unrecognised"))
+
+
+# --- command menus ----------------------------------------------------------------------------------
+def commands_for(catalog: Catalog, menu: CommandMenu, role: Role, lang: Language) -> list[BotCommand]:
+    return [BotCommand(c.command, str(catalog.text(lang, c.description_key))[:256]) for c in menu.for_role(role)]
+
+
+async def set_chat_commands(context: Ctx, chat_id: int, role: Role, lang: Language | None, menu: CommandMenu) -> None:
+    catalog = context.services.catalog
+    langs: list[Language | None] = [lang] if lang else [None]
+    for language in langs:
+        try:
+            await context.bot.set_my_commands(
+                commands_for(catalog, menu, role, language or catalog.default),
+                scope=BotCommandScopeChat(chat_id),
+            )
+        except (BadRequest, Forbidden) as exc:
+            log.info("could not set commands for chat %s: %s", chat_id, exc.message)
+
+
+async def publish_command_menus(app: LiaisonApp, services: Services, menu: CommandMenu) -> None:
+    """At start-up: member menus for all private chats, role menus for coordinators and owners."""
+    catalog = services.catalog
+    scope = BotCommandScopeAllPrivateChats()
+    await app.bot.set_my_commands(commands_for(catalog, menu, Role.MEMBER, catalog.default), scope=scope)
+    for lang in LANGUAGES:
+        await app.bot.set_my_commands(
+            commands_for(catalog, menu, Role.MEMBER, lang), scope=scope, language_code=_tg_code(lang)
+        )
+    privileged = set(services.roles.owners) | set(await services.roles.coordinator_user_ids())
+    for user_id in sorted(privileged):
+        who = await services.roles.actor(user_id)
+        stored = await services.users.chosen_language(user_id)
+        for lang in LANGUAGES if stored is None else (stored,):
+            try:
+                await app.bot.set_my_commands(
+                    commands_for(catalog, menu, who.role, lang),
+                    scope=BotCommandScopeChat(user_id),
+                    language_code=None if stored else _tg_code(lang),
+                )
+            except (BadRequest, Forbidden) as exc:
+                log.info("no command menu for user %s yet: %s", user_id, exc.message)
+
+
+def _tg_code(lang: Language) -> str:
+    return "zh" if lang == "zh-Hans" else "en"
+
+
+# --- errors ----------------------------------------------------------------------------------------
+async def on_error(update: object, context: Ctx) -> None:
+    """Log with context, tell the user something went wrong, notify owners (throttled)."""
+    error = context.error
+    where = ""
+    if isinstance(update, Update):
+        user = update.effective_user
+        where = f"update {update.update_id} from user {user.id if user else '-'}"
+    log.error("error while handling %s: %r", where or "a job", error, exc_info=error)
+    services = context.application.bot_data.services
+    if services is None:
+        return
+    if isinstance(update, Update) and update.effective_chat and update.effective_chat.type == "private":
+        try:
+            tr = await translator(update, context)
+            if update.callback_query:
+                await answer(update, str(tr("common.error")))
+            else:
+                await reply(update, tr("common.error"))
+        except TelegramError:
+            log.warning("could not tell the user about the error")
+    ui = context.application.bot_data.ui
+    now = time.monotonic()
+    if ui is None or now - ui.last_owner_alert < 60:
+        return
+    ui.last_owner_alert = now
+    for owner in services.roles.owners:
+        try:
+            lang = await services.users.language(owner, None)
+            text = services.catalog.text(lang, "error.owner_notice", what=where or "job", error=type(error).__name__)
+            await context.bot.send_message(owner, text, parse_mode="HTML")
+        except TelegramError:
+            log.warning("could not notify owner %s", owner)
+
+
+def register(app: LiaisonApp, menu: CommandMenu) -> None:
+    """Guards first, basic commands, and the catch-alls that must come last (see app.py)."""
+    app.add_handler(TypeHandler(Update, guard), group=-2)
+    app.add_handler(CommandHandler("start", start, filters=COMMAND_FILTER))
+    app.add_handler(CommandHandler("help", help_command, filters=COMMAND_FILTER))
+    app.add_handler(CommandHandler("language", language_command, filters=COMMAND_FILTER))
+    app.add_handler(CommandHandler("cancel", nothing_to_cancel, filters=COMMAND_FILTER))
+    app.add_handler(CallbackQueryHandler(language_chosen, pattern=r"^lang:"))
+    app.add_handler(CallbackQueryHandler(home_button, pattern=r"^home$"))
+    app.add_handler(CallbackQueryHandler(noop, pattern=r"^noop$"))
+    menu.add("start", "cmd.start")
+    menu.add("help", "cmd.help")
+    menu.add("language", "cmd.language")
+    menu.add("cancel", "cmd.cancel")
+    app.add_error_handler(on_error)
+
+
+def register_catch_alls(app: LiaisonApp) -> None:
+    """Registered last in group 0: answers what no feature handled (private chats only)."""
+    private = filters.ChatType.PRIVATE & COMMAND_FILTER
+    app.add_handler(CallbackQueryHandler(stale_button))
+    app.add_handler(MessageHandler(private & filters.COMMAND, unknown_command))
+    app.add_handler(MessageHandler(private & ~filters.COMMAND, unrecognised))
+

@@ -1,0 +1,26 @@
+"""Handler-side runtime state (menus, guards, deep-link routes), one per application."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from handlers.menu import CommandMenu
+
+if TYPE_CHECKING:
+    from telegram import Update
+
+    from bot.context import Ctx
+    from handlers.common import FloodGuard
+
+StartPayloadHandler = Callable[["Update", "Ctx", str], Awaitable[None]]
+
+
+@dataclass
+class UiState:
+    menu: CommandMenu
+    flood: FloodGuard
+    # deep-link prefix -> handler of the rest of the payload (e.g. "inv_" -> invites)
+    start_payloads: dict[str, StartPayloadHandler] = field(default_factory=dict)
+    last_owner_alert: float = float("-inf")

@@ -1,0 +1,59 @@
+"""Telegram users who have talked to the bot (language preference, reachability)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from storage.db import Database
+from storage.timefmt import opt_from_db, to_db
+
+
+@dataclass(frozen=True)
+class BotUser:
+    user_id: int
+    language: str | None
+    blocked_at: datetime | None
+
+
+class UserRepo:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def get(self, user_id: int) -> BotUser | None:
+        row = await self._db.fetchone(
+            "SELECT user_id, language, blocked_at FROM bot_users WHERE user_id = ?", (user_id,)
+        )
+        if row is None:
+            return None
+        return BotUser(int(row["user_id"]), row["language"], opt_from_db(row["blocked_at"]))
+
+    async def touch(self, user_id: int, now: datetime) -> None:
+        """Record that the user talked to the bot (so they are reachable again)."""
+        stamp = to_db(now)
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO bot_users (user_id, started_at, last_seen_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (user_id) DO UPDATE SET last_seen_at = excluded.last_seen_at,"
+                " blocked_at = NULL",
+                (user_id, stamp, stamp),
+            )
+
+    async def set_language(self, user_id: int, language: str, now: datetime) -> None:
+        stamp = to_db(now)
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO bot_users (user_id, language, started_at, last_seen_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (user_id) DO UPDATE SET language = excluded.language",
+                (user_id, language, stamp, stamp),
+            )
+
+    async def mark_blocked(self, user_id: int, now: datetime) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "UPDATE bot_users SET blocked_at = ? WHERE user_id = ?", (to_db(now), user_id)
+            )
+
+    async def forget(self, user_id: int) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute("DELETE FROM bot_users WHERE user_id = ?", (user_id,))

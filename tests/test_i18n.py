@@ -1,0 +1,53 @@
+from pathlib import Path
+
+from bot.i18n import Catalog, Markup, keys_used_in, normalise_language, placeholders
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_both_languages_have_the_same_keys_and_placeholders() -> None:
+    catalog = Catalog.load()
+    zh, en = catalog.messages["zh-Hans"], catalog.messages["en"]
+    assert set(zh) == set(en)
+    for key in zh:
+        assert placeholders(zh[key]) == placeholders(en[key]), key
+        assert zh[key].strip() and en[key].strip(), key
+
+
+def test_every_key_used_in_code_exists() -> None:
+    catalog = Catalog.load()
+    used: set[str] = set()
+    for folder in ("bot", "handlers"):
+        for path in (ROOT / folder).rglob("*.py"):
+            used |= keys_used_in(path.read_text(encoding="utf-8"))
+    missing = sorted(k for k in used if not catalog.has(k))
+    assert missing == []
+
+
+def test_placeholder_values_are_escaped_but_markup_is_kept() -> None:
+    catalog = Catalog.load()
+    text = catalog.text("en", "start.welcome", name="<script>&")
+    assert "&lt;script&gt;&amp;" in text
+    assert "<script>" not in text
+    kept = catalog.text("en", "start.welcome", name=Markup("<b>ok</b>"))
+    assert "<b>ok</b>" in kept
+
+
+def test_telegram_language_codes_map_to_catalogues() -> None:
+    assert normalise_language("zh-hans", "en") == "zh-Hans"
+    assert normalise_language("zh-CN", "en") == "zh-Hans"
+    assert normalise_language("en-US", "zh-Hans") == "en"
+    assert normalise_language("de", "zh-Hans") == "zh-Hans"
+    assert normalise_language(None, "en") == "en"
+
+
+def test_handler_code_holds_no_chinese_sentences() -> None:
+    offenders = []
+    for folder in ("handlers", "bot"):
+        for path in (ROOT / folder).rglob("*.py"):
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                code = line.split("#", 1)[0]
+                if any("\u4e00" <= ch <= "\u9fff" for ch in code) and "LANGUAGE_NAMES" not in line:
+                    offenders.append(f"{path.name}:{number}")
+    # Only the language picker's own names ("中文") may appear in code.
+    assert [o for o in offenders if not o.startswith("common.py")] == []
