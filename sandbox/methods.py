@@ -112,6 +112,7 @@ class BotApi:
         self.bot_texts: dict[tuple[str, str], str] = {}
         self.callback_ttl_s = 15.0
         self.poll_generation = 0
+        self.stopping = False
         self.on_webhook_change: Callable[[], None] = lambda: None
         self.handlers: dict[str, Handler] = {
             name.lower(): getattr(self, f"m_{name}") for name in (
@@ -290,7 +291,7 @@ class BotApi:
                 raise ApiError(409, "Conflict: terminated by other getUpdates request; "
                                     "make sure that only one bot instance is running")
             remaining = deadline - loop.time()
-            if remaining <= 0 or self.webhook["url"]:
+            if remaining <= 0 or self.webhook["url"] or self.stopping:
                 break
             event = self.world.changed.event()
             try:
