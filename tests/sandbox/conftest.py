@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 
 import pytest
 from telegram import Bot
 
 from sandbox.server import FakeTelegram
+
+# PTB 22.x warns (an error under our pytest config) when RetryAfter.retry_after is an int;
+# opting in to timedelta values silences that.  The project should set this globally too.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 
 @pytest.fixture
