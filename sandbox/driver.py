@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 MessageRef = SandboxMessage | int
 ButtonSelector = str | Callable[[JSON], bool]
 _query_ids = itertools.count(1)
+ANONYMOUS_ADMIN: JSON = {"id": 1087968824, "is_bot": True, "first_name": "Group",
+                         "username": "GroupAnonymousBot"}
 
 
 class SandboxError(Exception):
@@ -101,6 +103,12 @@ class SandboxUser(_Party):
 
     def __repr__(self) -> str:
         return f"SandboxUser(id={self.id}, first_name={self.state.first_name!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SandboxUser) and other.id == self.id
+
+    def __hash__(self) -> int:
+        return hash(self.id)
 
     @property
     def id(self) -> int:
@@ -341,6 +349,34 @@ class SandboxGroup(_Party):
             fields["entities"] = entities
         await asyncio.sleep(0)
         return self._post(self.chat, user.state, fields)
+
+    async def send_anonymous_admin(self, text: str) -> JSON:
+        """An anonymous admin writes: sender is @GroupAnonymousBot with ``sender_chat`` = the group."""
+        fields: JSON = {"text": text, "sender_chat": self.chat.to_chat()}
+        entities = command_entities(text)
+        if entities:
+            fields["entities"] = entities
+        await asyncio.sleep(0)
+        message = self.tg.world.new_message(self.chat, dict(ANONYMOUS_ADMIN), fields, from_bot=False)
+        self.tg.world.emit_event("new", message)
+        self.tg.world.add_update("message", message.raw)
+        return message.raw
+
+    def migrate_to_supergroup(self) -> SandboxGroup:
+        """Upgrade to a supergroup: the old id then answers 400 with ``migrate_to_chat_id``."""
+        old = self.chat
+        new_id = -(1002000000000 + abs(old.id) % 10**9)
+        new = ChatState(id=new_id, type="supergroup", title=old.title, members=set(old.members),
+                        admins=set(old.admins), owner=old.owner, bot_is_member=old.bot_is_member)
+        self.tg.world.chats[new_id] = new
+        owner = self.tg.world.users.get(old.owner or 0)
+        sender = owner.to_user() if owner else dict(ANONYMOUS_ADMIN)
+        self.tg.world.add_update("message", self.tg.world.new_message(
+            old, sender, {"migrate_to_chat_id": new_id}, from_bot=False).raw)
+        old.migrated_to = new_id
+        self.tg.world.add_update("message", self.tg.world.new_message(
+            new, sender, {"migrate_from_chat_id": old.id}, from_bot=False).raw)
+        return SandboxGroup(self.tg, new)
 
     @property
     def messages(self) -> list[SandboxMessage]:

@@ -140,6 +140,9 @@ class BotApi:
             found = None
         if found is None:
             raise bad_request("chat not found")
+        if found.migrated_to is not None:
+            raise ApiError(400, "Bad Request: group chat was upgraded to a supergroup chat",
+                           {"migrate_to_chat_id": found.migrated_to})
         return found
 
     def writable_chat(self, chat_id: Any) -> ChatState:

@@ -132,8 +132,7 @@ class FakeTelegram:
             return fault
         try:
             params, uploads = await _read_params(request)
-            if self.spec_loaded:
-                params = validate_params(method, params, uploads)
+            params = validate_params(method, params, uploads)
             handler = self.api.handlers.get(method.name.lower())
             if handler is None:
                 raise ApiError(400, "Bad Request: method is not supported by the sandbox")

@@ -86,6 +86,20 @@ _BUILTIN_REQUIRED: dict[str, tuple[str, ...]] = {
 }
 
 
+_BUILTIN_TYPES: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys(("chat_id", "from_chat_id"), ("Integer", "String")),
+    **dict.fromkeys(("message_id", "user_id", "offset", "limit", "timeout", "max_connections",
+                     "cache_time"), ("Integer",)),
+    **dict.fromkeys(("drop_pending_updates", "show_alert", "allow_paid_broadcast", "disable_notification",
+                     "protect_content"), ("Boolean",)),
+    **dict.fromkeys(("entities", "caption_entities", "allowed_updates", "commands", "media", "message_ids"),
+                    ("Array of Any",)),
+    **dict.fromkeys(("reply_markup", "reply_parameters", "scope", "menu_button", "link_preview_options"),
+                    ("Object",)),
+    **dict.fromkeys(("photo", "document"), ("InputFile", "String")),
+}
+
+
 def default_spec_path() -> Path:
     """Where the spec JSON is looked up."""
     env = os.environ.get("TELEGRAM_API_SPEC")
@@ -95,10 +109,13 @@ def default_spec_path() -> Path:
 
 
 def _builtin_catalogue() -> dict[str, Method]:
-    return {
-        name: Method(name, {f: Field(f, ("String",), True) for f in required})
-        for name, required in _BUILTIN_REQUIRED.items()
-    }
+    catalogue: dict[str, Method] = {}
+    for name, required in _BUILTIN_REQUIRED.items():
+        fields = {key: Field(key, kinds, key in required) for key, kinds in _BUILTIN_TYPES.items()}
+        for key in required:
+            fields[key] = Field(key, _BUILTIN_TYPES.get(key, ("String",)), True)
+        catalogue[name.lower()] = Method(name, fields)
+    return catalogue
 
 
 def load_catalogue(path: Path | None = None) -> tuple[dict[str, Method], bool]:
@@ -108,7 +125,7 @@ def load_catalogue(path: Path | None = None) -> tuple[dict[str, Method], bool]:
         raw = json.loads(spec_path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         log.warning("Bot API spec not found at %s: spec validation is off (built-in checks only)", spec_path)
-        return {m.name.lower(): m for m in _builtin_catalogue().values()}, False
+        return _builtin_catalogue(), False
     methods: dict[str, Method] = {}
     for name, body in raw["methods"].items():
         fields = {
@@ -183,7 +200,7 @@ def validate_params(method: Method, params: dict[str, Any], files: dict[str, Any
         present = fld.name in params or fld.name in files
         if not present:
             if fld.required:
-                raise bad_request(f"{fld.name} is empty" if fld.name != "chat_id" else "chat_id is empty")
+                raise bad_request("message text is empty" if fld.name == "text" else f"{fld.name} is empty")
             continue
         if fld.name in params:
             decoded[fld.name] = decode_value(fld, params[fld.name])

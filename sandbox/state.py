@@ -126,6 +126,7 @@ class ChatState:
     messages: dict[int, SandboxMessage] = field(default_factory=dict)
     next_message_id: int = 1
     reply_keyboard: JSON | None = None
+    migrated_to: int | None = None
     new_bot_messages: deque[SandboxMessage] = field(default_factory=deque)
 
     @property

@@ -20,7 +20,7 @@ from telegram import (
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
 )
-from telegram.error import BadRequest, Conflict, NetworkError
+from telegram.error import BadRequest, ChatMigrated, Conflict, NetworkError
 
 from sandbox.driver import SandboxUser
 from sandbox.server import FakeTelegram
@@ -267,3 +267,28 @@ async def test_control_api(tg: FakeTelegram, bot: Bot) -> None:
             assert json.loads(await resp.text())["calls"]["sendMessage"] == 1
         async with http.get(f"{base}/users/999/messages") as resp:
             assert resp.status == 404
+
+
+async def test_spec_off_still_decodes_json_values(tmp_path: Path) -> None:
+    async with FakeTelegram(spec_path=tmp_path / "missing.json") as tg:
+        alice = await started_user(tg)
+        async with Bot(tg.token, base_url=tg.api_url) as client:
+            markup = InlineKeyboardMarkup([[InlineKeyboardButton("x", callback_data="中" * 22)]])
+            with pytest.raises(BadRequest, match=r"(?i)button_data_invalid"):
+                await client.send_message(alice.id, "x", reply_markup=markup)
+            with pytest.raises(BadRequest, match=r"(?i)message text is empty"):
+                await client.send_message(alice.id, "")
+
+
+async def test_group_migration_and_anonymous_admin(tg: FakeTelegram, bot: Bot) -> None:
+    alice = await started_user(tg)
+    group = tg.create_group("旧群", [alice])
+    await group.send_anonymous_admin("/notice")
+    supergroup = group.migrate_to_supergroup()
+    with pytest.raises(ChatMigrated) as caught:
+        await bot.send_message(group.id, "hello")
+    assert caught.value.new_chat_id == supergroup.id
+    await bot.send_message(supergroup.id, "hello")
+    updates = await bot.get_updates()
+    anonymous = [u.message for u in updates if u.message and u.message.sender_chat]
+    assert anonymous[0].from_user is not None and anonymous[0].from_user.id == 1087968824
