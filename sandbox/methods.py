@@ -344,6 +344,7 @@ class BotApi:
         chat = self.writable_chat(params["chat_id"])
         fields, source = self.text_fields(params, "text", MAX_TEXT, required=True)
         check_markup(params.get("reply_markup"))
+        self.reply_fields(chat, params)
         self.gate("sendMessage", chat, params)
         return self.post(chat, fields, source, params).raw
 
@@ -352,6 +353,7 @@ class BotApi:
         fields, source = self.text_fields(params, "caption", MAX_CAPTION, required=False)
         check_markup(params.get("reply_markup"))
         record = self.file_for(params, uploads, key, key)
+        self.reply_fields(chat, params)
         self.gate(method, chat, params)
         return self.post(chat, {**self.media_fields(record), **fields}, source, params).raw
 

@@ -43,7 +43,8 @@ class FakeTelegram:
     """The fake Bot API server plus the in-process driver API used by tests."""
 
     def __init__(self, token: str = DEFAULT_TOKEN, *, host: str = "127.0.0.1", port: int = 0,
-                 spec_path: Path | None = None, rate_limits: bool = True, seed: int | None = None) -> None:
+                 spec_path: Path | None = None, rate_limits: bool = True, seed: int | None = None,
+                 callback_ttl_s: float = 15.0) -> None:
         self.token = token
         self.host = host
         self.port = port
@@ -51,6 +52,7 @@ class FakeTelegram:
         self.world = World(bot_id, "sandbox_bot")
         self.limiter = RateLimiter(RateLimitConfig(enabled=rate_limits))
         self.api = BotApi(self.world, self.limiter)
+        self.api.callback_ttl_s = callback_ttl_s
         self.catalogue, self.spec_loaded = load_catalogue(spec_path)
         self.counters = Counters()
         self.faults = FaultConfig()
