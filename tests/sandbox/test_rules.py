@@ -114,8 +114,14 @@ async def test_answer_text_limit(tg: FakeTelegram, bot: Bot) -> None:
     assert (await result.answer()).show_alert
 
 
+def freeze_clock(tg: FakeTelegram) -> None:
+    """Stop the limiter's clock so slow machines cannot refill windows mid-test."""
+    tg.limiter.clock = lambda: 1000.0
+
+
 async def test_private_chat_flood_limit(tg: FakeTelegram, bot: Bot) -> None:
     alice = await started_user(tg)
+    freeze_clock(tg)
     for i in range(3):
         await bot.send_message(alice.id, f"burst {i}")
     with pytest.raises(RetryAfter):
@@ -132,6 +138,7 @@ async def test_private_chat_flood_limit(tg: FakeTelegram, bot: Bot) -> None:
 
 async def test_global_limit_and_paid_broadcast(tg: FakeTelegram, bot: Bot) -> None:
     users = [await started_user(tg, f"u{i}") for i in range(40)]
+    freeze_clock(tg)
     sent = 0
     with pytest.raises(RetryAfter):
         for user in users:
@@ -140,10 +147,13 @@ async def test_global_limit_and_paid_broadcast(tg: FakeTelegram, bot: Bot) -> No
     assert sent == 30
     for user in users[30:]:
         await bot.send_message(user.id, "paid news", allow_paid_broadcast=True)
+    tg.limiter.clock = lambda: 1001.5
+    await bot.send_message(users[0].id, "a second later the window has room again")
 
 
 async def test_group_limit_twenty_per_minute(tg: FakeTelegram, bot: Bot) -> None:
     tg.set_rate_limits(True, global_per_s=1000)
+    freeze_clock(tg)
     alice = await started_user(tg)
     group = tg.create_group("新联会", [alice])
     for i in range(20):
