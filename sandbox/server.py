@@ -76,6 +76,7 @@ class FakeTelegram:
 
     async def start(self) -> None:
         """Bind to ``host:port`` (port 0 picks a free one) and start the webhook sender."""
+        self.api.stopping = False
         self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
