@@ -102,7 +102,7 @@ def _render_value(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class Translator:
-    """The catalogue bound to one language: ``tr("key", name=...)``."""
+    """The catalogue bound to one language: ``tr("start.welcome", name=...)``."""
 
     catalog: Catalog
     lang: Language
@@ -123,5 +123,5 @@ _KEY_USE = re.compile(r"""\btr\(\s*["']([a-z0-9_.]+)["']""")
 
 
 def keys_used_in(source: str) -> set[str]:
-    """Message keys referenced as ``tr("key")`` in Python source (catalogue tests)."""
+    """Message keys referenced as tr(<literal key>) in Python source (catalogue tests)."""
     return set(_KEY_USE.findall(source))

@@ -16,6 +16,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.context import LiaisonApp
 from bot.i18n import Catalog
+from bot.logsetup import install_redaction
 from bot.services import Services
 from handlers.common import publish_command_menus
 from storage.db import Database
@@ -34,6 +35,8 @@ class BotRuntime:
     services: Services | None = None
 
     async def start(self, *, polling: bool = True) -> None:
+        secret = self.settings.webhook_secret.get_secret_value() if self.settings.webhook_secret else None
+        install_redaction([self.token or self.settings.token, secret])
         self.db = await Database.open(self.settings.db_path)
         await migrate(self.db)
         self.services = Services.create(
@@ -54,7 +57,6 @@ class BotRuntime:
         assert app.updater is not None
         if self.settings.webhook_url:
             host, port = self.settings.listen_host_port
-            secret = self.settings.webhook_secret.get_secret_value() if self.settings.webhook_secret else None
             await app.updater.start_webhook(
                 listen=host,
                 port=port,

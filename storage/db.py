@@ -79,7 +79,7 @@ class Database:
         if str(path) != ":memory:":
             path.parent.mkdir(parents=True, exist_ok=True)
         writer = await _connect(path)
-        await writer.execute("PRAGMA journal_mode=WAL")
+        await _pragma(writer, "PRAGMA journal_mode=WAL")
         reader = await _connect(path)
         return cls(path, writer, reader)
 
@@ -114,7 +114,7 @@ class Database:
     async def checkpoint(self) -> None:
         """Fold the WAL back into the main file (used before backups and byte-level checks)."""
         async with self._write_lock:
-            await self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            await _pragma(self._writer, "PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def integrity_check(self) -> str:
         return str(await self.fetchval("PRAGMA integrity_check"))
@@ -134,7 +134,12 @@ class Database:
 async def _connect(path: Path) -> aiosqlite.Connection:
     conn = await aiosqlite.connect(str(path), isolation_level=None)
     conn.row_factory = sqlite3.Row
-    await conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    await conn.execute("PRAGMA foreign_keys=ON")
-    await conn.execute("PRAGMA synchronous=NORMAL")
+    for pragma in (f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}", "PRAGMA foreign_keys=ON", "PRAGMA synchronous=NORMAL"):
+        await _pragma(conn, pragma)
     return conn
+
+
+async def _pragma(conn: aiosqlite.Connection, statement: str) -> None:
+    """Run a PRAGMA and finish its statement (an open cursor would keep a lock)."""
+    async with conn.execute(statement) as cursor:
+        await cursor.fetchall()

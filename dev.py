@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""Bootstrap and run liaison-bot on a fresh machine that has only python3.
+
+    python3 dev.py run     # the bot (without BOT_TOKEN: the local sandbox instead)
+    python3 dev.py test    # install everything needed and run the whole test suite
+
+The first call creates ./.venv and installs the pinned dependencies from pyproject.toml;
+later calls reinstall only when pyproject.toml changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / "python"
+STAMP = VENV / ".installed-pyproject"
+
+
+def ensure_environment() -> None:
+    if not PYTHON.exists():
+        print("creating virtual environment in .venv ...", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text() == digest:
+        return
+    print("installing dependencies (pinned in pyproject.toml) ...", flush=True)
+    subprocess.run([str(PYTHON), "-m", "pip", "install", "-q", "--upgrade", "pip"], check=True)
+    subprocess.run([str(PYTHON), "-m", "pip", "install", "-q", "-e", ".[dev]"], cwd=ROOT, check=True)
+    STAMP.write_text(digest)
+
+
+def run(args: list[str]) -> int:
+    return subprocess.call([str(BIN / "liaison-bot"), *args], cwd=os.getcwd())
+
+
+def test(args: list[str]) -> int:
+    env = {**os.environ, "PTB_TIMEDELTA": "1"}
+    checks = [
+        [str(BIN / "ruff"), "check", "."],
+        [str(BIN / "mypy")],
+        [str(PYTHON), "-m", "pytest", *args],
+    ]
+    for command in checks:
+        print("$", " ".join(Path(command[0]).name if i == 0 else c for i, c in enumerate(command)), flush=True)
+        code = subprocess.call(command, cwd=ROOT, env=env)
+        if code != 0:
+            return code
+    return 0
+
+
+def main() -> int:
+    if len(sys.argv) < 2 or sys.argv[1] not in {"run", "test"}:
+        print(__doc__)
+        return 2
+    ensure_environment()
+    command, rest = sys.argv[1], sys.argv[2:]
+    return run(rest) if command == "run" else test(rest)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
