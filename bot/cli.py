@@ -94,10 +94,9 @@ async def _run(settings: Settings) -> None:
 
 
 async def _sandbox(settings: Settings, args: argparse.Namespace) -> None:
-    from sandbox.server import FakeTelegram
-
     from bot.app import SANDBOX_TOKEN
     from bot.runtime import BotRuntime
+    from sandbox.server import FakeTelegram
 
     db_path = Path(args.db) if args.db else Path(tempfile.mkdtemp(prefix="liaison-sandbox-")) / "liaison.db"
     async with FakeTelegram(token=SANDBOX_TOKEN, host=args.host, port=args.port) as tg:

@@ -29,7 +29,9 @@ class OutgoingMessage:
     priority: int = 0
 
 
-async def enqueue(tx: Tx, messages: Iterable[OutgoingMessage], now: datetime, not_before: datetime | None = None) -> int:
+async def enqueue(
+    tx: Tx, messages: Iterable[OutgoingMessage], now: datetime, not_before: datetime | None = None
+) -> int:
     """Add messages to the outbox; a (kind, ref_id, chat_id) already queued is not queued twice."""
     rows = [
         (
