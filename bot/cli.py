@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 import tempfile
@@ -59,11 +60,13 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="liaison-bot", description=__doc__)
     parser.add_argument("--env-file", default=".env", help="optional .env file (default: ./.env)")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    # Sandbox options also apply when no subcommand is given (and no BOT_TOKEN is set).
+    parser.set_defaults(host="127.0.0.1", port=int(os.environ.get("LIAISON_SANDBOX_PORT", "8081")), db=None, demo=False)
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("run", help="run the bot against Telegram (long polling, or webhook if configured)")
     sandbox = sub.add_parser("sandbox", help="run the bot against the local fake Telegram")
-    sandbox.add_argument("--host", default="127.0.0.1")
-    sandbox.add_argument("--port", type=int, default=8081, help="port of the fake Bot API and web chat")
+    sandbox.add_argument("--host", default=parser.get_default("host"))
+    sandbox.add_argument("--port", type=int, default=parser.get_default("port"), help="fake Bot API and web chat port")
     sandbox.add_argument("--db", default=None, help="database file (default: a temporary one)")
     sandbox.add_argument("--demo", action="store_true", help="load a sample association")
     sub.add_parser("migrate", help="apply pending database migrations")
@@ -72,23 +75,25 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _wait_for_signal() -> None:
+def _stop_event() -> asyncio.Event:
+    """An event set by SIGINT/SIGTERM (installed before start-up, so an early signal is clean)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    return stop
 
 
 async def _run(settings: Settings) -> None:
     from bot.runtime import BotRuntime
 
+    stop = _stop_event()
     runtime = BotRuntime(settings)
     await runtime.start()
     log.info("liaison-bot is running; press Ctrl+C to stop")
     try:
-        await _wait_for_signal()
+        await stop.wait()
     finally:
         await runtime.stop()
 
@@ -98,6 +103,7 @@ async def _sandbox(settings: Settings, args: argparse.Namespace) -> None:
     from bot.runtime import BotRuntime
     from sandbox.server import FakeTelegram
 
+    stop = _stop_event()
     db_path = Path(args.db) if args.db else Path(tempfile.mkdtemp(prefix="liaison-sandbox-")) / "liaison.db"
     async with FakeTelegram(token=SANDBOX_TOKEN, host=args.host, port=args.port) as tg:
         sandbox_settings = settings.model_copy(update={"api_url": tg.api_url, "db_path": db_path})
@@ -106,7 +112,7 @@ async def _sandbox(settings: Settings, args: argparse.Namespace) -> None:
         print(f"Sandbox running: fake Bot API at {tg.api_url}, database {db_path}", flush=True)
         print(f"Open http://{args.host}:{tg.port}/ in a browser to chat with the bot.", flush=True)
         try:
-            await _wait_for_signal()
+            await stop.wait()
         finally:
             await runtime.stop()
 
