@@ -47,6 +47,8 @@ def test(args: list[str]) -> int:
         [str(BIN / "ruff"), "check", "."],
         [str(BIN / "mypy")],
         [str(PYTHON), "-m", "pytest", *args],
+        # Smoke-run every benchmark with small counts so none of them rots (no timing asserts).
+        [str(PYTHON), "bench/run_all.py", "--quick"],
     ]
     for command in checks:
         print("$", " ".join(Path(command[0]).name if i == 0 else c for i, c in enumerate(command)), flush=True)
