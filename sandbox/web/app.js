@@ -233,7 +233,7 @@ function renderMessage(message, isPrivate) {
   }
   if (message.contact) {
     const c = message.contact;
-    bubble.appendChild(el("div", { class: "contact" }, "📱 " + [c.first_name, c.last_name].filter(Boolean).join(" ") + " " + c.phone_number));
+    bubble.appendChild(el("div", { class: "contact" }, "☎ " + [c.first_name, c.last_name].filter(Boolean).join(" ") + " " + c.phone_number));
   }
   if (message.html !== null && message.html !== undefined && message.text !== null) {
     bubble.appendChild(el("div", { class: "text" }, renderTelegramHtml(message.html)));
@@ -272,7 +272,7 @@ function renderReplyKeyboard(keyboard) {
     const line = el("div", { class: "row" });
     for (const button of row) {
       const label = typeof button === "string" ? button : button.text;
-      const icon = typeof button === "object" && button.request_contact ? "📱 " : "";
+      const icon = typeof button === "object" && button.request_contact ? "☎ " : "";
       line.appendChild(el("button", { type: "button", onclick: () => pressReply(label) }, icon + label));
     }
     box.appendChild(line);
@@ -418,14 +418,21 @@ function wire() {
     hideCommandMenu();
     try { await sendText(text); } catch (err) { showError(err); input.value = text; }
   });
-  $("text").addEventListener("input", () => {
+  $("text").addEventListener("input", async () => {
     const value = $("text").value;
-    if (value.startsWith("/") && !value.includes(" ")) showCommandMenu(value);
+    if (value === "/") await refreshChat(false).catch(showError);  // the bot may have changed the menu
+    const now = $("text").value;
+    if (now.startsWith("/") && !now.includes(" ")) showCommandMenu(now);
     else hideCommandMenu();
   });
   $("text").addEventListener("keydown", (event) => { if (event.key === "Escape") hideCommandMenu(); });
-  $("menu-btn").addEventListener("click", () => {
-    if ($("command-menu").hidden) showCommandMenu(""); else hideCommandMenu();
+  $("menu-btn").addEventListener("click", async () => {
+    if (!$("command-menu").hidden) {
+      hideCommandMenu();
+      return;
+    }
+    await refreshChat(false).catch(showError);  // the bot may have changed the menu
+    showCommandMenu("");
   });
   $("attach-btn").addEventListener("click", () => $("file-input").click());
   $("file-input").addEventListener("change", async () => {
