@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("liaison-bot")
 EXIT_CONFIG = 2
 SANDBOX_OWNER_ID = 9000001  # the owner the sandbox adds when LIAISON_OWNERS is empty
+SPARE_OWNER_IDS = (9000002, 9000003)  # sandbox only: free owner ids for owners created in the web chat
 DEMO_GROUP_TITLE = "Lujiazui liaison group"
 
 
@@ -123,7 +124,8 @@ async def start_sandbox_bot(tg: FakeTelegram, settings: Settings, db_path: Path,
                             clock: Clock | None = None, token: str | None = None) -> BotRuntime:
     """Prepare the sandbox (owner user, demo data and personas) and start the bot against ``tg``.
 
-    Without LIAISON_OWNERS the sandbox owner id is used, so the web chat always has an owner.
+    Without LIAISON_OWNERS the sandbox owner id is used, so the web chat always has an owner; two
+    spare owner ids let the web chat create further owners.
     """
     from bot.app import SANDBOX_TOKEN
     from bot.clock import Clock as RealClock
@@ -132,15 +134,15 @@ async def start_sandbox_bot(tg: FakeTelegram, settings: Settings, db_path: Path,
     from storage.db import Database
     from storage.migrations import migrate
 
-    owners = settings.owners or (SANDBOX_OWNER_ID,)
+    configured = settings.owners or (SANDBOX_OWNER_ID,)
+    owners = (*configured, *(i for i in SPARE_OWNER_IDS if i not in configured))
     sandbox_settings = settings.model_copy(update={"api_url": tg.api_url, "db_path": db_path, "owners": owners})
     clock = clock or RealClock()
     tg.owner_ids = list(owners)
     owner_lang = "en" if settings.language == "en" else "zh-hans"
-    for owner_id in owners:
-        if owner_id not in tg.world.users:
-            tg.create_user("Owner", language_code=owner_lang, user_id=owner_id)
-            tg.user_notes[owner_id] = "owner (LIAISON_OWNERS)"
+    if configured[0] not in tg.world.users:
+        tg.create_user("Owner", language_code=owner_lang, user_id=configured[0])
+        tg.user_notes[configured[0]] = "owner (LIAISON_OWNERS)" if settings.owners else "owner (sandbox default)"
     if demo:
         db = await Database.open(db_path)
         try:

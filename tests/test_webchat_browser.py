@@ -244,3 +244,13 @@ async def test_screenshot_is_not_blank(chat: Chat, tmp_path: Path) -> None:
     assert len(colours) > 50
     non_white = sum(count for count, rgb in colours if rgb != (255, 255, 255))
     assert non_white > image.size[0] * image.size[1] * 0.3
+
+
+async def test_owner_created_on_the_page_gets_owner_commands(chat: Chat) -> None:
+    await chat.page.click("#new-user summary")
+    await chat.page.fill("#nu-name", "Second Owner")
+    await chat.page.check("#nu-owner")
+    await chat.page.click("#nu-create")
+    await expect(chat.page.locator("#chat-sub")).to_contain_text("owner", timeout=TIMEOUT_MS)
+    await chat.send("/help")
+    await expect(chat.last_bot_message().locator("b")).to_have_text(heading("owner"), timeout=TIMEOUT_MS)

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.cli import SANDBOX_OWNER_ID, start_sandbox_bot
+from bot.cli import SANDBOX_OWNER_ID, SPARE_OWNER_IDS, start_sandbox_bot
 from bot.clock import FakeClock
 from bot.config import Settings
 from bot.demo import load_demo
@@ -132,7 +132,7 @@ async def test_sandbox_without_owners_adds_the_sandbox_owner_and_the_personas(
     runtime = await start_sandbox_bot(tg, settings.model_copy(update={"owners": ()}), tmp_path / "s.db",
                                       demo=True, clock=clock)
     try:
-        assert tg.owner_ids == [SANDBOX_OWNER_ID]
+        assert tg.owner_ids == [SANDBOX_OWNER_ID, *SPARE_OWNER_IDS]
         assert {u.id for u in tg.users} == {SANDBOX_OWNER_ID, 9100001, 9100002, 9100003}
         assert [c.title for c in tg.world.chats.values() if not c.is_private] == ["陆家嘴金融城新联会 工作群"]
         coordinator = tg.user(9100001)
