@@ -87,6 +87,9 @@ class SandboxMessage:
             "photo": self.photo,
             "edited": self.edited,
             "deleted": self.deleted,
+            "from": self.raw.get("from"),
+            "date": self.raw.get("date"),
+            "contact": self.raw.get("contact"),
         }
 
 
