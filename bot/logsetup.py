@@ -56,8 +56,9 @@ def install_redaction(secrets: Iterable[str | None] = ()) -> Redactor:
         REDACTOR.add_secret(secret)
     if logging.getLogRecordFactory() is not _redacting_factory:
         logging.setLogRecordFactory(_redacting_factory)
-    # httpx/httpcore log every request URL (which holds the token) at INFO/DEBUG.
-    for name in ("httpx", "httpcore"):
+    # httpx/httpcore log every request URL (which holds the token) at INFO/DEBUG; aiosqlite
+    # logs every statement with its parameters (personal data) at DEBUG.
+    for name in ("httpx", "httpcore", "aiosqlite"):
         logging.getLogger(name).setLevel(logging.WARNING)
     return REDACTOR
 

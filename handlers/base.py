@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from functools import wraps
 from typing import Any, TypeVar
 
 from telegram import InlineKeyboardMarkup, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.constants import ParseMode
+from telegram.error import RetryAfter
 
 from bot.context import Ctx
 from bot.i18n import Markup, Translator
@@ -16,6 +19,26 @@ from bot.roles import AccessDenied, Actor, Role
 Markup_ = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 Callback = Callable[[Update, Ctx], Awaitable[Any]]
 F = TypeVar("F", bound=Callback)
+T = TypeVar("T")
+
+# A direct reply that hits Telegram's flood limit (429) was not delivered: wait as told and
+# send again. Only this user's handling waits (their updates are processed in order anyway).
+RETRY_AFTER_ATTEMPTS = 3
+RETRY_AFTER_MAX_S = 10.0
+
+
+async def with_retry_after(call: Callable[[], Awaitable[T]]) -> T:
+    """Run a Bot API call, waiting out short 429s (a 429 means nothing was sent: no duplicate)."""
+    for attempt in range(1, RETRY_AFTER_ATTEMPTS + 1):
+        try:
+            return await call()
+        except RetryAfter as exc:
+            delay = exc.retry_after
+            seconds = delay.total_seconds() if isinstance(delay, timedelta) else float(delay)
+            if attempt == RETRY_AFTER_ATTEMPTS or seconds > RETRY_AFTER_MAX_S:
+                raise
+            await asyncio.sleep(seconds)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def user_id_of(update: Update) -> int:
@@ -45,11 +68,13 @@ async def reply(
     chat = update.effective_chat
     if chat is None:
         return None
-    return await chat.send_message(
-        text,
-        parse_mode=ParseMode.HTML,
-        reply_markup=reply_markup,
-        disable_web_page_preview=True,
+    return await with_retry_after(
+        lambda: chat.send_message(
+            text,
+            parse_mode=ParseMode.HTML,
+            reply_markup=reply_markup,
+            disable_web_page_preview=True,
+        )
     )
 
 
@@ -59,8 +84,10 @@ async def edit_or_reply(update: Update, text: str, reply_markup: InlineKeyboardM
     if query is not None and query.message is not None and isinstance(query.message, Message):
         if query.message.text_html == text and query.message.reply_markup == reply_markup:
             return
-        await query.edit_message_text(
-            text, parse_mode=ParseMode.HTML, reply_markup=reply_markup, disable_web_page_preview=True
+        await with_retry_after(
+            lambda: query.edit_message_text(
+                text, parse_mode=ParseMode.HTML, reply_markup=reply_markup, disable_web_page_preview=True
+            )
         )
         return
     await reply(update, text, reply_markup)

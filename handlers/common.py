@@ -37,10 +37,18 @@ START_PAYLOAD_HANDLERS = "start_payload_handlers"
 
 # --- guards (group -2) -------------------------------------------------------------------------
 class FloodGuard:
-    """Per-user limit on updates per minute; excess gets one polite reply, then silence."""
+    """Per-user limit on updates; excess gets one polite reply, then silence.
+
+    Two sliding windows: `per_minute` updates per 60 s, and a burst of at most `burst` per
+    10 s, so that one user's flood cannot take the bot's whole sending budget (about 30
+    messages/s for all chats together) and slow everyone else down.
+    """
+
+    BURST_WINDOW_S = 10.0
 
     def __init__(self, per_minute: int) -> None:
         self.per_minute = per_minute
+        self.burst = min(per_minute, max(5, per_minute // 3))
         self._seen: dict[int, deque[float]] = {}
         self._warned: dict[int, float] = {}
 
@@ -49,6 +57,9 @@ class FloodGuard:
         while window and now - window[0] > 60:
             window.popleft()
         if len(window) >= self.per_minute:
+            return False
+        recent = sum(1 for seen in window if now - seen <= self.BURST_WINDOW_S)
+        if recent >= self.burst:
             return False
         window.append(now)
         return True

@@ -136,7 +136,14 @@ class Database:
 async def _connect(path: Path) -> aiosqlite.Connection:
     conn = await aiosqlite.connect(str(path), isolation_level=None)
     conn.row_factory = sqlite3.Row
-    for pragma in (f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}", "PRAGMA foreign_keys=ON", "PRAGMA synchronous=NORMAL"):
+    # secure_delete: erased personal data is overwritten with zeros, not left in free space
+    # (SQLite's compiled default differs between builds, so it is set explicitly).
+    for pragma in (
+        f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
+        "PRAGMA foreign_keys=ON",
+        "PRAGMA synchronous=NORMAL",
+        "PRAGMA secure_delete=ON",
+    ):
         await _pragma(conn, pragma)
     return conn
 

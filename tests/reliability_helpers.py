@@ -1,0 +1,334 @@
+"""Shared pieces of the reliability tests and benches: seeding, error capture, snapshots,
+raw update injection and the hostile-update generator.
+
+Used by tests/test_reliability_*.py and by bench/{crash,faults,fuzz}.py (which put the
+repository root on sys.path first).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import random
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sandbox.state import CallbackQueryState
+from storage.db import Database
+from storage.timefmt import to_db
+
+NOW = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
+ANONYMOUS_ADMIN_ID = 1087968824
+SERVICE_NOTIFICATIONS_ID = 777000
+
+# Tables whose rows only coordinators, owners or the bot itself may create or change. A
+# non-privileged sender must never change them (fuzzing and authorisation tests snapshot them).
+PRIVILEGED_TABLES = (
+    "groups",
+    "coordinators",
+    "audit_log",
+    "member_groups",
+    "outbox",
+    "notices",
+    "notice_targets",
+    "activities",
+    "questionnaires",
+    "feedback_replies",
+    "ledger_entries",
+)
+
+
+# --- seeding ----------------------------------------------------------------------------------
+async def seed_group(db: Database, name: str, parent_id: int | None = None, kind: str = "local") -> int:
+    async with db.transaction() as tx:
+        parent_path = "/"
+        if parent_id is not None:
+            parent_path = str(await tx.fetchval("SELECT path FROM groups WHERE id = ?", (parent_id,)))
+        group_id = await tx.insert(
+            "INSERT INTO groups (parent_id, name, kind, created_at) VALUES (?, ?, ?, ?)",
+            (parent_id, name, "head" if parent_id is None else kind, to_db(NOW)),
+        )
+        await tx.execute("UPDATE groups SET path = ? WHERE id = ?", (f"{parent_path}{group_id}/", group_id))
+    return group_id
+
+
+async def seed_member(
+    db: Database,
+    user_id: int,
+    *,
+    status: str = "active",
+    name: str = "张伟",
+    group_id: int | None = None,
+    **fields: str | None,
+) -> int:
+    columns = {"name": name, **fields}
+    names = ", ".join(columns)
+    marks = ", ".join("?" for _ in columns)
+    async with db.transaction() as tx:
+        member_id = await tx.insert(
+            f"INSERT INTO members (user_id, status, registered_at, updated_at, {names})"
+            f" VALUES (?, ?, ?, ?, {marks})",
+            (user_id, status, to_db(NOW), to_db(NOW), *columns.values()),
+        )
+        if group_id is not None:
+            await tx.execute(
+                "INSERT INTO member_groups (member_id, group_id, status, requested_at) VALUES (?, ?, ?, ?)",
+                (member_id, group_id, "active" if status == "active" else "pending", to_db(NOW)),
+            )
+    return member_id
+
+
+async def seed_coordinator(db: Database, user_id: int, group_id: int, appointed_by: int = 1) -> None:
+    async with db.transaction() as tx:
+        await tx.execute(
+            "INSERT INTO coordinators (user_id, group_id, appointed_by, appointed_at) VALUES (?, ?, ?, ?)",
+            (user_id, group_id, appointed_by, to_db(NOW)),
+        )
+
+
+# --- observing ----------------------------------------------------------------------------------
+class ErrorLog(logging.Handler):
+    """Collects every record at ERROR or above from every logger (what reached the error handler)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def __enter__(self) -> ErrorLog:
+        logging.getLogger().addHandler(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        logging.getLogger().removeHandler(self)
+
+    def summary(self, limit: int = 5) -> str:
+        return "\n".join(
+            f"{r.name}: {r.getMessage()}\n{r.exc_text or ''}"[:2000] for r in self.records[:limit]
+        )
+
+
+def table_names(path: Path) -> set[str]:
+    with sqlite3.connect(path) as conn:
+        return {str(r[0]) for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+def snapshot(path: Path, tables: tuple[str, ...] = PRIVILEGED_TABLES) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of the privileged tables that exist in the database file (committed state)."""
+    present = table_names(path)
+    out: dict[str, list[tuple[Any, ...]]] = {}
+    with sqlite3.connect(path) as conn:
+        for table in tables:
+            if table in present:
+                out[table] = sorted(
+                    (tuple(r) for r in conn.execute(f"SELECT * FROM {table}")),
+                    key=repr,
+                )
+    return out
+
+
+async def wait_idle(tg: Any, app: Any, timeout: float = 60.0) -> None:
+    """Wait until the bot fetched every queued update and finished handling them."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    quiet_since: float | None = None
+    while True:
+        busy = bool(tg.world.updates) or not app.update_queue.empty()
+        busy = busy or app.update_processor.current_concurrent_updates > 0
+        now = loop.time()
+        if busy:
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = now
+        elif now - quiet_since > 0.15:
+            return
+        if now > deadline:
+            raise TimeoutError(f"bot not idle: {len(tg.world.updates)} updates queued")
+        await asyncio.sleep(0.02)
+
+
+# --- raw updates ----------------------------------------------------------------------------------
+def inject_message(
+    tg: Any, chat_id: int, sender: dict[str, Any], fields: dict[str, Any], kind: str = "message"
+) -> None:
+    """Put a message from anyone (a forged or service sender too) into a chat's update stream."""
+    chat = tg.world.chats[chat_id]
+    message = tg.world.new_message(chat, sender, fields, from_bot=False)
+    tg.world.add_update(kind, message.raw)
+
+
+_query_ids = itertools.count(1)
+
+
+def inject_callback(tg: Any, chat_id: int, sender: dict[str, Any], data: str, message_id: int | None = None) -> None:
+    """A callback query with any data, from anyone, on a bot message (or a made-up one)."""
+    chat = tg.world.chats[chat_id]
+    bot_messages = [m for m in chat.messages.values() if m.from_bot and not m.deleted]
+    if message_id is None and bot_messages:
+        raw = bot_messages[-1].raw
+    else:
+        raw = {"message_id": message_id or 1, "date": int(time.time()), "chat": chat.to_chat(),
+               "from": tg.world.bot_user, "text": "x"}
+    query = CallbackQueryState(id=f"fz{next(_query_ids):010d}", created=time.monotonic())
+    tg.world.callbacks[query.id] = query
+    tg.world.add_update("callback_query", {"id": query.id, "from": sender, "message": raw,
+                                           "chat_instance": "1", "data": data})
+
+
+# --- hostile input -------------------------------------------------------------------------------
+HOSTILE_TEXTS = (
+    "",
+    " ",
+    "<b>bold</b> <i>unclosed",
+    "<script>alert(1)</script>",
+    "&amp; &lt; & < > \" '",
+    "*bold* _it_ `code` [link](http://x.y) ~~s~~ ||spoiler||",
+    "'; DROP TABLE members; --",
+    "1 OR 1=1; SELECT * FROM coordinators",
+    "\x00\x01\x02\x1b[31mred\x7f",
+    "\u202eevil\u202c \u200f\u0627\u0644\u0633\u0644\u0627\u0645 \u05e9\u05dc\u05d5\u05dd",
+    "👨‍👩‍👧‍👦🏳️‍🌈🇨🇳" * 20,
+    "浦东新联总会 企业管理技术人员联谊会 " * 10,
+    "A" * 4096,
+    "长" * 5000,
+    "<a href='javascript:alert(1)'>x</a>",
+    "\ud7ff\ue000\uffff",
+    "%s %d {name} {0} {{}} $(rm -rf /)",
+    "http://spam.example/" + "seo-link " * 300,
+)
+
+KNOWN_COMMANDS = ("start", "help", "language", "cancel")
+
+
+@dataclass
+class FuzzConfig:
+    """Who sends the hostile updates, and which commands and callback prefixes exist."""
+
+    users: list[dict[str, Any]]
+    group_chat_ids: list[int]
+    commands: list[str] = field(default_factory=lambda: list(KNOWN_COMMANDS))
+    callback_prefixes: list[str] = field(default_factory=lambda: ["lang", "home", "noop"])
+
+
+def random_text(rng: random.Random) -> str:
+    choice = rng.random()
+    if choice < 0.45:
+        return rng.choice(HOSTILE_TEXTS)
+    if choice < 0.75:
+        alphabet = "abcXYZ 012<>&;'\"/\\%_*`[]()\n\t" + "中文联会👍\u202e\u0000\u200b"
+        return "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 300)))
+    if choice < 0.9:
+        return "".join(chr(rng.randint(1, 0xD7FF)) for _ in range(rng.randint(1, 60)))
+    return rng.choice(HOSTILE_TEXTS) * rng.randint(2, 50)
+
+
+def random_callback_data(rng: random.Random, prefixes: list[str]) -> str:
+    prefix = rng.choice([*prefixes, "admin", "x", ""])
+    args = [
+        rng.choice(["", "0", "-1", "1", "2", "999999999999999999999", "abc", "%00", "1.5", "NaN", "٣", "😀",
+                    "' OR 1=1", "\x00", str(rng.randint(0, 10**6))])
+        for _ in range(rng.randint(0, 5))
+    ]
+    data = ":".join([prefix, *args])
+    if rng.random() < 0.1:
+        data = data + ":" * rng.randint(1, 70)
+    encoded = data.encode("utf-8", "surrogatepass")[:64].decode("utf-8", "ignore")
+    return encoded or "x"
+
+
+def _entities_for(text: str) -> list[dict[str, Any]]:
+    if text.startswith("/") and len(text) > 1:
+        command = text.split(maxsplit=1)[0]
+        return [{"type": "bot_command", "offset": 0, "length": len(command.encode("utf-16-le")) // 2}]
+    return []
+
+
+@dataclass
+class FuzzAction:
+    """One generated update, applied to a running sandbox by `apply`."""
+
+    kind: str
+    chat_id: int
+    sender: dict[str, Any]
+    fields: dict[str, Any] = field(default_factory=dict)
+    data: str = ""
+
+    def apply(self, tg: Any) -> None:
+        if self.kind == "callback":
+            inject_callback(tg, self.chat_id, self.sender, self.data)
+        elif self.kind == "edited":
+            chat = tg.world.chats[self.chat_id]
+            own = [m for m in chat.messages.values() if not m.from_bot]
+            if own:
+                target = own[-1]
+                target.raw = {**target.raw, **self.fields, "edit_date": int(time.time())}
+                tg.world.add_update("edited_message", target.raw)
+            else:
+                inject_message(tg, self.chat_id, self.sender, self.fields)
+        else:
+            inject_message(tg, self.chat_id, self.sender, self.fields)
+
+
+def generate(rng: random.Random, cfg: FuzzConfig, count: int) -> Iterator[FuzzAction]:
+    """`count` hostile updates of every shape, reproducible from the seed."""
+    anon = {"id": ANONYMOUS_ADMIN_ID, "is_bot": True, "first_name": "Group", "username": "GroupAnonymousBot"}
+    service = {"id": SERVICE_NOTIFICATIONS_ID, "is_bot": False, "first_name": "Telegram"}
+    for _ in range(count):
+        user = rng.choice(cfg.users)
+        private = int(user["id"])
+        chat_id = private
+        sender = user
+        roll = rng.random()
+        if cfg.group_chat_ids and roll < 0.15:
+            chat_id = rng.choice(cfg.group_chat_ids)
+            if rng.random() < 0.3:
+                sender = rng.choice([anon, service])
+        text = random_text(rng)
+        shape = rng.random()
+        fields: dict[str, Any]
+        if shape < 0.3:
+            command = rng.choice([*cfg.commands, "nonsense", "start@other_bot", "START"])
+            text = f"/{command}" + (f" {text}" if rng.random() < 0.5 else "")
+            fields = {"text": text[:4096] or "/x", "entities": _entities_for(text[:4096])}
+        elif shape < 0.55:
+            fields = {"text": text or "."}
+        elif shape < 0.75:
+            yield FuzzAction("callback", chat_id, sender, data=random_callback_data(rng, cfg.callback_prefixes))
+            continue
+        elif shape < 0.8:
+            command = rng.choice(cfg.commands)
+            edit = {"text": f"/{command}", "entities": _entities_for(f"/{command}")}
+            yield FuzzAction("edited", chat_id, sender, edit)
+            continue
+        elif shape < 0.85:
+            origin = {"type": "hidden_user", "sender_user_name": "Hidden", "date": int(time.time())}
+            command = rng.choice(cfg.commands)
+            fields = {"text": f"/{command}", "entities": _entities_for(f"/{command}"), "forward_origin": origin}
+        elif shape < 0.88:
+            fields = {"sticker": {"file_id": "SBXSTI1", "file_unique_id": "u1", "type": "regular",
+                                  "width": 512, "height": 512, "is_animated": False, "is_video": False}}
+        elif shape < 0.91:
+            fields = {"location": {"latitude": rng.uniform(-90, 90), "longitude": rng.uniform(-180, 180)}}
+        elif shape < 0.94:
+            fields = {"contact": {"phone_number": rng.choice(["+8613800000000", "' OR 1=1", "<b>"]),
+                                  "first_name": "x", "user_id": rng.choice([private, 1, ANONYMOUS_ADMIN_ID])}}
+        elif shape < 0.97 and chat_id < 0:
+            fields = {"new_chat_members": [user]} if rng.random() < 0.5 else {"left_chat_member": user}
+        else:
+            fields = {"text": text or ".", "sender_chat": {"id": -1001234567890, "type": "channel", "title": "c"}}
+        yield FuzzAction("message", chat_id, sender, fields)
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
