@@ -11,6 +11,7 @@ import asyncio
 import itertools
 import logging
 import random
+import re
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -29,18 +30,22 @@ SERVICE_NOTIFICATIONS_ID = 777000
 
 # Tables whose rows only coordinators, owners or the bot itself may create or change. A
 # non-privileged sender must never change them (fuzzing and authorisation tests snapshot them).
+# (Tables a member's own action may touch, such as outbox, audit_log or member_groups, are
+# checked through the bystanders' rows instead.)
 PRIVILEGED_TABLES = (
     "groups",
     "coordinators",
-    "audit_log",
-    "member_groups",
-    "outbox",
+    "invites",
+    "group_chats",
     "notices",
-    "notice_targets",
     "activities",
-    "questionnaires",
-    "feedback_replies",
-    "ledger_entries",
+    "activity_series",
+    "activity_groups",
+    "surveys",
+    "survey_questions",
+    "survey_scopes",
+    "feedback_notes",
+    "ledger_jobs",
 )
 
 
@@ -168,19 +173,25 @@ def inject_message(
 _query_ids = itertools.count(1)
 
 
-def inject_callback(tg: Any, chat_id: int, sender: dict[str, Any], data: str, message_id: int | None = None) -> None:
-    """A callback query with any data, from anyone, on a bot message (or a made-up one)."""
+def inject_callback(tg: Any, chat_id: int, sender: dict[str, Any], data: str) -> CallbackQueryState | None:
+    """A callback query with any data, from anyone, on the chat's latest bot message.
+
+    Telegram only lets a client press buttons of messages that exist (the data can be forged,
+    the message cannot), so without a bot message in the chat nothing is sent.
+    """
     chat = tg.world.chats[chat_id]
-    bot_messages = [m for m in chat.messages.values() if m.from_bot and not m.deleted]
-    if message_id is None and bot_messages:
-        raw = bot_messages[-1].raw
-    else:
-        raw = {"message_id": message_id or 1, "date": int(time.time()), "chat": chat.to_chat(),
-               "from": tg.world.bot_user, "text": "x"}
+    latest = None
+    for message in reversed(chat.messages.values()):
+        if message.from_bot and not message.deleted:
+            latest = message
+            break
+    if latest is None:
+        return None
     query = CallbackQueryState(id=f"fz{next(_query_ids):010d}", created=time.monotonic())
     tg.world.callbacks[query.id] = query
-    tg.world.add_update("callback_query", {"id": query.id, "from": sender, "message": raw,
+    tg.world.add_update("callback_query", {"id": query.id, "from": sender, "message": latest.raw,
                                            "chat_instance": "1", "data": data})
+    return query
 
 
 # --- hostile input -------------------------------------------------------------------------------
@@ -261,10 +272,13 @@ class FuzzAction:
     fields: dict[str, Any] = field(default_factory=dict)
     data: str = ""
 
-    def apply(self, tg: Any) -> None:
+    def apply(self, tg: Any) -> CallbackQueryState | None:
         if self.kind == "callback":
-            inject_callback(tg, self.chat_id, self.sender, self.data)
-        elif self.kind == "edited":
+            query = inject_callback(tg, self.chat_id, self.sender, self.data)
+            if query is None:
+                inject_message(tg, self.chat_id, self.sender, {"text": "/start", "entities": _entities_for("/start")})
+            return query
+        if self.kind == "edited":
             chat = tg.world.chats[self.chat_id]
             own = [m for m in chat.messages.values() if not m.from_bot]
             if own:
@@ -275,6 +289,7 @@ class FuzzAction:
                 inject_message(tg, self.chat_id, self.sender, self.fields)
         else:
             inject_message(tg, self.chat_id, self.sender, self.fields)
+        return None
 
 
 def generate(rng: random.Random, cfg: FuzzConfig, count: int) -> Iterator[FuzzAction]:
@@ -301,7 +316,8 @@ def generate(rng: random.Random, cfg: FuzzConfig, count: int) -> Iterator[FuzzAc
         elif shape < 0.55:
             fields = {"text": text or "."}
         elif shape < 0.75:
-            yield FuzzAction("callback", chat_id, sender, data=random_callback_data(rng, cfg.callback_prefixes))
+            # A pressed button always carries the real presser (never a service identity).
+            yield FuzzAction("callback", chat_id, user, data=random_callback_data(rng, cfg.callback_prefixes))
             continue
         elif shape < 0.8:
             command = rng.choice(cfg.commands)
@@ -332,3 +348,134 @@ def percentile(values: list[float], q: float) -> float:
         return 0.0
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
+
+
+# --- the fuzz run (shared by tests/test_reliability_fuzz.py and bench/fuzz.py) -----------------
+ROOT = Path(__file__).resolve().parents[1]
+_CB_PATTERNS = (
+    re.compile(r"""kb\.cb\(\s*["']([\w-]+)["']"""),
+    re.compile(r"""pattern=r?["']\^([\w-]+)"""),
+)
+_COMMAND_PATTERN = re.compile(r"""CommandHandler\(\s*["'](\w+)["']""")
+
+
+def discover_callback_prefixes(root: Path = ROOT) -> list[str]:
+    """Every callback-data prefix the handlers build or match (new features are covered too)."""
+    found: set[str] = set()
+    for path in (root / "handlers").glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        for pattern in _CB_PATTERNS:
+            found.update(pattern.findall(text))
+    return sorted(found)
+
+
+def discover_commands(app: Any, root: Path = ROOT) -> list[str]:
+    """Commands in the app's command menu plus every CommandHandler in handlers/."""
+    found = {c.command for c in app.bot_data.ui.menu.commands}
+    for path in (root / "handlers").glob("*.py"):
+        found.update(_COMMAND_PATTERN.findall(path.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+BYSTANDER_COORDINATOR = 5_000_001
+BYSTANDER_MEMBER = 5_000_002
+
+
+@dataclass
+class FuzzResult:
+    updates: int
+    seconds: float
+    errors: list[str]
+    validation_errors: list[tuple[str, str]]
+    unanswered_callbacks: int
+    unanswered_data: list[str]
+    privileged_changes: list[str]
+    bystander_changed: bool
+    prefixes: list[str]
+    commands: list[str]
+
+    @property
+    def per_second(self) -> float:
+        return self.updates / self.seconds if self.seconds else 0.0
+
+    def figures(self) -> dict[str, Any]:
+        return {
+            "updates": self.updates,
+            "seconds": round(self.seconds, 1),
+            "updates_per_s": round(self.per_second, 1),
+            "unhandled_errors": len(self.errors),
+            "rejected_replies": len(self.validation_errors),
+            "unanswered_callbacks": self.unanswered_callbacks,
+            "privileged_changes": len(self.privileged_changes),
+            "bystander_changed": self.bystander_changed,
+            "callback_prefixes": len(self.prefixes),
+            "commands": len(self.commands),
+        }
+
+
+def _bystander_rows(path: Path) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute(
+            "SELECT * FROM members WHERE user_id IN (?, ?) ORDER BY id", (BYSTANDER_COORDINATOR, BYSTANDER_MEMBER)
+        ).fetchall()
+        rows += conn.execute(
+            "SELECT mg.* FROM member_groups mg JOIN members m ON m.id = mg.member_id"
+            " WHERE m.user_id IN (?, ?) ORDER BY mg.member_id, mg.group_id",
+            (BYSTANDER_COORDINATOR, BYSTANDER_MEMBER),
+        ).fetchall()
+    return [tuple(r) for r in rows]
+
+
+async def run_fuzz(tg: Any, runtime: Any, count: int, seed: int, users: int = 60, batch: int = 150) -> FuzzResult:
+    """Seed a small association, feed `count` hostile updates through the running bot, compare."""
+    db = runtime.db
+    app = runtime.app
+    head = await seed_group(db, "浦东新联总会")
+    local = await seed_group(db, "花木街道新联会", head)
+    await seed_member(db, BYSTANDER_COORDINATOR, name="Coordinator Chen", group_id=local)
+    await seed_coordinator(db, BYSTANDER_COORDINATOR, local)
+    await seed_member(db, BYSTANDER_MEMBER, name="Bystander Bai", group_id=local, phone="+8613800000001")
+    fuzzers = [tg.create_user(f"Fuzz {i} <b>&", language_code=("en" if i % 2 else "zh-hans")) for i in range(users)]
+    for i, user in enumerate(fuzzers):
+        user.state.started = True
+        if i % 3 == 1:
+            await seed_member(db, user.id, name=f"Member {i}", group_id=local)
+        elif i % 3 == 2:
+            await seed_member(db, user.id, status="pending", name=f"Pending {i}", group_id=local)
+    group = tg.create_group("陆家嘴金融城新联会", members=fuzzers[:10])
+    cfg = FuzzConfig(
+        users=[u.to_user() for u in fuzzers],
+        group_chat_ids=[group.id],
+        commands=discover_commands(app),
+        callback_prefixes=discover_callback_prefixes(),
+    )
+    path = Path(db.path)
+    await db.checkpoint()
+    before = snapshot(path)
+    bystanders = _bystander_rows(path)
+    rng = random.Random(seed)
+    queries: list[tuple[CallbackQueryState, str]] = []
+    started = time.monotonic()
+    with ErrorLog() as errors:
+        for sent, action in enumerate(generate(rng, cfg, count), start=1):
+            query = action.apply(tg)
+            if query is not None:
+                queries.append((query, f"{action.chat_id}/{action.sender['id']}/{action.data}"))
+            if sent % batch == 0:
+                await wait_idle(tg, app)
+        await wait_idle(tg, app)
+    seconds = time.monotonic() - started
+    after = snapshot(path)
+    changes = [table for table in sorted(set(before) | set(after)) if before.get(table) != after.get(table)]
+    return FuzzResult(
+        updates=count,
+        seconds=seconds,
+        errors=[f"{r.name}: {r.getMessage()} {r.exc_text or ''}"[:1500] for r in errors.records],
+        validation_errors=list(tg.counters.validation_errors),
+        unanswered_callbacks=sum(1 for q, _ in queries if not q.answered),
+        unanswered_data=[label for q, label in queries if not q.answered][:20],
+        privileged_changes=changes,
+        bystander_changed=_bystander_rows(path) != bystanders,
+        prefixes=cfg.callback_prefixes,
+        commands=cfg.commands,
+    )
