@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.activities import ActivityService
 from bot.clock import Clock
 from bot.config import Settings
 from bot.i18n import Catalog
@@ -24,6 +25,7 @@ class Services:
     users: UserService
     roles: RoleService
     audit: AuditRepo
+    activities: ActivityService
 
     @classmethod
     def create(cls, settings: Settings, db: Database, clock: Clock, catalog: Catalog) -> Services:
@@ -35,4 +37,5 @@ class Services:
             users=UserService(UserRepo(db), clock, settings.language),
             roles=RoleService(RoleRepo(db), settings.owners),
             audit=AuditRepo(db),
+            activities=ActivityService(db, clock, catalog, settings.zone),
         )
