@@ -20,7 +20,9 @@ EPOCH = "2026-01-01T00:00:00.000000Z"
 
 async def add_group(db: Database, name: str, parent: int | None = None, kind: str = "local") -> int:
     async with db.transaction() as tx:
-        parent_path = "/" if parent is None else str(await tx.fetchval("SELECT path FROM groups WHERE id = ?", (parent,)))
+        parent_path = (
+            "/" if parent is None else str(await tx.fetchval("SELECT path FROM groups WHERE id = ?", (parent,)))
+        )
         gid = await tx.insert(
             "INSERT INTO groups (parent_id, name, kind, created_at) VALUES (?, ?, ?, ?)",
             (parent, name, "head" if parent is None else kind, EPOCH),
@@ -30,8 +32,13 @@ async def add_group(db: Database, name: str, parent: int | None = None, kind: st
 
 
 async def add_member(
-    db: Database, user_id: int, name: str, groups: tuple[int, ...] = (), category: str | None = "1",
-    status: str = "active", language: str | None = None,
+    db: Database,
+    user_id: int,
+    name: str,
+    groups: tuple[int, ...] = (),
+    category: str | None = "1",
+    status: str = "active",
+    language: str | None = None,
 ) -> int:
     async with db.transaction() as tx:
         mid = await tx.insert(
@@ -60,8 +67,9 @@ async def add_coordinator(db: Database, user_id: int, group_id: int) -> None:
         )
 
 
-async def member_user(tg: FakeTelegram, db: Database, name: str, groups: tuple[int, ...] = (),
-                      category: str | None = "1") -> SandboxUser:
+async def member_user(
+    tg: FakeTelegram, db: Database, name: str, groups: tuple[int, ...] = (), category: str | None = "1"
+) -> SandboxUser:
     """A sandbox user (chat opened) who is an active member speaking English."""
     user = tg.create_user(name, language_code="en")
     user.state.started = True
@@ -91,11 +99,11 @@ async def drain_outbox(runtime: BotRuntime) -> int:
     for row in rows:
         markup = row["reply_markup"]
         keyboard = InlineKeyboardMarkup.de_json(json.loads(markup), runtime.app.bot) if markup else None
-        sent = await runtime.app.bot.send_message(row["chat_id"], row["text"], parse_mode="HTML",
-                                                  reply_markup=keyboard)
+        sent = await runtime.app.bot.send_message(row["chat_id"], row["text"], parse_mode="HTML", reply_markup=keyboard)
         async with runtime.db.transaction() as tx:
-            await tx.execute("UPDATE outbox SET status = 'sent', message_id = ? WHERE id = ?",
-                             (sent.message_id, row["id"]))
+            await tx.execute(
+                "UPDATE outbox SET status = 'sent', message_id = ? WHERE id = ?", (sent.message_id, row["id"])
+            )
     return len(rows)
 
 

@@ -34,8 +34,9 @@ async def publish(bot: BotRuntime, clock: FakeClock, **overrides: object) -> int
     return result.activity.id
 
 
-async def test_announcement_reaches_members_and_sign_up_confirms(tg: FakeTelegram, bot: BotRuntime,
-                                                                 clock: FakeClock) -> None:
+async def test_announcement_reaches_members_and_sign_up_confirms(
+    tg: FakeTelegram, bot: BotRuntime, clock: FakeClock
+) -> None:
     assert bot.db is not None
     alice = await member_user(tg, bot.db, "Alice")
     await publish(bot, clock)
@@ -66,8 +67,9 @@ async def test_full_activity_waitlists_with_position_and_double_tap_is_harmless(
     assert count == 4
 
 
-async def test_cancel_promotes_the_first_waiting_member_who_is_told(tg: FakeTelegram, bot: BotRuntime,
-                                                                   clock: FakeClock) -> None:
+async def test_cancel_promotes_the_first_waiting_member_who_is_told(
+    tg: FakeTelegram, bot: BotRuntime, clock: FakeClock
+) -> None:
     assert bot.db is not None
     first, second, third = [await member_user(tg, bot.db, n) for n in ("A", "B", "C")]
     aid = await publish(bot, clock, capacity=1)
@@ -82,8 +84,7 @@ async def test_cancel_promotes_the_first_waiting_member_who_is_told(tg: FakeTele
     assert sorted(r["status"] for r in statuses) == ["cancelled", "confirmed", "waiting"]
 
 
-async def test_offer_expires_and_passes_to_the_next_person(tg: FakeTelegram, bot: BotRuntime,
-                                                           clock: FakeClock) -> None:
+async def test_offer_expires_and_passes_to_the_next_person(tg: FakeTelegram, bot: BotRuntime, clock: FakeClock) -> None:
     assert bot.db is not None
     a, b, c = [await member_user(tg, bot.db, n) for n in ("A", "B", "C")]
     aid = await publish(bot, clock, capacity=1, offer_hours=2)
@@ -106,8 +107,9 @@ async def test_offer_expires_and_passes_to_the_next_person(tg: FakeTelegram, bot
     assert [r["status"] for r in rows] == ["cancelled", "cancelled", "confirmed"]
 
 
-async def test_bad_presses_get_clear_answers_and_change_nothing(tg: FakeTelegram, bot: BotRuntime,
-                                                               clock: FakeClock) -> None:
+async def test_bad_presses_get_clear_answers_and_change_nothing(
+    tg: FakeTelegram, bot: BotRuntime, clock: FakeClock
+) -> None:
     assert bot.db is not None
     group = await add_group(bot.db, "Head")
     pudong = await add_group(bot.db, "Pudong", group)
@@ -127,8 +129,9 @@ async def test_bad_presses_get_clear_answers_and_change_nothing(tg: FakeTelegram
     assert await bot.db.fetchval("SELECT COUNT(*) FROM activity_signups") == 0
 
 
-async def test_cancelled_activity_tells_people_and_refuses_presses(tg: FakeTelegram, bot: BotRuntime,
-                                                                   clock: FakeClock) -> None:
+async def test_cancelled_activity_tells_people_and_refuses_presses(
+    tg: FakeTelegram, bot: BotRuntime, clock: FakeClock
+) -> None:
     assert bot.db is not None
     alice = await member_user(tg, bot.db, "Alice")
     aid = await publish(bot, clock)
@@ -144,8 +147,9 @@ async def test_cancelled_activity_tells_people_and_refuses_presses(tg: FakeTeleg
     assert audit == 1
 
 
-async def test_reminder_is_sent_once_and_cant_come_frees_the_seat(tg: FakeTelegram, bot: BotRuntime,
-                                                                  clock: FakeClock) -> None:
+async def test_reminder_is_sent_once_and_cant_come_frees_the_seat(
+    tg: FakeTelegram, bot: BotRuntime, clock: FakeClock
+) -> None:
     assert bot.db is not None
     alice = await member_user(tg, bot.db, "Alice")
     bob = await member_user(tg, bot.db, "Bob")
@@ -162,8 +166,9 @@ async def test_reminder_is_sent_once_and_cant_come_frees_the_seat(tg: FakeTelegr
     await bob.wait_for(lambda m: "moved from the waitlist" in (m.text or ""))
 
 
-async def test_reminders_due_while_down_are_skipped_after_the_start(tg: FakeTelegram, start_bot: StartBot,
-                                                                    clock: FakeClock) -> None:
+async def test_reminders_due_while_down_are_skipped_after_the_start(
+    tg: FakeTelegram, start_bot: StartBot, clock: FakeClock
+) -> None:
     runtime = await start_bot()
     assert runtime.db is not None
     alice = await member_user(tg, runtime.db, "Alice")
@@ -204,8 +209,9 @@ async def test_check_in_with_code_then_survey_rating(tg: FakeTelegram, bot: BotR
     assert await services(bot).activities.repo.survey_results(aid) == [(4, "Great <talk>")]
 
 
-async def test_roster_exports_csv_and_xlsx_and_ics_for_members(tg: FakeTelegram, bot: BotRuntime,
-                                                                clock: FakeClock) -> None:
+async def test_roster_exports_csv_and_xlsx_and_ics_for_members(
+    tg: FakeTelegram, bot: BotRuntime, clock: FakeClock
+) -> None:
     assert bot.db is not None
     alice = await member_user(tg, bot.db, "=Alice")
     await publish(bot, clock)
@@ -230,8 +236,9 @@ async def test_roster_exports_csv_and_xlsx_and_ics_for_members(tg: FakeTelegram,
     assert sheet is not None and sheet.cell(2, 4).value == "confirmed"
 
 
-async def test_new_activity_conversation_validates_and_publishes(tg: FakeTelegram, bot: BotRuntime,
-                                                                 clock: FakeClock) -> None:
+async def test_new_activity_conversation_validates_and_publishes(
+    tg: FakeTelegram, bot: BotRuntime, clock: FakeClock
+) -> None:
     assert bot.db is not None
     head = await add_group(bot.db, "Head")
     pudong = await add_group(bot.db, "Pudong", head)

@@ -68,8 +68,12 @@ def test_eligibility_uses_group_subtrees_and_categories() -> None:
 
 def test_ics_is_rfc5545_with_utc_times_and_escaped_text() -> None:
     data = activity_ics(
-        uid="activity-1@x", title="读书会; part 1, intro", description="line1\nline2 \\ end", place="Room, 3",
-        starts_at=datetime(2026, 12, 5, 6, 0, tzinfo=UTC), ends_at=datetime(2026, 12, 5, 8, 0, tzinfo=UTC),
+        uid="activity-1@x",
+        title="读书会; part 1, intro",
+        description="line1\nline2 \\ end",
+        place="Room, 3",
+        starts_at=datetime(2026, 12, 5, 6, 0, tzinfo=UTC),
+        ends_at=datetime(2026, 12, 5, 8, 0, tzinfo=UTC),
         stamp=NOW,
     ).decode()
     assert data.startswith("BEGIN:VCALENDAR\r\n") and data.endswith("END:VCALENDAR\r\n")
@@ -80,8 +84,9 @@ def test_ics_is_rfc5545_with_utc_times_and_escaped_text() -> None:
 
 
 def test_long_ics_lines_are_folded_without_splitting_characters() -> None:
-    data = activity_ics(uid="u", title="新联会" * 40, description="", place="", starts_at=NOW,
-                        ends_at=NOW.replace(hour=3), stamp=NOW)
+    data = activity_ics(
+        uid="u", title="新联会" * 40, description="", place="", starts_at=NOW, ends_at=NOW.replace(hour=3), stamp=NOW
+    )
     text = data.decode("utf-8")
     assert "\r\n " in text
     assert escape_text("a\r\nb\x00") == "a\\nb"
