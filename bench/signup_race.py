@@ -26,11 +26,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.app import SANDBOX_TOKEN  # noqa: E402
-from bot.config import load_settings  # noqa: E402
-from bot.runtime import BotRuntime  # noqa: E402
-from sandbox.server import FakeTelegram  # noqa: E402
-from tests.activities_helpers import draft, drain_outbox, owner_actor  # noqa: E402
+from bot.app import SANDBOX_TOKEN
+from bot.config import load_settings
+from bot.runtime import BotRuntime
+from sandbox.server import FakeTelegram
+from tests.activities_helpers import draft, drain_outbox, owner_actor
 
 OWNER = 9000001
 EPOCH = "2026-01-01T00:00:00.000000Z"

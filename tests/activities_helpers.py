@@ -42,7 +42,8 @@ async def add_member(
 ) -> int:
     async with db.transaction() as tx:
         mid = await tx.insert(
-            "INSERT INTO members (user_id, status, name, category, registered_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO members (user_id, status, name, category, registered_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
             (user_id, status, name, category, EPOCH, EPOCH),
         )
         for gid in groups:
