@@ -601,7 +601,10 @@ async def manage_command(update: Update, context: Ctx) -> None:
     for a in await service.repo.upcoming(service.clock.now() - timedelta(days=7)):
         if await service.manageable(who, a.id):
             rows.append([kb.button(a.title[:40], kb.cb("actm", "ro", a.id))])
-    await reply(update, tr("act.manage.header") if rows else tr("act.list.empty"), kb.inline(rows[:30]))
+    if not rows:
+        await reply(update, tr("act.list.empty"))
+        return
+    await reply(update, tr("act.manage.header"), kb.inline(rows[:30]))
 
 
 async def manage_button(update: Update, context: Ctx) -> None:
