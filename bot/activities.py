@@ -548,6 +548,10 @@ class ActivityService:
         async with self.db.transaction() as tx:
             return await st.save_comment(tx, activity_id, member_id, text[:MAX_TEXT])
 
+    async def eligible(self, member_id: int, a: Activity) -> bool:
+        rule = Eligibility(tuple(await self.repo.group_paths_of(a.id)) if a.has_groups else (), a.categories)
+        return rule.allows(await self.repo.member_paths(member_id), await self.repo.member_category(member_id))
+
     # --- lists ----------------------------------------------------------------------------------
     async def visible_for(self, member_id: int) -> list[tuple[Activity, str | None]]:
         """Upcoming activities the member is eligible for (or already signed up to), with status."""

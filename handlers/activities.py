@@ -456,6 +456,9 @@ async def open_activity(update: Update, context: Ctx, activity_id: int) -> None:
         await answer(update, str(tr("act.r.no_activity")))
         return
     signup = await service.repo.member_signup(activity_id, who.member_id)
+    if signup is None and not await service.eligible(who.member_id, a):
+        await answer(update, str(tr("act.r.no_activity")))
+        return
     await answer(update)
     status = signup.status if signup else None
     line = tr(f"act.status.{status}") if status else tr("act.status.none")

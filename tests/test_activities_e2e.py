@@ -119,6 +119,8 @@ async def test_bad_presses_get_clear_answers_and_change_nothing(
     message = await inside.next_message()
     forged = await outside.press_data(message, f"act:su:{aid}")  # not eligible, data forged
     assert "not open to your groups" in ((await forged.answer()).text or "")
+    peek = await outside.press_data(message, f"act:op:{aid}")
+    assert "does not exist" in ((await peek.answer()).text or "")
     nonsense = await inside.press_data(message, "act:su:99999")
     assert "does not exist" in ((await nonsense.answer()).text or "")
     garbage = await inside.press_data(message, "act:zz:1")
@@ -207,6 +209,12 @@ async def test_check_in_with_code_then_survey_rating(tg: FakeTelegram, bot: BotR
     await alice.send("Great <talk>")
     await alice.wait_for(lambda m: "Comment saved" in (m.text or ""))
     assert await services(bot).activities.repo.survey_results(aid) == [(4, "Great <talk>")]
+    owner = tg.create_user("Owner", language_code="en", user_id=OWNER_ID)
+    await owner.send("/manage")
+    await owner.press(await owner.next_message(), "Reading club")
+    await (await owner.press(await owner.next_message(), "Survey results")).answer()
+    results = await owner.wait_for(lambda m: "Survey:" in (m.text or ""))
+    assert "1 answers, average 4.0" in (results.text or "") and "Great <talk>" in (results.text or "")
 
 
 async def test_roster_exports_csv_and_xlsx_and_ics_for_members(
