@@ -14,11 +14,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 # Chinese date words, spelled by code point so that code holds no Chinese literals.
-_YEAR, _MONTH, _DAY, _DAY2 = chr(0x5E74), chr(0x6708), chr(0x65E5), chr(0x53F7)
-_TODAY = chr(0x4ECA) + chr(0x5929)
-_TOMORROW = chr(0x660E) + chr(0x5929)
-_AFTER_TOMORROW = chr(0x540E) + chr(0x5929)
-_FULLWIDTH_COLON = chr(0xFF1A)
+# Words of the date grammar (what people type), not user-facing sentences.
+_YEAR, _MONTH, _DAY, _DAY2 = "年", "月", "日", "号"
+_TODAY = "今天"
+_TOMORROW = "明天"
+_AFTER_TOMORROW = "后天"
+_FULLWIDTH_COLON = "："
 
 _RELATIVE = {
     "today": 0,
