@@ -6,11 +6,13 @@ from dataclasses import dataclass
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.feedback import FeedbackService
 from bot.i18n import Catalog
 from bot.roles import RoleService
 from bot.users import UserService
 from storage.audit import AuditRepo
 from storage.db import Database
+from storage.feedback import FeedbackRepo
 from storage.roles import RoleRepo
 from storage.users import UserRepo
 
@@ -24,6 +26,7 @@ class Services:
     users: UserService
     roles: RoleService
     audit: AuditRepo
+    feedback: FeedbackService
 
     @classmethod
     def create(cls, settings: Settings, db: Database, clock: Clock, catalog: Catalog) -> Services:
@@ -35,4 +38,5 @@ class Services:
             users=UserService(UserRepo(db), clock, settings.language),
             roles=RoleService(RoleRepo(db), settings.owners),
             audit=AuditRepo(db),
+            feedback=FeedbackService(FeedbackRepo(db), RoleService(RoleRepo(db), settings.owners), clock, settings),
         )
