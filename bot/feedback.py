@@ -43,7 +43,7 @@ DIGEST_MAX_ITEMS = 15
 # (user_id, catalogue key, values) -> delivered?
 Notify = Callable[[int, str, dict[str, Any]], Awaitable[bool]]
 
-__all__ = ["Created", "Item", "LimitReached", "MemberItem", "Note", "FeedbackService", "TextProblem"]
+__all__ = ["Created", "FeedbackService", "Item", "LimitReached", "MemberItem", "Note", "TextProblem"]
 
 
 class TextProblem(ValueError):
@@ -188,11 +188,9 @@ class FeedbackService:
         return await self.repo_groups_for(actor)
 
     async def repo_groups_for(self, actor: Actor) -> list[tuple[int, str]]:
-        return [
-            (group_id, name)
-            for group_id, name, path in await self.repo.groups()
-            if actor.scope.covers_path(path)
-        ][:12]
+        return [(group_id, name) for group_id, name, path in await self.repo.groups() if actor.scope.covers_path(path)][
+            :12
+        ]
 
     async def view(self, actor: Actor, item_id: int) -> tuple[Item, list[Note]]:
         item = await self._item_in_scope(actor, item_id)
@@ -237,7 +235,9 @@ class FeedbackService:
         """Record the official answer; returns the item and the author's chat id for delivery."""
         item = await self._item_in_scope(actor, item_id)
         body = self.clean_text(text)
-        if item.status not in OPEN_STATUSES or not await self.repo.answer(item_id, actor.user_id, body, self.clock.now()):
+        if item.status not in OPEN_STATUSES or not await self.repo.answer(
+            item_id, actor.user_id, body, self.clock.now()
+        ):
             raise NotFound
         author = await self.repo.author_of(item_id)
         fresh = await self.repo.item(item_id)
@@ -269,7 +269,12 @@ class FeedbackService:
             await self.roles.require_group(actor, group_id)
             group_path = await self.repo_group_path(group_id)
         return await self.repo.send_digest(
-            actor.user_id, group_path, self._scope_paths(actor), texts, self.settings.language, items,
+            actor.user_id,
+            group_path,
+            self._scope_paths(actor),
+            texts,
+            self.settings.language,
+            items,
             self.clock.now(),
         )
 
@@ -301,11 +306,20 @@ class FeedbackService:
         )
 
     async def _escalation_recipients(self, item_id: int) -> list[int]:
+        """Coordinators of the nearest ancestor group that has any; else the head association; else owners."""
         item = await self.repo.item(item_id)
-        paths = list(item.paths) if item else []
-        parents = await self.repo.parent_paths(paths)
         appointments = await self.repo.coordinator_groups()
-        chosen = {u for u, path, _ in appointments if any(p.startswith(path) for p in parents)}
+        by_path: dict[str, set[int]] = {}
+        for user_id, path, _ in appointments:
+            by_path.setdefault(path, set()).add(user_id)
+        chosen: set[int] = set()
+        for path in item.paths if item else ():
+            ids = [p for p in path.strip("/").split("/") if p]
+            for depth in range(len(ids) - 1, 0, -1):
+                ancestor = "/" + "/".join(ids[:depth]) + "/"
+                if by_path.get(ancestor):
+                    chosen |= by_path[ancestor]
+                    break
         if not chosen:
             chosen = {u for u, _, parent in appointments if parent is None}
         if not chosen:

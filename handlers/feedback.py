@@ -16,7 +16,7 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden
-from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
 from bot.context import Ctx, LiaisonApp
 from bot.feedback import KINDS, MAX_ATTACHMENTS, MAX_TEXT, STATUSES, NotFound, TextProblem
@@ -128,7 +128,10 @@ async def attachment_refused(update: Update, context: Ctx) -> int:
 async def attachments_done(update: Update, context: Ctx) -> int:
     await answer(update)
     tr = await translator(update, context)
-    buttons = [kb.button(str(tr("fb.anon_no")), kb.cb("fb", "an", 0)), kb.button(str(tr("fb.anon_yes")), kb.cb("fb", "an", 1))]
+    buttons = [
+        kb.button(str(tr("fb.anon_no")), kb.cb("fb", "an", 0)),
+        kb.button(str(tr("fb.anon_yes")), kb.cb("fb", "an", 1)),
+    ]
     await edit_or_reply(update, tr("fb.anon_prompt"), kb.inline([buttons]))
     return ANON
 
@@ -151,7 +154,10 @@ async def anon_chosen(update: Update, context: Ctx) -> int:
         files=len(draft.get("files", [])),
         anonymity=tr("fb.anon_yes" if draft["anon"] else "fb.anon_no"),
     )
-    buttons = [kb.button(str(tr("fb.send")), kb.cb("fb", "ok", "yes")), kb.button(str(tr("fb.discard")), kb.cb("fb", "ok", "no"))]
+    buttons = [
+        kb.button(str(tr("fb.send")), kb.cb("fb", "ok", "yes")),
+        kb.button(str(tr("fb.discard")), kb.cb("fb", "ok", "no")),
+    ]
     await edit_or_reply(update, text, kb.inline([buttons]))
     return CONFIRM
 
@@ -172,7 +178,10 @@ async def confirmed(update: Update, context: Ctx) -> int:
     who = await actor(update, context)
     try:
         created = await context.services.feedback.submit(
-            who, draft["kind"], draft["text"], bool(draft.get("anon")),
+            who,
+            draft["kind"],
+            draft["text"],
+            bool(draft.get("anon")),
             [(str(t), str(f)) for t, f in draft.get("files", [])],
         )
     except LimitReached:
@@ -210,8 +219,11 @@ async def my_feedback(update: Update, context: Ctx) -> None:
     blocks = [tr("fb.mine_title")]
     for item in items:
         block = tr(
-            "fb.mine_item", ref=item.ref, kind=tr(f"fb.kind.{item.kind}"),
-            status=tr(f"fb.status.{item.status}"), text=_short(item.body),
+            "fb.mine_item",
+            ref=item.ref,
+            kind=tr(f"fb.kind.{item.kind}"),
+            status=tr(f"fb.status.{item.status}"),
+            text=_short(item.body),
         )
         if item.answer:
             block = Markup(block + "\n" + tr("fb.mine_answer", answer=item.answer))
@@ -243,9 +255,13 @@ async def queue_command(update: Update, context: Ctx) -> None:
 async def queue_pressed(update: Update, context: Ctx) -> None:
     parts = kb.parse(_data(update), "fbq", 4)
     page = kb.parse_int(parts[3]) if parts else None
-    if parts is None or page is None or (parts[0] != NONE and parts[0] not in STATUSES) or (
-        parts[1] != NONE and parts[1] not in KINDS
-    ) or (parts[2] != NONE and kb.parse_int(parts[2]) is None):
+    if (
+        parts is None
+        or page is None
+        or (parts[0] != NONE and parts[0] not in STATUSES)
+        or (parts[1] != NONE and parts[1] not in KINDS)
+        or (parts[2] != NONE and kb.parse_int(parts[2]) is None)
+    ):
         await answer(update)
         return
     await answer(update)
@@ -258,8 +274,11 @@ async def show_queue(update: Update, context: Ctx, status: str, kind: str, group
     service = context.services.feedback
     try:
         result = await service.queue(
-            who, None if status == NONE else status, None if kind == NONE else kind,
-            None if group == NONE else int(group), page,
+            who,
+            None if status == NONE else status,
+            None if kind == NONE else kind,
+            None if group == NONE else int(group),
+            page,
         )
         groups = await service.scope_groups(who)
     except AccessDenied:
@@ -269,8 +288,10 @@ async def show_queue(update: Update, context: Ctx, status: str, kind: str, group
     for item_id, ref, item_kind, item_status in result.rows:
         label = f"{ref} · {tr(f'fb.kind.{item_kind}')} · {tr(f'fb.status.{item_status}')}"
         rows.append([kb.button(label, kb.cb("fb", "v", item_id))])
+
     def mark(text: str, on: bool) -> str:
         return f"• {text}" if on else text
+
     rows += kb.columns(
         [kb.button(mark(str(tr("fb.filter_all")), status == NONE), _queue_cb(NONE, kind, group, 0))]
         + [kb.button(mark(str(tr(f"fb.status.{s}")), status == s), _queue_cb(s, kind, group, 0)) for s in STATUSES],
@@ -301,7 +322,7 @@ async def show_queue(update: Update, context: Ctx, status: str, kind: str, group
 
 
 def render_item(tr: Translator, item: Item, notes: list[Note], local: Any) -> Markup:
-    lines = [
+    lines: list[str] = [
         tr("fb.view_head", ref=item.ref, kind=tr(f"fb.kind.{item.kind}"), status=tr(f"fb.status.{item.status}")),
         tr("fb.view_author_anonymous") if item.anonymous else tr("fb.view_author", name=item.author_name or "—"),
         tr("fb.view_groups", groups=", ".join(item.group_names) or "—"),
@@ -324,10 +345,18 @@ def render_item(tr: Translator, item: Item, notes: list[Note], local: Any) -> Ma
 def item_keyboard(tr: Translator, item: Item) -> InlineKeyboardMarkup:
     rows: list[list[InlineKeyboardButton]] = []
     if item.status in ("new", "assigned", "in_progress"):
-        rows.append([kb.button(str(tr("fb.take")), kb.cb("fb", "take", item.id)),
-                     kb.button(str(tr("fb.assign")), kb.cb("fb", "asg", item.id))])
-        rows.append([kb.button(str(tr("fb.note")), kb.cb("fb", "note", item.id)),
-                     kb.button(str(tr("fb.answer")), kb.cb("fb", "ans", item.id))])
+        rows.append(
+            [
+                kb.button(str(tr("fb.take")), kb.cb("fb", "take", item.id)),
+                kb.button(str(tr("fb.assign")), kb.cb("fb", "asg", item.id)),
+            ]
+        )
+        rows.append(
+            [
+                kb.button(str(tr("fb.note")), kb.cb("fb", "note", item.id)),
+                kb.button(str(tr("fb.answer")), kb.cb("fb", "ans", item.id)),
+            ]
+        )
     else:
         rows.append([kb.button(str(tr("fb.note")), kb.cb("fb", "note", item.id))])
     if item.status != "closed":
@@ -414,13 +443,30 @@ async def export_pressed(update: Update, context: Ctx) -> None:
     await answer(update)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow([str(tr(f"fb.col.{c}")) for c in ("ref", "kind", "status", "groups", "author", "created", "due", "text", "answer")])
+    writer.writerow(
+        [
+            str(tr(f"fb.col.{c}"))
+            for c in ("ref", "kind", "status", "groups", "author", "created", "due", "text", "answer")
+        ]
+    )
     for item in items:
         author = str(tr("fb.anonymous")) if item.anonymous else (item.author_name or "")
-        writer.writerow([_cell(v) for v in (
-            item.ref, str(tr(f"fb.kind.{item.kind}")), str(tr(f"fb.status.{item.status}")), ", ".join(item.group_names),
-            author, service.local(item.created_at), service.local(item.due_at), item.body, item.answer or "",
-        )])
+        writer.writerow(
+            [
+                _cell(v)
+                for v in (
+                    item.ref,
+                    str(tr(f"fb.kind.{item.kind}")),
+                    str(tr(f"fb.status.{item.status}")),
+                    ", ".join(item.group_names),
+                    author,
+                    service.local(item.created_at),
+                    service.local(item.due_at),
+                    item.body,
+                    item.answer or "",
+                )
+            ]
+        )
     chat = update.effective_chat
     assert chat is not None
     data = ("\ufeff" + buffer.getvalue()).encode("utf-8")
@@ -500,8 +546,10 @@ async def deliver_answer(context: Ctx, chat_id: int, item: Item) -> bool:
     services = context.services
     tr = services.catalog.for_lang(await services.users.language(chat_id, None))
     buttons = [
-        [kb.button(str(tr("fb.helpful_yes")), kb.cb("fb", "h", item.id, 1)),
-         kb.button(str(tr("fb.helpful_no")), kb.cb("fb", "h", item.id, 0))],
+        [
+            kb.button(str(tr("fb.helpful_yes")), kb.cb("fb", "h", item.id, 1)),
+            kb.button(str(tr("fb.helpful_no")), kb.cb("fb", "h", item.id, 0)),
+        ],
         [kb.button(str(tr("fb.reopen")), kb.cb("fb", "re", item.id))],
     ]
     text = tr("fb.answer_to_member", ref=item.ref, text=_short(item.body, 200), answer=item.answer or "")
@@ -607,6 +655,10 @@ def register(app: LiaisonApp, menu: CommandMenu) -> None:
 
 def _conversations() -> tuple[ConversationHandler[Ctx], ConversationHandler[Ctx]]:
     member_only_text = filters.TEXT & ~filters.COMMAND
+    fallbacks: list[BaseHandler[Update, Ctx, Any]] = [
+        common.cancel_fallback(),
+        MessageHandler(filters.COMMAND & common.COMMAND_FILTER, command_mid_flow),
+    ]
     submit = ConversationHandler(
         entry_points=[
             CommandHandler("feedback", submit_start, filters=PRIVATE),
@@ -627,8 +679,7 @@ def _conversations() -> tuple[ConversationHandler[Ctx], ConversationHandler[Ctx]
             CONFIRM: [CallbackQueryHandler(confirmed, pattern=r"^fb:ok:")],
         },
         fallbacks=[
-            common.cancel_fallback(),
-            MessageHandler(filters.COMMAND & common.COMMAND_FILTER, command_mid_flow),
+            *fallbacks,
             CallbackQueryHandler(button_mid_flow, pattern=r"^fb:(k|ad|an|ok):"),
         ],
         name="feedback_submit",
@@ -643,7 +694,7 @@ def _conversations() -> tuple[ConversationHandler[Ctx], ConversationHandler[Ctx]
                 MessageHandler(~filters.COMMAND, write_needs_text),
             ]
         },
-        fallbacks=[common.cancel_fallback(), MessageHandler(filters.COMMAND & common.COMMAND_FILTER, command_mid_flow)],
+        fallbacks=fallbacks,
         name="feedback_write",
         persistent=True,
         per_message=False,

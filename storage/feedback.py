@@ -116,7 +116,7 @@ def _scope_clause(paths: Sequence[str] | None, alias: str = "f") -> tuple[str, l
         return "1 = 0", []
     likes = " OR ".join("fg.path LIKE ?" for _ in paths)
     return (
-        f"EXISTS (SELECT 1 FROM feedback_groups fg WHERE fg.feedback_id = {alias}.id AND ({likes}))",
+        f"EXISTS (SELECT 1 FROM feedback_groups fg WHERE fg.feedback_id = {alias}.id AND ({likes}))",  # noqa: S608
         [p + "%" for p in paths],
     )
 
@@ -161,9 +161,16 @@ class FeedbackRepo:
                 "INSERT INTO feedback_items (year, seq, ref, kind, body, anonymous, author_member_id, status,"
                 " due_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'new', ?, ?, ?)",
                 (
-                    year, seq, ref, new.kind, new.body, int(new.anonymous),
+                    year,
+                    seq,
+                    ref,
+                    new.kind,
+                    new.body,
+                    int(new.anonymous),
                     None if new.anonymous else new.member_id,
-                    to_db(due_at), to_db(now), to_db(now),
+                    to_db(due_at),
+                    to_db(now),
+                    to_db(now),
                 ),
             )
             await tx.execute(
@@ -195,8 +202,15 @@ class FeedbackRepo:
         )
         return [
             MemberItem(
-                int(r["id"]), r["ref"], r["kind"], r["status"], r["body"], r["answer"],
-                _opt_bool(r["helpful"]), r["reopened_at"] is not None, from_db(r["created_at"]),
+                int(r["id"]),
+                r["ref"],
+                r["kind"],
+                r["status"],
+                r["body"],
+                r["answer"],
+                _opt_bool(r["helpful"]),
+                r["reopened_at"] is not None,
+                from_db(r["created_at"]),
             )
             for r in rows
         ]
@@ -211,7 +225,8 @@ class FeedbackRepo:
     async def set_helpful(self, item_id: int, member_id: int, helpful: bool, now: datetime) -> bool:
         async with self._db.transaction() as tx:
             changed = await tx.execute(
-                "UPDATE feedback_items SET helpful = ?, updated_at = ? WHERE id = ? AND status IN ('answered', 'closed')"
+                "UPDATE feedback_items SET helpful = ?, updated_at = ?"
+                " WHERE id = ? AND status IN ('answered', 'closed')"
                 " AND EXISTS (SELECT 1 FROM feedback_authors a WHERE a.feedback_id = feedback_items.id"
                 " AND a.member_id = ?)",
                 (int(helpful), to_db(now), item_id, member_id),
@@ -241,7 +256,9 @@ class FeedbackRepo:
 
     async def forget_member(self, member_id: int) -> int:
         async with self._db.transaction() as tx:
-            await tx.execute("UPDATE feedback_items SET author_member_id = NULL WHERE author_member_id = ?", (member_id,))
+            await tx.execute(
+                "UPDATE feedback_items SET author_member_id = NULL WHERE author_member_id = ?", (member_id,)
+            )
             return await tx.execute("DELETE FROM feedback_authors WHERE member_id = ?", (member_id,))
 
     # --- coordinators -------------------------------------------------------------------------------
@@ -344,17 +361,6 @@ class FeedbackRepo:
         value = await self._db.fetchval("SELECT name FROM members WHERE user_id = ?", (user_id,))
         return None if value is None else str(value)
 
-    async def parent_paths(self, paths: Sequence[str]) -> list[str]:
-        """Paths of the parents of the groups at `paths` (roots have none)."""
-        found: list[str] = []
-        for path in paths:
-            ids = [p for p in path.strip("/").split("/") if p]
-            if len(ids) >= 2:
-                value = await self._db.fetchval("SELECT path FROM groups WHERE id = ?", (int(ids[-2]),))
-                if value is not None:
-                    found.append(str(value))
-        return found
-
     async def _transition(
         self, tx: Tx, item_id: int, sql_set: str, params: Sequence[Any], allowed: Sequence[str]
     ) -> bool:
@@ -368,10 +374,12 @@ class FeedbackRepo:
     async def assign(self, item_id: int, to_user: int, by_user: int, now: datetime, action: str) -> str | None:
         async with self._db.transaction() as tx:
             ok = await self._transition(
-                tx, item_id,
+                tx,
+                item_id,
                 "assignee_user_id = ?, status = CASE WHEN status = 'new' THEN 'assigned' ELSE status END,"
                 " updated_at = ?",
-                (to_user, to_db(now)), OPEN_STATUSES,
+                (to_user, to_db(now)),
+                OPEN_STATUSES,
             )
             if not ok:
                 return None
@@ -403,10 +411,12 @@ class FeedbackRepo:
     async def answer(self, item_id: int, by_user: int, text: str, now: datetime) -> bool:
         async with self._db.transaction() as tx:
             ok = await self._transition(
-                tx, item_id,
+                tx,
+                item_id,
                 "answer = ?, answered_at = ?, answered_by = ?, status = 'answered', helpful = NULL, updated_at = ?,"
                 " assignee_user_id = COALESCE(assignee_user_id, ?)",
-                (text, to_db(now), by_user, to_db(now), by_user), OPEN_STATUSES,
+                (text, to_db(now), by_user, to_db(now), by_user),
+                OPEN_STATUSES,
             )
             if ok:
                 await audit.record(tx, now, by_user, "feedback.answer", "feedback", item_id)
@@ -415,7 +425,10 @@ class FeedbackRepo:
     async def close(self, item_id: int, by_user: int, now: datetime) -> bool:
         async with self._db.transaction() as tx:
             ok = await self._transition(
-                tx, item_id, "status = 'closed', closed_at = ?, updated_at = ?", (to_db(now), to_db(now)),
+                tx,
+                item_id,
+                "status = 'closed', closed_at = ?, updated_at = ?",
+                (to_db(now), to_db(now)),
                 (*OPEN_STATUSES, "answered"),
             )
             if ok:
@@ -425,7 +438,8 @@ class FeedbackRepo:
     # --- deadline jobs -------------------------------------------------------------------------------
     async def due_jobs(self, now: datetime) -> list[DueJob]:
         rows = await self._db.fetchall(
-            "SELECT id, feedback_id, kind FROM feedback_jobs WHERE claimed_at IS NULL AND due_at <= ? ORDER BY due_at, id",
+            "SELECT id, feedback_id, kind FROM feedback_jobs WHERE claimed_at IS NULL AND due_at <= ?"
+            " ORDER BY due_at, id",
             (to_db(now),),
         )
         return [DueJob(int(r["id"]), int(r["feedback_id"]), r["kind"]) for r in rows]
@@ -459,8 +473,13 @@ class FeedbackRepo:
         if not open_:
             return None
         return JobTarget(
-            row["job_kind"], int(row["id"]), row["ref"], row["kind"], row["status"],
-            row["assignee_user_id"], from_db(row["due_at"]),
+            row["job_kind"],
+            int(row["id"]),
+            row["ref"],
+            row["kind"],
+            row["status"],
+            row["assignee_user_id"],
+            from_db(row["due_at"]),
         )
 
     # --- digest ----------------------------------------------------------------------------------------
@@ -475,41 +494,59 @@ class FeedbackRepo:
         return [DigestEntry(r["ref"], r["body"], r["answer"]) for r in rows]
 
     async def send_digest(
-        self, by_user: int, group_path: str | None, paths: Sequence[str] | None,
-        texts: dict[str, str], default_lang: str, items: int, now: datetime,
+        self,
+        by_user: int,
+        group_path: str | None,
+        paths: Sequence[str] | None,
+        texts: dict[str, str],
+        default_lang: str,
+        items: int,
+        now: datetime,
     ) -> int:
         """Queue the digest to active members of the segment; returns the number queued."""
         seg_paths: Sequence[str] | None = [group_path] if group_path else paths
+        params: list[Any] = []
         if seg_paths is None:
-            cond, params = "1 = 1", []
+            cond = "1 = 1"
         elif not seg_paths:
-            cond, params = "1 = 0", []
+            cond = "1 = 0"
         else:
             cond = "(" + " OR ".join("g.path LIKE ?" for _ in seg_paths) + ")"
             params = [p + "%" for p in seg_paths]
         async with self._db.transaction() as tx:
-            rows = await tx.fetchall(
-                "SELECT DISTINCT m.id, m.user_id, b.language FROM members m"
+            sql = (
+                "SELECT DISTINCT m.id, m.user_id, b.language FROM members m"  # noqa: S608 - cond: fixed text
                 " JOIN member_groups mg ON mg.member_id = m.id AND mg.status = 'active'"
                 " JOIN groups g ON g.id = mg.group_id LEFT JOIN bot_users b ON b.user_id = m.user_id"
-                f" WHERE m.status = 'active' AND m.user_id IS NOT NULL AND {cond} ORDER BY m.id",  # noqa: S608
-                params,
+                f" WHERE m.status = 'active' AND m.user_id IS NOT NULL AND {cond} ORDER BY m.id"
             )
+            rows = await tx.fetchall(sql, params)
             digest_id = await tx.insert(
-                "INSERT INTO feedback_digests (sent_by, group_id, items, recipients, created_at) VALUES (?, NULL, ?, ?, ?)",
+                "INSERT INTO feedback_digests (sent_by, group_id, items, recipients, created_at)"
+                " VALUES (?, NULL, ?, ?, ?)",
                 (by_user, items, len(rows), to_db(now)),
             )
             queued = await outbox.enqueue(
                 tx,
                 [
                     outbox.OutgoingMessage(
-                        "feedback_digest", digest_id, int(r["user_id"]),
-                        texts.get(r["language"] or default_lang, texts[default_lang]), member_id=int(r["id"]),
+                        "feedback_digest",
+                        digest_id,
+                        int(r["user_id"]),
+                        texts.get(r["language"] or default_lang, texts[default_lang]),
+                        member_id=int(r["id"]),
                     )
                     for r in rows
                 ],
                 now,
             )
-            await audit.record(tx, now, by_user, "feedback.digest", "feedback_digest", digest_id,
-                               {"items": items, "recipients": queued})
+            await audit.record(
+                tx,
+                now,
+                by_user,
+                "feedback.digest",
+                "feedback_digest",
+                digest_id,
+                {"items": items, "recipients": queued},
+            )
         return queued

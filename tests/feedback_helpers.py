@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import json
-
-import pytest
 from dataclasses import dataclass
 
+import pytest
 from telegram import Bot, InlineKeyboardMarkup
 from telegram.error import TelegramError
 
 from bot.runtime import BotRuntime
 from sandbox.driver import SandboxUser
 from sandbox.server import FakeTelegram
+from sandbox.state import SandboxMessage
 from storage.db import Database
 
 NOW = "2026-11-01T00:00:00.000000Z"
@@ -26,7 +26,9 @@ def db_of(runtime: BotRuntime) -> Database:
 async def add_group(runtime: BotRuntime, name: str, parent: int | None = None, kind: str = "local") -> int:
     db = db_of(runtime)
     async with db.transaction() as tx:
-        parent_path = "/" if parent is None else str(await tx.fetchval("SELECT path FROM groups WHERE id = ?", (parent,)))
+        parent_path = (
+            "/" if parent is None else str(await tx.fetchval("SELECT path FROM groups WHERE id = ?", (parent,)))
+        )
         group_id = await tx.insert(
             "INSERT INTO groups (parent_id, name, kind, created_at) VALUES (?, ?, ?, ?)",
             (parent, name, "head" if parent is None else kind, NOW),
@@ -44,9 +46,7 @@ async def _bot_user(db: Database, user_id: int, language: str) -> None:
         )
 
 
-async def add_member(
-    runtime: BotRuntime, user: SandboxUser, name: str, groups: list[int], language: str = "en"
-) -> int:
+async def add_member(runtime: BotRuntime, user: SandboxUser, name: str, groups: list[int], language: str = "en") -> int:
     db = db_of(runtime)
     await _bot_user(db, user.id, language)
     async with db.transaction() as tx:
