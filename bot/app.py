@@ -24,6 +24,7 @@ from bot.transport import build_request
 from bot.updates import PerUserUpdateProcessor
 from handlers import common
 from handlers import feedback as feedback_handlers
+from handlers import surveys as survey_handlers
 from handlers.common import FloodGuard
 from handlers.menu import CommandMenu
 from handlers.state import UiState
@@ -92,4 +93,5 @@ async def flush_persistence(update: Update, context: Ctx) -> None:
 # `async on_startup(app)` (re-arming scheduled rows, etc.).
 FEATURES: list[Any] = [
     feedback_handlers,
+    survey_handlers,
 ]

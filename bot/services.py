@@ -9,11 +9,13 @@ from bot.config import Settings
 from bot.feedback import FeedbackService
 from bot.i18n import Catalog
 from bot.roles import RoleService
+from bot.surveys import SurveyService
 from bot.users import UserService
 from storage.audit import AuditRepo
 from storage.db import Database
 from storage.feedback import FeedbackRepo
 from storage.roles import RoleRepo
+from storage.surveys import SurveyRepo
 from storage.users import UserRepo
 
 
@@ -27,6 +29,7 @@ class Services:
     roles: RoleService
     audit: AuditRepo
     feedback: FeedbackService
+    surveys: SurveyService
 
     @classmethod
     def create(cls, settings: Settings, db: Database, clock: Clock, catalog: Catalog) -> Services:
@@ -39,4 +42,5 @@ class Services:
             roles=RoleService(RoleRepo(db), settings.owners),
             audit=AuditRepo(db),
             feedback=FeedbackService(FeedbackRepo(db), RoleService(RoleRepo(db), settings.owners), clock, settings),
+            surveys=SurveyService(SurveyRepo(db), RoleService(RoleRepo(db), settings.owners), clock, settings),
         )
