@@ -228,7 +228,10 @@ def render_question(tr: Translator, survey_id: int, progress: Progress) -> tuple
     return head, kb.inline(rows) if rows else None
 
 
-async def _show_state(update: Update, context: Ctx, survey_id: int, state: str, progress: Progress | None) -> int:
+async def _show_state(
+    update: Update, context: Ctx, survey_id: int, state: str, progress: Progress | None, *, new: bool = False
+) -> int:
+    """Show the next question (editing the question message; a new one when `new`)."""
     tr = await translator(update, context)
     if state in ("closed", "done", "not_invited"):
         await answer(update, str(tr(f"sv.state.{state}")), alert=True) if update.callback_query else None
@@ -242,7 +245,7 @@ async def _show_state(update: Update, context: Ctx, survey_id: int, state: str, 
     assert context.user_data is not None
     context.user_data["sv"] = survey_id
     text, markup = render_question(tr, survey_id, progress)
-    if update.callback_query:
+    if update.callback_query and not new:
         await edit_or_reply(update, text, markup)
     else:
         await reply(update, text, markup)
@@ -258,7 +261,8 @@ async def begin_pressed(update: Update, context: Ctx) -> int:
         await answer(update, str(tr("sv.state.not_invited")), alert=True)
         return ConversationHandler.END
     state, progress = await context.services.surveys.begin(who, survey_id)
-    return await _show_state(update, context, survey_id, state, progress)
+    # The invitation keeps its button (to continue later); questions come in their own message.
+    return await _show_state(update, context, survey_id, state, progress, new=True)
 
 
 async def choice_pressed(update: Update, context: Ctx) -> int:
