@@ -17,6 +17,8 @@ from bot.roles import AccessDenied, Actor, RoleService
 from storage.surveys import MessageFactory, Progress, Question, Survey, SurveyRepo
 
 KINDS = ("single", "multi", "rating", "text")
+# The member categories (codes shared with the members feature).
+CATEGORIES = ("enterprise", "intermediary", "freelancer", "new_media", "other")
 MAX_TITLE = 200
 MAX_QUESTION = 300
 MAX_OPTION = 40
@@ -97,9 +99,15 @@ class SurveyService:
         questions: list[tuple[str, str, list[str]]],
         group_id: int | None,
         days: int,
+        category: str | None = None,
     ) -> tuple[int, int]:
         self.roles.require_coordinator(actor)
-        if not questions or len(questions) > MAX_QUESTIONS or not 1 <= days <= 90:
+        if (
+            not questions
+            or len(questions) > MAX_QUESTIONS
+            or not 1 <= days <= 90
+            or category not in (None, *CATEGORIES)
+        ):
             raise SurveyProblem("incomplete")
         paths: list[str] | None = None if actor.scope.everything else list(actor.scope.paths)
         if group_id is not None:
@@ -112,6 +120,7 @@ class SurveyService:
             clean(title, MAX_TITLE),
             questions,
             paths,
+            category,
             actor.user_id,
             deadline,
             deadline - REMIND_BEFORE,

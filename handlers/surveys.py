@@ -17,13 +17,13 @@ from bot.config import Language
 from bot.context import Ctx, LiaisonApp
 from bot.i18n import Catalog, Markup, Translator
 from bot.roles import AccessDenied, Role
-from bot.surveys import KINDS, MAX_FREE_TEXT, MAX_QUESTIONS, Progress, SurveyProblem, parse_options
+from bot.surveys import CATEGORIES, KINDS, MAX_FREE_TEXT, MAX_QUESTIONS, Progress, SurveyProblem, parse_options
 from handlers import common
 from handlers import keyboards as kb
 from handlers.base import actor, answer, edit_or_reply, refuse, reply, translator
 from handlers.menu import CommandMenu
 
-S_TITLE, S_KIND, S_QTEXT, S_OPTS, S_TARGET, S_DEADLINE, S_CONFIRM = range(20, 27)
+S_TITLE, S_KIND, S_QTEXT, S_OPTS, S_TARGET, S_DEADLINE, S_CONFIRM, S_CATEGORY = range(20, 28)
 S_ANSWER = 30
 DEADLINE_DAYS = (3, 7, 14)
 PRIVATE = filters.ChatType.PRIVATE & common.COMMAND_FILTER
@@ -142,6 +142,19 @@ async def target_chosen(update: Update, context: Ctx) -> int:
         return S_TARGET
     _draft(context)["group"] = None if parts[1] == "-" else int(parts[1])
     tr = await translator(update, context)
+    buttons = [kb.button(str(tr("sv.all_categories")), kb.cb("sv", "ct", "-"))]
+    buttons += [kb.button(str(tr(f"sv.cat.{c}")), kb.cb("sv", "ct", c)) for c in CATEGORIES]
+    await edit_or_reply(update, tr("sv.choose_category"), kb.inline(kb.columns(buttons)))
+    return S_CATEGORY
+
+
+async def category_chosen(update: Update, context: Ctx) -> int:
+    await answer(update)
+    parts = kb.parse(_data(update), "sv", 2)
+    if parts is None or parts[1] not in ("-", *CATEGORIES):
+        return S_CATEGORY
+    _draft(context)["category"] = None if parts[1] == "-" else parts[1]
+    tr = await translator(update, context)
     buttons = [kb.button(str(tr("sv.days", days=d)), kb.cb("sv", "dl", d)) for d in DEADLINE_DAYS]
     await edit_or_reply(update, tr("sv.choose_deadline"), kb.inline([buttons]))
     return S_DEADLINE
@@ -186,6 +199,7 @@ async def publish_chosen(update: Update, context: Ctx) -> int:
             [(k, t, list(o)) for k, t, o in draft["questions"]],
             draft.get("group"),
             int(draft.get("days", 7)),
+            draft.get("category"),
         )
     except AccessDenied:
         await refuse(update, context)
@@ -415,6 +429,7 @@ def _conversations() -> tuple[ConversationHandler[Ctx], ConversationHandler[Ctx]
             S_QTEXT: [MessageHandler(TEXT, question_text)],
             S_OPTS: [MessageHandler(TEXT, options_received)],
             S_TARGET: [CallbackQueryHandler(target_chosen, pattern=r"^sv:tg:")],
+            S_CATEGORY: [CallbackQueryHandler(category_chosen, pattern=r"^sv:ct:")],
             S_DEADLINE: [CallbackQueryHandler(deadline_chosen, pattern=r"^sv:dl:")],
             S_CONFIRM: [CallbackQueryHandler(publish_chosen, pattern=r"^sv:pub:")],
         },

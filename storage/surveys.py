@@ -62,6 +62,7 @@ class SurveyRepo:
         title: str,
         questions: Sequence[tuple[str, str, Sequence[str]]],
         paths: Sequence[str] | None,
+        category: str | None,
         by_user: int,
         deadline: datetime,
         remind_at: datetime,
@@ -71,6 +72,9 @@ class SurveyRepo:
     ) -> tuple[int, int]:
         """Create the survey, its audience and invitations in one transaction; (id, invited)."""
         cond, params = _segment(paths)
+        if category is not None:
+            cond += " AND m.category = ?"
+            params.append(category)
         async with self._db.transaction() as tx:
             survey_id = await tx.insert(
                 "INSERT INTO surveys (title, created_by, deadline_at, created_at) VALUES (?, ?, ?, ?)",
@@ -101,7 +105,9 @@ class SurveyRepo:
                 "INSERT INTO survey_jobs (survey_id, kind, due_at) VALUES (?, ?, ?)",
                 [(survey_id, "remind", to_db(remind_at)), (survey_id, "close", to_db(deadline))],
             )
-            await audit.record(tx, now, by_user, "survey.publish", "survey", survey_id, {"invited": invited})
+            await audit.record(
+                tx, now, by_user, "survey.publish", "survey", survey_id, {"invited": invited, "category": category}
+            )
         return survey_id, invited
 
     async def _enqueue(

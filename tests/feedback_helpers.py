@@ -52,7 +52,7 @@ async def add_member(runtime: BotRuntime, user: SandboxUser, name: str, groups: 
     async with db.transaction() as tx:
         member_id = await tx.insert(
             "INSERT INTO members (user_id, status, name, category, registered_at, updated_at)"
-            " VALUES (?, 'active', ?, '1', ?, ?)",
+            " VALUES (?, 'active', ?, 'enterprise', ?, ?)",
             (user.id, name, NOW, NOW),
         )
         await tx.executemany(

@@ -93,7 +93,8 @@ async def test_coordinator_builds_and_publishes_in_chat(tg: FakeTelegram, bot: B
     picker = await coord.next_message()
     assert "2 questions so far" in (picker.text or "")
     step = await press_and_wait(coord, picker, "No more questions", "Who should answer")
-    step = await press_and_wait(coord, step, "新媒体从业人员联谊会", "Deadline")
+    step = await press_and_wait(coord, step, "新媒体从业人员联谊会", "one category")
+    step = await press_and_wait(coord, step, "All categories", "Deadline")
     step = await press_and_wait(coord, step, "7 days", "closes in 7 days")
     assert "Which day?" in (step.text or "") and "Sunday" in (step.text or "")
     await press_and_wait(coord, step, "Publish", "queued for 1 members")
@@ -207,3 +208,17 @@ async def test_forged_answers_and_non_coordinators_are_refused(tg: FakeTelegram,
         result = await outsider.press_data(refusal, forged)
         assert "not addressed to you" in ((await result.answer()).text or "")
     assert await db_of(bot).fetchval("SELECT COUNT(*) FROM survey_responses") == 0
+
+
+async def test_category_target_limits_the_audience(tg: FakeTelegram, bot: BotRuntime) -> None:
+    t, coord, _ = await setup(bot, tg)  # seeded members have category 'enterprise'
+    freelancer = tg.create_user("Freelancer", language_code="en")
+    freelancer_id = await add_member(bot, freelancer, "Freelancer", [t.local])
+    async with db_of(bot).transaction() as tx:
+        await tx.execute("UPDATE members SET category = 'freelancer' WHERE id = ?", (freelancer_id,))
+    assert bot.services is not None
+    who = await bot.services.roles.actor(coord.id)
+    _, invited = await bot.services.surveys.publish(who, "Freelancers only", QUESTIONS, None, 7, "freelancer")
+    assert invited == 1
+    rows = await db_of(bot).fetchall("SELECT chat_id FROM outbox WHERE kind = 'survey_invite'")
+    assert [r[0] for r in rows] == [freelancer.id]
