@@ -217,7 +217,7 @@ async def my_feedback(update: Update, context: Ctx) -> None:
         await reply(update, tr("fb.mine_empty"))
         return
     blocks = [tr("fb.mine_title")]
-    for item in items:
+    for item in items[:10]:
         block = tr(
             "fb.mine_item",
             ref=item.ref,
@@ -226,9 +226,11 @@ async def my_feedback(update: Update, context: Ctx) -> None:
             text=_short(item.body),
         )
         if item.answer:
-            block = Markup(block + "\n" + tr("fb.mine_answer", answer=item.answer))
+            block = Markup(block + "\n" + tr("fb.mine_answer", answer=_short(item.answer, 200)))
+        if sum(len(b) + 2 for b in blocks) + len(block) > 4000:
+            break  # whole blocks only: never cut through HTML
         blocks.append(block)
-    await reply(update, Markup("\n\n".join(blocks))[:4000])
+    await reply(update, Markup("\n\n".join(blocks)))
 
 
 async def helpful_pressed(update: Update, context: Ctx) -> None:

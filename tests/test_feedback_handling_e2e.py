@@ -10,6 +10,7 @@ from bot.runtime import BotRuntime
 from sandbox.driver import SandboxUser
 from sandbox.server import FakeTelegram
 from sandbox.state import SandboxMessage
+from tests.conftest import StartBot
 from tests.feedback_helpers import add_coordinator, add_member, db_of, fast_typing, submit_feedback, tree
 
 pytestmark = pytest.mark.usefixtures("fast_typing")
@@ -189,3 +190,25 @@ async def test_forgetting_a_member_removes_the_author_link(tg: FakeTelegram, bot
     assert await bot.services.feedback.forget_member(member_id) == 2
     assert await db_of(bot).fetchval("SELECT COUNT(*) FROM feedback_authors") == 0
     assert await db_of(bot).fetchval("SELECT COUNT(*) FROM feedback_items WHERE author_member_id IS NOT NULL") == 0
+
+
+async def test_queue_filters_by_kind_and_paginates(tg: FakeTelegram, start_bot: StartBot) -> None:
+    runtime = await start_bot(feedback_daily_limit=50)
+    t = await tree(runtime)
+    member = tg.create_user("Busy", language_code="en")
+    await add_member(runtime, member, "Busy", [t.local])
+    coord = tg.create_user("Coord", language_code="en")
+    await add_coordinator(runtime, coord, t.head)
+    assert runtime.services is not None
+    who = await runtime.services.roles.actor(member.id)
+    for n in range(10):
+        await runtime.services.feedback.submit(who, "suggestion", f"idea {n}", False, [])
+    await runtime.services.feedback.submit(who, "complaint", "one complaint", False, [])
+    queue = await fresh_queue(coord)
+    assert "11 items" in (queue.text or "") and "1/2" in str(queue.buttons)
+    await (await coord.press(queue, "Next ›")).answer()
+    queue = await coord.wait_for(lambda m: m.message_id == queue.message_id and "2/2" in str(m.buttons))
+    assert sum(str(b.get("text", "")).startswith("FB-") for b in queue.inline_buttons) == 3
+    await (await coord.press(queue, "Complaint")).answer()
+    only = await coord.wait_for(lambda m: m.message_id == queue.message_id and (m.text or "").endswith(": 1 items"))
+    assert "FB-2026-0011" in str(only.buttons)

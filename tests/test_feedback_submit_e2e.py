@@ -105,3 +105,25 @@ async def test_my_feedback_lists_items_with_status(tg: FakeTelegram, bot: BotRun
     await user.send("/myfeedback")
     text = (await user.next_message()).text or ""
     assert ref in text and "New" in text and "More evening salons 🎉" in text
+
+
+async def test_half_written_feedback_survives_a_restart(tg: FakeTelegram, start_bot: StartBot) -> None:
+    runtime = await start_bot()
+    t = await tree(runtime)
+    user = tg.create_user("Restart", language_code="en")
+    await add_member(runtime, user, "Restart", [t.local])
+    await user.send("/feedback")
+    await (await user.press(await user.next_message(), "Suggestion")).answer()
+    await user.send("Written before the restart")
+    prompt = await user.next_message()
+    await runtime.stop()
+    restarted = await start_bot()
+    await (await user.press(prompt, "Skip")).answer()
+    anon = await user.wait_for(lambda m: m.message_id == prompt.message_id and "anonymous" in (m.text or ""))
+    await (await user.press(anon, "Show my name")).answer()
+    preview = await user.wait_for(
+        lambda m: "Written before the restart" in (m.text or "") and "confirm" in (m.text or "")
+    )
+    await (await user.press(preview, "Send")).answer()
+    await user.wait_for(lambda m: "FB-2026-0001" in (m.text or ""))
+    assert await db_of(restarted).fetchval("SELECT body FROM feedback_items") == "Written before the restart"
