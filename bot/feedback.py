@@ -8,6 +8,7 @@ views (`view`, `queue`, `export`) come from queries that never read it.
 from __future__ import annotations
 
 import logging
+import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -78,7 +79,8 @@ class FeedbackService:
     # --- helpers ---------------------------------------------------------------------------------
     @staticmethod
     def clean_text(text: str | None, limit: int = MAX_TEXT) -> str:
-        value = (text or "").strip()
+        """Strip, drop control characters (keeping newlines and tabs), enforce 1..limit characters."""
+        value = "".join(ch for ch in (text or "") if ch in "\n\t" or unicodedata.category(ch) != "Cc").strip()
         if not value:
             raise TextProblem("empty")
         if len(value) > limit:

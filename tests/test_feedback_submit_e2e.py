@@ -127,3 +127,26 @@ async def test_half_written_feedback_survives_a_restart(tg: FakeTelegram, start_
     await (await user.press(preview, "Send")).answer()
     await user.wait_for(lambda m: "FB-2026-0001" in (m.text or ""))
     assert await db_of(restarted).fetchval("SELECT body FROM feedback_items") == "Written before the restart"
+
+
+async def test_home_button_starts_feedback_and_control_characters_are_dropped(
+    tg: FakeTelegram, bot: BotRuntime
+) -> None:
+    t = await tree(bot)
+    user = tg.create_user("مريم", language_code="en")
+    await add_member(bot, user, "مريم", [t.local])
+    await user.send("/start")
+    home = await user.next_message()
+    await (await user.press(home, "💬 Feedback")).answer()
+    picker = await user.next_message()
+    assert "What kind" in (picker.text or "")
+    await (await user.press(picker, "Other")).answer()
+    await user.send("\u202bمرحبا\x07 bell\x00 and emoji 🎉")
+    prompt = await user.next_message()
+    await (await user.press(prompt, "Skip")).answer()
+    anon = await user.wait_for(lambda m: m.message_id == prompt.message_id and "anonymous" in (m.text or ""))
+    await (await user.press(anon, "Show my name")).answer()
+    preview = await user.wait_for(lambda m: m.message_id == prompt.message_id and "confirm" in (m.text or ""))
+    await (await user.press(preview, "Send")).answer()
+    await user.wait_for(lambda m: "FB-2026-0001" in (m.text or ""))
+    assert await db_of(bot).fetchval("SELECT body FROM feedback_items") == "\u202bمرحبا bell and emoji 🎉"
