@@ -266,7 +266,6 @@ async def queue_pressed(update: Update, context: Ctx) -> None:
     ):
         await answer(update)
         return
-    await answer(update)
     await show_queue(update, context, parts[0], parts[1], parts[2], page)
 
 
@@ -286,6 +285,7 @@ async def show_queue(update: Update, context: Ctx, status: str, kind: str, group
     except AccessDenied:
         await refuse(update, context)
         return
+    await answer(update)
     rows: list[list[InlineKeyboardButton]] = []
     for item_id, ref, item_kind, item_status in result.rows:
         label = f"{ref} · {tr(f'fb.kind.{item_kind}')} · {tr(f'fb.status.{item_status}')}"

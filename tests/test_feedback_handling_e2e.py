@@ -109,6 +109,8 @@ async def test_items_outside_scope_are_invisible_and_forged_buttons_refused(tg: 
     assert own is not None
     result = await member.press_data(own, f"fb:take:{item_id}")
     assert "not yours" in ((await result.answer()).text or "")
+    result = await member.press_data(own, "fbq:new:-:-:0")
+    assert "not allowed" in ((await result.answer()).text or "")
     assert await db_of(bot).fetchval("SELECT status FROM feedback_items") == "new"
     assert await db_of(bot).fetchval("SELECT COUNT(*) FROM audit_log") == 0
 
