@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -105,3 +106,20 @@ async def test_what_fell_due_while_down_fires_at_start(tg: FakeTelegram, start_b
     escalation = await head.wait_for(lambda m: "Escalation" in (m.text or ""))
     assert ref in (escalation.text or "")
     assert await db_of(restarted).fetchval("SELECT COUNT(*) FROM feedback_jobs WHERE claimed_at IS NULL") == 0
+
+
+async def test_concurrent_runs_fire_each_job_once(tg: FakeTelegram, bot: BotRuntime, clock: FakeClock) -> None:
+    t = await tree(bot)
+    member = tg.create_user("陈静", language_code="en")
+    await add_member(bot, member, "陈静", [t.local])
+    parent = tg.create_user("Parent", language_code="en")
+    await add_coordinator(bot, parent, t.sub)
+    await parent.send("/start")
+    await parent.next_message()
+    await submit_feedback(member, "Complaint", "one")
+    await submit_feedback(member, "Complaint", "two")
+    clock.advance(timedelta(days=4))
+    results = await asyncio.gather(*(service(bot).run_due() for _ in range(4)))
+    assert sum(results) == 4  # two items x (reminder + escalation), each fired by exactly one run
+    await parent.wait_for(lambda m: "FB-2026-0002" in (m.text or "") and "Escalation" in (m.text or ""))
+    assert sum("Escalation" in (m.text or "") for m in parent.inbox) == 2
