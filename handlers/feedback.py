@@ -346,6 +346,8 @@ def render_item(tr: Translator, item: Item, notes: list[Note], local: Any) -> Ma
 
 def item_keyboard(tr: Translator, item: Item) -> InlineKeyboardMarkup:
     rows: list[list[InlineKeyboardButton]] = []
+    if item.status == "assigned":
+        rows.append([kb.button(str(tr("fb.start_work")), kb.cb("fb", "prog", item.id))])
     if item.status in ("new", "assigned", "in_progress"):
         rows.append(
             [
@@ -405,6 +407,9 @@ async def item_action(update: Update, context: Ctx) -> None:
         elif action == "take" and len(parts) == 2:
             ref = await service.take(who, item_id)
             await show_item(update, context, item_id, str(tr("fb.taken", ref=ref)))
+        elif action == "prog" and len(parts) == 2:
+            ok = await service.start_work(who, item_id)
+            await show_item(update, context, item_id, str(tr("fb.work_started" if ok else "fb.not_found")))
         elif action == "close" and len(parts) == 2:
             ok = await service.close(who, item_id)
             await show_item(update, context, item_id, str(tr("fb.closed" if ok else "fb.not_found")))
@@ -712,7 +717,7 @@ def _register_plain(app: LiaisonApp, menu: CommandMenu) -> None:
     app.add_handler(CallbackQueryHandler(export_pressed, pattern=r"^fb:exp$"))
     app.add_handler(CallbackQueryHandler(queue_pressed, pattern=r"^fbq:"))
     app.add_handler(CallbackQueryHandler(digest_pressed, pattern=r"^fbd:"))
-    app.add_handler(CallbackQueryHandler(item_action, pattern=r"^fb:(v|take|close|files|asg):"))
+    app.add_handler(CallbackQueryHandler(item_action, pattern=r"^fb:(v|take|prog|close|files|asg):"))
     menu.add("feedback", "cmd.feedback", Role.MEMBER)
     menu.add("myfeedback", "cmd.myfeedback", Role.MEMBER)
     menu.add("queue", "cmd.queue", Role.COORDINATOR)

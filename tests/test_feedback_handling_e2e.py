@@ -53,7 +53,9 @@ async def test_coordinator_takes_answers_and_member_is_told(tg: FakeTelegram, bo
     item = await open_item(coord, ref)
     assert "From: 张伟" in (item.text or "") and "花木街道新联会" in (item.text or "")
     await (await coord.press(item, "Take it")).answer()
-    await coord.wait_for(lambda m: m.message_id == item.message_id and "Assigned" in (m.text or ""))
+    item = await coord.wait_for(lambda m: m.message_id == item.message_id and "Assigned" in (m.text or ""))
+    await (await coord.press(item, "Mark in progress")).answer()
+    await coord.wait_for(lambda m: m.message_id == item.message_id and "In progress" in (m.text or ""))
     reply_text = await write(coord, item, "Answer", "We will, starting in December <b>!</b>")
     assert f"answer to {ref} was delivered" in reply_text
     told = await member.wait_for(lambda m: "has been answered" in (m.text or ""))
@@ -62,7 +64,7 @@ async def test_coordinator_takes_answers_and_member_is_told(tg: FakeTelegram, bo
     row = await db_of(bot).fetchone("SELECT status, helpful, assignee_user_id FROM feedback_items")
     assert row is not None and tuple(row) == ("answered", 1, coord.id)
     actions = [r["action"] for r in await db_of(bot).fetchall("SELECT action FROM audit_log ORDER BY id")]
-    assert actions == ["feedback.take", "feedback.answer"]
+    assert actions == ["feedback.take", "feedback.in_progress", "feedback.answer"]
     assert tg.counters.validation_errors == []
 
 
