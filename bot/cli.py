@@ -10,17 +10,27 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.logsetup import configure_logging
 
+if TYPE_CHECKING:
+    from bot.clock import Clock
+    from bot.runtime import BotRuntime
+    from sandbox.server import FakeTelegram
+
 log = logging.getLogger("liaison-bot")
 EXIT_CONFIG = 2
+SANDBOX_OWNER_ID = 9000001  # the owner the sandbox adds when LIAISON_OWNERS is empty
+SPARE_OWNER_IDS = (9000002, 9000003)  # sandbox only: free owner ids for owners created in the web chat
+DEMO_GROUP_TITLE = "Lujiazui liaison group"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -59,56 +69,107 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="liaison-bot", description=__doc__)
     parser.add_argument("--env-file", default=".env", help="optional .env file (default: ./.env)")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    # Sandbox options also apply when no subcommand is given (and no BOT_TOKEN is set).
+    parser.set_defaults(host="127.0.0.1", port=int(os.environ.get("LIAISON_SANDBOX_PORT", "8081")), db=None, demo=False)
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("run", help="run the bot against Telegram (long polling, or webhook if configured)")
     sandbox = sub.add_parser("sandbox", help="run the bot against the local fake Telegram")
-    sandbox.add_argument("--host", default="127.0.0.1")
-    sandbox.add_argument("--port", type=int, default=8081, help="port of the fake Bot API and web chat")
+    sandbox.add_argument("--host", default=parser.get_default("host"))
+    sandbox.add_argument("--port", type=int, default=parser.get_default("port"), help="fake Bot API and web chat port")
     sandbox.add_argument("--db", default=None, help="database file (default: a temporary one)")
-    sandbox.add_argument("--demo", action="store_true", help="load a sample association")
+    sandbox.add_argument("--demo", action="store_true",
+                         help="load a sample association (default when started without BOT_TOKEN and no subcommand)")
     sub.add_parser("migrate", help="apply pending database migrations")
     backup = sub.add_parser("backup", help="online backup of the live database")
     backup.add_argument("path")
     return parser
 
 
-async def _wait_for_signal() -> None:
+def _stop_event() -> asyncio.Event:
+    """An event set by SIGINT/SIGTERM (installed before start-up, so an early signal is clean)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    return stop
 
 
 async def _run(settings: Settings) -> None:
     from bot.runtime import BotRuntime
 
+    stop = _stop_event()
     runtime = BotRuntime(settings)
     await runtime.start()
     log.info("liaison-bot is running; press Ctrl+C to stop")
     try:
-        await _wait_for_signal()
+        await stop.wait()
     finally:
         await runtime.stop()
 
 
 async def _sandbox(settings: Settings, args: argparse.Namespace) -> None:
     from bot.app import SANDBOX_TOKEN
-    from bot.runtime import BotRuntime
     from sandbox.server import FakeTelegram
 
+    stop = _stop_event()
+    demo = bool(args.demo) or args.command is None
     db_path = Path(args.db) if args.db else Path(tempfile.mkdtemp(prefix="liaison-sandbox-")) / "liaison.db"
     async with FakeTelegram(token=SANDBOX_TOKEN, host=args.host, port=args.port) as tg:
-        sandbox_settings = settings.model_copy(update={"api_url": tg.api_url, "db_path": db_path})
-        runtime = BotRuntime(sandbox_settings, token=SANDBOX_TOKEN)
-        await runtime.start()
+        runtime = await start_sandbox_bot(tg, settings, db_path, demo=demo)
         print(f"Sandbox running: fake Bot API at {tg.api_url}, database {db_path}", flush=True)
-        print(f"Open http://{args.host}:{tg.port}/ in a browser to chat with the bot.", flush=True)
+        print(f"Web chat: open http://{args.host}:{tg.port}/ in a browser to chat with the bot.", flush=True)
         try:
-            await _wait_for_signal()
+            await stop.wait()
         finally:
             await runtime.stop()
+
+
+async def start_sandbox_bot(tg: FakeTelegram, settings: Settings, db_path: Path, *, demo: bool,
+                            clock: Clock | None = None, token: str | None = None) -> BotRuntime:
+    """Prepare the sandbox (owner user, demo data and personas) and start the bot against ``tg``.
+
+    Without LIAISON_OWNERS the sandbox owner id is used, so the web chat always has an owner; two
+    spare owner ids let the web chat create further owners.
+    """
+    from bot.app import SANDBOX_TOKEN
+    from bot.clock import Clock as RealClock
+    from bot.demo import load_demo
+    from bot.runtime import BotRuntime
+    from storage.db import Database
+    from storage.migrations import migrate
+
+    configured = settings.owners or (SANDBOX_OWNER_ID,)
+    owners = (*configured, *(i for i in SPARE_OWNER_IDS if i not in configured))
+    sandbox_settings = settings.model_copy(update={"api_url": tg.api_url, "db_path": db_path, "owners": owners})
+    clock = clock or RealClock()
+    tg.owner_ids = list(owners)
+    owner_lang = "en" if settings.language == "en" else "zh-hans"
+    if configured[0] not in tg.world.users:
+        tg.create_user("Owner", language_code=owner_lang, user_id=configured[0])
+        tg.user_notes[configured[0]] = "owner (LIAISON_OWNERS)" if settings.owners else "owner (sandbox default)"
+    if demo:
+        db = await Database.open(db_path)
+        try:
+            await migrate(db)
+            summary = await load_demo(db, clock.now(), sandbox_settings.zone, owners[0])
+        finally:
+            await db.close()
+        for persona in summary.personas:
+            if persona.user_id not in tg.world.users:
+                tg.create_user(persona.first_name, persona.last_name, language_code=persona.language_code,
+                               user_id=persona.user_id)
+            tg.user_notes[persona.user_id] = persona.note
+        if summary.loaded:
+            print(f"Demo association loaded: {summary.groups} groups, {summary.members} members, "
+                  f"{summary.coordinators} coordinator appointments, {summary.activities} activities, "
+                  f"{summary.feedback} feedback items.", flush=True)
+    runtime = BotRuntime(sandbox_settings, clock=clock, token=token or SANDBOX_TOKEN)
+    await runtime.start()
+    if demo and not any(not chat.is_private for chat in tg.world.chats.values()):
+        personas = [tg.user(uid) for uid in [*owners[:1], *(p.user_id for p in summary.personas)]]
+        tg.create_group(summary.chat_title or DEMO_GROUP_TITLE, personas)
+    return runtime
 
 
 async def _migrate(settings: Settings) -> list[int]:

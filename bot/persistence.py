@@ -22,8 +22,15 @@ UserData = dict[str, Any]
 ChatData = dict[str, Any]
 
 
+def _canonical(data: dict[str, Any] | None) -> str:
+    return json.dumps(data, sort_keys=True, ensure_ascii=False, default=str) if data else ""
+
+
 class SqlitePersistence(BasePersistence[UserData, ChatData, BotData]):
-    """Stores conversations, user_data and chat_data rows; flushed after every update."""
+    """Stores conversations, user_data and chat_data rows; flushed after every update.
+
+    Only changes are written: after an update that changed nothing, flushing costs no write.
+    """
 
     def __init__(self, repo: PtbStateRepo, now: Callable[[], datetime], update_interval: float = 1.0) -> None:
         super().__init__(
@@ -32,12 +39,32 @@ class SqlitePersistence(BasePersistence[UserData, ChatData, BotData]):
         )
         self._repo = repo
         self._now = now
+        # What the database holds, so unchanged data is not written again after every update.
+        self._written: dict[tuple[str, int], str] = {}
+        self._states: dict[tuple[str, str], str] = {}
 
     async def get_user_data(self) -> dict[int, UserData]:
-        return await self._repo.all_data("ptb_user_data")
+        return await self._load("ptb_user_data")
 
     async def get_chat_data(self) -> dict[int, ChatData]:
-        return await self._repo.all_data("ptb_chat_data")
+        return await self._load("ptb_chat_data")
+
+    async def _load(self, table: str) -> dict[int, dict[str, Any]]:
+        data = await self._repo.all_data(table)
+        for ident, value in data.items():
+            self._written[(table, ident)] = _canonical(value)
+        return data
+
+    async def _store(self, table: str, ident: int, data: dict[str, Any] | None) -> None:
+        key = (table, ident)
+        canonical = _canonical(data) if data else ""
+        if self._written.get(key, "") == canonical:
+            return
+        await self._repo.set_data(table, ident, data or None)
+        if canonical:
+            self._written[key] = canonical
+        else:
+            self._written.pop(key, None)
 
     async def get_bot_data(self) -> BotData:
         raise NotImplementedError("bot data is not persisted")  # never called: store_data.bot_data=False
@@ -47,16 +74,26 @@ class SqlitePersistence(BasePersistence[UserData, ChatData, BotData]):
 
     async def get_conversations(self, name: str) -> ConversationDict:
         stored = await self._repo.conversations(name)
+        for key, state in stored.items():
+            self._states[(name, key)] = json.dumps(state)
         return {tuple(json.loads(key)): state for key, state in stored.items()}
 
     async def update_conversation(self, name: str, key: ConversationKey, new_state: object | None) -> None:
-        await self._repo.set_conversation(name, json.dumps(list(key)), new_state, self._now())
+        conv_key = json.dumps(list(key))
+        encoded = "" if new_state is None else json.dumps(new_state)
+        if self._states.get((name, conv_key), "") == encoded:
+            return
+        await self._repo.set_conversation(name, conv_key, new_state, self._now())
+        if encoded:
+            self._states[(name, conv_key)] = encoded
+        else:
+            self._states.pop((name, conv_key), None)
 
     async def update_user_data(self, user_id: int, data: UserData) -> None:
-        await self._repo.set_data("ptb_user_data", user_id, data)
+        await self._store("ptb_user_data", user_id, data)
 
     async def update_chat_data(self, chat_id: int, data: ChatData) -> None:
-        await self._repo.set_data("ptb_chat_data", chat_id, data)
+        await self._store("ptb_chat_data", chat_id, data)
 
     async def update_bot_data(self, data: BotData) -> None:
         return None
@@ -66,9 +103,11 @@ class SqlitePersistence(BasePersistence[UserData, ChatData, BotData]):
 
     async def drop_chat_data(self, chat_id: int) -> None:
         await self._repo.set_data("ptb_chat_data", chat_id, None)
+        self._written.pop(("ptb_chat_data", chat_id), None)
 
     async def drop_user_data(self, user_id: int) -> None:
         await self._repo.set_data("ptb_user_data", user_id, None)
+        self._written.pop(("ptb_user_data", user_id), None)
 
     async def refresh_user_data(self, user_id: int, user_data: UserData) -> None:
         return None

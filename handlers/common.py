@@ -193,16 +193,19 @@ def commands_for(catalog: Catalog, menu: CommandMenu, role: Role, lang: Language
 
 
 async def set_chat_commands(context: Ctx, chat_id: int, role: Role, lang: Language | None, menu: CommandMenu) -> None:
+    """Give one chat its role's menu in its chosen language.
+
+    Telegram prefers a chat menu for the client's language over the language-neutral one, so
+    every variant (neutral, zh, en) is overwritten with the chosen language's commands.
+    """
     catalog = context.services.catalog
-    langs: list[Language | None] = [lang] if lang else [None]
-    for language in langs:
+    commands = commands_for(catalog, menu, role, lang or catalog.default)
+    for code in (None, *(_tg_code(language) for language in LANGUAGES)):
         try:
-            await context.bot.set_my_commands(
-                commands_for(catalog, menu, role, language or catalog.default),
-                scope=BotCommandScopeChat(chat_id),
-            )
+            await context.bot.set_my_commands(commands, scope=BotCommandScopeChat(chat_id), language_code=code)
         except (BadRequest, Forbidden) as exc:
             log.info("could not set commands for chat %s: %s", chat_id, exc.message)
+            return
 
 
 async def publish_command_menus(app: LiaisonApp, services: Services, menu: CommandMenu) -> None:

@@ -72,6 +72,7 @@ class Database:
         self._reader = reader
         self._write_lock = asyncio.Lock()
         self._read_tx = Tx(reader)
+        self.writes = 0  # committed write transactions (cheap counter for tests and benchmarks)
 
     @classmethod
     async def open(cls, path: str | Path) -> Database:
@@ -100,6 +101,7 @@ class Database:
                 raise
             else:
                 await self._writer.commit()
+                self.writes += 1
 
     # Reads (outside any write transaction) -------------------------------------------------
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:

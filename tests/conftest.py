@@ -49,7 +49,8 @@ async def start_bot(settings: Settings, clock: FakeClock) -> AsyncIterator[Start
     running: list[BotRuntime] = []
 
     async def start(**overrides: object) -> BotRuntime:
-        effective = settings.model_copy(update=overrides) if overrides else settings
+        # Re-validate, so overrides are checked and converted like environment values.
+        effective = Settings.model_validate(settings.model_dump() | overrides) if overrides else settings
         runtime = BotRuntime(effective, clock=clock, token=SANDBOX_TOKEN)
         await runtime.start()
         running.append(runtime)

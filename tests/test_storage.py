@@ -113,3 +113,16 @@ async def test_persistence_round_trips_conversations_and_user_data(db: Database)
     await persistence.drop_user_data(42)
     assert await persistence.get_conversations("registration") == {}
     assert await persistence.get_user_data() == {}
+
+
+async def test_persistence_writes_only_what_changed(db: Database) -> None:
+    persistence = SqlitePersistence(PtbStateRepo(db), FakeClock().now)
+    await persistence.get_user_data()
+    await persistence.update_user_data(5, {})  # nothing stored, nothing to write
+    await persistence.update_user_data(6, {"a": 1})
+    writes_before = db.writes
+    await persistence.update_user_data(6, {"a": 1})
+    await persistence.update_user_data(5, {})
+    await persistence.update_conversation("c", (6, 6), 2)
+    await persistence.update_conversation("c", (6, 6), 2)
+    assert db.writes - writes_before == 1
