@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import random
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from functools import wraps
@@ -21,9 +23,10 @@ Callback = Callable[[Update, Ctx], Awaitable[Any]]
 F = TypeVar("F", bound=Callback)
 T = TypeVar("T")
 
-# A direct reply that hits Telegram's flood limit (429) was not delivered: wait as told and
-# send again. Only this user's handling waits (their updates are processed in order anyway).
-RETRY_AFTER_ATTEMPTS = 3
+# A direct reply that hits Telegram's flood limit (429) was not delivered: wait as told (plus
+# jitter, so many waiting replies do not all come back in the same instant) and send again.
+# Only this user's handling waits (their updates are processed in order anyway).
+RETRY_AFTER_ATTEMPTS = 5
 RETRY_AFTER_MAX_S = 10.0
 
 
@@ -37,7 +40,7 @@ async def with_retry_after(call: Callable[[], Awaitable[T]]) -> T:
             seconds = delay.total_seconds() if isinstance(delay, timedelta) else float(delay)
             if attempt == RETRY_AFTER_ATTEMPTS or seconds > RETRY_AFTER_MAX_S:
                 raise
-            await asyncio.sleep(seconds)
+            await asyncio.sleep(seconds + random.uniform(0, 1))
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -93,17 +96,33 @@ async def edit_or_reply(update: Update, text: str, reply_markup: InlineKeyboardM
     await reply(update, text, reply_markup)
 
 
-async def answer(update: Update, text: str | None = None, alert: bool = False) -> None:
-    """Answer a callback query (always, so the button stops spinning)."""
+# Ids of callback queries already answered: Telegram accepts one answer per query, and a second
+# one fails ("query is too old"), so helpers that answer check here first. Bounded (FIFO).
+_ANSWERED: OrderedDict[str, None] = OrderedDict()
+_ANSWERED_KEEP = 10_000
+
+
+def answered(update: Update) -> bool:
+    """Whether this update's callback query has been answered already."""
     query = update.callback_query
-    if query is not None:
-        await query.answer(text=text[:200] if text else None, show_alert=alert)
+    return query is not None and query.id in _ANSWERED
+
+
+async def answer(update: Update, text: str | None = None, alert: bool = False) -> None:
+    """Answer a callback query (always, so the button stops spinning); a second call is a no-op."""
+    query = update.callback_query
+    if query is None or query.id in _ANSWERED:
+        return
+    _ANSWERED[query.id] = None
+    while len(_ANSWERED) > _ANSWERED_KEEP:
+        _ANSWERED.popitem(last=False)
+    await query.answer(text=text[:200] if text else None, show_alert=alert)
 
 
 async def refuse(update: Update, context: Ctx, key: str = "common.not_allowed") -> None:
-    """Tell the caller politely that they may not do this."""
+    """Tell the caller politely that they may not do this (as a message if the button was answered)."""
     tr = await translator(update, context)
-    if update.callback_query is not None:
+    if update.callback_query is not None and not answered(update):
         await answer(update, str(tr(key)), alert=True)
     else:
         await reply(update, tr(key))
