@@ -7,10 +7,15 @@ from dataclasses import dataclass
 from bot.clock import Clock
 from bot.config import Settings
 from bot.i18n import Catalog
+from bot.members import MemberService
+from bot.org import OrgService
 from bot.roles import RoleService
 from bot.users import UserService
 from storage.audit import AuditRepo
 from storage.db import Database
+from storage.groups import GroupRepo
+from storage.invites import InviteRepo
+from storage.members import MemberRepo
 from storage.roles import RoleRepo
 from storage.users import UserRepo
 
@@ -24,6 +29,8 @@ class Services:
     users: UserService
     roles: RoleService
     audit: AuditRepo
+    members: MemberService
+    org: OrgService
 
     @classmethod
     def create(cls, settings: Settings, db: Database, clock: Clock, catalog: Catalog) -> Services:
@@ -35,4 +42,6 @@ class Services:
             users=UserService(UserRepo(db), clock, settings.language),
             roles=RoleService(RoleRepo(db), settings.owners),
             audit=AuditRepo(db),
+            members=MemberService(MemberRepo(db), clock, settings.profile_refresh_days),
+            org=OrgService(GroupRepo(db), InviteRepo(db), MemberRepo(db), clock),
         )
