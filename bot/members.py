@@ -76,6 +76,9 @@ class MemberService:
     async def update(self, member: Member, column: str, value: str | None) -> None:
         await self.repo.update_field(member.id, column, value, self._clock.now())
 
+    async def save_profile(self, member: Member, values: dict[str, str | None], tags: tuple[str, ...]) -> None:
+        await self.repo.update_profile(member.id, values, tuple(t for t in tags if t in EXPERTISE), self._clock.now())
+
     async def set_expertise(self, member: Member, tags: tuple[str, ...]) -> None:
         await self.repo.set_expertise(member.id, tuple(t for t in tags if t in EXPERTISE), self._clock.now())
 

@@ -265,6 +265,24 @@ class MemberRepo:
                 (value, to_db(now), member_id),
             )
 
+    async def update_profile(
+        self, member_id: int, values: dict[str, str | None], expertise: tuple[str, ...], now: datetime
+    ) -> None:
+        """Save an edited profile (fields and expertise) in one transaction."""
+        columns = [c for c in values if c in PROFILE_FIELDS]
+        async with self._db.transaction() as tx:
+            if columns:
+                assignments = ", ".join(f"{c} = ?" for c in columns)
+                await tx.execute(
+                    f"UPDATE members SET {assignments}, updated_at = ? WHERE id = ?",  # noqa: S608 - whitelisted
+                    (*[values[c] for c in columns], to_db(now), member_id),
+                )
+            await tx.execute("DELETE FROM member_expertise WHERE member_id = ?", (member_id,))
+            await tx.executemany(
+                "INSERT INTO member_expertise (member_id, tag) VALUES (?, ?)",
+                [(member_id, t) for t in dict.fromkeys(expertise)],
+            )
+
     async def set_expertise(self, member_id: int, tags: tuple[str, ...], now: datetime) -> None:
         async with self._db.transaction() as tx:
             await tx.execute("DELETE FROM member_expertise WHERE member_id = ?", (member_id,))
