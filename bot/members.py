@@ -19,7 +19,7 @@ TEXT_MAX = 200
 INVITE_PREFIX = "inv_"
 REFRESH_RETRY = timedelta(days=7)
 
-__all__ = ["InviteUnavailable", "MemberService", "Invalid", "clean_text", "new_invite_token"]
+__all__ = ["Invalid", "InviteUnavailable", "MemberService", "clean_text", "new_invite_token"]
 
 
 class Invalid(ValueError):

@@ -7,10 +7,12 @@ is stored before consent and progress survives a restart. `/profile` re-uses the
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from telegram import Update
-from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
+from telegram.warnings import PTBUserWarning
 
 from bot.context import Ctx, LiaisonApp
 from bot.i18n import Markup, Translator
@@ -92,7 +94,8 @@ async def start_entry(update: Update, context: Ctx) -> int:
     invite_token, groups, invite_group = d.get("invite"), d.get("groups", []), d.get("invite_group")
     d.clear()
     d.update(mode="register", invite=invite_token, groups=groups, invite_group=invite_group, expertise=[])
-    text = tr("members.privacy")
+    user = update.effective_user
+    text = tr("start.welcome", name=user.first_name if user else "") + "\n\n" + tr("members.privacy")
     if invite_group:
         text = tr("members.invite.welcome", group=invite_group) + "\n\n" + text
     buttons = [[kb.button(str(tr("members.consent.yes")), kb.cb("reg", "consent", "yes"))],
@@ -138,7 +141,8 @@ async def ask(update: Update, context: Ctx, state: int) -> int:
     if state == NAME:
         user = update.effective_user
         tg_name = " ".join(p for p in (user.first_name, user.last_name) if p) if user else ""
-        rows = [[kb.button(str(tr("members.name.use", name=tg_name[:40])), kb.cb("reg", "name", "tg"))]] if tg_name else []
+        use = kb.button(str(tr("members.name.use", name=tg_name[:40])), kb.cb("reg", "name", "tg"))
+        rows = [[use]] if tg_name else []
         await send_prompt(update, tr("members.ask.name"), kb.inline(rows) if rows else None)
     elif state == CATEGORY:
         buttons = [kb.button(str(tr(f"members.cat.{c}")), kb.cb("reg", "cat", c)) for c in CATEGORIES]
@@ -396,7 +400,8 @@ async def confirm(update: Update, context: Ctx) -> int:
         await reply(update, tr("members.invite.expired_during"))
         return await ask(update, context, GROUPS)
     d.clear()
-    await edit_or_reply(update, tr("members.registered.pending" if member.status == "pending" else "members.registered"))
+    done = "members.registered.pending" if member.status == "pending" else "members.registered"
+    await edit_or_reply(update, tr(done))
     from handlers.org import notify_approvers
 
     await notify_approvers(context, member)
@@ -411,33 +416,38 @@ async def help_keep_state(update: Update, context: Ctx) -> None:
 
 
 def conversation() -> ConversationHandler[Ctx]:
-    def cq(callback: Any, pattern: str) -> CallbackQueryHandler[Ctx, int]:
+    def cq(callback: Any, pattern: str) -> BaseHandler[Update, Ctx, Any]:
         return CallbackQueryHandler(callback, pattern=pattern)
 
-    return ConversationHandler(
-        entry_points=[
-            CommandHandler("start", start_entry, filters=common.COMMAND_FILTER & filters.ChatType.PRIVATE),
-            CommandHandler("profile", profile_entry, filters=common.COMMAND_FILTER & filters.ChatType.PRIVATE),
-        ],
-        states={
-            CONSENT: [cq(consent, r"^reg:consent:")],
-            NAME: [MessageHandler(TEXT, name_text), cq(name_from_telegram, r"^reg:name:tg$")],
-            CATEGORY: [cq(category_chosen, r"^reg:cat:")],
-            ORG: [MessageHandler(TEXT, free_text_step(ORG, "organisation")), cq(skip, r"^reg:skip$")],
-            POSITION: [MessageHandler(TEXT, free_text_step(POSITION, "position")), cq(skip, r"^reg:skip$")],
-            EXPERTISE_STEP: [cq(expertise_toggle, r"^reg:exp:"), MessageHandler(TEXT, expertise_note)],
-            INTERESTS: [MessageHandler(TEXT, free_text_step(INTERESTS, "interests")), cq(skip, r"^reg:skip$")],
-            PHONE: [MessageHandler(filters.CONTACT, phone_contact), MessageHandler(TEXT, phone_text)],
-            GROUPS: [cq(group_toggle, r"^reg:grp:")],
-            SUMMARY: [cq(confirm, r"^reg:ok$"), cq(edit_menu, r"^reg:edit$"), cq(edit_field, r"^reg:editf:"),
-                      cq(close, r"^reg:close$")],
-        },
-        fallbacks=[common.cancel_fallback()],
-        name="registration",
-        persistent=True,
-        per_message=False,
-        allow_reentry=True,
-    )
+    fallbacks: list[BaseHandler[Update, Ctx, Any]] = [common.cancel_fallback()]
+
+    with warnings.catch_warnings():
+        # per_message=False is deliberate: this flow mixes text and button steps.
+        warnings.filterwarnings("ignore", message=r"If 'per_message=False'", category=PTBUserWarning)
+        return ConversationHandler(
+            entry_points=[
+                CommandHandler("start", start_entry, filters=common.COMMAND_FILTER & filters.ChatType.PRIVATE),
+                CommandHandler("profile", profile_entry, filters=common.COMMAND_FILTER & filters.ChatType.PRIVATE),
+            ],
+            states={
+                CONSENT: [cq(consent, r"^reg:consent:")],
+                NAME: [MessageHandler(TEXT, name_text), cq(name_from_telegram, r"^reg:name:tg$")],
+                CATEGORY: [cq(category_chosen, r"^reg:cat:")],
+                ORG: [MessageHandler(TEXT, free_text_step(ORG, "organisation")), cq(skip, r"^reg:skip$")],
+                POSITION: [MessageHandler(TEXT, free_text_step(POSITION, "position")), cq(skip, r"^reg:skip$")],
+                EXPERTISE_STEP: [cq(expertise_toggle, r"^reg:exp:"), MessageHandler(TEXT, expertise_note)],
+                INTERESTS: [MessageHandler(TEXT, free_text_step(INTERESTS, "interests")), cq(skip, r"^reg:skip$")],
+                PHONE: [MessageHandler(filters.CONTACT, phone_contact), MessageHandler(TEXT, phone_text)],
+                GROUPS: [cq(group_toggle, r"^reg:grp:")],
+                SUMMARY: [cq(confirm, r"^reg:ok$"), cq(edit_menu, r"^reg:edit$"), cq(edit_field, r"^reg:editf:"),
+                          cq(close, r"^reg:close$")],
+            },
+            fallbacks=fallbacks,
+            name="registration",
+            persistent=True,
+            per_message=False,
+            allow_reentry=True,
+        )
 
 
 def register(app: LiaisonApp, menu: CommandMenu) -> None:

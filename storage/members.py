@@ -167,7 +167,7 @@ class MemberRepo:
                 return [], 0
             ors = " OR ".join("g.path LIKE ? || '%'" for _ in flt.paths)
             where.append(
-                "EXISTS (SELECT 1 FROM member_groups mg JOIN groups g ON g.id = mg.group_id"
+                "EXISTS (SELECT 1 FROM member_groups mg JOIN groups g ON g.id = mg.group_id"  # noqa: S608
                 f" WHERE mg.member_id = m.id AND mg.status IN ('active', 'pending') AND ({ors}))"
             )
             params += list(flt.paths)
@@ -381,7 +381,9 @@ class MemberRepo:
                 (stamp, stamp, member_id),
             )
             await tx.execute("DELETE FROM member_expertise WHERE member_id = ?", (member_id,))
-            await tx.execute("UPDATE member_groups SET reason = NULL, decided_by = NULL WHERE member_id = ?", (member_id,))
+            await tx.execute(
+                "UPDATE member_groups SET reason = NULL, decided_by = NULL WHERE member_id = ?", (member_id,)
+            )
             await tx.execute("DELETE FROM bot_users WHERE user_id = ?", (user_id,))
             await tx.execute("DELETE FROM ptb_user_data WHERE user_id = ?", (user_id,))
             await tx.execute("DELETE FROM ptb_chat_data WHERE chat_id = ?", (user_id,))
