@@ -407,7 +407,6 @@ async def confirm(update: Update, context: Ctx) -> int:
     await notify_approvers(context, member)
     who = await context.services.roles.actor(uid)
     await common.set_chat_commands(context, uid, who.role, await services.users.chosen_language(uid), context.ui.menu)
-    await common.show_home(update, context)
     return ConversationHandler.END
 
 
