@@ -28,8 +28,9 @@ async def _member(update: Update, context: Ctx):  # type: ignore[no-untyped-def]
     return await context.services.members.registered(user_id_of(update))
 
 
-async def my_groups(update: Update, context: Ctx) -> None:
-    await answer(update)
+async def my_groups(update: Update, context: Ctx, answered: bool = False) -> None:
+    if not answered:
+        await answer(update)
     tr = await translator(update, context)
     member = await _member(update, context)
     if member is None:
@@ -55,7 +56,7 @@ async def leave_group(update: Update, context: Ctx) -> None:
         return
     left = await context.services.members.leave_group(member, gid)
     await answer(update, str(tr("members.groups.left" if left else "members.groups.not_in")))
-    await my_groups(update, context)
+    await my_groups(update, context, answered=True)
 
 
 async def leave_ask(update: Update, context: Ctx) -> None:
@@ -133,9 +134,9 @@ async def refresh_answer(update: Update, context: Ctx) -> None:
     await edit_or_reply(update, tr("members.refresh.thanks"))
 
 
-async def run_due_refresh(context: Ctx) -> int:
+async def run_due_refresh(app: LiaisonApp) -> int:
     """Ask each member whose profile check is due; each row is claimed before sending."""
-    services = context.application.bot_data.services
+    services = app.bot_data.services
     if services is None:
         return 0
     sent = 0
@@ -145,7 +146,7 @@ async def run_due_refresh(context: Ctx) -> int:
         markup = kb.inline([[kb.button(str(tr("members.refresh.ok")), kb.cb("prof", "fresh")),
                              kb.button(str(tr("members.refresh.update")), kb.cb("prof", "upd"))]])
         try:
-            await context.bot.send_message(user_id, tr("members.refresh.ask"), parse_mode="HTML", reply_markup=markup)
+            await app.bot.send_message(user_id, tr("members.refresh.ask"), parse_mode="HTML", reply_markup=markup)
             sent += 1
         except (BadRequest, Forbidden) as exc:
             log.info("profile check not delivered to %s: %s", user_id, exc.message)
@@ -153,7 +154,7 @@ async def run_due_refresh(context: Ctx) -> int:
 
 
 async def _refresh_job(context: Ctx) -> None:
-    await run_due_refresh(context)
+    await run_due_refresh(context.application)
 
 
 async def update_hint(update: Update, context: Ctx) -> None:

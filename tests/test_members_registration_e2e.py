@@ -161,7 +161,7 @@ async def test_cancel_leaves_registration(tg: FakeTelegram, bot: BotRuntime) -> 
     await user.press(await see(user, "Privacy notice"), "I agree")
     await see(user, "What is your name")
     await user.send("/cancel")
-    await see(user, "ancel")
+    await see(user, "Left the current step")
     await user.send("胡")
     await see(user, "didn't understand")
 
