@@ -12,8 +12,19 @@ from bot.clock import Clock
 from storage.members import InviteUnavailable, Member, MemberRepo, Membership, Registration
 
 CATEGORIES = ("enterprise", "intermediary", "freelancer", "new_media", "other")
-EXPERTISE = ("law", "accounting", "tax", "finance", "psychology", "education", "medicine", "it", "new_media",
-             "design", "other")
+EXPERTISE = (
+    "law",
+    "accounting",
+    "tax",
+    "finance",
+    "psychology",
+    "education",
+    "medicine",
+    "it",
+    "new_media",
+    "design",
+    "other",
+)
 NAME_MAX = 64
 TEXT_MAX = 200
 INVITE_PREFIX = "inv_"

@@ -33,8 +33,9 @@ def parse_tree(data: dict[str, Any]) -> list[GroupSpec]:
         children = raw.get("group", [])
         if not isinstance(children, list):
             raise ImportError_("'group' must be a list of tables")
-        return GroupSpec(raw["name"].strip(), kind, bool(raw.get("requires_approval", False)),
-                         tuple(node(c) for c in children))
+        return GroupSpec(
+            raw["name"].strip(), kind, bool(raw.get("requires_approval", False)), tuple(node(c) for c in children)
+        )
 
     roots = data.get("group")
     if not isinstance(roots, list) or not roots:

@@ -36,9 +36,16 @@ def member_card_lines(tr: Translator, member: Member, groups: list[str]) -> list
     """Lines of a member card; other features append their own (participation, feedback)."""
     from handlers.registration import summary_lines
 
-    data = {"name": member.name, "category": member.category, "organisation": member.organisation,
-            "position": member.position, "expertise": list(member.expertise),
-            "expertise_note": member.expertise_note, "interests": member.interests, "phone": member.phone}
+    data = {
+        "name": member.name,
+        "category": member.category,
+        "organisation": member.organisation,
+        "position": member.position,
+        "expertise": list(member.expertise),
+        "expertise_note": member.expertise_note,
+        "interests": member.interests,
+        "phone": member.phone,
+    }
     lines = [str(tr("members.card.status", status=tr(f"members.status.{member.status}")))]
     lines += summary_lines(tr, data)
     lines.append(str(tr("members.field.groups")) + ": " + str(tr("members.value", value=", ".join(groups) or "-")))
@@ -144,12 +151,18 @@ async def group_open(update: Update, context: Ctx) -> None:
     await answer(update)
     tr = await translator(update, context)
     rows = [
-        [kb.button(str(tr("members.groups.add_child")), kb.cb("grp", "new", gid)),
-         kb.button(str(tr("members.groups.rename")), kb.cb("grp", "ren", gid))],
-        [kb.button(str(tr("members.groups.move")), kb.cb("grp", "mv", gid)),
-         kb.button(str(tr("members.groups.archive")), kb.cb("grp", "arch", gid))],
-        [kb.button(str(tr("members.groups.toggle_approval")), kb.cb("grp", "appr", gid)),
-         kb.button(str(tr("members.invite.create")), kb.cb("inv", "new", gid))],
+        [
+            kb.button(str(tr("members.groups.add_child")), kb.cb("grp", "new", gid)),
+            kb.button(str(tr("members.groups.rename")), kb.cb("grp", "ren", gid)),
+        ],
+        [
+            kb.button(str(tr("members.groups.move")), kb.cb("grp", "mv", gid)),
+            kb.button(str(tr("members.groups.archive")), kb.cb("grp", "arch", gid)),
+        ],
+        [
+            kb.button(str(tr("members.groups.toggle_approval")), kb.cb("grp", "appr", gid)),
+            kb.button(str(tr("members.invite.create")), kb.cb("inv", "new", gid)),
+        ],
         [kb.button(str(tr("members.back")), kb.cb("grp", "list"))],
     ]
     approval = tr("members.yes") if group.requires_approval else tr("members.no")
@@ -453,10 +466,16 @@ async def approvals_command(update: Update, context: Ctx) -> None:
     for p in pending[:10]:
         lines.append(str(tr("members.approvals.line", name=p.name or "-", group=p.group_name)))
         label = (p.name or "-")[:20]
-        rows.append([
-            kb.button(str(tr("members.approvals.approve", name=label)), kb.cb("appr", "ok", p.member_id, p.group_id)),
-            kb.button(str(tr("members.approvals.reject", name=label)), kb.cb("appr", "rej", p.member_id, p.group_id)),
-        ])
+        rows.append(
+            [
+                kb.button(
+                    str(tr("members.approvals.approve", name=label)), kb.cb("appr", "ok", p.member_id, p.group_id)
+                ),
+                kb.button(
+                    str(tr("members.approvals.reject", name=label)), kb.cb("appr", "rej", p.member_id, p.group_id)
+                ),
+            ]
+        )
     await edit_or_reply(update, "\n".join(lines), kb.inline(rows))
 
 
@@ -469,7 +488,9 @@ async def approve_button(update: Update, context: Ctx) -> None:
     await decide(update, context, ids[0], ids[1], True, None)
 
 
-async def decide(update: Update, context: Ctx, member_id: int, group_id: int, approve: bool, reason: str | None) -> None:
+async def decide(
+    update: Update, context: Ctx, member_id: int, group_id: int, approve: bool, reason: str | None
+) -> None:
     who = await _checked(update, context, _group_check(context, group_id))
     if who is None:
         return
@@ -486,7 +507,9 @@ async def decide(update: Update, context: Ctx, member_id: int, group_id: int, ap
         await _tell(context, member.user_id, "members.approvals.approved_member", group=group.name)
     else:
         await _tell(context, member.user_id, "members.approvals.rejected_member", group=group.name, reason=reason or "")
-    await reply(update, tr("members.approvals.done_ok" if approve else "members.approvals.done_rej", name=member.name or ""))
+    await reply(
+        update, tr("members.approvals.done_ok" if approve else "members.approvals.done_rej", name=member.name or "")
+    )
 
 
 # --- coordinators (owners) --------------------------------------------------------------------------------------
@@ -501,8 +524,14 @@ async def coordinators_command(update: Update, context: Ctx) -> None:
     rows = []
     for a in appointments[:20]:
         lines.append(str(tr("members.coord.line", user=a.user_id, name=a.member_name or "-", group=a.group_name)))
-        rows.append([kb.button(str(tr("members.coord.remove", user=a.user_id, group=a.group_name[:20])),
-                               kb.cb("coordrm", a.user_id, a.group_id))])
+        rows.append(
+            [
+                kb.button(
+                    str(tr("members.coord.remove", user=a.user_id, group=a.group_name[:20])),
+                    kb.cb("coordrm", a.user_id, a.group_id),
+                )
+            ]
+        )
     rows.append([kb.button(str(tr("members.coord.add")), kb.cb("coord", "add"))])
     await edit_or_reply(update, "\n".join(lines), kb.inline(rows))
 
@@ -564,7 +593,9 @@ async def coordinator_remove(update: Update, context: Ctx) -> None:
 async def _refresh_menu(context: Ctx, uid: int) -> None:
     services = context.services
     target = await services.roles.actor(uid)
-    await common.set_chat_commands(context, uid, target.role, await services.users.chosen_language(uid), context.ui.menu)
+    await common.set_chat_commands(
+        context, uid, target.role, await services.users.chosen_language(uid), context.ui.menu
+    )
 
 
 # --- directory ------------------------------------------------------------------------------------------------
@@ -599,9 +630,11 @@ async def show_directory(update: Update, context: Ctx, page: int) -> None:
     found, total = await context.services.members.repo.search(flt, PAGE_SIZE, page * PAGE_SIZE)
     pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
     buttons = [kb.button((m.name or "-")[:40], kb.cb("dir", "card", m.id)) for m in found]
-    rows = [*kb.columns(buttons, 2),
-            kb.pager("dirp", page, pages, str(tr("members.prev")), str(tr("members.next"))),
-            [kb.button(str(tr("members.dir.search")), kb.cb("dir", "search"))]]
+    rows = [
+        *kb.columns(buttons, 2),
+        kb.pager("dirp", page, pages, str(tr("members.prev")), str(tr("members.next"))),
+        [kb.button(str(tr("members.dir.search")), kb.cb("dir", "search"))],
+    ]
     await edit_or_reply(update, tr("members.dir.title", count=total), kb.inline(rows))
 
 
@@ -624,7 +657,9 @@ async def member_card(update: Update, context: Ctx) -> None:
         return
     await answer(update)
     tr = await translator(update, context)
-    groups = [m.group_name for m in await context.services.members.repo.memberships(mid) if m.status in ("active", "pending")]
+    groups = [
+        m.group_name for m in await context.services.members.repo.memberships(mid) if m.status in ("active", "pending")
+    ]
     rows = [[kb.button(str(tr("members.dir.message")), kb.cb("dir", "msg", mid))]]
     if who.is_owner and member.user_id is not None:
         rows.append([kb.button(str(tr("members.coord.make")), kb.cb("coordpick", mid))])

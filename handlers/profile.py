@@ -7,13 +7,14 @@ import json
 import logging
 from datetime import timedelta
 
-from telegram import Update
+from telegram import Bot, Update
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot.context import Ctx, LiaisonApp
 from bot.i18n import Markup
 from bot.roles import Role
+from bot.services import Services
 from handlers import common
 from handlers import keyboards as kb
 from handlers.base import answer, edit_or_reply, reply, translator, user_id_of
@@ -41,7 +42,9 @@ async def my_groups(update: Update, context: Ctx, answered: bool = False) -> Non
     rows = []
     for m in memberships:
         lines.append(str(tr("members.groups.mine_line", group=m.group_name, status=tr(f"members.mstatus.{m.status}"))))
-        rows.append([kb.button(str(tr("members.groups.leave", group=m.group_name[:30])), kb.cb("prof", "lv", m.group_id))])
+        rows.append(
+            [kb.button(str(tr("members.groups.leave", group=m.group_name[:30])), kb.cb("prof", "lv", m.group_id))]
+        )
     rows.append([kb.button(str(tr("members.leave.button")), kb.cb("prof", "quit"))])
     await edit_or_reply(update, "\n".join(lines), kb.inline(rows))
 
@@ -62,8 +65,12 @@ async def leave_group(update: Update, context: Ctx) -> None:
 async def leave_ask(update: Update, context: Ctx) -> None:
     await answer(update)
     tr = await translator(update, context)
-    rows = [[kb.button(str(tr("members.leave.confirm")), kb.cb("prof", "quitok")),
-             kb.button(str(tr("members.keep")), kb.cb("home"))]]
+    rows = [
+        [
+            kb.button(str(tr("members.leave.confirm")), kb.cb("prof", "quitok")),
+            kb.button(str(tr("members.keep")), kb.cb("home")),
+        ]
+    ]
     await edit_or_reply(update, tr("members.leave.ask"), kb.inline(rows))
 
 
@@ -88,7 +95,13 @@ async def mydata(update: Update, context: Ctx) -> None:
     d = {**data, "groups": [g["group_id"] for g in data["groups"]]}
     lines = summary_lines(tr, d)
     groups = ", ".join(f"{g['group_name']} ({g['status']})" for g in data["groups"])
-    text = tr("members.mydata.title") + "\n\n" + "\n".join(lines) + "\n" + tr("members.mydata.groups", groups=groups or "-")
+    text = (
+        tr("members.mydata.title")
+        + "\n\n"
+        + "\n".join(lines)
+        + "\n"
+        + tr("members.mydata.groups", groups=groups or "-")
+    )
     await reply(update, Markup(text))
     payload = json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
     chat = update.effective_chat
@@ -102,8 +115,12 @@ async def forget(update: Update, context: Ctx) -> None:
     if member is None:
         await reply(update, tr("members.mydata.nothing"))
         return
-    rows = [[kb.button(str(tr("members.forget.confirm")), kb.cb("prof", "forgetok")),
-             kb.button(str(tr("members.keep")), kb.cb("home"))]]
+    rows = [
+        [
+            kb.button(str(tr("members.forget.confirm")), kb.cb("prof", "forgetok")),
+            kb.button(str(tr("members.keep")), kb.cb("home")),
+        ]
+    ]
     await reply(update, tr("members.forget.ask"), kb.inline(rows))
 
 
@@ -134,19 +151,22 @@ async def refresh_answer(update: Update, context: Ctx) -> None:
     await edit_or_reply(update, tr("members.refresh.thanks"))
 
 
-async def run_due_refresh(app: LiaisonApp) -> int:
+async def run_due_refresh(bot: Bot, services: Services) -> int:
     """Ask each member whose profile check is due; each row is claimed before sending."""
-    services = app.bot_data.services
-    if services is None:
-        return 0
     sent = 0
     for _member_id, user_id in await services.members.claim_due_refresh():
         lang = await services.users.language(user_id, None)
         tr = services.catalog.for_lang(lang)
-        markup = kb.inline([[kb.button(str(tr("members.refresh.ok")), kb.cb("prof", "fresh")),
-                             kb.button(str(tr("members.refresh.update")), kb.cb("prof", "upd"))]])
+        markup = kb.inline(
+            [
+                [
+                    kb.button(str(tr("members.refresh.ok")), kb.cb("prof", "fresh")),
+                    kb.button(str(tr("members.refresh.update")), kb.cb("prof", "upd")),
+                ]
+            ]
+        )
         try:
-            await app.bot.send_message(user_id, tr("members.refresh.ask"), parse_mode="HTML", reply_markup=markup)
+            await bot.send_message(user_id, tr("members.refresh.ask"), parse_mode="HTML", reply_markup=markup)
             sent += 1
         except (BadRequest, Forbidden) as exc:
             log.info("profile check not delivered to %s: %s", user_id, exc.message)
@@ -154,7 +174,9 @@ async def run_due_refresh(app: LiaisonApp) -> int:
 
 
 async def _refresh_job(context: Ctx) -> None:
-    await run_due_refresh(context.application)
+    services = context.application.bot_data.services
+    if services is not None:
+        await run_due_refresh(context.bot, services)
 
 
 async def update_hint(update: Update, context: Ctx) -> None:

@@ -26,8 +26,16 @@ from storage.members import InviteUnavailable, Member, Registration
 
 CONSENT, NAME, CATEGORY, ORG, POSITION, EXPERTISE_STEP, INTERESTS, PHONE, GROUPS, SUMMARY = range(10)
 ORDER = (NAME, CATEGORY, ORG, POSITION, EXPERTISE_STEP, INTERESTS, PHONE, GROUPS, SUMMARY)
-EDITABLE = {"name": NAME, "category": CATEGORY, "organisation": ORG, "position": POSITION,
-            "expertise": EXPERTISE_STEP, "interests": INTERESTS, "phone": PHONE, "groups": GROUPS}
+EDITABLE = {
+    "name": NAME,
+    "category": CATEGORY,
+    "organisation": ORG,
+    "position": POSITION,
+    "expertise": EXPERTISE_STEP,
+    "interests": INTERESTS,
+    "phone": PHONE,
+    "groups": GROUPS,
+}
 TEXT = filters.TEXT & ~filters.COMMAND & common.COMMAND_FILTER
 DRAFT = "reg"
 
@@ -49,7 +57,8 @@ def summary_lines(tr: Translator, d: dict[str, Any], group_names: dict[int, str]
         tr("members.field.category") + ": " + (tr(f"members.cat.{category}") if category in CATEGORIES else none),
         tr("members.field.organisation") + ": " + tr("members.value", value=d.get("organisation") or none),
         tr("members.field.position") + ": " + tr("members.value", value=d.get("position") or none),
-        tr("members.field.expertise") + ": "
+        tr("members.field.expertise")
+        + ": "
         + (", ".join(str(tr(f"members.exp.{t}")) for t in d.get("expertise", []) if t in EXPERTISE) or none)
         + (str(tr("members.value_note", value=d["expertise_note"])) if d.get("expertise_note") else ""),
         tr("members.field.interests") + ": " + tr("members.value", value=d.get("interests") or none),
@@ -63,9 +72,18 @@ def summary_lines(tr: Translator, d: dict[str, Any], group_names: dict[int, str]
 
 def draft_from_member(member: Member) -> dict[str, Any]:
     return {
-        "mode": "profile", "name": member.name, "category": member.category, "organisation": member.organisation,
-        "position": member.position, "expertise": list(member.expertise), "expertise_note": member.expertise_note,
-        "interests": member.interests, "phone": member.phone, "groups": [], "step": SUMMARY, "consent": True,
+        "mode": "profile",
+        "name": member.name,
+        "category": member.category,
+        "organisation": member.organisation,
+        "position": member.position,
+        "expertise": list(member.expertise),
+        "expertise_note": member.expertise_note,
+        "interests": member.interests,
+        "phone": member.phone,
+        "groups": [],
+        "step": SUMMARY,
+        "consent": True,
     }
 
 
@@ -81,7 +99,7 @@ async def start_entry(update: Update, context: Ctx) -> int:
     d = draft_of(context)
     tr = await translator(update, context)
     if payload:
-        token = payload[len(INVITE_PREFIX):]
+        token = payload[len(INVITE_PREFIX) :]
         invite = await context.services.org.invites.by_token(token) if valid_token(token) else None
         if invite is None or not invite.usable(context.services.clock.now()):
             await reply(update, tr("members.invite.invalid"))
@@ -98,8 +116,10 @@ async def start_entry(update: Update, context: Ctx) -> int:
     text = tr("start.welcome", name=user.first_name if user else "") + "\n\n" + tr("members.privacy")
     if invite_group:
         text = tr("members.invite.welcome", group=invite_group) + "\n\n" + text
-    buttons = [[kb.button(str(tr("members.consent.yes")), kb.cb("reg", "consent", "yes"))],
-               [kb.button(str(tr("members.consent.no")), kb.cb("reg", "consent", "no"))]]
+    buttons = [
+        [kb.button(str(tr("members.consent.yes")), kb.cb("reg", "consent", "yes"))],
+        [kb.button(str(tr("members.consent.no")), kb.cb("reg", "consent", "no"))],
+    ]
     await reply(update, text, kb.inline(buttons))
     return CONSENT
 
@@ -179,11 +199,17 @@ async def ask(update: Update, context: Ctx, state: int) -> int:
         lines = summary_lines(tr, d, None if profile else names)
         head = tr("members.profile.title" if profile else "members.summary.title")
         confirm = "members.profile.save" if profile else "members.summary.confirm"
-        rows = [[kb.button(str(tr(confirm)), kb.cb("reg", "ok"))],
-                [kb.button(str(tr("members.summary.edit")), kb.cb("reg", "edit"))]]
+        rows = [
+            [kb.button(str(tr(confirm)), kb.cb("reg", "ok"))],
+            [kb.button(str(tr("members.summary.edit")), kb.cb("reg", "edit"))],
+        ]
         if profile:
-            rows.append([kb.button(str(tr("members.profile.groups")), kb.cb("prof", "groups")),
-                         kb.button(str(tr("members.profile.close")), kb.cb("reg", "close"))])
+            rows.append(
+                [
+                    kb.button(str(tr("members.profile.groups")), kb.cb("prof", "groups")),
+                    kb.button(str(tr("members.profile.close")), kb.cb("reg", "close")),
+                ]
+            )
         await send_prompt(update, Markup(head + "\n\n" + "\n".join(lines)), kb.inline(rows))
     return state
 
@@ -370,8 +396,10 @@ async def confirm(update: Update, context: Ctx) -> int:
     if d.get("mode") == "profile":
         member = await services.members.registered(uid)
         if member is not None:
-            values = {k: d.get(k) for k in ("name", "category", "organisation", "position", "phone",
-                                             "expertise_note", "interests")}
+            values = {
+                k: d.get(k)
+                for k in ("name", "category", "organisation", "position", "phone", "expertise_note", "interests")
+            }
             await services.members.save_profile(member, values, tuple(d.get("expertise", [])))
             await services.members.confirm_profile(member)
         d.clear()
@@ -386,10 +414,17 @@ async def confirm(update: Update, context: Ctx) -> int:
         await common.show_home(update, context)
         return ConversationHandler.END
     registration = Registration(
-        user_id=uid, name=d["name"], category=d["category"], organisation=d.get("organisation"),
-        position=d.get("position"), phone=d.get("phone"), expertise=tuple(d.get("expertise", [])),
-        expertise_note=d.get("expertise_note"), interests=d.get("interests"),
-        group_ids=tuple(int(g) for g in d.get("groups", [])), invite_token=d.get("invite"),
+        user_id=uid,
+        name=d["name"],
+        category=d["category"],
+        organisation=d.get("organisation"),
+        position=d.get("position"),
+        phone=d.get("phone"),
+        expertise=tuple(d.get("expertise", [])),
+        expertise_note=d.get("expertise_note"),
+        interests=d.get("interests"),
+        group_ids=tuple(int(g) for g in d.get("groups", [])),
+        invite_token=d.get("invite"),
     )
     try:
         member = await services.members.register(registration)
@@ -438,8 +473,12 @@ def conversation() -> ConversationHandler[Ctx]:
                 INTERESTS: [MessageHandler(TEXT, free_text_step(INTERESTS, "interests")), cq(skip, r"^reg:skip$")],
                 PHONE: [MessageHandler(filters.CONTACT, phone_contact), MessageHandler(TEXT, phone_text)],
                 GROUPS: [cq(group_toggle, r"^reg:grp:")],
-                SUMMARY: [cq(confirm, r"^reg:ok$"), cq(edit_menu, r"^reg:edit$"), cq(edit_field, r"^reg:editf:"),
-                          cq(close, r"^reg:close$")],
+                SUMMARY: [
+                    cq(confirm, r"^reg:ok$"),
+                    cq(edit_menu, r"^reg:edit$"),
+                    cq(edit_field, r"^reg:editf:"),
+                    cq(close, r"^reg:close$"),
+                ],
             },
             fallbacks=fallbacks,
             name="registration",

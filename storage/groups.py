@@ -130,9 +130,7 @@ class GroupRepo:
         """Move a group (and its subtree) under another group; paths are rewritten."""
         async with self._db.transaction() as tx:
             old = await tx.fetchval("SELECT path FROM groups WHERE id = ?", (group_id,))
-            parent = await tx.fetchval(
-                "SELECT path FROM groups WHERE id = ? AND archived_at IS NULL", (new_parent_id,)
-            )
+            parent = await tx.fetchval("SELECT path FROM groups WHERE id = ? AND archived_at IS NULL", (new_parent_id,))
             if old is None or parent is None:
                 raise TreeError("group not found")
             old_path, parent_path = str(old), str(parent)

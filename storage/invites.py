@@ -54,7 +54,12 @@ class InviteRepo:
         self._db = db
 
     async def create(
-        self, actor_id: int, token: str, group_id: int, expires_at: datetime | None, max_uses: int | None,
+        self,
+        actor_id: int,
+        token: str,
+        group_id: int,
+        expires_at: datetime | None,
+        max_uses: int | None,
         now: datetime,
     ) -> Invite:
         async with self._db.transaction() as tx:
@@ -64,7 +69,12 @@ class InviteRepo:
                 (token, group_id, actor_id, to_db(now), None if expires_at is None else to_db(expires_at), max_uses),
             )
             await audit.record(
-                tx, now, actor_id, "invite.create", "invite", invite_id,
+                tx,
+                now,
+                actor_id,
+                "invite.create",
+                "invite",
+                invite_id,
                 {"group_id": group_id, "max_uses": max_uses},
             )
         invite = await self.get(invite_id)

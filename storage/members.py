@@ -235,8 +235,20 @@ class MemberRepo:
                 " expertise_note, interests, consent_at, registered_at, updated_at, profile_confirmed_at,"
                 " profile_due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    reg.user_id, status, reg.name, reg.category, reg.organisation, reg.position, reg.phone,
-                    reg.expertise_note, reg.interests, stamp, stamp, stamp, stamp, to_db(now + refresh),
+                    reg.user_id,
+                    status,
+                    reg.name,
+                    reg.category,
+                    reg.organisation,
+                    reg.position,
+                    reg.phone,
+                    reg.expertise_note,
+                    reg.interests,
+                    stamp,
+                    stamp,
+                    stamp,
+                    stamp,
+                    to_db(now + refresh),
                 ),
             )
             await tx.executemany(
@@ -339,7 +351,12 @@ class MemberRepo:
                     (stamp, member_id),
                 )
             await audit.record(
-                tx, now, actor_id, "member.approve" if approve else "member.reject", "member", member_id,
+                tx,
+                now,
+                actor_id,
+                "member.approve" if approve else "member.reject",
+                "member",
+                member_id,
                 {"group_id": group_id, "reason": reason},
             )
         return True
@@ -364,8 +381,7 @@ class MemberRepo:
                 (stamp, member_id),
             )
             await tx.execute(
-                "UPDATE members SET status = 'left', left_at = ?, updated_at = ?, profile_due_at = NULL"
-                " WHERE id = ?",
+                "UPDATE members SET status = 'left', left_at = ?, updated_at = ?, profile_due_at = NULL WHERE id = ?",
                 (stamp, stamp, member_id),
             )
             await audit.record(tx, now, user_id, "member.leave", "member", member_id, None)

@@ -29,8 +29,16 @@ async def seed_member(
     expertise: tuple[str, ...] = (),
 ) -> int:
     reg = Registration(
-        user_id=user_id, name=name, category=category, organisation=None, position=None, phone=None,
-        expertise=expertise, expertise_note=None, interests=None, group_ids=tuple(group_ids),
+        user_id=user_id,
+        name=name,
+        category=category,
+        organisation=None,
+        position=None,
+        phone=None,
+        expertise=expertise,
+        expertise_note=None,
+        interests=None,
+        group_ids=tuple(group_ids),
     )
     member = await MemberRepo(db).register(reg, SEED_TIME, timedelta(days=180))
     if status != member.status:

@@ -23,7 +23,10 @@ def _bursty_chats(tg: FakeTelegram) -> None:
 
 
 async def see(user: SandboxUser, text: str) -> SandboxMessage:
-    return await user.wait_for(lambda m: text in (m.text or ""))
+    try:
+        return await user.wait_for(lambda m: text in (m.text or ""))
+    except TimeoutError:
+        raise AssertionError(f"{text!r} not in {[m.text for m in user.messages]}") from None
 
 
 async def make_invite(coordinator: SandboxUser, group: str, option: str = "7 days, unlimited") -> str:
@@ -122,13 +125,13 @@ async def test_approval_group_waits_and_rejection_reason_reaches_member(tg: Fake
     await register_via_invite(applicant, payload, "申请人")
     await see(applicant, "waits for a coordinator's approval")
     assert await bot.db.fetchval("SELECT status FROM members WHERE user_id = ?", (applicant.id,)) == "pending"
-    await see(coord, "New request")
+    await see(coord, "新申请")
     await coord.send("/approvals")
     await coord.press(await see(coord, "Pending requests"), "Reject 申请人")
     await see(coord, "Why is it rejected")
     await coord.send("名额已满 <full>")
     await see(coord, "Rejected 申请人")
-    await see(applicant, "Reason: 名额已满 <full>")
+    await see(applicant, "理由：名额已满 <full>")
     assert await bot.db.fetchval("SELECT status FROM member_groups") == "rejected"
     assert await bot.db.fetchval("SELECT COUNT(*) FROM audit_log WHERE action = 'member.reject'") == 1
 
@@ -144,7 +147,7 @@ async def test_approval_activates_member_and_notifies(tg: FakeTelegram, bot: Bot
     await coord.send("/approvals")
     await coord.press(await see(coord, "Pending requests"), "Approve 待审")
     await see(coord, "Approved 待审")
-    await see(applicant, "was approved")
+    await see(applicant, "已获批准")
     assert await bot.db.fetchval("SELECT status FROM members WHERE user_id = 5001") == "active"
 
 
@@ -172,7 +175,7 @@ async def test_non_coordinator_commands_and_forged_buttons_are_refused(tg: FakeT
         await user.next_message()
     assert sum("not allowed" in (m.text or "") or "only" in (m.text or "") for m in user.inbox) >= 5
     await user.send("/help")
-    msg = await see(user, "Commands")
+    msg = await see(user, "commands")
     for forged in (f"grp:arch:{gid}", f"invmk:{gid}:0:0", f"coordset:{user.id}:{gid}", "grp:new:0"):
         result = await user.press_data(msg, forged)
         await result.answer()
@@ -245,7 +248,7 @@ async def test_owner_appoints_coordinator_by_user_id(tg: FakeTelegram, bot: BotR
     await owner.send(str(future.id))
     await owner.press(await see(owner, "as coordinator of which group"), lambda b: "花木" in b["text"])
     await see(owner, "is now coordinator of")
-    await see(future, "You are now a coordinator")
+    await see(future, "您已被任命为")
     assert await bot.db.fetchval("SELECT group_id FROM coordinators WHERE user_id = ?", (future.id,)) == gid
     assert await bot.db.fetchval("SELECT COUNT(*) FROM audit_log WHERE action = 'coordinator.appoint'") == 1
     commands = {c["command"] for c in tg.commands("chat", chat_id=future.id)}
@@ -267,7 +270,8 @@ async def test_head_coordinator_creates_and_renames_groups(tg: FakeTelegram, bot
     assert row is not None and row["parent_id"] == root and row["path"] == f"/{root}/{row['id']}/"
     await coord.send("/groups")
     await coord.press(await see(coord, "(2)"), lambda b: "金桥" in b["text"])
-    await coord.press(await see(coord, "金桥开发区新联会"), "Rename")
+    detail = await coord.wait_for(lambda m: "Approval required" in (m.text or "") and "金桥" in (m.text or ""))
+    await coord.press(detail, "Rename")
     await see(coord, "Type the group's name")
     await coord.send("x" * 80)
     await see(coord, "too long")
@@ -277,16 +281,16 @@ async def test_head_coordinator_creates_and_renames_groups(tg: FakeTelegram, bot
 
 
 async def test_profile_check_prompt_is_sent_once_when_due(tg: FakeTelegram, bot: BotRuntime, clock: FakeClock) -> None:
-    assert bot.db is not None and bot.app is not None
+    assert bot.db is not None and bot.app is not None and bot.services is not None
     member = tg.create_user("Mem", language_code="en")
     await member.send("/help")
     await seed_member(bot.db, member.id, "成员")
-    assert await run_due_refresh(bot.app) == 0
+    assert await run_due_refresh(bot.app.bot, bot.services) == 0
     clock.advance(timedelta(days=181))
-    assert await run_due_refresh(bot.app) == 1
-    assert await run_due_refresh(bot.app) == 0
-    prompt = await see(member, "still correct")
-    await member.press(prompt, "Still correct")
+    assert await run_due_refresh(bot.app.bot, bot.services) == 1
+    assert await run_due_refresh(bot.app.bot, bot.services) == 0
+    prompt = await see(member, "仍然准确")
+    await member.press(prompt, "仍然准确")
     await see(member, "Thank you")
     confirmed = await bot.db.fetchval("SELECT profile_confirmed_at FROM members WHERE user_id = ?", (member.id,))
     assert confirmed.startswith("2027-05")

@@ -98,8 +98,12 @@ async def test_registration_survives_a_restart(tg: FakeTelegram, start_bot: Star
 
 @pytest.mark.parametrize(
     ("text", "reply"),
-    [("   ", "cannot be empty"), ("x" * 65, "too long"), ("bad\u0007name", "cannot store"),
-     ("a\u202eb", "cannot store")],
+    [
+        ("   ", "cannot be empty"),
+        ("x" * 65, "too long"),
+        ("bad\u0007name", "cannot store"),
+        ("a\u202eb", "cannot store"),
+    ],
 )
 async def test_bad_names_are_refused_politely_and_the_step_is_kept(
     tg: FakeTelegram, bot: BotRuntime, text: str, reply: str
