@@ -96,16 +96,10 @@ class MemberService:
     async def join_by_invite(self, member: Member, token: str) -> str:
         if not valid_token(token):
             raise InviteUnavailable(token)
-        status = await self.repo.join(member.id, member.user_id or 0, token, None, self._clock.now())
-        if member.status == "left" and status in ("active", "pending"):
-            await self.reactivate(member)
-        return status
+        return await self.repo.join(member.id, member.user_id or 0, token, None, self._clock.now())
 
     async def join_group(self, member: Member, group_id: int) -> str:
         return await self.repo.join(member.id, member.user_id or 0, None, group_id, self._clock.now())
-
-    async def reactivate(self, member: Member) -> None:
-        await self.repo.update_field(member.id, "name", member.name, self._clock.now())
 
     async def memberships(self, member: Member) -> list[Membership]:
         return await self.repo.memberships(member.id)

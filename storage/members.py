@@ -329,6 +329,10 @@ class MemberRepo:
                 " decided_by = NULL",
                 (member_id, group_id, status, stamp, None if needs else stamp),
             )
+            await tx.execute(
+                "UPDATE members SET status = ?, left_at = NULL, updated_at = ? WHERE id = ? AND status = 'left'",
+                (status, stamp, member_id),
+            )
             await audit.record(tx, now, user_id, "member.join", "group", group_id, {"status": status})
         return status
 

@@ -44,7 +44,7 @@ async def seed_member(
     if status != member.status:
         async with db.transaction() as tx:
             await tx.execute("UPDATE members SET status = ? WHERE id = ?", (status, member.id))
-            membership = "pending" if status == "pending" else "active"
+            membership = status if status in ("pending", "left") else "active"
             await tx.execute("UPDATE member_groups SET status = ? WHERE member_id = ?", (membership, member.id))
     return member.id
 

@@ -294,3 +294,16 @@ async def test_profile_check_prompt_is_sent_once_when_due(tg: FakeTelegram, bot:
     await see(member, "Thank you")
     confirmed = await bot.db.fetchval("SELECT profile_confirmed_at FROM members WHERE user_id = ?", (member.id,))
     assert confirmed.startswith("2027-05")
+
+
+async def test_member_who_left_comes_back_through_an_invite(tg: FakeTelegram, bot: BotRuntime) -> None:
+    assert bot.db is not None
+    gid = await seed_group(bot.db, "花木街道新联会")
+    user = tg.create_user("Back", language_code="en")
+    await seed_member(bot.db, user.id, "回来", group_ids=[gid], status="left")
+    coord = tg.create_user("Coord", language_code="en")
+    await seed_coordinator(bot.db, coord.id, gid)
+    payload = await make_invite(coord, "花木")
+    await user.send(f"/start {payload}")
+    await see(user, "You joined 花木街道新联会")
+    assert await bot.db.fetchval("SELECT status FROM members WHERE user_id = ?", (user.id,)) == "active"

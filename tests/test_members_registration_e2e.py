@@ -237,6 +237,10 @@ async def test_forget_erases_personal_data_but_keeps_counts(tg: FakeTelegram, bo
     assert await bot.db.fetchval("SELECT COUNT(*) FROM member_expertise") == 0
     assert await bot.db.fetchval("SELECT COUNT(*) FROM member_groups WHERE group_id = ?", (gid,)) == 1
     assert await bot.db.fetchval("SELECT COUNT(*) FROM bot_users WHERE user_id = ?", (user.id,)) == 0
+    await user.send("/help")  # another update after the erasure must not bring the data back
+    await see(user, "Commands")
+    assert await bot.db.fetchval("SELECT COUNT(*) FROM ptb_user_data WHERE user_id = ?", (user.id,)) == 0
+    assert await bot.db.fetchval("SELECT COUNT(*) FROM members WHERE name IS NOT NULL") == 0
 
 
 async def test_leaving_a_group_and_the_association(tg: FakeTelegram, bot: BotRuntime) -> None:
@@ -255,3 +259,26 @@ async def test_leaving_a_group_and_the_association(tg: FakeTelegram, bot: BotRun
     await user.press(await see(user, "Leave the association?"), "Yes, leave")
     await see(user, "You left the association")
     assert await bot.db.fetchval("SELECT status FROM members WHERE user_id = ?", (user.id,)) == "left"
+
+
+async def test_phone_required_offers_no_skip_and_insists_on_the_button(tg: FakeTelegram, start_bot: StartBot) -> None:
+    runtime = await start_bot(phone_required=True)
+    user = tg.create_user("Ye", language_code="en")
+    await user.send("/start")
+    await user.press(await see(user, "Privacy notice"), "I agree")
+    await user.press(await see(user, "What is your name"), lambda b: "Use" in b["text"])
+    await user.press(await see(user, "Which category"), "Other")
+    await user.press(await see(user, "Your organisation"), "Skip")
+    await user.press(await see(user, "Your position"), "Skip")
+    await user.press(await see(user, "areas of expertise"), "Done")
+    await user.press(await see(user, "Your interests"), "Skip")
+    await see(user, "Please share your phone number")
+    labels = [b if isinstance(b, str) else b["text"] for row in (user.reply_keyboard or {})["keyboard"] for b in row]
+    assert labels == ["Share my phone number"]
+    await user.send("Skip")
+    await see(user, "Please use the button below")
+    await user.press_reply_button("Share my phone number")
+    await user.press(await see(user, "Please check your details"), "Confirm")
+    await see(user, "You are registered")
+    assert runtime.db is not None
+    assert await runtime.db.fetchval("SELECT phone FROM members WHERE user_id = ?", (user.id,))
