@@ -232,6 +232,28 @@ async def group_move(update: Update, context: Ctx) -> None:
     await edit_or_reply(update, tr("members.groups.moved"))
 
 
+async def group_kind(update: Update, context: Ctx) -> None:
+    parts = kb.parse(_data(update), "grpkind", 2)
+    parent = kb.parse_int(parts[0]) if parts else None
+    pending = (context.user_data or {}).get("grp_new")
+    if parts is None or parent is None or parts[1] not in ("sub", "local", "club") or not isinstance(pending, dict):
+        await answer(update)
+        return
+    who = await _checked(update, context, _group_check(context, parent))
+    if who is None:
+        return
+    await answer(update)
+    if pending.get("parent") != parent or context.user_data is None:
+        return
+    context.user_data.pop("grp_new", None)
+    tr = await translator(update, context)
+    services = context.services
+    group = await services.org.groups.create(
+        who.user_id, str(pending["name"]), parts[1], parent, False, services.clock.now()
+    )
+    await edit_or_reply(update, tr("members.groups.created", name=group.name))
+
+
 # --- text prompts (new group name, rename, reject reason, message, search, appoint) -----------------
 async def prompt_entry(update: Update, context: Ctx) -> int:
     data = _data(update) or ""
@@ -295,9 +317,16 @@ async def prompt_text(update: Update, context: Ctx) -> int:
             who = await _checked(update, context, _owner_or_root(context) if arg == 0 else _group_check(context, arg))
             if who is None:
                 return ConversationHandler.END
-            kind = "head" if arg == 0 else "local"
-            group = await services.org.groups.create(who.user_id, name, kind, arg or None, False, now)
-            await reply(update, tr("members.groups.created", name=group.name))
+            if arg == 0:
+                group = await services.org.groups.create(who.user_id, name, "head", None, False, now)
+                await reply(update, tr("members.groups.created", name=group.name))
+            else:
+                if context.user_data is not None:
+                    context.user_data["grp_new"] = {"parent": arg, "name": name}
+                kinds = [
+                    kb.button(str(tr(f"members.kind.{k}")), kb.cb("grpkind", arg, k)) for k in ("sub", "local", "club")
+                ]
+                await reply(update, tr("members.groups.ask_kind", name=name), kb.inline([kinds]))
         elif parts[:2] == ["grp", "ren"] and arg is not None:
             name = clean_text(text, NAME_MAX)
             who = await _checked(update, context, _group_check(context, arg))
@@ -695,6 +724,7 @@ def register(app: LiaisonApp, menu: CommandMenu) -> None:
     app.add_handler(CallbackQueryHandler(group_open, pattern=r"^grp:open:"))
     app.add_handler(CallbackQueryHandler(group_action, pattern=r"^grp:(arch|appr|mv):"))
     app.add_handler(CallbackQueryHandler(group_move, pattern=r"^grpmv:"))
+    app.add_handler(CallbackQueryHandler(group_kind, pattern=r"^grpkind:"))
     app.add_handler(CallbackQueryHandler(invite_new, pattern=r"^inv:new:"))
     app.add_handler(CallbackQueryHandler(invite_list, pattern=r"^inv:list:"))
     app.add_handler(CallbackQueryHandler(invite_make, pattern=r"^invmk:"))

@@ -265,9 +265,11 @@ async def test_head_coordinator_creates_and_renames_groups(tg: FakeTelegram, bot
     await coord.press(await see(coord, "Approval required"), "Add a sub-group")
     await see(coord, "Type the group's name")
     await coord.send("金桥开发区新联会")
+    await coord.press(await see(coord, "What kind of group"), "local group")
     await see(coord, "created")
-    row = await bot.db.fetchone("SELECT id, path, parent_id FROM groups WHERE name = '金桥开发区新联会'")
+    row = await bot.db.fetchone("SELECT id, path, parent_id, kind FROM groups WHERE name = '金桥开发区新联会'")
     assert row is not None and row["parent_id"] == root and row["path"] == f"/{root}/{row['id']}/"
+    assert row["kind"] == "local"
     await coord.send("/groups")
     await coord.press(await see(coord, "(2)"), lambda b: "金桥" in b["text"])
     detail = await coord.wait_for(lambda m: "Approval required" in (m.text or "") and "金桥" in (m.text or ""))
@@ -307,3 +309,42 @@ async def test_member_who_left_comes_back_through_an_invite(tg: FakeTelegram, bo
     await user.send(f"/start {payload}")
     await see(user, "You joined 花木街道新联会")
     assert await bot.db.fetchval("SELECT status FROM members WHERE user_id = ?", (user.id,)) == "active"
+
+
+async def test_archiving_a_group_hides_its_subtree_and_is_audited(tg: FakeTelegram, bot: BotRuntime) -> None:
+    assert bot.db is not None
+    root = await seed_group(bot.db, "浦东新联总会", "head")
+    sub = await seed_group(bot.db, "新媒体从业人员联谊会", "sub", parent_id=root)
+    await seed_group(bot.db, "新媒体读书会", "club", parent_id=sub)
+    coord = tg.create_user("Head", language_code="en")
+    await seed_coordinator(bot.db, coord.id, root)
+    await coord.send("/groups")
+    await coord.press(await see(coord, "(3)"), lambda b: "新媒体从业" in b["text"])
+    detail = await coord.wait_for(lambda m: "Approval required" in (m.text or ""))
+    await coord.press(detail, "Archive")
+    await see(coord, "Archived 2 group(s)")
+    assert await bot.db.fetchval("SELECT COUNT(*) FROM groups WHERE archived_at IS NULL") == 1
+    assert await bot.db.fetchval("SELECT COUNT(*) FROM audit_log WHERE action = 'group.archive'") == 1
+
+
+async def test_max_uses_holds_under_concurrent_joins(tg: FakeTelegram, bot: BotRuntime) -> None:
+    import asyncio
+
+    from storage.members import InviteUnavailable, MemberRepo
+
+    assert bot.db is not None and bot.services is not None
+    gid = await seed_group(bot.db, "花木街道新联会")
+    ids = [await seed_member(bot.db, 8000 + i, f"m{i}") for i in range(5)]
+    invite = await bot.services.org.invites.create(1, "tok_once", gid, None, 1, bot.services.clock.now())
+    repo = MemberRepo(bot.db)
+
+    async def attempt(mid: int) -> bool:
+        try:
+            await repo.join(mid, 0, invite.token, None, bot.services.clock.now())  # type: ignore[union-attr]
+        except InviteUnavailable:
+            return False
+        return True
+
+    results = await asyncio.gather(*(attempt(m) for m in ids))
+    assert sum(results) == 1
+    assert await bot.db.fetchval("SELECT uses FROM invites") == 1
