@@ -17,7 +17,7 @@ from telegram.warnings import PTBUserWarning
 
 from bot.context import Ctx, LiaisonApp
 from bot.i18n import Markup, Translator
-from bot.members import EXPERTISE, NAME_MAX, Invalid, clean_text, valid_token
+from bot.members import CATEGORIES, EXPERTISE, NAME_MAX, Invalid, clean_text, valid_token
 from bot.org import PAGE_SIZE
 from bot.roles import AccessDenied, Actor, Role
 from handlers import common
@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 AWAIT_TEXT = 0
 TEXT = filters.TEXT & ~filters.COMMAND & common.COMMAND_FILTER
 AWAIT = "org_await"
+STATUSES = ("active", "pending", "left")
 
 
 def member_card_lines(tr: Translator, member: Member, groups: list[str]) -> list[str]:
@@ -662,9 +663,48 @@ async def show_directory(update: Update, context: Ctx, page: int) -> None:
     rows = [
         *kb.columns(buttons, 2),
         kb.pager("dirp", page, pages, str(tr("members.prev")), str(tr("members.next"))),
-        [kb.button(str(tr("members.dir.search")), kb.cb("dir", "search"))],
+        [
+            kb.button(str(tr("members.dir.search")), kb.cb("dir", "search")),
+            kb.button(str(tr("members.dir.filters")), kb.cb("dirf", "menu", "-")),
+        ],
     ]
     await edit_or_reply(update, tr("members.dir.title", count=total), kb.inline(rows))
+
+
+async def directory_filter(update: Update, context: Ctx) -> None:
+    """Filter buttons: category, expertise, status, group (within the caller's scope)."""
+    parts = kb.parse(_data(update), "dirf", 2)
+    who = await _checked(update, context, _coordinator(context))
+    if who is None:
+        return
+    if parts is None or context.user_data is None:
+        await answer(update)
+        return
+    kind, value = parts
+    criteria = dict(context.user_data.get("dir_q") or {})
+    if kind == "menu":
+        await answer(update)
+        tr = await translator(update, context)
+        rows = [[kb.button(str(tr(f"members.cat.{c}"))[:30], kb.cb("dirf", "cat", c))] for c in CATEGORIES]
+        rows += kb.columns([kb.button(str(tr(f"members.exp.{t}")), kb.cb("dirf", "exp", t)) for t in EXPERTISE], 4)
+        rows.append([kb.button(str(tr(f"members.status.{st}")), kb.cb("dirf", "st", st)) for st in STATUSES])
+        groups = await context.services.org.visible_groups(who)
+        rows += kb.columns([kb.button(g.name[:30], kb.cb("dirf", "grp", g.id)) for g in groups[:20]], 2)
+        rows.append([kb.button(str(tr("members.dir.clear")), kb.cb("dirf", "clear", "-"))])
+        await edit_or_reply(update, tr("members.dir.filter_title"), kb.inline(rows))
+        return
+    if kind == "cat" and value in CATEGORIES:
+        criteria["category"] = value
+    elif kind == "exp" and value in EXPERTISE:
+        criteria["expertise"] = value
+    elif kind == "st" and value in STATUSES:
+        criteria["status"] = value
+    elif kind == "grp" and kb.parse_int(value) is not None:
+        criteria["group_id"] = int(value)
+    elif kind == "clear":
+        criteria = {}
+    context.user_data["dir_q"] = criteria
+    await show_directory(update, context, 0)
 
 
 async def directory_page(update: Update, context: Ctx) -> None:
@@ -736,6 +776,7 @@ def register(app: LiaisonApp, menu: CommandMenu) -> None:
     app.add_handler(CallbackQueryHandler(coordinator_remove, pattern=r"^coordrm:"))
     app.add_handler(CallbackQueryHandler(coordinator_from_card, pattern=r"^coordpick:"))
     app.add_handler(CallbackQueryHandler(directory_page, pattern=r"^dirp:"))
+    app.add_handler(CallbackQueryHandler(directory_filter, pattern=r"^dirf:"))
     app.add_handler(CallbackQueryHandler(member_card, pattern=r"^dir:card:"))
     menu.add("groups", "members.cmd.groups", Role.COORDINATOR)
     menu.add("invite", "members.cmd.invite", Role.COORDINATOR)
@@ -743,5 +784,6 @@ def register(app: LiaisonApp, menu: CommandMenu) -> None:
     menu.add("members", "members.cmd.members", Role.COORDINATOR)
     menu.add("coordinators", "members.cmd.coordinators", Role.OWNER)
     menu.add_home("members.home.approvals", kb.cb("appr", "list"), Role.COORDINATOR)
+    menu.add_home("members.home.directory", kb.cb("dirp", 0), Role.COORDINATOR)
     assert app.bot_data.ui is not None
     app.bot_data.ui.start_payloads["inv_"] = invite_payload

@@ -348,3 +348,17 @@ async def test_max_uses_holds_under_concurrent_joins(tg: FakeTelegram, bot: BotR
     results = await asyncio.gather(*(attempt(m) for m in ids))
     assert sum(results) == 1
     assert await bot.db.fetchval("SELECT uses FROM invites") == 1
+
+
+async def test_directory_filters_by_category_with_buttons(tg: FakeTelegram, bot: BotRuntime) -> None:
+    assert bot.db is not None
+    gid = await seed_group(bot.db, "花木街道新联会")
+    await seed_member(bot.db, 9101, "自由甲", "freelancer", group_ids=[gid])
+    await seed_member(bot.db, 9102, "企业乙", "enterprise", group_ids=[gid])
+    coord = tg.create_user("Coord", language_code="en")
+    await seed_coordinator(bot.db, coord.id, gid)
+    await coord.send("/members")
+    await coord.press(await see(coord, "2 found"), "Filters")
+    await coord.press(await see(coord, "Filter members"), "Freelancers")
+    listing = await see(coord, "1 found")
+    assert "自由甲" in listing.buttons and "企业乙" not in listing.buttons
