@@ -20,7 +20,7 @@ from bot.members import CATEGORIES, EXPERTISE, INVITE_PREFIX, NAME_MAX, Invalid,
 from bot.roles import Role
 from handlers import common
 from handlers import keyboards as kb
-from handlers.base import answer, edit_or_reply, reply, translator, user_id_of
+from handlers.base import actor, answer, edit_or_reply, reply, translator, user_id_of
 from handlers.menu import CommandMenu
 from storage.members import InviteUnavailable, Member, Registration
 
@@ -95,6 +95,13 @@ async def start_entry(update: Update, context: Ctx) -> int:
     member = await context.services.members.registered(user_id_of(update))
     if member is not None or (payload and not payload.startswith(INVITE_PREFIX)):
         await common.start(update, context)
+        return ConversationHandler.END
+    is_register = bool(update.message and (update.message.text or "").startswith("/register"))
+    if not payload and not is_register and (await actor(update, context)).role >= Role.COORDINATOR:
+        # Owners and coordinators need not be members: /start is their home; /register opts in.
+        await common.show_home(update, context)
+        tr = await translator(update, context)
+        await reply(update, tr("members.register_hint"))
         return ConversationHandler.END
     d = draft_of(context)
     tr = await translator(update, context)
@@ -462,6 +469,7 @@ def conversation() -> ConversationHandler[Ctx]:
             entry_points=[
                 CommandHandler("start", start_entry, filters=common.COMMAND_FILTER & filters.ChatType.PRIVATE),
                 CommandHandler("profile", profile_entry, filters=common.COMMAND_FILTER & filters.ChatType.PRIVATE),
+                CommandHandler("register", start_entry, filters=common.COMMAND_FILTER & filters.ChatType.PRIVATE),
             ],
             states={
                 CONSENT: [cq(consent, r"^reg:consent:")],

@@ -282,3 +282,13 @@ async def test_phone_required_offers_no_skip_and_insists_on_the_button(tg: FakeT
     await see(user, "You are registered")
     assert runtime.db is not None
     assert await runtime.db.fetchval("SELECT phone FROM members WHERE user_id = ?", (user.id,))
+
+
+async def test_owner_who_is_not_a_member_gets_home_and_can_opt_in(tg: FakeTelegram, bot: BotRuntime) -> None:
+    from tests.conftest import OWNER_ID
+
+    owner = tg.create_user("Boss", language_code="en", user_id=OWNER_ID)
+    await owner.send("/start")
+    await see(owner, "Send /register")
+    await owner.send("/register")
+    await see(owner, "Privacy notice")
