@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from telegram import InlineKeyboardMarkup, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.constants import ParseMode
-from telegram.error import RetryAfter
+from telegram.error import BadRequest, RetryAfter
 
 from bot.context import Ctx
 from bot.i18n import Markup, Translator
@@ -81,17 +81,39 @@ async def reply(
     )
 
 
+# What the bot last put into a message it edited, by (chat id, message id). The message in a
+# callback update is a snapshot taken at the press: when one user presses twice quickly, the
+# second snapshot is stale, and editing to what the message already shows is a 400 ("message is
+# not modified"). Bounded (FIFO); after a restart the 400 is still caught below.
+_SHOWN: OrderedDict[tuple[int, int], tuple[str, InlineKeyboardMarkup | None]] = OrderedDict()
+_SHOWN_KEEP = 10_000
+
+
 async def edit_or_reply(update: Update, text: str, reply_markup: InlineKeyboardMarkup | None = None) -> None:
     """Edit the message whose button was pressed; otherwise send a new message."""
     query = update.callback_query
     if query is not None and query.message is not None and isinstance(query.message, Message):
-        if query.message.text_html == text and query.message.reply_markup == reply_markup:
+        key = (query.message.chat.id, query.message.message_id)
+        if (query.message.text_html == text and query.message.reply_markup == reply_markup) or _SHOWN.get(key) == (
+            text,
+            reply_markup,
+        ):
             return
-        await with_retry_after(
-            lambda: query.edit_message_text(
-                text, parse_mode=ParseMode.HTML, reply_markup=reply_markup, disable_web_page_preview=True
+        try:
+            await with_retry_after(
+                lambda: query.edit_message_text(
+                    text, parse_mode=ParseMode.HTML, reply_markup=reply_markup, disable_web_page_preview=True
+                )
             )
-        )
+        except BadRequest as exc:
+            # The message in the update is a snapshot: a press handled just before this one may
+            # already have shown the same content. Nothing to change is not an error.
+            if "message is not modified" not in exc.message.lower():
+                raise
+        _SHOWN[key] = (text, reply_markup)
+        _SHOWN.move_to_end(key)
+        while len(_SHOWN) > _SHOWN_KEEP:
+            _SHOWN.popitem(last=False)
         return
     await reply(update, text, reply_markup)
 

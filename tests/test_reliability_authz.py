@@ -93,7 +93,7 @@ async def _seed(tg: FakeTelegram, db: Database) -> World:
     return World(group_in, group_out, users)
 
 
-async def _settle(user: SandboxUser, before: int, timeout: float = 4.0) -> list[str]:  # noqa: ASYNC109
+async def _settle(user: SandboxUser, before: int, timeout: float = 4.0) -> list[str]:
     """The bot's new messages in this chat once it has answered and gone quiet."""
     deadline = time.monotonic() + timeout
     last_count, quiet_since = before, time.monotonic()

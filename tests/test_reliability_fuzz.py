@@ -6,9 +6,10 @@ import os
 
 import pytest
 
+from bot.runtime import BotRuntime
 from sandbox.server import FakeTelegram
 from tests.conftest import StartBot
-from tests.reliability_helpers import discover_callback_prefixes, run_fuzz
+from tests.reliability_helpers import ErrorLog, discover_callback_prefixes, run_fuzz, wait_idle
 
 COUNT = int(os.environ.get("LIAISON_FUZZ_COUNT", "2500"))
 
@@ -40,3 +41,21 @@ async def test_hostile_updates_with_flood_guard_on_stay_harmless(tg: FakeTelegra
     assert result.validation_errors == []
     assert result.unanswered_callbacks == 0, result.unanswered_data
     assert result.privileged_changes == []
+
+
+async def test_two_quick_presses_on_one_message_cause_no_error(tg: FakeTelegram, bot: BotRuntime) -> None:
+    """Found by the 100k fuzz run: the second press carries a stale copy of the message, and
+    editing it to what it already shows is Telegram's 'message is not modified'."""
+    user = tg.create_user("Double Du", language_code="en")
+    await user.send("/language")
+    picker = await user.next_message()
+    with ErrorLog() as errors:
+        first = await user.press_data(picker, "home")
+        second = await user.press_data(picker, "home")
+        await first.answer()
+        await second.answer()
+        assert bot.app is not None
+        await wait_idle(tg, bot.app)
+    assert errors.records == [], errors.summary()
+    assert "Hello, Double Du" in (user.messages[-1].text or "")
+    assert tg.counters.validation_errors == []
