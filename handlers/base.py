@@ -92,7 +92,8 @@ _SHOWN_KEEP = 10_000
 async def edit_or_reply(update: Update, text: str, reply_markup: InlineKeyboardMarkup | None = None) -> None:
     """Edit the message whose button was pressed; otherwise send a new message."""
     query = update.callback_query
-    if query is not None and query.message is not None and isinstance(query.message, Message):
+    # Only a text message can be edited into text (a pressed document or photo gets a new message).
+    if query is not None and isinstance(query.message, Message) and query.message.text is not None:
         key = (query.message.chat.id, query.message.message_id)
         if (query.message.text_html == text and query.message.reply_markup == reply_markup) or _SHOWN.get(key) == (
             text,

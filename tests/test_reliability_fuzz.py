@@ -59,3 +59,19 @@ async def test_two_quick_presses_on_one_message_cause_no_error(tg: FakeTelegram,
     assert errors.records == [], errors.summary()
     assert "Hello, Double Du" in (user.messages[-1].text or "")
     assert tg.counters.validation_errors == []
+
+
+async def test_a_button_pressed_on_a_document_gets_a_new_message(tg: FakeTelegram, bot: BotRuntime) -> None:
+    """Found by fuzzing: a document has no text to edit ('there is no text in the message to edit')."""
+    user = tg.create_user("Doc Deng", language_code="en")
+    await user.send("/start")
+    await user.next_message()
+    record = tg.world.add_file(b"BEGIN:VCALENDAR", "document", "activity-1.ics", "text/calendar")
+    document = tg.world.new_message(user.chat, tg.world.bot_user, {"document": record.info()}, from_bot=True)
+    with ErrorLog() as errors:
+        pressed = await user.press_data(document, "home")
+        await pressed.answer()
+        home = await user.wait_for(lambda m: m.message_id > document.message_id and "Hello" in (m.text or ""))
+    assert "Hello, Doc Deng" in (home.text or "")
+    assert errors.records == [], errors.summary()
+    assert tg.counters.validation_errors == []
