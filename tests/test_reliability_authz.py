@@ -28,7 +28,12 @@ from tests.reliability_helpers import NOW, inject_callback, seed_coordinator, se
 
 ROOT = Path(__file__).resolve().parents[1]
 # Catalogue keys whose texts mean "you may not do this" (generic or feature-specific).
-REFUSAL_KEY = re.compile(r"(not_allowed|not_member|members_only|out_of_scope|coordinators_only|owner_only)$")
+REFUSAL_KEY = re.compile(
+    r"(not_allowed|not_member|members_only|out_of_scope|coordinators_only|owner_only|not_registered)$"
+)
+# Answers that say "there is nothing of yours to act on": a refusal where the role forbids the
+# command (/forget as a stranger), a plain answer where it allows it (/mydata as a stranger).
+NOTHING_KEY = re.compile(r"(mydata\.nothing)$")
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,7 @@ def _catalogue_texts(keys: Callable[[str], bool]) -> set[str]:
 
 
 REFUSALS = _catalogue_texts(lambda key: bool(REFUSAL_KEY.search(key)))
+NOTHING = _catalogue_texts(lambda key: bool(NOTHING_KEY.search(key)))
 
 
 def _is_refusal(text: str, extra: set[str] = frozenset()) -> bool:  # type: ignore[assignment]
@@ -70,6 +76,7 @@ class World:
     group_in: int
     group_out: int
     users: dict[str, SandboxUser]
+    tg: FakeTelegram
 
 
 async def _seed(tg: FakeTelegram, db: Database) -> World:
@@ -90,7 +97,7 @@ async def _seed(tg: FakeTelegram, db: Database) -> World:
     # The owner is also a registered member (the association's head): member-only personal
     # actions (sign-ups, feedback) need a member record; see KNOWN_GAPS for a non-member owner.
     await seed_member(db, OWNER_ID, name="Owner Ou", group_id=head)
-    return World(group_in, group_out, users)
+    return World(group_in, group_out, users, tg)
 
 
 async def _settle(user: SandboxUser, before: int, timeout: float = 4.0) -> list[str]:
@@ -160,7 +167,7 @@ async def test_every_menu_command_is_refused_or_served_exactly_by_role(
         for command in commands:
             replies = await _run_command(world.users[persona.name], command.command)
             allowed = _expected(command.role, persona.role)
-            refused = any(_is_refusal(text) for text in replies)
+            refused = any(_is_refusal(text, set() if allowed else NOTHING) for text in replies)
             where = (command.command, persona.name)
             if not replies:
                 problems.append((*where, "no answer at all"))
@@ -219,7 +226,7 @@ class ButtonRow:
     name: str
     allowed: frozenset[str]
     seed: Callable[[Database, World], Awaitable[int]]
-    data: Callable[[int], str]
+    data: Callable[[int, World], str]
     effect: Callable[[Database, int], Awaitable[object]]  # a value that changes when the action ran
     refusal_keys: tuple[str, ...] = ()
 
@@ -239,19 +246,56 @@ async def _nothing(db: Database, object_id: int) -> object:
     return None
 
 
+_uids = iter(range(6_200_001, 6_300_000))
+_uid_of: dict[int, int] = {}
+
+
+async def _seed_person(db: Database, world: World, kind: str) -> int:
+    """A fresh member (pending, active, or an appointed coordinator) of the in-scope group."""
+    uid = next(_uids)
+    group_id = world.group_in
+    world.tg.create_user(f"Person {uid}", language_code="en", user_id=uid).state.started = True
+    member_id = await seed_member(db, uid, status="pending" if kind == "pending" else "active",
+                                  name=f"Person {uid}", group_id=group_id)
+    if kind == "coord":
+        await seed_coordinator(db, uid, group_id)
+    _uid_of[member_id] = uid
+    return member_id
+
+
+async def _membership(db: Database, member_id: int) -> object:
+    return await db.fetchval("SELECT status FROM member_groups WHERE member_id = ?", (member_id,))
+
+
+async def _coordinator_rows(db: Database, member_id: int) -> object:
+    return await db.fetchval("SELECT COUNT(*) FROM coordinators WHERE user_id = ?", (_uid_of[member_id],))
+
+
 BUTTONS = (
     ButtonRow("activity roster", SCOPED, lambda db, w: _seed_activity(db, w.group_in, "Reading salon"),
-              lambda aid: f"actm:ro:{aid}", _nothing),
+              lambda aid, w: f"actm:ro:{aid}", _nothing),
     ButtonRow("activity close sign-up", SCOPED, lambda db, w: _seed_activity(db, w.group_in, "Orienteering"),
-              lambda aid: f"actm:close:{aid}", _activity_status),
+              lambda aid, w: f"actm:close:{aid}", _activity_status),
     ButtonRow("activity cancel", SCOPED, lambda db, w: _seed_activity(db, w.group_in, "Tax seminar"),
-              lambda aid: f"actm:cancel:{aid}", _activity_status),
+              lambda aid, w: f"actm:cancel:{aid}", _activity_status),
     ButtonRow("feedback view", SCOPED, lambda db, w: _seed_feedback(db, w.group_in),
-              lambda fid: f"fb:v:{fid}", _nothing, ("fb.not_found",)),
+              lambda fid, w: f"fb:v:{fid}", _nothing, ("fb.not_found",)),
     ButtonRow("feedback take", SCOPED, lambda db, w: _seed_feedback(db, w.group_in),
-              lambda fid: f"fb:take:{fid}", _feedback_assignee, ("fb.not_found",)),
+              lambda fid, w: f"fb:take:{fid}", _feedback_assignee, ("fb.not_found",)),
     ButtonRow("feedback close", SCOPED, lambda db, w: _seed_feedback(db, w.group_in),
-              lambda fid: f"fb:close:{fid}", _nothing, ("fb.not_found",)),
+              lambda fid, w: f"fb:close:{fid}", _nothing, ("fb.not_found",)),
+    ButtonRow("approve a pending member", SCOPED, lambda db, w: _seed_person(db, w, "pending"),
+              lambda mid, w: f"appr:ok:{mid}:{w.group_in}", _membership),
+    ButtonRow("reject a pending member", SCOPED, lambda db, w: _seed_person(db, w, "pending"),
+              lambda mid, w: f"appr:rej:{mid}:{w.group_in}", _nothing),  # asks for a reason first
+    ButtonRow("directory card", SCOPED, lambda db, w: _seed_person(db, w, "active"),
+              lambda mid, w: f"dir:card:{mid}", _nothing),
+    ButtonRow("archive a group", SCOPED, lambda db, w: seed_group(db, "Sub club", w.group_in),
+              lambda gid, w: f"grp:arch:{gid}", _nothing),
+    ButtonRow("appoint a coordinator", frozenset({"owner"}), lambda db, w: _seed_person(db, w, "active"),
+              lambda mid, w: f"coordset:{_uid_of[mid]}:{w.group_in}", _coordinator_rows),
+    ButtonRow("remove a coordinator", frozenset({"owner"}), lambda db, w: _seed_person(db, w, "coord"),
+              lambda mid, w: f"coordrm:{_uid_of[mid]}:{w.group_in}", _coordinator_rows),
 )
 
 
@@ -262,7 +306,7 @@ async def test_object_buttons_are_refused_or_served_exactly_by_role_and_scope(
     runtime, world = matrix_bot
     db = runtime.db
     assert db is not None
-    if not {"activities", "feedback_items"} <= {
+    if not {"activities", "feedback_items", "invites"} <= {
         str(r[0]) for r in await db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")
     }:
         pytest.skip("feature not merged yet")
@@ -276,7 +320,7 @@ async def test_object_buttons_are_refused_or_served_exactly_by_role_and_scope(
         await user.send("/help")  # a bot message to press the (forged) button on
         await _settle(user, mark)
         mark = len(user.inbox)
-        query = inject_callback(tg, user.id, user.to_user(), row.data(object_id))
+        query = inject_callback(tg, user.id, user.to_user(), row.data(object_id, world))
         assert query is not None
         try:
             await asyncio.wait_for(query.done.wait(), 5)
