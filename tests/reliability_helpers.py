@@ -10,9 +10,13 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import os
 import random
 import re
+import signal
 import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -478,4 +482,280 @@ async def run_fuzz(tg: Any, runtime: Any, count: int, seed: int, users: int = 60
         bystander_changed=_bystander_rows(path) != bystanders,
         prefixes=cfg.callback_prefixes,
         commands=cfg.commands,
+    )
+
+
+# --- the bot as a child process, killed and restarted (crash safety) ------------------------------
+class BotProcess:
+    """`python -m bot run` against the sandbox, with its own database file; SIGKILL at will."""
+
+    def __init__(self, tg: Any, workdir: Path, owners: str = "9000001", **env: str) -> None:
+        self.tg = tg
+        self.workdir = workdir
+        self.db_path = workdir / "liaison.db"
+        self.env = {
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": str(workdir),
+            "PYTHONPATH": str(ROOT),
+            "PTB_TIMEDELTA": "1",
+            "BOT_TOKEN": tg.token,
+            "TELEGRAM_API_URL": tg.api_url,
+            "LIAISON_DB": str(self.db_path),
+            "LIAISON_OWNERS": owners,
+            "LIAISON_FLOOD_PER_MINUTE": "10000",
+            **env,
+        }
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.starts: list[float] = []
+        self.kills = 0
+        self._log = None
+
+    def migrate(self) -> None:
+        subprocess.run([sys.executable, "-m", "bot", "migrate"], cwd=self.workdir, env=self.env, check=True,
+                       capture_output=True, timeout=60)
+
+    async def start(self, timeout: float = 60.0) -> float:
+        """Spawn the bot and wait until it polls for updates; return the seconds that took."""
+        started = time.monotonic()
+        polls = self.tg.counters.calls.get("getUpdates", 0)
+        self._log = (self.workdir / "bot.log").open("ab")
+        self.proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=self.workdir, env=self.env,
+                                     stdout=self._log, stderr=subprocess.STDOUT)
+        while self.tg.counters.calls.get("getUpdates", 0) <= polls:
+            if self.proc.poll() is not None:
+                raise RuntimeError("bot exited at start:\n" + self.log_tail())
+            if time.monotonic() - started > timeout:
+                raise TimeoutError("bot did not start polling:\n" + self.log_tail())
+            await asyncio.sleep(0.01)
+        elapsed = time.monotonic() - started
+        self.starts.append(elapsed)
+        return elapsed
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=30)
+        self.kills += 1
+        self._close_log()
+
+    async def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            self._close_log()
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.to_thread(self.proc.wait, 30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self._close_log()
+
+    def _close_log(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def log_tail(self, chars: int = 3000) -> str:
+        path = self.workdir / "bot.log"
+        return path.read_text(errors="replace")[-chars:] if path.exists() else ""
+
+    def error_lines(self) -> list[str]:
+        path = self.workdir / "bot.log"
+        if not path.exists():
+            return []
+        return [line for line in path.read_text(errors="replace").splitlines() if " ERROR " in line]
+
+
+LANG_ACK = {"en": "Language set to English.", "zh": "已切换为中文。"}
+DB_LANG = {"en": "en", "zh": "zh-Hans"}
+
+
+@dataclass
+class LanguageUser:
+    """Toggles their language; remembers which choices the bot acknowledged."""
+
+    user: Any
+    attempts: list[tuple[str, bool]] = field(default_factory=list)  # (choice, acknowledged)
+
+    async def step(self, rng: random.Random) -> None:
+        user = self.user
+        before = len(user.inbox)
+        await user.send("/language")
+        try:
+            picker = await user.wait_for(lambda m: user.inbox.index(m) >= before and bool(m.inline_buttons), 3)
+        except (TimeoutError, ValueError):
+            return
+        choice = rng.choice(["en", "zh"])
+        pressed = await user.press(picker, "English" if choice == "en" else "中文")
+        try:
+            answer = await pressed.answer(timeout=3)
+        except TimeoutError:
+            self.attempts.append((choice, False))
+            return
+        self.attempts.append((choice, answer.text == LANG_ACK[choice]))
+
+    def check(self, stored: str | None) -> str | None:
+        """None if the database agrees with what the user was told; otherwise the problem."""
+        acked = [i for i, (_, ok) in enumerate(self.attempts) if ok]
+        if not acked:
+            return None
+        last = acked[-1]
+        allowed = {DB_LANG[self.attempts[last][0]]} | {DB_LANG[c] for c, _ in self.attempts[last + 1:]}
+        if stored not in allowed:
+            return f"user {self.user.id}: told {self.attempts[last][0]!r}, database holds {stored!r}"
+        return None
+
+
+SIGNUP_ACKS = ("You're signed up", "already signed up", "waitlist", "seat is held")
+
+
+@dataclass
+class SignupUser:
+    """A member who signs up for an activity (by its button) until the bot confirms."""
+
+    user: Any
+    activity_id: int
+    acked: bool = False
+    attempts: int = 0
+
+    async def step(self, rng: random.Random) -> None:
+        if self.acked:
+            return
+        user = self.user
+        if not user.messages:
+            before = len(user.inbox)
+            await user.send("/help")
+            try:
+                await user.wait_for(lambda m: user.inbox.index(m) >= before, 3)
+            except (TimeoutError, ValueError):
+                return
+        self.attempts += 1
+        pressed = await user.press_data(user.messages[-1], f"act:su:{self.activity_id}")
+        try:
+            answer = await pressed.answer(timeout=3)
+        except TimeoutError:
+            return
+        self.acked = any(ack in (answer.text or "") for ack in SIGNUP_ACKS)
+
+
+async def seed_activity(db: Database, title: str, capacity: int, created_by: int) -> int:
+    starts = to_db(NOW.replace(year=2027))
+    ends = to_db(NOW.replace(year=2027, hour=5))
+    async with db.transaction() as tx:
+        return await tx.insert(
+            "INSERT INTO activities (title, starts_at, ends_at, signup_deadline, capacity, status,"
+            " created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'published', ?, ?, ?)",
+            (title, starts, ends, starts, capacity, created_by, to_db(NOW), to_db(NOW)),
+        )
+
+
+@dataclass
+class CrashReport:
+    kills: int
+    restart_seconds: list[float]
+    integrity: str
+    language_acks: int
+    signup_acks: int
+    lost: list[str]
+    seat_problems: list[str]
+    duplicate_signups: int
+    bot_errors: list[str]
+
+    def figures(self) -> dict[str, Any]:
+        return {
+            "kills": self.kills,
+            "restart_s_median": round(percentile(self.restart_seconds, 50), 2),
+            "restart_s_max": round(max(self.restart_seconds, default=0.0), 2),
+            "integrity_check": self.integrity,
+            "acknowledged_language_choices": self.language_acks,
+            "acknowledged_signups": self.signup_acks,
+            "acknowledged_but_lost": len(self.lost),
+            "seat_count_problems": len(self.seat_problems),
+            "duplicate_signups": self.duplicate_signups,
+            "bot_error_lines": len(self.bot_errors),
+        }
+
+
+async def run_crash(tg: Any, workdir: Path, kills: int, seed: int, users: int = 24,
+                    min_gap: float = 0.6, max_gap: float = 2.0) -> CrashReport:
+    """Run a mixed workload against a bot process killed `kills` times with SIGKILL; check the data."""
+    rng = random.Random(seed)
+    tg.set_rate_limits(False)
+    bot = BotProcess(tg, workdir)
+    await asyncio.to_thread(bot.migrate)
+    db = await Database.open(bot.db_path)
+    try:
+        head = await seed_group(db, "浦东新联总会")
+        has_activities = "activities" in {str(r[0]) for r in await db.fetchall(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        activity_id = await seed_activity(db, "Orienteering race", users // 4, 9000001) if has_activities else 0
+        language_users: list[LanguageUser] = []
+        signup_users: list[SignupUser] = []
+        for i in range(users):
+            user = tg.create_user(f"Crash {i}", language_code="en" if i % 2 else "zh-hans")
+            if has_activities and i % 2:
+                await seed_member(db, user.id, name=f"Member {i}", group_id=head)
+                signup_users.append(SignupUser(user, activity_id))
+            else:
+                language_users.append(LanguageUser(user))
+    finally:
+        await db.close()
+    await bot.start()
+    stop = asyncio.Event()
+
+    async def drive(actor: LanguageUser | SignupUser) -> None:
+        local = random.Random(rng.random())
+        while not stop.is_set():
+            await actor.step(local)
+            await asyncio.sleep(local.uniform(0, 0.05))
+
+    drivers = [asyncio.create_task(drive(a)) for a in [*language_users, *signup_users]]
+    try:
+        for _ in range(kills):
+            await asyncio.sleep(rng.uniform(min_gap, max_gap))
+            bot.kill()
+            await asyncio.sleep(rng.uniform(0, 0.3))
+            await bot.start()
+        await asyncio.sleep(rng.uniform(min_gap, max_gap))
+    finally:
+        stop.set()
+        await asyncio.gather(*drivers, return_exceptions=True)
+    # Let the last bot drain what is queued, then stop it cleanly and read the file.
+    deadline = time.monotonic() + 30
+    while tg.world.updates and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.5)
+    await bot.stop()
+    with sqlite3.connect(bot.db_path) as conn:
+        integrity = str(conn.execute("PRAGMA integrity_check").fetchone()[0])
+        languages = dict(conn.execute("SELECT user_id, language FROM bot_users").fetchall())
+        lost = [p for u in language_users if (p := u.check(languages.get(u.user.id))) is not None]
+        seat_problems: list[str] = []
+        duplicates = 0
+        if has_activities:
+            rows = conn.execute(
+                "SELECT m.user_id, s.status FROM activity_signups s JOIN members m ON m.id = s.member_id"
+                " WHERE s.activity_id = ?", (activity_id,)).fetchall()
+            statuses = {int(uid): str(status) for uid, status in rows}
+            duplicates = len(rows) - len(statuses)
+            for u in signup_users:
+                if u.acked and statuses.get(u.user.id) not in ("confirmed", "waiting", "offered"):
+                    lost.append(f"user {u.user.id}: told signed up, database holds {statuses.get(u.user.id)!r}")
+            taken, capacity = conn.execute(
+                "SELECT seats_taken, capacity FROM activities WHERE id = ?", (activity_id,)).fetchone()
+            holding = sum(1 for s in statuses.values() if s in ("confirmed", "offered"))
+            if taken != holding:
+                seat_problems.append(f"seats_taken {taken} but {holding} confirmed/offered sign-ups")
+            if capacity is not None and taken > capacity:
+                seat_problems.append(f"seats_taken {taken} over capacity {capacity}")
+    return CrashReport(
+        kills=bot.kills,
+        restart_seconds=bot.starts[1:],
+        integrity=integrity,
+        language_acks=sum(ok for u in language_users for _, ok in u.attempts),
+        signup_acks=sum(u.acked for u in signup_users),
+        lost=lost,
+        seat_problems=seat_problems,
+        duplicate_signups=duplicates,
+        bot_errors=bot.error_lines(),
     )
