@@ -136,10 +136,10 @@ async def answer(update: Update, text: str | None = None, alert: bool = False) -
     query = update.callback_query
     if query is None or query.id in _ANSWERED:
         return
+    await with_retry_after(lambda: query.answer(text=text[:200] if text else None, show_alert=alert))
     _ANSWERED[query.id] = None
     while len(_ANSWERED) > _ANSWERED_KEEP:
         _ANSWERED.popitem(last=False)
-    await query.answer(text=text[:200] if text else None, show_alert=alert)
 
 
 async def refuse(update: Update, context: Ctx, key: str = "common.not_allowed") -> None:

@@ -759,3 +759,89 @@ async def run_crash(tg: Any, workdir: Path, kills: int, seed: int, users: int = 
         duplicate_signups=duplicates,
         bot_errors=bot.error_lines(),
     )
+
+
+# --- faults from Telegram ---------------------------------------------------------------------
+TELEGRAM_FAULTS = {"error_rate": 0.04, "rate_429": 0.03, "drop_rate": 0.03, "delay_rate": 0.1, "delay_s": 0.3}
+
+
+@dataclass
+class FaultReport:
+    users: int
+    seconds: float
+    faults_injected: int
+    lost_updates: int
+    unexpected_errors: list[str]
+    telegram_errors: int
+    owner_alerts: int
+    answered_after: int
+
+    def figures(self) -> dict[str, Any]:
+        return {
+            "users": self.users,
+            "seconds_to_drain": round(self.seconds, 1),
+            "faults_injected": self.faults_injected,
+            "lost_updates": self.lost_updates,
+            "unexpected_errors": len(self.unexpected_errors),
+            "telegram_errors_handled": self.telegram_errors,
+            "owner_alerts": self.owner_alerts,
+            "answered_after_faults": self.answered_after,
+        }
+
+
+async def run_faults(tg: Any, runtime: Any, users: int, seed: int, owner_id: int,
+                     timeout: float = 60.0) -> FaultReport:
+    """Every user presses a button while Telegram misbehaves; no press may be lost."""
+    from telegram.error import TelegramError
+
+    tg.set_rate_limits(False)
+    owner = tg.create_user("Owner", language_code="en", user_id=owner_id)
+    owner.state.started = True
+    people = [tg.create_user(f"Fault {i}", language_code="zh-hans") for i in range(users)]
+    pickers = []
+    for person in people:  # faults off: everyone has a language picker on screen
+        await person.send("/language")
+    for person in people:
+        pickers.append(await person.next_message())
+    db = runtime.db
+    tg.set_faults(seed=seed, **TELEGRAM_FAULTS)
+    started = time.monotonic()
+    with ErrorLog() as errors:
+        for person, picker in zip(people, pickers, strict=True):
+            await person.press(picker, "English")
+        ids = [p.id for p in people]
+        marks = ",".join("?" for _ in ids)
+        done = 0
+        while time.monotonic() - started < timeout:
+            done = int(await db.fetchval(
+                f"SELECT COUNT(*) FROM bot_users WHERE language = 'en' AND user_id IN ({marks})", ids))
+            if done == len(ids) and not tg.world.updates:
+                break
+            await asyncio.sleep(0.05)
+        seconds = time.monotonic() - started
+        tg.set_faults()
+        await wait_idle(tg, runtime.app)
+    answered = 0
+    for person in people:  # the bot is alive and well once Telegram behaves again
+        before = len(person.inbox)
+        await person.send("/help")
+        try:
+            await person.wait_for(lambda m, p=person, b=before: p.inbox.index(m) >= b, 5)
+            answered += 1
+        except TimeoutError:
+            pass
+    unexpected = [
+        f"{r.name}: {r.getMessage()}\n{r.exc_text or ''}"[:1500]
+        for r in errors.records
+        if not (r.exc_info and isinstance(r.exc_info[1], TelegramError))
+    ]
+    return FaultReport(
+        users=users,
+        seconds=seconds,
+        faults_injected=tg.counters.faults_injected,
+        lost_updates=len(people) - done,
+        unexpected_errors=unexpected,
+        telegram_errors=len(errors.records) - len(unexpected),
+        owner_alerts=sum((m.text or "").startswith("⚠️") for m in owner.inbox),
+        answered_after=answered,
+    )
