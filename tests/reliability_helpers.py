@@ -436,6 +436,8 @@ async def run_fuzz(tg: Any, runtime: Any, count: int, seed: int, users: int = 60
     app = runtime.app
     head = await seed_group(db, "浦东新联总会")
     local = await seed_group(db, "花木街道新联会", head)
+    for bystander in (BYSTANDER_COORDINATOR, BYSTANDER_MEMBER):  # they talk to the bot too
+        tg.create_user(f"Bystander {bystander}", language_code="en", user_id=bystander).state.started = True
     await seed_member(db, BYSTANDER_COORDINATOR, name="Coordinator Chen", group_id=local)
     await seed_coordinator(db, BYSTANDER_COORDINATOR, local)
     await seed_member(db, BYSTANDER_MEMBER, name="Bystander Bai", group_id=local, phone="+8613800000001")

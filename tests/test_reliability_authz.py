@@ -326,7 +326,7 @@ async def test_object_buttons_are_refused_or_served_exactly_by_role_and_scope(
             await asyncio.wait_for(query.done.wait(), 5)
         except TimeoutError:
             return f"{row.name} as {persona.name}: button never answered"
-        messages = await _settle(user, mark, timeout=0.6)
+        messages = await _settle(user, mark, timeout=0.3)
         answer_text = (query.answer or {}).get("text") or ""
         refused = _is_refusal(answer_text, extra) or any(_is_refusal(t, extra) for t in messages)
         changed = await row.effect(db, object_id) != before_effect

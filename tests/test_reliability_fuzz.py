@@ -11,7 +11,7 @@ from sandbox.server import FakeTelegram
 from tests.conftest import StartBot
 from tests.reliability_helpers import ErrorLog, discover_callback_prefixes, run_fuzz, wait_idle
 
-COUNT = int(os.environ.get("LIAISON_FUZZ_COUNT", "2500"))
+COUNT = int(os.environ.get("LIAISON_FUZZ_COUNT", "1500"))
 
 
 def test_every_callback_prefix_of_the_handlers_is_fuzzed() -> None:
@@ -36,7 +36,7 @@ async def test_hostile_updates_cause_no_error_no_rejected_reply_and_no_privilege
 
 async def test_hostile_updates_with_flood_guard_on_stay_harmless(tg: FakeTelegram, start_bot: StartBot) -> None:
     runtime = await start_bot()
-    result = await run_fuzz(tg, runtime, 300, seed=7, users=40)
+    result = await run_fuzz(tg, runtime, 200, seed=7, users=50)
     assert result.errors == [], "\n".join(result.errors[:5])
     assert result.validation_errors == []
     assert result.unanswered_callbacks == 0, result.unanswered_data
