@@ -81,24 +81,12 @@ async def reply(
     )
 
 
-# What the bot last put into a message it edited, by (chat id, message id). The message in a
-# callback update is a snapshot taken at the press: when one user presses twice quickly, the
-# second snapshot is stale, and editing to what the message already shows is a 400 ("message is
-# not modified"). Bounded (FIFO); after a restart the 400 is still caught below.
-_SHOWN: OrderedDict[tuple[int, int], tuple[str, InlineKeyboardMarkup | None]] = OrderedDict()
-_SHOWN_KEEP = 10_000
-
-
 async def edit_or_reply(update: Update, text: str, reply_markup: InlineKeyboardMarkup | None = None) -> None:
     """Edit the message whose button was pressed; otherwise send a new message."""
     query = update.callback_query
     # Only a text message can be edited into text (a pressed document or photo gets a new message).
     if query is not None and isinstance(query.message, Message) and query.message.text is not None:
-        key = (query.message.chat.id, query.message.message_id)
-        if (query.message.text_html == text and query.message.reply_markup == reply_markup) or _SHOWN.get(key) == (
-            text,
-            reply_markup,
-        ):
+        if query.message.text_html == text and query.message.reply_markup == reply_markup:
             return
         try:
             await with_retry_after(
@@ -111,10 +99,6 @@ async def edit_or_reply(update: Update, text: str, reply_markup: InlineKeyboardM
             # already have shown the same content. Nothing to change is not an error.
             if "message is not modified" not in exc.message.lower():
                 raise
-        _SHOWN[key] = (text, reply_markup)
-        _SHOWN.move_to_end(key)
-        while len(_SHOWN) > _SHOWN_KEEP:
-            _SHOWN.popitem(last=False)
         return
     await reply(update, text, reply_markup)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import deque
@@ -37,20 +38,23 @@ START_PAYLOAD_HANDLERS = "start_payload_handlers"
 
 # --- guards (group -2) -------------------------------------------------------------------------
 class FloodGuard:
-    """Per-user limit on updates; excess gets one polite reply, then silence.
+    """Per-user limit on updates per minute; excess gets one polite reply, then silence.
 
-    Two sliding windows: `per_minute` updates per 60 s, and a burst of at most `burst` per
-    10 s, so that one user's flood cannot take the bot's whole sending budget (about 30
-    messages/s for all chats together) and slow everyone else down.
+    Within the limit, a user who sends more than `BURST` updates in `BURST_WINDOW_S` seconds is
+    paced: their next updates are handled `PACE_S` apart. Only their own queue waits (one user's
+    updates are handled in order), so one flood cannot spend the bot's whole sending budget
+    (about 30 messages/s for all chats together) and slow everyone else down.
     """
 
-    BURST_WINDOW_S = 10.0
+    BURST = 10
+    BURST_WINDOW_S = 5.0
+    PACE_S = 0.2
 
     def __init__(self, per_minute: int) -> None:
         self.per_minute = per_minute
-        self.burst = min(per_minute, max(5, per_minute // 3))
         self._seen: dict[int, deque[float]] = {}
         self._warned: dict[int, float] = {}
+        self._next_slot: dict[int, float] = {}
 
     def allow(self, user_id: int, now: float) -> bool:
         window = self._seen.setdefault(user_id, deque())
@@ -58,11 +62,19 @@ class FloodGuard:
             window.popleft()
         if len(window) >= self.per_minute:
             return False
-        recent = sum(1 for seen in window if now - seen <= self.BURST_WINDOW_S)
-        if recent >= self.burst:
-            return False
         window.append(now)
         return True
+
+    def pace(self, user_id: int, now: float) -> float:
+        """Seconds this user's update should wait before it is handled (0 within the burst)."""
+        window = self._seen.get(user_id, ())
+        recent = sum(1 for seen in window if now - seen <= self.BURST_WINDOW_S)
+        if recent <= self.BURST:
+            self._next_slot.pop(user_id, None)
+            return 0.0
+        slot = max(now, self._next_slot.get(user_id, now))
+        self._next_slot[user_id] = slot + self.PACE_S
+        return slot - now
 
     def should_warn(self, user_id: int, now: float) -> bool:
         last = self._warned.get(user_id)
@@ -91,6 +103,9 @@ async def guard(update: Update, context: Ctx) -> None:
         elif update.callback_query:
             await answer(update)
         raise ApplicationHandlerStop
+    delay = flood.pace(user.id, now)
+    if delay > 0:
+        await asyncio.sleep(delay)
     if update.effective_chat and update.effective_chat.type == "private":
         await context.services.users.touch(user.id)
 

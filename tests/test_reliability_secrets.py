@@ -16,9 +16,12 @@ import pytest
 from bot.clock import FakeClock
 from bot.config import Settings
 from bot.runtime import BotRuntime
+from sandbox.driver import SandboxUser
 from sandbox.server import FakeTelegram
+from sandbox.state import SandboxMessage
 from storage.db import Database
 from storage.migrations import migrate
+from tests.feedback_helpers import submit_feedback
 from tests.reliability_helpers import seed_group, seed_member
 
 
@@ -194,3 +197,110 @@ def test_without_secure_delete_erased_values_would_survive(tmp_path: Path) -> No
         conn.execute("UPDATE m SET name = NULL, phone = NULL WHERE phone = ?", (PERSONAL["phone"],))
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     assert PERSONAL["name"].encode() in _raw_bytes(path)
+
+
+PROFILE = {
+    "name": "Qiu Reliabilityname",
+    "organisation": "Qiu-Erasable Studio 7731",
+    "position": "Lead Q-Designer 5599",
+    "interests": "orienteering-and-qiu-tea",
+    "phone": "+8613977314242",
+}
+
+
+async def _register(user: SandboxUser) -> None:
+    async def see(text: str) -> SandboxMessage:
+        try:
+            return await user.wait_for(lambda m: text in (m.text or ""))
+        except TimeoutError:
+            raise AssertionError(f"waiting for {text!r}; bot said {[m.text for m in user.inbox][-3:]}") from None
+
+    await user.send("/start")
+    await user.press(await see("Privacy notice"), "I agree")
+    await see("What is your name")
+    await user.send(PROFILE["name"])
+    await user.press(await see("Which category"), "Freelancers")
+    await see("Your organisation")
+    await user.send(PROFILE["organisation"])
+    await see("Your position")
+    await user.send(PROFILE["position"])
+    expertise = await see("areas of expertise")
+    await user.press(expertise, "Law")
+    expertise = await user.wait_for(lambda m: "✅ Law" in m.buttons)
+    await user.press(expertise, "Done")
+    await see("Your interests")
+    await user.send(PROFILE["interests"])
+    await see("Share your phone number")
+    await user.share_contact(PROFILE["phone"])
+    groups = await see("Which groups")
+    await user.press(groups, lambda b: "花木" in b["text"])
+    groups = await user.wait_for(lambda m: any("✅" in b and "花木" in b for b in m.buttons))
+    await user.press(groups, "Done")
+    await user.press(await see("Please check your details"), "Confirm")
+    await see("You are registered")
+
+
+async def test_forget_leaves_no_personal_field_in_the_database_file(tg: FakeTelegram, bot: BotRuntime) -> None:
+    assert bot.db is not None
+    tables = {str(r[0]) for r in await bot.db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if "invites" not in tables:
+        pytest.skip("members feature not merged yet")
+    tg.set_rate_limits(True, private_burst=100)
+    await seed_group(bot.db, "花木街道新联会")
+    user = tg.create_user("Qiu", language_code="en")
+    await _register(user)
+    await bot.db.checkpoint()
+    raw = _raw_bytes(bot.db.path)
+    assert all(value.encode() in raw for value in PROFILE.values()), "the profile reached the file"
+    await user.send("/forget")
+    confirm = await user.wait_for(lambda m: "Yes, erase" in m.buttons)
+    await (await user.press(confirm, "Yes, erase")).answer()
+    await user.wait_for(lambda m: "personal data is erased" in (m.text or ""))
+    await bot.db.checkpoint()
+    raw = _raw_bytes(bot.db.path)
+    left = [value for value in PROFILE.values() if value.encode() in raw]
+    assert left == [], f"still in the database file after /forget: {left}"
+
+
+async def _rows_holding(db: Database, value: int) -> list[str]:
+    """Every table.column that still holds `value` (a Telegram user id)."""
+    found = []
+    for (table,) in await db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'"):
+        for column in await db.fetchall(f"PRAGMA table_info({table})"):
+            name = column["name"]
+            count = await db.fetchval(f"SELECT COUNT(*) FROM {table} WHERE {name} = ?", (value,))
+            if count:
+                found.append(f"{table}.{name}")
+    return found
+
+
+async def test_forget_leaves_no_row_linked_to_the_telegram_account(tg: FakeTelegram, bot: BotRuntime) -> None:
+    """After /forget nothing in the database points at the person's Telegram account, including
+    what other features stored for them (feedback authorship, sign-ups, conversation state)."""
+    assert bot.db is not None
+    tables = {str(r[0]) for r in await bot.db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if not {"invites", "feedback_authors"} <= tables:
+        pytest.skip("members and feedback features not merged yet")
+    tg.set_rate_limits(True, private_burst=100)
+    await seed_group(bot.db, "花木街道新联会")
+    user = tg.create_user("Qiu", language_code="en")
+    await _register(user)
+    user.chat.new_bot_messages.clear()  # the helper reads the bot's next messages from here on
+    await submit_feedback(user, "Suggestion", "More evening salons, please", anonymous=True)
+    assert await _rows_holding(bot.db, user.id), "the account was linked before /forget"
+    await user.send("/forget")
+    await (await user.press(await user.wait_for(lambda m: "Yes, erase" in m.buttons), "Yes, erase")).answer()
+    await user.wait_for(lambda m: "personal data is erased" in (m.text or ""))
+    left = await _rows_holding(bot.db, user.id)
+    assert [where for where in left if where not in FORGET_GAPS] == []
+    if left:
+        pytest.xfail("known gaps: " + "; ".join(FORGET_GAPS[where] for where in left))
+
+
+# Found by the test above and reported to the features' owners (shown as an expected failure until fixed).
+FORGET_GAPS = {
+    "feedback_authors.user_id": "feedback: /forget (members) does not call FeedbackService.forget_member,"
+    " so the author link of the person's feedback keeps their Telegram id",
+    "audit_log.actor_user_id": "members: audit rows of the person's own actions (registration, ...) keep"
+    " their Telegram id as actor after /forget (policy: null it, or keep for accountability?)",
+}
