@@ -20,12 +20,14 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.clock import Clock
 from bot.i18n import Catalog
+from bot.users import UserService
+from storage.db import Database
 from storage.outbox import Counts, OutboxItem, OutboxRepo, Result
 
 log = logging.getLogger(__name__)
@@ -36,6 +38,7 @@ PRIVATE_INTERVAL_S = 1.0
 GROUP_INTERVAL_S = 3.05
 MAX_ATTEMPTS = 5
 PROGRESS_EVERY_S = 5.0
+SLACK_S = 0.005
 
 
 @dataclass(frozen=True)
@@ -100,17 +103,19 @@ class Pacer:
     async def acquire(self, chat_id: int, paid: bool) -> None:
         """Wait for the earliest allowed slot and take it."""
         # Paid broadcasts run at ~1 ms spacing: a few ms of slack avoids a sleep per message.
-        slack = 0.003 if paid else 0.0
+        early = 0.003 if paid else 0.0
         while True:
             wait = self.wait_for(chat_id, paid)
-            if wait <= slack:
+            if wait <= early:
                 break
             await self._sleep(wait)
         now = self._now()
+        # A sleep that wakes late may be made up for, but never by more than SLACK_S: any 30
+        # consecutive free sends still span at least 30 * interval - SLACK_S > 1 s.
         if paid:
-            self._next_paid = max(self._next_paid, now - slack) + self.paid_interval
+            self._next_paid = max(self._next_paid, now - SLACK_S) + self.paid_interval
         else:
-            self._next_free = max(self._next_free, now) + self.free_interval
+            self._next_free = max(self._next_free, now - SLACK_S) + self.free_interval
         interval = self.group_interval if chat_id < 0 else self.private_interval
         self._chat_next[chat_id] = now + interval
         if len(self._chat_next) > 50_000:
@@ -147,6 +152,10 @@ class DeliveryService:
         self._stopping = False
         self.sent_total = 0
 
+    @classmethod
+    def create(cls, db: Database, clock: Clock, catalog: Catalog, users: UserService) -> DeliveryService:
+        return cls(OutboxRepo(db), clock, catalog, on_blocked=users.mark_blocked)
+
     # Lifecycle --------------------------------------------------------------------------------
     async def recover(self) -> int:
         """Rows left 'sending' by a crash were in flight: mark them 'unknown'."""
@@ -155,11 +164,17 @@ class DeliveryService:
             log.warning("%d deliveries were in flight at the last stop: marked unknown", count)
         return count
 
-    def start(self, transport: Transport, running: Callable[[], bool] | None = None) -> asyncio.Task[None]:
+    def start(
+        self,
+        transport: Transport,
+        running: Callable[[], bool] | None = None,
+        spawn: Callable[[Coroutine[Any, Any, None]], asyncio.Task[None]] = asyncio.create_task,
+    ) -> asyncio.Task[None]:
+        """Start the worker; it stops when `running()` turns False or on `stop()`."""
         self._transport = transport
         self._running = running or (lambda: True)
         self._stopping = False
-        self._task = asyncio.create_task(self.run(), name="delivery-worker")
+        self._task = spawn(self.run())
         return self._task
 
     async def stop(self) -> None:

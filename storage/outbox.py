@@ -297,5 +297,11 @@ async def _record(tx: Tx, results: Sequence[Result], now: datetime) -> None:
                 (r.new_chat_id, r.item.id),
             )
             await tx.execute(
+                "INSERT INTO group_chats (chat_id, title, status, updated_at)"
+                " SELECT ?, title, 'member', ? FROM group_chats WHERE chat_id = ?"
+                " ON CONFLICT (chat_id) DO UPDATE SET status = 'member', updated_at = excluded.updated_at",
+                (r.new_chat_id, stamp, r.item.chat_id),
+            )
+            await tx.execute(
                 "UPDATE group_chats SET status = 'left', updated_at = ? WHERE chat_id = ?", (stamp, r.item.chat_id)
             )
