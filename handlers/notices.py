@@ -258,11 +258,8 @@ async def _preview(update: Update, context: Ctx, who: Actor, *, resend: bool = T
         [kb.button(tr("notice.btn.paid", state=_state(tr, draft.get("paid"))), kb.cb("ntc", "t", "paid"))],
         [kb.button(tr("notice.btn.cancel"), kb.cb("ntc", "x"))],
     ])
-    text = tr("notice.preview", count=count, groups=groups)
-    if resend:
-        await reply(update, text, keyboard)
-    else:
-        await edit_or_reply(update, text, keyboard)
+    # The question message becomes the control panel (Telegram allows ~1 new message/s per chat).
+    await edit_or_reply(update, tr("notice.preview", count=count, groups=groups), keyboard)
     return PREVIEW
 
 
@@ -307,9 +304,11 @@ async def send_now(update: Update, context: Ctx) -> int:
     if count == 0:
         await reply(update, tr("notice.no_recipients"))
         return PREVIEW
-    status = await reply(update, tr("notice.sending", total=count))
+    query = update.callback_query
+    status = query.message if query is not None and isinstance(query.message, Message) else None
     if status is None:
         return PREVIEW
+    await edit_or_reply(update, tr("notice.sending", total=count))
     try:
         await services.notices.create(who, _make_draft(draft), tr.lang, progress=(status.chat_id, status.message_id))
     except NoticeError as exc:
@@ -327,7 +326,7 @@ async def ask_when(update: Update, context: Ctx) -> int:
         return ConversationHandler.END
     await answer(update)
     tr = await translator(update, context)
-    await reply(update, tr("notice.ask_when", zone=context.services.settings.tz))
+    await edit_or_reply(update, tr("notice.ask_when", zone=context.services.settings.tz))
     return WHEN
 
 
@@ -336,7 +335,7 @@ async def ask_repeat(update: Update, context: Ctx) -> int:
         return ConversationHandler.END
     await answer(update)
     tr = await translator(update, context)
-    await reply(update, tr("notice.ask_repeat"))
+    await edit_or_reply(update, tr("notice.ask_repeat"))
     return REPEAT
 
 
@@ -393,7 +392,7 @@ async def cancel_button(update: Update, context: Ctx) -> int:
     await answer(update)
     tr = await translator(update, context)
     _clear(context)
-    await reply(update, tr("common.cancelled"))
+    await edit_or_reply(update, tr("common.cancelled"))
     return ConversationHandler.END
 
 
@@ -549,7 +548,8 @@ async def nudge_pressed(update: Update, context: Ctx) -> None:
         await answer(update, str(tr(exc.key)), alert=True)
         return
     await answer(update, str(tr("notice.nudged", count=count)))
-    await reply(update, tr("notice.nudged", count=count))
+    await edit_or_reply(update, tr("notice.nudged", count=count),
+                        kb.inline([[kb.button(tr("notice.btn.back"), kb.cb("ntl", "v", row.id))]]))
 
 
 async def cancel_notice(update: Update, context: Ctx) -> None:
@@ -585,7 +585,7 @@ async def edit_start(update: Update, context: Ctx) -> int:
     await answer(update)
     if context.user_data is not None:
         context.user_data["notice_edit"] = row.id
-    await reply(update, tr("notice.edit.ask"))
+    await edit_or_reply(update, tr("notice.edit.ask"))
     return EDIT_TEXT
 
 
@@ -707,5 +707,3 @@ async def on_startup(app: LiaisonApp) -> None:
     queue.run_once(start_worker, 0, name="delivery-worker")
     queue.run_repeating(tick, interval=30, first=30, name="notices-due")
 
-
-__all__ = ["Message", "on_startup", "register"]
