@@ -133,7 +133,9 @@ class DeliveryService:
         pacer: Pacer | None = None,
         concurrency: int = 64,
         on_blocked: Callable[[int], Awaitable[None]] | None = None,
+        retry_base_s: float = 0.5,
     ) -> None:
+        self.retry_base_s = retry_base_s
         self.repo = repo
         self.clock = clock
         self.catalog = catalog
@@ -275,12 +277,12 @@ class DeliveryService:
             self.sent_total += 1
             return Result(item, "sent", message_id=outcome.message_id)
         if status == "retry_after":
-            self.pacer.halt(max(outcome.retry_after, 1.0))
+            self.pacer.halt(outcome.retry_after if outcome.retry_after > 0 else 1.0)
             return Result(item, "requeue", error="429")
         if status == "retry":
             if item.attempts >= MAX_ATTEMPTS:
                 return Result(item, "failed", error=outcome.error or "network")
-            self._hold[item.id] = time.monotonic() + min(30.0, 0.5 * 2 ** (item.attempts - 1))
+            self._hold[item.id] = time.monotonic() + min(30.0, self.retry_base_s * 2 ** (item.attempts - 1))
             return Result(item, "retry", error=outcome.error)
         if status == "migrated" and outcome.new_chat_id is not None:
             return Result(item, "migrated", new_chat_id=outcome.new_chat_id)

@@ -23,6 +23,7 @@ async def _world(tg: FakeTelegram, bot: BotRuntime, count: int = 3) -> tuple[San
     local = await add_group(db, "花木街道新联会", head)
     people = await members(tg, db, count, [local])
     owner = tg.create_user("Owner", language_code="en", user_id=OWNER_ID)
+    owner.state.started = True
     return owner, people, local
 
 
