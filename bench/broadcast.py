@@ -22,19 +22,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import aiohttp  # noqa: E402
-from telegram import Bot  # noqa: E402
+import aiohttp
+from telegram import Bot
 
-from bot.app import SANDBOX_TOKEN  # noqa: E402
-from bot.clock import Clock  # noqa: E402
-from bot.delivery import DeliveryService  # noqa: E402
-from bot.i18n import Catalog  # noqa: E402
-from bot.transport import build_request  # noqa: E402
-from handlers.delivery import TelegramTransport  # noqa: E402
-from sandbox.server import FakeTelegram  # noqa: E402
-from storage.db import Database  # noqa: E402
-from storage.migrations import migrate  # noqa: E402
-from storage.outbox import OutboxRepo, OutgoingMessage, enqueue  # noqa: E402
+from bot.app import SANDBOX_TOKEN
+from bot.clock import Clock
+from bot.delivery import DeliveryService
+from bot.i18n import Catalog
+from bot.transport import build_request
+from handlers.delivery import TelegramTransport
+from sandbox.server import FakeTelegram
+from storage.db import Database
+from storage.migrations import migrate
+from storage.outbox import OutboxRepo, OutgoingMessage, enqueue
 
 
 def _server_main(conn: Connection, recipients: int) -> None:
@@ -58,7 +58,9 @@ async def _counters(base: str) -> dict[str, object]:
         return data
 
 
-async def _phase(service: DeliveryService, db: Database, ids: list[int], ref_id: int, paid: bool) -> tuple[float, float]:
+async def _phase(
+    service: DeliveryService, db: Database, ids: list[int], ref_id: int, paid: bool
+) -> tuple[float, float]:
     clock = service.clock
     async with db.transaction() as tx:
         await enqueue(

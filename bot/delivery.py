@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bot.clock import Clock
+from bot.config import Language
 from bot.i18n import Catalog
 from bot.users import UserService
 from storage.db import Database
@@ -260,7 +261,7 @@ class DeliveryService:
     async def _send(self, transport: Transport, item: OutboxItem) -> None:
         try:
             outcome = await transport.send(item)
-        except Exception as exc:  # noqa: BLE001 - one broken row must not stop the worker
+        except Exception as exc:
             log.exception("delivery of outbox row %s crashed", item.id)
             outcome = Outcome("failed", error=f"internal: {type(exc).__name__}")
         result = self._result(item, outcome)
@@ -301,7 +302,7 @@ class DeliveryService:
             if progress is None:
                 continue
             counts = await self.repo.counts(kind, ref_id)
-            lang = "en" if progress.lang == "en" else "zh-Hans"
+            lang: Language = "en" if progress.lang == "en" else "zh-Hans"
             if counts.open == 0:
                 if not await self.repo.finish_progress(kind, ref_id, self.clock.now()):
                     continue

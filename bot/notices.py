@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
-from bot.config import Settings
+from bot.config import Language, Settings
 from bot.delivery import DeliveryService
 from bot.i18n import Catalog, Markup
 from bot.roles import AccessDenied, Actor, RoleService
@@ -72,7 +72,7 @@ class Recurrence:
     def next_after(self, after: datetime, zone: ZoneInfo) -> datetime:
         """The first occurrence strictly after `after`."""
         local = after.astimezone(zone)
-        for offset in range(0, 400):
+        for offset in range(400):
             day = local.date() + timedelta(days=offset)
             if not self.matches(day):
                 continue
@@ -211,8 +211,7 @@ class NoticeService:
         """Non-urgent sends falling in quiet hours move to the morning."""
         local = moment.astimezone(self.zone)
         if local.hour >= self.quiet_start:
-            morning = datetime.combine(local.date() + timedelta(days=1), time(self.quiet_end), self.zone)
-            return morning
+            return datetime.combine(local.date() + timedelta(days=1), time(self.quiet_end), self.zone)
         if local.hour < self.quiet_end:
             return datetime.combine(local.date(), time(self.quiet_end), self.zone)
         return moment
@@ -294,7 +293,7 @@ class NoticeService:
         return len(messages), groups
 
     def _label(self, language: str | None) -> str:
-        lang = "en" if language == "en" else self.catalog.default
+        lang: Language = "en" if language == "en" else self.catalog.default
         return str(self.catalog.text(lang, "notice.ack_button"))
 
     # --- due work -------------------------------------------------------------------------------
@@ -352,7 +351,7 @@ class NoticeService:
         return due
 
     async def _tell_author(self, tx: Any, row: NoticeRow, key: str, now: datetime) -> None:
-        lang = "en" if row.author_lang == "en" else "zh-Hans"
+        lang: Language = "en" if row.author_lang == "en" else "zh-Hans"
         text = self.catalog.text(lang, key, id=row.id, excerpt=_excerpt(row.text))
         await enqueue(tx, [OutgoingMessage(key.replace(".", "_"), row.id, row.author_user_id, text,
                                            priority=1)], now)
@@ -404,7 +403,7 @@ class NoticeService:
         messages = []
         for member_id, chat_id in targets:
             language = languages.get(chat_id)
-            lang = "en" if language == "en" else self.catalog.default
+            lang: Language = "en" if language == "en" else self.catalog.default
             text = self.catalog.text(lang, "notice.nudge", excerpt=_excerpt(row.text))
             messages.append(OutgoingMessage("nudge", row.id, chat_id, text, member_id=member_id,
                                             reply_markup=ack_markup(row.id, self._label(language))))

@@ -14,6 +14,7 @@ from typing import Any
 from telegram import Message, Update
 from telegram.constants import ChatMemberStatus, ParseMode
 from telegram.ext import (
+    BaseHandler,
     CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
@@ -633,10 +634,14 @@ async def chat_migrated(update: Update, context: Ctx) -> None:
 
 
 # --- wiring -----------------------------------------------------------------------------------------------
+def _handlers(*handlers: BaseHandler[Update, Ctx, Any]) -> list[BaseHandler[Update, Ctx, Any]]:
+    return list(handlers)
+
+
 def register(app: LiaisonApp, menu: CommandMenu) -> None:
     private = filters.ChatType.PRIVATE & common.COMMAND_FILTER
     text = private & filters.TEXT & ~filters.COMMAND
-    conversation = ConversationHandler[Ctx](
+    conversation = ConversationHandler(
         entry_points=[CommandHandler("notice", notice_start, filters=private)],
         states={
             WRITE: [
@@ -658,15 +663,15 @@ def register(app: LiaisonApp, menu: CommandMenu) -> None:
             WHEN: [MessageHandler(text, got_when)],
             REPEAT: [MessageHandler(text, got_repeat)],
         },
-        fallbacks=[common.cancel_fallback(), CallbackQueryHandler(cancel_button, pattern=r"^ntc:x$")],
+        fallbacks=_handlers(common.cancel_fallback(), CallbackQueryHandler(cancel_button, pattern=r"^ntc:x$")),
         name="notice",
         persistent=True,
         per_message=False,
     )
-    edit = ConversationHandler[Ctx](
+    edit = ConversationHandler(
         entry_points=[CallbackQueryHandler(edit_start, pattern=r"^nte:")],
         states={EDIT_TEXT: [MessageHandler(text, edit_text)]},
-        fallbacks=[common.cancel_fallback()],
+        fallbacks=_handlers(common.cancel_fallback()),
         name="notice_edit",
         persistent=True,
         per_message=False,

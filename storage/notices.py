@@ -238,7 +238,7 @@ class NoticeRepo:
         )
         total = await self._db.fetchval("SELECT COUNT(*)" + base, (notice_id,))
         rows = await self._db.fetchall(
-            "SELECT m.id, m.user_id, COALESCE(m.name, '') AS name,"
+            "SELECT m.id, m.user_id, COALESCE(m.name, '') AS name,"  # noqa: S608 - fixed clauses only
             " COALESCE((SELECT g.name FROM member_groups mg JOIN groups g ON g.id = mg.group_id"
             "   WHERE mg.member_id = m.id AND mg.status = 'active' ORDER BY g.path DESC LIMIT 1), '') AS group_name"
             + base + " ORDER BY group_name, name, m.id LIMIT ? OFFSET ?",

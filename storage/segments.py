@@ -59,7 +59,7 @@ async def members(
             return []
         sub = _path_clause("g", paths, params)
         where.append(
-            "EXISTS (SELECT 1 FROM member_groups mg JOIN groups g ON g.id = mg.group_id"
+            "EXISTS (SELECT 1 FROM member_groups mg JOIN groups g ON g.id = mg.group_id"  # noqa: S608 - fixed clauses
             f" WHERE mg.member_id = m.id AND mg.status = 'active' AND g.archived_at IS NULL AND {sub})"
         )
     sql = (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import tempfile
 from collections import Counter
 from pathlib import Path
@@ -50,7 +51,7 @@ def test_pacer_respects_global_private_and_group_limits(chats: list[int]) -> Non
     for chat in set(chats):
         mine = [t for t, c in sends if c == chat]
         gap = 3.0 if chat < 0 else 1.0
-        assert all(b - a >= gap - 1e-9 for a, b in zip(mine, mine[1:], strict=False))
+        assert all(b - a >= gap - 1e-9 for a, b in itertools.pairwise(mine))
 
 
 def test_pacer_halts_everything_after_a_429() -> None:

@@ -6,7 +6,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from bot.clock import FakeClock
-from bot.notices import Draft, Recurrence
+from bot.notices import Draft
 from bot.runtime import BotRuntime
 from bot.segments import Segment
 from sandbox.driver import SandboxMessage, SandboxUser
@@ -212,7 +212,7 @@ async def test_notice_due_long_ago_is_missed_and_reported(
 
 
 async def test_automatic_nudge_after_the_chosen_hours(tg: FakeTelegram, bot: BotRuntime, clock: FakeClock) -> None:
-    owner, people, _ = await _world(tg, bot, 2)
+    _owner, people, _ = await _world(tg, bot, 2)
     services = bot.services
     assert services is not None
     who = await services.roles.actor(OWNER_ID)
@@ -249,7 +249,7 @@ async def test_notice_is_also_posted_to_the_groups_chats(tg: FakeTelegram, bot: 
 
 
 async def test_scoped_coordinator_reaches_only_their_groups(tg: FakeTelegram, bot: BotRuntime) -> None:
-    owner, people, local = await _world(tg, bot, 2)
+    _owner, people, local = await _world(tg, bot, 2)
     db = db_of(bot)
     other = await add_group(db, "陆家嘴金融城新联会", 1)
     outsiders = await members(tg, db, 2, [other], prefix="外")
@@ -266,7 +266,7 @@ async def test_scoped_coordinator_reaches_only_their_groups(tg: FakeTelegram, bo
 
 
 async def test_cancelled_scheduled_notice_never_fires(tg: FakeTelegram, bot: BotRuntime, clock: FakeClock) -> None:
-    owner, people, _ = await _world(tg, bot, 1)
+    owner, _people, _ = await _world(tg, bot, 1)
     services = bot.services
     assert services is not None
     who = await services.roles.actor(OWNER_ID)
