@@ -8,6 +8,7 @@ every step, and renders the preview with the very text and button members will g
 from __future__ import annotations
 
 import logging
+import warnings
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +23,7 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+from telegram.warnings import PTBUserWarning
 
 from bot.context import Ctx, LiaisonApp
 from bot.i18n import Markup, Translator
@@ -639,6 +641,14 @@ def _handlers(*handlers: BaseHandler[Update, Ctx, Any]) -> list[BaseHandler[Upda
 
 
 def register(app: LiaisonApp, menu: CommandMenu) -> None:
+    # Steps mix messages and buttons on purpose (per_message=False); PTB's advice about that is
+    # noise. bot/app.py filters it at import, but test runners reset warning filters per test.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"If 'per_message=False'", category=PTBUserWarning)
+        _register(app, menu)
+
+
+def _register(app: LiaisonApp, menu: CommandMenu) -> None:
     private = filters.ChatType.PRIVATE & common.COMMAND_FILTER
     text = private & filters.TEXT & ~filters.COMMAND
     conversation = ConversationHandler(
