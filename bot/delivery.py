@@ -33,13 +33,13 @@ from storage.outbox import Counts, OutboxItem, OutboxRepo, Result
 
 log = logging.getLogger(__name__)
 
-FREE_PER_S = 29.5
+FREE_PER_S = 29.3
 PAID_PER_S = 990.0
 PRIVATE_INTERVAL_S = 1.0
 GROUP_INTERVAL_S = 3.05
 MAX_ATTEMPTS = 5
 PROGRESS_EVERY_S = 5.0
-SLACK_S = 0.005
+SLACK_S = 0.003
 
 
 @dataclass(frozen=True)
