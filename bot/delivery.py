@@ -227,6 +227,8 @@ class DeliveryService:
         transport = self._transport
         if transport is None:
             raise RuntimeError("delivery worker not started")
+        if not self._results and not await self.repo.has_due(self.clock.now()):
+            return False
         results, self._results = self._results, []
         chosen: set[int] = set()
         mono = time.monotonic()

@@ -170,6 +170,13 @@ class OutboxRepo:
                 [(i,) for i in ids],
             )
 
+    async def has_due(self, now: datetime) -> bool:
+        """Cheap read: is any row waiting to be sent? (Lets an idle worker skip the write lock.)"""
+        row = await self._db.fetchone(
+            "SELECT 1 FROM outbox WHERE status = 'pending' AND not_before <= ? LIMIT 1", (to_db(now),)
+        )
+        return row is not None
+
     async def flush_and_claim(
         self,
         results: Sequence[Result],
