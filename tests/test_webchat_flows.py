@@ -36,6 +36,8 @@ async def test_new_member_registers_and_signs_up_for_an_activity(chat: WebChat, 
     await page.select_option("#nu-lang", "en")
     await page.click("#nu-create")
     await expect(page.locator("#chat-title")).to_contain_text("Bob Smith", timeout=TIMEOUT_MS)
+    await expect(page.locator("#new-user-form")).to_be_hidden()  # the form folds away once the user exists
+    await expect(page.locator("#user-list li.active")).to_contain_text("not started")
     await chat.send("/start")
     await chat.press(await chat.see("Privacy notice"), "I agree")
     await chat.see("What is your name")
@@ -65,6 +67,7 @@ async def test_new_member_registers_and_signs_up_for_an_activity(chat: WebChat, 
     await expect(summary).to_contain_text("Bob Smith")
     await chat.press(summary, "Confirm")
     await chat.see("You are registered")
+    await expect(page.locator("#user-list li.active")).not_to_contain_text("not started", timeout=TIMEOUT_MS)
     await expect(page.locator("#reply-keyboard")).to_be_hidden()
 
     await chat.send("/activities")

@@ -72,7 +72,7 @@ async def web_chat(tg: FakeTelegram, settings: Settings, clock: FakeClock, tmp_p
         async with async_playwright() as playwright:
             context = await playwright.chromium.launch_persistent_context(
                 str(tmp_path / "chromium-profile"), executable_path=str(CHROMIUM), headless=True,
-                args=CHROMIUM_ARGS, viewport=VIEWPORT, accept_downloads=True)  # type: ignore[arg-type]
+                args=CHROMIUM_ARGS, viewport=VIEWPORT, accept_downloads=True)
             try:
                 page = context.pages[0] if context.pages else await context.new_page()
                 await page.goto(tg.base + "/")
