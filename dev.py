@@ -53,7 +53,8 @@ def ensure_chromium() -> None:
               "(install it with: sudo apt-get install chromium fonts-noto-color-emoji)", flush=True)
         return
     print(f"{CHROMIUM} is missing: installing Debian's chromium package for the browser tests", flush=True)
-    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium", "fonts-noto-color-emoji"]):
+    packages = ["chromium", "fonts-noto-color-emoji"]  # the font: emoji in screenshots are not blank boxes
+    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", *packages]):
         print("$", " ".join(command), flush=True)
         subprocess.run(command, check=True, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
 

@@ -4,7 +4,7 @@
 
 const API = "/sandbox/api";
 const state = {
-  info: { bot: {}, owner_ids: [], notes: {} },
+  info: { bot: {}, owner_ids: [], background_ids: [], notes: {} },
   users: [],
   groups: [],
   current: null,          // {kind: "user"|"group", id}
@@ -388,6 +388,7 @@ async function pollEvents() {
       let listsChanged = false;
       for (const event of body.events) {
         const chatId = event.message.chat_id;
+        if ((state.info.background_ids || []).includes(chatId)) continue;  // members nobody plays
         const user = state.users.find((u) => u.id === chatId);
         const knownGroup = state.groups.some((g) => g.id === chatId);
         if (!user && !knownGroup) listsChanged = true;
