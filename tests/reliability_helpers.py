@@ -8,6 +8,7 @@ repository root on sys.path first).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import os
@@ -458,6 +459,7 @@ async def run_fuzz(tg: Any, runtime: Any, count: int, seed: int, users: int = 60
         callback_prefixes=discover_callback_prefixes(),
     )
     path = Path(db.path)
+    await wait_idle(tg, app)  # the bot has recorded the group it was added to (my_chat_member)
     await db.checkpoint()
     before = snapshot(path)
     bystanders = _bystander_rows(path)
@@ -852,4 +854,105 @@ async def run_faults(tg: Any, runtime: Any, users: int, seed: int, owner_id: int
         telegram_errors=len(errors.records) - len(unexpected),
         owner_alerts=sum((m.text or "").startswith("⚠️") for m in owner.inbox),
         answered_after=answered,
+    )
+
+
+# --- a notice broadcast while Telegram misbehaves ---------------------------------------------------
+@dataclass
+class NoticeFaultReport:
+    recipients: int
+    seconds: float
+    faults_injected: int
+    received: int
+    lost: list[str]
+    duplicates: int
+    statuses: dict[str, int]
+    report_text: str
+    report_consistent: bool
+    unexpected_errors: list[str]
+
+    def figures(self) -> dict[str, Any]:
+        return {
+            "recipients": self.recipients,
+            "seconds_to_deliver": round(self.seconds, 1),
+            "faults_injected": self.faults_injected,
+            "received": self.received,
+            "lost": len(self.lost),
+            "duplicates": self.duplicates,
+            "statuses": self.statuses,
+            "sender_report_consistent": self.report_consistent,
+            "unexpected_errors": len(self.unexpected_errors),
+        }
+
+
+async def compose_notice(owner: Any, text: str) -> Any:
+    """Run /notice as `owner` up to the preview; return the control message."""
+    await owner.send("/notice")
+    await owner.wait_for(lambda m: "text of the notice" in (m.text or ""))
+    await owner.send(text)
+    ask = await owner.wait_for(lambda m: "Everyone" in m.buttons)
+    await owner.press(ask, "Everyone")
+    return await owner.wait_for(lambda m: m.message_id == ask.message_id and "Recipients" in (m.text or ""), 10)
+
+
+async def run_notice_faults(tg: Any, runtime: Any, recipients: int, seed: int, owner_id: int,
+                            faults: dict[str, Any], timeout: float = 120.0) -> NoticeFaultReport:
+    """Broadcast one notice to `recipients` members while Telegram fails some calls."""
+    from telegram.error import TelegramError
+
+    from tests.notices_helpers import add_member
+
+    db = runtime.db
+    head = await seed_group(db, "浦东新联总会")
+    people = []
+    for n in range(recipients):
+        person = tg.create_user(f"收件人{n}", language_code="en")
+        await add_member(db, person, [head])
+        people.append(person)
+    owner = tg.create_user("Owner", language_code="en", user_id=owner_id)
+    owner.state.started = True
+    text = f"Study day on Friday, notice {seed}"
+    control = await compose_notice(owner, text)
+    tg.set_faults(seed=seed, **faults)
+    started = time.monotonic()
+    with ErrorLog() as errors:
+        await owner.press(control, "Send now")
+        while time.monotonic() - started < timeout:
+            rows = await db.fetchall("SELECT status, COUNT(*) AS n FROM outbox WHERE kind = 'notice' GROUP BY status")
+            statuses = {str(r["status"]): int(r["n"]) for r in rows}
+            if sum(statuses.values()) == recipients and not statuses.keys() & {"pending", "sending"}:
+                break
+            await asyncio.sleep(0.05)
+        seconds = time.monotonic() - started
+        injected = tg.counters.faults_injected
+        tg.set_faults()
+        await wait_idle(tg, runtime.app)
+        report = ""
+        with contextlib.suppress(TimeoutError):
+            report = (await owner.wait_for(
+                lambda m: m.message_id == control.message_id and "Delivery report" in (m.text or "")
+                and f"{statuses.get('sent', 0)} sent" in (m.text or ""), 10)).text or ""
+    rows = await db.fetchall("SELECT chat_id, status FROM outbox WHERE kind = 'notice'")
+    status_of = {int(r["chat_id"]): str(r["status"]) for r in rows}
+    lost, duplicates, received = [], 0, 0
+    for person in people:
+        count = sum(text in (m.text or "") for m in person.inbox)
+        received += count > 0
+        duplicates += max(0, count - 1)
+        status = status_of.get(person.id)
+        if count == 0 and status not in ("failed", "unknown", "blocked"):
+            lost.append(f"member {person.id}: nothing received, outbox says {status!r}")
+        if count > 0 and status not in ("sent", "unknown"):
+            lost.append(f"member {person.id}: received, outbox says {status!r}")
+    numbers = [int(n) for n in re.findall(r"(\d+) (?:sent|blocked|failed|unknown|skipped)", report)]
+    consistent = bool(report) and sum(numbers) == recipients and f"{statuses.get('sent', 0)} sent" in report
+    unexpected = [
+        f"{r.name}: {r.getMessage()}\n{r.exc_text or ''}"[:1500]
+        for r in errors.records
+        if not (r.exc_info and isinstance(r.exc_info[1], TelegramError))
+    ]
+    return NoticeFaultReport(
+        recipients=recipients, seconds=seconds, faults_injected=injected, received=received, lost=lost,
+        duplicates=duplicates, statuses=statuses, report_text=report, report_consistent=consistent,
+        unexpected_errors=unexpected,
     )
