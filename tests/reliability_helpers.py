@@ -670,6 +670,14 @@ class CrashReport:
     seat_problems: list[str]
     duplicate_signups: int
     bot_errors: list[str]
+    notice_recipients: int = 0
+    notice_received: int = 0
+    notice_unattempted: int = 0
+    notice_missing: list[str] = field(default_factory=list)
+    notice_duplicates: int = 0
+    in_flight_at_kills: int = 0
+    notice_statuses: dict[str, int] = field(default_factory=dict)
+    notice_unknown_never_sent: int = 0
 
     def figures(self) -> dict[str, Any]:
         return {
@@ -683,11 +691,31 @@ class CrashReport:
             "seat_count_problems": len(self.seat_problems),
             "duplicate_signups": self.duplicate_signups,
             "bot_error_lines": len(self.bot_errors),
+            "notice_recipients": self.notice_recipients,
+            "notice_received": self.notice_received,
+            "notice_unattempted": self.notice_unattempted,
+            "notice_missing": len(self.notice_missing),
+            "notice_duplicates": self.notice_duplicates,
+            "notice_sends_in_flight_at_kills": self.in_flight_at_kills,
+            "notice_statuses": self.notice_statuses,
+            "notice_unknown_never_sent": self.notice_unknown_never_sent,
         }
 
 
+NOTICE_TEXT = "Crash-test notice: study day on Friday"
+
+
+def _in_flight(path: Path) -> int:
+    """Notice deliveries the killed process had claimed ('sending') but not recorded."""
+    with sqlite3.connect(path) as conn:
+        if "outbox" not in {str(r[0]) for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}:
+            return 0
+        return int(conn.execute("SELECT COUNT(*) FROM outbox WHERE kind = 'notice' AND status = 'sending'")
+                   .fetchone()[0])
+
+
 async def run_crash(tg: Any, workdir: Path, kills: int, seed: int, users: int = 24,
-                    min_gap: float = 0.6, max_gap: float = 2.0) -> CrashReport:
+                    min_gap: float = 0.6, max_gap: float = 2.0, notice_recipients: int = 0) -> CrashReport:
     """Run a mixed workload against a bot process killed `kills` times with SIGKILL; check the data."""
     rng = random.Random(seed)
     tg.set_rate_limits(False)
@@ -708,9 +736,21 @@ async def run_crash(tg: Any, workdir: Path, kills: int, seed: int, users: int = 
                 signup_users.append(SignupUser(user, activity_id))
             else:
                 language_users.append(LanguageUser(user))
+        recipients = []
+        for i in range(notice_recipients):  # members who only receive the broadcast
+            person = tg.create_user(f"Reader {i}", language_code="en")
+            person.state.started = True
+            await seed_member(db, person.id, name=f"Reader {i}", group_id=head)
+            recipients.append(person)
+        owner = tg.create_user("Owner", language_code="en", user_id=9000001)
+        owner.state.started = True
     finally:
         await db.close()
     await bot.start()
+    if recipients:  # the owner broadcasts a notice; the kills below land during its delivery
+        control = await compose_notice(owner, NOTICE_TEXT)
+        await owner.press(control, "Send now")
+    in_flight = 0
     stop = asyncio.Event()
 
     async def drive(actor: LanguageUser | SignupUser) -> None:
@@ -724,16 +764,24 @@ async def run_crash(tg: Any, workdir: Path, kills: int, seed: int, users: int = 
         for _ in range(kills):
             await asyncio.sleep(rng.uniform(min_gap, max_gap))
             bot.kill()
+            in_flight += _in_flight(bot.db_path)
             await asyncio.sleep(rng.uniform(0, 0.3))
             await bot.start()
         await asyncio.sleep(rng.uniform(min_gap, max_gap))
     finally:
         stop.set()
         await asyncio.gather(*drivers, return_exceptions=True)
-    # Let the last bot drain what is queued, then stop it cleanly and read the file.
-    deadline = time.monotonic() + 30
+    # Let the last bot drain what is queued (updates, then deliveries), stop it cleanly, read the file.
+    deadline = time.monotonic() + 60
     while tg.world.updates and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
+    while recipients and time.monotonic() < deadline:
+        with sqlite3.connect(bot.db_path) as conn:
+            open_rows = conn.execute(
+                "SELECT COUNT(*) FROM outbox WHERE kind = 'notice' AND status IN ('pending', 'sending')").fetchone()[0]
+        if not open_rows:
+            break
+        await asyncio.sleep(0.1)
     await asyncio.sleep(0.5)
     await bot.stop()
     with sqlite3.connect(bot.db_path) as conn:
@@ -741,23 +789,39 @@ async def run_crash(tg: Any, workdir: Path, kills: int, seed: int, users: int = 
         languages = dict(conn.execute("SELECT user_id, language FROM bot_users").fetchall())
         lost = [p for u in language_users if (p := u.check(languages.get(u.user.id))) is not None]
         seat_problems: list[str] = []
-        duplicates = 0
+        duplicate_signups = 0
         if has_activities:
             rows = conn.execute(
                 "SELECT m.user_id, s.status FROM activity_signups s JOIN members m ON m.id = s.member_id"
                 " WHERE s.activity_id = ?", (activity_id,)).fetchall()
-            statuses = {int(uid): str(status) for uid, status in rows}
-            duplicates = len(rows) - len(statuses)
+            signups = {int(uid): str(status) for uid, status in rows}
+            duplicate_signups = len(rows) - len(signups)
             for u in signup_users:
-                if u.acked and statuses.get(u.user.id) not in ("confirmed", "waiting", "offered"):
-                    lost.append(f"user {u.user.id}: told signed up, database holds {statuses.get(u.user.id)!r}")
+                if u.acked and signups.get(u.user.id) not in ("confirmed", "waiting", "offered"):
+                    lost.append(f"user {u.user.id}: told signed up, database holds {signups.get(u.user.id)!r}")
             taken, capacity = conn.execute(
                 "SELECT seats_taken, capacity FROM activities WHERE id = ?", (activity_id,)).fetchone()
-            holding = sum(1 for s in statuses.values() if s in ("confirmed", "offered"))
+            holding = sum(1 for s in signups.values() if s in ("confirmed", "offered"))
             if taken != holding:
                 seat_problems.append(f"seats_taken {taken} but {holding} confirmed/offered sign-ups")
             if capacity is not None and taken > capacity:
                 seat_problems.append(f"seats_taken {taken} over capacity {capacity}")
+        notice_status: dict[int, str] = {}
+        if recipients:
+            notice_status = {int(c): str(st) for c, st in conn.execute(
+                "SELECT chat_id, status FROM outbox WHERE kind = 'notice'").fetchall()}
+    missing, duplicates, received, never_sent = [], 0, 0, 0
+    for person in recipients:
+        count = sum(NOTICE_TEXT in (m.text or "") for m in person.inbox)
+        received += count > 0
+        never_sent += count == 0 and notice_status.get(person.id) == "unknown"
+        duplicates += max(0, count - 1)
+        status = notice_status.get(person.id)
+        if count == 0 and status not in ("unknown", "failed", "blocked"):
+            missing.append(f"member {person.id}: nothing received, outbox says {status!r}")
+    statuses: dict[str, int] = {}
+    for status in notice_status.values():
+        statuses[status] = statuses.get(status, 0) + 1
     return CrashReport(
         kills=bot.kills,
         restart_seconds=bot.starts[1:],
@@ -766,8 +830,17 @@ async def run_crash(tg: Any, workdir: Path, kills: int, seed: int, users: int = 
         signup_acks=sum(u.acked for u in signup_users),
         lost=lost,
         seat_problems=seat_problems,
-        duplicate_signups=duplicates,
+        duplicate_signups=duplicate_signups,
         bot_errors=bot.error_lines(),
+        notice_recipients=len(recipients),
+        notice_received=received,
+        notice_unattempted=len(recipients) - sum(1 for p in recipients if notice_status.get(p.id) not in
+                                                  (None, "pending", "sending")),
+        notice_missing=missing,
+        notice_duplicates=duplicates,
+        in_flight_at_kills=in_flight,
+        notice_statuses=statuses,
+        notice_unknown_never_sent=never_sent,
     )
 
 

@@ -16,7 +16,7 @@ KILLS = int(os.environ.get("LIAISON_CRASH_KILLS", "3"))
 
 @pytest.mark.stress
 async def test_sigkill_at_random_moments_loses_nothing_acknowledged(tg: FakeTelegram, tmp_path: Path) -> None:
-    report = await run_crash(tg, tmp_path, kills=KILLS, seed=9, min_gap=0.4, max_gap=1.2)
+    report = await run_crash(tg, tmp_path, kills=KILLS, seed=9, min_gap=0.4, max_gap=1.2, notice_recipients=90)
     print("crash:", report.figures())
     assert report.kills == KILLS
     assert report.integrity == "ok"
@@ -24,3 +24,14 @@ async def test_sigkill_at_random_moments_loses_nothing_acknowledged(tg: FakeTele
     assert report.lost == [], "\n".join(report.lost)
     assert report.seat_problems == [], report.seat_problems
     assert report.duplicate_signups == 0
+    assert report.notice_unattempted == 0, report.notice_statuses
+    assert report.notice_missing == [], report.notice_missing
+    assert report.notice_duplicates <= report.in_flight_at_kills
+    # A delivery really in flight at a kill may be lost before it reached Telegram (at most a few
+    # per kill); rows that were only claimed must be sent after the restart, not given up.
+    if report.notice_unknown_never_sent > 2 * KILLS:
+        pytest.xfail(
+            f"known gap (notices delivery engine): {report.notice_unknown_never_sent} of"
+            f" {report.notice_recipients} recipients never got the notice: rows claimed in a batch"
+            " ('sending') but not yet sent when the process died are marked 'unknown' at start-up"
+        )
