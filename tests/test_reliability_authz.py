@@ -246,6 +246,21 @@ async def _nothing(db: Database, object_id: int) -> object:
     return None
 
 
+async def _seed_notice(db: Database, world: World) -> int:
+    """A scheduled notice written by the in-scope coordinator (its author may manage it, and owners)."""
+    async with db.transaction() as tx:
+        return await tx.insert(
+            "INSERT INTO notices (author_user_id, author_lang, text, segment, status, next_due_at, created_at)"
+            " VALUES (?, 'en', 'Study day on Friday', ?, 'scheduled', ?, ?)",
+            (6_100_005, f'{{"everyone": false, "group_ids": [{world.group_in}], "categories": []}}',
+             to_db(NOW.replace(year=2027)), to_db(NOW)),
+        )
+
+
+async def _notice_status(db: Database, notice_id: int) -> object:
+    return await db.fetchval("SELECT status FROM notices WHERE id = ?", (notice_id,))
+
+
 _uids = iter(range(6_200_001, 6_300_000))
 _uid_of: dict[int, int] = {}
 
@@ -292,6 +307,8 @@ BUTTONS = (
               lambda mid, w: f"dir:card:{mid}", _nothing),
     ButtonRow("archive a group", SCOPED, lambda db, w: seed_group(db, "Sub club", w.group_in),
               lambda gid, w: f"grp:arch:{gid}", _nothing),
+    ButtonRow("view a notice", SCOPED, _seed_notice, lambda nid, w: f"ntl:v:{nid}", _nothing),
+    ButtonRow("cancel a notice", SCOPED, _seed_notice, lambda nid, w: f"ntl:x:{nid}", _notice_status),
     ButtonRow("appoint a coordinator", frozenset({"owner"}), lambda db, w: _seed_person(db, w, "active"),
               lambda mid, w: f"coordset:{_uid_of[mid]}:{w.group_in}", _coordinator_rows),
     ButtonRow("remove a coordinator", frozenset({"owner"}), lambda db, w: _seed_person(db, w, "coord"),
@@ -306,7 +323,7 @@ async def test_object_buttons_are_refused_or_served_exactly_by_role_and_scope(
     runtime, world = matrix_bot
     db = runtime.db
     assert db is not None
-    if not {"activities", "feedback_items", "invites"} <= {
+    if not {"activities", "feedback_items", "invites", "notices"} <= {
         str(r[0]) for r in await db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")
     }:
         pytest.skip("feature not merged yet")
