@@ -8,7 +8,7 @@ import time
 from bot.runtime import BotRuntime
 from sandbox.server import FakeTelegram
 from tests.conftest import StartBot
-from tests.reliability_helpers import ErrorLog, percentile, wait_idle
+from tests.reliability_helpers import ErrorLog, inject_message, percentile, wait_idle
 
 FLOOD = 100
 
@@ -87,3 +87,22 @@ async def test_a_burst_of_commands_is_answered_in_full_despite_telegram_limits(
     assert sum("Commands" in (m.text or "") for m in user.inbox) == 6
     assert tg.counters.http_429 >= 1, "the sandbox did enforce its per-chat limit"
     assert errors.records == [], errors.summary()
+
+
+async def test_a_flood_larger_than_the_update_concurrency_does_not_stall_others(
+    tg: FakeTelegram, start_bot: StartBot
+) -> None:
+    """One user's queued updates must not take every concurrent-update slot (256) from everyone."""
+    tg.set_rate_limits(True, private_burst=1000)
+    runtime = await start_bot()
+    flooder = tg.create_user("Flood Fu", language_code="en")
+    other = tg.create_user("Calm Cao", language_code="en")
+    baseline = await _round_trip(other, "/help")
+    for i in range(400):
+        inject_message(tg, flooder.id, flooder.to_user(), {"text": f"spam {i}"})
+    await asyncio.sleep(0.3)  # the bot has fetched the flood
+    during = await _round_trip(other, "/help")
+    print(f"other user: {baseline * 1000:.0f} ms before, {during * 1000:.0f} ms right after a 400-message flood")
+    assert during < 1.0
+    assert runtime.app is not None
+    await wait_idle(tg, runtime.app)
