@@ -1,0 +1,216 @@
+"""Ceiling comparison: liaison-bot doing real work against a bare python-telegram-bot echo bot.
+
+Both bots run as CHILD processes against the same sandbox (FakeTelegram in this process, rate
+limits off) over real HTTP:
+
+* echo   -- bench/_echo_bot.py: PTB on its default stack (httpx, sequential processing)
+            echoing N text messages from N users sent at once;
+* signup -- ``python -m bot run``: N members press the activity's Sign up button at once
+            (database write + answerCallbackQuery + message edit). While the activities feature
+            is not in this tree, liaison-bot answers ``/help`` commands instead (the figures
+            are then labelled ``workload: help``).
+
+For each: updates/s (first update posted -> last reply received) and CPU ms per update of the
+bot process; then liaison-bot at half of its measured rate (paced updates) and the p99 of
+"update posted -> answer arrives at the sandbox". Everything again with the sandbox adding
+50 ms to every Bot API call (keys with suffix ``_50ms``): the echo bot then handles one
+update per round trip, liaison-bot handles different users concurrently.
+
+    python bench/ceiling.py [--quick] [--n N] [--n50 N]
+
+The last output line is one JSON object with the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import ROOT, cpu_seconds, median, percentile, spawn, stop_async, wait_polling
+
+from sandbox.driver import SandboxUser
+from sandbox.server import FakeTelegram
+
+OWNER_ID = 9000001
+PROFILE_TO = ""
+Workload = Callable[[FakeTelegram, SandboxUser], Awaitable[Callable[[], Awaitable[float]]]]
+
+
+@dataclass
+class Burst:
+    updates_per_s: float
+    cpu_ms: float
+
+
+# --- the bots ------------------------------------------------------------------------------------
+async def prepare_db(path: Path, users: list[SandboxUser]) -> str:
+    """Migrated database, plus what the workload needs (members, an activity)."""
+    from storage.db import Database
+    from storage.migrations import migrate
+
+    db = await Database.open(path)
+    try:
+        await migrate(db)
+        workload = await _seed_signup(db, users)
+    finally:
+        await db.close()
+    return workload
+
+
+async def _seed_signup(db: Any, users: list[SandboxUser]) -> str:
+    """Seed members and an open activity when the activities feature exists; else 'help'."""
+    try:
+        import tests.activities_helpers as helpers  # type: ignore[import-not-found]  # noqa: F401
+    except ImportError:
+        return "help"
+    return "help"  # replaced once the activities feature is merged (see _signup_workload)
+
+
+def start_bot(kind: str, tg: FakeTelegram, db_path: Path) -> Any:
+    if kind == "echo":
+        return spawn([str(ROOT / "bench" / "_echo_bot.py"), tg.token, tg.api_url], {})
+    env = {
+        "BOT_TOKEN": tg.token,
+        "TELEGRAM_API_URL": tg.api_url,
+        "LIAISON_DB": str(db_path),
+        "LIAISON_OWNERS": str(OWNER_ID),
+        "LIAISON_FLOOD_PER_MINUTE": "10000",
+    }
+    args = ["-m", "bot", "--log-level", "WARNING", "run"]
+    if PROFILE_TO:  # bench/ceiling.py --profile FILE: the liaison-bot process under pyinstrument
+        args = ["-m", "pyinstrument", "-i", "0.0005", "-r", "pstats", "-o", PROFILE_TO, *args]
+    return spawn(args, env)
+
+
+# --- workloads: post one update for a user; return an awaitable "answer arrived" time -----------
+async def text_workload(text: str) -> Workload:
+    async def post(tg: FakeTelegram, user: SandboxUser) -> Callable[[], Awaitable[float]]:
+        await user.send(text)
+
+        async def arrived() -> float:
+            await user.next_message(timeout=60)
+            return time.monotonic()
+
+        return arrived
+
+    return post
+
+
+# --- measurements --------------------------------------------------------------------------------
+async def burst(tg: FakeTelegram, pid: int, users: list[SandboxUser], post: Workload) -> Burst:
+    """Post one update per user at once; time until every answer arrived."""
+    cpu0 = cpu_seconds(pid)
+    started = time.monotonic()
+    waiters = [await post(tg, u) for u in users]
+    done = await asyncio.gather(*(w() for w in waiters))
+    elapsed = max(done) - started
+    cpu = cpu_seconds(pid) - cpu0
+    return Burst(len(users) / elapsed, cpu * 1000 / len(users))
+
+
+async def paced(tg: FakeTelegram, users: list[SandboxUser], post: Workload, rate: float) -> float:
+    """Post updates at `rate`/s (one per user); p99 of post -> answer, in ms."""
+    latencies: list[float] = []
+
+    async def one(user: SandboxUser) -> None:
+        sent = time.monotonic()
+        waiter = await post(tg, user)
+        latencies.append((await waiter()) - sent)
+
+    tasks = []
+    start = time.monotonic()
+    for i, user in enumerate(users):
+        delay = start + i / rate - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(user)))
+    await asyncio.gather(*tasks)
+    return percentile(latencies, 99) * 1000
+
+
+async def measure(kind: str, n: int, latency_s: float, repeats: int, pace_s: float) -> dict[str, Any]:
+    """Bursts of n updates (repeated; medians) and, for liaison-bot, a paced run at half rate."""
+    with tempfile.TemporaryDirectory() as tmp:
+        async with FakeTelegram(rate_limits=False) as tg:
+            warm = [tg.create_user(f"Warm{i}") for i in range(10)]
+            rounds = [[tg.create_user(f"U{r}_{i}") for i in range(n)] for r in range(repeats)]
+            workload = "echo"
+            if kind != "echo":
+                workload = await prepare_db(Path(tmp) / "bench.db", [u for r in rounds for u in r] + warm)
+            post = await text_workload("hello" if kind == "echo" else "/help")
+            proc = start_bot(kind, tg, Path(tmp) / "bench.db")
+            try:
+                await wait_polling(tg, proc)
+                tg.set_faults(latency_s=latency_s)
+                await burst(tg, proc.pid, warm, post)  # warm-up: imports, caches, connections
+                results = [await burst(tg, proc.pid, users, post) for users in rounds]
+                figures: dict[str, Any] = {
+                    "workload": workload,
+                    "updates_per_s": median([r.updates_per_s for r in results]),
+                    "cpu_ms": median([r.cpu_ms for r in results]),
+                }
+                if kind != "echo" and pace_s > 0:
+                    rate = figures["updates_per_s"] / 2
+                    count = max(20, int(rate * pace_s))
+                    paced_users = [tg.create_user(f"P{i}") for i in range(count)]
+                    figures["p99_ms_half_load"] = await paced(tg, paced_users, post, rate)
+                    figures["half_load_per_s"] = rate
+                return figures
+            finally:
+                tg.set_faults()
+                await stop_async(proc, tg)
+
+
+async def main_async(args: argparse.Namespace) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for suffix, latency, n in (("", 0.0, args.n), ("_50ms", 0.05, args.n50)):
+        if PROFILE_TO and suffix:
+            break  # profiling: the loopback run only
+        echo = await measure("echo", n, latency, args.repeats, 0)
+        liaison = await measure("liaison", n, latency, args.repeats, args.pace_s)
+        print(f"latency {latency * 1000:.0f} ms, {n} updates x {args.repeats}: "
+              f"echo {echo['updates_per_s']:.0f}/s {echo['cpu_ms']:.2f} CPU ms/update; "
+              f"liaison ({liaison['workload']}) {liaison['updates_per_s']:.0f}/s "
+              f"{liaison['cpu_ms']:.2f} CPU ms/update; p99 at {liaison.get('half_load_per_s', 0):.0f}/s "
+              f"{liaison.get('p99_ms_half_load', 0):.1f} ms", flush=True)
+        out[f"echo_updates_per_s{suffix}"] = round(echo["updates_per_s"], 1)
+        out[f"signup_updates_per_s{suffix}"] = round(liaison["updates_per_s"], 1)
+        out[f"ratio{suffix}"] = round(liaison["updates_per_s"] / echo["updates_per_s"], 2)
+        out[f"p99_ms_half_load{suffix}"] = round(liaison.get("p99_ms_half_load", 0), 1)
+        out[f"echo_cpu_ms{suffix}"] = round(echo["cpu_ms"], 2)
+        out[f"signup_cpu_ms{suffix}"] = round(liaison["cpu_ms"], 2)
+        out["workload"] = liaison["workload"]
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="small counts (CI smoke run)")
+    parser.add_argument("--n", type=int, default=None, help="updates per burst, no added latency")
+    parser.add_argument("--n50", type=int, default=None, help="updates per burst with 50 ms latency")
+    parser.add_argument("--repeats", type=int, default=None, help="bursts per bot (median reported)")
+    parser.add_argument("--pace-s", type=float, default=None, help="seconds of paced updates at half rate")
+    parser.add_argument("--profile", default="", help="write a pyinstrument profile of liaison-bot here")
+    args = parser.parse_args()
+    global PROFILE_TO
+    PROFILE_TO = args.profile
+    args.n = args.n or (100 if args.quick else 1000)
+    args.n50 = args.n50 or (40 if args.quick else 200)
+    args.repeats = args.repeats or (1 if args.quick else 3)
+    args.pace_s = args.pace_s if args.pace_s is not None else (1.0 if args.quick else 4.0)
+    figures = asyncio.run(main_async(args))
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
