@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.activities import ActivityService
 from bot.clock import Clock
 from bot.config import Settings
+from bot.feedback import FeedbackService
 from bot.i18n import Catalog
 from bot.roles import RoleService
+from bot.surveys import SurveyService
 from bot.users import UserService
 from storage.audit import AuditRepo
 from storage.db import Database
+from storage.feedback import FeedbackRepo
 from storage.roles import RoleRepo
+from storage.surveys import SurveyRepo
 from storage.users import UserRepo
 
 
@@ -24,15 +29,22 @@ class Services:
     users: UserService
     roles: RoleService
     audit: AuditRepo
+    activities: ActivityService
+    feedback: FeedbackService
+    surveys: SurveyService
 
     @classmethod
     def create(cls, settings: Settings, db: Database, clock: Clock, catalog: Catalog) -> Services:
+        roles = RoleService(RoleRepo(db), settings.owners)
         return cls(
             settings=settings,
             db=db,
             clock=clock,
             catalog=catalog,
             users=UserService(UserRepo(db), clock, settings.language),
-            roles=RoleService(RoleRepo(db), settings.owners),
+            roles=roles,
             audit=AuditRepo(db),
+            activities=ActivityService(db, clock, catalog, settings.zone),
+            feedback=FeedbackService(FeedbackRepo(db), roles, clock, settings),
+            surveys=SurveyService(SurveyRepo(db), roles, clock, settings),
         )
