@@ -6,9 +6,10 @@ limits off) over real HTTP:
 * echo   -- bench/_echo_bot.py: PTB on its default stack (httpx, sequential processing)
             echoing N text messages from N users sent at once;
 * signup -- ``python -m bot run``: N members press the activity's Sign up button at once
-            (database write + answerCallbackQuery + message edit). While the activities feature
-            is not in this tree, liaison-bot answers ``/help`` commands instead (the figures
-            are then labelled ``workload: help``).
+            (database write + answerCallbackQuery + message edit). The database is prepared
+            here (members, one activity open to all created through ActivityService); the
+            announcements it queued in the outbox are delivered by this process through the
+            sandbox's Bot API, as the delivery worker would, and marked sent.
 
 For each: updates/s (first update posted -> last reply received) and CPU ms per update of the
 bot process; then liaison-bot at half of its measured rate (paced updates) and the p99 of
@@ -42,6 +43,7 @@ from sandbox.driver import SandboxUser
 from sandbox.server import FakeTelegram
 
 OWNER_ID = 9000001
+EPOCH = "2026-01-01T00:00:00.000000Z"
 PROFILE_TO = ""
 Workload = Callable[[FakeTelegram, SandboxUser], Awaitable[Callable[[], Awaitable[float]]]]
 
@@ -53,27 +55,63 @@ class Burst:
 
 
 # --- the bots ------------------------------------------------------------------------------------
-async def prepare_db(path: Path, users: list[SandboxUser]) -> str:
-    """Migrated database, plus what the workload needs (members, an activity)."""
+async def prepare_db(path: Path, users: list[SandboxUser]) -> list[dict[str, Any]]:
+    """Migrated database with every user an active member and one activity open to all.
+
+    Returns the announcement messages (chat_id, text, reply_markup) the activity put in the
+    outbox, marked as sent: the bench delivers them itself, exactly as the delivery worker would.
+    """
+    from bot.clock import Clock
+    from bot.config import load_settings
+    from bot.i18n import Catalog
+    from bot.services import Services
     from storage.db import Database
     from storage.migrations import migrate
+    from tests.activities_helpers import draft, owner_actor
 
+    settings = load_settings(None, LIAISON_DB=str(path), LIAISON_OWNERS=str(OWNER_ID))
     db = await Database.open(path)
     try:
         await migrate(db)
-        workload = await _seed_signup(db, users)
+        async with db.transaction() as tx:
+            await tx.executemany(
+                "INSERT INTO members (user_id, status, name, category, registered_at, updated_at)"
+                " VALUES (?, 'active', ?, '1', ?, ?)",
+                [(u.id, u.state.first_name, EPOCH, EPOCH) for u in users],
+            )
+            await tx.executemany(
+                "INSERT INTO bot_users (user_id, language, started_at, last_seen_at) VALUES (?, 'en', ?, ?)",
+                [(u.id, EPOCH, EPOCH) for u in users],
+            )
+        for u in users:
+            u.state.started = True
+        services = Services.create(settings, db, Clock(), Catalog.load(settings.language))
+        created = await services.activities.create(
+            owner_actor(OWNER_ID), draft(services.clock.now(), capacity=len(users) + 10)
+        )
+        assert created.activity is not None
+        rows = await db.fetchall("SELECT id, chat_id, text, reply_markup FROM outbox WHERE status = 'pending'")
+        async with db.transaction() as tx:
+            await tx.executemany("UPDATE outbox SET status = 'sent' WHERE id = ?", [(r["id"],) for r in rows])
+        return [dict(r) for r in rows]
     finally:
         await db.close()
-    return workload
 
 
-async def _seed_signup(db: Any, users: list[SandboxUser]) -> str:
-    """Seed members and an open activity when the activities feature exists; else 'help'."""
-    try:
-        import tests.activities_helpers as helpers  # type: ignore[import-not-found]  # noqa: F401
-    except ImportError:
-        return "help"
-    return "help"  # replaced once the activities feature is merged (see _signup_workload)
+async def deliver(tg: FakeTelegram, rows: list[dict[str, Any]]) -> None:
+    """Send the announcements through the sandbox's Bot API (what bot/delivery.py would do)."""
+    from telegram import Bot, InlineKeyboardMarkup
+
+    async with Bot(tg.token, base_url=tg.api_url) as bot:
+        sem = asyncio.Semaphore(16)
+
+        async def one(row: dict[str, Any]) -> None:
+            markup = row["reply_markup"]
+            keyboard = InlineKeyboardMarkup.de_json(json.loads(markup), bot) if markup else None
+            async with sem:
+                await bot.send_message(row["chat_id"], row["text"], parse_mode="HTML", reply_markup=keyboard)
+
+        await asyncio.gather(*(one(r) for r in rows))
 
 
 def start_bot(kind: str, tg: FakeTelegram, db_path: Path) -> Any:
@@ -92,8 +130,10 @@ def start_bot(kind: str, tg: FakeTelegram, db_path: Path) -> Any:
     return spawn(args, env)
 
 
-# --- workloads: post one update for a user; return an awaitable "answer arrived" time -----------
-async def text_workload(text: str) -> Workload:
+# --- workloads: post one update for a user; return an awaitable giving the answer's arrival -----
+def text_workload(text: str) -> Workload:
+    """Send `text`; done when the reply message arrived."""
+
     async def post(tg: FakeTelegram, user: SandboxUser) -> Callable[[], Awaitable[float]]:
         await user.send(text)
 
@@ -106,14 +146,32 @@ async def text_workload(text: str) -> Workload:
     return post
 
 
+def signup_workload(button: str) -> Workload:
+    """Press the announcement's Sign up button; done when the answer AND the message edit arrived."""
+
+    async def post(tg: FakeTelegram, user: SandboxUser) -> Callable[[], Awaitable[float]]:
+        announcement = user.messages[-1]
+        result = await user.press(announcement, button)
+
+        async def arrived() -> float:
+            await result.answer(timeout=60)
+            answered = time.monotonic()
+            await user.wait_for(lambda m: m.message_id == announcement.message_id and m.edited, timeout=60)
+            return answered
+
+        return arrived
+
+    return post
+
+
 # --- measurements --------------------------------------------------------------------------------
 async def burst(tg: FakeTelegram, pid: int, users: list[SandboxUser], post: Workload) -> Burst:
     """Post one update per user at once; time until every answer arrived."""
     cpu0 = cpu_seconds(pid)
     started = time.monotonic()
     waiters = [await post(tg, u) for u in users]
-    done = await asyncio.gather(*(w() for w in waiters))
-    elapsed = max(done) - started
+    await asyncio.gather(*(w() for w in waiters))
+    elapsed = time.monotonic() - started
     cpu = cpu_seconds(pid) - cpu0
     return Burst(len(users) / elapsed, cpu * 1000 / len(users))
 
@@ -142,12 +200,15 @@ async def measure(kind: str, n: int, latency_s: float, repeats: int, pace_s: flo
     """Bursts of n updates (repeated; medians) and, for liaison-bot, a paced run at half rate."""
     with tempfile.TemporaryDirectory() as tmp:
         async with FakeTelegram(rate_limits=False) as tg:
-            warm = [tg.create_user(f"Warm{i}") for i in range(10)]
-            rounds = [[tg.create_user(f"U{r}_{i}") for i in range(n)] for r in range(repeats)]
-            workload = "echo"
+            warm = [tg.create_user(f"Warm{i}", language_code="en") for i in range(10)]
+            rounds = [[tg.create_user(f"U{r}_{i}", language_code="en") for i in range(n)] for r in range(repeats)]
+            pool = [tg.create_user(f"P{i}", language_code="en") for i in range(2 * n)]
+            post = text_workload("hello")
             if kind != "echo":
-                workload = await prepare_db(Path(tmp) / "bench.db", [u for r in rounds for u in r] + warm)
-            post = await text_workload("hello" if kind == "echo" else "/help")
+                members = [*warm, *pool, *(u for r in rounds for u in r)]
+                announcements = await prepare_db(Path(tmp) / "bench.db", members)
+                await deliver(tg, announcements)
+                post = signup_workload("Sign up")
             proc = start_bot(kind, tg, Path(tmp) / "bench.db")
             try:
                 await wait_polling(tg, proc)
@@ -155,15 +216,13 @@ async def measure(kind: str, n: int, latency_s: float, repeats: int, pace_s: flo
                 await burst(tg, proc.pid, warm, post)  # warm-up: imports, caches, connections
                 results = [await burst(tg, proc.pid, users, post) for users in rounds]
                 figures: dict[str, Any] = {
-                    "workload": workload,
                     "updates_per_s": median([r.updates_per_s for r in results]),
                     "cpu_ms": median([r.cpu_ms for r in results]),
                 }
                 if kind != "echo" and pace_s > 0:
                     rate = figures["updates_per_s"] / 2
-                    count = max(20, int(rate * pace_s))
-                    paced_users = [tg.create_user(f"P{i}") for i in range(count)]
-                    figures["p99_ms_half_load"] = await paced(tg, paced_users, post, rate)
+                    count = min(len(pool), max(20, int(rate * pace_s)))
+                    figures["p99_ms_half_load"] = await paced(tg, pool[:count], post, rate)
                     figures["half_load_per_s"] = rate
                 return figures
             finally:
@@ -180,7 +239,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         liaison = await measure("liaison", n, latency, args.repeats, args.pace_s)
         print(f"latency {latency * 1000:.0f} ms, {n} updates x {args.repeats}: "
               f"echo {echo['updates_per_s']:.0f}/s {echo['cpu_ms']:.2f} CPU ms/update; "
-              f"liaison ({liaison['workload']}) {liaison['updates_per_s']:.0f}/s "
+              f"liaison sign-up {liaison['updates_per_s']:.0f}/s "
               f"{liaison['cpu_ms']:.2f} CPU ms/update; p99 at {liaison.get('half_load_per_s', 0):.0f}/s "
               f"{liaison.get('p99_ms_half_load', 0):.1f} ms", flush=True)
         out[f"echo_updates_per_s{suffix}"] = round(echo["updates_per_s"], 1)
@@ -189,7 +248,6 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         out[f"p99_ms_half_load{suffix}"] = round(liaison.get("p99_ms_half_load", 0), 1)
         out[f"echo_cpu_ms{suffix}"] = round(echo["cpu_ms"], 2)
         out[f"signup_cpu_ms{suffix}"] = round(liaison["cpu_ms"], 2)
-        out["workload"] = liaison["workload"]
     return out
 
 
