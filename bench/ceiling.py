@@ -52,6 +52,7 @@ Workload = Callable[[FakeTelegram, SandboxUser], Awaitable[Callable[[], Awaitabl
 class Burst:
     updates_per_s: float
     cpu_ms: float
+    sandbox_cpu_ms: float  # this process: the sandbox plus the simulated users
 
 
 # --- the bots ------------------------------------------------------------------------------------
@@ -125,8 +126,8 @@ def start_bot(kind: str, tg: FakeTelegram, db_path: Path) -> Any:
         "LIAISON_FLOOD_PER_MINUTE": "10000",
     }
     args = ["-m", "bot", "--log-level", "WARNING", "run"]
-    if PROFILE_TO:  # bench/ceiling.py --profile FILE: the liaison-bot process under pyinstrument
-        args = ["-m", "pyinstrument", "-i", "0.0005", "-r", "pstats", "-o", PROFILE_TO, *args]
+    if PROFILE_TO:  # bench/ceiling.py --profile FILE: the liaison-bot process under cProfile
+        args = ["-m", "cProfile", "-o", PROFILE_TO, *args]
     return spawn(args, env)
 
 
@@ -168,12 +169,14 @@ def signup_workload(button: str) -> Workload:
 async def burst(tg: FakeTelegram, pid: int, users: list[SandboxUser], post: Workload) -> Burst:
     """Post one update per user at once; time until every answer arrived."""
     cpu0 = cpu_seconds(pid)
+    own0 = time.process_time()
     started = time.monotonic()
     waiters = [await post(tg, u) for u in users]
     await asyncio.gather(*(w() for w in waiters))
     elapsed = time.monotonic() - started
     cpu = cpu_seconds(pid) - cpu0
-    return Burst(len(users) / elapsed, cpu * 1000 / len(users))
+    own = time.process_time() - own0
+    return Burst(len(users) / elapsed, cpu * 1000 / len(users), own * 1000 / len(users))
 
 
 async def paced(tg: FakeTelegram, users: list[SandboxUser], post: Workload, rate: float) -> float:
@@ -218,6 +221,7 @@ async def measure(kind: str, n: int, latency_s: float, repeats: int, pace_s: flo
                 figures: dict[str, Any] = {
                     "updates_per_s": median([r.updates_per_s for r in results]),
                     "cpu_ms": median([r.cpu_ms for r in results]),
+                    "sandbox_cpu_ms": median([r.sandbox_cpu_ms for r in results]),
                 }
                 if kind != "echo" and pace_s > 0:
                     rate = figures["updates_per_s"] / 2
@@ -237,11 +241,15 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             break  # profiling: the loopback run only
         echo = await measure("echo", n, latency, args.repeats, 0)
         liaison = await measure("liaison", n, latency, args.repeats, args.pace_s)
-        print(f"latency {latency * 1000:.0f} ms, {n} updates x {args.repeats}: "
-              f"echo {echo['updates_per_s']:.0f}/s {echo['cpu_ms']:.2f} CPU ms/update; "
-              f"liaison sign-up {liaison['updates_per_s']:.0f}/s "
-              f"{liaison['cpu_ms']:.2f} CPU ms/update; p99 at {liaison.get('half_load_per_s', 0):.0f}/s "
-              f"{liaison.get('p99_ms_half_load', 0):.1f} ms", flush=True)
+        print(
+            f"latency {latency * 1000:.0f} ms, {n} updates x {args.repeats}: "
+            f"echo {echo['updates_per_s']:.0f}/s {echo['cpu_ms']:.2f} CPU ms/update "
+            f"(sandbox {echo['sandbox_cpu_ms']:.2f}); "
+            f"liaison sign-up {liaison['updates_per_s']:.0f}/s {liaison['cpu_ms']:.2f} CPU ms/update "
+            f"(sandbox {liaison['sandbox_cpu_ms']:.2f}); "
+            f"p99 at {liaison.get('half_load_per_s', 0):.0f}/s {liaison.get('p99_ms_half_load', 0):.1f} ms",
+            flush=True,
+        )
         out[f"echo_updates_per_s{suffix}"] = round(echo["updates_per_s"], 1)
         out[f"signup_updates_per_s{suffix}"] = round(liaison["updates_per_s"], 1)
         out[f"ratio{suffix}"] = round(liaison["updates_per_s"] / echo["updates_per_s"], 2)
@@ -258,7 +266,7 @@ def main() -> None:
     parser.add_argument("--n50", type=int, default=None, help="updates per burst with 50 ms latency")
     parser.add_argument("--repeats", type=int, default=None, help="bursts per bot (median reported)")
     parser.add_argument("--pace-s", type=float, default=None, help="seconds of paced updates at half rate")
-    parser.add_argument("--profile", default="", help="write a pyinstrument profile of liaison-bot here")
+    parser.add_argument("--profile", default="", help="write a cProfile (pstats) profile of liaison-bot here")
     args = parser.parse_args()
     global PROFILE_TO
     PROFILE_TO = args.profile

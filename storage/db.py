@@ -12,6 +12,7 @@ import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -28,28 +29,36 @@ class Tx:
     three: execute, fetch, close); those hand-offs were the largest cost of a query.
     """
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: aiosqlite.Connection, *, begin: bool = False) -> None:
         self._conn = conn
+        # A write transaction's BEGIN IMMEDIATE travels with its first statement (one hop less).
+        self.begin_pending = begin
+
+    async def _run(self, fn: Callable[[sqlite3.Connection, str, Any], T], sql: str, params: Any) -> T:
+        if self.begin_pending:
+            self.begin_pending = False
+            return await _on_thread(self._conn, partial(_begin_then, fn), sql, params)
+        return await _on_thread(self._conn, fn, sql, params)
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """Run one statement; return the number of rows changed."""
-        return await _on_thread(self._conn, _rowcount, sql, params)
+        return await self._run(_rowcount, sql, params)
 
     async def insert(self, sql: str, params: Params = ()) -> int:
         """Run an INSERT and return the new row id."""
-        rowid = await _on_thread(self._conn, _lastrowid, sql, params)
+        rowid = await self._run(_lastrowid, sql, params)
         if rowid is None:
             raise RuntimeError("INSERT produced no row id")
         return rowid
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
-        await _on_thread(self._conn, _executemany, sql, list(rows))
+        await self._run(_executemany, sql, list(rows))
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
-        return await _on_thread(self._conn, _fetchone, sql, params)
+        return await self._run(_fetchone, sql, params)
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        return await _on_thread(self._conn, _fetchall, sql, params)
+        return await self._run(_fetchall, sql, params)
 
     async def fetchval(self, sql: str, params: Params = ()) -> Any:
         row = await self.fetchone(sql, params)
@@ -86,14 +95,16 @@ class Database:
     async def transaction(self) -> AsyncIterator[Tx]:
         """A write transaction: BEGIN IMMEDIATE ... COMMIT, rolled back on error."""
         async with self._write_lock:
-            await self._writer.execute("BEGIN IMMEDIATE")
+            tx = Tx(self._writer, begin=True)  # BEGIN IMMEDIATE is sent with the first statement
             try:
-                yield Tx(self._writer)
+                yield tx
             except BaseException:
-                await self._writer.rollback()
+                if self._writer.in_transaction:
+                    await self._writer.rollback()
                 raise
             else:
-                await self._writer.commit()
+                if self._writer.in_transaction:
+                    await self._writer.commit()
                 self.writes += 1
 
     # Reads (outside any write transaction) -------------------------------------------------
@@ -136,6 +147,11 @@ async def _on_thread(
     # aiosqlite's own queueing primitive (private, stable since 0.17): one future per call.
     result: T = await conn._execute(fn, conn._conn, sql, params)  # type: ignore[no-untyped-call]  # untyped upstream
     return result
+
+
+def _begin_then(fn: Callable[[sqlite3.Connection, str, Any], T], conn: sqlite3.Connection, sql: str, params: Any) -> T:
+    conn.execute("BEGIN IMMEDIATE").close()
+    return fn(conn, sql, params)
 
 
 def _rowcount(conn: sqlite3.Connection, sql: str, params: Any) -> int:
