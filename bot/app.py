@@ -22,7 +22,7 @@ from bot.persistence import SqlitePersistence
 from bot.services import Services
 from bot.transport import build_request
 from bot.updates import PerUserUpdateProcessor
-from handlers import activities, common
+from handlers import activities, common, org, profile, registration
 from handlers import feedback as feedback_handlers
 from handlers import surveys as survey_handlers
 from handlers.common import FloodGuard
@@ -92,6 +92,9 @@ async def flush_persistence(update: Update, context: Ctx) -> None:
 # Feature modules in registration order; each has `register(app, menu)` and may have
 # `async on_startup(app)` (re-arming scheduled rows, etc.).
 FEATURES: list[Any] = [
+    registration,  # /start for newcomers: the guided registration
+    org,
+    profile,
     activities,
     feedback_handlers,
     survey_handlers,

@@ -57,6 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif command == "migrate":
             applied = asyncio.run(_migrate(settings))
             print(f"applied migrations: {applied or 'none (up to date)'}")
+        elif command == "import-groups":
+            return asyncio.run(_import_groups(settings, Path(args.file)))
         elif command == "backup":
             asyncio.run(_backup(settings, Path(args.path)))
             print(f"backup written to {args.path}")
@@ -80,6 +82,8 @@ def _parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--demo", action="store_true",
                          help="load a sample association (default when started without BOT_TOKEN and no subcommand)")
     sub.add_parser("migrate", help="apply pending database migrations")
+    imp = sub.add_parser("import-groups", help="create the group tree from a TOML file (first run only)")
+    imp.add_argument("file")
     backup = sub.add_parser("backup", help="online backup of the live database")
     backup.add_argument("path")
     return parser
@@ -181,6 +185,31 @@ async def _migrate(settings: Settings) -> list[int]:
         return await migrate(db)
     finally:
         await db.close()
+
+
+async def _import_groups(settings: Settings, path: Path) -> int:
+    from bot.clock import Clock
+    from bot.org import ImportError_, load_tree
+    from storage.db import Database
+    from storage.groups import GroupRepo
+    from storage.migrations import migrate
+
+    try:
+        roots = load_tree(path)
+    except (OSError, ValueError, ImportError_) as exc:
+        print(f"liaison-bot: cannot read {path}: {exc}", file=sys.stderr)
+        return 1
+    db = await Database.open(settings.db_path)
+    try:
+        await migrate(db)
+        created = await GroupRepo(db).import_tree(roots, Clock().now())
+    finally:
+        await db.close()
+    if created is None:
+        print("groups already exist: nothing imported (import-groups only fills an empty tree)")
+        return 0
+    print(f"imported {created} groups")
+    return 0
 
 
 async def _backup(settings: Settings, target: Path) -> None:

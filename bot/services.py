@@ -9,12 +9,17 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.feedback import FeedbackService
 from bot.i18n import Catalog
+from bot.members import MemberService
+from bot.org import OrgService
 from bot.roles import RoleService
 from bot.surveys import SurveyService
 from bot.users import UserService
 from storage.audit import AuditRepo
 from storage.db import Database
 from storage.feedback import FeedbackRepo
+from storage.groups import GroupRepo
+from storage.invites import InviteRepo
+from storage.members import MemberRepo
 from storage.roles import RoleRepo
 from storage.surveys import SurveyRepo
 from storage.users import UserRepo
@@ -32,6 +37,8 @@ class Services:
     activities: ActivityService
     feedback: FeedbackService
     surveys: SurveyService
+    members: MemberService
+    org: OrgService
 
     @classmethod
     def create(cls, settings: Settings, db: Database, clock: Clock, catalog: Catalog) -> Services:
@@ -47,4 +54,6 @@ class Services:
             activities=ActivityService(db, clock, catalog, settings.zone),
             feedback=FeedbackService(FeedbackRepo(db), roles, clock, settings),
             surveys=SurveyService(SurveyRepo(db), roles, clock, settings),
+            members=MemberService(MemberRepo(db), clock, settings.profile_refresh_days),
+            org=OrgService(GroupRepo(db), InviteRepo(db), MemberRepo(db), clock),
         )

@@ -146,3 +146,13 @@ async def test_owner_menu_follows_the_language_they_choose(tg: FakeTelegram, bot
             break
         await asyncio.sleep(0.05)
     assert english_everywhere()
+
+
+async def test_cancel_leaves_a_conversation_in_progress(tg: FakeTelegram, bot: BotRuntime) -> None:
+    owner = tg.create_user("Owner", language_code="en", user_id=OWNER_ID)
+    await owner.send("/newactivity")
+    await owner.next_message()  # the first question of the guided creation
+    await owner.send("/cancel")
+    assert "Left the current step" in (await owner.next_message()).text
+    await owner.send("Reading club")
+    assert "didn't understand" in (await owner.next_message()).text
