@@ -4,7 +4,8 @@ Both bots run as CHILD processes against the same sandbox (FakeTelegram in this 
 limits off) over real HTTP:
 
 * echo   -- bench/_echo_bot.py: PTB on its default stack (httpx, sequential processing)
-            echoing N text messages from N users sent at once;
+            echoing N text messages from N users sent at once (and, for reference, the same
+            bot with ``concurrent_updates(True)``: keys ``echo_concurrent_*``);
 * signup -- ``python -m bot run``: N members press the activity's Sign up button at once
             (database write + answerCallbackQuery + message edit). The database is prepared
             here (members, one activity open to all created through ActivityService); the
@@ -116,8 +117,9 @@ async def deliver(tg: FakeTelegram, rows: list[dict[str, Any]]) -> None:
 
 
 def start_bot(kind: str, tg: FakeTelegram, db_path: Path) -> Any:
-    if kind == "echo":
-        return spawn([str(ROOT / "bench" / "_echo_bot.py"), tg.token, tg.api_url], {})
+    if kind.startswith("echo"):
+        extra = ["--concurrent"] if kind == "echo_concurrent" else []
+        return spawn([str(ROOT / "bench" / "_echo_bot.py"), tg.token, tg.api_url, *extra], {})
     env = {
         "BOT_TOKEN": tg.token,
         "TELEGRAM_API_URL": tg.api_url,
@@ -207,7 +209,7 @@ async def measure(kind: str, n: int, latency_s: float, repeats: int, pace_s: flo
             rounds = [[tg.create_user(f"U{r}_{i}", language_code="en") for i in range(n)] for r in range(repeats)]
             pool = [tg.create_user(f"P{i}", language_code="en") for i in range(2 * n)]
             post = text_workload("hello")
-            if kind != "echo":
+            if not kind.startswith("echo"):
                 members = [*warm, *pool, *(u for r in rounds for u in r)]
                 announcements = await prepare_db(Path(tmp) / "bench.db", members)
                 await deliver(tg, announcements)
@@ -223,7 +225,7 @@ async def measure(kind: str, n: int, latency_s: float, repeats: int, pace_s: flo
                     "cpu_ms": median([r.cpu_ms for r in results]),
                     "sandbox_cpu_ms": median([r.sandbox_cpu_ms for r in results]),
                 }
-                if kind != "echo" and pace_s > 0:
+                if not kind.startswith("echo") and pace_s > 0:
                     rate = figures["updates_per_s"] / 2
                     count = min(len(pool), max(20, int(rate * pace_s)))
                     figures["p99_ms_half_load"] = await paced(tg, pool[:count], post, rate)
@@ -240,11 +242,13 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         if PROFILE_TO and suffix:
             break  # profiling: the loopback run only
         echo = await measure("echo", n, latency, args.repeats, 0)
+        echo_conc = await measure("echo_concurrent", n, latency, args.repeats, 0)
         liaison = await measure("liaison", n, latency, args.repeats, args.pace_s)
         print(
             f"latency {latency * 1000:.0f} ms, {n} updates x {args.repeats}: "
             f"echo {echo['updates_per_s']:.0f}/s {echo['cpu_ms']:.2f} CPU ms/update "
             f"(sandbox {echo['sandbox_cpu_ms']:.2f}); "
+            f"echo concurrent_updates(True) {echo_conc['updates_per_s']:.0f}/s {echo_conc['cpu_ms']:.2f} CPU ms; "
             f"liaison sign-up {liaison['updates_per_s']:.0f}/s {liaison['cpu_ms']:.2f} CPU ms/update "
             f"(sandbox {liaison['sandbox_cpu_ms']:.2f}); "
             f"p99 at {liaison.get('half_load_per_s', 0):.0f}/s {liaison.get('p99_ms_half_load', 0):.1f} ms",
@@ -256,6 +260,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         out[f"p99_ms_half_load{suffix}"] = round(liaison.get("p99_ms_half_load", 0), 1)
         out[f"echo_cpu_ms{suffix}"] = round(echo["cpu_ms"], 2)
         out[f"signup_cpu_ms{suffix}"] = round(liaison["cpu_ms"], 2)
+        out[f"echo_concurrent_updates_per_s{suffix}"] = round(echo_conc["updates_per_s"], 1)
+        out[f"echo_concurrent_cpu_ms{suffix}"] = round(echo_conc["cpu_ms"], 2)
     return out
 
 
