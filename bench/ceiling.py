@@ -181,8 +181,8 @@ async def burst(tg: FakeTelegram, pid: int, users: list[SandboxUser], post: Work
     return Burst(len(users) / elapsed, cpu * 1000 / len(users), own * 1000 / len(users))
 
 
-async def paced(tg: FakeTelegram, users: list[SandboxUser], post: Workload, rate: float) -> float:
-    """Post updates at `rate`/s (one per user); p99 of post -> answer, in ms."""
+async def paced(tg: FakeTelegram, users: list[SandboxUser], post: Workload, rate: float) -> tuple[float, float]:
+    """Post updates at `rate`/s (one per user); p50 and p99 of post -> answer, in ms."""
     latencies: list[float] = []
 
     async def one(user: SandboxUser) -> None:
@@ -198,7 +198,7 @@ async def paced(tg: FakeTelegram, users: list[SandboxUser], post: Workload, rate
             await asyncio.sleep(delay)
         tasks.append(asyncio.create_task(one(user)))
     await asyncio.gather(*tasks)
-    return percentile(latencies, 99) * 1000
+    return percentile(latencies, 50) * 1000, percentile(latencies, 99) * 1000
 
 
 async def measure(kind: str, n: int, latency_s: float, repeats: int, pace_s: float) -> dict[str, Any]:
@@ -228,7 +228,8 @@ async def measure(kind: str, n: int, latency_s: float, repeats: int, pace_s: flo
                 if not kind.startswith("echo") and pace_s > 0:
                     rate = figures["updates_per_s"] / 2
                     count = min(len(pool), max(20, int(rate * pace_s)))
-                    figures["p99_ms_half_load"] = await paced(tg, pool[:count], post, rate)
+                    p50, p99 = await paced(tg, pool[:count], post, rate)
+                    figures["p50_ms_half_load"], figures["p99_ms_half_load"] = p50, p99
                     figures["half_load_per_s"] = rate
                 return figures
             finally:
@@ -251,13 +252,15 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             f"echo concurrent_updates(True) {echo_conc['updates_per_s']:.0f}/s {echo_conc['cpu_ms']:.2f} CPU ms; "
             f"liaison sign-up {liaison['updates_per_s']:.0f}/s {liaison['cpu_ms']:.2f} CPU ms/update "
             f"(sandbox {liaison['sandbox_cpu_ms']:.2f}); "
-            f"p99 at {liaison.get('half_load_per_s', 0):.0f}/s {liaison.get('p99_ms_half_load', 0):.1f} ms",
+            f"at {liaison.get('half_load_per_s', 0):.0f}/s: p50 {liaison.get('p50_ms_half_load', 0):.1f} ms, "
+            f"p99 {liaison.get('p99_ms_half_load', 0):.1f} ms",
             flush=True,
         )
         out[f"echo_updates_per_s{suffix}"] = round(echo["updates_per_s"], 1)
         out[f"signup_updates_per_s{suffix}"] = round(liaison["updates_per_s"], 1)
         out[f"ratio{suffix}"] = round(liaison["updates_per_s"] / echo["updates_per_s"], 2)
         out[f"p99_ms_half_load{suffix}"] = round(liaison.get("p99_ms_half_load", 0), 1)
+        out[f"p50_ms_half_load{suffix}"] = round(liaison.get("p50_ms_half_load", 0), 1)
         out[f"echo_cpu_ms{suffix}"] = round(echo["cpu_ms"], 2)
         out[f"signup_cpu_ms{suffix}"] = round(liaison["cpu_ms"], 2)
         out[f"echo_concurrent_updates_per_s{suffix}"] = round(echo_conc["updates_per_s"], 1)

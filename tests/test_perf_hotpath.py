@@ -110,3 +110,15 @@ async def test_touch_is_throttled_per_user_and_clears_a_block(db: Database) -> N
     assert await db.fetchval("SELECT blocked_at FROM bot_users WHERE user_id = 7") is None
     await users.touch(7)
     assert db.writes - before == 1
+
+
+def test_settle_heap_moves_start_up_objects_out_of_the_collectors_way() -> None:
+    import gc
+
+    from bot.cli import settle_heap
+
+    try:
+        settle_heap()
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
