@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from bot.activities import ActivityService
 from bot.clock import Clock
 from bot.config import Settings
+from bot.delivery import DeliveryService
 from bot.feedback import FeedbackService
 from bot.i18n import Catalog
 from bot.members import MemberService
+from bot.notices import NoticeService
 from bot.org import OrgService
 from bot.roles import RoleService
 from bot.surveys import SurveyService
@@ -39,16 +41,20 @@ class Services:
     surveys: SurveyService
     members: MemberService
     org: OrgService
+    delivery: DeliveryService
+    notices: NoticeService
 
     @classmethod
     def create(cls, settings: Settings, db: Database, clock: Clock, catalog: Catalog) -> Services:
+        users = UserService(UserRepo(db), clock, settings.language)
         roles = RoleService(RoleRepo(db), settings.owners)
+        delivery = DeliveryService.create(db, clock, catalog, users)
         return cls(
             settings=settings,
             db=db,
             clock=clock,
             catalog=catalog,
-            users=UserService(UserRepo(db), clock, settings.language),
+            users=users,
             roles=roles,
             audit=AuditRepo(db),
             activities=ActivityService(db, clock, catalog, settings.zone),
@@ -56,4 +62,6 @@ class Services:
             surveys=SurveyService(SurveyRepo(db), roles, clock, settings),
             members=MemberService(MemberRepo(db), clock, settings.profile_refresh_days),
             org=OrgService(GroupRepo(db), InviteRepo(db), MemberRepo(db), clock),
+            delivery=delivery,
+            notices=NoticeService.build(settings, db, clock, catalog, roles, delivery),
         )
