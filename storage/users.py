@@ -43,9 +43,9 @@ class UserRepo:
                 rows,
             )
             # talking to the bot again makes a member reachable for notices (see storage/outbox.py)
-            await tx.execute(
+            await tx.executemany(
                 "UPDATE members SET unreachable_at = NULL WHERE user_id = ? AND unreachable_at IS NOT NULL",
-                (user_id,),
+                [(user_id,) for user_id, _ in seen],
             )
 
     async def set_language(self, user_id: int, language: str, now: datetime) -> None:
