@@ -22,7 +22,7 @@ from bot.persistence import SqlitePersistence
 from bot.services import Services
 from bot.transport import build_request
 from bot.updates import PerUserUpdateProcessor
-from handlers import common
+from handlers import common, ledger
 from handlers.common import FloodGuard
 from handlers.menu import CommandMenu
 from handlers.state import UiState
@@ -89,4 +89,4 @@ async def flush_persistence(update: Update, context: Ctx) -> None:
 
 # Feature modules in registration order; each has `register(app, menu)` and may have
 # `async on_startup(app)` (re-arming scheduled rows, etc.).
-FEATURES: list[Any] = []
+FEATURES: list[Any] = [ledger]

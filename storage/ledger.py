@@ -1,0 +1,331 @@
+"""All the counting SQL of the ledger (台账): figures, lists, export rows, backup job rows.
+
+Scope is given as `paths`: None means everything; otherwise a tuple of group paths whose
+subtrees are covered (a path prefix, see 0001_core.sql). Every figure is one SQL aggregate
+over the live tables: exact, never estimated. Erased members keep their status 'erased'
+and their category, so they still count in aggregates.
+
+The export iterators are synchronous and take a plain read-only `sqlite3.Connection`: the
+export runs in a worker thread with its own connection and must not touch the event loop.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from storage.audit import record
+from storage.db import Database
+from storage.timefmt import from_db, opt_from_db, to_db
+
+Paths = tuple[str, ...] | None
+Row = tuple[Any, ...]
+
+
+def scope_sql(paths: Paths, column: str) -> tuple[str, list[Any]]:
+    """A condition 'column is inside one of the subtrees' (always true for everything)."""
+    if paths is None:
+        return "1 = 1", []
+    if not paths:
+        return "1 = 0", []
+    clause = " OR ".join(f"{column} LIKE ?" for _ in paths)
+    return f"({clause})", [p.replace("%", "").replace("_", "") + "%" for p in paths]
+
+
+def member_scope_sql(paths: Paths, member_column: str) -> tuple[str, list[Any]]:
+    """A condition 'the member belongs (or belonged) to a group in scope'."""
+    if paths is None:
+        return "1 = 1", []
+    cond, params = scope_sql(paths, "sg.path")
+    return (
+        f"{member_column} IN (SELECT smg.member_id FROM member_groups smg"  # noqa: S608 - fixed clauses
+        " JOIN groups sg ON sg.id = smg.group_id"
+        f" WHERE smg.status <> 'rejected' AND {cond})",
+        params,
+    )
+
+
+# --- figures -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CategoryCount:
+    category: str | None
+    active: int
+    pending: int
+    left: int
+    erased: int
+
+    @property
+    def total(self) -> int:
+        return self.active + self.pending + self.left + self.erased
+
+
+@dataclass(frozen=True)
+class GroupCount:
+    group_id: int
+    name: str
+    path: str
+    kind: str
+    active: int
+    pending: int
+
+
+@dataclass(frozen=True)
+class MemberFigures:
+    by_category: list[CategoryCount]
+    by_group: list[GroupCount]
+    pending_approvals: int
+    unreachable: int
+    stale_profiles: int
+    joined_in_period: int
+
+    @property
+    def active(self) -> int:
+        return sum(c.active for c in self.by_category)
+
+    @property
+    def total(self) -> int:
+        return sum(c.total for c in self.by_category)
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    id: int
+    at: datetime
+    actor_user_id: int | None
+    action: str
+    target_type: str | None
+    target_id: str | None
+    details: str
+
+
+@dataclass(frozen=True)
+class MemberBasics:
+    member_id: int
+    name: str | None
+    category: str | None
+    status: str
+    registered_at: datetime
+    groups: list[str]
+
+
+@dataclass(frozen=True)
+class JobRow:
+    name: str
+    due_at: datetime
+    last_run_at: datetime | None
+    last_result: str | None
+
+
+class LedgerRepo:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    # Members ---------------------------------------------------------------------------------
+    async def member_figures(
+        self, paths: Paths, start: datetime, end: datetime, stale_before: datetime
+    ) -> MemberFigures:
+        in_scope, sp = member_scope_sql(paths, "m.id")
+        rows = await self._db.fetchall(
+            f"SELECT m.category, m.status, COUNT(*) AS n FROM members m WHERE {in_scope}"  # noqa: S608
+            " GROUP BY m.category, m.status",
+            sp,
+        )
+        cats: dict[str | None, dict[str, int]] = {}
+        for r in rows:
+            cats.setdefault(r["category"], {})[str(r["status"])] = int(r["n"])
+        by_category = [
+            CategoryCount(cat, d.get("active", 0), d.get("pending", 0), d.get("left", 0), d.get("erased", 0))
+            for cat, d in sorted(cats.items(), key=lambda kv: (kv[0] is None, kv[0] or ""))
+        ]
+        gcond, gp = scope_sql(paths, "g.path")
+        groups = await self._db.fetchall(
+            "SELECT g.id, g.name, g.path, g.kind,"  # noqa: S608
+            " COUNT(CASE WHEN mg.status = 'active' THEN 1 END) AS active,"
+            " COUNT(CASE WHEN mg.status = 'pending' THEN 1 END) AS pending"
+            " FROM groups g LEFT JOIN member_groups mg ON mg.group_id = g.id"
+            f" WHERE g.archived_at IS NULL AND {gcond}"
+            " GROUP BY g.id, g.name, g.path, g.kind ORDER BY g.path",
+            gp,
+        )
+        by_group = [
+            GroupCount(
+                int(g["id"]), str(g["name"]), str(g["path"]), str(g["kind"]), int(g["active"]), int(g["pending"])
+            )
+            for g in groups
+        ]
+        pending = await self._db.fetchval(
+            f"SELECT COUNT(*) FROM members m WHERE {in_scope} AND (m.status = 'pending' OR EXISTS ("  # noqa: S608
+            " SELECT 1 FROM member_groups pmg JOIN groups g ON g.id = pmg.group_id"
+            f" WHERE pmg.member_id = m.id AND pmg.status = 'pending' AND {gcond}))",
+            [*sp, *gp],
+        )
+        unreachable = await self._db.fetchval(
+            f"SELECT COUNT(*) FROM members m WHERE {in_scope} AND m.status = 'active' AND ("  # noqa: S608
+            " m.unreachable_at IS NOT NULL OR m.user_id IS NULL OR EXISTS ("
+            " SELECT 1 FROM bot_users b WHERE b.user_id = m.user_id AND b.blocked_at IS NOT NULL))",
+            sp,
+        )
+        stale = await self._db.fetchval(
+            f"SELECT COUNT(*) FROM members m WHERE {in_scope} AND m.status = 'active'"  # noqa: S608
+            " AND COALESCE(m.profile_confirmed_at, m.registered_at) < ?",
+            [*sp, to_db(stale_before)],
+        )
+        joined = await self._db.fetchval(
+            f"SELECT COUNT(*) FROM members m WHERE {in_scope} AND m.status <> 'pending'"  # noqa: S608
+            " AND m.registered_at >= ? AND m.registered_at < ?",
+            [*sp, to_db(start), to_db(end)],
+        )
+        return MemberFigures(by_category, by_group, int(pending), int(unreachable), int(stale), int(joined))
+
+    async def member_basics(self, member_id: int) -> MemberBasics | None:
+        row = await self._db.fetchone(
+            "SELECT id, name, category, status, registered_at FROM members WHERE id = ?", (member_id,)
+        )
+        if row is None:
+            return None
+        groups = await self._db.fetchall(
+            "SELECT g.name FROM member_groups mg JOIN groups g ON g.id = mg.group_id"
+            " WHERE mg.member_id = ? AND mg.status = 'active' ORDER BY g.path",
+            (member_id,),
+        )
+        return MemberBasics(
+            int(row["id"]), row["name"], row["category"], str(row["status"]), from_db(row["registered_at"]),
+            [str(g["name"]) for g in groups],
+        )
+
+    # Audit ----------------------------------------------------------------------------------
+    async def audit_page(
+        self, limit: int, offset: int, action_prefix: str | None, actor: int | None
+    ) -> tuple[list[AuditRow], int]:
+        where = ["1 = 1"]
+        params: list[Any] = []
+        if action_prefix:
+            where.append("action LIKE ?")
+            params.append(action_prefix.replace("%", "").replace("_", "\\_") + "%")
+        if actor is not None:
+            where.append("actor_user_id = ?")
+            params.append(actor)
+        cond = " AND ".join(where).replace("action LIKE ?", "action LIKE ? ESCAPE '\\'")
+        total = await self._db.fetchval(f"SELECT COUNT(*) FROM audit_log WHERE {cond}", params)  # noqa: S608
+        rows = await self._db.fetchall(
+            "SELECT id, at, actor_user_id, action, target_type, target_id, details FROM audit_log"  # noqa: S608
+            f" WHERE {cond} ORDER BY id DESC LIMIT ? OFFSET ?",
+            [*params, limit, offset],
+        )
+        return (
+            [
+                AuditRow(
+                    int(r["id"]), from_db(r["at"]), r["actor_user_id"], str(r["action"]), r["target_type"],
+                    r["target_id"], str(r["details"] or ""),
+                )
+                for r in rows
+            ],
+            int(total),
+        )
+
+    async def record_read(self, now: datetime, actor: int, action: str, details: dict[str, Any]) -> None:
+        """Audit a privileged read (an export or a summary of members' data)."""
+        async with self._db.transaction() as tx:
+            await record(tx, now, actor, action, "ledger", None, details)
+
+    # Scheduled jobs (backup) -------------------------------------------------------------------
+    async def job(self, name: str) -> JobRow | None:
+        row = await self._db.fetchone(
+            "SELECT name, due_at, last_run_at, last_result FROM ledger_jobs WHERE name = ?", (name,)
+        )
+        if row is None:
+            return None
+        return JobRow(str(row["name"]), from_db(row["due_at"]), opt_from_db(row["last_run_at"]), row["last_result"])
+
+    async def ensure_job(self, name: str, due_at: datetime) -> JobRow:
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO ledger_jobs (name, due_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+                (name, to_db(due_at)),
+            )
+        job = await self.job(name)
+        assert job is not None
+        return job
+
+    async def claim_job(self, name: str, now: datetime, next_due: datetime) -> bool:
+        """Move a due job to its next time; True for exactly one caller per due time."""
+        async with self._db.transaction() as tx:
+            changed = await tx.execute(
+                "UPDATE ledger_jobs SET due_at = ?, last_run_at = ? WHERE name = ? AND due_at <= ?",
+                (to_db(next_due), to_db(now), name, to_db(now)),
+            )
+        return changed == 1
+
+    async def finish_job(self, name: str, result: str, now: datetime, actor: int | None, action: str) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute("UPDATE ledger_jobs SET last_result = ? WHERE name = ?", (result[:500], name))
+            await record(tx, now, actor, action, "job", name, {"result": result[:500]})
+
+
+# --- export (synchronous, worker thread) --------------------------------------------------------
+def open_readonly(path: Path) -> sqlite3.Connection:
+    """A separate read-only connection for a worker thread (WAL: reads beside the writer)."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=True)
+    conn.execute("PRAGMA busy_timeout=10000")
+    return conn
+
+
+@dataclass(frozen=True)
+class Sheet:
+    key: str  # catalogue key suffix for the sheet name and its column headers
+    sql: str
+    params: Sequence[Any]
+
+
+def export_sheets(conn: sqlite3.Connection, paths: Paths) -> list[Sheet]:
+    """The ledger's sheets for the scope, only for tables that exist."""
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    ms, mp = member_scope_sql(paths, "m.id")
+    gs, gp = scope_sql(paths, "g.path")
+    sheets = [
+        Sheet(
+            "members",
+            "SELECT m.id, m.name, m.category, m.status, m.organisation, m.position, m.phone, m.registered_at,"  # noqa: S608
+            f" m.profile_confirmed_at, m.unreachable_at FROM members m WHERE {ms} ORDER BY m.id",
+            mp,
+        ),
+        Sheet(
+            "groups",
+            "SELECT g.id, g.parent_id, g.name, g.kind, g.path,"  # noqa: S608
+            " (SELECT COUNT(*) FROM member_groups mg WHERE mg.group_id = g.id AND mg.status = 'active')"
+            f" FROM groups g WHERE g.archived_at IS NULL AND {gs} ORDER BY g.path",
+            gp,
+        ),
+        Sheet(
+            "memberships",
+            "SELECT mg.member_id, m.name, g.id, g.name, mg.status, mg.requested_at, mg.decided_at"  # noqa: S608
+            " FROM member_groups mg JOIN groups g ON g.id = mg.group_id JOIN members m ON m.id = mg.member_id"
+            f" WHERE {gs} ORDER BY mg.member_id, g.path",
+            gp,
+        ),
+    ]
+    sheets += _extra_sheets(tables, paths)
+    return sheets
+
+
+def _extra_sheets(tables: set[str], paths: Paths) -> list[Sheet]:
+    """Sheets over other features' tables (added when those tables exist)."""
+    return []
+
+
+def iter_rows(conn: sqlite3.Connection, sheet: Sheet, batch: int = 5000) -> Iterator[Row]:
+    cur = conn.execute(sheet.sql, list(sheet.params))
+    while True:
+        chunk = cur.fetchmany(batch)
+        if not chunk:
+            return
+        yield from chunk
+
+
+def count_rows(conn: sqlite3.Connection, sheet: Sheet) -> int:
+    row = conn.execute(f"SELECT COUNT(*) FROM ({sheet.sql}) AS counted", list(sheet.params)).fetchone()  # noqa: S608
+    return int(row[0])
