@@ -41,7 +41,25 @@ def run(args: list[str]) -> int:
     return subprocess.call([str(BIN / "liaison-bot"), *args], cwd=os.getcwd())
 
 
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def ensure_chromium() -> None:
+    """The web chat tests drive Debian's Chromium; install it when missing and we may (root)."""
+    if CHROMIUM.exists():
+        return
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        print(f"{CHROMIUM} is missing and we are not root: the browser tests will fail "
+              "(install it with: sudo apt-get install chromium)", flush=True)
+        return
+    print(f"{CHROMIUM} is missing: installing Debian's chromium package for the browser tests", flush=True)
+    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
+        print("$", " ".join(command), flush=True)
+        subprocess.run(command, check=True, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+
+
 def test(args: list[str]) -> int:
+    ensure_chromium()
     env = {**os.environ, "PTB_TIMEDELTA": "1"}
     checks = [
         [str(BIN / "ruff"), "check", "."],

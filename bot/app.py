@@ -22,7 +22,9 @@ from bot.persistence import SqlitePersistence
 from bot.services import Services
 from bot.transport import build_request
 from bot.updates import PerUserUpdateProcessor
-from handlers import common, ledger
+from handlers import activities, common, ledger, org, profile, registration
+from handlers import feedback as feedback_handlers
+from handlers import surveys as survey_handlers
 from handlers.common import FloodGuard
 from handlers.menu import CommandMenu
 from handlers.state import UiState
@@ -89,4 +91,12 @@ async def flush_persistence(update: Update, context: Ctx) -> None:
 
 # Feature modules in registration order; each has `register(app, menu)` and may have
 # `async on_startup(app)` (re-arming scheduled rows, etc.).
-FEATURES: list[Any] = [ledger]
+FEATURES: list[Any] = [
+    registration,  # /start for newcomers: the guided registration
+    org,
+    profile,
+    activities,
+    feedback_handlers,
+    survey_handlers,
+    ledger,
+]

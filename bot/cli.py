@@ -16,12 +16,21 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.logsetup import configure_logging
 
+if TYPE_CHECKING:
+    from bot.clock import Clock
+    from bot.runtime import BotRuntime
+    from sandbox.server import FakeTelegram
+
 log = logging.getLogger("liaison-bot")
 EXIT_CONFIG = 2
+SANDBOX_OWNER_ID = 9000001  # the owner the sandbox adds when LIAISON_OWNERS is empty
+SPARE_OWNER_IDS = (9000002, 9000003)  # sandbox only: free owner ids for owners created in the web chat
+DEMO_GROUP_TITLE = "Lujiazui liaison group"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -48,6 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif command == "migrate":
             applied = asyncio.run(_migrate(settings))
             print(f"applied migrations: {applied or 'none (up to date)'}")
+        elif command == "import-groups":
+            return asyncio.run(_import_groups(settings, Path(args.file)))
         elif command == "backup":
             asyncio.run(_backup(settings, Path(args.path)))
             print(f"backup written to {args.path}")
@@ -68,8 +79,11 @@ def _parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--host", default=parser.get_default("host"))
     sandbox.add_argument("--port", type=int, default=parser.get_default("port"), help="fake Bot API and web chat port")
     sandbox.add_argument("--db", default=None, help="database file (default: a temporary one)")
-    sandbox.add_argument("--demo", action="store_true", help="load a sample association")
+    sandbox.add_argument("--demo", action="store_true",
+                         help="load a sample association (default when started without BOT_TOKEN and no subcommand)")
     sub.add_parser("migrate", help="apply pending database migrations")
+    imp = sub.add_parser("import-groups", help="create the group tree from a TOML file (first run only)")
+    imp.add_argument("file")
     backup = sub.add_parser("backup", help="online backup of the live database")
     backup.add_argument("path")
     return parser
@@ -100,21 +114,66 @@ async def _run(settings: Settings) -> None:
 
 async def _sandbox(settings: Settings, args: argparse.Namespace) -> None:
     from bot.app import SANDBOX_TOKEN
-    from bot.runtime import BotRuntime
     from sandbox.server import FakeTelegram
 
     stop = _stop_event()
+    demo = bool(args.demo) or args.command is None
     db_path = Path(args.db) if args.db else Path(tempfile.mkdtemp(prefix="liaison-sandbox-")) / "liaison.db"
     async with FakeTelegram(token=SANDBOX_TOKEN, host=args.host, port=args.port) as tg:
-        sandbox_settings = settings.model_copy(update={"api_url": tg.api_url, "db_path": db_path})
-        runtime = BotRuntime(sandbox_settings, token=SANDBOX_TOKEN)
-        await runtime.start()
+        runtime = await start_sandbox_bot(tg, settings, db_path, demo=demo)
         print(f"Sandbox running: fake Bot API at {tg.api_url}, database {db_path}", flush=True)
-        print(f"Open http://{args.host}:{tg.port}/ in a browser to chat with the bot.", flush=True)
+        print(f"Web chat: open http://{args.host}:{tg.port}/ in a browser to chat with the bot.", flush=True)
         try:
             await stop.wait()
         finally:
             await runtime.stop()
+
+
+async def start_sandbox_bot(tg: FakeTelegram, settings: Settings, db_path: Path, *, demo: bool,
+                            clock: Clock | None = None, token: str | None = None) -> BotRuntime:
+    """Prepare the sandbox (owner user, demo data and personas) and start the bot against ``tg``.
+
+    Without LIAISON_OWNERS the sandbox owner id is used, so the web chat always has an owner; two
+    spare owner ids let the web chat create further owners.
+    """
+    from bot.app import SANDBOX_TOKEN
+    from bot.clock import Clock as RealClock
+    from bot.demo import load_demo
+    from bot.runtime import BotRuntime
+    from storage.db import Database
+    from storage.migrations import migrate
+
+    configured = settings.owners or (SANDBOX_OWNER_ID,)
+    owners = (*configured, *(i for i in SPARE_OWNER_IDS if i not in configured))
+    sandbox_settings = settings.model_copy(update={"api_url": tg.api_url, "db_path": db_path, "owners": owners})
+    clock = clock or RealClock()
+    tg.owner_ids = list(owners)
+    owner_lang = "en" if settings.language == "en" else "zh-hans"
+    if configured[0] not in tg.world.users:
+        tg.create_user("Owner", language_code=owner_lang, user_id=configured[0])
+        tg.user_notes[configured[0]] = "owner (LIAISON_OWNERS)" if settings.owners else "owner (sandbox default)"
+    if demo:
+        db = await Database.open(db_path)
+        try:
+            await migrate(db)
+            summary = await load_demo(db, clock.now(), sandbox_settings.zone, owners[0])
+        finally:
+            await db.close()
+        for persona in summary.personas:
+            if persona.user_id not in tg.world.users:
+                tg.create_user(persona.first_name, persona.last_name, language_code=persona.language_code,
+                               user_id=persona.user_id)
+            tg.user_notes[persona.user_id] = persona.note
+        if summary.loaded:
+            print(f"Demo association loaded: {summary.groups} groups, {summary.members} members, "
+                  f"{summary.coordinators} coordinator appointments, {summary.activities} activities, "
+                  f"{summary.feedback} feedback items.", flush=True)
+    runtime = BotRuntime(sandbox_settings, clock=clock, token=token or SANDBOX_TOKEN)
+    await runtime.start()
+    if demo and not any(not chat.is_private for chat in tg.world.chats.values()):
+        personas = [tg.user(uid) for uid in [*owners[:1], *(p.user_id for p in summary.personas)]]
+        tg.create_group(summary.chat_title or DEMO_GROUP_TITLE, personas)
+    return runtime
 
 
 async def _migrate(settings: Settings) -> list[int]:
@@ -126,6 +185,31 @@ async def _migrate(settings: Settings) -> list[int]:
         return await migrate(db)
     finally:
         await db.close()
+
+
+async def _import_groups(settings: Settings, path: Path) -> int:
+    from bot.clock import Clock
+    from bot.org import ImportError_, load_tree
+    from storage.db import Database
+    from storage.groups import GroupRepo
+    from storage.migrations import migrate
+
+    try:
+        roots = load_tree(path)
+    except (OSError, ValueError, ImportError_) as exc:
+        print(f"liaison-bot: cannot read {path}: {exc}", file=sys.stderr)
+        return 1
+    db = await Database.open(settings.db_path)
+    try:
+        await migrate(db)
+        created = await GroupRepo(db).import_tree(roots, Clock().now())
+    finally:
+        await db.close()
+    if created is None:
+        print("groups already exist: nothing imported (import-groups only fills an empty tree)")
+        return 0
+    print(f"imported {created} groups")
+    return 0
 
 
 async def _backup(settings: Settings, target: Path) -> None:

@@ -193,16 +193,19 @@ def commands_for(catalog: Catalog, menu: CommandMenu, role: Role, lang: Language
 
 
 async def set_chat_commands(context: Ctx, chat_id: int, role: Role, lang: Language | None, menu: CommandMenu) -> None:
+    """Give one chat its role's menu in its chosen language.
+
+    Telegram prefers a chat menu for the client's language over the language-neutral one, so
+    every variant (neutral, zh, en) is overwritten with the chosen language's commands.
+    """
     catalog = context.services.catalog
-    langs: list[Language | None] = [lang] if lang else [None]
-    for language in langs:
+    commands = commands_for(catalog, menu, role, lang or catalog.default)
+    for code in (None, *(_tg_code(language) for language in LANGUAGES)):
         try:
-            await context.bot.set_my_commands(
-                commands_for(catalog, menu, role, language or catalog.default),
-                scope=BotCommandScopeChat(chat_id),
-            )
+            await context.bot.set_my_commands(commands, scope=BotCommandScopeChat(chat_id), language_code=code)
         except (BadRequest, Forbidden) as exc:
             log.info("could not set commands for chat %s: %s", chat_id, exc.message)
+            return
 
 
 async def publish_command_menus(app: LiaisonApp, services: Services, menu: CommandMenu) -> None:
@@ -271,10 +274,9 @@ async def on_error(update: object, context: Ctx) -> None:
 def register(app: LiaisonApp, menu: CommandMenu) -> None:
     """Guards first, basic commands, and the catch-alls that must come last (see app.py)."""
     app.add_handler(TypeHandler(Update, guard), group=-2)
-    app.add_handler(CommandHandler("start", start, filters=COMMAND_FILTER))
+    # /help and /language work anywhere, even in the middle of a conversation (its state is kept).
     app.add_handler(CommandHandler("help", help_command, filters=COMMAND_FILTER))
     app.add_handler(CommandHandler("language", language_command, filters=COMMAND_FILTER))
-    app.add_handler(CommandHandler("cancel", nothing_to_cancel, filters=COMMAND_FILTER))
     app.add_handler(CallbackQueryHandler(language_chosen, pattern=r"^lang:"))
     app.add_handler(CallbackQueryHandler(home_button, pattern=r"^home$"))
     app.add_handler(CallbackQueryHandler(noop, pattern=r"^noop$"))
@@ -286,8 +288,14 @@ def register(app: LiaisonApp, menu: CommandMenu) -> None:
 
 
 def register_catch_alls(app: LiaisonApp) -> None:
-    """Registered last in group 0: answers what no feature handled (private chats only)."""
+    """Registered last in group 0: answers what no feature handled (private chats only).
+
+    /start and /cancel are here, after the features, so a conversation's own entry point
+    (registration starts on /start) and its /cancel fallback take precedence.
+    """
     private = filters.ChatType.PRIVATE & COMMAND_FILTER
+    app.add_handler(CommandHandler("start", start, filters=COMMAND_FILTER))
+    app.add_handler(CommandHandler("cancel", nothing_to_cancel, filters=COMMAND_FILTER))
     app.add_handler(CallbackQueryHandler(stale_button))
     app.add_handler(MessageHandler(private & filters.COMMAND, unknown_command))
     app.add_handler(MessageHandler(private & ~filters.COMMAND, unrecognised))

@@ -81,7 +81,7 @@ class _Party:
 
     async def _next(self, chat: ChatState, timeout: float) -> SandboxMessage:  # noqa: ASYNC109
         queue = chat.new_bot_messages
-        await wait_until(self.tg.world.changed, lambda: bool(queue), timeout)
+        await wait_until(chat.changed, lambda: bool(queue), timeout)
         return queue.popleft()
 
     async def _wait_for(
@@ -90,7 +90,7 @@ class _Party:
         def check() -> SandboxMessage | None:
             return next((m for m in self._bot_messages(chat) if predicate(m)), None)
 
-        found: SandboxMessage = await wait_until(self.tg.world.changed, check, timeout)
+        found: SandboxMessage = await wait_until(chat.changed, check, timeout)
         return found
 
 

@@ -62,6 +62,9 @@ class FakeTelegram:
         self._webhook_task: asyncio.Task[None] | None = None
         self._next_user_id = 100000001
         self._next_group_id = 1
+        # Shown by the web chat: which user ids the bot treats as owners, and a note per user.
+        self.owner_ids: list[int] = []
+        self.user_notes: dict[int, str] = {}
         self.app = self._build_app()
 
     # ----- lifecycle -------------------------------------------------------------------------------

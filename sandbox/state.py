@@ -87,6 +87,9 @@ class SandboxMessage:
             "photo": self.photo,
             "edited": self.edited,
             "deleted": self.deleted,
+            "from": self.raw.get("from"),
+            "date": self.raw.get("date"),
+            "contact": self.raw.get("contact"),
         }
 
 
@@ -128,6 +131,8 @@ class ChatState:
     reply_keyboard: JSON | None = None
     migrated_to: int | None = None
     new_bot_messages: deque[SandboxMessage] = field(default_factory=deque)
+    # Woken when this chat's messages change, so a waiter on one chat is not woken by all others.
+    changed: Notifier = field(default_factory=lambda: Notifier())
 
     @property
     def is_private(self) -> bool:
@@ -274,8 +279,10 @@ class World:
 
     def emit_event(self, kind: str, message: SandboxMessage) -> None:
         self.events.append({"seq": len(self.events) + 1, "kind": kind, "message": message.to_json()})
+        chat = self.chats[message.chat_id]
         if message.from_bot and kind == "new":
-            self.chats[message.chat_id].new_bot_messages.append(message)
+            chat.new_bot_messages.append(message)
+        chat.changed.notify()
         self.changed.notify()
 
     def new_message(self, chat: ChatState, sender: JSON, fields: JSON, from_bot: bool) -> SandboxMessage:

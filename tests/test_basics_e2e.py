@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import pytest
@@ -128,3 +129,30 @@ async def test_token_never_appears_in_logs(
     assert len(caplog.records) > 20, "the run logged its requests at DEBUG"
     assert token not in caplog.text
     assert token.split(":")[1] not in caplog.text
+
+
+async def test_owner_menu_follows_the_language_they_choose(tg: FakeTelegram, bot: BotRuntime) -> None:
+    owner = tg.create_user("Owner", language_code="zh-hans", user_id=OWNER_ID)
+    await owner.send("/language")
+    picker = await owner.next_message()
+    await (await owner.press(picker, "English")).answer()
+
+    def english_everywhere() -> bool:
+        menus = [tg.commands("chat", code, chat_id=OWNER_ID) for code in ("", "zh", "en")]
+        return all(menu and menu[0]["description"] == "Start / home menu" for menu in menus)
+
+    for _ in range(100):  # the menu is updated right after the answer
+        if english_everywhere():
+            break
+        await asyncio.sleep(0.05)
+    assert english_everywhere()
+
+
+async def test_cancel_leaves_a_conversation_in_progress(tg: FakeTelegram, bot: BotRuntime) -> None:
+    owner = tg.create_user("Owner", language_code="en", user_id=OWNER_ID)
+    await owner.send("/newactivity")
+    await owner.next_message()  # the first question of the guided creation
+    await owner.send("/cancel")
+    assert "Left the current step" in (await owner.next_message()).text
+    await owner.send("Reading club")
+    assert "didn't understand" in (await owner.next_message()).text

@@ -1,0 +1,65 @@
+"""An RFC 5545 calendar file for one activity (UTC times, escaped text, folded lines)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def escape_text(value: str) -> str:
+    """TEXT value escaping (RFC 5545 3.3.11): backslash, semicolon, comma, newline."""
+    cleaned = "".join(ch for ch in value if ch in "\n\t" or ord(ch) >= 32).replace("\r\n", "\n")
+    return cleaned.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _fold(line: str) -> list[str]:
+    """Fold a content line at 75 octets without splitting a UTF-8 character."""
+    out: list[str] = []
+    current = ""
+    limit = 75
+    for ch in line:
+        if len((current + ch).encode("utf-8")) > limit:
+            out.append(current)
+            current = " " + ch
+            limit = 75
+        else:
+            current += ch
+    out.append(current)
+    return out
+
+
+def activity_ics(
+    *,
+    uid: str,
+    title: str,
+    description: str,
+    place: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    stamp: datetime,
+    cancelled: bool = False,
+) -> bytes:
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//liaison-bot//activities//EN",
+        "CALSCALE:GREGORIAN",
+        "METHOD:PUBLISH",
+        "BEGIN:VEVENT",
+        f"UID:{uid}",
+        f"DTSTAMP:{_utc(stamp)}",
+        f"DTSTART:{_utc(starts_at)}",
+        f"DTEND:{_utc(ends_at)}",
+        f"SUMMARY:{escape_text(title)}",
+    ]
+    if description:
+        lines.append(f"DESCRIPTION:{escape_text(description)}")
+    if place:
+        lines.append(f"LOCATION:{escape_text(place)}")
+    lines.append("STATUS:CANCELLED" if cancelled else "STATUS:CONFIRMED")
+    lines += ["END:VEVENT", "END:VCALENDAR"]
+    folded = [part for line in lines for part in _fold(line)]
+    return ("\r\n".join(folded) + "\r\n").encode("utf-8")

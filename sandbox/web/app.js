@@ -1,0 +1,492 @@
+// Web chat for the liaison-bot sandbox: plain DOM APIs, no build step, no external network.
+// Talks only to the JSON control API of the fake Telegram under /sandbox/api.
+"use strict";
+
+const API = "/sandbox/api";
+const state = {
+  info: { bot: {}, owner_ids: [], notes: {} },
+  users: [],
+  groups: [],
+  current: null,          // {kind: "user"|"group", id}
+  chat: null,             // last /users/{id}/chat or group view
+  lastSeq: 0,
+  unread: {},             // chat id -> count
+  groupSender: null,
+};
+const $ = (id) => document.getElementById(id);
+const COLORS = ["#e17076", "#7bc862", "#65aadd", "#a695e7", "#ee7aae", "#6ec9cb", "#faa774", "#e5ca77"];
+
+// ---------- HTTP ----------
+async function api(path, options = {}) {
+  const init = { method: options.method || "GET", headers: {} };
+  if (options.json !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(options.json);
+  } else if (options.form !== undefined) {
+    init.body = options.form;
+  }
+  const response = await fetch(API + path, init);
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(body.error || response.statusText);
+  return body;
+}
+
+// ---------- safe rendering of Telegram HTML ----------
+const TAGS = {
+  b: "b", strong: "b", i: "i", em: "i", u: "u", ins: "u", s: "s", strike: "s", del: "s",
+  code: "code", pre: "pre", blockquote: "blockquote",
+};
+const SAFE_URL = /^(https?:|tg:|mailto:)/i;
+
+// Rebuild the bot's HTML from scratch, keeping only Telegram's tag set; all text becomes text nodes.
+function renderTelegramHtml(source) {
+  const doc = new DOMParser().parseFromString("<body>" + (source || ""), "text/html");
+  const out = document.createDocumentFragment();
+  const walk = (node, parent) => {
+    for (const child of node.childNodes) {
+      if (child.nodeType === Node.TEXT_NODE) {
+        parent.appendChild(document.createTextNode(child.nodeValue));
+        continue;
+      }
+      if (child.nodeType !== Node.ELEMENT_NODE) continue;
+      const tag = child.tagName.toLowerCase();
+      let el = null;
+      if (TAGS[tag]) {
+        el = document.createElement(TAGS[tag]);
+      } else if (tag === "a") {
+        const href = child.getAttribute("href") || "";
+        if (SAFE_URL.test(href)) {
+          el = document.createElement("a");
+          el.href = href;
+          el.target = "_blank";
+          el.rel = "noopener noreferrer";
+        } else {
+          el = document.createElement("span");
+        }
+      } else if (tag === "tg-spoiler" || (tag === "span" && child.getAttribute("class") === "tg-spoiler")) {
+        el = document.createElement("span");
+        el.className = "spoiler";
+        el.addEventListener("click", () => el.classList.toggle("shown"));
+      }
+      if (el) {
+        walk(child, el);
+        parent.appendChild(el);
+      } else {
+        walk(child, parent);  // unknown tag (or tg-emoji): keep only its text
+      }
+    }
+  };
+  walk(doc.body, out);
+  return out;
+}
+
+// ---------- helpers ----------
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (key === "class") node.className = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value);
+  }
+  for (const child of children) {
+    if (child === null || child === undefined) continue;
+    node.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
+  }
+  return node;
+}
+function displayName(user) {
+  return [user.first_name, user.last_name].filter(Boolean).join(" ");
+}
+function avatar(name, id) {
+  const letter = (Array.from(name || "?")[0] || "?").toUpperCase();
+  return el("div", { class: "avatar", style: "background:" + COLORS[Math.abs(id) % COLORS.length] }, letter);
+}
+function isOwner(id) { return state.info.owner_ids.includes(id); }
+function timeOf(message) {
+  if (!message.date) return "";
+  const d = new Date(message.date * 1000);
+  return String(d.getHours()).padStart(2, "0") + ":" + String(d.getMinutes()).padStart(2, "0");
+}
+let toastTimer = null;
+function toast(text) {
+  const box = $("toast");
+  box.textContent = text;
+  box.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => { box.hidden = true; }, 2500);
+}
+function showError(err) { toast("⚠ " + (err && err.message ? err.message : String(err))); }
+
+// ---------- sidebar ----------
+function renderSidebar() {
+  const users = $("user-list");
+  users.replaceChildren();
+  for (const user of state.users) {
+    const name = displayName(user);
+    const badges = [];
+    if (isOwner(user.id)) badges.push(el("span", { class: "badge" }, "owner"));
+    const note = state.info.notes[String(user.id)];
+    const unread = state.unread[user.id];
+    const item = el("li", { "data-user-id": String(user.id), title: "user id " + user.id, onclick: () => select("user", user.id) },
+      avatar(name, user.id),
+      el("div", { class: "who" },
+        el("div", { class: "name" }, name, ...badges),
+        el("div", { class: "muted small name" }, note || (user.language_code || "") + (user.started ? "" : " · not started"))),
+      unread ? el("span", { class: "unread" }, String(unread)) : null);
+    if (state.current && state.current.kind === "user" && state.current.id === user.id) item.classList.add("active");
+    users.appendChild(item);
+  }
+  const groups = $("group-list");
+  groups.replaceChildren();
+  if (!state.groups.length) groups.appendChild(el("li", { class: "muted small" }, "no group chats yet"));
+  for (const group of state.groups) {
+    const unread = state.unread[group.id];
+    const item = el("li", { "data-group-id": String(group.id), onclick: () => select("group", group.id) },
+      avatar(group.title, group.id),
+      el("div", { class: "who" }, el("div", { class: "name" }, group.title || String(group.id)),
+        el("div", { class: "muted small" }, group.type + " · " + group.member_ids.length + " members")),
+      unread ? el("span", { class: "unread" }, String(unread)) : null);
+    if (state.current && state.current.kind === "group" && state.current.id === group.id) item.classList.add("active");
+    groups.appendChild(item);
+  }
+}
+
+async function loadLists() {
+  const [users, groups] = await Promise.all([api("/users"), api("/groups")]);
+  state.users = users;
+  state.groups = groups;
+  renderSidebar();
+}
+
+// ---------- chat view ----------
+async function select(kind, id) {
+  state.current = { kind, id };
+  delete state.unread[id];
+  hideCommandMenu();
+  renderSidebar();
+  await refreshChat(true);
+  $("text").focus();
+}
+
+async function refreshChat(scroll) {
+  const current = state.current;
+  if (!current) return;
+  let view;
+  if (current.kind === "user") {
+    view = await api("/users/" + current.id + "/chat");
+  } else {
+    const group = state.groups.find((g) => g.id === current.id) || { title: String(current.id), member_ids: [] };
+    view = { group, messages: await api("/groups/" + current.id + "/messages"), reply_keyboard: null, commands: [] };
+  }
+  if (!state.current || state.current.id !== current.id) return;  // switched meanwhile
+  state.chat = view;
+  renderChat(scroll);
+}
+
+function renderChat(forceScroll) {
+  const view = state.chat;
+  const box = $("messages");
+  const nearBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 80;
+  const isUser = state.current.kind === "user";
+  if (isUser) {
+    const user = view.user;
+    $("chat-title").textContent = displayName(user) + "  ⇄  " + (state.info.bot.first_name || "bot");
+    const parts = ["user id " + user.id, user.language_code || "no language"];
+    if (isOwner(user.id)) parts.push("owner");
+    const note = state.info.notes[String(user.id)];
+    if (note) parts.push(note);
+    $("chat-sub").textContent = parts.join(" · ");
+  } else {
+    $("chat-title").textContent = view.group.title;
+    $("chat-sub").textContent = view.group.type + " · chat id " + view.group.id;
+  }
+  $("contact-btn").hidden = !isUser;
+  $("attach-btn").hidden = !isUser;
+  $("menu-btn").hidden = !isUser;
+  renderGroupSender(isUser ? null : view.group);
+  box.replaceChildren();
+  if (!view.messages.length) {
+    box.appendChild(el("div", { class: "empty" }, isUser ? "No messages yet — send /start" : "No messages in this group yet"));
+  }
+  for (const message of view.messages) box.appendChild(renderMessage(message, isUser));
+  renderReplyKeyboard(view.reply_keyboard);
+  if (forceScroll || nearBottom) box.scrollTop = box.scrollHeight;
+}
+
+function renderMessage(message, isPrivate) {
+  const outgoing = !message.from_bot;
+  const wrap = el("div", { class: "msg" + (outgoing ? " out" : ""), "data-message-id": String(message.message_id) });
+  const bubble = el("div", { class: "bubble" });
+  if (!isPrivate && message.from) {
+    bubble.appendChild(el("div", { class: "sender" }, message.from_bot ? (state.info.bot.first_name || "bot") : displayName(message.from)));
+  }
+  if (message.photo && message.photo.length) {
+    const largest = message.photo[message.photo.length - 1];
+    bubble.appendChild(el("img", { class: "photo", alt: "photo", src: API + "/files/" + encodeURIComponent(largest.file_id) }));
+  }
+  if (message.document) {
+    const doc = message.document;
+    const name = doc.file_name || "document";
+    bubble.appendChild(el("div", { class: "doc" }, el("div", { class: "icon" }, "⬇"),
+      el("div", {}, el("a", { href: API + "/files/" + encodeURIComponent(doc.file_id), download: name }, name),
+        el("div", { class: "muted small" }, Math.max(1, Math.round((doc.file_size || 0) / 1024)) + " KB"))));
+  }
+  if (message.contact) {
+    const c = message.contact;
+    bubble.appendChild(el("div", { class: "contact" }, "☎ " + [c.first_name, c.last_name].filter(Boolean).join(" ") + " " + c.phone_number));
+  }
+  if (message.html !== null && message.html !== undefined && message.text !== null) {
+    bubble.appendChild(el("div", { class: "text" }, renderTelegramHtml(message.html)));
+  } else if (!message.photo && !message.document && !message.contact) {
+    bubble.appendChild(el("div", { class: "muted text" }, "(unsupported message)"));
+  }
+  bubble.appendChild(el("div", { class: "meta" }, (message.edited ? "edited " : "") + timeOf(message)));
+  wrap.appendChild(bubble);
+  const markup = message.reply_markup;
+  if (markup && markup.inline_keyboard) {
+    const kb = el("div", { class: "inline-kb" });
+    for (const row of markup.inline_keyboard) {
+      const line = el("div", { class: "row" });
+      for (const button of row) {
+        if (button.url) {
+          line.appendChild(el("a", { href: SAFE_URL.test(button.url) ? button.url : "#", target: "_blank", rel: "noopener noreferrer" }, button.text + " ↗"));
+        } else {
+          line.appendChild(el("button", { type: "button", onclick: () => press(message, button) }, button.text));
+        }
+      }
+      kb.appendChild(line);
+    }
+    wrap.appendChild(kb);
+  }
+  return wrap;
+}
+
+function renderReplyKeyboard(keyboard) {
+  const box = $("reply-keyboard");
+  box.replaceChildren();
+  if (!keyboard || !keyboard.keyboard || state.current.kind !== "user") {
+    box.hidden = true;
+    return;
+  }
+  for (const row of keyboard.keyboard) {
+    const line = el("div", { class: "row" });
+    for (const button of row) {
+      const label = typeof button === "string" ? button : button.text;
+      const icon = typeof button === "object" && button.request_contact ? "☎ " : "";
+      line.appendChild(el("button", { type: "button", onclick: () => pressReply(label) }, icon + label));
+    }
+    box.appendChild(line);
+  }
+  box.hidden = false;
+}
+
+function renderGroupSender(group) {
+  const select = $("group-sender");
+  if (!group) {
+    select.hidden = true;
+    return;
+  }
+  select.replaceChildren();
+  for (const user of state.users) {
+    select.appendChild(el("option", { value: String(user.id) }, "as " + displayName(user)));
+  }
+  if (state.groupSender) select.value = String(state.groupSender);
+  select.hidden = false;
+}
+
+// ---------- actions ----------
+async function sendText(text) {
+  if (!text.trim() || !state.current) return;
+  if (state.current.kind === "user") {
+    await api("/users/" + state.current.id + "/send", { method: "POST", json: { text } });
+  } else {
+    const userId = Number($("group-sender").value);
+    await api("/groups/" + state.current.id + "/send", { method: "POST", json: { user_id: userId, text } });
+  }
+}
+
+async function press(message, button) {
+  const userId = state.current.kind === "user" ? state.current.id : Number($("group-sender").value);
+  const body = { message_id: message.message_id, text: button.text, wait_answer: 5 };
+  if (state.current.kind === "group") body.chat_id = state.current.id;
+  try {
+    const result = await api("/users/" + userId + "/press", { method: "POST", json: body });
+    if (result.answer && result.answer.text) {
+      if (result.answer.show_alert) window.alert(result.answer.text);
+      else toast(result.answer.text);
+    }
+  } catch (err) { showError(err); }
+}
+
+async function pressReply(label) {
+  try {
+    await api("/users/" + state.current.id + "/reply_button", { method: "POST", json: { text: label } });
+  } catch (err) { showError(err); }
+}
+
+async function shareContact() {
+  if (!state.current || state.current.kind !== "user") return;
+  const fallback = "+86138" + String(state.current.id % 100000000).padStart(8, "0");
+  const phone = window.prompt("Share contact: phone number", fallback);
+  if (!phone) return;
+  try {
+    await api("/users/" + state.current.id + "/contact", { method: "POST", json: { phone_number: phone } });
+  } catch (err) { showError(err); }
+}
+
+async function sendFile(file) {
+  if (!file || !state.current || state.current.kind !== "user") return;
+  const form = new FormData();
+  form.append("file", file, file.name);
+  const caption = $("text").value.trim();
+  if (caption) form.append("caption", caption);
+  const path = file.type.startsWith("image/") ? "/photo" : "/upload";
+  try {
+    await api("/users/" + state.current.id + path, { method: "POST", form });
+    $("text").value = "";
+  } catch (err) { showError(err); }
+}
+
+// ---------- command menu ----------
+function commands() {
+  return (state.chat && state.chat.commands) || [];
+}
+function showCommandMenu(filter) {
+  const menu = $("command-menu");
+  menu.replaceChildren();
+  const prefix = (filter || "").replace(/^\//, "").toLowerCase();
+  const found = commands().filter((c) => c.command.startsWith(prefix));
+  if (!found.length || state.current.kind !== "user") {
+    menu.hidden = true;
+    return;
+  }
+  for (const command of found) {
+    menu.appendChild(el("div", { "data-command": command.command, onclick: () => chooseCommand(command.command) },
+      el("span", { class: "cmd" }, "/" + command.command), el("span", { class: "muted" }, command.description)));
+  }
+  menu.hidden = false;
+}
+function hideCommandMenu() { $("command-menu").hidden = true; }
+async function chooseCommand(command) {
+  hideCommandMenu();
+  $("text").value = "";
+  try { await sendText("/" + command); } catch (err) { showError(err); }
+}
+
+// ---------- live updates ----------
+let refreshTimer = null;
+function scheduleRefresh() {
+  clearTimeout(refreshTimer);
+  refreshTimer = setTimeout(() => { refreshChat(false).catch(showError); }, 30);
+}
+
+async function pollEvents() {
+  for (;;) {
+    try {
+      const body = await api("/events?after=" + state.lastSeq + "&timeout=25");
+      state.lastSeq = body.last;
+      let listsChanged = false;
+      for (const event of body.events) {
+        const chatId = event.message.chat_id;
+        const knownUser = state.users.some((u) => u.id === chatId);
+        const knownGroup = state.groups.some((g) => g.id === chatId);
+        if (!knownUser && !knownGroup) listsChanged = true;
+        if (state.current && state.current.id === chatId) {
+          scheduleRefresh();
+        } else if (event.kind === "new" && event.message.from_bot) {
+          state.unread[chatId] = (state.unread[chatId] || 0) + 1;
+        }
+      }
+      if (body.events.length) {
+        if (listsChanged) await loadLists();
+        else renderSidebar();
+      }
+    } catch (err) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
+}
+
+// ---------- wiring ----------
+function wire() {
+  $("composer").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const input = $("text");
+    const text = input.value;
+    if (!text.trim()) return;
+    input.value = "";
+    hideCommandMenu();
+    try { await sendText(text); } catch (err) { showError(err); input.value = text; }
+  });
+  $("text").addEventListener("input", async () => {
+    const value = $("text").value;
+    if (value === "/") await refreshChat(false).catch(showError);  // the bot may have changed the menu
+    const now = $("text").value;
+    if (now.startsWith("/") && !now.includes(" ")) showCommandMenu(now);
+    else hideCommandMenu();
+  });
+  $("text").addEventListener("keydown", (event) => { if (event.key === "Escape") hideCommandMenu(); });
+  $("menu-btn").addEventListener("click", async () => {
+    if (!$("command-menu").hidden) {
+      hideCommandMenu();
+      return;
+    }
+    await refreshChat(false).catch(showError);  // the bot may have changed the menu
+    showCommandMenu("");
+  });
+  $("attach-btn").addEventListener("click", () => $("file-input").click());
+  $("file-input").addEventListener("change", async () => {
+    const input = $("file-input");
+    await sendFile(input.files[0]);
+    input.value = "";
+  });
+  $("contact-btn").addEventListener("click", shareContact);
+  $("group-sender").addEventListener("change", () => { state.groupSender = Number($("group-sender").value); });
+  $("new-user-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    $("nu-error").textContent = "";
+    const name = $("nu-name").value.trim();
+    if (!name) return;
+    const [first, ...rest] = name.split(" ");
+    const body = { first_name: first, last_name: rest.join(" ") || null, language_code: $("nu-lang").value };
+    if ($("nu-owner").checked) {
+      const free = state.info.owner_ids.filter((id) => !state.users.some((u) => u.id === id));
+      if (!free.length) {
+        $("nu-error").textContent = "Every configured owner id (LIAISON_OWNERS) already has a user.";
+        return;
+      }
+      body.user_id = free[0];
+    }
+    try {
+      const user = await api("/users", { method: "POST", json: body });
+      $("nu-name").value = "";
+      $("nu-owner").checked = false;
+      await loadLists();
+      await select("user", user.id);
+    } catch (err) { $("nu-error").textContent = err.message; }
+  });
+  $("new-group-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const title = $("ng-title").value.trim();
+    if (!title) return;
+    try {
+      const group = await api("/groups", { method: "POST", json: { title, member_ids: state.users.map((u) => u.id) } });
+      $("ng-title").value = "";
+      await loadLists();
+      await select("group", group.id);
+    } catch (err) { showError(err); }
+  });
+}
+
+async function main() {
+  wire();
+  state.info = await api("/info");
+  $("bot-name").textContent = "chatting with @" + (state.info.bot.username || "bot");
+  const head = await api("/events?after=1000000000&timeout=0");
+  state.lastSeq = head.last;
+  await loadLists();
+  if (state.users.length) await select("user", state.users[0].id);
+  pollEvents();
+}
+
+main().catch(showError);

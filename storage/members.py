@@ -1,0 +1,447 @@
+"""Members, their groups and expertise: registration, profile edits, approvals, erasure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from storage import audit
+from storage.db import Database, Tx
+from storage.timefmt import opt_from_db, to_db
+
+PROFILE_FIELDS = ("name", "category", "organisation", "position", "phone", "expertise_note", "interests")
+_MEMBER_COLUMNS = (
+    "id, user_id, status, name, category, organisation, position, phone, expertise_note, interests,"
+    " consent_at, registered_at, updated_at, profile_confirmed_at, left_at"
+)
+
+
+class InviteUnavailable(Exception):
+    """The invite is unknown, revoked, expired or used up."""
+
+
+@dataclass(frozen=True)
+class Member:
+    id: int
+    user_id: int | None
+    status: str
+    name: str | None
+    category: str | None
+    organisation: str | None
+    position: str | None
+    phone: str | None
+    expertise_note: str | None
+    interests: str | None
+    consent_at: datetime | None
+    registered_at: datetime | None
+    updated_at: datetime | None
+    profile_confirmed_at: datetime | None
+    expertise: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Membership:
+    group_id: int
+    group_name: str
+    path: str
+    status: str
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class Registration:
+    user_id: int
+    name: str
+    category: str
+    organisation: str | None
+    position: str | None
+    phone: str | None
+    expertise: tuple[str, ...]
+    expertise_note: str | None
+    interests: str | None
+    group_ids: tuple[int, ...]
+    invite_token: str | None = None
+
+
+@dataclass(frozen=True)
+class PendingRequest:
+    member_id: int
+    user_id: int | None
+    name: str | None
+    group_id: int
+    group_name: str
+
+
+@dataclass(frozen=True)
+class SearchFilter:
+    paths: tuple[str, ...] | None  # None: everything
+    name: str | None = None
+    category: str | None = None
+    group_id: int | None = None
+    expertise: str | None = None
+    status: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _member(row: Any, expertise: tuple[str, ...] = ()) -> Member:
+    return Member(
+        id=int(row["id"]),
+        user_id=row["user_id"],
+        status=str(row["status"]),
+        name=row["name"],
+        category=row["category"],
+        organisation=row["organisation"],
+        position=row["position"],
+        phone=row["phone"],
+        expertise_note=row["expertise_note"],
+        interests=row["interests"],
+        consent_at=opt_from_db(row["consent_at"]),
+        registered_at=opt_from_db(row["registered_at"]),
+        updated_at=opt_from_db(row["updated_at"]),
+        profile_confirmed_at=opt_from_db(row["profile_confirmed_at"]),
+        expertise=expertise,
+    )
+
+
+async def consume_invite(tx: Tx, token: str, now: datetime) -> int:
+    """Count one use of an invite inside the caller's transaction; return its group id.
+
+    The limit is enforced by the UPDATE's WHERE clause (and the table's CHECK), never by a
+    read-then-write in Python.
+    """
+    stamp = to_db(now)
+    changed = await tx.execute(
+        "UPDATE invites SET uses = uses + 1 WHERE token = ? AND revoked_at IS NULL"
+        " AND (expires_at IS NULL OR expires_at > ?) AND (max_uses IS NULL OR uses < max_uses)",
+        (token, stamp),
+    )
+    if changed != 1:
+        raise InviteUnavailable(token)
+    group_id = await tx.fetchval(
+        "SELECT i.group_id FROM invites i JOIN groups g ON g.id = i.group_id"
+        " WHERE i.token = ? AND g.archived_at IS NULL",
+        (token,),
+    )
+    if group_id is None:
+        raise InviteUnavailable(token)
+    return int(group_id)
+
+
+class MemberRepo:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    # Reads ------------------------------------------------------------------------------------
+    async def get(self, member_id: int) -> Member | None:
+        row = await self._db.fetchone(f"SELECT {_MEMBER_COLUMNS} FROM members WHERE id = ?", (member_id,))  # noqa: S608
+        if row is None:
+            return None
+        return _member(row, await self._expertise(member_id))
+
+    async def by_user(self, user_id: int) -> Member | None:
+        row = await self._db.fetchone(f"SELECT {_MEMBER_COLUMNS} FROM members WHERE user_id = ?", (user_id,))  # noqa: S608
+        if row is None:
+            return None
+        return _member(row, await self._expertise(int(row["id"])))
+
+    async def _expertise(self, member_id: int) -> tuple[str, ...]:
+        rows = await self._db.fetchall(
+            "SELECT tag FROM member_expertise WHERE member_id = ? ORDER BY tag", (member_id,)
+        )
+        return tuple(str(r["tag"]) for r in rows)
+
+    async def memberships(self, member_id: int) -> list[Membership]:
+        rows = await self._db.fetchall(
+            "SELECT g.id, g.name, g.path, mg.status, mg.reason FROM member_groups mg"
+            " JOIN groups g ON g.id = mg.group_id WHERE mg.member_id = ? ORDER BY g.path",
+            (member_id,),
+        )
+        return [Membership(int(r["id"]), str(r["name"]), str(r["path"]), str(r["status"]), r["reason"]) for r in rows]
+
+    async def search(self, flt: SearchFilter, limit: int, offset: int) -> tuple[list[Member], int]:
+        where = ["m.status <> 'erased'"]
+        params: list[Any] = []
+        if flt.paths is not None:
+            if not flt.paths:
+                return [], 0
+            ors = " OR ".join("g.path LIKE ? || '%'" for _ in flt.paths)
+            where.append(
+                "EXISTS (SELECT 1 FROM member_groups mg JOIN groups g ON g.id = mg.group_id"  # noqa: S608
+                f" WHERE mg.member_id = m.id AND mg.status IN ('active', 'pending') AND ({ors}))"
+            )
+            params += list(flt.paths)
+        if flt.name:
+            where.append("LOWER(m.name) LIKE ? ESCAPE '\\'")
+            escaped = flt.name.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            params.append(f"%{escaped}%")
+        if flt.category:
+            where.append("m.category = ?")
+            params.append(flt.category)
+        if flt.status:
+            where.append("m.status = ?")
+            params.append(flt.status)
+        if flt.group_id is not None:
+            where.append(
+                "EXISTS (SELECT 1 FROM member_groups mg2 WHERE mg2.member_id = m.id AND mg2.group_id = ?"
+                " AND mg2.status IN ('active', 'pending'))"
+            )
+            params.append(flt.group_id)
+        if flt.expertise:
+            where.append("EXISTS (SELECT 1 FROM member_expertise e WHERE e.member_id = m.id AND e.tag = ?)")
+            params.append(flt.expertise)
+        clause = " AND ".join(where)
+        total = int(await self._db.fetchval(f"SELECT COUNT(*) FROM members m WHERE {clause}", params))  # noqa: S608
+        rows = await self._db.fetchall(
+            f"SELECT {', '.join('m.' + c.strip() for c in _MEMBER_COLUMNS.split(','))} FROM members m"  # noqa: S608
+            f" WHERE {clause} ORDER BY m.name, m.id LIMIT ? OFFSET ?",
+            (*params, limit, offset),
+        )
+        return [_member(r) for r in rows], total
+
+    async def pending_requests(self, paths: tuple[str, ...] | None) -> list[PendingRequest]:
+        rows = await self._db.fetchall(
+            "SELECT m.id, m.user_id, m.name, g.id AS group_id, g.name AS group_name, g.path FROM member_groups mg"
+            " JOIN members m ON m.id = mg.member_id JOIN groups g ON g.id = mg.group_id"
+            " WHERE mg.status = 'pending' AND m.status IN ('pending', 'active') ORDER BY mg.requested_at, m.id"
+        )
+        return [
+            PendingRequest(int(r["id"]), r["user_id"], r["name"], int(r["group_id"]), str(r["group_name"]))
+            for r in rows
+            if paths is None or any(str(r["path"]).startswith(p) for p in paths)
+        ]
+
+    # Writes -----------------------------------------------------------------------------------
+    async def register(self, reg: Registration, now: datetime, refresh: timedelta) -> Member:
+        """Member row, memberships and expertise in one transaction (invite use counted too)."""
+        stamp = to_db(now)
+        async with self._db.transaction() as tx:
+            groups = list(dict.fromkeys(reg.group_ids))
+            if reg.invite_token:
+                invited = await consume_invite(tx, reg.invite_token, now)
+                if invited not in groups:
+                    groups.insert(0, invited)
+            approval: dict[int, bool] = {}
+            for gid in groups:
+                value = await tx.fetchval(
+                    "SELECT requires_approval FROM groups WHERE id = ? AND archived_at IS NULL", (gid,)
+                )
+                if value is not None:
+                    approval[gid] = bool(value)
+            needs_approval = bool(approval) and all(approval.values())
+            status = "pending" if needs_approval else "active"
+            member_id = await tx.insert(
+                "INSERT INTO members (user_id, status, name, category, organisation, position, phone,"
+                " expertise_note, interests, consent_at, registered_at, updated_at, profile_confirmed_at,"
+                " profile_due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    reg.user_id,
+                    status,
+                    reg.name,
+                    reg.category,
+                    reg.organisation,
+                    reg.position,
+                    reg.phone,
+                    reg.expertise_note,
+                    reg.interests,
+                    stamp,
+                    stamp,
+                    stamp,
+                    stamp,
+                    to_db(now + refresh),
+                ),
+            )
+            await tx.executemany(
+                "INSERT INTO member_groups (member_id, group_id, status, requested_at, decided_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [
+                    (member_id, gid, "pending" if need else "active", stamp, None if need else stamp)
+                    for gid, need in approval.items()
+                ],
+            )
+            await tx.executemany(
+                "INSERT INTO member_expertise (member_id, tag) VALUES (?, ?)",
+                [(member_id, tag) for tag in dict.fromkeys(reg.expertise)],
+            )
+            await audit.record(tx, now, reg.user_id, "member.register", "member", member_id, {"status": status})
+        member = await self.get(member_id)
+        assert member is not None
+        return member
+
+    async def update_field(self, member_id: int, column: str, value: str | None, now: datetime) -> None:
+        if column not in PROFILE_FIELDS:
+            raise ValueError(column)
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                f"UPDATE members SET {column} = ?, updated_at = ? WHERE id = ?",  # noqa: S608 - column whitelisted
+                (value, to_db(now), member_id),
+            )
+
+    async def update_profile(
+        self, member_id: int, values: dict[str, str | None], expertise: tuple[str, ...], now: datetime
+    ) -> None:
+        """Save an edited profile (fields and expertise) in one transaction."""
+        columns = [c for c in values if c in PROFILE_FIELDS]
+        async with self._db.transaction() as tx:
+            if columns:
+                assignments = ", ".join(f"{c} = ?" for c in columns)
+                await tx.execute(
+                    f"UPDATE members SET {assignments}, updated_at = ? WHERE id = ?",  # noqa: S608 - whitelisted
+                    (*[values[c] for c in columns], to_db(now), member_id),
+                )
+            await tx.execute("DELETE FROM member_expertise WHERE member_id = ?", (member_id,))
+            await tx.executemany(
+                "INSERT INTO member_expertise (member_id, tag) VALUES (?, ?)",
+                [(member_id, t) for t in dict.fromkeys(expertise)],
+            )
+
+    async def set_expertise(self, member_id: int, tags: tuple[str, ...], now: datetime) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute("DELETE FROM member_expertise WHERE member_id = ?", (member_id,))
+            await tx.executemany(
+                "INSERT INTO member_expertise (member_id, tag) VALUES (?, ?)",
+                [(member_id, t) for t in dict.fromkeys(tags)],
+            )
+            await tx.execute("UPDATE members SET updated_at = ? WHERE id = ?", (to_db(now), member_id))
+
+    async def join(self, member_id: int, user_id: int, token: str | None, group_id: int | None, now: datetime) -> str:
+        """Join a group (through an invite token or directly); returns the membership status."""
+        stamp = to_db(now)
+        async with self._db.transaction() as tx:
+            if token is not None:
+                group_id = await consume_invite(tx, token, now)
+            assert group_id is not None
+            needs = await tx.fetchval(
+                "SELECT requires_approval FROM groups WHERE id = ? AND archived_at IS NULL", (group_id,)
+            )
+            if needs is None:
+                raise InviteUnavailable("group")
+            status = "pending" if needs else "active"
+            current = await tx.fetchval(
+                "SELECT status FROM member_groups WHERE member_id = ? AND group_id = ?", (member_id, group_id)
+            )
+            if current == "active":
+                return "already"
+            await tx.execute(
+                "INSERT INTO member_groups (member_id, group_id, status, requested_at, decided_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (member_id, group_id) DO UPDATE SET status = excluded.status,"
+                " requested_at = excluded.requested_at, decided_at = excluded.decided_at, reason = NULL,"
+                " decided_by = NULL",
+                (member_id, group_id, status, stamp, None if needs else stamp),
+            )
+            await tx.execute(
+                "UPDATE members SET status = ?, left_at = NULL, updated_at = ? WHERE id = ? AND status = 'left'",
+                (status, stamp, member_id),
+            )
+            await audit.record(tx, now, user_id, "member.join", "group", group_id, {"status": status})
+        return status
+
+    async def decide(
+        self, actor_id: int, member_id: int, group_id: int, approve: bool, reason: str | None, now: datetime
+    ) -> bool:
+        """Approve or reject a pending membership; the member becomes active on the first approval."""
+        stamp = to_db(now)
+        async with self._db.transaction() as tx:
+            changed = await tx.execute(
+                "UPDATE member_groups SET status = ?, decided_at = ?, decided_by = ?, reason = ?"
+                " WHERE member_id = ? AND group_id = ? AND status = 'pending'",
+                ("active" if approve else "rejected", stamp, actor_id, reason, member_id, group_id),
+            )
+            if not changed:
+                return False
+            if approve:
+                await tx.execute(
+                    "UPDATE members SET status = 'active', updated_at = ? WHERE id = ? AND status = 'pending'",
+                    (stamp, member_id),
+                )
+            await audit.record(
+                tx,
+                now,
+                actor_id,
+                "member.approve" if approve else "member.reject",
+                "member",
+                member_id,
+                {"group_id": group_id, "reason": reason},
+            )
+        return True
+
+    async def leave_group(self, member_id: int, user_id: int, group_id: int, now: datetime) -> bool:
+        async with self._db.transaction() as tx:
+            changed = await tx.execute(
+                "UPDATE member_groups SET status = 'left', decided_at = ? WHERE member_id = ? AND group_id = ?"
+                " AND status IN ('active', 'pending')",
+                (to_db(now), member_id, group_id),
+            )
+            if changed:
+                await audit.record(tx, now, user_id, "member.leave_group", "group", group_id, None)
+        return changed == 1
+
+    async def leave_association(self, member_id: int, user_id: int, now: datetime) -> None:
+        stamp = to_db(now)
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "UPDATE member_groups SET status = 'left', decided_at = ? WHERE member_id = ?"
+                " AND status IN ('active', 'pending')",
+                (stamp, member_id),
+            )
+            await tx.execute(
+                "UPDATE members SET status = 'left', left_at = ?, updated_at = ?, profile_due_at = NULL WHERE id = ?",
+                (stamp, stamp, member_id),
+            )
+            await audit.record(tx, now, user_id, "member.leave", "member", member_id, None)
+
+    async def erase(self, member_id: int, user_id: int, now: datetime) -> None:
+        """Erase personal data; keep an anonymous row so aggregate counts stay right."""
+        stamp = to_db(now)
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "UPDATE members SET status = 'erased', name = NULL, phone = NULL, organisation = NULL,"
+                " position = NULL, expertise_note = NULL, interests = NULL, user_id = NULL, consent_at = NULL,"
+                " profile_due_at = NULL, erased_at = ?, updated_at = ? WHERE id = ?",
+                (stamp, stamp, member_id),
+            )
+            await tx.execute("DELETE FROM member_expertise WHERE member_id = ?", (member_id,))
+            await tx.execute(
+                "UPDATE member_groups SET reason = NULL, decided_by = NULL WHERE member_id = ?", (member_id,)
+            )
+            await tx.execute("DELETE FROM bot_users WHERE user_id = ?", (user_id,))
+            await tx.execute("DELETE FROM ptb_user_data WHERE user_id = ?", (user_id,))
+            await tx.execute("DELETE FROM ptb_chat_data WHERE chat_id = ?", (user_id,))
+            await tx.execute("DELETE FROM coordinators WHERE user_id = ?", (user_id,))
+            await audit.record(tx, now, None, "member.erase", "member", member_id, None)
+
+    # Profile freshness ------------------------------------------------------------------------
+    async def confirm_profile(self, member_id: int, now: datetime, refresh: timedelta) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "UPDATE members SET profile_confirmed_at = ?, profile_due_at = ? WHERE id = ?",
+                (to_db(now), to_db(now + refresh), member_id),
+            )
+
+    async def claim_due_refresh(self, now: datetime, retry: timedelta, limit: int = 200) -> list[tuple[int, int]]:
+        """Claim members whose profile check is due: (member_id, user_id); each claimed once."""
+        claimed: list[tuple[int, int]] = []
+        async with self._db.transaction() as tx:
+            rows = await tx.fetchall(
+                "SELECT id, user_id FROM members WHERE status = 'active' AND user_id IS NOT NULL"
+                " AND profile_due_at IS NOT NULL AND profile_due_at <= ? ORDER BY profile_due_at LIMIT ?",
+                (to_db(now), limit),
+            )
+            for r in rows:
+                changed = await tx.execute(
+                    "UPDATE members SET profile_due_at = ? WHERE id = ? AND profile_due_at <= ?",
+                    (to_db(now + retry), r["id"], to_db(now)),
+                )
+                if changed:
+                    claimed.append((int(r["id"]), int(r["user_id"])))
+        return claimed
+
+    async def next_refresh_due(self) -> datetime | None:
+        value = await self._db.fetchval(
+            "SELECT MIN(profile_due_at) FROM members WHERE status = 'active' AND profile_due_at IS NOT NULL"
+        )
+        return opt_from_db(value)
+
+    async def record_message(self, actor_id: int, member_id: int, now: datetime) -> None:
+        async with self._db.transaction() as tx:
+            await audit.record(tx, now, actor_id, "member.message", "member", member_id, None)

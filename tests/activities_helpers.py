@@ -1,0 +1,118 @@
+"""Seeding and outbox helpers for the activities tests (members/groups are built by others)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+from telegram import InlineKeyboardMarkup
+
+from bot.activities import Draft
+from bot.roles import Actor
+from bot.runtime import BotRuntime
+from sandbox.driver import SandboxUser
+from sandbox.server import FakeTelegram
+from storage.db import Database
+from storage.timefmt import to_db
+
+EPOCH = "2026-01-01T00:00:00.000000Z"
+
+
+async def add_group(db: Database, name: str, parent: int | None = None, kind: str = "local") -> int:
+    async with db.transaction() as tx:
+        parent_path = (
+            "/" if parent is None else str(await tx.fetchval("SELECT path FROM groups WHERE id = ?", (parent,)))
+        )
+        gid = await tx.insert(
+            "INSERT INTO groups (parent_id, name, kind, created_at) VALUES (?, ?, ?, ?)",
+            (parent, name, "head" if parent is None else kind, EPOCH),
+        )
+        await tx.execute("UPDATE groups SET path = ? WHERE id = ?", (f"{parent_path}{gid}/", gid))
+    return gid
+
+
+async def add_member(
+    db: Database,
+    user_id: int,
+    name: str,
+    groups: tuple[int, ...] = (),
+    category: str | None = "1",
+    status: str = "active",
+    language: str | None = None,
+) -> int:
+    async with db.transaction() as tx:
+        mid = await tx.insert(
+            "INSERT INTO members (user_id, status, name, category, registered_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (user_id, status, name, category, EPOCH, EPOCH),
+        )
+        for gid in groups:
+            await tx.execute(
+                "INSERT INTO member_groups (member_id, group_id, status, requested_at) VALUES (?, ?, 'active', ?)",
+                (mid, gid, EPOCH),
+            )
+        if language:
+            await tx.execute(
+                "INSERT INTO bot_users (user_id, language, started_at, last_seen_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (user_id) DO UPDATE SET language = excluded.language",
+                (user_id, language, EPOCH, EPOCH),
+            )
+    return mid
+
+
+async def add_coordinator(db: Database, user_id: int, group_id: int) -> None:
+    async with db.transaction() as tx:
+        await tx.execute(
+            "INSERT INTO coordinators (user_id, group_id, appointed_by, appointed_at) VALUES (?, ?, 0, ?)",
+            (user_id, group_id, EPOCH),
+        )
+
+
+async def member_user(
+    tg: FakeTelegram, db: Database, name: str, groups: tuple[int, ...] = (), category: str | None = "1"
+) -> SandboxUser:
+    """A sandbox user (chat opened) who is an active member speaking English."""
+    user = tg.create_user(name, language_code="en")
+    user.state.started = True
+    await add_member(db, user.id, name, groups, category, language="en")
+    return user
+
+
+def draft(now: datetime, **overrides: object) -> Draft:
+    base = Draft(
+        title="Reading club",
+        description="Chapter 1 <b>&",
+        place="Room 3",
+        starts_at=now + timedelta(days=3),
+        ends_at=now + timedelta(days=3, hours=2),
+        signup_deadline=now + timedelta(days=2),
+        capacity=2,
+    )
+    return base.__class__(**{**base.__dict__, **overrides})  # type: ignore[arg-type]
+
+
+async def drain_outbox(runtime: BotRuntime) -> int:
+    """Test-only: send pending outbox rows through the bot (the real worker is bot/delivery.py)."""
+    assert runtime.db is not None and runtime.app is not None
+    rows = await runtime.db.fetchall(
+        "SELECT id, chat_id, text, reply_markup FROM outbox WHERE status = 'pending' ORDER BY id"
+    )
+    for row in rows:
+        markup = row["reply_markup"]
+        keyboard = InlineKeyboardMarkup.de_json(json.loads(markup), runtime.app.bot) if markup else None
+        sent = await runtime.app.bot.send_message(row["chat_id"], row["text"], parse_mode="HTML", reply_markup=keyboard)
+        async with runtime.db.transaction() as tx:
+            await tx.execute(
+                "UPDATE outbox SET status = 'sent', message_id = ? WHERE id = ?", (sent.message_id, row["id"])
+            )
+    return len(rows)
+
+
+def owner_actor(user_id: int) -> Actor:
+    from bot.roles import Role, Scope
+
+    return Actor(user_id, Role.OWNER, scope=Scope(everything=True))
+
+
+def stamp(moment: datetime) -> str:
+    return to_db(moment)

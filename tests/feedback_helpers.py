@@ -1,0 +1,150 @@
+"""Seeding helpers for the feedback and survey tests (rows inserted straight into core tables)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pytest
+from telegram import Bot, InlineKeyboardMarkup
+from telegram.error import TelegramError
+
+from bot.runtime import BotRuntime
+from sandbox.driver import SandboxUser
+from sandbox.server import FakeTelegram
+from sandbox.state import SandboxMessage
+from storage.db import Database
+
+NOW = "2026-11-01T00:00:00.000000Z"
+
+
+def db_of(runtime: BotRuntime) -> Database:
+    assert runtime.db is not None
+    return runtime.db
+
+
+async def add_group(runtime: BotRuntime, name: str, parent: int | None = None, kind: str = "local") -> int:
+    db = db_of(runtime)
+    async with db.transaction() as tx:
+        parent_path = (
+            "/" if parent is None else str(await tx.fetchval("SELECT path FROM groups WHERE id = ?", (parent,)))
+        )
+        group_id = await tx.insert(
+            "INSERT INTO groups (parent_id, name, kind, created_at) VALUES (?, ?, ?, ?)",
+            (parent, name, "head" if parent is None else kind, NOW),
+        )
+        await tx.execute("UPDATE groups SET path = ? WHERE id = ?", (f"{parent_path}{group_id}/", group_id))
+    return group_id
+
+
+async def _bot_user(db: Database, user_id: int, language: str) -> None:
+    async with db.transaction() as tx:
+        await tx.execute(
+            "INSERT INTO bot_users (user_id, language, started_at, last_seen_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (user_id) DO UPDATE SET language = excluded.language",
+            (user_id, language, NOW, NOW),
+        )
+
+
+async def add_member(runtime: BotRuntime, user: SandboxUser, name: str, groups: list[int], language: str = "en") -> int:
+    db = db_of(runtime)
+    await _bot_user(db, user.id, language)
+    async with db.transaction() as tx:
+        member_id = await tx.insert(
+            "INSERT INTO members (user_id, status, name, category, registered_at, updated_at)"
+            " VALUES (?, 'active', ?, 'enterprise', ?, ?)",
+            (user.id, name, NOW, NOW),
+        )
+        await tx.executemany(
+            "INSERT INTO member_groups (member_id, group_id, status, requested_at) VALUES (?, ?, 'active', ?)",
+            [(member_id, g, NOW) for g in groups],
+        )
+    return member_id
+
+
+async def add_coordinator(runtime: BotRuntime, user: SandboxUser, group_id: int, language: str = "en") -> None:
+    db = db_of(runtime)
+    await _bot_user(db, user.id, language)
+    async with db.transaction() as tx:
+        await tx.execute(
+            "INSERT INTO coordinators (user_id, group_id, appointed_by, appointed_at) VALUES (?, ?, 1, ?)",
+            (user.id, group_id, NOW),
+        )
+
+
+@dataclass
+class Tree:
+    head: int
+    sub: int
+    local: int
+    other: int
+
+
+async def tree(runtime: BotRuntime) -> Tree:
+    """浦东新联总会 > 新媒体从业人员联谊会 > 花木街道新联会, plus a sibling sub-association."""
+    head = await add_group(runtime, "浦东新联总会")
+    sub = await add_group(runtime, "新媒体从业人员联谊会", head, "sub")
+    local = await add_group(runtime, "花木街道新联会", sub)
+    other = await add_group(runtime, "自由职业人员联谊会", head, "sub")
+    return Tree(head, sub, local, other)
+
+
+async def drain_outbox(runtime: BotRuntime, tg: FakeTelegram) -> int:
+    """Test-only: send pending outbox rows through the bot (the real worker lives elsewhere)."""
+    db = db_of(runtime)
+    rows = await db.fetchall("SELECT id, chat_id, text, reply_markup FROM outbox WHERE status = 'pending' ORDER BY id")
+    sent = 0
+    async with Bot(tg.token, base_url=tg.api_url) as bot:
+        for row in rows:
+            markup = InlineKeyboardMarkup.de_json(json.loads(row["reply_markup"]), bot) if row["reply_markup"] else None
+            try:
+                await bot.send_message(row["chat_id"], row["text"], parse_mode="HTML", reply_markup=markup)
+                status = "sent"
+                sent += 1
+            except TelegramError:
+                status = "failed"
+            async with db.transaction() as tx:
+                await tx.execute("UPDATE outbox SET status = ? WHERE id = ?", (status, row["id"]))
+    return sent
+
+
+def has_button(text: str) -> object:
+    def check(message: SandboxMessage) -> bool:
+        return any(b.get("text") == text for b in message.inline_buttons)
+
+    return check
+
+
+async def submit_feedback(
+    user: SandboxUser, kind: str, text: str, *, anonymous: bool = False, photo: bytes | None = None
+) -> str:
+    """Go through /feedback in English; returns the reference number the bot gave."""
+    await user.send("/feedback")
+    picker = await user.next_message()
+    await (await user.press(picker, kind)).answer()
+    await user.send(text)
+    prompt = await user.next_message()
+    if photo is not None:
+        await user.send_photo(photo)
+        prompt = await user.next_message()
+        await (await user.press(prompt, "Done")).answer()
+    else:
+        await (await user.press(prompt, "Skip")).answer()
+    anon = await user.wait_for(lambda m: m.message_id == prompt.message_id and "anonymous" in (m.text or ""))
+    await (await user.press(anon, "Stay anonymous" if anonymous else "Show my name")).answer()
+    preview = await user.wait_for(lambda m: m.message_id == prompt.message_id and "confirm" in (m.text or ""))
+    await (await user.press(preview, "Send")).answer()
+    done = await user.wait_for(lambda m: m.message_id == prompt.message_id and "reference number" in (m.text or ""))
+    assert done.text is not None
+    return done.text.split("reference number is ")[1].split(".")[0]
+
+
+@pytest.fixture
+def fast_typing(tg: FakeTelegram) -> None:
+    """Scripted users type many times faster than people: widen the private-chat burst.
+
+    The bot's replies in these flows are one per user message; the sandbox's default
+    3-message burst models a person, not a test script sending ten messages in 50 ms.
+    """
+    tg.limiter.config.private_burst = 60
+    tg.limiter.reset()

@@ -1,0 +1,53 @@
+"""Seeding helpers for tests of any feature: groups, members, coordinators (via the storage repos)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from storage.db import Database
+from storage.groups import GroupRepo, insert_group
+from storage.members import MemberRepo, Registration
+
+SEED_TIME = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
+
+
+async def seed_group(
+    db: Database, name: str, kind: str = "local", parent_id: int | None = None, requires_approval: bool = False
+) -> int:
+    async with db.transaction() as tx:
+        group = await insert_group(tx, name, kind, parent_id, requires_approval, SEED_TIME)
+    return group.id
+
+
+async def seed_member(
+    db: Database,
+    user_id: int,
+    name: str,
+    category: str = "enterprise",
+    group_ids: tuple[int, ...] | list[int] = (),
+    status: str = "active",
+    expertise: tuple[str, ...] = (),
+) -> int:
+    reg = Registration(
+        user_id=user_id,
+        name=name,
+        category=category,
+        organisation=None,
+        position=None,
+        phone=None,
+        expertise=expertise,
+        expertise_note=None,
+        interests=None,
+        group_ids=tuple(group_ids),
+    )
+    member = await MemberRepo(db).register(reg, SEED_TIME, timedelta(days=180))
+    if status != member.status:
+        async with db.transaction() as tx:
+            await tx.execute("UPDATE members SET status = ? WHERE id = ?", (status, member.id))
+            membership = status if status in ("pending", "left") else "active"
+            await tx.execute("UPDATE member_groups SET status = ? WHERE member_id = ?", (membership, member.id))
+    return member.id
+
+
+async def seed_coordinator(db: Database, user_id: int, group_id: int, appointed_by: int = 0) -> None:
+    await GroupRepo(db).appoint(appointed_by, user_id, group_id, SEED_TIME)

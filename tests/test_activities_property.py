@@ -1,0 +1,90 @@
+"""Property: random sign-ups, cancels, capacity changes and offer expiries against the real
+storage layer (a tmp SQLite file) never overfill, never duplicate, and keep waitlist order."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.activities import ActivityService
+from bot.clock import FakeClock
+from bot.i18n import Catalog
+from storage.db import Database
+from storage.migrations import migrate
+from tests.activities_helpers import add_member, draft, owner_actor
+
+MEMBERS = 6
+ops = st.lists(
+    st.one_of(
+        st.tuples(st.just("signup"), st.integers(1, MEMBERS)),
+        st.tuples(st.just("cancel"), st.integers(1, MEMBERS)),
+        st.tuples(st.just("accept"), st.integers(1, MEMBERS)),
+        st.tuples(st.just("capacity"), st.integers(1, 5)),
+        st.tuples(st.just("expire"), st.just(0)),
+    ),
+    max_size=30,
+)
+
+
+async def _run(steps: list[tuple[str, int]], offer: bool, directory: Path) -> None:
+    db = await Database.open(directory / "p.db")
+    try:
+        await migrate(db)
+        clock = FakeClock()
+        service = ActivityService(db, clock, Catalog.load(), __import__("zoneinfo").ZoneInfo("Asia/Shanghai"))
+        for uid in range(1, MEMBERS + 1):
+            await add_member(db, uid, f"m{uid}")
+        boss = owner_actor(99)
+        created = await service.create(boss, draft(clock.now(), capacity=2, offer_hours=1 if offer else None))
+        assert created.activity is not None
+        aid = created.activity.id
+        queue: list[int] = []
+        for op, arg in steps:
+            if op == "signup":
+                result = await service.sign_up(arg, aid)
+                if result.code == "waiting":
+                    queue.append(arg)
+            elif op == "cancel":
+                await service.cancel_signup(arg, aid)
+            elif op == "accept":
+                await service.accept_offer(arg, aid)
+            elif op == "capacity":
+                await service.change_capacity(boss, aid, arg)
+            else:
+                clock.advance(timedelta(hours=2))
+                await service.run_due()
+            rows = await db.fetchall(
+                "SELECT m.user_id, s.status FROM activity_signups s JOIN members m ON m.id = s.member_id"
+                " WHERE s.activity_id = ? ORDER BY s.id",
+                (aid,),
+            )
+            a = await service.repo.get(aid)
+            assert a is not None and a.capacity is not None
+            holding = [r["user_id"] for r in rows if r["status"] in ("confirmed", "offered")]
+            waiting = [r["user_id"] for r in rows if r["status"] == "waiting"]
+            assert len(holding) <= a.capacity
+            assert a.seats_taken == len(holding)
+            assert len({r["user_id"] for r in rows}) == len(rows)
+            # the waitlist is the model queue minus people who left it, with only its head promoted
+            queue = [u for u in queue if u in waiting or u in holding]
+            promoted = 0
+            while promoted < len(queue) and queue[promoted] not in waiting:
+                promoted += 1
+            assert queue[promoted:] == waiting
+            queue = waiting
+            if waiting:
+                assert len(holding) == a.capacity  # nobody waits while a seat is free
+    finally:
+        await db.close()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(steps=ops, offer=st.booleans())
+def test_capacity_uniqueness_and_waitlist_order_hold(steps: list[tuple[str, int]], offer: bool) -> None:
+    with tempfile.TemporaryDirectory() as directory:
+        asyncio.run(_run(steps, offer, Path(directory)))

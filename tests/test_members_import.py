@@ -1,0 +1,65 @@
+"""import-groups: the example file creates the 1 + 6 + N tree once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.cli import main
+from bot.org import load_tree
+from storage.db import Database
+from storage.groups import GroupRepo
+from storage.migrations import migrate
+from tests.members_helpers import SEED_TIME
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "pudong-groups.toml"
+
+
+async def test_import_creates_the_example_tree_with_paths_and_is_idempotent(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "t.db")
+    try:
+        await migrate(db)
+        repo = GroupRepo(db)
+        created = await repo.import_tree(load_tree(EXAMPLE), SEED_TIME)
+        groups = await repo.all()
+        assert created == len(groups) == 12
+        root = [g for g in groups if g.parent_id is None]
+        assert [g.name for g in root] == ["浦东新联总会"] and root[0].kind == "head"
+        subs = [g for g in groups if g.kind == "sub"]
+        assert len(subs) == 6 and all(g.parent_id == root[0].id for g in subs)
+        by_id = {g.id: g for g in groups}
+        for g in groups:
+            expected = (by_id[g.parent_id].path if g.parent_id else "/") + f"{g.id}/"
+            assert g.path == expected
+        assert {g.name for g in groups if g.kind == "local"} >= {"陆家嘴金融城新联会", "花木街道新联会"}
+        assert len([g for g in groups if g.kind == "club"]) == 2
+        assert await repo.import_tree(load_tree(EXAMPLE), SEED_TIME) is None
+        assert await repo.count() == 12
+    finally:
+        await db.close()
+
+
+def test_cli_import_groups_twice_says_it_skipped(tmp_path: Path, capsys: object, monkeypatch: object) -> None:
+    import pytest
+
+    assert isinstance(monkeypatch, pytest.MonkeyPatch)
+    monkeypatch.setenv("LIAISON_DB", str(tmp_path / "cli.db"))
+    assert main(["--env-file", "/nonexistent", "import-groups", str(EXAMPLE)]) == 0
+    assert main(["--env-file", "/nonexistent", "import-groups", str(EXAMPLE)]) == 0
+    out = capsys.readouterr().out  # type: ignore[attr-defined]
+    assert "imported 12 groups" in out and "already exist" in out
+
+
+async def test_moving_a_group_rewrites_the_subtree_paths(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "m.db")
+    try:
+        await migrate(db)
+        repo = GroupRepo(db)
+        await repo.import_tree(load_tree(EXAMPLE), SEED_TIME)
+        groups = {g.name: g for g in await repo.all()}
+        media, startup = groups["新媒体从业人员联谊会"], groups["创新创业人员联谊会"]
+        moved = await repo.move(1, media.id, startup.id, SEED_TIME)
+        assert moved.path == f"{startup.path}{media.id}/"
+        club = next(g for g in await repo.all() if g.name == "新媒体读书会")
+        assert club.path == f"{moved.path}{club.id}/"
+    finally:
+        await db.close()
