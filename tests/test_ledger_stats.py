@@ -11,6 +11,7 @@ from bot.ledger import BadPeriod, parse_period, period_from_code
 from bot.roles import Scope
 from bot.runtime import BotRuntime
 from sandbox.server import FakeTelegram
+from tests.conftest import OWNER_ID
 from tests.ledger_helpers import CATEGORIES, GROUP_COORDINATOR, HEAD_COORDINATOR, seed
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -70,15 +71,22 @@ async def test_stats_period_buttons_switch_to_this_year(tg: FakeTelegram, bot: B
     assert "5 active, 7 in total; 5 joined in the period" in (edited.text or "")
 
 
-async def test_custom_period_is_typed_and_bad_input_is_refused_politely(tg: FakeTelegram, bot: BotRuntime) -> None:
-    assert bot.db is not None
-    await seed(bot.db)
-    head = tg.create_user("Head", user_id=HEAD_COORDINATOR, language_code="en")
+async def test_bad_custom_period_is_refused_politely(tg: FakeTelegram, bot: BotRuntime) -> None:
+    head = tg.create_user("Head", user_id=OWNER_ID, language_code="en")
     await head.send("/stats")
     await head.press(await head.next_message(), "Custom period")
     assert "2026-01-01 2026-06-30" in ((await head.next_message()).text or "")
     await head.send("<b>soon</b> 🙂")
     assert "could not read that period" in ((await head.next_message()).text or "")
+
+
+async def test_custom_period_is_typed(tg: FakeTelegram, bot: BotRuntime) -> None:
+    assert bot.db is not None
+    await seed(bot.db)
+    head = tg.create_user("Head", user_id=HEAD_COORDINATOR, language_code="en")
+    await head.send("/stats")
+    await head.press(await head.next_message(), "Custom period")
+    await head.next_message()
     await head.send("2025-01-01 2025-12-31")
     text = (await head.next_message()).text or ""
     assert "2025-01-01 – 2025-12-31" in text and "1 joined in the period" in text
