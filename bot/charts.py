@@ -141,7 +141,7 @@ def line_chart(title: str, labels: Sequence[str], series: Sequence[Series]) -> F
 def text_page(title: str, lines: Sequence[str]) -> Figure:
     """An A4 page of text (for the period summary document)."""
     fig = new_figure(A4_INCHES)
-    fig.text(0.08, 0.95, title, fontsize=16, weight="bold", va="top")
+    fig.text(0.08, 0.95, title, fontsize=16, va="top")
     y = 0.91
     for line in lines:
         fig.text(0.08, y, line, fontsize=10, va="top", wrap=True)

@@ -6,6 +6,7 @@ Domain rules only (no telegram import). The SQL is in storage/ledger.py.
 from __future__ import annotations
 
 import re
+import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -15,7 +16,17 @@ from zoneinfo import ZoneInfo
 from bot.clock import Clock
 from bot.config import Settings
 from bot.roles import Scope
-from storage.ledger import AuditRow, LedgerRepo, MemberBasics, MemberFigures, Paths
+from storage.ledger import (
+    ActivityRow,
+    AnsweredItem,
+    AttendedActivity,
+    AuditRow,
+    FeedbackFigures,
+    LedgerRepo,
+    MemberBasics,
+    MemberFigures,
+    Paths,
+)
 
 MAX_PERIOD_DAYS = 3660
 _DATE = r"(\d{4})-(\d{1,2})-(\d{1,2})"
@@ -112,14 +123,71 @@ def scope_paths(scope: Scope) -> Paths:
 
 
 @dataclass(frozen=True)
+class ActivityFigures:
+    activities: list[ActivityRow]
+    now: datetime
+
+    @property
+    def held(self) -> int:
+        return len(self.activities)
+
+    @property
+    def signups(self) -> int:
+        return sum(a.confirmed for a in self.activities)
+
+    @property
+    def attended(self) -> int:
+        return sum(a.attended for a in self.activities)
+
+    @property
+    def _ended(self) -> list[ActivityRow]:
+        return [a for a in self.activities if a.ends_at <= self.now]
+
+    @property
+    def no_shows(self) -> int:
+        """Confirmed but not checked in, at activities that have ended."""
+        return sum(a.confirmed - a.attended for a in self._ended)
+
+    @property
+    def attendance_rate(self) -> float | None:
+        """Checked in / confirmed, over activities that have ended (None: nothing to measure)."""
+        confirmed = sum(a.confirmed for a in self._ended)
+        return None if confirmed == 0 else sum(a.attended for a in self._ended) / confirmed
+
+    def monthly(self, period: Period) -> list[tuple[date, int, int]]:
+        """(month, sign-ups, attended) for each month of the period, in the configured zone."""
+        buckets = {m: [0, 0] for m in period.months()}
+        for a in self.activities:
+            key = a.starts_at.astimezone(period.zone).date().replace(day=1)
+            if key in buckets:
+                buckets[key][0] += a.confirmed
+                buckets[key][1] += a.attended
+        return [(m, v[0], v[1]) for m, v in buckets.items()]
+
+
+def median_hours(seconds: list[float]) -> float | None:
+    return None if not seconds else statistics.median(seconds) / 3600
+
+
+@dataclass(frozen=True)
 class Stats:
     period: Period
     members: MemberFigures
+    activities: ActivityFigures
+    feedback: FeedbackFigures
 
 
 @dataclass(frozen=True)
 class MemberRecord:
     basics: MemberBasics
+    attended: list[AttendedActivity]
+    signed_up: int
+    feedback: dict[str, int]
+
+    @property
+    def hours(self) -> float:
+        """Hours spent at the activities attended (their scheduled duration)."""
+        return sum((a.ends_at - a.starts_at).total_seconds() for a in self.attended) / 3600
 
 
 @dataclass(frozen=True)
@@ -153,19 +221,48 @@ class LedgerService:
     async def stats(self, scope: Scope, period: Period) -> Stats:
         now = self._clock.now()
         stale_before = now - timedelta(days=self._settings.profile_refresh_days)
-        members = await self.repo.member_figures(scope_paths(scope), period.start, period.end, stale_before)
-        return Stats(period, members)
+        paths = scope_paths(scope)
+        members = await self.repo.member_figures(paths, period.start, period.end, stale_before)
+        activities = await self.repo.activity_rows(paths, period.start, period.end, now)
+        feedback = await self.repo.feedback_figures(paths, period.start, period.end, now)
+        return Stats(period, members, ActivityFigures(activities, now), feedback)
 
     async def member_record(self, member_id: int) -> MemberRecord | None:
         """A member's participation record (also used by the member card)."""
         basics = await self.repo.member_basics(member_id)
         if basics is None:
             return None
-        return MemberRecord(basics)
+        return MemberRecord(
+            basics,
+            await self.repo.attended(member_id),
+            await self.repo.signed_up(member_id),
+            await self.repo.feedback_given(member_id),
+        )
 
     async def summary_sections(self, scope: Scope, period: Period, text: Callable[..., str]) -> list[Section]:
         """Lists for the period summary document (activities held, answered suggestions)."""
-        return []
+        paths = scope_paths(scope)
+        zone = period.zone
+        held = await self.repo.activity_rows(paths, period.start, period.end, self._clock.now())
+        answered: list[AnsweredItem] = await self.repo.answered_suggestions(paths, period.start, period.end)
+        return [
+            (
+                text("ledger.doc.activities", count=len(held)),
+                [
+                    text("ledger.doc.activity_line", date=a.starts_at.astimezone(zone).date().isoformat(),
+                         title=a.title[:60], attended=a.attended, confirmed=a.confirmed)
+                    for a in held
+                ],
+            ),
+            (
+                text("ledger.doc.suggestions", count=len(answered)),
+                [
+                    text("ledger.doc.suggestion_line", ref=item.ref, body=" ".join(item.body.split())[:50],
+                         date=item.answered_at.astimezone(zone).date().isoformat())
+                    for item in answered
+                ],
+            ),
+        ]
 
     async def audit_read(self, now: datetime, actor: int, action: str, details: dict[str, Any]) -> None:
         await self.repo.record_read(now, actor, action, details)

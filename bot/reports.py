@@ -26,7 +26,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from bot import charts
 from bot.i18n import Translator
-from bot.ledger import Stats
+from bot.ledger import Stats, median_hours
 from storage.ledger import Paths, count_rows, export_sheets, iter_rows, open_readonly
 
 Text = Callable[..., str]
@@ -127,6 +127,18 @@ def category_label(text: Text, category: str | None) -> str:
     return category if category else text("ledger.category.none")
 
 
+KINDS = ("suggestion", "need", "complaint", "other")
+STATUSES = ("new", "assigned", "in_progress", "answered", "closed")
+
+
+def kind_label(text: Text, kind: str) -> str:
+    return text(f"ledger.kind.{kind}") if kind in KINDS else kind
+
+
+def status_label(text: Text, status: str) -> str:
+    return text(f"ledger.status.{status}") if status in STATUSES else status
+
+
 def stats_charts(stats: Stats, text: Text) -> list[tuple[str, Figure]]:
     """The comparison charts of a statistics answer, as (name, figure)."""
     m = stats.members
@@ -157,6 +169,30 @@ def stats_charts(stats: Stats, text: Text) -> list[tuple[str, Figure]]:
             stacked=True,
         ),
     ))
+    monthly = stats.activities.monthly(stats.period)
+    out.append((
+        "participation_by_month",
+        charts.bar_chart(
+            text("ledger.chart.monthly", period=stats.period.label),
+            [f"{m:%Y-%m}" for m, _s, _a in monthly],
+            [
+                charts.Series(text("ledger.series.signups"), [s for _m, s, _a in monthly]),
+                charts.Series(text("ledger.series.attended"), [a for _m, _s, a in monthly]),
+            ],
+        ),
+    ))
+    fb = stats.feedback.by_kind_status
+    kinds = [k for k in KINDS if any(kk == k for kk, _ in fb)] or list(KINDS)
+    statuses = [st for st in STATUSES if any(ss == st for _, ss in fb)] or ["new"]
+    out.append((
+        "feedback_by_kind_status",
+        charts.bar_chart(
+            text("ledger.chart.feedback", period=stats.period.label),
+            [kind_label(text, k) for k in kinds],
+            [charts.Series(status_label(text, st), [fb.get((k, st), 0) for k in kinds]) for st in statuses],
+            stacked=True,
+        ),
+    ))
     return out
 
 
@@ -176,6 +212,17 @@ def stats_lines(stats: Stats, text: Text) -> list[str]:
         text("ledger.doc.by_category"),
     ]
     lines += [f"  {category_label(text, c.category)}: {c.active}" for c in m.by_category]
+    a, f = stats.activities, stats.feedback
+    rate = a.attendance_rate
+    hours = median_hours(f.answer_seconds)
+    lines += [
+        "",
+        text("ledger.doc.activity_figures", held=a.held, signups=a.signups, attended=a.attended,
+             rate="—" if rate is None else f"{rate * 100:.1f}%", no_shows=a.no_shows),
+        text("ledger.doc.feedback_figures", received=f.received, answered=f.answered, overdue=f.overdue,
+             median="—" if hours is None else text("ledger.hours", hours=f"{hours:.1f}")),
+    ]
+    lines += [f"  {kind_label(text, k)}: {n}" for k, n in sorted(f.by_kind().items())]
     lines += ["", text("ledger.doc.by_group")]
     lines += [f"  {g.name}: {g.active}" for g in m.by_group]
     return lines

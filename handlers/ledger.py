@@ -30,7 +30,16 @@ from telegram.ext import (
 from bot import reports
 from bot.context import Ctx, LiaisonApp
 from bot.i18n import Markup, Translator
-from bot.ledger import BadPeriod, MemberRecord, Period, Stats, parse_period, period_from_code, scope_paths
+from bot.ledger import (
+    BadPeriod,
+    MemberRecord,
+    Period,
+    Stats,
+    median_hours,
+    parse_period,
+    period_from_code,
+    scope_paths,
+)
 from bot.roles import Actor, Role
 from handlers import common
 from handlers import keyboards as kb
@@ -90,10 +99,30 @@ def render_stats(tr: Translator, stats: Stats, refresh_days: int) -> str:
         str(tr("ledger.stats.category_line", category=c.category or none, active=c.active, former=c.left + c.erased))
         for c in m.by_category
     ] or [str(tr("ledger.stats.empty"))]
+    parts += [activity_line(tr, stats), feedback_line(tr, stats)]
     parts.append(tr("ledger.stats.by_group"))
     group_lines = [tr("ledger.stats.group_line", name=g.name, active=g.active, pending=g.pending) for g in m.by_group]
     parts += [str(x) for x in _lines(group_lines, "ledger.stats.more", tr)] or [str(tr("ledger.stats.empty"))]
     return "\n".join(parts)[:4000]
+
+
+def activity_line(tr: Translator, stats: Stats) -> str:
+    a = stats.activities
+    rate = a.attendance_rate
+    return str(tr(
+        "ledger.stats.activities", held=a.held, signups=a.signups, attended=a.attended,
+        rate="—" if rate is None else f"{rate * 100:.1f}%", no_shows=a.no_shows,
+    ))
+
+
+def feedback_line(tr: Translator, stats: Stats) -> str:
+    f = stats.feedback
+    kinds = "，".join(f"{reports.kind_label(reports.plain(tr), k)} {n}" for k, n in sorted(f.by_kind().items()))
+    hours = median_hours(f.answer_seconds)
+    return str(tr(
+        "ledger.stats.feedback", received=f.received, kinds=kinds or "—", answered=f.answered,
+        median="—" if hours is None else str(tr("ledger.hours", hours=f"{hours:.1f}")), overdue=f.overdue,
+    ))
 
 
 def render_record(tr: Translator, record: MemberRecord, zone: Any) -> str:
@@ -103,6 +132,15 @@ def render_record(tr: Translator, record: MemberRecord, zone: Any) -> str:
         tr("ledger.record.title", name=b.name or "—"),
         tr("ledger.record.since", date=b.registered_at.astimezone(zone).date().isoformat()),
         tr("ledger.record.groups", groups=", ".join(b.groups) or "—"),
+        tr("ledger.record.activities", attended=len(record.attended), signed_up=record.signed_up,
+           hours=f"{record.hours:.1f}"),
+    ]
+    text = reports.plain(tr)
+    given = "，".join(f"{reports.kind_label(text, k)} {n}" for k, n in record.feedback.items())
+    lines.append(tr("ledger.record.feedback", count=sum(record.feedback.values()), kinds=given or "—"))
+    lines += [
+        tr("ledger.record.activity_line", date=a.starts_at.astimezone(zone).date().isoformat(), title=a.title)
+        for a in record.attended[:10]
     ]
     return "\n".join(str(x) for x in lines)
 

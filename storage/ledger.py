@@ -49,6 +49,39 @@ def member_scope_sql(paths: Paths, member_column: str) -> tuple[str, list[Any]]:
     )
 
 
+def activity_scope_sql(paths: Paths, activity_column: str) -> tuple[str, list[Any]]:
+    """An activity is in a group coordinator's scope when it is addressed to a group there."""
+    if paths is None:
+        return "1 = 1", []
+    cond, params = scope_sql(paths, "ag_g.path")
+    return (
+        f"EXISTS (SELECT 1 FROM activity_groups ag JOIN groups ag_g ON ag_g.id = ag.group_id"  # noqa: S608
+        f" WHERE ag.activity_id = {activity_column} AND {cond})",
+        params,
+    )
+
+
+def feedback_scope_sql(paths: Paths, item_column: str) -> tuple[str, list[Any]]:
+    """Feedback is in scope by the author's groups at submission time (feedback_groups)."""
+    if paths is None:
+        return "1 = 1", []
+    cond, params = scope_sql(paths, "fg.path")
+    return (
+        f"EXISTS (SELECT 1 FROM feedback_groups fg WHERE fg.feedback_id = {item_column} AND {cond})",  # noqa: S608
+        params,
+    )
+
+
+def survey_scope_sql(paths: Paths, survey_column: str) -> tuple[str, list[Any]]:
+    if paths is None:
+        return "1 = 1", []
+    cond, params = scope_sql(paths, "ss.path")
+    return (
+        f"EXISTS (SELECT 1 FROM survey_scopes ss WHERE ss.survey_id = {survey_column} AND {cond})",  # noqa: S608
+        params,
+    )
+
+
 # --- figures -------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class CategoryCount:
@@ -89,6 +122,51 @@ class MemberFigures:
     @property
     def total(self) -> int:
         return sum(c.total for c in self.by_category)
+
+
+@dataclass(frozen=True)
+class ActivityRow:
+    """One activity of the period with its confirmed sign-ups and check-ins (counted in SQL)."""
+
+    activity_id: int
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+    confirmed: int
+    attended: int
+
+
+@dataclass(frozen=True)
+class FeedbackFigures:
+    by_kind_status: dict[tuple[str, str], int]  # received in the period
+    answered: int  # received in the period and answered since
+    answer_seconds: list[float]  # time to the first answer of each answered item, ascending
+    overdue: int  # open now and past its target time
+
+    @property
+    def received(self) -> int:
+        return sum(self.by_kind_status.values())
+
+    def by_kind(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for (kind, _status), n in self.by_kind_status.items():
+            out[kind] = out.get(kind, 0) + n
+        return out
+
+
+@dataclass(frozen=True)
+class AnsweredItem:
+    ref: str
+    kind: str
+    body: str
+    answered_at: datetime
+
+
+@dataclass(frozen=True)
+class AttendedActivity:
+    title: str
+    starts_at: datetime
+    ends_at: datetime
 
 
 @dataclass(frozen=True)
@@ -180,6 +258,90 @@ class LedgerRepo:
             [*sp, to_db(start), to_db(end)],
         )
         return MemberFigures(by_category, by_group, int(pending), int(unreachable), int(stale), int(joined))
+
+    # Activities --------------------------------------------------------------------------------
+    async def activity_rows(self, paths: Paths, start: datetime, end: datetime, now: datetime) -> list[ActivityRow]:
+        """Activities held in the period (not cancelled, started by now), with their counts."""
+        cond, params = activity_scope_sql(paths, "a.id")
+        rows = await self._db.fetchall(
+            "SELECT a.id, a.title, a.starts_at, a.ends_at, COUNT(s.id) AS confirmed,"  # noqa: S608
+            " COUNT(s.checked_in_at) AS attended"
+            " FROM activities a LEFT JOIN activity_signups s ON s.activity_id = a.id AND s.status = 'confirmed'"
+            " WHERE a.status <> 'cancelled' AND a.starts_at >= ? AND a.starts_at < ? AND a.starts_at <= ?"
+            f" AND {cond} GROUP BY a.id, a.title, a.starts_at, a.ends_at ORDER BY a.starts_at, a.id",
+            [to_db(start), to_db(end), to_db(now), *params],
+        )
+        return [
+            ActivityRow(
+                int(r["id"]), str(r["title"]), from_db(r["starts_at"]), from_db(r["ends_at"]),
+                int(r["confirmed"]), int(r["attended"]),
+            )
+            for r in rows
+        ]
+
+    # Feedback --------------------------------------------------------------------------------
+    async def feedback_figures(self, paths: Paths, start: datetime, end: datetime, now: datetime) -> FeedbackFigures:
+        cond, params = feedback_scope_sql(paths, "f.id")
+        period = [to_db(start), to_db(end)]
+        rows = await self._db.fetchall(
+            "SELECT f.kind, f.status, COUNT(*) AS n FROM feedback_items f"  # noqa: S608
+            f" WHERE f.created_at >= ? AND f.created_at < ? AND {cond} GROUP BY f.kind, f.status",
+            [*period, *params],
+        )
+        # The first answer: answered_at, unless the item was reopened and answered again, in
+        # which case the audit log holds the first 'feedback.answer' of the item.
+        answers = await self._db.fetchall(
+            "SELECT f.created_at, CASE WHEN f.reopened_at IS NULL THEN f.answered_at ELSE COALESCE(("  # noqa: S608
+            " SELECT MIN(l.at) FROM audit_log l WHERE l.target_type = 'feedback'"
+            " AND l.target_id = CAST(f.id AS TEXT) AND l.action = 'feedback.answer'), f.answered_at) END AS first"
+            " FROM feedback_items f WHERE f.answered_at IS NOT NULL AND f.created_at >= ? AND f.created_at < ?"
+            f" AND {cond}",
+            [*period, *params],
+        )
+        overdue = await self._db.fetchval(
+            "SELECT COUNT(*) FROM feedback_items f WHERE f.status IN ('new', 'assigned', 'in_progress')"  # noqa: S608
+            f" AND f.due_at < ? AND {cond}",
+            [to_db(now), *params],
+        )
+        seconds = sorted(
+            (from_db(r["first"]) - from_db(r["created_at"])).total_seconds() for r in answers
+        )
+        return FeedbackFigures(
+            {(str(r["kind"]), str(r["status"])): int(r["n"]) for r in rows}, len(answers), seconds, int(overdue)
+        )
+
+    async def answered_suggestions(self, paths: Paths, start: datetime, end: datetime) -> list[AnsweredItem]:
+        cond, params = feedback_scope_sql(paths, "f.id")
+        rows = await self._db.fetchall(
+            "SELECT f.ref, f.kind, f.body, f.answered_at FROM feedback_items f"  # noqa: S608
+            " WHERE f.kind = 'suggestion' AND f.answered_at >= ? AND f.answered_at < ?"
+            f" AND f.status IN ('answered', 'closed') AND {cond} ORDER BY f.answered_at, f.id",
+            [to_db(start), to_db(end), *params],
+        )
+        return [AnsweredItem(str(r["ref"]), str(r["kind"]), str(r["body"]), from_db(r["answered_at"])) for r in rows]
+
+    # A member's own record ---------------------------------------------------------------------
+    async def attended(self, member_id: int) -> list[AttendedActivity]:
+        rows = await self._db.fetchall(
+            "SELECT a.title, a.starts_at, a.ends_at FROM activity_signups s JOIN activities a ON a.id = s.activity_id"
+            " WHERE s.member_id = ? AND s.checked_in_at IS NOT NULL ORDER BY a.starts_at DESC",
+            (member_id,),
+        )
+        return [AttendedActivity(str(r["title"]), from_db(r["starts_at"]), from_db(r["ends_at"])) for r in rows]
+
+    async def signed_up(self, member_id: int) -> int:
+        return int(await self._db.fetchval(
+            "SELECT COUNT(*) FROM activity_signups WHERE member_id = ? AND status = 'confirmed'", (member_id,)
+        ))
+
+    async def feedback_given(self, member_id: int) -> dict[str, int]:
+        """The member's own items by kind (member-facing: reads the author link)."""
+        rows = await self._db.fetchall(
+            "SELECT f.kind, COUNT(*) AS n FROM feedback_authors fa JOIN feedback_items f ON f.id = fa.feedback_id"
+            " WHERE fa.member_id = ? GROUP BY f.kind ORDER BY f.kind",
+            (member_id,),
+        )
+        return {str(r["kind"]): int(r["n"]) for r in rows}
 
     async def member_basics(self, member_id: int) -> MemberBasics | None:
         row = await self._db.fetchone(
@@ -314,7 +476,59 @@ def export_sheets(conn: sqlite3.Connection, paths: Paths) -> list[Sheet]:
 
 def _extra_sheets(tables: set[str], paths: Paths) -> list[Sheet]:
     """Sheets over other features' tables (added when those tables exist)."""
-    return []
+    out: list[Sheet] = []
+    if {"activities", "activity_signups"} <= tables:
+        ac, ap = activity_scope_sql(paths, "a.id")
+        out.append(Sheet(
+            "activities",
+            "SELECT a.id, a.title, a.place, a.starts_at, a.ends_at, a.status, a.capacity,"  # noqa: S608
+            " COUNT(s.id), COUNT(s.checked_in_at) FROM activities a"
+            " LEFT JOIN activity_signups s ON s.activity_id = a.id AND s.status = 'confirmed'"
+            f" WHERE {ac} GROUP BY a.id, a.title, a.place, a.starts_at, a.ends_at, a.status, a.capacity"
+            " ORDER BY a.starts_at, a.id",
+            ap,
+        ))
+        out.append(Sheet(
+            "signups",
+            "SELECT s.activity_id, a.title, s.member_id, m.name, s.status, s.checked_in_at, s.created_at"  # noqa: S608
+            " FROM activity_signups s JOIN activities a ON a.id = s.activity_id JOIN members m ON m.id = s.member_id"
+            f" WHERE {ac} ORDER BY s.activity_id, s.id",
+            ap,
+        ))
+    if "feedback_items" in tables:
+        fc, fp = feedback_scope_sql(paths, "f.id")
+        # Anonymous items: no author at all (feedback_authors is never read here).
+        out.append(Sheet(
+            "feedback",
+            "SELECT f.ref, f.kind, f.status, f.anonymous,"  # noqa: S608
+            " CASE WHEN f.anonymous = 0 THEN f.author_member_id END,"
+            " CASE WHEN f.anonymous = 0 THEN m.name END,"
+            " f.body, f.created_at, f.due_at, f.answer, f.answered_at"
+            " FROM feedback_items f LEFT JOIN members m ON m.id = f.author_member_id AND f.anonymous = 0"
+            f" WHERE {fc} ORDER BY f.id",
+            fp,
+        ))
+    if {"surveys", "survey_questions", "survey_responses", "survey_answers"} <= tables:
+        sc, sp = survey_scope_sql(paths, "v.id")
+        out.append(Sheet(
+            "surveys",
+            "SELECT v.id, v.title, v.status, v.invited,"  # noqa: S608
+            " (SELECT COUNT(*) FROM survey_responses r WHERE r.survey_id = v.id),"
+            " (SELECT COUNT(*) FROM survey_responses r WHERE r.survey_id = v.id AND r.completed_at IS NOT NULL),"
+            f" v.deadline_at FROM surveys v WHERE {sc} ORDER BY v.id",
+            sp,
+        ))
+        # Results without respondents: question, answer value (JSON), how many gave it.
+        out.append(Sheet(
+            "survey_results",
+            "SELECT v.id, v.title, q.position, q.text, q.options, a.value, COUNT(*)"  # noqa: S608
+            " FROM survey_answers a JOIN survey_questions q ON q.id = a.question_id"
+            " JOIN surveys v ON v.id = q.survey_id"
+            f" WHERE a.final = 1 AND {sc} GROUP BY v.id, v.title, q.position, q.text, q.options, a.value"
+            " ORDER BY v.id, q.position, a.value",
+            sp,
+        ))
+    return out
 
 
 def iter_rows(conn: sqlite3.Connection, sheet: Sheet, batch: int = 5000) -> Iterator[Row]:

@@ -9,3 +9,5 @@ CREATE TABLE ledger_jobs (
 CREATE INDEX members_registered ON members (registered_at);
 CREATE INDEX member_groups_member ON member_groups (member_id, status);
 CREATE INDEX audit_log_actor ON audit_log (actor_user_id, id);
+-- first answer of a reopened feedback item (audit rows of one target)
+CREATE INDEX audit_log_target ON audit_log (target_type, target_id, action);
