@@ -70,13 +70,14 @@ class ExportFiles:
 
 def _cell(value: Any, zone: ZoneInfo) -> Any:
     if isinstance(value, str):
-        if len(value) == 27 and value[10] == "T" and value.endswith("Z"):
+        if len(value) == 27 and value[10] == "T" and value[26] == "Z":
             try:
-                moment = datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+                moment = datetime.fromisoformat(value[:26]).replace(tzinfo=UTC)
             except ValueError:
                 return value
             return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
-        value = ILLEGAL_CHARACTERS_RE.sub("", value)
+        if ILLEGAL_CHARACTERS_RE.search(value):
+            value = ILLEGAL_CHARACTERS_RE.sub("", value)
         if value.startswith(_FORMULA_START):
             return "'" + value  # never let a member's text become a spreadsheet formula
     return value
