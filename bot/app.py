@@ -22,7 +22,7 @@ from bot.persistence import SqlitePersistence
 from bot.services import Services
 from bot.transport import build_request
 from bot.updates import PerUserUpdateProcessor
-from handlers import activities, common, ledger, org, profile, registration
+from handlers import activities, common, ledger, notices, org, profile, registration
 from handlers import feedback as feedback_handlers
 from handlers import surveys as survey_handlers
 from handlers.common import FloodGuard
@@ -95,6 +95,7 @@ FEATURES: list[Any] = [
     registration,  # /start for newcomers: the guided registration
     org,
     profile,
+    notices,  # also starts the delivery worker that drains the outbox for every feature
     activities,
     feedback_handlers,
     survey_handlers,

@@ -8,10 +8,12 @@ from bot.activities import ActivityService
 from bot.backup import BackupService
 from bot.clock import Clock
 from bot.config import Settings
+from bot.delivery import DeliveryService
 from bot.feedback import FeedbackService
 from bot.i18n import Catalog
 from bot.ledger import LedgerService
 from bot.members import MemberService
+from bot.notices import NoticeService
 from bot.org import OrgService
 from bot.roles import RoleService
 from bot.surveys import SurveyService
@@ -44,16 +46,20 @@ class Services:
     surveys: SurveyService
     members: MemberService
     org: OrgService
+    delivery: DeliveryService
+    notices: NoticeService
 
     @classmethod
     def create(cls, settings: Settings, db: Database, clock: Clock, catalog: Catalog) -> Services:
+        users = UserService(UserRepo(db), clock, settings.language)
         roles = RoleService(RoleRepo(db), settings.owners)
+        delivery = DeliveryService.create(db, clock, catalog, users)
         return cls(
             settings=settings,
             db=db,
             clock=clock,
             catalog=catalog,
-            users=UserService(UserRepo(db), clock, settings.language),
+            users=users,
             roles=roles,
             audit=AuditRepo(db),
             ledger=LedgerService(LedgerRepo(db), settings, clock),
@@ -63,4 +69,6 @@ class Services:
             surveys=SurveyService(SurveyRepo(db), roles, clock, settings),
             members=MemberService(MemberRepo(db), clock, settings.profile_refresh_days),
             org=OrgService(GroupRepo(db), InviteRepo(db), MemberRepo(db), clock),
+            delivery=delivery,
+            notices=NoticeService.build(settings, db, clock, catalog, roles, delivery),
         )

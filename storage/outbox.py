@@ -2,19 +2,22 @@
 
 Producers call `enqueue` inside their own write transaction, so the thing that is
 announced and its deliveries commit together. The delivery worker (bot/delivery.py)
-claims pending rows, sends them at Telegram's pace and records each result.
+claims pending rows, sends them at Telegram's pace and records each result
+(`OutboxRepo.flush_and_claim` does both in one transaction per batch).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from storage.db import Tx
+from storage.db import Database, Tx
 from storage.timefmt import to_db
+
+FINAL_STATUSES = ("sent", "blocked", "failed", "unknown", "skipped")
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,7 @@ class OutgoingMessage:
     reply_markup: dict[str, Any] | None = None
     attachment: dict[str, Any] | None = None
     priority: int = 0
+    paid: bool = False
 
 
 async def enqueue(
@@ -45,15 +49,266 @@ async def enqueue(
             m.priority,
             to_db(not_before or now),
             to_db(now),
+            1 if m.paid else 0,
         )
         for m in messages
     ]
     before = await tx.fetchval("SELECT COUNT(*) FROM outbox")
     await tx.executemany(
         "INSERT INTO outbox (kind, ref_id, chat_id, member_id, text, reply_markup, attachment, priority,"
-        " not_before, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " not_before, created_at, paid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (kind, ref_id, chat_id) DO NOTHING",
         rows,
     )
     after = await tx.fetchval("SELECT COUNT(*) FROM outbox")
     return int(after) - int(before)
+
+
+async def track_progress(tx: Tx, kind: str, ref_id: int, chat_id: int, message_id: int, lang: str) -> None:
+    """Ask the engine to keep `message_id` in `chat_id` updated with the progress of (kind, ref_id)."""
+    await tx.execute(
+        "INSERT INTO outbox_progress (kind, ref_id, chat_id, message_id, lang) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT (kind, ref_id) DO UPDATE SET chat_id = excluded.chat_id,"
+        " message_id = excluded.message_id, lang = excluded.lang, done_at = NULL",
+        (kind, ref_id, chat_id, message_id, lang),
+    )
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    id: int
+    kind: str
+    ref_id: int | None
+    chat_id: int
+    member_id: int | None
+    text: str
+    reply_markup: dict[str, Any] | None
+    attachment: dict[str, Any] | None
+    paid: bool
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Result:
+    """What happened to one claimed row.
+
+    status: 'sent' | 'blocked' | 'failed' | 'unknown' (final), 'retry' (back to pending, the
+    attempt counts), 'requeue' (back to pending, the attempt does not count: 429),
+    'migrated' (back to pending with `new_chat_id`).
+    """
+
+    item: OutboxItem
+    status: str
+    message_id: int | None = None
+    error: str | None = None
+    new_chat_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Progress:
+    kind: str
+    ref_id: int
+    chat_id: int
+    message_id: int
+    lang: str
+
+
+@dataclass(frozen=True)
+class Counts:
+    pending: int = 0
+    sending: int = 0
+    sent: int = 0
+    blocked: int = 0
+    failed: int = 0
+    unknown: int = 0
+    skipped: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.pending + self.sending + self.sent + self.blocked + self.failed + self.unknown + self.skipped
+
+    @property
+    def open(self) -> int:
+        return self.pending + self.sending
+
+
+def _item(row: Any) -> OutboxItem:
+    return OutboxItem(
+        id=int(row["id"]),
+        kind=str(row["kind"]),
+        ref_id=row["ref_id"],
+        chat_id=int(row["chat_id"]),
+        member_id=row["member_id"],
+        text=str(row["text"]),
+        reply_markup=None if row["reply_markup"] is None else json.loads(row["reply_markup"]),
+        attachment=None if row["attachment"] is None else json.loads(row["attachment"]),
+        paid=bool(row["paid"]),
+        attempts=int(row["attempts"]),
+    )
+
+
+class OutboxRepo:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def recover_inflight(self, now: datetime) -> int:
+        """At start: rows a crash left 'sending' were in flight; their fate is unknown."""
+        async with self._db.transaction() as tx:
+            return await tx.execute(
+                "UPDATE outbox SET status = 'unknown', error = 'interrupted', finished_at = ?"
+                " WHERE status = 'sending'",
+                (to_db(now),),
+            )
+
+    async def release(self, ids: Sequence[int]) -> None:
+        """Claimed rows that were never attempted go back to pending (clean shutdown)."""
+        if not ids:
+            return
+        async with self._db.transaction() as tx:
+            await tx.executemany(
+                "UPDATE outbox SET status = 'pending', attempts = attempts - 1 WHERE id = ? AND status = 'sending'",
+                [(i,) for i in ids],
+            )
+
+    async def has_due(self, now: datetime) -> bool:
+        """Cheap read: is any row waiting to be sent? (Lets an idle worker skip the write lock.)"""
+        row = await self._db.fetchone(
+            "SELECT 1 FROM outbox WHERE status = 'pending' AND not_before <= ? LIMIT 1", (to_db(now),)
+        )
+        return row is not None
+
+    async def flush_and_claim(
+        self,
+        results: Sequence[Result],
+        now: datetime,
+        limit: int,
+        accept: Callable[[OutboxItem], bool],
+    ) -> tuple[list[OutboxItem], set[tuple[str, int]]]:
+        """Record `results`, then claim up to `limit` due rows that `accept` allows, in one transaction.
+
+        Returns the claimed rows and the (kind, ref_id) pairs whose results were recorded.
+        """
+        touched: set[tuple[str, int]] = set()
+        claimed: list[OutboxItem] = []
+        async with self._db.transaction() as tx:
+            await _record(tx, results, now)
+            for r in results:
+                if r.item.ref_id is not None:
+                    touched.add((r.item.kind, int(r.item.ref_id)))
+            if limit <= 0:
+                return claimed, touched
+            rows = await tx.fetchall(
+                "SELECT o.id, o.kind, o.ref_id, o.chat_id, o.member_id, o.text, o.reply_markup, o.attachment,"
+                " o.paid, o.attempts, m.unreachable_at FROM outbox o LEFT JOIN members m ON m.id = o.member_id"
+                " WHERE o.status = 'pending' AND o.not_before <= ? ORDER BY o.priority DESC, o.id LIMIT ?",
+                (to_db(now), limit * 4 + 16),
+            )
+            skipped: list[tuple[str, int]] = []
+            for row in rows:
+                if row["unreachable_at"] is not None:
+                    skipped.append((to_db(now), int(row["id"])))
+                    if row["ref_id"] is not None:
+                        touched.add((str(row["kind"]), int(row["ref_id"])))
+                    continue
+                item = _item(row)
+                if len(claimed) < limit and accept(item):
+                    claimed.append(item)
+            if skipped:
+                await tx.executemany(
+                    "UPDATE outbox SET status = 'skipped', error = 'unreachable', finished_at = ? WHERE id = ?",
+                    skipped,
+                )
+            if claimed:
+                await tx.executemany(
+                    "UPDATE outbox SET status = 'sending', attempts = attempts + 1 WHERE id = ? AND status = 'pending'",
+                    [(c.id,) for c in claimed],
+                )
+        return claimed, touched
+
+    async def counts(self, kind: str, ref_id: int) -> Counts:
+        rows = await self._db.fetchall(
+            "SELECT status, COUNT(*) AS n FROM outbox WHERE kind = ? AND ref_id = ? GROUP BY status",
+            (kind, ref_id),
+        )
+        return Counts(**{str(r["status"]): int(r["n"]) for r in rows})
+
+    async def progress(self, kind: str, ref_id: int) -> Progress | None:
+        row = await self._db.fetchone(
+            "SELECT kind, ref_id, chat_id, message_id, lang FROM outbox_progress"
+            " WHERE kind = ? AND ref_id = ? AND done_at IS NULL",
+            (kind, ref_id),
+        )
+        if row is None:
+            return None
+        return Progress(str(row["kind"]), int(row["ref_id"]), int(row["chat_id"]), int(row["message_id"]),
+                        str(row["lang"]))
+
+    async def open_progress(self) -> list[Progress]:
+        rows = await self._db.fetchall(
+            "SELECT kind, ref_id, chat_id, message_id, lang FROM outbox_progress WHERE done_at IS NULL"
+        )
+        return [Progress(str(r["kind"]), int(r["ref_id"]), int(r["chat_id"]), int(r["message_id"]), str(r["lang"]))
+                for r in rows]
+
+    async def finish_progress(self, kind: str, ref_id: int, now: datetime) -> bool:
+        """Claim the final report of (kind, ref_id): True exactly once."""
+        async with self._db.transaction() as tx:
+            changed = await tx.execute(
+                "UPDATE outbox_progress SET done_at = ? WHERE kind = ? AND ref_id = ? AND done_at IS NULL",
+                (to_db(now), kind, ref_id),
+            )
+        return changed == 1
+
+    async def has_pending(self, now: datetime) -> bool:
+        value = await self._db.fetchval(
+            "SELECT 1 FROM outbox WHERE status = 'pending' AND not_before <= ? LIMIT 1", (to_db(now),)
+        )
+        return value is not None
+
+    async def rows_for(self, kind: str, ref_id: int) -> list[tuple[int, str, int]]:
+        """(chat_id, status, attempts) of every row of (kind, ref_id) — for reports and tests."""
+        rows = await self._db.fetchall(
+            "SELECT chat_id, status, attempts FROM outbox WHERE kind = ? AND ref_id = ? ORDER BY id", (kind, ref_id)
+        )
+        return [(int(r["chat_id"]), str(r["status"]), int(r["attempts"])) for r in rows]
+
+
+async def _record(tx: Tx, results: Sequence[Result], now: datetime) -> None:
+    stamp = to_db(now)
+    final = [
+        (r.status, r.message_id, r.error, stamp, r.item.id)
+        for r in results
+        if r.status in ("sent", "blocked", "failed", "unknown")
+    ]
+    if final:
+        await tx.executemany(
+            "UPDATE outbox SET status = ?, message_id = ?, error = ?, finished_at = ? WHERE id = ?", final
+        )
+    for r in results:
+        if r.status == "blocked":
+            await tx.execute(
+                "UPDATE members SET unreachable_at = ? WHERE user_id = ? AND unreachable_at IS NULL",
+                (stamp, r.item.chat_id),
+            )
+            await tx.execute("UPDATE bot_users SET blocked_at = ? WHERE user_id = ?", (stamp, r.item.chat_id))
+        elif r.status == "retry":
+            await tx.execute("UPDATE outbox SET status = 'pending', error = ? WHERE id = ?", (r.error, r.item.id))
+        elif r.status == "requeue":
+            await tx.execute(
+                "UPDATE outbox SET status = 'pending', attempts = attempts - 1, error = ? WHERE id = ?",
+                (r.error, r.item.id),
+            )
+        elif r.status == "migrated" and r.new_chat_id is not None:
+            await tx.execute(
+                "UPDATE outbox SET status = 'pending', chat_id = ?, attempts = attempts - 1 WHERE id = ?",
+                (r.new_chat_id, r.item.id),
+            )
+            await tx.execute(
+                "INSERT INTO group_chats (chat_id, title, status, updated_at)"
+                " SELECT ?, title, 'member', ? FROM group_chats WHERE chat_id = ?"
+                " ON CONFLICT (chat_id) DO UPDATE SET status = 'member', updated_at = excluded.updated_at",
+                (r.new_chat_id, stamp, r.item.chat_id),
+            )
+            await tx.execute(
+                "UPDATE group_chats SET status = 'left', updated_at = ? WHERE chat_id = ?", (stamp, r.item.chat_id)
+            )

@@ -38,6 +38,11 @@ class UserRepo:
                 " blocked_at = NULL",
                 (user_id, stamp, stamp),
             )
+            # talking to the bot again makes a member reachable for notices (see storage/outbox.py)
+            await tx.execute(
+                "UPDATE members SET unreachable_at = NULL WHERE user_id = ? AND unreachable_at IS NOT NULL",
+                (user_id,),
+            )
 
     async def set_language(self, user_id: int, language: str, now: datetime) -> None:
         stamp = to_db(now)

@@ -1,0 +1,130 @@
+"""Broadcast benchmark: the delivery engine against the sandbox with its flood limits on.
+
+    python bench/broadcast.py [--quick] [--recipients N]
+
+The sandbox runs in a separate process (so its CPU does not count against the bot's).
+Phase 1 sends to every recipient at the free limit (must sustain >= 29 msg/s with no 429);
+phase 2 sends again with allow_paid_broadcast (goal >= 950 msg/s). The last line printed is
+one JSON object with the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import sys
+import tempfile
+import time
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import aiohttp
+from telegram import Bot
+
+from bot.app import SANDBOX_TOKEN
+from bot.clock import Clock
+from bot.delivery import DeliveryService
+from bot.i18n import Catalog
+from bot.transport import build_request
+from handlers.delivery import TelegramTransport
+from sandbox.server import FakeTelegram
+from storage.db import Database
+from storage.migrations import migrate
+from storage.outbox import OutboxRepo, OutgoingMessage, enqueue
+
+
+def _server_main(conn: Connection, recipients: int) -> None:
+    async def serve() -> None:
+        async with FakeTelegram(token=SANDBOX_TOKEN, seed=7) as tg:
+            ids = []
+            for n in range(recipients):
+                user = tg.create_user(f"Bench {n}")
+                user.state.started = True
+                ids.append(user.id)
+            conn.send((tg.api_url, tg.base, ids))
+            while not conn.poll():
+                await asyncio.sleep(0.1)
+
+    asyncio.run(serve())
+
+
+async def _counters(base: str) -> dict[str, object]:
+    async with aiohttp.ClientSession() as session, session.get(f"{base}/sandbox/api/counters") as resp:
+        data: dict[str, object] = await resp.json()
+        return data
+
+
+async def _phase(
+    service: DeliveryService, db: Database, ids: list[int], ref_id: int, paid: bool
+) -> tuple[float, float]:
+    clock = service.clock
+    async with db.transaction() as tx:
+        await enqueue(
+            tx, (OutgoingMessage("bench", ref_id, uid, f"通知 <b>{ref_id}</b> #{uid}", paid=paid) for uid in ids),
+            clock.now(),
+        )
+    start_sent = service.sent_total
+    cpu0, t0 = time.process_time(), time.perf_counter()
+    service.wake()
+    while True:
+        counts = await service.repo.counts("bench", ref_id)
+        if counts.open == 0:
+            break
+        await asyncio.sleep(0.02)
+    elapsed = time.perf_counter() - t0
+    cpu = time.process_time() - cpu0
+    sent = service.sent_total - start_sent
+    return sent / elapsed, cpu * 1000 / max(1, sent)
+
+
+async def run(recipients: int) -> dict[str, object]:
+    parent, child = multiprocessing.Pipe()
+    proc = multiprocessing.Process(target=_server_main, args=(child, recipients), daemon=True)
+    proc.start()
+    api_url, base, ids = parent.recv()
+    with tempfile.TemporaryDirectory() as tmp:
+        db = await Database.open(Path(tmp) / "bench.db")
+        await migrate(db)
+        service = DeliveryService(OutboxRepo(db), Clock(), Catalog.load())
+        bot = Bot(SANDBOX_TOKEN, base_url=api_url, request=build_request("aiohttp", connection_pool_size=128))
+        async with bot:
+            service.concurrency = 128
+            service.start(TelegramTransport(bot))
+            before = await _counters(base)
+            free_rate, free_cpu = await _phase(service, db, ids, 1, paid=False)
+            mid = await _counters(base)
+            paid_rate, paid_cpu = await _phase(service, db, ids, 2, paid=True)
+            after = await _counters(base)
+            await service.stop()
+        await db.close()
+    parent.send("stop")
+    proc.join(5)
+    return {
+        "recipients": recipients,
+        "free_msgs_per_s": round(free_rate, 2),
+        "free_http_429": int(str(mid["http_429"])) - int(str(before["http_429"])),
+        "paid_msgs_per_s": round(paid_rate, 1),
+        "paid_http_429": int(str(after["http_429"])) - int(str(mid["http_429"])),
+        "cpu_ms_per_msg": round((free_cpu + paid_cpu) / 2, 3),
+        "paid_cpu_ms_per_msg": round(paid_cpu, 3),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="~300 recipients (CI smoke run)")
+    parser.add_argument("--recipients", type=int, default=None)
+    args = parser.parse_args(argv)
+    recipients = args.recipients or (300 if args.quick else 3000)
+    result = asyncio.run(run(recipients))
+    print(f"free: {result['free_msgs_per_s']} msg/s, 429s: {result['free_http_429']}")
+    print(f"paid: {result['paid_msgs_per_s']} msg/s, 429s: {result['paid_http_429']}")
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

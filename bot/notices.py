@@ -1,0 +1,446 @@
+"""Notices: compose, send now / at a time / repeatedly, acknowledgements and nudges.
+
+Every send goes through the outbox in the same transaction that records the notice (or its
+firing), so nothing is half-sent. Scheduled and recurring notices are rows with `next_due_at`;
+`run_due` claims each due row inside one write transaction (nothing fires twice) and is
+triggered by the JobQueue tick, at start-up, and directly by tests (FakeClock).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from calendar import monthrange
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.clock import Clock
+from bot.config import Language, Settings
+from bot.delivery import DeliveryService
+from bot.i18n import Catalog, Markup
+from bot.roles import AccessDenied, Actor, RoleService
+from bot.segments import Segment, SegmentResolver
+from storage import audit
+from storage import notices as store
+from storage.db import Database
+from storage.notices import AckStats, NewNotice, NoticeRepo, NoticeRow, Pending
+from storage.outbox import OutgoingMessage, enqueue, track_progress
+from storage.segments import SegmentRepo
+
+MISSED_AFTER = timedelta(hours=24)
+MAX_TEXT = 3500
+MAX_CAPTION = 1000
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class NoticeError(Exception):
+    """A notice request that cannot be carried out; `key` names the catalogue text."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+@dataclass(frozen=True)
+class Recurrence:
+    """Daily, weekly on `weekdays` (0 = Monday), or monthly on `monthday`, at `at` local time."""
+
+    freq: str
+    at: time
+    weekdays: tuple[int, ...] = ()
+    monthday: int = 1
+
+    def to_json(self) -> str:
+        return json.dumps({"freq": self.freq, "at": self.at.strftime("%H:%M"), "weekdays": list(self.weekdays),
+                           "monthday": self.monthday})
+
+    @classmethod
+    def from_json(cls, text: str) -> Recurrence:
+        data = json.loads(text)
+        return cls(str(data["freq"]), time.fromisoformat(str(data["at"])),
+                   tuple(int(d) for d in data.get("weekdays", [])), int(data.get("monthday", 1)))
+
+    def matches(self, day: date) -> bool:
+        if self.freq == "daily":
+            return True
+        if self.freq == "weekly":
+            return day.weekday() in self.weekdays
+        return day.day == min(self.monthday, monthrange(day.year, day.month)[1])
+
+    def next_after(self, after: datetime, zone: ZoneInfo) -> datetime:
+        """The first occurrence strictly after `after`."""
+        local = after.astimezone(zone)
+        for offset in range(400):
+            day = local.date() + timedelta(days=offset)
+            if not self.matches(day):
+                continue
+            candidate = datetime.combine(day, self.at, zone)
+            if candidate > after:
+                return candidate
+        raise ValueError("recurrence never occurs")
+
+
+@dataclass(frozen=True)
+class Draft:
+    text: str
+    segment: Segment
+    attachment: dict[str, Any] | None = None
+    post_to_groups: bool = False
+    paid: bool = False
+    urgent: bool = False
+    at: datetime | None = None
+    recurrence: Recurrence | None = None
+    until: datetime | None = None
+    nudge_after_h: int | None = None
+
+
+@dataclass(frozen=True)
+class Created:
+    notice_id: int
+    recipients: int
+    group_chats: int
+    due_at: datetime | None
+
+
+@dataclass(frozen=True)
+class DueReport:
+    fired: list[int] = field(default_factory=list)
+    missed: list[int] = field(default_factory=list)
+    nudged: list[int] = field(default_factory=list)
+
+
+# --- parsing typed input ---------------------------------------------------------------------------
+_WHEN = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})\s+(\d{1,2}):(\d{2})\s*$")
+_TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
+_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+
+
+def parse_when(text: str, zone: ZoneInfo) -> datetime | None:
+    """'2026-12-05 14:00' in the configured zone, or None."""
+    match = _WHEN.match(text)
+    if not match:
+        return None
+    year, month, day, hour, minute = (int(g) for g in match.groups())
+    try:
+        return datetime(year, month, day, hour, minute, tzinfo=zone)
+    except ValueError:
+        return None
+
+
+def parse_repeat(text: str, zone: ZoneInfo) -> tuple[Recurrence, datetime] | None:
+    """'daily 08:30 until 2026-12-31', 'weekly mon,thu 19:00 until ...', 'monthly 5 09:00 until ...'."""
+    words = text.lower().replace("，", ",").split()
+    if len(words) < 4 or words[-2] != "until":
+        return None
+    date_match = _DATE.match(words[-1])
+    time_match = _TIME.match(words[-3])
+    if not date_match or not time_match:
+        return None
+    hour, minute = int(time_match.group(1)), int(time_match.group(2))
+    if hour > 23 or minute > 59:
+        return None
+    try:
+        until_day = date(*(int(g) for g in date_match.groups()))
+    except ValueError:
+        return None
+    until = datetime.combine(until_day, time(23, 59), zone)
+    at = time(hour, minute)
+    freq, args = words[0], words[1:-3]
+    if freq == "daily" and not args:
+        return Recurrence("daily", at), until
+    if freq == "weekly" and len(args) == 1:
+        days: list[int] = []
+        for part in args[0].split(","):
+            if part in WEEKDAYS:
+                days.append(WEEKDAYS.index(part))
+            elif part.isdigit() and 1 <= int(part) <= 7:
+                days.append(int(part) - 1)
+            else:
+                return None
+        return Recurrence("weekly", at, tuple(sorted(set(days)))), until
+    if freq == "monthly" and len(args) == 1 and args[0].isdigit() and 1 <= int(args[0]) <= 31:
+        return Recurrence("monthly", at, monthday=int(args[0])), until
+    return None
+
+
+def ack_markup(notice_id: int, label: str) -> dict[str, Any]:
+    return {"inline_keyboard": [[{"text": label, "callback_data": f"ack:{notice_id}"}]]}
+
+
+class NoticeService:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        catalog: Catalog,
+        roles: RoleService,
+        segments: SegmentResolver,
+        delivery: DeliveryService,
+        zone: ZoneInfo,
+        quiet_start: int = 22,
+        quiet_end: int = 8,
+    ) -> None:
+        self.db = db
+        self.repo = NoticeRepo(db)
+        self.clock = clock
+        self.catalog = catalog
+        self.roles = roles
+        self.segments = segments
+        self.delivery = delivery
+        self.zone = zone
+        self.quiet_start = quiet_start
+        self.quiet_end = quiet_end
+
+    @classmethod
+    def build(
+        cls, settings: Settings, db: Database, clock: Clock, catalog: Catalog, roles: RoleService,
+        delivery: DeliveryService,
+    ) -> NoticeService:
+        resolver = SegmentResolver(SegmentRepo(db))
+        return cls(db, clock, catalog, roles, resolver, delivery, ZoneInfo(settings.tz))
+
+    # --- composing ------------------------------------------------------------------------------
+    async def count(self, actor: Actor, segment: Segment) -> int:
+        RoleService.require_coordinator(actor)
+        await self.segments.check(segment, actor.scope)
+        return len(await self.segments.resolve(self.db, segment, actor.scope))
+
+    def out_of_quiet(self, moment: datetime) -> datetime:
+        """Non-urgent sends falling in quiet hours move to the morning."""
+        local = moment.astimezone(self.zone)
+        if local.hour >= self.quiet_start:
+            return datetime.combine(local.date() + timedelta(days=1), time(self.quiet_end), self.zone)
+        if local.hour < self.quiet_end:
+            return datetime.combine(local.date(), time(self.quiet_end), self.zone)
+        return moment
+
+    async def create(self, actor: Actor, draft: Draft, lang: str,
+                     progress: tuple[int, int] | None = None) -> Created:
+        """Record a notice; send it now (through the outbox), or schedule it."""
+        RoleService.require_coordinator(actor)
+        await self.segments.check(draft.segment, actor.scope)
+        limit = MAX_CAPTION if draft.attachment else MAX_TEXT
+        if not draft.text.strip() and not draft.attachment:
+            raise NoticeError("notice.error.empty")
+        if len(draft.text) > limit:
+            raise NoticeError("notice.error.too_long")
+        now = self.clock.now()
+        due: datetime | None = None
+        status = "sent"
+        if draft.recurrence is not None:
+            if draft.until is None or draft.until <= now:
+                raise NoticeError("notice.error.until_past")
+            status = "recurring"
+            due = draft.recurrence.next_after(now, self.zone)
+        elif draft.at is not None:
+            if draft.at <= now:
+                raise NoticeError("notice.error.in_past")
+            status = "scheduled"
+            due = draft.at
+        if due is not None and not draft.urgent:
+            due = self.out_of_quiet(due)
+        if draft.recurrence is not None and draft.until is not None and due is not None and due > draft.until:
+            raise NoticeError("notice.error.until_past")
+        row = NewNotice(
+            author_user_id=actor.user_id, author_lang=lang, text=draft.text,
+            attachment=None if draft.attachment is None else json.dumps(draft.attachment),
+            segment=draft.segment.to_json(), post_to_groups=draft.post_to_groups, paid=draft.paid,
+            urgent=draft.urgent, status="sent" if status == "sent" else status,
+            recurrence=None if draft.recurrence is None else draft.recurrence.to_json(),
+            next_due_at=due, until_at=draft.until, nudge_after_h=draft.nudge_after_h,
+        )
+        async with self.db.transaction() as tx:
+            notice_id = await store.insert(tx, row, now)
+            recipients = groups = 0
+            if status == "sent":
+                recipients, groups = await self._fire(tx, notice_id, row, actor, now)
+                if progress is not None:
+                    await track_progress(tx, "notice", notice_id, progress[0], progress[1], lang)
+            await audit.record(tx, now, actor.user_id, f"notice.{status}", "notice", notice_id,
+                               {"recipients": recipients, "segment": row.segment})
+        if status == "sent":
+            self.delivery.wake()
+        else:
+            recipients = await self.count(actor, draft.segment)
+        return Created(notice_id, recipients, groups, due)
+
+    async def _fire(self, tx: Any, notice_id: int, row: NewNotice | NoticeRow, actor: Actor,
+                    now: datetime) -> tuple[int, int]:
+        """Enqueue one notice to its recipients (and group chats) and mark it sent."""
+        segment = Segment.from_json(row.segment)
+        recipients = await self.segments.resolve(tx, segment, actor.scope)
+        attachment = None if row.attachment is None else json.loads(row.attachment)
+        messages = [
+            OutgoingMessage(
+                "notice", notice_id, r.user_id, row.text, member_id=r.member_id,
+                reply_markup=ack_markup(notice_id, self._label(r.language)), attachment=attachment,
+                paid=row.paid,
+            )
+            for r in recipients
+        ]
+        await enqueue(tx, messages, now)
+        groups = 0
+        if row.post_to_groups:
+            chats = await store.group_chat_ids(tx)
+            groups = await enqueue(
+                tx, [OutgoingMessage("notice_group", notice_id, c, row.text, attachment=attachment) for c in chats],
+                now,
+            )
+        nudge_at = None if row.nudge_after_h is None else now + timedelta(hours=row.nudge_after_h)
+        await store.mark_sent(tx, notice_id, now, nudge_at)
+        return len(messages), groups
+
+    def _label(self, language: str | None) -> str:
+        lang: Language = "en" if language == "en" else self.catalog.default
+        return str(self.catalog.text(lang, "notice.ack_button"))
+
+    # --- due work -------------------------------------------------------------------------------
+    async def run_due(self) -> DueReport:
+        """Fire scheduled/recurring notices and automatic nudges that are due; report missed ones."""
+        now = self.clock.now()
+        report = DueReport()
+        async with self.db.transaction() as tx:
+            for row in await store.due(tx, now):
+                assert row.next_due_at is not None
+                actor = await self.roles.actor(row.author_user_id)
+                late = now - row.next_due_at > MISSED_AFTER
+                if late:
+                    report.missed.append(row.id)
+                    await self._tell_author(tx, row, "notice.missed", now)
+                    await audit.record(tx, now, None, "notice.missed", "notice", row.id)
+                if row.status == "scheduled":
+                    if late:
+                        await store.set_status(tx, row.id, "missed", ("scheduled",))
+                    elif not actor.is_coordinator:
+                        await store.set_status(tx, row.id, "cancelled", ("scheduled",))
+                    else:
+                        await self._fire(tx, row.id, row, actor, now)
+                        report.fired.append(row.id)
+                    continue
+                # recurring: each firing is a child notice with its own recipients and acks
+                if not late and actor.is_coordinator:
+                    child = NewNotice(
+                        author_user_id=row.author_user_id, author_lang=row.author_lang, text=row.text,
+                        attachment=row.attachment, segment=row.segment, post_to_groups=row.post_to_groups,
+                        paid=row.paid, urgent=row.urgent, status="sent", nudge_after_h=row.nudge_after_h,
+                        parent_id=row.id,
+                    )
+                    child_id = await store.insert(tx, child, now)
+                    await self._fire(tx, child_id, child, actor, now)
+                    report.fired.append(child_id)
+                await store.reschedule(tx, row.id, self._next(row, now))
+            for row in await store.nudges_due(tx, now):
+                await self._nudge(tx, row, now)
+                await store.clear_nudge(tx, row.id)
+                report.nudged.append(row.id)
+        if report.fired or report.missed or report.nudged:
+            self.delivery.wake()
+        return report
+
+    def _next(self, row: NoticeRow, now: datetime) -> datetime | None:
+        if row.recurrence is None:
+            return None
+        recurrence = Recurrence.from_json(row.recurrence)
+        due = recurrence.next_after(now, self.zone)
+        if not row.urgent:
+            due = self.out_of_quiet(due)
+        if row.until_at is not None and due > row.until_at:
+            return None
+        return due
+
+    async def _tell_author(self, tx: Any, row: NoticeRow, key: str, now: datetime) -> None:
+        lang: Language = "en" if row.author_lang == "en" else "zh-Hans"
+        text = self.catalog.text(lang, key, id=row.id, excerpt=_excerpt(row.text))
+        await enqueue(tx, [OutgoingMessage(key.replace(".", "_"), row.id, row.author_user_id, text,
+                                           priority=1)], now)
+
+    # --- acknowledgements and nudges --------------------------------------------------------------
+    async def ack(self, user_id: int, notice_id: int) -> str:
+        async with self.db.transaction() as tx:
+            return await store.ack(tx, notice_id, user_id, self.clock.now())
+
+    async def get_for(self, actor: Actor, notice_id: int) -> NoticeRow:
+        """The notice, if the caller may manage it (its author, or an owner)."""
+        RoleService.require_coordinator(actor)
+        row = await self.repo.get(notice_id)
+        if row is None:
+            raise NoticeError("notice.error.not_found")
+        if not actor.is_owner and row.author_user_id != actor.user_id:
+            raise AccessDenied("not the author")
+        return row
+
+    async def listing(self, actor: Actor) -> list[NoticeRow]:
+        RoleService.require_coordinator(actor)
+        return await self.repo.listing(None if actor.is_owner else actor.user_id)
+
+    async def stats(self, actor: Actor, notice_id: int) -> tuple[NoticeRow, AckStats]:
+        row = await self.get_for(actor, notice_id)
+        return row, await self.repo.stats(notice_id)
+
+    async def pending(self, actor: Actor, notice_id: int, page: int, per_page: int = 20) -> tuple[list[Pending], int]:
+        await self.get_for(actor, notice_id)
+        return await self.repo.pending(notice_id, per_page, max(0, page) * per_page)
+
+    async def nudge(self, actor: Actor, notice_id: int) -> int:
+        row = await self.get_for(actor, notice_id)
+        if row.status != "sent":
+            raise NoticeError("notice.error.not_sent")
+        now = self.clock.now()
+        async with self.db.transaction() as tx:
+            count = await self._nudge(tx, row, now)
+            await audit.record(tx, now, actor.user_id, "notice.nudge", "notice", notice_id, {"count": count})
+        self.delivery.wake()
+        return count
+
+    async def _nudge(self, tx: Any, row: NoticeRow, now: datetime) -> int:
+        targets = await store.not_acked_members(tx, row.id)
+        await store.drop_finished_nudges(tx, row.id)
+        languages = {int(r["user_id"]): r["language"] for r in await tx.fetchall(
+            "SELECT user_id, language FROM bot_users WHERE user_id IN (SELECT chat_id FROM outbox"
+            " WHERE kind = 'notice' AND ref_id = ?)", (row.id,))}
+        messages = []
+        for member_id, chat_id in targets:
+            language = languages.get(chat_id)
+            lang: Language = "en" if language == "en" else self.catalog.default
+            text = self.catalog.text(lang, "notice.nudge", excerpt=_excerpt(row.text))
+            messages.append(OutgoingMessage("nudge", row.id, chat_id, text, member_id=member_id,
+                                            reply_markup=ack_markup(row.id, self._label(language))))
+        return await enqueue(tx, messages, now)
+
+    # --- managing scheduled notices ---------------------------------------------------------------
+    async def cancel(self, actor: Actor, notice_id: int) -> bool:
+        await self.get_for(actor, notice_id)
+        now = self.clock.now()
+        async with self.db.transaction() as tx:
+            done = await store.set_status(tx, notice_id, "cancelled", ("scheduled", "recurring"))
+            if done:
+                await audit.record(tx, now, actor.user_id, "notice.cancel", "notice", notice_id)
+        return done
+
+    async def edit_text(self, actor: Actor, notice_id: int, text: str) -> bool:
+        row = await self.get_for(actor, notice_id)
+        limit = MAX_CAPTION if row.attachment else MAX_TEXT
+        if not text.strip():
+            raise NoticeError("notice.error.empty")
+        if len(text) > limit:
+            raise NoticeError("notice.error.too_long")
+        now = self.clock.now()
+        async with self.db.transaction() as tx:
+            done = await store.set_text(tx, notice_id, text)
+            if done:
+                await audit.record(tx, now, actor.user_id, "notice.edit", "notice", notice_id)
+        return done
+
+
+def _excerpt(html_text: str, limit: int = 60) -> Markup:
+    """A short plain excerpt of HTML text (tags dropped, entities kept escaped)."""
+    plain = re.sub(r"<[^>]*>", "", html_text)
+    if len(plain) > limit:
+        cut = plain[:limit]
+        amp = cut.rfind("&")
+        if amp != -1 and ";" not in cut[amp:]:
+            cut = cut[:amp]
+        plain = cut + "…"
+    return Markup(plain)

@@ -1,0 +1,724 @@
+"""/notice (compose and send), /notices (status, who has not, nudge, cancel, edit), the
+"Got it" button, and tracking of the group chats the bot is in.
+
+The conversation keeps its draft in `user_data` (persisted), re-checks the caller's role on
+every step, and renders the preview with the very text and button members will get.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from datetime import datetime
+from typing import Any
+
+from telegram import Message, Update
+from telegram.constants import ChatMemberStatus, ParseMode
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+from telegram.warnings import PTBUserWarning
+
+from bot.context import Ctx, LiaisonApp
+from bot.i18n import Markup, Translator
+from bot.notices import Created, Draft, NoticeError, parse_repeat, parse_when
+from bot.roles import AccessDenied, Actor, Role
+from bot.segments import Segment
+from handlers import common
+from handlers import keyboards as kb
+from handlers.base import actor, answer, edit_or_reply, refuse, reply, translator
+from handlers.delivery import TelegramTransport
+from handlers.menu import CommandMenu
+from storage.notices import GroupChatRepo, NoticeRow
+from storage.segments import SegmentRepo
+
+log = logging.getLogger(__name__)
+
+WRITE, AUDIENCE, PICK, PREVIEW, WHEN, REPEAT = range(6)
+EDIT_TEXT = 10
+DRAFT = "notice_draft"
+PER_PAGE = 20
+MAX_PICK = 40
+
+
+def _draft(context: Ctx) -> dict[str, Any]:
+    data = context.user_data if context.user_data is not None else {}
+    draft = data.get(DRAFT)
+    if not isinstance(draft, dict):
+        draft = {}
+        data[DRAFT] = draft
+    return draft
+
+
+def _segment(draft: dict[str, Any]) -> Segment:
+    return Segment(
+        everyone=bool(draft.get("everyone")),
+        group_ids=tuple(int(g) for g in draft.get("groups", [])),
+        categories=tuple(str(c) for c in draft.get("cats", [])),
+    )
+
+
+async def _coordinator(update: Update, context: Ctx) -> Actor | None:
+    who = await actor(update, context)
+    if not who.is_coordinator:
+        await refuse(update, context)
+        return None
+    return who
+
+
+# --- /notice conversation -------------------------------------------------------------------------
+async def notice_start(update: Update, context: Ctx) -> int:
+    if await _coordinator(update, context) is None:
+        return ConversationHandler.END
+    if context.user_data is not None:
+        context.user_data[DRAFT] = {}
+    tr = await translator(update, context)
+    await reply(update, tr("notice.ask_text"))
+    return WRITE
+
+
+async def got_content(update: Update, context: Ctx) -> int:
+    if await _coordinator(update, context) is None:
+        return ConversationHandler.END
+    message = update.effective_message
+    tr = await translator(update, context)
+    if message is None:
+        return WRITE
+    draft = _draft(context)
+    if message.photo:
+        draft["attachment"] = {"type": "photo", "file_id": message.photo[-1].file_id}
+        draft["text"] = message.caption_html or ""
+        plain = message.caption or ""
+        limit = 1000
+    elif message.document:
+        draft["attachment"] = {"type": "document", "file_id": message.document.file_id}
+        draft["text"] = message.caption_html or ""
+        plain = message.caption or ""
+        limit = 1000
+    elif message.text:
+        draft.pop("attachment", None)
+        draft["text"] = message.text_html
+        plain = message.text
+        limit = 3500
+    else:
+        await reply(update, tr("notice.needs_text"))
+        return WRITE
+    if len(plain) > limit or len(draft["text"]) > limit + 500:
+        await reply(update, tr("notice.error.too_long"))
+        return WRITE
+    if not plain.strip() and "attachment" not in draft:
+        await reply(update, tr("notice.error.empty"))
+        return WRITE
+    await _ask_audience(update, tr)
+    return AUDIENCE
+
+
+async def not_content(update: Update, context: Ctx) -> int:
+    tr = await translator(update, context)
+    await reply(update, tr("notice.needs_text"))
+    return WRITE
+
+
+async def _ask_audience(update: Update, tr: Translator) -> None:
+    keyboard = kb.inline([
+        [kb.button(tr("notice.audience.everyone"), kb.cb("ntc", "a", "all"))],
+        [kb.button(tr("notice.audience.groups"), kb.cb("ntc", "a", "groups")),
+         kb.button(tr("notice.audience.categories"), kb.cb("ntc", "a", "cats"))],
+        [kb.button(tr("notice.btn.cancel"), kb.cb("ntc", "x"))],
+    ])
+    await reply(update, tr("notice.ask_audience"), keyboard)
+
+
+async def audience_chosen(update: Update, context: Ctx) -> int:
+    who = await _coordinator(update, context)
+    if who is None:
+        return ConversationHandler.END
+    query = update.callback_query
+    parts = kb.parse(query.data if query else None, "ntc", 2)
+    await answer(update)
+    tr = await translator(update, context)
+    draft = _draft(context)
+    draft["groups"], draft["cats"], draft["everyone"] = [], [], False
+    if parts == ["a", "all"]:
+        draft["everyone"] = True
+        return await _preview(update, context, who)
+    if parts == ["a", "groups"]:
+        draft["mode"] = "g"
+        return await _show_picker(update, context, who, tr)
+    if parts == ["a", "cats"]:
+        draft["mode"] = "c"
+        draft["cat_list"] = (await SegmentRepo(context.services.db).categories())[:MAX_PICK]
+        return await _show_picker(update, context, who, tr)
+    return AUDIENCE
+
+
+async def _options(context: Ctx, who: Actor) -> list[tuple[str, str]]:
+    """(label, value) pairs of the current picker: groups in scope, or categories."""
+    draft = _draft(context)
+    if draft.get("mode") == "c":
+        return [(c, str(i)) for i, c in enumerate(draft.get("cat_list", []))]
+    scope = None if who.scope.everything else list(who.scope.paths)
+    groups = await SegmentRepo(context.services.db).groups(scope)
+    return [(g.name, str(g.id)) for g in groups[:MAX_PICK]]
+
+
+async def _show_picker(update: Update, context: Ctx, who: Actor, tr: Translator) -> int:
+    draft = _draft(context)
+    options = await _options(context, who)
+    if not options:
+        await edit_or_reply(update, tr("notice.nothing_to_pick"))
+        await _ask_audience(update, tr)
+        return AUDIENCE
+    mode = draft.get("mode", "g")
+    chosen = {str(g) for g in draft.get("groups", [])} if mode == "g" else {
+        str(i) for i, c in enumerate(draft.get("cat_list", [])) if c in draft.get("cats", [])}
+    buttons = [kb.button(("✅ " if value in chosen else "") + label[:40], kb.cb("ntc", mode, value))
+               for label, value in options]
+    rows = [*kb.columns(buttons), [kb.button(tr("notice.btn.done"), kb.cb("ntc", "done")),
+                                   kb.button(tr("notice.btn.cancel"), kb.cb("ntc", "x"))]]
+    key = "notice.pick_groups" if mode == "g" else "notice.pick_categories"
+    await edit_or_reply(update, tr(key), kb.inline(rows))
+    return PICK
+
+
+async def pick_toggled(update: Update, context: Ctx) -> int:
+    who = await _coordinator(update, context)
+    if who is None:
+        return ConversationHandler.END
+    query = update.callback_query
+    parts = kb.parse(query.data if query else None, "ntc", 2)
+    tr = await translator(update, context)
+    draft = _draft(context)
+    if parts is None or parts[0] != draft.get("mode") or parts[1] not in {v for _, v in await _options(context, who)}:
+        await answer(update, str(tr("common.stale_button")))
+        return PICK
+    await answer(update)
+    if parts[0] == "g":
+        groups = [int(g) for g in draft.get("groups", [])]
+        value = int(parts[1])
+        draft["groups"] = [g for g in groups if g != value] if value in groups else [*groups, value]
+    else:
+        category = draft.get("cat_list", [])[int(parts[1])]
+        cats = list(draft.get("cats", []))
+        draft["cats"] = [c for c in cats if c != category] if category in cats else [*cats, category]
+    return await _show_picker(update, context, who, tr)
+
+
+async def pick_done(update: Update, context: Ctx) -> int:
+    who = await _coordinator(update, context)
+    if who is None:
+        return ConversationHandler.END
+    tr = await translator(update, context)
+    if _segment(_draft(context)).empty:
+        await answer(update, str(tr("notice.no_selection")), alert=True)
+        return PICK
+    await answer(update)
+    return await _preview(update, context, who)
+
+
+def _state(tr: Translator, on: object) -> Markup:
+    return tr("notice.on") if on else tr("notice.off")
+
+
+async def _preview(update: Update, context: Ctx, who: Actor, *, resend: bool = True) -> int:
+    tr = await translator(update, context)
+    draft = _draft(context)
+    services = context.services
+    try:
+        count = await services.notices.count(who, _segment(draft))
+    except AccessDenied:
+        await refuse(update, context)
+        return ConversationHandler.END
+    groups = len(await GroupChatRepo(services.db).active()) if draft.get("post_groups") else 0
+    chat = update.effective_chat
+    if resend and chat is not None:
+        # The notice exactly as members get it (the button does nothing here).
+        label = services.catalog.text(tr.lang, "notice.ack_button")
+        markup = kb.inline([[kb.button(label, kb.cb("noop"))]])
+        attachment = draft.get("attachment") or {}
+        if attachment.get("type") == "photo":
+            await chat.send_photo(attachment["file_id"], caption=draft.get("text", ""), parse_mode=ParseMode.HTML,
+                                  reply_markup=markup)
+        elif attachment.get("type") == "document":
+            await chat.send_document(attachment["file_id"], caption=draft.get("text", ""),
+                                     parse_mode=ParseMode.HTML, reply_markup=markup)
+        else:
+            await chat.send_message(draft.get("text", ""), parse_mode=ParseMode.HTML, reply_markup=markup,
+                                    disable_web_page_preview=True)
+    keyboard = kb.inline([
+        [kb.button(tr("notice.btn.send_now"), kb.cb("ntc", "send"))],
+        [kb.button(tr("notice.btn.schedule"), kb.cb("ntc", "when")),
+         kb.button(tr("notice.btn.repeat"), kb.cb("ntc", "rep"))],
+        [kb.button(tr("notice.btn.groups", state=_state(tr, draft.get("post_groups"))), kb.cb("ntc", "t", "groups"))],
+        [kb.button(tr("notice.btn.nudge", state=_state(tr, draft.get("nudge"))), kb.cb("ntc", "t", "nudge"))],
+        [kb.button(tr("notice.btn.urgent", state=_state(tr, draft.get("urgent"))), kb.cb("ntc", "t", "urgent"))],
+        [kb.button(tr("notice.btn.paid", state=_state(tr, draft.get("paid"))), kb.cb("ntc", "t", "paid"))],
+        [kb.button(tr("notice.btn.cancel"), kb.cb("ntc", "x"))],
+    ])
+    # The question message becomes the control panel (Telegram allows ~1 new message/s per chat).
+    await edit_or_reply(update, tr("notice.preview", count=count, groups=groups), keyboard)
+    return PREVIEW
+
+
+async def option_toggled(update: Update, context: Ctx) -> int:
+    who = await _coordinator(update, context)
+    if who is None:
+        return ConversationHandler.END
+    query = update.callback_query
+    parts = kb.parse(query.data if query else None, "ntc", 2)
+    await answer(update)
+    names = {"groups": "post_groups", "nudge": "nudge", "urgent": "urgent", "paid": "paid"}
+    if parts is None or parts[1] not in names:
+        return PREVIEW
+    draft = _draft(context)
+    key = names[parts[1]]
+    draft[key] = not draft.get(key)
+    return await _preview(update, context, who, resend=False)
+
+
+def _make_draft(draft: dict[str, Any], **extra: Any) -> Draft:
+    return Draft(
+        text=str(draft.get("text", "")),
+        segment=_segment(draft),
+        attachment=draft.get("attachment"),
+        post_to_groups=bool(draft.get("post_groups")),
+        paid=bool(draft.get("paid")),
+        urgent=bool(draft.get("urgent")),
+        nudge_after_h=24 if draft.get("nudge") else None,
+        **extra,
+    )
+
+
+async def send_now(update: Update, context: Ctx) -> int:
+    who = await _coordinator(update, context)
+    if who is None:
+        return ConversationHandler.END
+    await answer(update)
+    tr = await translator(update, context)
+    draft = _draft(context)
+    services = context.services
+    count = await services.notices.count(who, _segment(draft))
+    if count == 0:
+        await reply(update, tr("notice.no_recipients"))
+        return PREVIEW
+    query = update.callback_query
+    status = query.message if query is not None and isinstance(query.message, Message) else None
+    if status is None:
+        return PREVIEW
+    await edit_or_reply(update, tr("notice.sending", total=count))
+    try:
+        await services.notices.create(who, _make_draft(draft), tr.lang, progress=(status.chat_id, status.message_id))
+    except NoticeError as exc:
+        await reply(update, tr(exc.key))
+        return PREVIEW
+    except AccessDenied:
+        await refuse(update, context)
+        return ConversationHandler.END
+    _clear(context)
+    return ConversationHandler.END
+
+
+async def ask_when(update: Update, context: Ctx) -> int:
+    if await _coordinator(update, context) is None:
+        return ConversationHandler.END
+    await answer(update)
+    tr = await translator(update, context)
+    await edit_or_reply(update, tr("notice.ask_when", zone=context.services.settings.tz))
+    return WHEN
+
+
+async def ask_repeat(update: Update, context: Ctx) -> int:
+    if await _coordinator(update, context) is None:
+        return ConversationHandler.END
+    await answer(update)
+    tr = await translator(update, context)
+    await edit_or_reply(update, tr("notice.ask_repeat"))
+    return REPEAT
+
+
+def _local(context: Ctx, moment: datetime | None) -> str:
+    if moment is None:
+        return "-"
+    return moment.astimezone(context.services.notices.zone).strftime("%Y-%m-%d %H:%M")
+
+
+async def _schedule(update: Update, context: Ctx, draft: Draft, state: int) -> int:
+    who = await _coordinator(update, context)
+    if who is None:
+        return ConversationHandler.END
+    tr = await translator(update, context)
+    try:
+        created: Created = await context.services.notices.create(who, draft, tr.lang)
+    except NoticeError as exc:
+        await reply(update, tr(exc.key))
+        return state
+    except AccessDenied:
+        await refuse(update, context)
+        return ConversationHandler.END
+    if draft.recurrence is not None:
+        await reply(update, tr("notice.recurring", when=_local(context, created.due_at),
+                               until=_local(context, draft.until)))
+    else:
+        await reply(update, tr("notice.scheduled", when=_local(context, created.due_at), count=created.recipients))
+    _clear(context)
+    return ConversationHandler.END
+
+
+async def got_when(update: Update, context: Ctx) -> int:
+    message = update.effective_message
+    tr = await translator(update, context)
+    moment = parse_when(message.text or "", context.services.notices.zone) if message else None
+    if moment is None:
+        await reply(update, tr("notice.bad_when"))
+        return WHEN
+    return await _schedule(update, context, _make_draft(_draft(context), at=moment), WHEN)
+
+
+async def got_repeat(update: Update, context: Ctx) -> int:
+    message = update.effective_message
+    tr = await translator(update, context)
+    parsed = parse_repeat(message.text or "", context.services.notices.zone) if message else None
+    if parsed is None:
+        await reply(update, tr("notice.bad_repeat"))
+        return REPEAT
+    recurrence, until = parsed
+    return await _schedule(update, context, _make_draft(_draft(context), recurrence=recurrence, until=until), REPEAT)
+
+
+async def cancel_button(update: Update, context: Ctx) -> int:
+    await answer(update)
+    tr = await translator(update, context)
+    _clear(context)
+    await edit_or_reply(update, tr("common.cancelled"))
+    return ConversationHandler.END
+
+
+def _clear(context: Ctx) -> None:
+    if context.user_data is not None:
+        context.user_data.pop(DRAFT, None)
+
+
+# --- acknowledgements ---------------------------------------------------------------------------------
+async def ack_pressed(update: Update, context: Ctx) -> None:
+    query = update.callback_query
+    parts = kb.parse(query.data if query else None, "ack", 1)
+    notice_id = kb.parse_int(parts[0]) if parts else None
+    tr = await translator(update, context)
+    user = update.effective_user
+    if notice_id is None or user is None:
+        await answer(update, str(tr("notice.ack.refused")), alert=True)
+        return
+    result = await context.services.notices.ack(user.id, notice_id)
+    if result == "not_recipient":
+        await answer(update, str(tr("notice.ack.refused")), alert=True)
+    else:
+        await answer(update, str(tr(f"notice.ack.{'ok' if result == 'ok' else 'already'}")))
+
+
+# --- /notices ------------------------------------------------------------------------------------------
+def _status_label(tr: Translator, row: NoticeRow) -> Markup:
+    return tr(f"notice.state.{row.status}")
+
+
+async def notices_list(update: Update, context: Ctx) -> None:
+    who = await _coordinator(update, context)
+    if who is None:
+        return
+    if update.callback_query:
+        await answer(update)
+    tr = await translator(update, context)
+    rows = await context.services.notices.listing(who)
+    if not rows:
+        await edit_or_reply(update, tr("notice.list.empty"))
+        return
+    buttons = [[kb.button(str(tr("notice.list.item", id=r.id, status=_status_label(tr, r),
+                                     excerpt=_plain(r.text, 30)))[:64], kb.cb("ntl", "v", r.id))] for r in rows]
+    await edit_or_reply(update, tr("notice.list.title"), kb.inline(buttons))
+
+
+def _plain(html_text: str, limit: int) -> str:
+    import html
+    import re
+
+    text = html.unescape(re.sub(r"<[^>]*>", "", html_text)).replace("\n", " ")
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+async def _load(update: Update, context: Ctx, arity: int) -> tuple[Actor, list[str], NoticeRow] | None:
+    """Parse `ntl:<action>:<id>...`, check the caller may manage that notice."""
+    who = await _coordinator(update, context)
+    if who is None:
+        return None
+    query = update.callback_query
+    parts = kb.parse(query.data if query else None, "ntl", arity)
+    notice_id = kb.parse_int(parts[1]) if parts else None
+    tr = await translator(update, context)
+    if parts is None or notice_id is None:
+        await answer(update, str(tr("common.stale_button")))
+        return None
+    try:
+        row = await context.services.notices.get_for(who, notice_id)
+    except NoticeError as exc:
+        await answer(update, str(tr(exc.key)), alert=True)
+        return None
+    except AccessDenied:
+        await refuse(update, context)
+        return None
+    return who, parts, row
+
+
+async def notice_view(update: Update, context: Ctx) -> None:
+    loaded = await _load(update, context, 2)
+    if loaded is None:
+        return
+    who, _, row = loaded
+    await answer(update)
+    await _render_view(update, context, who, row)
+
+
+async def _render_view(update: Update, context: Ctx, who: Actor, row: NoticeRow) -> None:
+    tr = await translator(update, context)
+    excerpt = _plain(row.text, 200)
+    back = kb.button(tr("notice.btn.back"), kb.cb("ntl", "list"))
+    if row.status in ("scheduled", "recurring"):
+        text = tr("notice.status_due", id=row.id, status=_status_label(tr, row), excerpt=excerpt,
+                  when=_local(context, row.next_due_at))
+        keyboard = kb.inline([
+            [kb.button(tr("notice.btn.edit"), kb.cb("nte", row.id)),
+             kb.button(tr("notice.btn.cancel_notice"), kb.cb("ntl", "x", row.id))],
+            [back],
+        ])
+    else:
+        _, stats = await context.services.notices.stats(who, row.id)
+        text = tr("notice.status", id=row.id, status=_status_label(tr, row), excerpt=excerpt,
+                  recipients=stats.recipients, delivered=stats.delivered, failed=stats.failed,
+                  acked=stats.acknowledged, pending=stats.recipients - stats.acknowledged)
+        keyboard = kb.inline([
+            [kb.button(tr("notice.btn.refresh"), kb.cb("ntl", "v", row.id)),
+             kb.button(tr("notice.btn.who"), kb.cb("ntl", "w", row.id, 0))],
+            [kb.button(tr("notice.btn.nudge_now"), kb.cb("ntl", "n", row.id))] if row.status == "sent" else [],
+            [back],
+        ])
+    await edit_or_reply(update, text, keyboard)
+
+
+async def who_has_not(update: Update, context: Ctx) -> None:
+    loaded = await _load(update, context, 3)
+    if loaded is None:
+        return
+    who, parts, row = loaded
+    await answer(update)
+    tr = await translator(update, context)
+    page = kb.parse_int(parts[2]) or 0
+    people, total = await context.services.notices.pending(who, row.id, page, PER_PAGE)
+    if total == 0:
+        text = tr("notice.who.none")
+    else:
+        lines: list[str] = []
+        current: str | None = None
+        for person in people:
+            group = person.group_name or str(tr("notice.who.no_group"))
+            if group != current:
+                lines.append(f"\n<b>{tr.join([group], '')}</b>")
+                current = group
+            lines.append("• " + tr.join([person.name or str(person.user_id)], ""))
+        text = Markup(tr("notice.who.title", total=total) + "\n".join(lines))
+    pages = max(1, (total + PER_PAGE - 1) // PER_PAGE)
+    nav = []
+    if page > 0:
+        nav.append(kb.button(tr("notice.btn.prev"), kb.cb("ntl", "w", row.id, page - 1)))
+    if page + 1 < pages:
+        nav.append(kb.button(tr("notice.btn.next"), kb.cb("ntl", "w", row.id, page + 1)))
+    keyboard = kb.inline([nav, [kb.button(tr("notice.btn.back"), kb.cb("ntl", "v", row.id))]])
+    await edit_or_reply(update, text, keyboard)
+
+
+async def nudge_pressed(update: Update, context: Ctx) -> None:
+    loaded = await _load(update, context, 2)
+    if loaded is None:
+        return
+    who, _, row = loaded
+    tr = await translator(update, context)
+    try:
+        count = await context.services.notices.nudge(who, row.id)
+    except NoticeError as exc:
+        await answer(update, str(tr(exc.key)), alert=True)
+        return
+    await answer(update, str(tr("notice.nudged", count=count)))
+    await edit_or_reply(update, tr("notice.nudged", count=count),
+                        kb.inline([[kb.button(tr("notice.btn.back"), kb.cb("ntl", "v", row.id))]]))
+
+
+async def cancel_notice(update: Update, context: Ctx) -> None:
+    loaded = await _load(update, context, 2)
+    if loaded is None:
+        return
+    who, _, row = loaded
+    tr = await translator(update, context)
+    done = await context.services.notices.cancel(who, row.id)
+    await answer(update, str(tr("notice.cancelled" if done else "notice.not_cancellable")))
+    await edit_or_reply(update, tr("notice.cancelled" if done else "notice.not_cancellable"))
+
+
+# --- edit text of a scheduled notice (its own small conversation) ----------------------------------------
+async def edit_start(update: Update, context: Ctx) -> int:
+    who = await _coordinator(update, context)
+    if who is None:
+        return ConversationHandler.END
+    query = update.callback_query
+    parts = kb.parse(query.data if query else None, "nte", 1)
+    notice_id = kb.parse_int(parts[0]) if parts else None
+    tr = await translator(update, context)
+    try:
+        if notice_id is None:
+            raise NoticeError("notice.error.not_found")
+        row = await context.services.notices.get_for(who, notice_id)
+    except NoticeError as exc:
+        await answer(update, str(tr(exc.key)), alert=True)
+        return ConversationHandler.END
+    except AccessDenied:
+        await refuse(update, context)
+        return ConversationHandler.END
+    await answer(update)
+    if context.user_data is not None:
+        context.user_data["notice_edit"] = row.id
+    await edit_or_reply(update, tr("notice.edit.ask"))
+    return EDIT_TEXT
+
+
+async def edit_text(update: Update, context: Ctx) -> int:
+    who = await _coordinator(update, context)
+    if who is None:
+        return ConversationHandler.END
+    tr = await translator(update, context)
+    message = update.effective_message
+    notice_id = context.user_data.get("notice_edit") if context.user_data is not None else None
+    if message is None or not message.text or not isinstance(notice_id, int):
+        await reply(update, tr("notice.needs_text"))
+        return EDIT_TEXT
+    try:
+        done = await context.services.notices.edit_text(who, notice_id, message.text_html)
+    except NoticeError as exc:
+        await reply(update, tr(exc.key))
+        return EDIT_TEXT
+    except AccessDenied:
+        await refuse(update, context)
+        return ConversationHandler.END
+    await reply(update, tr("notice.edit.done" if done else "notice.edit.too_late"))
+    return ConversationHandler.END
+
+
+# --- group chats -------------------------------------------------------------------------------------------
+async def my_chat_member(update: Update, context: Ctx) -> None:
+    change = update.my_chat_member
+    if change is None or change.chat.type not in ("group", "supergroup"):
+        return
+    status = change.new_chat_member.status
+    present = status in (ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
+    services = context.services
+    await GroupChatRepo(services.db).set_status(
+        change.chat.id, change.chat.title or "", "member" if present else "left", services.clock.now()
+    )
+
+
+async def chat_migrated(update: Update, context: Ctx) -> None:
+    message = update.effective_message
+    if message is None or message.migrate_to_chat_id is None:
+        return
+    services = context.services
+    await GroupChatRepo(services.db).migrate(message.chat.id, message.migrate_to_chat_id, services.clock.now())
+
+
+# --- wiring -----------------------------------------------------------------------------------------------
+def _handlers(*handlers: BaseHandler[Update, Ctx, Any]) -> list[BaseHandler[Update, Ctx, Any]]:
+    return list(handlers)
+
+
+def register(app: LiaisonApp, menu: CommandMenu) -> None:
+    # Steps mix messages and buttons on purpose (per_message=False); PTB's advice about that is
+    # noise. bot/app.py filters it at import, but test runners reset warning filters per test.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"If 'per_message=False'", category=PTBUserWarning)
+        _register(app, menu)
+
+
+def _register(app: LiaisonApp, menu: CommandMenu) -> None:
+    private = filters.ChatType.PRIVATE & common.COMMAND_FILTER
+    text = private & filters.TEXT & ~filters.COMMAND
+    conversation = ConversationHandler(
+        entry_points=[CommandHandler("notice", notice_start, filters=private)],
+        states={
+            WRITE: [
+                MessageHandler(private & (filters.TEXT | filters.PHOTO | filters.Document.ALL) & ~filters.COMMAND,
+                               got_content),
+                MessageHandler(private & ~filters.COMMAND, not_content),
+            ],
+            AUDIENCE: [CallbackQueryHandler(audience_chosen, pattern=r"^ntc:a:")],
+            PICK: [
+                CallbackQueryHandler(pick_done, pattern=r"^ntc:done$"),
+                CallbackQueryHandler(pick_toggled, pattern=r"^ntc:[gc]:"),
+            ],
+            PREVIEW: [
+                CallbackQueryHandler(send_now, pattern=r"^ntc:send$"),
+                CallbackQueryHandler(ask_when, pattern=r"^ntc:when$"),
+                CallbackQueryHandler(ask_repeat, pattern=r"^ntc:rep$"),
+                CallbackQueryHandler(option_toggled, pattern=r"^ntc:t:"),
+            ],
+            WHEN: [MessageHandler(text, got_when)],
+            REPEAT: [MessageHandler(text, got_repeat)],
+        },
+        fallbacks=_handlers(common.cancel_fallback(), CallbackQueryHandler(cancel_button, pattern=r"^ntc:x$")),
+        name="notice",
+        persistent=True,
+        per_message=False,
+    )
+    edit = ConversationHandler(
+        entry_points=[CallbackQueryHandler(edit_start, pattern=r"^nte:")],
+        states={EDIT_TEXT: [MessageHandler(text, edit_text)]},
+        fallbacks=_handlers(common.cancel_fallback()),
+        name="notice_edit",
+        persistent=True,
+        per_message=False,
+    )
+    app.add_handler(conversation)
+    app.add_handler(edit)
+    app.add_handler(CommandHandler("notices", notices_list, filters=private))
+    app.add_handler(CallbackQueryHandler(notices_list, pattern=r"^ntl:list$"))
+    app.add_handler(CallbackQueryHandler(notice_view, pattern=r"^ntl:v:"))
+    app.add_handler(CallbackQueryHandler(who_has_not, pattern=r"^ntl:w:"))
+    app.add_handler(CallbackQueryHandler(nudge_pressed, pattern=r"^ntl:n:"))
+    app.add_handler(CallbackQueryHandler(cancel_notice, pattern=r"^ntl:x:"))
+    app.add_handler(CallbackQueryHandler(ack_pressed, pattern=r"^ack:"))
+    app.add_handler(ChatMemberHandler(my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
+    app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, chat_migrated))
+    menu.add("notice", "cmd.notice", Role.COORDINATOR)
+    menu.add("notices", "cmd.notices", Role.COORDINATOR)
+
+
+# --- start-up ---------------------------------------------------------------------------------------------
+async def on_startup(app: LiaisonApp) -> None:
+    """Mark interrupted deliveries, fire what fell due while down, arm the worker and the tick."""
+    services = app.bot_data.services
+    if services is None:
+        return
+    await services.delivery.recover()
+    await services.notices.run_due()
+    queue = app.job_queue
+    if queue is None:
+        raise RuntimeError("the job queue is required (python-telegram-bot[job-queue])")
+
+    async def start_worker(context: Ctx) -> None:
+        services.delivery.start(TelegramTransport(app.bot), running=lambda: app.running, spawn=app.create_task)
+
+    async def tick(context: Ctx) -> None:
+        await services.notices.run_due()
+
+    queue.run_once(start_worker, 0, name="delivery-worker")
+    queue.run_repeating(tick, interval=30, first=30, name="notices-due")
+

@@ -1,0 +1,294 @@
+"""SQL of notices, their acknowledgements and the group chats the bot posts into."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from storage.db import Database, Tx
+from storage.timefmt import from_db, opt_from_db, to_db
+
+_COLUMNS = (
+    "id, parent_id, author_user_id, author_lang, text, attachment, segment, post_to_groups, paid, urgent,"
+    " status, recurrence, next_due_at, until_at, nudge_after_h, nudge_due_at, created_at, sent_at"
+)
+
+
+@dataclass(frozen=True)
+class NoticeRow:
+    id: int
+    parent_id: int | None
+    author_user_id: int
+    author_lang: str
+    text: str
+    attachment: str | None
+    segment: str
+    post_to_groups: bool
+    paid: bool
+    urgent: bool
+    status: str
+    recurrence: str | None
+    next_due_at: datetime | None
+    until_at: datetime | None
+    nudge_after_h: int | None
+    nudge_due_at: datetime | None
+    created_at: datetime
+    sent_at: datetime | None
+
+
+@dataclass(frozen=True)
+class NewNotice:
+    author_user_id: int
+    author_lang: str
+    text: str
+    attachment: str | None
+    segment: str
+    post_to_groups: bool
+    paid: bool
+    urgent: bool
+    status: str
+    recurrence: str | None = None
+    next_due_at: datetime | None = None
+    until_at: datetime | None = None
+    nudge_after_h: int | None = None
+    parent_id: int | None = None
+
+
+@dataclass(frozen=True)
+class AckStats:
+    recipients: int
+    delivered: int
+    failed: int
+    acknowledged: int
+
+
+@dataclass(frozen=True)
+class Pending:
+    member_id: int
+    user_id: int
+    name: str
+    group_name: str
+
+
+def _row(r: Any) -> NoticeRow:
+    return NoticeRow(
+        id=int(r["id"]),
+        parent_id=r["parent_id"],
+        author_user_id=int(r["author_user_id"]),
+        author_lang=str(r["author_lang"]),
+        text=str(r["text"]),
+        attachment=r["attachment"],
+        segment=str(r["segment"]),
+        post_to_groups=bool(r["post_to_groups"]),
+        paid=bool(r["paid"]),
+        urgent=bool(r["urgent"]),
+        status=str(r["status"]),
+        recurrence=r["recurrence"],
+        next_due_at=opt_from_db(r["next_due_at"]),
+        until_at=opt_from_db(r["until_at"]),
+        nudge_after_h=r["nudge_after_h"],
+        nudge_due_at=opt_from_db(r["nudge_due_at"]),
+        created_at=from_db(r["created_at"]),
+        sent_at=opt_from_db(r["sent_at"]),
+    )
+
+
+def _opt(moment: datetime | None) -> str | None:
+    return None if moment is None else to_db(moment)
+
+
+async def insert(tx: Tx, notice: NewNotice, now: datetime) -> int:
+    return await tx.insert(
+        "INSERT INTO notices (parent_id, author_user_id, author_lang, text, attachment, segment, post_to_groups,"
+        " paid, urgent, status, recurrence, next_due_at, until_at, nudge_after_h, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            notice.parent_id, notice.author_user_id, notice.author_lang, notice.text, notice.attachment,
+            notice.segment, int(notice.post_to_groups), int(notice.paid), int(notice.urgent), notice.status,
+            notice.recurrence, _opt(notice.next_due_at), _opt(notice.until_at), notice.nudge_after_h, to_db(now),
+        ),
+    )
+
+
+async def mark_sent(tx: Tx, notice_id: int, now: datetime, nudge_due_at: datetime | None) -> None:
+    await tx.execute(
+        "UPDATE notices SET status = 'sent', sent_at = ?, next_due_at = NULL, nudge_due_at = ? WHERE id = ?",
+        (to_db(now), _opt(nudge_due_at), notice_id),
+    )
+
+
+async def due(tx: Tx, now: datetime) -> list[NoticeRow]:
+    rows = await tx.fetchall(
+        f"SELECT {_COLUMNS} FROM notices WHERE status IN ('scheduled', 'recurring')"  # noqa: S608
+        " AND next_due_at <= ? ORDER BY next_due_at, id",
+        (to_db(now),),
+    )
+    return [_row(r) for r in rows]
+
+
+async def nudges_due(tx: Tx, now: datetime) -> list[NoticeRow]:
+    rows = await tx.fetchall(
+        f"SELECT {_COLUMNS} FROM notices WHERE status = 'sent' AND nudge_due_at <= ? ORDER BY id",  # noqa: S608
+        (to_db(now),),
+    )
+    return [_row(r) for r in rows]
+
+
+async def set_status(tx: Tx, notice_id: int, status: str, expected: tuple[str, ...]) -> bool:
+    marks = ", ".join("?" for _ in expected)
+    changed = await tx.execute(
+        f"UPDATE notices SET status = ? WHERE id = ? AND status IN ({marks})",  # noqa: S608
+        (status, notice_id, *expected),
+    )
+    return changed == 1
+
+
+async def reschedule(tx: Tx, notice_id: int, next_due_at: datetime | None) -> None:
+    if next_due_at is None:
+        await tx.execute("UPDATE notices SET status = 'done', next_due_at = NULL WHERE id = ?", (notice_id,))
+    else:
+        await tx.execute("UPDATE notices SET next_due_at = ? WHERE id = ?", (to_db(next_due_at), notice_id))
+
+
+async def clear_nudge(tx: Tx, notice_id: int) -> None:
+    await tx.execute("UPDATE notices SET nudge_due_at = NULL WHERE id = ?", (notice_id,))
+
+
+async def set_text(tx: Tx, notice_id: int, text: str) -> bool:
+    changed = await tx.execute(
+        "UPDATE notices SET text = ? WHERE id = ? AND status IN ('scheduled', 'recurring')", (text, notice_id)
+    )
+    return changed == 1
+
+
+async def not_acked_members(tx: Tx, notice_id: int) -> list[tuple[int, int]]:
+    """(member_id, chat_id) of recipients who have not acknowledged."""
+    rows = await tx.fetchall(
+        "SELECT o.member_id, o.chat_id FROM outbox o WHERE o.kind = 'notice' AND o.ref_id = ?"
+        " AND o.member_id IS NOT NULL AND o.status IN ('sent', 'pending', 'sending', 'unknown')"
+        " AND NOT EXISTS (SELECT 1 FROM notice_acks a WHERE a.notice_id = o.ref_id AND a.member_id = o.member_id)"
+        " ORDER BY o.id",
+        (notice_id,),
+    )
+    return [(int(r["member_id"]), int(r["chat_id"])) for r in rows]
+
+
+async def drop_finished_nudges(tx: Tx, notice_id: int) -> None:
+    """A new nudge round replaces the finished rows of the previous round."""
+    await tx.execute(
+        "DELETE FROM outbox WHERE kind = 'nudge' AND ref_id = ? AND status NOT IN ('pending', 'sending')",
+        (notice_id,),
+    )
+
+
+async def ack(tx: Tx, notice_id: int, user_id: int, now: datetime) -> str:
+    """'ok', 'already' or 'not_recipient' (a forged or foreign notice id)."""
+    row = await tx.fetchone(
+        "SELECT member_id FROM outbox WHERE kind = 'notice' AND ref_id = ? AND chat_id = ? AND member_id IS NOT NULL",
+        (notice_id, user_id),
+    )
+    if row is None:
+        return "not_recipient"
+    changed = await tx.execute(
+        "INSERT INTO notice_acks (notice_id, member_id, at) VALUES (?, ?, ?)"
+        " ON CONFLICT (notice_id, member_id) DO NOTHING",
+        (notice_id, int(row["member_id"]), to_db(now)),
+    )
+    return "ok" if changed == 1 else "already"
+
+
+class NoticeRepo:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def get(self, notice_id: int) -> NoticeRow | None:
+        row = await self._db.fetchone(f"SELECT {_COLUMNS} FROM notices WHERE id = ?", (notice_id,))  # noqa: S608
+        return None if row is None else _row(row)
+
+    async def listing(self, author_user_id: int | None, limit: int = 15) -> list[NoticeRow]:
+        """Scheduled and recurring first, then the latest sent ones (all authors when None)."""
+        where = "" if author_user_id is None else " AND author_user_id = ?"
+        params: tuple[Any, ...] = () if author_user_id is None else (author_user_id,)
+        rows = await self._db.fetchall(
+            f"SELECT {_COLUMNS} FROM notices WHERE status IN ('scheduled', 'recurring', 'sent', 'missed'){where}"  # noqa: S608
+            " ORDER BY CASE WHEN status IN ('scheduled', 'recurring') THEN 0 ELSE 1 END, id DESC LIMIT ?",
+            (*params, limit),
+        )
+        return [_row(r) for r in rows]
+
+    async def stats(self, notice_id: int) -> AckStats:
+        row = await self._db.fetchone(
+            "SELECT COUNT(*) AS total,"
+            " SUM(CASE WHEN status = 'sent' THEN 1 ELSE 0 END) AS delivered,"
+            " SUM(CASE WHEN status IN ('blocked', 'failed', 'skipped') THEN 1 ELSE 0 END) AS failed"
+            " FROM outbox WHERE kind = 'notice' AND ref_id = ? AND member_id IS NOT NULL",
+            (notice_id,),
+        )
+        acked = await self._db.fetchval("SELECT COUNT(*) FROM notice_acks WHERE notice_id = ?", (notice_id,))
+        assert row is not None
+        return AckStats(int(row["total"] or 0), int(row["delivered"] or 0), int(row["failed"] or 0), int(acked))
+
+    async def pending(self, notice_id: int, limit: int, offset: int) -> tuple[list[Pending], int]:
+        """Recipients who have not acknowledged, by group then name, one page; and the total."""
+        base = (
+            " FROM outbox o JOIN members m ON m.id = o.member_id"
+            " WHERE o.kind = 'notice' AND o.ref_id = ? AND o.member_id IS NOT NULL"
+            " AND NOT EXISTS (SELECT 1 FROM notice_acks a WHERE a.notice_id = o.ref_id AND a.member_id = o.member_id)"
+        )
+        total = await self._db.fetchval("SELECT COUNT(*)" + base, (notice_id,))
+        rows = await self._db.fetchall(
+            "SELECT m.id, m.user_id, COALESCE(m.name, '') AS name,"  # noqa: S608 - fixed clauses only
+            " COALESCE((SELECT g.name FROM member_groups mg JOIN groups g ON g.id = mg.group_id"
+            "   WHERE mg.member_id = m.id AND mg.status = 'active' ORDER BY g.path DESC LIMIT 1), '') AS group_name"
+            + base + " ORDER BY group_name, name, m.id LIMIT ? OFFSET ?",
+            (notice_id, limit, offset),
+        )
+        return (
+            [Pending(int(r["id"]), int(r["user_id"] or 0), str(r["name"]), str(r["group_name"])) for r in rows],
+            int(total),
+        )
+
+    async def acked(self, notice_id: int, member_id: int) -> bool:
+        value = await self._db.fetchval(
+            "SELECT 1 FROM notice_acks WHERE notice_id = ? AND member_id = ?", (notice_id, member_id)
+        )
+        return value is not None
+
+
+# --- group chats ----------------------------------------------------------------------------------
+async def group_chat_ids(tx: Tx) -> list[int]:
+    rows = await tx.fetchall("SELECT chat_id FROM group_chats WHERE status = 'member' ORDER BY chat_id")
+    return [int(r["chat_id"]) for r in rows]
+
+
+class GroupChatRepo:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def set_status(self, chat_id: int, title: str, status: str, now: datetime) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO group_chats (chat_id, title, status, updated_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (chat_id) DO UPDATE SET title = excluded.title, status = excluded.status,"
+                " updated_at = excluded.updated_at",
+                (chat_id, title, status, to_db(now)),
+            )
+
+    async def migrate(self, old_id: int, new_id: int, now: datetime) -> None:
+        async with self._db.transaction() as tx:
+            title = await tx.fetchval("SELECT title FROM group_chats WHERE chat_id = ?", (old_id,))
+            await tx.execute(
+                "UPDATE group_chats SET status = 'left', updated_at = ? WHERE chat_id = ?", (to_db(now), old_id)
+            )
+            await tx.execute(
+                "INSERT INTO group_chats (chat_id, title, status, updated_at) VALUES (?, ?, 'member', ?)"
+                " ON CONFLICT (chat_id) DO UPDATE SET status = 'member', updated_at = excluded.updated_at",
+                (new_id, str(title or ""), to_db(now)),
+            )
+
+    async def active(self) -> list[tuple[int, str]]:
+        rows = await self._db.fetchall(
+            "SELECT chat_id, title FROM group_chats WHERE status = 'member' ORDER BY chat_id"
+        )
+        return [(int(r["chat_id"]), str(r["title"])) for r in rows]
