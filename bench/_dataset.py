@@ -21,8 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from storage.db import Database  # noqa: E402
-from storage.migrations import migrate  # noqa: E402
+from storage.db import Database
+from storage.migrations import migrate
 
 CATEGORIES = [
     "民营企业和外资企业管理技术人员",
@@ -153,7 +153,8 @@ def generate(path: Path, members: int, activities: int, signups: int, feedback: 
                 status = rng.choice(fstatuses)
                 anonymous = int(rng.random() < 0.2)
                 author = rng.randrange(1, members + 1)
-                answered = created + timedelta(hours=rng.randrange(1, 300)) if status in ("answered", "closed") else None
+                done = status in ("answered", "closed")
+                answered = created + timedelta(hours=rng.randrange(1, 300)) if done else None
                 items.append((
                     fid, created.year, fid, f"FB-{created.year}-{fid:06d}", rng.choice(kinds), f"建议内容 {fid}",
                     anonymous, None if anonymous else author, status, "已答复" if answered else None,
@@ -164,14 +165,39 @@ def generate(path: Path, members: int, activities: int, signups: int, feedback: 
                 authors.append((fid, author, 10_000_000 + author, ts(created)))
             conn.executemany(
                 "INSERT INTO feedback_items (id, year, seq, ref, kind, body, anonymous, author_member_id, status,"
-                " answer, answered_at, due_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " answer, answered_at, due_at, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 items,
             )
             conn.executemany("INSERT INTO feedback_groups (feedback_id, group_id, path) VALUES (?, ?, ?)", fgroups)
             conn.executemany(
-                "INSERT INTO feedback_authors (feedback_id, member_id, user_id, created_at) VALUES (?, ?, ?, ?)", authors
+                "INSERT INTO feedback_authors (feedback_id, member_id, user_id, created_at) VALUES (?, ?, ?, ?)",
+                authors,
             )
             counts["feedback_items"] = feedback
+
+        if {"notices", "notice_acks", "outbox"} <= tables:
+            outbox, acks = [], []
+            notice_count = max(5, members // 2000)
+            for nid in range(1, notice_count + 1):
+                sent = rand_time(rng)
+                conn.execute(
+                    "INSERT INTO notices (id, author_user_id, author_lang, text, segment, status, created_at, sent_at)"
+                    " VALUES (?, 1, 'zh-Hans', ?, '{}', 'sent', ?, ?)",
+                    (nid, f"<b>学习通知 {nid}</b> 请按时参加", ts(sent), ts(sent)),
+                )
+                for member in rng.sample(range(1, members + 1), min(2000, members)):
+                    status = "sent" if rng.random() < 0.95 else "blocked"
+                    outbox.append(("notice", nid, 10_000_000 + member, member, "x", status, ts(sent), ts(sent)))
+                    if status == "sent" and rng.random() < 0.6:
+                        acks.append((nid, member, ts(sent)))
+            conn.executemany(
+                "INSERT INTO outbox (kind, ref_id, chat_id, member_id, text, status, not_before, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                outbox,
+            )
+            conn.executemany("INSERT INTO notice_acks (notice_id, member_id, at) VALUES (?, ?, ?)", acks)
+            counts.update(notices=notice_count, outbox=len(outbox))
     conn.execute("ANALYZE")
     conn.close()
     return counts

@@ -20,15 +20,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._dataset import generate  # noqa: E402
-from bot import reports  # noqa: E402
-from bot.clock import FakeClock  # noqa: E402
-from bot.config import load_settings  # noqa: E402
-from bot.i18n import Catalog  # noqa: E402
-from bot.ledger import LedgerService  # noqa: E402
-from bot.roles import Scope  # noqa: E402
-from storage.db import Database  # noqa: E402
-from storage.ledger import LedgerRepo  # noqa: E402
+from bench._dataset import generate
+from bot import reports
+from bot.clock import FakeClock
+from bot.config import load_settings
+from bot.i18n import Catalog
+from bot.ledger import LedgerService
+from bot.roles import Scope
+from storage.db import Database
+from storage.ledger import LedgerRepo
 
 SEGMENT_SQL = (
     "SELECT m.id, m.user_id FROM members m WHERE m.status = 'active' AND m.user_id IS NOT NULL"

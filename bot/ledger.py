@@ -25,6 +25,7 @@ from storage.ledger import (
     LedgerRepo,
     MemberBasics,
     MemberFigures,
+    NoticeRow,
     Paths,
 )
 
@@ -165,6 +166,36 @@ class ActivityFigures:
         return [(m, v[0], v[1]) for m, v in buckets.items()]
 
 
+@dataclass(frozen=True)
+class NoticeFigures:
+    notices: list[NoticeRow]
+
+    @property
+    def sent(self) -> int:
+        return len(self.notices)
+
+    @property
+    def recipients(self) -> int:
+        return sum(n.recipients for n in self.notices)
+
+    @property
+    def delivered(self) -> int:
+        return sum(n.delivered for n in self.notices)
+
+    @property
+    def acknowledged(self) -> int:
+        return sum(n.acknowledged for n in self.notices)
+
+    @property
+    def delivery_rate(self) -> float | None:
+        return None if self.recipients == 0 else self.delivered / self.recipients
+
+    @property
+    def ack_rate(self) -> float | None:
+        """Acknowledged / delivered."""
+        return None if self.delivered == 0 else self.acknowledged / self.delivered
+
+
 def median_hours(seconds: list[float]) -> float | None:
     return None if not seconds else statistics.median(seconds) / 3600
 
@@ -175,6 +206,7 @@ class Stats:
     members: MemberFigures
     activities: ActivityFigures
     feedback: FeedbackFigures
+    notices: NoticeFigures
 
 
 @dataclass(frozen=True)
@@ -225,7 +257,8 @@ class LedgerService:
         members = await self.repo.member_figures(paths, period.start, period.end, stale_before)
         activities = await self.repo.activity_rows(paths, period.start, period.end, now)
         feedback = await self.repo.feedback_figures(paths, period.start, period.end, now)
-        return Stats(period, members, ActivityFigures(activities, now), feedback)
+        notices = await self.repo.notice_rows(paths, period.start, period.end)
+        return Stats(period, members, ActivityFigures(activities, now), feedback, NoticeFigures(notices))
 
     async def member_record(self, member_id: int) -> MemberRecord | None:
         """A member's participation record (also used by the member card)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+import re
 import threading
 import zipfile
 from collections.abc import Callable, Sequence
@@ -27,7 +28,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from bot import charts
 from bot.i18n import Translator
 from bot.ledger import Stats, median_hours
-from storage.ledger import Paths, count_rows, export_sheets, iter_rows, open_readonly
+from storage.ledger import NoticeRow, Paths, count_rows, export_sheets, iter_rows, open_readonly
 
 Text = Callable[..., str]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -68,6 +69,16 @@ class ExportFiles:
     rows: dict[str, int]
 
 
+_TAG = re.compile(r"<[^>]*>")
+
+
+def html_to_text(value: Any) -> Any:
+    """Telegram HTML (notices) as plain text for documents."""
+    if not isinstance(value, str):
+        return value
+    return html.unescape(_TAG.sub("", value)).strip()
+
+
 def _cell(value: Any, zone: ZoneInfo) -> Any:
     if isinstance(value, str):
         if len(value) == 27 and value[10] == "T" and value[26] == "Z":
@@ -106,6 +117,8 @@ def build_export(db_path: Path, paths: Paths, text: Text, zone: ZoneInfo, progre
                     writer.writerow(headers)
                     for row in iter_rows(conn, sheet):
                         values = [_cell(v, zone) for v in row]
+                        for column in sheet.html_columns:
+                            values[column] = html_to_text(values[column])
                         ws.append(values)
                         writer.writerow(["" if v is None else v for v in values])
                         count += 1
@@ -138,6 +151,15 @@ def kind_label(text: Text, kind: str) -> str:
 
 def status_label(text: Text, status: str) -> str:
     return text(f"ledger.status.{status}") if status in STATUSES else status
+
+
+def _rate(part: int, whole: int) -> float:
+    return 0.0 if whole == 0 else part * 100 / whole
+
+
+def notice_label(notice: NoticeRow) -> str:
+    words = " ".join(str(html_to_text(notice.text)).split())
+    return f"#{notice.notice_id} {words[:14]}"
 
 
 def stats_charts(stats: Stats, text: Text) -> list[tuple[str, Figure]]:
@@ -182,6 +204,20 @@ def stats_charts(stats: Stats, text: Text) -> list[tuple[str, Figure]]:
             ],
         ),
     ))
+    recent = stats.notices.notices[-12:]
+    out.append((
+        "notice_acknowledgements",
+        charts.bar_chart(
+            text("ledger.chart.notices", period=stats.period.label),
+            [notice_label(n) for n in recent],
+            [
+                charts.Series(text("ledger.series.delivery"), [_rate(n.delivered, n.recipients) for n in recent]),
+                charts.Series(text("ledger.series.ack"), [_rate(n.acknowledged, n.delivered) for n in recent]),
+            ],
+            horizontal=True,
+            percent=True,
+        ),
+    ))
     fb = stats.feedback.by_kind_status
     kinds = [k for k in KINDS if any(kk == k for kk, _ in fb)] or list(KINDS)
     statuses = [st for st in STATUSES if any(ss == st for _, ss in fb)] or ["new"]
@@ -224,6 +260,12 @@ def stats_lines(stats: Stats, text: Text) -> list[str]:
              median="—" if hours is None else text("ledger.hours", hours=f"{hours:.1f}")),
     ]
     lines += [f"  {kind_label(text, k)}: {n}" for k, n in sorted(f.by_kind().items())]
+    n = stats.notices
+    lines.append(text(
+        "ledger.doc.notice_figures", sent=n.sent, recipients=n.recipients, delivered=n.delivered,
+        delivery="—" if n.delivery_rate is None else f"{n.delivery_rate * 100:.1f}%", acked=n.acknowledged,
+        ack="—" if n.ack_rate is None else f"{n.ack_rate * 100:.1f}%",
+    ))
     lines += ["", text("ledger.doc.by_group")]
     lines += [f"  {g.name}: {g.active}" for g in m.by_group]
     return lines

@@ -14,7 +14,7 @@ import re
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from telegram import InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardMarkup, InputMediaPhoto, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
@@ -99,7 +99,7 @@ def render_stats(tr: Translator, stats: Stats, refresh_days: int) -> str:
         str(tr("ledger.stats.category_line", category=c.category or none, active=c.active, former=c.left + c.erased))
         for c in m.by_category
     ] or [str(tr("ledger.stats.empty"))]
-    parts += [activity_line(tr, stats), feedback_line(tr, stats)]
+    parts += [activity_line(tr, stats), feedback_line(tr, stats), notice_line(tr, stats)]
     parts.append(tr("ledger.stats.by_group"))
     group_lines = [tr("ledger.stats.group_line", name=g.name, active=g.active, pending=g.pending) for g in m.by_group]
     parts += [str(x) for x in _lines(group_lines, "ledger.stats.more", tr)] or [str(tr("ledger.stats.empty"))]
@@ -122,6 +122,18 @@ def feedback_line(tr: Translator, stats: Stats) -> str:
     return str(tr(
         "ledger.stats.feedback", received=f.received, kinds=kinds or "—", answered=f.answered,
         median="—" if hours is None else str(tr("ledger.hours", hours=f"{hours:.1f}")), overdue=f.overdue,
+    ))
+
+
+def _pct(rate: float | None) -> str:
+    return "—" if rate is None else f"{rate * 100:.1f}%"
+
+
+def notice_line(tr: Translator, stats: Stats) -> str:
+    n = stats.notices
+    return str(tr(
+        "ledger.stats.notices", sent=n.sent, recipients=n.recipients, delivered=n.delivered,
+        delivery=_pct(n.delivery_rate), acked=n.acknowledged, ack=_pct(n.ack_rate),
     ))
 
 
@@ -204,11 +216,14 @@ async def charts_button(update: Update, context: Ctx) -> None:
     await answer(update, str(tr("ledger.charts.working")))
     stats = await context.services.ledger.stats(who.scope, period)
     images = await asyncio.to_thread(_render_pngs, stats, reports.plain(tr))
-    for name, data in images:
-        await context.bot.send_photo(
-            update.effective_chat.id, photo=data, caption=str(tr("ledger.charts.caption", period=period.label)),
-            filename=f"{name}.png", parse_mode=ParseMode.HTML,
-        )
+    caption = str(tr("ledger.charts.caption", period=period.label))
+    # One album (sendMediaGroup): one request instead of a burst of photos in a private chat.
+    media = [
+        InputMediaPhoto(data, caption=caption if index == 0 else None, parse_mode=ParseMode.HTML,
+                        filename=f"{name}.png")
+        for index, (name, data) in enumerate(images)
+    ]
+    await context.bot.send_media_group(update.effective_chat.id, media=media)
 
 
 def _render_pngs(stats: Stats, text: reports.Text) -> list[tuple[str, bytes]]:

@@ -155,6 +155,18 @@ class FeedbackFigures:
 
 
 @dataclass(frozen=True)
+class NoticeRow:
+    """A notice sent in the period with its recipients in scope (outbox rows) and their results."""
+
+    notice_id: int
+    text: str
+    sent_at: datetime
+    recipients: int
+    delivered: int
+    acknowledged: int
+
+
+@dataclass(frozen=True)
 class AnsweredItem:
     ref: str
     kind: str
@@ -275,6 +287,28 @@ class LedgerRepo:
             ActivityRow(
                 int(r["id"]), str(r["title"]), from_db(r["starts_at"]), from_db(r["ends_at"]),
                 int(r["confirmed"]), int(r["attended"]),
+            )
+            for r in rows
+        ]
+
+    # Notices -------------------------------------------------------------------------------
+    async def notice_rows(self, paths: Paths, start: datetime, end: datetime) -> list[NoticeRow]:
+        """Notices sent in the period, counted over their recipients who are in scope."""
+        cond, params = member_scope_sql(paths, "o.member_id")
+        rows = await self._db.fetchall(
+            "SELECT n.id, n.text, n.sent_at, COUNT(o.id) AS recipients,"  # noqa: S608
+            " COUNT(CASE WHEN o.status = 'sent' THEN 1 END) AS delivered,"
+            " COUNT(CASE WHEN o.status = 'sent' THEN a.member_id END) AS acked"
+            " FROM notices n JOIN outbox o ON o.kind = 'notice' AND o.ref_id = n.id AND o.member_id IS NOT NULL"
+            " LEFT JOIN notice_acks a ON a.notice_id = n.id AND a.member_id = o.member_id"
+            f" WHERE n.sent_at >= ? AND n.sent_at < ? AND {cond}"
+            " GROUP BY n.id, n.text, n.sent_at ORDER BY n.sent_at, n.id",
+            [to_db(start), to_db(end), *params],
+        )
+        return [
+            NoticeRow(
+                int(r["id"]), str(r["text"]), from_db(r["sent_at"]), int(r["recipients"]), int(r["delivered"]),
+                int(r["acked"]),
             )
             for r in rows
         ]
@@ -441,6 +475,7 @@ class Sheet:
     key: str  # catalogue key suffix for the sheet name and its column headers
     sql: str
     params: Sequence[Any]
+    html_columns: tuple[int, ...] = ()  # columns holding Telegram HTML (exported as plain text)
 
 
 def export_sheets(conn: sqlite3.Connection, paths: Paths) -> list[Sheet]:
@@ -494,6 +529,18 @@ def _extra_sheets(tables: set[str], paths: Paths) -> list[Sheet]:
             " FROM activity_signups s JOIN activities a ON a.id = s.activity_id JOIN members m ON m.id = s.member_id"
             f" WHERE {ac} ORDER BY s.activity_id, s.id",
             ap,
+        ))
+    if {"notices", "notice_acks", "outbox"} <= tables:
+        nc, np_ = member_scope_sql(paths, "o.member_id")
+        out.append(Sheet(
+            "notices",
+            "SELECT n.id, n.sent_at, n.status, n.text, COUNT(o.id),"  # noqa: S608
+            " COUNT(CASE WHEN o.status = 'sent' THEN 1 END), COUNT(CASE WHEN o.status = 'sent' THEN a.member_id END)"
+            " FROM notices n JOIN outbox o ON o.kind = 'notice' AND o.ref_id = n.id AND o.member_id IS NOT NULL"
+            " LEFT JOIN notice_acks a ON a.notice_id = n.id AND a.member_id = o.member_id"
+            f" WHERE {nc} GROUP BY n.id, n.sent_at, n.status, n.text ORDER BY n.id",
+            np_,
+            html_columns=(3,),
         ))
     if "feedback_items" in tables:
         fc, fp = feedback_scope_sql(paths, "f.id")

@@ -173,3 +173,32 @@ async def seed_activity(db: Database) -> None:
             await tx.execute(
                 "INSERT INTO survey_answers (response_id, question_id, value) VALUES (?, ?, ?)", (rid, sid, value)
             )
+
+
+# Notices: id, sent, [(member, outbox status, acknowledged)]
+NOTICES = [
+    (1, "2026-11-09T01:00", [(1, "sent", True), (2, "sent", False), (3, "sent", True), (6, "sent", False),
+                             (7, "blocked", False)]),
+    (2, "2026-11-11T01:00", [(1, "sent", False), (2, "sent", True)]),
+    (3, "2026-10-11T01:00", [(1, "sent", True)]),
+]
+
+
+async def seed_notices(db: Database) -> None:
+    async with db.transaction() as tx:
+        for nid, sent, recipients in NOTICES:
+            await tx.execute(
+                "INSERT INTO notices (id, author_user_id, author_lang, text, segment, status, created_at, sent_at)"
+                " VALUES (?, ?, 'zh-Hans', ?, '{}', 'sent', ?, ?)",
+                (nid, HEAD_COORDINATOR, f"<b>学习通知 {nid}</b> &amp; 材料", _t(sent), _t(sent)),
+            )
+            for mid, status, acked in recipients:
+                await tx.execute(
+                    "INSERT INTO outbox (kind, ref_id, chat_id, member_id, text, status, not_before, created_at)"
+                    " VALUES ('notice', ?, ?, ?, 'x', ?, ?, ?)",
+                    (nid, 1000 + mid, mid, status, _t(sent), _t(sent)),
+                )
+                if acked:
+                    await tx.execute(
+                        "INSERT INTO notice_acks (notice_id, member_id, at) VALUES (?, ?, ?)", (nid, mid, _t(sent))
+                    )

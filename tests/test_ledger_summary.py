@@ -24,7 +24,7 @@ async def test_summary_is_a_pdf_with_the_expected_pages(tg: FakeTelegram, bot: B
     data = await head.download(document)
     assert data.startswith(b"%PDF")
     assert b"WenQuanYi" in data  # the CJK font is embedded
-    assert pdf_pages(data) == 5  # one page of figures and lists, four chart pages
+    assert pdf_pages(data) == 6  # one page of figures and lists, five chart pages
 
 
 async def test_summary_period_buttons_offer_month_and_year(tg: FakeTelegram, bot: BotRuntime) -> None:
