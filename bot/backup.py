@@ -144,3 +144,29 @@ def restore(backup: Path, target: Path) -> dict[str, int]:
     if restored != counts:
         raise RestoreError("row counts differ after restore")
     return restored
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m bot.backup check FILE` / `python -m bot.backup restore BACKUP TARGET` (bot stopped)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m bot.backup", description=main.__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    check = sub.add_parser("check", help="integrity check and row counts of a backup file")
+    check.add_argument("file", type=Path)
+    put = sub.add_parser("restore", help="restore BACKUP into TARGET (the bot must be stopped)")
+    put.add_argument("backup", type=Path)
+    put.add_argument("target", type=Path)
+    args = parser.parse_args(argv)
+    try:
+        counts = check_file(args.file) if args.command == "check" else restore(args.backup, args.target)
+    except RestoreError as exc:
+        print(f"error: {exc}")
+        return 1
+    for table, count in counts.items():
+        print(f"{table}\t{count}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
