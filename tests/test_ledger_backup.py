@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from datetime import timedelta
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.backup import RestoreError, backups_in, restore
+from bot.backup import main as backup_cli
 from bot.clock import FakeClock
 from tests.conftest import StartBot
 from tests.ledger_helpers import seed
@@ -59,8 +61,6 @@ async def test_backup_due_while_down_runs_at_start(start_bot: StartBot, clock: F
     for _ in range(100):
         if backups_in(tmp_path / "backups"):
             break
-        import asyncio
-
         await asyncio.sleep(0.05)
     assert len(backups_in(tmp_path / "backups")) == 1
 
@@ -70,3 +70,14 @@ def test_restore_refuses_a_damaged_file(tmp_path: Path) -> None:
     bad.write_bytes(b"not a database" * 100)
     with pytest.raises(RestoreError):
         restore(bad, tmp_path / "target.db")
+
+
+async def test_restore_command_restores_a_backup(
+    start_bot: StartBot, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    runtime = await start_bot(backup_dir=tmp_path / "backups")
+    assert runtime.services is not None and runtime.db is not None
+    await seed(runtime.db)
+    result = await runtime.services.backup.backup_now()
+    assert backup_cli(["restore", str(result.path), str(tmp_path / "fresh.db")]) == 0
+    assert "members\t7" in capsys.readouterr().out
