@@ -19,7 +19,7 @@ from pathlib import Path
 from bot.clock import Clock
 from bot.config import Settings
 from storage.db import Database
-from storage.ledger import LedgerRepo
+from storage.ledger import LedgerRepo, readonly_uri
 
 log = logging.getLogger(__name__)
 JOB = "backup"
@@ -113,7 +113,7 @@ def prune(directory: Path, keep: int) -> list[Path]:
 
 def check_file(path: Path) -> dict[str, int]:
     """Integrity check of a backup file; returns row counts of the main tables."""
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    conn = sqlite3.connect(readonly_uri(path), uri=True)
     try:
         verdict = conn.execute("PRAGMA integrity_check").fetchone()
         if verdict is None or verdict[0] != "ok":
@@ -133,7 +133,7 @@ def restore(backup: Path, target: Path) -> dict[str, int]:
     counts = check_file(backup)
     for leftover in (target.with_name(target.name + "-wal"), target.with_name(target.name + "-shm")):
         leftover.unlink(missing_ok=True)
-    source = sqlite3.connect(f"file:{backup}?mode=ro", uri=True)
+    source = sqlite3.connect(readonly_uri(backup), uri=True)
     dest = sqlite3.connect(str(target))
     try:
         source.backup(dest)

@@ -79,6 +79,19 @@ def period_keyboard(tr: Translator, mode: str, current: Period | None, services_
     return kb.inline(rows)
 
 
+def join_within(lines: list[str], limit: int = 4000) -> str:
+    """Join whole lines up to Telegram's limit (never cutting a tag or an entity in half)."""
+    out: list[str] = []
+    size = 0
+    for line in lines:
+        if size + len(line) + 1 > limit:
+            out.append("…")
+            break
+        out.append(line)
+        size += len(line) + 1
+    return "\n".join(out)
+
+
 def _lines(items: list[Markup], more_key: str, tr: Translator) -> list[Markup]:
     if len(items) <= MAX_LIST_LINES:
         return items
@@ -103,7 +116,7 @@ def render_stats(tr: Translator, stats: Stats, refresh_days: int) -> str:
     parts.append(tr("ledger.stats.by_group"))
     group_lines = [tr("ledger.stats.group_line", name=g.name, active=g.active, pending=g.pending) for g in m.by_group]
     parts += [str(x) for x in _lines(group_lines, "ledger.stats.more", tr)] or [str(tr("ledger.stats.empty"))]
-    return "\n".join(parts)[:4000]
+    return join_within(parts)
 
 
 def activity_line(tr: Translator, stats: Stats) -> str:
@@ -413,7 +426,7 @@ async def _show_audit(
         nav.append(kb.button(f"{result.page + 1}/{result.pages}", kb.cb("noop")))
     if result.page + 1 < result.pages:
         nav.append(kb.button(str(tr("ledger.next")), kb.cb(base.format(result.page + 1))))
-    await edit_or_reply(update, "\n".join(lines)[:4000], kb.inline([nav]) if nav else None)
+    await edit_or_reply(update, join_within(lines), kb.inline([nav]) if nav else None)
 
 
 # --- /myrecord ------------------------------------------------------------------------------------
