@@ -225,14 +225,26 @@ class LedgerRepo:
         self, paths: Paths, start: datetime, end: datetime, stale_before: datetime
     ) -> MemberFigures:
         in_scope, sp = member_scope_sql(paths, "m.id")
+        # One pass over the members in scope: counts by (category, status) plus the flags.
         rows = await self._db.fetchall(
-            f"SELECT m.category, m.status, COUNT(*) AS n FROM members m WHERE {in_scope}"  # noqa: S608
-            " GROUP BY m.category, m.status",
-            sp,
+            "SELECT m.category, m.status, COUNT(*) AS n,"  # noqa: S608
+            " COUNT(CASE WHEN m.status = 'active' AND (m.unreachable_at IS NOT NULL OR m.user_id IS NULL"
+            " OR b.blocked_at IS NOT NULL) THEN 1 END) AS unreachable,"
+            " COUNT(CASE WHEN m.status = 'active' AND COALESCE(m.profile_confirmed_at, m.registered_at) < ?"
+            " THEN 1 END) AS stale,"
+            " COUNT(CASE WHEN m.status <> 'pending' AND m.registered_at >= ? AND m.registered_at < ?"
+            " THEN 1 END) AS joined"
+            " FROM members m LEFT JOIN bot_users b ON b.user_id = m.user_id"
+            f" WHERE {in_scope} GROUP BY m.category, m.status",
+            [to_db(stale_before), to_db(start), to_db(end), *sp],
         )
         cats: dict[str | None, dict[str, int]] = {}
+        unreachable = stale = joined = 0
         for r in rows:
             cats.setdefault(r["category"], {})[str(r["status"])] = int(r["n"])
+            unreachable += int(r["unreachable"])
+            stale += int(r["stale"])
+            joined += int(r["joined"])
         by_category = [
             CategoryCount(cat, d.get("active", 0), d.get("pending", 0), d.get("left", 0), d.get("erased", 0))
             for cat, d in sorted(cats.items(), key=lambda kv: (kv[0] is None, kv[0] or ""))
@@ -253,28 +265,18 @@ class LedgerRepo:
             )
             for g in groups
         ]
+        # Pending approvals: pending members, or pending requests to join a group in scope.
         pending = await self._db.fetchval(
-            f"SELECT COUNT(*) FROM members m WHERE {in_scope} AND (m.status = 'pending' OR EXISTS ("  # noqa: S608
-            " SELECT 1 FROM member_groups pmg JOIN groups g ON g.id = pmg.group_id"
-            f" WHERE pmg.member_id = m.id AND pmg.status = 'pending' AND {gcond}))",
-            [*sp, *gp],
-        )
-        unreachable = await self._db.fetchval(
-            f"SELECT COUNT(*) FROM members m WHERE {in_scope} AND m.status = 'active' AND ("  # noqa: S608
-            " m.unreachable_at IS NOT NULL OR m.user_id IS NULL OR EXISTS ("
-            " SELECT 1 FROM bot_users b WHERE b.user_id = m.user_id AND b.blocked_at IS NOT NULL))",
+            "SELECT COUNT(*) FROM members m WHERE m.status = 'pending' AND "  # noqa: S608
+            f"{in_scope}",
             sp,
         )
-        stale = await self._db.fetchval(
-            f"SELECT COUNT(*) FROM members m WHERE {in_scope} AND m.status = 'active'"  # noqa: S608
-            " AND COALESCE(m.profile_confirmed_at, m.registered_at) < ?",
-            [*sp, to_db(stale_before)],
-        )
-        joined = await self._db.fetchval(
-            f"SELECT COUNT(*) FROM members m WHERE {in_scope} AND m.status <> 'pending'"  # noqa: S608
-            " AND m.registered_at >= ? AND m.registered_at < ?",
-            [*sp, to_db(start), to_db(end)],
-        )
+        pending = int(pending) + int(await self._db.fetchval(
+            "SELECT COUNT(DISTINCT pmg.member_id) FROM member_groups pmg JOIN groups g ON g.id = pmg.group_id"  # noqa: S608
+            " JOIN members m ON m.id = pmg.member_id"
+            f" WHERE pmg.status = 'pending' AND m.status <> 'pending' AND {gcond}",
+            gp,
+        ))
         return MemberFigures(by_category, by_group, int(pending), int(unreachable), int(stale), int(joined))
 
     # Activities --------------------------------------------------------------------------------
