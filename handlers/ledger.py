@@ -206,7 +206,9 @@ async def _send_stats(update: Update, context: Ctx, who: Actor, period: Period, 
 async def stats_button(update: Update, context: Ctx) -> None:
     parts = kb.parse(update.callback_query.data if update.callback_query else None, "lg", 2)
     who = await _coordinator(update, context)
-    if who is None or parts is None:
+    if who is None:
+        return  # refused (the callback is answered with the refusal)
+    if parts is None:
         await answer(update)
         return
     period = await _resolve_period(update, context, parts[1])
@@ -219,7 +221,9 @@ async def stats_button(update: Update, context: Ctx) -> None:
 async def charts_button(update: Update, context: Ctx) -> None:
     parts = kb.parse(update.callback_query.data if update.callback_query else None, "lg", 2)
     who = await _coordinator(update, context)
-    if who is None or parts is None or update.effective_chat is None:
+    if who is None:
+        return
+    if parts is None or update.effective_chat is None:
         await answer(update)
         return
     period = await _resolve_period(update, context, parts[1])
@@ -249,7 +253,9 @@ def _render_pngs(stats: Stats, text: reports.Text) -> list[tuple[str, bytes]]:
 async def custom_period(update: Update, context: Ctx) -> int:
     parts = kb.parse(update.callback_query.data if update.callback_query else None, "lg", 2)
     who = await _coordinator(update, context)
-    if who is None or parts is None or parts[1] not in ("s", "y"):
+    if who is None:
+        return ConversationHandler.END
+    if parts is None or parts[1] not in ("s", "y"):
         await answer(update)
         return ConversationHandler.END
     await answer(update)
@@ -301,7 +307,9 @@ async def summary_command(update: Update, context: Ctx) -> None:
 async def summary_button(update: Update, context: Ctx) -> None:
     parts = kb.parse(update.callback_query.data if update.callback_query else None, "lg", 2)
     who = await _coordinator(update, context)
-    if who is None or parts is None:
+    if who is None:
+        return  # refused (the callback is answered with the refusal)
+    if parts is None:
         await answer(update)
         return
     period = await _resolve_period(update, context, parts[1])
@@ -429,6 +437,20 @@ async def _show_audit(
     await edit_or_reply(update, join_within(lines), kb.inline([nav]) if nav else None)
 
 
+async def stats_home(update: Update, context: Ctx) -> None:
+    """Home-menu button: this month's figures."""
+    who = await _coordinator(update, context)
+    if who is None:
+        return  # refused (the callback is answered with the refusal)
+    await answer(update)
+    await _send_stats(update, context, who, context.services.ledger.this_month(), await translator(update, context))
+
+
+async def record_home(update: Update, context: Ctx) -> None:
+    await answer(update)
+    await myrecord_command(update, context)
+
+
 # --- /myrecord ------------------------------------------------------------------------------------
 async def myrecord_command(update: Update, context: Ctx) -> None:
     who = await actor(update, context)
@@ -484,16 +506,22 @@ def period_conversation() -> ConversationHandler[Ctx]:
 
 
 def register(app: LiaisonApp, menu: CommandMenu) -> None:
+    # Ledger data is personal data: only ever shown in the private chat with the bot.
+    private = common.COMMAND_FILTER & filters.ChatType.PRIVATE
     app.add_handler(period_conversation())
-    app.add_handler(CommandHandler("stats", stats_command, filters=common.COMMAND_FILTER))
-    app.add_handler(CommandHandler("summary", summary_command, filters=common.COMMAND_FILTER))
-    app.add_handler(CommandHandler("export", export_command, filters=common.COMMAND_FILTER))
-    app.add_handler(CommandHandler("audit", audit_command, filters=common.COMMAND_FILTER))
-    app.add_handler(CommandHandler("myrecord", myrecord_command, filters=common.COMMAND_FILTER))
+    app.add_handler(CommandHandler("stats", stats_command, filters=private))
+    app.add_handler(CommandHandler("summary", summary_command, filters=private))
+    app.add_handler(CommandHandler("export", export_command, filters=private))
+    app.add_handler(CommandHandler("audit", audit_command, filters=private))
+    app.add_handler(CommandHandler("myrecord", myrecord_command, filters=private))
     app.add_handler(CallbackQueryHandler(stats_button, pattern=r"^lg:s:"))
     app.add_handler(CallbackQueryHandler(charts_button, pattern=r"^lg:c:"))
     app.add_handler(CallbackQueryHandler(summary_button, pattern=r"^lg:y:"))
     app.add_handler(CallbackQueryHandler(audit_button, pattern=r"^lg:a:"))
+    app.add_handler(CallbackQueryHandler(stats_home, pattern=r"^lg:h$"))
+    app.add_handler(CallbackQueryHandler(record_home, pattern=r"^lg:r$"))
+    menu.add_home("ledger.home.stats", "lg:h", Role.COORDINATOR)
+    menu.add_home("ledger.home.record", "lg:r", Role.MEMBER)
     menu.add("myrecord", "cmd.myrecord", Role.MEMBER)
     menu.add("stats", "cmd.stats", Role.COORDINATOR)
     menu.add("summary", "cmd.summary", Role.COORDINATOR)
