@@ -9,7 +9,7 @@ CREATE TABLE ledger_jobs (
 -- Covering indexes: the figures are counted from the index alone, without touching rows.
 CREATE INDEX members_category_status ON members (category, status);
 CREATE INDEX members_registered ON members (registered_at, status);
-CREATE INDEX member_groups_member ON member_groups (member_id, status);
+CREATE INDEX member_groups_member ON member_groups (member_id, status, group_id);
 CREATE INDEX audit_log_actor ON audit_log (actor_user_id, id);
 -- first answer of a reopened feedback item (audit rows of one target)
 CREATE INDEX audit_log_target ON audit_log (target_type, target_id, action);
