@@ -50,10 +50,11 @@ def ensure_chromium() -> None:
         return
     if not hasattr(os, "geteuid") or os.geteuid() != 0:
         print(f"{CHROMIUM} is missing and we are not root: the browser tests will fail "
-              "(install it with: sudo apt-get install chromium)", flush=True)
+              "(install it with: sudo apt-get install chromium fonts-noto-color-emoji)", flush=True)
         return
     print(f"{CHROMIUM} is missing: installing Debian's chromium package for the browser tests", flush=True)
-    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
+    packages = ["chromium", "fonts-noto-color-emoji"]  # the font: emoji in screenshots are not blank boxes
+    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", *packages]):
         print("$", " ".join(command), flush=True)
         subprocess.run(command, check=True, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
 

@@ -164,6 +164,11 @@ async def start_sandbox_bot(tg: FakeTelegram, settings: Settings, db_path: Path,
                 tg.create_user(persona.first_name, persona.last_name, language_code=persona.language_code,
                                user_id=persona.user_id)
             tg.user_notes[persona.user_id] = persona.note
+        for other in summary.others:  # they registered long ago: notices reach them, the page hides them
+            if other.user_id not in tg.world.users:
+                tg.create_user(other.first_name, other.last_name, language_code=other.language_code,
+                               user_id=other.user_id).state.started = True
+            tg.background_ids.add(other.user_id)
         if summary.loaded:
             print(f"Demo association loaded: {summary.groups} groups, {summary.members} members, "
                   f"{summary.coordinators} coordinator appointments, {summary.activities} activities, "
