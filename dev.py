@@ -59,8 +59,26 @@ def ensure_chromium() -> None:
         subprocess.run(command, check=True, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
 
 
+CJK_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+
+
+def ensure_cjk_font() -> None:
+    """Charts and PDF summaries need a CJK font (Debian's fonts-wqy-microhei); install it as root."""
+    if CJK_FONT.exists():
+        return
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        print(f"{CJK_FONT} is missing and we are not root: the chart tests will fail "
+              "(install it with: sudo apt-get install fonts-wqy-microhei)", flush=True)
+        return
+    print(f"{CJK_FONT} is missing: installing Debian's fonts-wqy-microhei for the charts", flush=True)
+    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "fonts-wqy-microhei"]):
+        print("$", " ".join(command), flush=True)
+        subprocess.run(command, check=True, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+
+
 def test(args: list[str]) -> int:
     ensure_chromium()
+    ensure_cjk_font()
     env = {**os.environ, "PTB_TIMEDELTA": "1"}
     checks = [
         [str(BIN / "ruff"), "check", "."],
