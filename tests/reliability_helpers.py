@@ -480,7 +480,7 @@ async def run_fuzz(tg: Any, runtime: Any, count: int, seed: int, users: int = 60
     return FuzzResult(
         updates=count,
         seconds=seconds,
-        errors=[f"{r.name}: {r.getMessage()} {r.exc_text or ''}"[:1500] for r in errors.records],
+        errors=[f"{r.name}: {r.getMessage()} {r.exc_text or ''}"[:6000] for r in errors.records],
         # An edit to what a message already shows ("message is not modified") happens when a user
         # presses twice before the first press is handled (the second update carries a stale copy
         # of the message); the bot ignores that answer and nothing is lost, so it is counted apart.

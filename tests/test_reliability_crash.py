@@ -16,7 +16,7 @@ KILLS = int(os.environ.get("LIAISON_CRASH_KILLS", "3"))
 
 @pytest.mark.stress
 async def test_sigkill_at_random_moments_loses_nothing_acknowledged(tg: FakeTelegram, tmp_path: Path) -> None:
-    report = await run_crash(tg, tmp_path, kills=KILLS, seed=9, min_gap=0.4, max_gap=1.2, notice_recipients=90)
+    report = await run_crash(tg, tmp_path, kills=KILLS, seed=9, min_gap=0.3, max_gap=0.8, notice_recipients=90)
     print("crash:", report.figures())
     assert report.kills == KILLS
     assert report.integrity == "ok"
