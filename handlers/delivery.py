@@ -3,8 +3,9 @@
 python-telegram-bot's exceptions are mapped to `bot.delivery.Outcome` here, so the engine
 itself stays free of `telegram` imports:
   RetryAfter -> 'retry_after' (wait, then send again), Forbidden -> 'blocked',
-  ChatMigrated -> 'migrated', TimedOut -> 'unknown' (it may have arrived: no blind retry),
-  other NetworkError (5xx, connection refused) -> 'retry', BadRequest and the rest -> 'failed'.
+  ChatMigrated -> 'migrated', TimedOut and a connection broken after the request was sent ->
+  'unknown' (it may have arrived: no blind retry), other NetworkError (5xx, connection
+  refused) -> 'retry', BadRequest and the rest -> 'failed'.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+import aiohttp
+import httpx
 from telegram import Bot, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
@@ -24,6 +27,17 @@ log = logging.getLogger(__name__)
 
 def _seconds(value: int | float | timedelta) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def _lost_answer(exc: NetworkError) -> bool:
+    """The connection broke after the request may have been processed (not a refusal to connect).
+
+    5xx answers (no cause) and failures to connect never reached Telegram: safe to retry.
+    """
+    cause = exc.__cause__
+    if cause is None:
+        return False
+    return not isinstance(cause, aiohttp.ClientConnectorError | httpx.ConnectError | ConnectionRefusedError)
 
 
 class TelegramTransport:
@@ -58,10 +72,14 @@ class TelegramTransport:
         except Forbidden as exc:
             return Outcome("blocked", error=exc.message[:200])
         except TimedOut as exc:
+            if exc.message.startswith("Pool timeout"):  # waited for a free connection: never sent
+                return Outcome("retry", error=exc.message[:200])
             return Outcome("unknown", error=f"timed out: {exc.message}"[:200])
         except BadRequest as exc:
             return Outcome("failed", error=exc.message[:200])
         except NetworkError as exc:
+            if _lost_answer(exc):
+                return Outcome("unknown", error=f"answer lost: {exc.message}"[:200])
             return Outcome("retry", error=exc.message[:200])
         except TelegramError as exc:
             return Outcome("failed", error=exc.message[:200])

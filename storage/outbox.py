@@ -18,6 +18,8 @@ from storage.db import Database, Tx
 from storage.timefmt import to_db
 
 FINAL_STATUSES = ("sent", "blocked", "failed", "unknown", "skipped")
+NEW_MESSAGE = 0
+"""`message_id` of a tracked send that has no progress message: its report is sent as a new one."""
 
 
 @dataclass(frozen=True)
@@ -250,13 +252,21 @@ class OutboxRepo:
         return [Progress(str(r["kind"]), int(r["ref_id"]), int(r["chat_id"]), int(r["message_id"]), str(r["lang"]))
                 for r in rows]
 
-    async def finish_progress(self, kind: str, ref_id: int, now: datetime) -> bool:
-        """Claim the final report of (kind, ref_id): True exactly once."""
+    async def finish_progress(
+        self, kind: str, ref_id: int, now: datetime, report: OutgoingMessage | None = None
+    ) -> bool:
+        """Claim the final report of (kind, ref_id): True exactly once.
+
+        `report` (a new message, for sends with no progress message to edit) is queued in
+        the same transaction, so it is sent exactly once too.
+        """
         async with self._db.transaction() as tx:
             changed = await tx.execute(
                 "UPDATE outbox_progress SET done_at = ? WHERE kind = ? AND ref_id = ? AND done_at IS NULL",
                 (to_db(now), kind, ref_id),
             )
+            if changed == 1 and report is not None:
+                await enqueue(tx, [report], now)
         return changed == 1
 
     async def has_pending(self, now: datetime) -> bool:
