@@ -251,6 +251,7 @@ class DeliveryService:
         self._inflight_chats: set[int] = set()
         self._hold: dict[int, float] = {}
         self._last_progress: dict[tuple[str, int], float] = {}
+        self._untracked: set[tuple[str, int]] = set()
         self._task: asyncio.Task[None] | None = None
         self._running: Callable[[], bool] = lambda: True
         self._stopping = False
@@ -403,8 +404,14 @@ class DeliveryService:
             return
         mono = time.monotonic()
         for kind, ref_id in touched:
+            if (kind, ref_id) in self._untracked:
+                continue
             progress = await self.repo.progress(kind, ref_id)
             if progress is None:
+                # Tracking is set up in the transaction that enqueues, so it never appears later.
+                if len(self._untracked) > 10_000:
+                    self._untracked.clear()
+                self._untracked.add((kind, ref_id))
                 continue
             counts = await self.repo.counts(kind, ref_id)
             lang: Language = "en" if progress.lang == "en" else "zh-Hans"

@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from storage.db import Database, Tx
@@ -88,6 +89,7 @@ class OutboxItem:
     attachment: dict[str, Any] | None
     paid: bool
     attempts: int
+    markup_json: str | None = None  # reply_markup as stored, passed to Telegram as is
 
 
 @dataclass(frozen=True)
@@ -134,7 +136,15 @@ class Counts:
         return self.pending + self.sending
 
 
+@lru_cache(maxsize=512)
+def _decoded(text: str) -> Any:
+    """A broadcast repeats the same few markups and attachments: decode each once (read-only)."""
+    return json.loads(text)
+
+
 def _item(row: Any) -> OutboxItem:
+    markup = row["reply_markup"]
+    attachment = row["attachment"]
     return OutboxItem(
         id=int(row["id"]),
         kind=str(row["kind"]),
@@ -142,10 +152,11 @@ def _item(row: Any) -> OutboxItem:
         chat_id=int(row["chat_id"]),
         member_id=row["member_id"],
         text=str(row["text"]),
-        reply_markup=None if row["reply_markup"] is None else json.loads(row["reply_markup"]),
-        attachment=None if row["attachment"] is None else json.loads(row["attachment"]),
+        reply_markup=None if markup is None else _decoded(markup),
+        attachment=None if attachment is None else _decoded(attachment),
         paid=bool(row["paid"]),
         attempts=int(row["attempts"]),
+        markup_json=markup,
     )
 
 
