@@ -1,16 +1,19 @@
 """The delivery engine: drains the outbox at Telegram's pace and records every result.
 
-* `Pacer` spaces sends so that none of Telegram's limits is ever reached: an even spacing
-  below 30 messages/s overall (1000/s for paid broadcasts), at most one message per second
-  per private chat and one per three seconds per group chat (20/min). A 429 halts
-  everything for `retry_after` seconds. Even spacing (rather than a one-second bucket that
-  lets a burst through) keeps any sliding one-second window under the limit.
+* `Pacer` grants each send the earliest moment none of Telegram's limits can be exceeded:
+  30 free messages (1000 paid) in any second, one message per second per private chat,
+  20 per minute per group chat; a 429 halts everything for `retry_after` seconds. Each
+  window is a sliding window anchored on the moment a send's *answer* came back: Telegram
+  counted the send at some point between our request and its answer, so granting the next
+  one only a second after the answer of the send 30 places back holds the limit whatever
+  the network or server jitter (measured: up to 180 ms). A send that timed out counts from
+  when it was given up.
 * `DeliveryService` claims due rows ('sending') in a transaction right before sending them,
   sends them concurrently (bounded), and records the results together with the next claim.
   At start rows left 'sending' by a crash become 'unknown'; on a clean stop claimed rows that
   were not attempted go back to 'pending' and in-flight sends are awaited, so a restart
   neither loses nor repeats a recipient.
-* The transport (the Telegram calls) is injected: `handlers/delivery_transport.py` maps
+* The transport (the Telegram calls) is injected: `handlers/delivery.py` maps
   python-telegram-bot's exceptions to `Outcome`s, so this module never imports telegram.
 """
 
