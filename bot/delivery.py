@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections import deque
@@ -222,9 +223,10 @@ class Pacer:
         return ticket
 
     def finished(self, ticket: Ticket) -> None:
-        """The answer to `ticket`'s send has come back (or the attempt was given up)."""
-        ticket.at = max(ticket.at, self._now())
-        ticket.done = True
+        """The answer to `ticket`'s send has come back (or the attempt was given up); once."""
+        if not ticket.done:
+            ticket.at = max(ticket.at, self._now())
+            ticket.done = True
 
 
 class DeliveryService:
@@ -362,8 +364,14 @@ class DeliveryService:
                 break
             ticket = await self.pacer.acquire(item.chat_id, item.paid)
             self._inflight_chats.add(item.chat_id)
-            self._inflight[item.id] = asyncio.create_task(self._send(transport, item, ticket))
+            task = asyncio.create_task(self._send(transport, item, ticket))
+            # also when the task is cancelled before it ever ran: the window must not wait forever
+            task.add_done_callback(functools.partial(self._answered, ticket))
+            self._inflight[item.id] = task
         return True
+
+    def _answered(self, ticket: Ticket, _task: asyncio.Task[None]) -> None:
+        self.pacer.finished(ticket)
 
     async def _send(self, transport: Transport, item: OutboxItem, ticket: Ticket) -> None:
         try:

@@ -196,3 +196,35 @@ async def _scenario(recipients: int, script: list[str], stop_after: int | None) 
 )
 def test_each_recipient_is_delivered_at_most_once(recipients: int, script: list[str], stop_after: int | None) -> None:
     asyncio.run(_scenario(recipients, script, stop_after))
+
+
+class HangingTransport:
+    async def send(self, item: OutboxItem) -> Outcome:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    async def edit(self, chat_id: int, message_id: int, text: str) -> None:
+        return None
+
+
+def test_cancelled_sends_do_not_block_the_pacing_window() -> None:
+    async def scenario() -> None:
+        with tempfile.TemporaryDirectory() as tmp:
+            db = await Database.open(Path(tmp) / "c.db")
+            try:
+                await migrate(db)
+                clock = FakeClock()
+                async with db.transaction() as tx:
+                    await enqueue(tx, [OutgoingMessage("notice", 1, 1000 + n, "hi") for n in range(2)], clock.now())
+                pacer = Pacer(free_per_s=2, private_interval=0.0)
+                service = DeliveryService(OutboxRepo(db), clock, CATALOG, pacer=pacer)
+                service._transport = HangingTransport()  # driven by hand, one step
+                assert await service.step()
+                for task in list(service._inflight.values()):
+                    task.cancel()  # the first is mid-send, the second never ran
+                await asyncio.sleep(0)
+                await asyncio.wait_for(pacer.acquire(1001, False), 3.0)  # the chat of the one never run
+            finally:
+                await db.close()
+
+    asyncio.run(scenario())
