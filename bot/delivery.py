@@ -47,6 +47,7 @@ GROUP_WINDOW_S = 60.0
 MARGIN_S = 0.002
 MIN_GAP_FRACTION = 0.5
 POLL_S = 0.002
+CLAIM_AHEAD_S = 0.5
 MAX_ATTEMPTS = 5
 PROGRESS_EVERY_S = 5.0
 
@@ -340,14 +341,18 @@ class DeliveryService:
         chosen: set[int] = set()
         mono = time.monotonic()
         horizon = 0.3
+        # Claim only about CLAIM_AHEAD_S of sending at a time: a crash marks every claimed row
+        # 'unknown', so claimed-but-not-yet-sent rows are kept few.
+        ahead = [0.0]
 
         def accept(item: OutboxItem) -> bool:
             if self._hold.get(item.id, 0.0) > mono:
                 return False
             if item.chat_id in chosen or item.chat_id in self._inflight_chats:
                 return False
-            if self.pacer.chat_wait(item.chat_id) > horizon:
+            if self.pacer.chat_wait(item.chat_id) > horizon or ahead[0] >= CLAIM_AHEAD_S:
                 return False
+            ahead[0] += 1.0 / (PAID_PER_S if item.paid else FREE_PER_S)
             chosen.add(item.chat_id)
             return True
 

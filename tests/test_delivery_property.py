@@ -228,3 +228,28 @@ def test_cancelled_sends_do_not_block_the_pacing_window() -> None:
                 await db.close()
 
     asyncio.run(scenario())
+
+
+def test_a_step_claims_only_about_half_a_second_of_free_sends() -> None:
+    """A crash turns every claimed row 'unknown': the engine keeps few claimed but unsent."""
+
+    async def scenario() -> int:
+        with tempfile.TemporaryDirectory() as tmp:
+            db = await Database.open(Path(tmp) / "a.db")
+            try:
+                await migrate(db)
+                clock = FakeClock()
+                async with db.transaction() as tx:
+                    await enqueue(tx, [OutgoingMessage("notice", 1, 1000 + n, "hi") for n in range(200)], clock.now())
+                service = DeliveryService(OutboxRepo(db), clock, CATALOG)
+                service._transport = HangingTransport()
+                await service.step()
+                claimed = int(await db.fetchval("SELECT COUNT(*) FROM outbox WHERE status = 'sending'"))
+                for task in list(service._inflight.values()):
+                    task.cancel()
+                await asyncio.sleep(0)
+                return claimed
+            finally:
+                await db.close()
+
+    assert 1 <= asyncio.run(scenario()) <= 16
