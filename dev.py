@@ -50,16 +50,35 @@ def ensure_chromium() -> None:
         return
     if not hasattr(os, "geteuid") or os.geteuid() != 0:
         print(f"{CHROMIUM} is missing and we are not root: the browser tests will fail "
-              "(install it with: sudo apt-get install chromium)", flush=True)
+              "(install it with: sudo apt-get install chromium fonts-noto-color-emoji)", flush=True)
         return
     print(f"{CHROMIUM} is missing: installing Debian's chromium package for the browser tests", flush=True)
-    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
+    packages = ["chromium", "fonts-noto-color-emoji"]  # the font: emoji in screenshots are not blank boxes
+    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", *packages]):
+        print("$", " ".join(command), flush=True)
+        subprocess.run(command, check=True, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+
+
+CJK_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+
+
+def ensure_cjk_font() -> None:
+    """Charts and PDF summaries need a CJK font (Debian's fonts-wqy-microhei); install it as root."""
+    if CJK_FONT.exists():
+        return
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        print(f"{CJK_FONT} is missing and we are not root: the chart tests will fail "
+              "(install it with: sudo apt-get install fonts-wqy-microhei)", flush=True)
+        return
+    print(f"{CJK_FONT} is missing: installing Debian's fonts-wqy-microhei for the charts", flush=True)
+    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "fonts-wqy-microhei"]):
         print("$", " ".join(command), flush=True)
         subprocess.run(command, check=True, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
 
 
 def test(args: list[str]) -> int:
     ensure_chromium()
+    ensure_cjk_font()
     env = {**os.environ, "PTB_TIMEDELTA": "1"}
     checks = [
         [str(BIN / "ruff"), "check", "."],

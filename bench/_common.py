@@ -58,7 +58,11 @@ async def wait_polling(tg: object, proc: subprocess.Popen[bytes], timeout: float
     return time.monotonic() - started
 
 
-def stop(proc: subprocess.Popen[bytes]) -> None:
+def stop(proc: subprocess.Popen[bytes], tg: object | None = None) -> None:
+    """Terminate a bot process; with `tg`, its pending long poll returns at once (no 10 s wait)."""
+    if tg is not None:
+        tg.api.stopping = True  # type: ignore[attr-defined]
+        tg.world.changed.notify()  # type: ignore[attr-defined]
     proc.terminate()
     try:
         proc.wait(timeout=20)
@@ -67,3 +71,15 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
     if proc.stderr:
         proc.stderr.close()
+
+
+async def stop_async(proc: subprocess.Popen[bytes], tg: object | None = None, timeout: float = 20) -> None:
+    """Like :func:`stop`, but keeps the event loop (and so an in-process sandbox) serving meanwhile."""
+    if tg is not None:
+        tg.api.stopping = True  # type: ignore[attr-defined]
+        tg.world.changed.notify()  # type: ignore[attr-defined]
+    proc.terminate()
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+    stop(proc)

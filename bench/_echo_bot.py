@@ -1,7 +1,10 @@
 """A bare python-telegram-bot echo bot on the default stack (httpx, sequential updates).
 
 The framework as users usually run it: the reference point of bench/ceiling.py.
-    python bench/_echo_bot.py TOKEN API_URL
+    python bench/_echo_bot.py TOKEN API_URL [--concurrent]
+
+With --concurrent: PTB's ``concurrent_updates(True)`` (each update its own task, up to 256 at
+once; still httpx) -- to show what it costs per update.
 """
 
 from __future__ import annotations
@@ -31,7 +34,10 @@ async def press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     token, api_url = sys.argv[1], sys.argv[2]
-    app = Application.builder().token(token).base_url(api_url).build()
+    builder = Application.builder().token(token).base_url(api_url)
+    if "--concurrent" in sys.argv[3:]:
+        builder = builder.concurrent_updates(True)
+    app = builder.build()
     app.add_handler(MessageHandler(filters.TEXT, echo))
     app.add_handler(CallbackQueryHandler(press))
     app.run_polling(poll_interval=0.0, timeout=10, allowed_updates=Update.ALL_TYPES)

@@ -7,6 +7,7 @@ and N - S waitlisted in order (positions 1..N-S, in sign-up row order), and repo
 Usage::
 
     python bench/signup_race.py [--quick]      # --quick: 200 members, 10 seats
+    python bench/signup_race.py --latency-ms 50   # every Bot API call 50 ms slower (keys get _50ms)
 
 The last line of output is one JSON object: confirmed, waitlisted, all_answered_s, p50_ms, p99_ms.
 """
@@ -37,7 +38,7 @@ EPOCH = "2026-01-01T00:00:00.000000Z"
 POSITION = re.compile(r"number (\d+) on the waitlist")
 
 
-async def race(members: int, seats: int) -> dict[str, float | int]:
+async def race(members: int, seats: int, latency_ms: float = 0.0) -> dict[str, float | int]:
     async with FakeTelegram(token=SANDBOX_TOKEN, seed=1, callback_ttl_s=120.0) as tg:
         tg.set_rate_limits(False)
         with tempfile.TemporaryDirectory() as directory:
@@ -51,12 +52,14 @@ async def race(members: int, seats: int) -> dict[str, float | int]:
             runtime = BotRuntime(settings, token=SANDBOX_TOKEN)
             await runtime.start()
             try:
-                return await _run(tg, runtime, members, seats)
+                return await _run(tg, runtime, members, seats, latency_ms)
             finally:
                 await runtime.stop()
 
 
-async def _run(tg: FakeTelegram, runtime: BotRuntime, members: int, seats: int) -> dict[str, float | int]:
+async def _run(
+    tg: FakeTelegram, runtime: BotRuntime, members: int, seats: int, latency_ms: float = 0.0
+) -> dict[str, float | int]:
     assert runtime.db is not None and runtime.services is not None
     users = [tg.create_user(f"Member {i}", language_code="en") for i in range(members)]
     async with runtime.db.transaction() as tx:
@@ -80,6 +83,7 @@ async def _run(tg: FakeTelegram, runtime: BotRuntime, members: int, seats: int) 
 
     latencies: list[float] = []
     answers: dict[int, str] = {}
+    tg.set_faults(latency_s=latency_ms / 1000)  # added to every Bot API call from now on
 
     async def press(index: int) -> None:
         started = time.perf_counter()
@@ -126,11 +130,13 @@ async def _run(tg: FakeTelegram, runtime: BotRuntime, members: int, seats: int) 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="200 members, 10 seats")
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="added to every Bot API call by the sandbox")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     members, seats = (200, 10) if args.quick else (1000, 50)
-    figures = asyncio.run(race(members, seats))
-    print(json.dumps(figures))
+    figures = asyncio.run(race(members, seats, args.latency_ms))
+    suffix = f"_{args.latency_ms:g}ms" if args.latency_ms else ""
+    print(json.dumps({f"{key}{suffix}": value for key, value in figures.items()}))
     ok = figures["confirmed"] == seats and figures["waitlisted"] == members - seats and figures["waitlist_in_order"]
     return 0 if ok else 1
 

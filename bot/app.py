@@ -22,7 +22,7 @@ from bot.persistence import SqlitePersistence
 from bot.services import Services
 from bot.transport import build_request
 from bot.updates import PerUserUpdateProcessor
-from handlers import activities, common, notices, org, profile, registration
+from handlers import activities, common, ledger, notices, org, profile, registration
 from handlers import feedback as feedback_handlers
 from handlers import surveys as survey_handlers
 from handlers.common import FloodGuard
@@ -99,4 +99,5 @@ FEATURES: list[Any] = [
     activities,
     feedback_handlers,
     survey_handlers,
+    ledger,
 ]

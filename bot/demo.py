@@ -42,6 +42,7 @@ class DemoSummary:
     activities: int = 0
     feedback: int = 0
     personas: list[Persona] = field(default_factory=list)
+    others: list[Persona] = field(default_factory=list)  # members with a Telegram id whom nobody plays
     chat_title: str | None = None  # a group chat with the bot and the personas
     skipped: list[str] = field(default_factory=list)
 
@@ -51,12 +52,13 @@ def load_data(path: Path = DATA_FILE) -> dict[str, Any]:
         return tomllib.load(handle)
 
 
-def personas(data: dict[str, Any]) -> list[Persona]:
+def personas(data: dict[str, Any], *, played: bool = True) -> list[Persona]:
+    """Members with a Telegram user id who are personas (``played``) or not (the other members)."""
     found = []
     for member in data.get("members", []):
-        if member.get("persona") and member.get("user_id"):
+        if bool(member.get("persona")) == played and member.get("user_id"):
             first, _, last = str(member["name"]).partition(" ")
-            found.append(Persona(int(member["user_id"]), first, last or None, str(member["persona"]),
+            found.append(Persona(int(member["user_id"]), first, last or None, str(member.get("persona", "zh-hans")),
                                  str(member.get("note", ""))))
     return found
 
@@ -66,7 +68,8 @@ async def load_demo(db: Database, now: datetime, zone: ZoneInfo, owner_id: int,
     """Fill an empty database with the sample association; does nothing if groups exist."""
     data = data or load_data()
     repo = DemoRepo(db)
-    summary = DemoSummary(personas=personas(data), chat_title=data.get("chat_title"))
+    summary = DemoSummary(personas=personas(data), others=personas(data, played=False),
+                          chat_title=data.get("chat_title"))
     if not await repo.is_empty():
         log.info("demo: the database already holds groups; demo data not loaded")
         return summary

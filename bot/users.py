@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import asyncio
+from datetime import datetime, timedelta
 
 from bot.clock import Clock
 from bot.config import LANGUAGES, Language
@@ -21,6 +22,9 @@ class UserService:
         self._default = default
         self._chosen: dict[int, Language | None] = {}
         self._touched: dict[int, object] = {}
+        # "Last seen" writes of concurrent updates share one transaction (group commit).
+        self._pending: dict[int, datetime] = {}
+        self._touch_lock = asyncio.Lock()
 
     async def language(self, user_id: int, telegram_code: str | None) -> Language:
         if user_id not in self._chosen:
@@ -40,22 +44,34 @@ class UserService:
         self._chosen[user_id] = language
 
     async def touch(self, user_id: int) -> None:
-        """Note that the user is active (written at most every few minutes per user)."""
+        """Note that the user is active (written at most every few minutes per user).
+
+        Returns once the row is written. Touches arriving while one is being written are
+        written together by the next one to get the lock: a burst of first contacts costs a
+        few transactions instead of one each.
+        """
         now = self._clock.now()
         last = self._touched.get(user_id)
         if isinstance(last, type(now)) and now - last < _TOUCH_EVERY:
             return
-        await self._repo.touch(user_id, now)
-        self._touched[user_id] = now
+        self._pending[user_id] = now
+        async with self._touch_lock:
+            if user_id not in self._pending:
+                return  # written by the batch before ours
+            batch, self._pending = self._pending, {}
+            await self._repo.touch_many(list(batch.items()))
+            self._touched.update(batch)
 
     async def mark_blocked(self, user_id: int) -> None:
         await self._repo.mark_blocked(user_id, self._clock.now())
         self._touched.pop(user_id, None)
+        self._pending.pop(user_id, None)
 
     async def forget(self, user_id: int) -> None:
         await self._repo.forget(user_id)
         self._chosen.pop(user_id, None)
         self._touched.pop(user_id, None)
+        self._pending.pop(user_id, None)
 
 
 def _as_language(value: str | None) -> Language | None:

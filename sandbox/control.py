@@ -71,7 +71,7 @@ class ControlApi:
                                    content_type="application/json") from None
 
     async def list_users(self, request: web.Request) -> web.StreamResponse:
-        return web.json_response([_user_json(u) for u in self.tg.users])
+        return web.json_response([_user_json(u) for u in self.tg.users if u.id not in self.tg.background_ids])
 
     async def create_user(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
@@ -85,6 +85,7 @@ class ControlApi:
 
     async def info(self, request: web.Request) -> web.StreamResponse:
         return web.json_response({"bot": self.tg.world.bot_user, "owner_ids": self.tg.owner_ids,
+                                  "background_ids": sorted(self.tg.background_ids),
                                   "notes": {str(k): v for k, v in self.tg.user_notes.items()}})
 
     async def press(self, request: web.Request) -> web.StreamResponse:

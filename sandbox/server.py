@@ -65,6 +65,8 @@ class FakeTelegram:
         # Shown by the web chat: which user ids the bot treats as owners, and a note per user.
         self.owner_ids: list[int] = []
         self.user_notes: dict[int, str] = {}
+        # Users who exist (they have started the bot) but nobody plays them: the web chat hides them.
+        self.background_ids: set[int] = set()
         self.app = self._build_app()
 
     # ----- lifecycle -------------------------------------------------------------------------------

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -22,41 +23,42 @@ BUSY_TIMEOUT_MS = 10_000
 
 
 class Tx:
-    """A write transaction in progress (valid only inside `Database.transaction`)."""
+    """A write transaction in progress (valid only inside `Database.transaction`).
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    Each statement is ONE trip to the connection's thread (aiosqlite's cursor API takes
+    three: execute, fetch, close); those hand-offs were the largest cost of a query.
+    """
+
+    def __init__(self, conn: aiosqlite.Connection, *, begin: bool = False) -> None:
         self._conn = conn
+        # A write transaction's BEGIN IMMEDIATE travels with its first statement (one hop less).
+        self.begin_pending = begin
+
+    async def _run(self, fn: Callable[[sqlite3.Connection, str, Any], T], sql: str, params: Any) -> T:
+        if self.begin_pending:
+            self.begin_pending = False
+            return await _on_thread(self._conn, partial(_begin_then, fn), sql, params)
+        return await _on_thread(self._conn, fn, sql, params)
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """Run one statement; return the number of rows changed."""
-        cur = await self._conn.execute(sql, params)
-        count = cur.rowcount
-        await cur.close()
-        return count
+        return await self._run(_rowcount, sql, params)
 
     async def insert(self, sql: str, params: Params = ()) -> int:
         """Run an INSERT and return the new row id."""
-        cur = await self._conn.execute(sql, params)
-        rowid = cur.lastrowid
-        await cur.close()
+        rowid = await self._run(_lastrowid, sql, params)
         if rowid is None:
             raise RuntimeError("INSERT produced no row id")
         return rowid
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
-        await self._conn.executemany(sql, rows)
+        await self._run(_executemany, sql, list(rows))
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
-        cur = await self._conn.execute(sql, params)
-        row = await cur.fetchone()
-        await cur.close()
-        return row
+        return await self._run(_fetchone, sql, params)
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        cur = await self._conn.execute(sql, params)
-        rows = await cur.fetchall()
-        await cur.close()
-        return list(rows)
+        return await self._run(_fetchall, sql, params)
 
     async def fetchval(self, sql: str, params: Params = ()) -> Any:
         row = await self.fetchone(sql, params)
@@ -93,14 +95,16 @@ class Database:
     async def transaction(self) -> AsyncIterator[Tx]:
         """A write transaction: BEGIN IMMEDIATE ... COMMIT, rolled back on error."""
         async with self._write_lock:
-            await self._writer.execute("BEGIN IMMEDIATE")
+            tx = Tx(self._writer, begin=True)  # BEGIN IMMEDIATE is sent with the first statement
             try:
-                yield Tx(self._writer)
+                yield tx
             except BaseException:
-                await self._writer.rollback()
+                if self._writer.in_transaction:
+                    await self._writer.rollback()
                 raise
             else:
-                await self._writer.commit()
+                if self._writer.in_transaction:
+                    await self._writer.commit()
                 self.writes += 1
 
     # Reads (outside any write transaction) -------------------------------------------------
@@ -131,6 +135,60 @@ class Database:
                 await self._writer.backup(dest)
             finally:
                 await dest.close()
+
+
+T = TypeVar("T")
+
+
+async def _on_thread(
+    conn: aiosqlite.Connection, fn: Callable[[sqlite3.Connection, str, Any], T], sql: str, params: Any
+) -> T:
+    """Run `fn(sqlite3_connection, sql, params)` on the aiosqlite connection's thread in one hop."""
+    # aiosqlite's own queueing primitive (private, stable since 0.17): one future per call.
+    result: T = await conn._execute(fn, conn._conn, sql, params)  # type: ignore[no-untyped-call]  # untyped upstream
+    return result
+
+
+def _begin_then(fn: Callable[[sqlite3.Connection, str, Any], T], conn: sqlite3.Connection, sql: str, params: Any) -> T:
+    conn.execute("BEGIN IMMEDIATE").close()
+    return fn(conn, sql, params)
+
+
+def _rowcount(conn: sqlite3.Connection, sql: str, params: Any) -> int:
+    cur = conn.execute(sql, params)
+    try:
+        return cur.rowcount
+    finally:
+        cur.close()
+
+
+def _lastrowid(conn: sqlite3.Connection, sql: str, params: Any) -> int | None:
+    cur = conn.execute(sql, params)
+    try:
+        return cur.lastrowid
+    finally:
+        cur.close()
+
+
+def _executemany(conn: sqlite3.Connection, sql: str, rows: Any) -> None:
+    conn.executemany(sql, rows).close()
+
+
+def _fetchone(conn: sqlite3.Connection, sql: str, params: Any) -> sqlite3.Row | None:
+    cur = conn.execute(sql, params)
+    try:
+        row: sqlite3.Row | None = cur.fetchone()
+        return row
+    finally:
+        cur.close()
+
+
+def _fetchall(conn: sqlite3.Connection, sql: str, params: Any) -> list[sqlite3.Row]:
+    cur = conn.execute(sql, params)
+    try:
+        return list(cur.fetchall())
+    finally:
+        cur.close()
 
 
 async def _connect(path: Path) -> aiosqlite.Connection:

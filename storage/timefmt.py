@@ -5,15 +5,23 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 _FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+_WIDTH = len("2026-01-01T00:00:00.000000Z")
 
 
 def to_db(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise ValueError("naive datetime: store only aware instants")
-    return moment.astimezone(UTC).strftime(_FORMAT)
+    utc = moment.astimezone(UTC)
+    if utc.year < 1000:  # isoformat and strftime pad years differently; keep strftime's form
+        return utc.strftime(_FORMAT)
+    # Same text as strftime(_FORMAT), several times faster (this runs on every update).
+    return utc.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def from_db(text: str) -> datetime:
+    if len(text) == _WIDTH and text[10] == "T" and text[19] == "." and text[-1] == "Z":
+        # The fixed-width form to_db writes: the C parser (strptime is ~10x slower).
+        return datetime.fromisoformat(text[:-1]).replace(tzinfo=UTC)
     return datetime.strptime(text, _FORMAT).replace(tzinfo=UTC)
 
 

@@ -30,18 +30,22 @@ class UserRepo:
 
     async def touch(self, user_id: int, now: datetime) -> None:
         """Record that the user talked to the bot (so they are reachable again)."""
-        stamp = to_db(now)
+        await self.touch_many([(user_id, now)])
+
+    async def touch_many(self, seen: list[tuple[int, datetime]]) -> None:
+        """`touch` for several users in one transaction."""
+        rows = [(user_id, to_db(now), to_db(now)) for user_id, now in seen]
         async with self._db.transaction() as tx:
-            await tx.execute(
+            await tx.executemany(
                 "INSERT INTO bot_users (user_id, started_at, last_seen_at) VALUES (?, ?, ?)"
                 " ON CONFLICT (user_id) DO UPDATE SET last_seen_at = excluded.last_seen_at,"
                 " blocked_at = NULL",
-                (user_id, stamp, stamp),
+                rows,
             )
             # talking to the bot again makes a member reachable for notices (see storage/outbox.py)
-            await tx.execute(
+            await tx.executemany(
                 "UPDATE members SET unreachable_at = NULL WHERE user_id = ? AND unreachable_at IS NOT NULL",
-                (user_id,),
+                [(user_id,) for user_id, _ in seen],
             )
 
     async def set_language(self, user_id: int, language: str, now: datetime) -> None:

@@ -133,7 +133,9 @@ async def test_sandbox_without_owners_adds_the_sandbox_owner_and_the_personas(
                                       demo=True, clock=clock)
     try:
         assert tg.owner_ids == [SANDBOX_OWNER_ID, *SPARE_OWNER_IDS]
-        assert {u.id for u in tg.users} == {SANDBOX_OWNER_ID, 9100001, 9100002, 9100003}
+        played = {u.id for u in tg.users if u.id not in tg.background_ids}
+        assert played == {SANDBOX_OWNER_ID, 9100001, 9100002, 9100003}
+        assert len(tg.background_ids) == 25 and all(tg.user(i).state.started for i in tg.background_ids)
         assert [c.title for c in tg.world.chats.values() if not c.is_private] == ["陆家嘴金融城新联会 工作群"]
         coordinator = tg.user(9100001)
         await coordinator.send("/help")

@@ -4,7 +4,7 @@
 
 const API = "/sandbox/api";
 const state = {
-  info: { bot: {}, owner_ids: [], notes: {} },
+  info: { bot: {}, owner_ids: [], background_ids: [], notes: {} },
   users: [],
   groups: [],
   current: null,          // {kind: "user"|"group", id}
@@ -388,9 +388,11 @@ async function pollEvents() {
       let listsChanged = false;
       for (const event of body.events) {
         const chatId = event.message.chat_id;
-        const knownUser = state.users.some((u) => u.id === chatId);
+        if ((state.info.background_ids || []).includes(chatId)) continue;  // members nobody plays
+        const user = state.users.find((u) => u.id === chatId);
         const knownGroup = state.groups.some((g) => g.id === chatId);
-        if (!knownUser && !knownGroup) listsChanged = true;
+        if (!user && !knownGroup) listsChanged = true;
+        if (user && !user.started && !event.message.from_bot) listsChanged = true;  // "not started" is stale now
         if (state.current && state.current.id === chatId) {
           scheduleRefresh();
         } else if (event.kind === "new" && event.message.from_bot) {
@@ -461,6 +463,7 @@ function wire() {
       const user = await api("/users", { method: "POST", json: body });
       $("nu-name").value = "";
       $("nu-owner").checked = false;
+      $("new-user").open = false;  // keep the user list in view
       await loadLists();
       await select("user", user.id);
     } catch (err) { $("nu-error").textContent = err.message; }
@@ -472,6 +475,7 @@ function wire() {
     try {
       const group = await api("/groups", { method: "POST", json: { title, member_ids: state.users.map((u) => u.id) } });
       $("ng-title").value = "";
+      $("new-group").open = false;
       await loadLists();
       await select("group", group.id);
     } catch (err) { showError(err); }

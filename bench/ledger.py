@@ -1,0 +1,125 @@
+"""Ledger benchmark: /stats figures, a group segment selection, the full export, memory.
+
+    python bench/ledger.py            # 100,000 members, 2,000 activities, 500,000 sign-ups, 50,000 feedback
+    python bench/ledger.py --quick    # 5,000 members (CI smoke run)
+
+Targets: head-association /stats under 1 s, a group segment under 100 ms, the full XLSX
+export completes, resident memory under 200 MB. Last line: one JSON object of figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bot import reports
+from bot.clock import FakeClock
+from bot.config import load_settings
+from bot.i18n import Catalog
+from bot.ledger import LedgerService
+from bot.roles import Scope
+from storage.db import Database
+from storage.ledger import LedgerRepo
+
+SEGMENT_SQL = (
+    "SELECT m.id, m.user_id FROM members m WHERE m.status = 'active' AND m.user_id IS NOT NULL"
+    " AND m.unreachable_at IS NULL AND m.id IN (SELECT mg.member_id FROM member_groups mg"
+    " JOIN groups g ON g.id = mg.group_id WHERE mg.status = 'active' AND g.path LIKE ?)"
+)
+
+
+async def select_segment(db: Database, group_id: int, path: str) -> list[Any]:
+    """The notices feature's resolver for a group segment when it exists, else the same SQL."""
+    try:
+        from bot.segments import Segment, SegmentResolver
+        from storage.segments import SegmentRepo
+    except ImportError:
+        return list(await db.fetchall(SEGMENT_SQL, (path + "%",)))
+    resolver = SegmentResolver(SegmentRepo(db))
+    return list(await resolver.resolve(db, Segment(group_ids=(group_id,)), Scope(everything=True)))
+
+
+def memory_mb() -> tuple[float, float]:
+    """(VmRSS, VmHWM) of this process in MB."""
+    values: dict[str, float] = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        key, _, rest = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            values[key] = int(rest.split()[0]) / 1024
+    return values.get("VmRSS", 0.0), values.get("VmHWM", 0.0)
+
+
+async def measure(path: Path, members: int) -> dict[str, object]:
+    settings = load_settings(None, LIAISON_DB=str(path))
+    clock = FakeClock(datetime(2026, 11, 22, 2, 0, tzinfo=UTC))
+    db = await Database.open(path)
+    try:
+        ledger = LedgerService(LedgerRepo(db), settings, clock)
+        await ledger.stats(Scope(everything=True), ledger.this_year())  # warm the page cache
+        started = time.perf_counter()
+        stats = await ledger.stats(Scope(everything=True), ledger.this_year())
+        stats_s = time.perf_counter() - started
+
+        row = await db.fetchone("SELECT id, path FROM groups WHERE kind = 'sub' ORDER BY id LIMIT 1")
+        assert row is not None
+        segment_path = str(row["path"])
+        recipients = await select_segment(db, int(row["id"]), segment_path)
+        started = time.perf_counter()
+        recipients = await select_segment(db, int(row["id"]), segment_path)
+        segment_ms = (time.perf_counter() - started) * 1000
+
+        text = reports.plain(Catalog.load().for_lang("zh-Hans"))
+        progress = reports.Progress()
+        started = time.perf_counter()
+        files = await asyncio.to_thread(reports.build_export, path, None, text, settings.zone, progress)
+        export_s = time.perf_counter() - started
+    finally:
+        await db.close()
+    rss, hwm = memory_mb()
+    print(f"stats (head association, this year): {stats_s * 1000:.0f} ms;"
+          f" {stats.members.total} members, {stats.activities.held} activities held,"
+          f" {stats.feedback.received} feedback items")
+    print(f"segment (group {segment_path}): {segment_ms:.1f} ms, {len(recipients)} recipients")
+    print(f"export: {export_s:.1f} s, {sum(files.rows.values())} rows, xlsx {len(files.xlsx) / 1e6:.1f} MB,"
+          f" csv zip {len(files.csv_zip) / 1e6:.1f} MB")
+    print(f"memory: VmRSS {rss:.0f} MB, VmHWM {hwm:.0f} MB")
+    return {
+        "stats_s": round(stats_s, 3),
+        "segment_ms": round(segment_ms, 1),
+        "export_s": round(export_s, 1),
+        "rss_mb": round(hwm, 1),
+        "members": members,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    members = 5_000 if args.quick else 100_000
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bench.db"
+        started = time.monotonic()
+        # Generated in a child process: the memory figure is the bot's work, not the generator's.
+        subprocess.run(
+            [sys.executable, str(Path(__file__).with_name("_dataset.py")), str(path), "--members", str(members)],
+            check=True,
+        )
+        print(f"dataset generated in {time.monotonic() - started:.1f}s")
+        figures = asyncio.run(measure(path, members))
+    print(json.dumps(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

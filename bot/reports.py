@@ -1,0 +1,295 @@
+"""Documents of the ledger: the XLSX workbook (+ CSV zip), the charts, the period summary PDF.
+
+The export runs in a worker thread (`asyncio.to_thread`) with its own read-only SQLite
+connection, so a large export never blocks other users; it reports progress through a
+thread-safe `Progress` that the handler polls to edit a status message.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import re
+import threading
+import zipfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from matplotlib.backends.backend_pdf import PdfPages
+from matplotlib.figure import Figure
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+from bot import charts
+from bot.i18n import Translator
+from bot.ledger import Stats, median_hours
+from storage.ledger import NoticeRow, Paths, count_rows, export_sheets, iter_rows, open_readonly
+
+Text = Callable[..., str]
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_SHEET_FORBIDDEN = str.maketrans({c: " " for c in "[]:*?/\\"})
+
+
+def plain(tr: Translator) -> Text:
+    """Catalogue texts as plain text (documents are not HTML)."""
+
+    def text(key: str, **values: Any) -> str:
+        return html.unescape(str(tr(key, **values)))
+
+    return text
+
+
+@dataclass
+class Progress:
+    """Rows written so far out of the total (shared between the worker and the handler)."""
+
+    total: int = 0
+    done: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, rows: int) -> None:
+        with self._lock:
+            self.done += rows
+
+    @property
+    def percent(self) -> int:
+        with self._lock:
+            return 100 if self.total <= 0 else min(100, self.done * 100 // self.total)
+
+
+@dataclass(frozen=True)
+class ExportFiles:
+    xlsx: bytes
+    csv_zip: bytes
+    rows: dict[str, int]
+
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+def html_to_text(value: Any) -> Any:
+    """Telegram HTML (notices) as plain text for documents."""
+    if not isinstance(value, str):
+        return value
+    return html.unescape(_TAG.sub("", value)).strip()
+
+
+def _cell(value: Any, zone: ZoneInfo) -> Any:
+    if isinstance(value, str):
+        if len(value) == 27 and value[10] == "T" and value[26] == "Z":
+            try:
+                moment = datetime.fromisoformat(value[:26]).replace(tzinfo=UTC)
+            except ValueError:
+                return value
+            return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+        if ILLEGAL_CHARACTERS_RE.search(value):
+            value = ILLEGAL_CHARACTERS_RE.sub("", value)
+        if value.startswith(_FORMULA_START):
+            return "'" + value  # never let a member's text become a spreadsheet formula
+    return value
+
+
+def build_export(db_path: Path, paths: Paths, text: Text, zone: ZoneInfo, progress: Progress) -> ExportFiles:
+    """The whole ledger of the scope as one XLSX workbook and a zip of CSV files (worker thread)."""
+    conn = open_readonly(db_path)
+    try:
+        conn.execute("BEGIN")  # one consistent snapshot for every sheet
+        sheets = export_sheets(conn, paths)
+        progress.total = sum(count_rows(conn, s) for s in sheets)
+        book = Workbook(write_only=True)
+        zipped = io.BytesIO()
+        rows: dict[str, int] = {}
+        with zipfile.ZipFile(zipped, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for sheet in sheets:
+                name = text(f"ledger.sheet.{sheet.key}")
+                headers = [h.strip() for h in text(f"ledger.cols.{sheet.key}").split("|")]
+                ws = book.create_sheet(title=name.translate(_SHEET_FORBIDDEN)[:31])
+                ws.append(headers)
+                count = 0
+                with archive.open(f"{sheet.key}.csv", "w") as raw:
+                    stream = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+                    writer = csv.writer(stream)
+                    writer.writerow(headers)
+                    for row in iter_rows(conn, sheet):
+                        values = [_cell(v, zone) for v in row]
+                        for column in sheet.html_columns:
+                            values[column] = html_to_text(values[column])
+                        ws.append(values)
+                        writer.writerow(["" if v is None else v for v in values])
+                        count += 1
+                        if count % 2000 == 0:
+                            progress.add(2000)
+                    progress.add(count % 2000)
+                    stream.flush()
+                    stream.detach()
+                rows[sheet.key] = count
+        conn.rollback()
+        out = io.BytesIO()
+        book.save(out)
+        return ExportFiles(out.getvalue(), zipped.getvalue(), rows)
+    finally:
+        conn.close()
+
+
+# --- charts ------------------------------------------------------------------------------------
+def category_label(text: Text, category: str | None) -> str:
+    return category if category else text("ledger.category.none")
+
+
+KINDS = ("suggestion", "need", "complaint", "other")
+STATUSES = ("new", "assigned", "in_progress", "answered", "closed")
+
+
+def kind_label(text: Text, kind: str) -> str:
+    return text(f"ledger.kind.{kind}") if kind in KINDS else kind
+
+
+def status_label(text: Text, status: str) -> str:
+    return text(f"ledger.status.{status}") if status in STATUSES else status
+
+
+def _rate(part: int, whole: int) -> float:
+    return 0.0 if whole == 0 else part * 100 / whole
+
+
+def notice_label(notice: NoticeRow) -> str:
+    words = " ".join(str(html_to_text(notice.text)).split())
+    return f"#{notice.notice_id} {words[:14]}"
+
+
+def stats_charts(stats: Stats, text: Text) -> list[tuple[str, Figure]]:
+    """The comparison charts of a statistics answer, as (name, figure)."""
+    m = stats.members
+    out: list[tuple[str, Figure]] = []
+    out.append((
+        "members_by_category",
+        charts.bar_chart(
+            text("ledger.chart.by_category", period=stats.period.label),
+            [category_label(text, c.category) for c in m.by_category],
+            [
+                charts.Series(text("ledger.series.active"), [c.active for c in m.by_category]),
+                charts.Series(text("ledger.series.former"), [c.left + c.erased for c in m.by_category]),
+            ],
+            horizontal=True,
+        ),
+    ))
+    groups = m.by_group[:40]
+    out.append((
+        "members_by_group",
+        charts.bar_chart(
+            text("ledger.chart.by_group"),
+            [g.name for g in groups],
+            [
+                charts.Series(text("ledger.series.active"), [g.active for g in groups]),
+                charts.Series(text("ledger.series.pending"), [g.pending for g in groups]),
+            ],
+            horizontal=True,
+            stacked=True,
+        ),
+    ))
+    monthly = stats.activities.monthly(stats.period)
+    out.append((
+        "participation_by_month",
+        charts.bar_chart(
+            text("ledger.chart.monthly", period=stats.period.label),
+            [f"{m:%Y-%m}" for m, _s, _a in monthly],
+            [
+                charts.Series(text("ledger.series.signups"), [s for _m, s, _a in monthly]),
+                charts.Series(text("ledger.series.attended"), [a for _m, _s, a in monthly]),
+            ],
+        ),
+    ))
+    recent = stats.notices.notices[-12:]
+    out.append((
+        "notice_acknowledgements",
+        charts.bar_chart(
+            text("ledger.chart.notices", period=stats.period.label),
+            [notice_label(n) for n in recent],
+            [
+                charts.Series(text("ledger.series.delivery"), [_rate(n.delivered, n.recipients) for n in recent]),
+                charts.Series(text("ledger.series.ack"), [_rate(n.acknowledged, n.delivered) for n in recent]),
+            ],
+            horizontal=True,
+            percent=True,
+        ),
+    ))
+    fb = stats.feedback.by_kind_status
+    kinds = [k for k in KINDS if any(kk == k for kk, _ in fb)] or list(KINDS)
+    statuses = [st for st in STATUSES if any(ss == st for _, ss in fb)] or ["new"]
+    out.append((
+        "feedback_by_kind_status",
+        charts.bar_chart(
+            text("ledger.chart.feedback", period=stats.period.label),
+            [kind_label(text, k) for k in kinds],
+            [charts.Series(status_label(text, st), [fb.get((k, st), 0) for k in kinds]) for st in statuses],
+            stacked=True,
+        ),
+    ))
+    return out
+
+
+# --- period summary (工作总结) ---------------------------------------------------------------------
+LINES_PER_PAGE = 34
+
+
+def stats_lines(stats: Stats, text: Text) -> list[str]:
+    m = stats.members
+    lines = [
+        text("ledger.doc.members_total", active=m.active, total=m.total),
+        text("ledger.doc.members_joined", count=m.joined_in_period),
+        text("ledger.doc.pending", count=m.pending_approvals),
+        text("ledger.doc.unreachable", count=m.unreachable),
+        text("ledger.doc.stale", count=m.stale_profiles),
+        "",
+        text("ledger.doc.by_category"),
+    ]
+    lines += [f"  {category_label(text, c.category)}: {c.active}" for c in m.by_category]
+    a, f = stats.activities, stats.feedback
+    rate = a.attendance_rate
+    hours = median_hours(f.answer_seconds)
+    lines += [
+        "",
+        text("ledger.doc.activity_figures", held=a.held, signups=a.signups, attended=a.attended,
+             rate="—" if rate is None else f"{rate * 100:.1f}%", no_shows=a.no_shows),
+        text("ledger.doc.feedback_figures", received=f.received, answered=f.answered, overdue=f.overdue,
+             median="—" if hours is None else text("ledger.hours", hours=f"{hours:.1f}")),
+    ]
+    lines += [f"  {kind_label(text, k)}: {n}" for k, n in sorted(f.by_kind().items())]
+    n = stats.notices
+    lines.append(text(
+        "ledger.doc.notice_figures", sent=n.sent, recipients=n.recipients, delivered=n.delivered,
+        delivery="—" if n.delivery_rate is None else f"{n.delivery_rate * 100:.1f}%", acked=n.acknowledged,
+        ack="—" if n.ack_rate is None else f"{n.ack_rate * 100:.1f}%",
+    ))
+    lines += ["", text("ledger.doc.by_group")]
+    lines += [f"  {g.name}: {g.active}" for g in m.by_group]
+    return lines
+
+
+def build_summary_pdf(stats: Stats, text: Text, sections: Sequence[tuple[str, list[str]]], now: datetime) -> bytes:
+    """A4 pages: the period's figures, then each section's list, then the charts."""
+    title = text("ledger.doc.title", period=stats.period.label)
+    body = stats_lines(stats, text)
+    for heading, items in sections:
+        body += ["", heading]
+        body += [f"  {item}" for item in items] if items else ["  " + text("ledger.doc.none")]
+    pages = [body[i : i + LINES_PER_PAGE] for i in range(0, len(body), LINES_PER_PAGE)] or [[]]
+    buffer = io.BytesIO()
+    with PdfPages(buffer, metadata={"Title": title, "Creator": "liaison-bot", "CreationDate": now}) as pdf:
+        for index, lines in enumerate(pages):
+            heading = title if index == 0 else f"{title} ({index + 1})"
+            pdf.savefig(charts.text_page(heading, lines))
+        for _name, figure in stats_charts(stats, text):
+            figure.set_size_inches(*charts.A4_INCHES)
+            pdf.savefig(figure)
+    return buffer.getvalue()
+
+
+def summary_page_count(stats: Stats, sections: Sequence[tuple[str, list[str]]], text: Text) -> int:
+    body = len(stats_lines(stats, text)) + sum(2 + max(1, len(items)) for _h, items in sections)
+    return max(1, -(-body // LINES_PER_PAGE)) + len(stats_charts(stats, text))

@@ -1,0 +1,204 @@
+"""A small known dataset for the ledger tests (core tables only), with its exact figures.
+
+Groups:  1 浦东新联总会 /1/ (head)
+         2 企业管理技术人员联谊会 /1/2/      3 陆家嘴金融城新联会 /1/2/3/
+         4 新媒体从业人员联谊会 /1/4/        5 自由职业人员联谊会 /1/5/ (no members)
+Members (category letter -> CATEGORIES):
+  1 张伟 active A g2          2 李娜 active A g3         3 王芳 active B g4 unreachable
+  4 刘洋 pending C g3 pending 5 陈静 erased B g4 left    6 Bob active D g4 (2025, stale)
+  7 Eve active A g2+g4, registered in October, blocked the bot
+Coordinators: 201 of group 2 (subtree /1/2/), 202 of group 1 (head: everything).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from storage.db import Database
+from storage.timefmt import to_db
+
+CATEGORIES = {
+    "A": "民营企业和外资企业管理技术人员",
+    "B": "新媒体从业人员",
+    "C": "自由职业人员",
+    "D": "中介组织和社会组织从业人员",
+}
+GROUPS = [
+    (1, None, "浦东新联总会", "head", "/1/"),
+    (2, 1, "企业管理技术人员联谊会", "sub", "/1/2/"),
+    (3, 2, "陆家嘴金融城新联会", "local", "/1/2/3/"),
+    (4, 1, "新媒体从业人员联谊会", "sub", "/1/4/"),
+    (5, 1, "自由职业人员联谊会", "sub", "/1/5/"),
+]
+NOV = datetime(2026, 11, 5, 2, 0, tzinfo=UTC)
+MEMBERS = [
+    # id, user_id, status, name, cat, registered
+    (1, 101, "active", "张伟", "A", NOV),
+    (2, 102, "active", "李娜", "A", NOV),
+    (3, 103, "active", "王芳", "B", NOV),
+    (4, 104, "pending", "刘洋", "C", NOV),
+    (5, None, "erased", None, "B", NOV),
+    (6, 106, "active", "Bob", "D", datetime(2025, 1, 1, tzinfo=UTC)),
+    (7, 107, "active", "Eve <b>", "A", datetime(2026, 10, 15, tzinfo=UTC)),
+]
+MEMBERSHIPS = [
+    (1, 2, "active"), (2, 3, "active"), (3, 4, "active"), (4, 3, "pending"),
+    (5, 4, "left"), (6, 4, "active"), (7, 2, "active"), (7, 4, "active"),
+]
+GROUP_COORDINATOR = 201
+HEAD_COORDINATOR = 202
+
+
+async def seed(db: Database) -> None:
+    now = to_db(NOV)
+    async with db.transaction() as tx:
+        for gid, parent, name, kind, path in GROUPS:
+            await tx.execute(
+                "INSERT INTO groups (id, parent_id, name, kind, path, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (gid, parent, name, kind, path, now),
+            )
+        for mid, uid, status, name, cat, registered in MEMBERS:
+            await tx.execute(
+                "INSERT INTO members (id, user_id, status, name, category, phone, registered_at, updated_at,"
+                " unreachable_at, erased_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    mid, uid, status, name, CATEGORIES[cat], f"=1390000000{mid}" if mid == 1 else None,
+                    to_db(registered), now, now if mid == 3 else None, now if status == "erased" else None,
+                ),
+            )
+        for mid, gid, status in MEMBERSHIPS:
+            await tx.execute(
+                "INSERT INTO member_groups (member_id, group_id, status, requested_at) VALUES (?, ?, ?, ?)",
+                (mid, gid, status, now),
+            )
+        for uid in (101, 102, 103, 104, 106, 107, GROUP_COORDINATOR, HEAD_COORDINATOR):
+            await tx.execute(
+                "INSERT INTO bot_users (user_id, language, started_at, last_seen_at, blocked_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (uid, "en" if uid == HEAD_COORDINATOR else None, now, now, now if uid == 107 else None),
+            )
+        for uid, gid in ((GROUP_COORDINATOR, 2), (HEAD_COORDINATOR, 1)):
+            await tx.execute(
+                "INSERT INTO coordinators (user_id, group_id, appointed_by, appointed_at) VALUES (?, ?, ?, ?)",
+                (uid, gid, 1, now),
+            )
+
+
+def _t(text: str) -> str:
+    return to_db(datetime.fromisoformat(text).replace(tzinfo=UTC))
+
+
+# Activities (UTC): id, title, starts, ends, status, group or None
+ACTIVITIES = [
+    (1, "读书会", "2026-11-10T02:00", "2026-11-10T04:00", "published", 3),
+    (2, "新媒体沙龙", "2026-11-15T06:00", "2026-11-15T08:00", "published", 4),
+    (3, "取消的活动", "2026-11-12T02:00", "2026-11-12T04:00", "cancelled", 4),
+    (4, "Future forum", "2026-11-28T02:00", "2026-11-28T04:00", "published", None),
+    (5, "October walk", "2026-10-20T02:00", "2026-10-20T04:00", "published", 2),
+]
+# activity, member, status, checked in
+SIGNUPS = [
+    (1, 1, "confirmed", True), (1, 2, "confirmed", True), (1, 7, "confirmed", False), (1, 3, "cancelled", False),
+    (2, 3, "confirmed", True), (2, 6, "confirmed", False), (2, 7, "waiting", False),
+    (3, 6, "confirmed", False), (4, 1, "confirmed", False), (5, 1, "confirmed", True),
+]
+# id, kind, anonymous, author, group, status, created, answered, due
+FEEDBACK = [
+    (1, "suggestion", 0, 1, 2, "answered", "2026-11-06T00:00", "2026-11-06T10:00", "2026-11-13T00:00"),
+    (2, "need", 1, 2, 3, "new", "2026-11-07T00:00", None, "2026-11-14T00:00"),
+    (3, "complaint", 0, 3, 4, "closed", "2026-11-08T00:00", "2026-11-08T04:00", "2026-11-15T00:00"),
+    (4, "suggestion", 0, 6, 4, "in_progress", "2026-11-20T00:00", None, "2026-11-27T00:00"),
+    (5, "suggestion", 1, 6, 4, "answered", "2026-10-10T00:00", "2026-10-12T00:00", "2026-10-17T00:00"),
+]
+ANONYMOUS_BODY = "匿名的需求：希望增加夜间活动"
+
+
+async def seed_activity(db: Database) -> None:
+    """Activities, sign-ups, feedback and a questionnaire on top of `seed` (their own tables)."""
+    now = to_db(NOV)
+    async with db.transaction() as tx:
+        for aid, title, starts, ends, status, group in ACTIVITIES:
+            await tx.execute(
+                "INSERT INTO activities (id, title, starts_at, ends_at, signup_deadline, status, has_groups,"
+                " created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (aid, title, _t(starts), _t(ends), _t(starts), status, int(group is not None), 1, now, now),
+            )
+            if group is not None:
+                await tx.execute("INSERT INTO activity_groups (activity_id, group_id) VALUES (?, ?)", (aid, group))
+        for aid, mid, status, checked in SIGNUPS:
+            starts = next(a[2] for a in ACTIVITIES if a[0] == aid)
+            await tx.execute(
+                "INSERT INTO activity_signups (activity_id, member_id, status, checked_in_at, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (aid, mid, status, _t(starts) if checked else None, now, now),
+            )
+        for fid, kind, anon, author, group, status, created, answered, due in FEEDBACK:
+            body = ANONYMOUS_BODY if fid == 2 else f"建议 {fid}"
+            await tx.execute(
+                "INSERT INTO feedback_items (id, year, seq, ref, kind, body, anonymous, author_member_id, status,"
+                " answer, answered_at, due_at, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    fid, 2026, fid, f"FB-2026-{fid:04d}", kind, body, anon, None if anon else author, status,
+                    "已答复" if answered else None, _t(answered) if answered else None, _t(due), _t(created),
+                    _t(created),
+                ),
+            )
+            path = next(g[4] for g in GROUPS if g[0] == group)
+            await tx.execute(
+                "INSERT INTO feedback_groups (feedback_id, group_id, path) VALUES (?, ?, ?)", (fid, group, path)
+            )
+            user = next(m[1] for m in MEMBERS if m[0] == author)
+            await tx.execute(
+                "INSERT INTO feedback_authors (feedback_id, member_id, user_id, created_at) VALUES (?, ?, ?, ?)",
+                (fid, author, user, _t(created)),
+            )
+        for sid, title, path in ((1, "满意度调查", "/1/2/"), (2, "新媒体调研", "/1/4/")):
+            await tx.execute(
+                "INSERT INTO surveys (id, title, created_by, invited, deadline_at, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (sid, title, 1, 3, now, now),
+            )
+            await tx.execute("INSERT INTO survey_scopes (survey_id, path) VALUES (?, ?)", (sid, path))
+            await tx.execute(
+                "INSERT INTO survey_questions (id, survey_id, position, kind, text, options) VALUES (?, ?, 1, ?, ?, ?)",
+                (sid, sid, "single", "满意吗？", '["满意", "不满意"]'),
+            )
+        for rid, sid, mid, value in ((1, 1, 1, "0"), (2, 1, 2, "0"), (3, 1, 7, "1"), (4, 2, 3, "1")):
+            await tx.execute(
+                "INSERT INTO survey_responses (id, survey_id, member_id, started_at, completed_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (rid, sid, mid, now, now),
+            )
+            await tx.execute(
+                "INSERT INTO survey_answers (response_id, question_id, value) VALUES (?, ?, ?)", (rid, sid, value)
+            )
+
+
+# Notices: id, sent, [(member, outbox status, acknowledged)]
+NOTICES = [
+    (1, "2026-11-09T01:00", [(1, "sent", True), (2, "sent", False), (3, "sent", True), (6, "sent", False),
+                             (7, "blocked", False)]),
+    (2, "2026-11-11T01:00", [(1, "sent", False), (2, "sent", True)]),
+    (3, "2026-10-11T01:00", [(1, "sent", True)]),
+]
+
+
+async def seed_notices(db: Database) -> None:
+    async with db.transaction() as tx:
+        for nid, sent, recipients in NOTICES:
+            await tx.execute(
+                "INSERT INTO notices (id, author_user_id, author_lang, text, segment, status, created_at, sent_at)"
+                " VALUES (?, ?, 'zh-Hans', ?, '{}', 'sent', ?, ?)",
+                (nid, HEAD_COORDINATOR, f"<b>学习通知 {nid}</b> &amp; 材料", _t(sent), _t(sent)),
+            )
+            for mid, status, acked in recipients:
+                await tx.execute(
+                    "INSERT INTO outbox (kind, ref_id, chat_id, member_id, text, status, not_before, created_at)"
+                    " VALUES ('notice', ?, ?, ?, 'x', ?, ?, ?)",
+                    (nid, 1000 + mid, mid, status, _t(sent), _t(sent)),
+                )
+                if acked:
+                    await tx.execute(
+                        "INSERT INTO notice_acks (notice_id, member_id, at) VALUES (?, ?, ?)", (nid, mid, _t(sent))
+                    )

@@ -1,0 +1,37 @@
+"""/summary: a period summary (工作总结) as a PDF of A4 pages."""
+
+from __future__ import annotations
+
+import re
+
+from bot.runtime import BotRuntime
+from sandbox.server import FakeTelegram
+from tests.ledger_helpers import HEAD_COORDINATOR, seed
+
+
+def pdf_pages(data: bytes) -> int:
+    return len(re.findall(rb"/Type\s*/Page[^s]", data))
+
+
+async def test_summary_is_a_pdf_with_the_expected_pages(tg: FakeTelegram, bot: BotRuntime) -> None:
+    assert bot.db is not None
+    await seed(bot.db)
+    head = tg.create_user("Head", user_id=HEAD_COORDINATOR, language_code="en")
+    await head.send("/summary 2026-01-01 2026-12-31")
+    document = await head.wait_for(lambda m: m.document is not None, timeout=20)
+    assert document.document is not None
+    assert document.document["file_name"] == "summary-20260101-20261231.pdf"
+    data = await head.download(document)
+    assert data.startswith(b"%PDF")
+    assert b"WenQuanYi" in data  # the CJK font is embedded
+    assert pdf_pages(data) == 6  # one page of figures and lists, five chart pages
+
+
+async def test_summary_period_buttons_offer_month_and_year(tg: FakeTelegram, bot: BotRuntime) -> None:
+    head = tg.create_user("Head", user_id=HEAD_COORDINATOR, language_code="en")
+    assert bot.db is not None
+    await seed(bot.db)
+    await head.send("/summary")
+    await head.press(await head.next_message(), "This month")
+    document = await head.wait_for(lambda m: m.document is not None, timeout=20)
+    assert document.document is not None and document.document["file_name"] == "summary-20261101-20261130.pdf"

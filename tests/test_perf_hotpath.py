@@ -1,0 +1,124 @@
+"""The hot-path optimisations keep their behaviour: one-hop statements, deferred BEGIN,
+group-committed "last seen" writes, fast timestamp formatting."""
+
+import asyncio
+import random
+import sqlite3
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from bot.clock import FakeClock
+from bot.users import UserService
+from storage.db import Database
+from storage.migrations import migrate
+from storage.timefmt import from_db, to_db
+from storage.users import UserRepo
+
+_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+@pytest.fixture
+async def db(tmp_path: Path):
+    database = await Database.open(tmp_path / "t.db")
+    await migrate(database)
+    yield database
+    await database.close()
+
+
+def test_timestamps_match_the_strftime_form_and_round_trip() -> None:
+    rng = random.Random(7)
+    zone = timezone(timedelta(hours=8))
+    for _ in range(2000):
+        moment = (datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=rng.uniform(-3e9, 3e9))).astimezone(zone)
+        text = to_db(moment)
+        assert text == moment.astimezone(UTC).strftime(_FORMAT)
+        assert from_db(text) == moment
+        assert from_db(text).tzinfo is UTC
+
+
+def test_malformed_timestamps_are_still_rejected() -> None:
+    for bad in ("2026-01-01T00:00:00.00000xZ", "2026-13-01T00:00:00.000000Z", "x" * 27, "2026-01-01"):
+        with pytest.raises(ValueError):
+            from_db(bad)
+
+
+async def test_transaction_commits_its_statements_and_counts_rows(db: Database) -> None:
+    async with db.transaction() as tx:
+        await tx.execute(
+            "INSERT INTO bot_users (user_id, started_at, last_seen_at) VALUES (1, 'a', 'a'), (2, 'a', 'a')"
+        )
+        changed = await tx.execute("UPDATE bot_users SET language = 'en'")
+        assert changed == 2
+        assert (await tx.fetchone("SELECT COUNT(*) FROM bot_users"))[0] == 2
+    assert [r[0] for r in await db.fetchall("SELECT user_id FROM bot_users ORDER BY user_id")] == [1, 2]
+
+
+async def test_failed_transaction_rolls_back_everything(db: Database) -> None:
+    with pytest.raises(sqlite3.IntegrityError):
+        async with db.transaction() as tx:
+            await tx.execute("INSERT INTO bot_users (user_id, started_at, last_seen_at) VALUES (1, 'a', 'a')")
+            await tx.execute("INSERT INTO bot_users (user_id, started_at, last_seen_at) VALUES (1, 'b', 'b')")
+    assert await db.fetchall("SELECT * FROM bot_users") == []
+    async with db.transaction() as tx:  # the writer is usable again
+        await tx.execute("INSERT INTO bot_users (user_id, started_at, last_seen_at) VALUES (1, 'a', 'a')")
+    assert await db.fetchval("SELECT COUNT(*) FROM bot_users") == 1
+
+
+async def test_empty_transaction_and_error_before_any_statement_leave_no_transaction_open(db: Database) -> None:
+    async with db.transaction():
+        pass
+    with pytest.raises(RuntimeError):
+        async with db.transaction():
+            raise RuntimeError("before any statement")
+    async with db.transaction() as tx:
+        await tx.execute("INSERT INTO bot_users (user_id, started_at, last_seen_at) VALUES (5, 'a', 'a')")
+    assert await db.fetchval("SELECT COUNT(*) FROM bot_users") == 1
+
+
+async def test_write_transaction_takes_the_write_lock_against_other_connections(db: Database, tmp_path: Path) -> None:
+    other = sqlite3.connect(tmp_path / "t.db", timeout=0.05, isolation_level=None)
+    try:
+        async with db.transaction() as tx:
+            await tx.execute("INSERT INTO bot_users (user_id, started_at, last_seen_at) VALUES (9, 'a', 'a')")
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
+    finally:
+        other.close()
+
+
+async def test_concurrent_first_contacts_are_written_in_few_transactions(db: Database) -> None:
+    clock = FakeClock(datetime(2026, 3, 1, 8, 0, tzinfo=UTC))
+    users = UserService(UserRepo(db), clock, "en")
+    before = db.writes
+    await asyncio.gather(*(users.touch(1000 + i) for i in range(50)))
+    rows = await db.fetchall("SELECT user_id, last_seen_at FROM bot_users ORDER BY user_id")
+    assert [r["user_id"] for r in rows] == [1000 + i for i in range(50)]
+    assert {r["last_seen_at"] for r in rows} == {to_db(clock.now())}
+    assert db.writes - before <= 2
+
+
+async def test_touch_is_throttled_per_user_and_clears_a_block(db: Database) -> None:
+    clock = FakeClock(datetime(2026, 3, 1, 8, 0, tzinfo=UTC))
+    users = UserService(UserRepo(db), clock, "en")
+    await users.touch(7)
+    await users.mark_blocked(7)
+    before = db.writes
+    await users.touch(7)  # marked blocked: the next contact is written again
+    assert db.writes - before == 1
+    assert await db.fetchval("SELECT blocked_at FROM bot_users WHERE user_id = 7") is None
+    await users.touch(7)
+    assert db.writes - before == 1
+
+
+def test_settle_heap_moves_start_up_objects_out_of_the_collectors_way() -> None:
+    import gc
+
+    from bot.cli import settle_heap
+
+    try:
+        settle_heap()
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
