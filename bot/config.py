@@ -6,6 +6,7 @@ Every value is validated once at start-up; a bad or missing value becomes a
 
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -16,6 +17,20 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 DEFAULT_API_URL = "https://api.telegram.org/bot"
 Language = Literal["zh-Hans", "en"]
 LANGUAGES: tuple[Language, ...] = ("zh-Hans", "en")
+
+
+def parse_quiet_hours(text: str) -> tuple[time, time] | None:
+    """'22:00-08:00' -> (22:00, 08:00); None if malformed or empty-length."""
+    start_text, sep, end_text = text.strip().partition("-")
+    if not sep:
+        return None
+    try:
+        start, end = time.fromisoformat(start_text.strip()), time.fromisoformat(end_text.strip())
+    except ValueError:
+        return None
+    if len(start_text.strip()) != 5 or len(end_text.strip()) != 5 or start == end:
+        return None
+    return start, end
 
 
 class ConfigError(Exception):
@@ -45,6 +60,7 @@ class Settings(BaseSettings):
     backup_dir: Path | None = Field(default=None, alias="LIAISON_BACKUP_DIR")
     backup_keep: int = Field(default=7, ge=1, le=365, alias="LIAISON_BACKUP_KEEP")
     flood_per_minute: int = Field(default=30, ge=1, le=10_000, alias="LIAISON_FLOOD_PER_MINUTE")
+    quiet_hours: str = Field(default="22:00-08:00", alias="LIAISON_QUIET_HOURS")
 
     @field_validator("owners", mode="before")
     @classmethod
@@ -64,6 +80,14 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _check_quiet_hours(cls, value: str) -> str:
+        value = value.strip()
+        if value and parse_quiet_hours(value) is None:
+            raise ValueError("must be HH:MM-HH:MM (start and end differ), or empty for none")
         return value
 
     @field_validator("api_url")
@@ -102,6 +126,11 @@ class Settings(BaseSettings):
             # Never echo the value: it is a secret.
             raise ValueError("does not look like a bot token (digits:secret)")
         return value
+
+    @property
+    def quiet(self) -> tuple[time, time] | None:
+        """Quiet hours (start, end) in the configured zone, or None when switched off."""
+        return parse_quiet_hours(self.quiet_hours) if self.quiet_hours else None
 
     @property
     def zone(self) -> ZoneInfo:

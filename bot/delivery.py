@@ -1,16 +1,19 @@
 """The delivery engine: drains the outbox at Telegram's pace and records every result.
 
-* `Pacer` spaces sends so that none of Telegram's limits is ever reached: an even spacing
-  below 30 messages/s overall (1000/s for paid broadcasts), at most one message per second
-  per private chat and one per three seconds per group chat (20/min). A 429 halts
-  everything for `retry_after` seconds. Even spacing (rather than a one-second bucket that
-  lets a burst through) keeps any sliding one-second window under the limit.
+* `Pacer` grants each send the earliest moment none of Telegram's limits can be exceeded:
+  30 free messages (1000 paid) in any second, one message per second per private chat,
+  20 per minute per group chat; a 429 halts everything for `retry_after` seconds. Each
+  window is a sliding window anchored on the moment a send's *answer* came back: Telegram
+  counted the send at some point between our request and its answer, so granting the next
+  one only a second after the answer of the send 30 places back holds the limit whatever
+  the network or server jitter (measured: up to 180 ms). A send that timed out counts from
+  when it was given up.
 * `DeliveryService` claims due rows ('sending') in a transaction right before sending them,
   sends them concurrently (bounded), and records the results together with the next claim.
   At start rows left 'sending' by a crash become 'unknown'; on a clean stop claimed rows that
   were not attempted go back to 'pending' and in-flight sends are awaited, so a restart
   neither loses nor repeats a recipient.
-* The transport (the Telegram calls) is injected: `handlers/delivery_transport.py` maps
+* The transport (the Telegram calls) is injected: `handlers/delivery.py` maps
   python-telegram-bot's exceptions to `Outcome`s, so this module never imports telegram.
 """
 
@@ -18,8 +21,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -29,17 +34,22 @@ from bot.config import Language
 from bot.i18n import Catalog
 from bot.users import UserService
 from storage.db import Database
-from storage.outbox import Counts, OutboxItem, OutboxRepo, Result
+from storage.outbox import NEW_MESSAGE, Counts, OutboxItem, OutboxRepo, OutgoingMessage, Result
 
 log = logging.getLogger(__name__)
 
-FREE_PER_S = 29.3
-PAID_PER_S = 990.0
+FREE_PER_S = 30
+PAID_PER_S = 1000
 PRIVATE_INTERVAL_S = 1.0
-GROUP_INTERVAL_S = 3.05
+GROUP_INTERVAL_S = 1.0
+GROUP_PER_WINDOW = 20
+GROUP_WINDOW_S = 60.0
+MARGIN_S = 0.002
+MIN_GAP_FRACTION = 0.5
+POLL_S = 0.002
+CLAIM_AHEAD_S = 0.5
 MAX_ATTEMPTS = 5
 PROGRESS_EVERY_S = 5.0
-SLACK_S = 0.003
 
 
 @dataclass(frozen=True)
@@ -64,63 +74,160 @@ class Transport(Protocol):
     async def edit(self, chat_id: int, message_id: int, text: str) -> None: ...
 
 
+class Ticket:
+    """One granted send; `at` becomes the moment its answer came back (`Pacer.finished`)."""
+
+    __slots__ = ("at", "done")
+
+    def __init__(self, at: float) -> None:
+        self.at = at
+        self.done = False
+
+
+class _Window:
+    """At most `limit` sends in any `span` seconds, as the server can possibly have seen them.
+
+    The server counts a send when it processes the request: at some moment between our
+    grant and the arrival of its answer. So a new send is granted only `span` after the
+    *answer* of the send `limit` places back (and of every older one) came back: whatever
+    the network and server jitter, no `limit + 1` sends can then fall within `span`.
+    """
+
+    __slots__ = ("gap", "limit", "retired", "span", "tickets")
+
+    def __init__(self, limit: int, span: float, gap: float) -> None:
+        self.limit = limit
+        self.span = span
+        self.gap = gap
+        self.tickets: deque[Ticket] = deque()
+        self.retired = 0.0  # latest answer among tickets that left the window
+
+    def slot(self) -> float | None:
+        """Earliest grant time, or None while the oldest counted send is still unanswered."""
+        tickets = self.tickets
+        if not tickets:
+            return 0.0
+        slot = tickets[-1].at + self.gap if self.gap else 0.0
+        if len(tickets) >= self.limit:
+            oldest = tickets[0]
+            if not oldest.done:
+                return None
+            slot = max(slot, max(oldest.at, self.retired) + self.span)
+        return slot
+
+    def take(self, ticket: Ticket) -> None:
+        tickets = self.tickets
+        tickets.append(ticket)
+        if len(tickets) > self.limit:
+            gone = tickets.popleft()
+            if gone.at > self.retired:
+                self.retired = gone.at
+
+
 class Pacer:
-    """Schedules each send at the earliest moment all limits allow (monotonic seconds)."""
+    """Grants each send the earliest moment all of Telegram's limits allow (monotonic seconds).
+
+    * at most `free_per_s` free sends (`paid_per_s` paid ones) in any second, as a sliding
+      window measured from the answers (see `_Window`) plus `margin`; consecutive grants at
+      least `min_gap_fraction` of the even spacing apart, so a late wake-up is caught up
+      without a burst;
+    * one message per `private_interval` per private chat (counted from the answer);
+    * per group chat `group_per_window` in any `group_window` seconds, and `group_interval`
+      between two;
+    * after a 429 nothing at all for `retry_after` seconds (`halt`).
+
+    `acquire` returns a `Ticket`; the caller reports the answer with `finished(ticket)`.
+    """
 
     def __init__(
         self,
-        free_per_s: float = FREE_PER_S,
-        paid_per_s: float = PAID_PER_S,
+        free_per_s: int = FREE_PER_S,
+        paid_per_s: int = PAID_PER_S,
         private_interval: float = PRIVATE_INTERVAL_S,
         group_interval: float = GROUP_INTERVAL_S,
         now: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        margin: float = MARGIN_S,
+        group_per_window: int = GROUP_PER_WINDOW,
+        group_window: float = GROUP_WINDOW_S,
+        min_gap_fraction: float = MIN_GAP_FRACTION,
+        poll: float = POLL_S,
     ) -> None:
-        self.free_interval = 1.0 / free_per_s
-        self.paid_interval = 1.0 / paid_per_s
+        self._free = _Window(free_per_s, 1.0 + margin, min_gap_fraction * (1.0 + margin) / free_per_s)
+        self._paid = _Window(paid_per_s, 1.0 + margin, 0.0)
         self.private_interval = private_interval
         self.group_interval = group_interval
+        self.group_limit = group_per_window
+        self.group_span = group_window + margin
+        self.poll = poll
         self._now = now
         self._sleep = sleep
-        self._next_free = 0.0
-        self._next_paid = 0.0
         self._halt_until = 0.0
-        self._chat_next: dict[int, float] = {}
+        self._private: dict[int, Ticket] = {}
+        self._groups: dict[int, _Window] = {}
+
+    def _chat_slot(self, chat_id: int) -> float | None:
+        if chat_id >= 0:
+            last = self._private.get(chat_id)
+            if last is None:
+                return 0.0
+            return last.at + self.private_interval if last.done else None
+        window = self._groups.get(chat_id)
+        return 0.0 if window is None else window.slot()
 
     def chat_wait(self, chat_id: int) -> float:
-        """Seconds until `chat_id` may receive another message."""
-        return max(0.0, self._chat_next.get(chat_id, 0.0) - self._now())
+        """Seconds until `chat_id` may receive another message (a poll interval if unknown yet)."""
+        slot = self._chat_slot(chat_id)
+        return self.poll if slot is None else max(0.0, slot - self._now())
 
     def halt(self, seconds: float) -> None:
         """429: nothing at all is sent for `seconds`."""
         self._halt_until = max(self._halt_until, self._now() + seconds)
 
-    def wait_for(self, chat_id: int, paid: bool) -> float:
-        now = self._now()
-        slot = max(now, self._halt_until, self._next_paid if paid else self._next_free,
-                   self._chat_next.get(chat_id, 0.0))
-        return slot - now
+    def _slot(self, chat_id: int, paid: bool) -> float | None:
+        window_slot = (self._paid if paid else self._free).slot()
+        chat_slot = self._chat_slot(chat_id)
+        if window_slot is None or chat_slot is None:
+            return None
+        return max(self._halt_until, window_slot, chat_slot)
 
-    async def acquire(self, chat_id: int, paid: bool) -> None:
-        """Wait for the earliest allowed slot and take it."""
-        # Paid broadcasts run at ~1 ms spacing: a few ms of slack avoids a sleep per message.
-        early = 0.003 if paid else 0.0
-        while True:
-            wait = self.wait_for(chat_id, paid)
-            if wait <= early:
-                break
-            await self._sleep(wait)
+    def wait_for(self, chat_id: int, paid: bool) -> float:
+        slot = self._slot(chat_id, paid)
         now = self._now()
-        # A sleep that wakes late may be made up for, but never by more than SLACK_S: any 30
-        # consecutive free sends still span at least 30 * interval - SLACK_S > 1 s.
-        if paid:
-            self._next_paid = max(self._next_paid, now - SLACK_S) + self.paid_interval
+        if slot is None:
+            return max(self.poll, self._halt_until - now)
+        return max(0.0, slot - now)
+
+    async def acquire(self, chat_id: int, paid: bool) -> Ticket:
+        """Wait for the earliest allowed moment and take it."""
+        while True:
+            slot = self._slot(chat_id, paid)
+            now = self._now()
+            if slot is None:
+                await self._sleep(max(self.poll, self._halt_until - now))
+            elif slot > now:
+                await self._sleep(slot - now)
+            else:
+                break
+        ticket = Ticket(now)
+        (self._paid if paid else self._free).take(ticket)
+        if chat_id >= 0:
+            self._private[chat_id] = ticket
+            if len(self._private) > 50_000:
+                cutoff = now - self.private_interval
+                self._private = {c: t for c, t in self._private.items() if not t.done or t.at > cutoff}
         else:
-            self._next_free = max(self._next_free, now - SLACK_S) + self.free_interval
-        interval = self.group_interval if chat_id < 0 else self.private_interval
-        self._chat_next[chat_id] = now + interval
-        if len(self._chat_next) > 50_000:
-            self._chat_next = {c: t for c, t in self._chat_next.items() if t > now}
+            window = self._groups.get(chat_id)
+            if window is None:
+                window = self._groups[chat_id] = _Window(self.group_limit, self.group_span, self.group_interval)
+            window.take(ticket)
+        return ticket
+
+    def finished(self, ticket: Ticket) -> None:
+        """The answer to `ticket`'s send has come back (or the attempt was given up); once."""
+        if not ticket.done:
+            ticket.at = max(ticket.at, self._now())
+            ticket.done = True
 
 
 class DeliveryService:
@@ -150,6 +257,7 @@ class DeliveryService:
         self._inflight_chats: set[int] = set()
         self._hold: dict[int, float] = {}
         self._last_progress: dict[tuple[str, int], float] = {}
+        self._untracked: set[tuple[str, int]] = set()
         self._task: asyncio.Task[None] | None = None
         self._running: Callable[[], bool] = lambda: True
         self._stopping = False
@@ -233,14 +341,18 @@ class DeliveryService:
         chosen: set[int] = set()
         mono = time.monotonic()
         horizon = 0.3
+        # Claim only about CLAIM_AHEAD_S of sending at a time: a crash marks every claimed row
+        # 'unknown', so claimed-but-not-yet-sent rows are kept few.
+        ahead = [0.0]
 
         def accept(item: OutboxItem) -> bool:
             if self._hold.get(item.id, 0.0) > mono:
                 return False
             if item.chat_id in chosen or item.chat_id in self._inflight_chats:
                 return False
-            if self.pacer.chat_wait(item.chat_id) > horizon:
+            if self.pacer.chat_wait(item.chat_id) > horizon or ahead[0] >= CLAIM_AHEAD_S:
                 return False
+            ahead[0] += 1.0 / (PAID_PER_S if item.paid else FREE_PER_S)
             chosen.add(item.chat_id)
             return True
 
@@ -255,17 +367,25 @@ class DeliveryService:
                 # stopping, or halted by a 429: unsent claims go back to pending
                 await self.repo.release([i.id for i in items[index:]])
                 break
-            await self.pacer.acquire(item.chat_id, item.paid)
+            ticket = await self.pacer.acquire(item.chat_id, item.paid)
             self._inflight_chats.add(item.chat_id)
-            self._inflight[item.id] = asyncio.create_task(self._send(transport, item))
+            task = asyncio.create_task(self._send(transport, item, ticket))
+            # also when the task is cancelled before it ever ran: the window must not wait forever
+            task.add_done_callback(functools.partial(self._answered, ticket))
+            self._inflight[item.id] = task
         return True
 
-    async def _send(self, transport: Transport, item: OutboxItem) -> None:
+    def _answered(self, ticket: Ticket, _task: asyncio.Task[None]) -> None:
+        self.pacer.finished(ticket)
+
+    async def _send(self, transport: Transport, item: OutboxItem, ticket: Ticket) -> None:
         try:
             outcome = await transport.send(item)
         except Exception as exc:
             log.exception("delivery of outbox row %s crashed", item.id)
             outcome = Outcome("failed", error=f"internal: {type(exc).__name__}")
+        finally:
+            self.pacer.finished(ticket)
         result = self._result(item, outcome)
         self._results.append(result)
         self._inflight.pop(item.id, None)
@@ -300,11 +420,26 @@ class DeliveryService:
             return
         mono = time.monotonic()
         for kind, ref_id in touched:
+            if (kind, ref_id) in self._untracked:
+                continue
             progress = await self.repo.progress(kind, ref_id)
             if progress is None:
+                # Tracking is set up in the transaction that enqueues, so it never appears later.
+                if len(self._untracked) > 10_000:
+                    self._untracked.clear()
+                self._untracked.add((kind, ref_id))
                 continue
             counts = await self.repo.counts(kind, ref_id)
             lang: Language = "en" if progress.lang == "en" else "zh-Hans"
+            if progress.message_id == NEW_MESSAGE:
+                # a scheduled or recurring send: no progress message, the report is a new one
+                if counts.open:
+                    continue
+                text = self.catalog.text(lang, "delivery.report_scheduled", ref=ref_id, **_fields(counts))
+                report = OutgoingMessage(f"{kind}_report", ref_id, progress.chat_id, text, priority=1)
+                if await self.repo.finish_progress(kind, ref_id, self.clock.now(), report):
+                    self.wake()
+                continue
             if counts.open == 0:
                 if not await self.repo.finish_progress(kind, ref_id, self.clock.now()):
                     continue

@@ -26,7 +26,7 @@ from storage import audit
 from storage import notices as store
 from storage.db import Database
 from storage.notices import AckStats, NewNotice, NoticeRepo, NoticeRow, Pending
-from storage.outbox import OutgoingMessage, enqueue, track_progress
+from storage.outbox import NEW_MESSAGE, OutgoingMessage, enqueue, track_progress
 from storage.segments import SegmentRepo
 
 MISSED_AFTER = timedelta(hours=24)
@@ -179,8 +179,7 @@ class NoticeService:
         segments: SegmentResolver,
         delivery: DeliveryService,
         zone: ZoneInfo,
-        quiet_start: int = 22,
-        quiet_end: int = 8,
+        quiet: tuple[time, time] | None = (time(22), time(8)),
     ) -> None:
         self.db = db
         self.repo = NoticeRepo(db)
@@ -190,8 +189,7 @@ class NoticeService:
         self.segments = segments
         self.delivery = delivery
         self.zone = zone
-        self.quiet_start = quiet_start
-        self.quiet_end = quiet_end
+        self.quiet = quiet
 
     @classmethod
     def build(
@@ -199,7 +197,7 @@ class NoticeService:
         delivery: DeliveryService,
     ) -> NoticeService:
         resolver = SegmentResolver(SegmentRepo(db))
-        return cls(db, clock, catalog, roles, resolver, delivery, ZoneInfo(settings.tz))
+        return cls(db, clock, catalog, roles, resolver, delivery, ZoneInfo(settings.tz), settings.quiet)
 
     # --- composing ------------------------------------------------------------------------------
     async def count(self, actor: Actor, segment: Segment) -> int:
@@ -208,12 +206,20 @@ class NoticeService:
         return len(await self.segments.resolve(self.db, segment, actor.scope))
 
     def out_of_quiet(self, moment: datetime) -> datetime:
-        """Non-urgent sends falling in quiet hours move to the morning."""
+        """Non-urgent sends falling in quiet hours (`LIAISON_QUIET_HOURS`) move to their end."""
+        if self.quiet is None:
+            return moment
+        start, end = self.quiet
         local = moment.astimezone(self.zone)
-        if local.hour >= self.quiet_start:
-            return datetime.combine(local.date() + timedelta(days=1), time(self.quiet_end), self.zone)
-        if local.hour < self.quiet_end:
-            return datetime.combine(local.date(), time(self.quiet_end), self.zone)
+        now = local.time()
+        if start < end:  # e.g. 12:00-14:00 within one day
+            if start <= now < end:
+                return datetime.combine(local.date(), end, self.zone)
+            return moment
+        if now >= start:  # overnight, e.g. 22:00-08:00
+            return datetime.combine(local.date() + timedelta(days=1), end, self.zone)
+        if now < end:
+            return datetime.combine(local.date(), end, self.zone)
         return moment
 
     async def create(self, actor: Actor, draft: Draft, lang: str,
@@ -317,6 +323,7 @@ class NoticeService:
                         await store.set_status(tx, row.id, "cancelled", ("scheduled",))
                     else:
                         await self._fire(tx, row.id, row, actor, now)
+                        await track_progress(tx, "notice", row.id, row.author_user_id, NEW_MESSAGE, row.author_lang)
                         report.fired.append(row.id)
                     continue
                 # recurring: each firing is a child notice with its own recipients and acks
@@ -329,6 +336,7 @@ class NoticeService:
                     )
                     child_id = await store.insert(tx, child, now)
                     await self._fire(tx, child_id, child, actor, now)
+                    await track_progress(tx, "notice", child_id, row.author_user_id, NEW_MESSAGE, row.author_lang)
                     report.fired.append(child_id)
                 await store.reschedule(tx, row.id, self._next(row, now))
             for row in await store.nudges_due(tx, now):

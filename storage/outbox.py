@@ -12,12 +12,15 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from storage.db import Database, Tx
 from storage.timefmt import to_db
 
 FINAL_STATUSES = ("sent", "blocked", "failed", "unknown", "skipped")
+NEW_MESSAGE = 0
+"""`message_id` of a tracked send that has no progress message: its report is sent as a new one."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,7 @@ class OutboxItem:
     attachment: dict[str, Any] | None
     paid: bool
     attempts: int
+    markup_json: str | None = None  # reply_markup as stored, passed to Telegram as is
 
 
 @dataclass(frozen=True)
@@ -132,7 +136,15 @@ class Counts:
         return self.pending + self.sending
 
 
+@lru_cache(maxsize=512)
+def _decoded(text: str) -> Any:
+    """A broadcast repeats the same few markups and attachments: decode each once (read-only)."""
+    return json.loads(text)
+
+
 def _item(row: Any) -> OutboxItem:
+    markup = row["reply_markup"]
+    attachment = row["attachment"]
     return OutboxItem(
         id=int(row["id"]),
         kind=str(row["kind"]),
@@ -140,10 +152,11 @@ def _item(row: Any) -> OutboxItem:
         chat_id=int(row["chat_id"]),
         member_id=row["member_id"],
         text=str(row["text"]),
-        reply_markup=None if row["reply_markup"] is None else json.loads(row["reply_markup"]),
-        attachment=None if row["attachment"] is None else json.loads(row["attachment"]),
+        reply_markup=None if markup is None else _decoded(markup),
+        attachment=None if attachment is None else _decoded(attachment),
         paid=bool(row["paid"]),
         attempts=int(row["attempts"]),
+        markup_json=markup,
     )
 
 
@@ -250,13 +263,21 @@ class OutboxRepo:
         return [Progress(str(r["kind"]), int(r["ref_id"]), int(r["chat_id"]), int(r["message_id"]), str(r["lang"]))
                 for r in rows]
 
-    async def finish_progress(self, kind: str, ref_id: int, now: datetime) -> bool:
-        """Claim the final report of (kind, ref_id): True exactly once."""
+    async def finish_progress(
+        self, kind: str, ref_id: int, now: datetime, report: OutgoingMessage | None = None
+    ) -> bool:
+        """Claim the final report of (kind, ref_id): True exactly once.
+
+        `report` (a new message, for sends with no progress message to edit) is queued in
+        the same transaction, so it is sent exactly once too.
+        """
         async with self._db.transaction() as tx:
             changed = await tx.execute(
                 "UPDATE outbox_progress SET done_at = ? WHERE kind = ? AND ref_id = ? AND done_at IS NULL",
                 (to_db(now), kind, ref_id),
             )
+            if changed == 1 and report is not None:
+                await enqueue(tx, [report], now)
         return changed == 1
 
     async def has_pending(self, now: datetime) -> bool:

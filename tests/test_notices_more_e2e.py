@@ -1,0 +1,182 @@
+"""Notices end to end, continued: editing a scheduled notice, attachments, scheduled-send reports,
+quiet hours from configuration, and sends whose answer is lost."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from telegram import Bot
+
+from bot.app import SANDBOX_TOKEN
+from bot.clock import FakeClock
+from bot.config import ConfigError, load_settings
+from bot.notices import Draft
+from bot.runtime import BotRuntime
+from bot.segments import Segment
+from bot.transport import build_request
+from handlers.delivery import TelegramTransport
+from sandbox.server import FakeTelegram
+from storage.outbox import OutboxItem
+from tests.conftest import OWNER_ID, StartBot
+from tests.notices_helpers import db_of, outbox_rows
+from tests.test_notices_e2e import _compose, _world
+
+
+async def _settled(bot: BotRuntime, kind: str, ref_id: int, timeout: float = 20.0) -> list[tuple[int, str, int]]:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        rows = await outbox_rows(db_of(bot), kind, ref_id)
+        if rows and all(status not in ("pending", "sending") for _, status, _ in rows):
+            return rows
+        assert loop.time() < deadline, f"deliveries not settled: {rows}"
+        await asyncio.sleep(0.05)
+
+
+async def test_edited_text_of_a_scheduled_notice_is_what_members_receive(
+    tg: FakeTelegram, bot: BotRuntime, clock: FakeClock
+) -> None:
+    owner, people, _ = await _world(tg, bot, 2)
+    services = bot.services
+    assert services is not None
+    who = await services.roles.actor(OWNER_ID)
+    at = clock.now() + timedelta(hours=3)
+    created = await services.notices.create(who, Draft("Old <b>text</b>", Segment(everyone=True), at=at,
+                                                      urgent=True), "en")
+    await owner.send("/notices")
+    listing = await owner.next_message()
+    await owner.press(listing, listing.buttons[0])
+    view = await owner.wait_for(lambda m: "Next sending" in m.text)
+    await owner.press(view, "Edit text")
+    await owner.wait_for(lambda m: "Send the new text" in m.text)
+    await owner.send("New text for Friday")
+    await owner.wait_for(lambda m: m.text == "The text is updated.")
+    clock.advance(timedelta(hours=4))
+    assert (await services.notices.run_due()).fired == [created.notice_id]
+    for person in people:
+        await person.wait_for(lambda m: m.text == "New text for Friday")
+        assert not any("Old" in m.text for m in person.inbox)
+
+
+async def test_photo_notice_reaches_members_with_its_caption(tg: FakeTelegram, bot: BotRuntime) -> None:
+    owner, people, _ = await _world(tg, bot, 2)
+    await owner.send("/notice")
+    await owner.next_message()
+    await owner.send_photo(b"\x89PNG poster", caption="Poster for the gala")
+    ask = await owner.next_message()
+    await owner.press(ask, "Everyone")
+    control = await owner.wait_for(lambda m: m.message_id == ask.message_id and "Recipients" in m.text)
+    await owner.press(control, "Send now")
+    await owner.wait_for(lambda m: m.message_id == control.message_id and "Delivery report" in m.text)
+    for person in people:
+        got = await person.wait_for(lambda m: m.photo is not None)
+        assert got.caption == "Poster for the gala"
+        assert got.buttons == ["Got it ✅"]
+    assert tg.counters.validation_errors == []
+
+
+async def test_document_notice_reaches_members_with_its_caption(tg: FakeTelegram, bot: BotRuntime) -> None:
+    owner, people, _ = await _world(tg, bot, 2)
+    await owner.send("/notice")
+    await owner.next_message()
+    await owner.send_document("agenda.pdf", b"%PDF-1.4 agenda", "application/pdf", caption="Agenda attached")
+    ask = await owner.next_message()
+    await owner.press(ask, "Everyone")
+    control = await owner.wait_for(lambda m: m.message_id == ask.message_id and "Recipients" in m.text)
+    await owner.press(control, "Send now")
+    await owner.wait_for(lambda m: m.message_id == control.message_id and "Delivery report" in m.text)
+    for person in people:
+        got = await person.wait_for(lambda m: m.document is not None)
+        assert got.caption == "Agenda attached"
+        assert got.document is not None and got.document.get("file_name") == "agenda.pdf"
+    assert tg.counters.validation_errors == []
+
+
+async def test_scheduled_notice_sends_its_author_a_delivery_report(
+    tg: FakeTelegram, bot: BotRuntime, clock: FakeClock
+) -> None:
+    owner, people, _ = await _world(tg, bot, 2)
+    people[1].block_bot()
+    services = bot.services
+    assert services is not None
+    who = await services.roles.actor(OWNER_ID)
+    created = await services.notices.create(
+        who, Draft("Due later", Segment(everyone=True), at=clock.now() + timedelta(hours=1), urgent=True), "en")
+    clock.advance(timedelta(hours=2))
+    await services.notices.run_due()
+    report = await owner.wait_for(lambda m: "delivery report" in m.text)
+    assert f"#{created.notice_id}" in report.text
+    assert "(2 in all): 1 sent, 1 blocked" in report.text
+    await asyncio.sleep(0.3)
+    assert sum("delivery report" in m.text for m in owner.inbox) == 1
+
+
+async def test_each_firing_of_a_recurring_notice_reports_to_its_author(
+    tg: FakeTelegram, bot: BotRuntime, clock: FakeClock
+) -> None:
+    owner, _people, _ = await _world(tg, bot, 1)
+    clock.set(datetime(2026, 12, 1, 2, 0, tzinfo=UTC))
+    control = await _compose(owner, "Daily study")
+    await owner.press(control, "Repeat…")
+    await owner.wait_for(lambda m: "Type the repetition" in m.text)
+    await owner.send("daily 09:00 until 2026-12-03")
+    await owner.next_message()
+    services = bot.services
+    assert services is not None
+    for day, reports in ((2, 1), (3, 2)):
+        clock.set(datetime(2026, 12, day, 1, 5, tzinfo=UTC))
+        await services.notices.run_due()
+        await owner.wait_for(lambda _m, n=reports: sum("delivery report" in x.text for x in owner.inbox) == n)
+
+
+async def test_quiet_hours_come_from_configuration(tg: FakeTelegram, start_bot: StartBot) -> None:
+    bot = await start_bot(quiet_hours="21:00-07:30")
+    owner, _, _ = await _world(tg, bot, 1)
+    control = await _compose(owner, "Late news")
+    await owner.press(control, "Send at…")
+    await owner.wait_for(lambda m: "Type when" in m.text)
+    await owner.send("2026-12-05 21:30")
+    assert "Scheduled for 2026-12-06 07:30" in (await owner.next_message()).text
+
+
+async def test_empty_quiet_hours_keep_a_late_time(tg: FakeTelegram, start_bot: StartBot) -> None:
+    bot = await start_bot(quiet_hours="")
+    owner, _, _ = await _world(tg, bot, 1)
+    control = await _compose(owner, "Late news")
+    await owner.press(control, "Send at…")
+    await owner.wait_for(lambda m: "Type when" in m.text)
+    await owner.send("2026-12-05 23:30")
+    assert "Scheduled for 2026-12-05 23:30" in (await owner.next_message()).text
+
+
+@pytest.mark.parametrize("value", ["22:00", "25:00-08:00", "08:00-08:00", "10pm-8am"])
+def test_malformed_quiet_hours_are_a_configuration_error(value: str) -> None:
+    with pytest.raises(ConfigError, match="LIAISON_QUIET_HOURS"):
+        load_settings(None, LIAISON_QUIET_HOURS=value)
+
+
+async def test_send_whose_answer_is_lost_is_unknown_and_not_retried(tg: FakeTelegram, bot: BotRuntime) -> None:
+    _owner, people, _ = await _world(tg, bot, 1)
+    services = bot.services
+    assert services is not None
+    who = await services.roles.actor(OWNER_ID)
+    tg.set_faults(drop_rate=1.0, drop_after_processing=True)
+    created = await services.notices.create(who, Draft("Lost answer", Segment(everyone=True)), "en")
+    rows = await _settled(bot, "notice", created.notice_id)
+    tg.set_faults()
+    assert rows == [(people[0].id, "unknown", 1)]
+    await asyncio.sleep(0.3)
+    assert sum(m.text == "Lost answer" for m in people[0].inbox) == 1  # it did arrive, once
+
+
+async def test_send_timing_out_is_classified_unknown(tg: FakeTelegram) -> None:
+    user = tg.create_user("Slow")
+    user.state.started = True
+    bot = Bot(SANDBOX_TOKEN, base_url=tg.api_url, request=build_request("aiohttp", read_timeout=0.3))
+    async with bot:
+        tg.set_faults(delay_rate=1.0, delay_s=1.0)
+        item = OutboxItem(1, "notice", 1, user.id, None, "Slow one", None, None, False, 1)
+        outcome = await TelegramTransport(bot).send(item)
+    assert outcome.status == "unknown"
