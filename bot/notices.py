@@ -25,7 +25,7 @@ from bot.segments import Segment, SegmentResolver
 from storage import audit
 from storage import notices as store
 from storage.db import Database
-from storage.notices import AckStats, NewNotice, NoticeRepo, NoticeRow, Pending
+from storage.notices import AckStats, NewNotice, NoticeRepo, NoticeRow, NoticeView, Pending
 from storage.outbox import NEW_MESSAGE, OutgoingMessage, enqueue, track_progress
 from storage.segments import SegmentRepo
 
@@ -386,6 +386,13 @@ class NoticeService:
     async def stats(self, actor: Actor, notice_id: int) -> tuple[NoticeRow, AckStats]:
         row = await self.get_for(actor, notice_id)
         return row, await self.repo.stats(notice_id)
+
+    async def remember_view(self, actor: Actor, notice_id: int, chat_id: int, message_id: int, lang: str) -> None:
+        await self.get_for(actor, notice_id)
+        await self.repo.remember_view(notice_id, chat_id, message_id, actor.user_id, lang, self.clock.now())
+
+    async def views(self, notice_id: int) -> list[NoticeView]:
+        return await self.repo.views(notice_id)
 
     async def pending(self, actor: Actor, notice_id: int, page: int, per_page: int = 20) -> tuple[list[Pending], int]:
         await self.get_for(actor, notice_id)

@@ -49,6 +49,15 @@ def parse_int(text: str) -> int | None:
     return int(text)
 
 
+def parse_ints(data: str | None, prefix: str, arity: int) -> list[int] | None:
+    """`prefix:n1:n2...` with exactly `arity` small integers; None when forged or stale."""
+    parts = parse(data, prefix, arity)
+    if parts is None:
+        return None
+    numbers = [parse_int(p) for p in parts]
+    return None if any(n is None for n in numbers) else [n for n in numbers if n is not None]
+
+
 def button(text: str, data: str) -> InlineKeyboardButton:
     return InlineKeyboardButton(text, callback_data=data)
 

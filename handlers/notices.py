@@ -12,8 +12,9 @@ import warnings
 from datetime import datetime
 from typing import Any
 
-from telegram import Message, Update
+from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatMemberStatus, ParseMode
+from telegram.error import BadRequest
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -419,6 +420,8 @@ async def ack_pressed(update: Update, context: Ctx) -> None:
         await answer(update, str(tr("notice.ack.refused")), alert=True)
     else:
         await answer(update, str(tr(f"notice.ack.{'ok' if result == 'ok' else 'already'}")))
+        if result == "ok":
+            _schedule_live_refresh(context, notice_id)
 
 
 # --- /notices ------------------------------------------------------------------------------------------
@@ -482,30 +485,76 @@ async def notice_view(update: Update, context: Ctx) -> None:
     await _render_view(update, context, who, row)
 
 
-async def _render_view(update: Update, context: Ctx, who: Actor, row: NoticeRow) -> None:
-    tr = await translator(update, context)
+async def _view_content(
+    context: Ctx, tr: Translator, who: Actor, row: NoticeRow
+) -> tuple[Markup, InlineKeyboardMarkup]:
+    """The status text and buttons of one notice (shared by the view and its live refresh)."""
     excerpt = _plain(row.text, 200)
     back = kb.button(tr("notice.btn.back"), kb.cb("ntl", "list"))
     if row.status in ("scheduled", "recurring"):
         text = tr("notice.status_due", id=row.id, status=_status_label(tr, row), excerpt=excerpt,
                   when=_local(context, row.next_due_at))
-        keyboard = kb.inline([
+        return text, kb.inline([
             [kb.button(tr("notice.btn.edit"), kb.cb("nte", row.id)),
              kb.button(tr("notice.btn.cancel_notice"), kb.cb("ntl", "x", row.id))],
             [back],
         ])
-    else:
-        _, stats = await context.services.notices.stats(who, row.id)
-        text = tr("notice.status", id=row.id, status=_status_label(tr, row), excerpt=excerpt,
-                  recipients=stats.recipients, delivered=stats.delivered, failed=stats.failed,
-                  acked=stats.acknowledged, pending=stats.recipients - stats.acknowledged)
-        keyboard = kb.inline([
-            [kb.button(tr("notice.btn.refresh"), kb.cb("ntl", "v", row.id)),
-             kb.button(tr("notice.btn.who"), kb.cb("ntl", "w", row.id, 0))],
-            [kb.button(tr("notice.btn.nudge_now"), kb.cb("ntl", "n", row.id))] if row.status == "sent" else [],
-            [back],
-        ])
+    _, stats = await context.services.notices.stats(who, row.id)
+    text = tr("notice.status", id=row.id, status=_status_label(tr, row), excerpt=excerpt,
+              recipients=stats.recipients, delivered=stats.delivered, failed=stats.failed,
+              acked=stats.acknowledged, pending=stats.recipients - stats.acknowledged)
+    return text, kb.inline([
+        [kb.button(tr("notice.btn.refresh"), kb.cb("ntl", "v", row.id)),
+         kb.button(tr("notice.btn.who"), kb.cb("ntl", "w", row.id, 0))],
+        [kb.button(tr("notice.btn.nudge_now"), kb.cb("ntl", "n", row.id))] if row.status == "sent" else [],
+        [back],
+    ])
+
+
+async def _render_view(update: Update, context: Ctx, who: Actor, row: NoticeRow) -> None:
+    tr = await translator(update, context)
+    text, keyboard = await _view_content(context, tr, who, row)
     await edit_or_reply(update, text, keyboard)
+    query = update.callback_query
+    if row.status not in ("scheduled", "recurring") and query is not None and isinstance(query.message, Message):
+        # Remember the open view, so arriving acknowledgements update it (a live summary).
+        await context.services.notices.remember_view(
+            who, row.id, query.message.chat.id, query.message.message_id, tr.lang
+        )
+
+
+LIVE_REFRESH_DELAY_S = 1.5  # acknowledgements arriving together cause one edit per open view
+
+
+def _schedule_live_refresh(context: Ctx, notice_id: int) -> None:
+    queue = context.application.job_queue
+    name = f"notice-view-{notice_id}"
+    if queue is None or queue.get_jobs_by_name(name):
+        return
+    queue.run_once(_refresh_views, LIVE_REFRESH_DELAY_S, data=notice_id, name=name)  # type: ignore[arg-type]
+
+
+async def _refresh_views(context: Ctx) -> None:
+    """Re-render every open status view of a notice with the current counts."""
+    job = context.job
+    if job is None or not isinstance(job.data, int):
+        return
+    services = context.services
+    for view in await services.notices.views(job.data):
+        who = await services.roles.actor(view.user_id)
+        try:
+            row = await services.notices.get_for(who, view.notice_id)
+        except (NoticeError, AccessDenied):
+            continue
+        tr = services.catalog.for_lang("en" if view.lang == "en" else "zh-Hans")
+        text, keyboard = await _view_content(context, tr, who, row)
+        try:
+            await context.bot.edit_message_text(
+                text, chat_id=view.chat_id, message_id=view.message_id, parse_mode=ParseMode.HTML,
+                reply_markup=keyboard,
+            )
+        except BadRequest as exc:  # not modified, or the message is gone: nothing to update
+            log.debug("live notice view %s not updated: %s", view.notice_id, exc.message)
 
 
 async def who_has_not(update: Update, context: Ctx) -> None:

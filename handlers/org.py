@@ -585,38 +585,40 @@ async def coordinator_from_card(update: Update, context: Ctx) -> None:
     await choose_coordinator_group(update, context, member.user_id)
 
 
-async def coordinator_set(update: Update, context: Ctx) -> None:
-    parts = kb.parse(_data(update), "coordset", 2)
-    ids = [kb.parse_int(p) for p in parts] if parts else []
+async def _owner_press(update: Update, context: Ctx, prefix: str) -> tuple[Actor, int, int] | None:
+    """An owner's press of `prefix:<user id>:<group id>` (re-checked; forged data ignored)."""
+    ids = kb.parse_ints(_data(update), prefix, 2)
     who = await _checked(update, context, _owner(context))
     if who is None:
-        return
+        return None
     await answer(update)
-    if len(ids) != 2 or ids[0] is None or ids[1] is None:
+    return None if ids is None else (who, ids[0], ids[1])
+
+
+async def coordinator_set(update: Update, context: Ctx) -> None:
+    pressed = await _owner_press(update, context, "coordset")
+    if pressed is None:
         return
+    who, user_id, group_id = pressed
     services = context.services
     tr = await translator(update, context)
-    group = await services.org.groups.get(ids[1])
+    group = await services.org.groups.get(group_id)
     if group is None or group.archived:
         return
-    await services.org.groups.appoint(who.user_id, ids[0], ids[1], services.clock.now())
-    await _refresh_menu(context, ids[0])
-    await _tell(context, ids[0], "members.coord.appointed_you", group=group.name)
-    await edit_or_reply(update, tr("members.coord.appointed", user=ids[0], group=group.name))
+    await services.org.groups.appoint(who.user_id, user_id, group_id, services.clock.now())
+    await _refresh_menu(context, user_id)
+    await _tell(context, user_id, "members.coord.appointed_you", group=group.name)
+    await edit_or_reply(update, tr("members.coord.appointed", user=user_id, group=group.name))
 
 
 async def coordinator_remove(update: Update, context: Ctx) -> None:
-    parts = kb.parse(_data(update), "coordrm", 2)
-    ids = [kb.parse_int(p) for p in parts] if parts else []
-    who = await _checked(update, context, _owner(context))
-    if who is None:
+    pressed = await _owner_press(update, context, "coordrm")
+    if pressed is None:
         return
-    await answer(update)
-    if len(ids) != 2 or ids[0] is None or ids[1] is None:
-        return
+    who, user_id, group_id = pressed
     services = context.services
-    await services.org.groups.dismiss(who.user_id, ids[0], ids[1], services.clock.now())
-    await _refresh_menu(context, ids[0])
+    await services.org.groups.dismiss(who.user_id, user_id, group_id, services.clock.now())
+    await _refresh_menu(context, user_id)
     await coordinators_command(update, context)
 
 

@@ -198,6 +198,15 @@ async def ack(tx: Tx, notice_id: int, user_id: int, now: datetime) -> str:
     return "ok" if changed == 1 else "already"
 
 
+@dataclass(frozen=True)
+class NoticeView:
+    notice_id: int
+    chat_id: int
+    message_id: int
+    user_id: int
+    lang: str
+
+
 class NoticeRepo:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -248,6 +257,29 @@ class NoticeRepo:
             [Pending(int(r["id"]), int(r["user_id"] or 0), str(r["name"]), str(r["group_name"])) for r in rows],
             int(total),
         )
+
+    async def remember_view(
+        self, notice_id: int, chat_id: int, message_id: int, user_id: int, lang: str, now: datetime
+    ) -> None:
+        """The status message a coordinator has open (one per notice and chat: the latest)."""
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO notice_views (notice_id, chat_id, message_id, user_id, lang, opened_at)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (notice_id, chat_id) DO UPDATE SET"
+                " message_id = excluded.message_id, user_id = excluded.user_id, lang = excluded.lang,"
+                " opened_at = excluded.opened_at",
+                (notice_id, chat_id, message_id, user_id, lang, to_db(now)),
+            )
+
+    async def views(self, notice_id: int) -> list[NoticeView]:
+        rows = await self._db.fetchall(
+            "SELECT chat_id, message_id, user_id, lang FROM notice_views WHERE notice_id = ? ORDER BY chat_id",
+            (notice_id,),
+        )
+        return [
+            NoticeView(notice_id, int(r["chat_id"]), int(r["message_id"]), int(r["user_id"]), str(r["lang"]))
+            for r in rows
+        ]
 
     async def acked(self, notice_id: int, member_id: int) -> bool:
         value = await self._db.fetchval(

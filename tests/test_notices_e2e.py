@@ -281,3 +281,18 @@ async def test_cancelled_scheduled_notice_never_fires(tg: FakeTelegram, bot: Bot
     clock.advance(timedelta(hours=4))
     assert (await services.notices.run_due()).fired == []
     assert await outbox_rows(db_of(bot), "notice", created.notice_id) == []
+
+
+async def test_open_status_view_updates_live_when_members_acknowledge(tg: FakeTelegram, bot: BotRuntime) -> None:
+    owner, people, _ = await _world(tg, bot, 2)
+    await _send_notice(owner, "Live summary")
+    got = [await p.wait_for(lambda m: "Live summary" in m.text) for p in people]
+    await owner.send("/notices")
+    listing = await owner.next_message()
+    await owner.press(listing, listing.buttons[0])
+    view = await owner.wait_for(lambda m: "Acknowledged: 0" in m.text)
+    for person, message in zip(people, got, strict=True):
+        await (await person.press(message, "Got it ✅")).answer()
+    # No refresh pressed: the open view is edited by the bot as acknowledgements arrive.
+    live = await owner.wait_for(lambda m: m.message_id == view.message_id and "Acknowledged: 2" in m.text)
+    assert "Not yet: 0" in live.text
