@@ -132,6 +132,8 @@ async def forget_confirm(update: Update, context: Ctx) -> None:
     if member is None:
         await edit_or_reply(update, tr("members.mydata.nothing"))
         return
+    # Anonymous or not, the member's feedback stays (counts, answers) but no longer leads to them.
+    await context.services.feedback.forget_member(member.id)
     await context.services.members.erase(member)
     if context.user_data is not None:
         context.user_data.clear()

@@ -408,6 +408,8 @@ class MemberRepo:
             await tx.execute("DELETE FROM ptb_user_data WHERE user_id = ?", (user_id,))
             await tx.execute("DELETE FROM ptb_chat_data WHERE chat_id = ?", (user_id,))
             await tx.execute("DELETE FROM coordinators WHERE user_id = ?", (user_id,))
+            # The audit log keeps what happened, but no longer who did it (their account id).
+            await tx.execute("UPDATE audit_log SET actor_user_id = NULL WHERE actor_user_id = ?", (user_id,))
             await audit.record(tx, now, None, "member.erase", "member", member_id, None)
 
     # Profile freshness ------------------------------------------------------------------------

@@ -291,16 +291,5 @@ async def test_forget_leaves_no_row_linked_to_the_telegram_account(tg: FakeTeleg
     await user.send("/forget")
     await (await user.press(await user.wait_for(lambda m: "Yes, erase" in m.buttons), "Yes, erase")).answer()
     await user.wait_for(lambda m: "personal data is erased" in (m.text or ""))
-    left = await _rows_holding(bot.db, user.id)
-    assert [where for where in left if where not in FORGET_GAPS] == []
-    if left:
-        pytest.xfail("known gaps: " + "; ".join(FORGET_GAPS[where] for where in left))
+    assert await _rows_holding(bot.db, user.id) == []
 
-
-# Found by the test above and reported to the features' owners (shown as an expected failure until fixed).
-FORGET_GAPS = {
-    "feedback_authors.user_id": "feedback: /forget (members) does not call FeedbackService.forget_member,"
-    " so the author link of the person's feedback keeps their Telegram id",
-    "audit_log.actor_user_id": "members: audit rows of the person's own actions (registration, ...) keep"
-    " their Telegram id as actor after /forget (policy: null it, or keep for accountability?)",
-}
