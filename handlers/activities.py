@@ -526,6 +526,9 @@ async def show_list(update: Update, context: Ctx, page: int) -> None:
 # --- check-in and survey conversations -------------------------------------------------------------
 async def checkin_command(update: Update, context: Ctx) -> int:
     tr = await translator(update, context)
+    if not (await actor(update, context)).is_member:
+        await refuse(update, context)
+        return ConversationHandler.END
     if context.args:
         await _do_checkin(update, context, context.args[0])
         return ConversationHandler.END
@@ -748,9 +751,15 @@ async def capacity_command(update: Update, context: Ctx) -> None:
     """/capacity <activity id> <seats>"""
     tr = await translator(update, context)
     who = await actor(update, context)
+    if not who.is_coordinator:
+        await refuse(update, context)
+        return
     args = context.args or []
     aid = kb.parse_int(args[0]) if args else None
-    a = await context.services.activities.manageable(who, aid) if aid is not None else None
+    if aid is None:
+        await reply(update, tr("act.capacity.usage"))
+        return
+    a = await context.services.activities.manageable(who, aid)
     if a is None:
         await refuse(update, context)
         return
@@ -770,9 +779,15 @@ async def edit_command(update: Update, context: Ctx) -> None:
     tr = await translator(update, context)
     who = await actor(update, context)
     text = update.message.text if update.message else ""
+    if not who.is_coordinator:
+        await refuse(update, context)
+        return
     parts = (text or "").split(maxsplit=3)
     aid = kb.parse_int(parts[1]) if len(parts) > 1 else None
-    a = await context.services.activities.manageable(who, aid) if aid is not None else None
+    if aid is None:
+        await reply(update, tr("act.edit.usage"))
+        return
+    a = await context.services.activities.manageable(who, aid)
     if a is None:
         await refuse(update, context)
         return

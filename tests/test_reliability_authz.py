@@ -95,7 +95,7 @@ async def _seed(tg: FakeTelegram, db: Database) -> World:
     await seed_member(db, 6_100_005, name="Coordinator In", group_id=group_in)
     await seed_coordinator(db, 6_100_005, group_in)
     # The owner is also a registered member (the association's head): member-only personal
-    # actions (sign-ups, feedback) need a member record; see KNOWN_GAPS for a non-member owner.
+    # actions (sign-ups, feedback) need a member record. 
     await seed_member(db, OWNER_ID, name="Owner Ou", group_id=head)
     return World(group_in, group_out, users, tg)
 
@@ -126,18 +126,6 @@ async def _run_command(user: SandboxUser, command: str) -> list[str]:
 
 # Cells where the bot does not yet follow the role rules, found by this matrix and reported to the
 # features' owners. They are shown as an expected failure until fixed (then the test passes).
-KNOWN_GAPS = {
-    ("checkin", "stranger"): "activities: /checkin asks a non-member for the code before refusing",
-    ("checkin", "pending"): "activities: /checkin asks a non-member for the code before refusing",
-    ("capacity", "coordinator_out_of_scope"): "activities: /capacity without arguments says 'not allowed'",
-    ("capacity", "coordinator_in_scope"): "activities: /capacity without arguments says 'not allowed'",
-    ("capacity", "owner"): "activities: /capacity without arguments says 'not allowed'",
-    ("editactivity", "coordinator_out_of_scope"): "activities: /editactivity without arguments says 'not allowed'",
-    ("editactivity", "coordinator_in_scope"): "activities: /editactivity without arguments says 'not allowed'",
-    ("editactivity", "owner"): "activities: /editactivity without arguments says 'not allowed'",
-}
-
-
 def _expected(needed: Role, actual: Role) -> bool:
     if needed == Role.STRANGER:
         return True
@@ -180,11 +168,8 @@ async def test_every_menu_command_is_refused_or_served_exactly_by_role(
     results = await asyncio.gather(*(persona_rows(p) for p in PERSONAS))
     problems = [p for rows in results for p in rows]
     assert tg.counters.validation_errors == []
-    unexpected = [f"/{c} as {who}: {what}" for c, who, what in problems if (c, who) not in KNOWN_GAPS]
+    unexpected = [f"/{c} as {who}: {what}" for c, who, what in problems]
     assert unexpected == [], "\n".join(unexpected)
-    known = sorted({KNOWN_GAPS[(c, who)] for c, who, _ in problems})
-    if known:
-        pytest.xfail("known gaps: " + "; ".join(known))
 
 
 # --- buttons on objects (scope) -----------------------------------------------------------------
