@@ -95,7 +95,7 @@ async def _seed(tg: FakeTelegram, db: Database) -> World:
     await seed_member(db, 6_100_005, name="Coordinator In", group_id=group_in)
     await seed_coordinator(db, 6_100_005, group_in)
     # The owner is also a registered member (the association's head): member-only personal
-    # actions (sign-ups, feedback) need a member record. 
+    # actions (sign-ups, feedback) need a member record.
     await seed_member(db, OWNER_ID, name="Owner Ou", group_id=head)
     return World(group_in, group_out, users, tg)
 
