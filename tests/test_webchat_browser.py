@@ -9,30 +9,25 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from PIL import Image
-from playwright.async_api import Page, async_playwright, expect
+from playwright.async_api import expect
 from telegram import KeyboardButton, ReplyKeyboardMarkup
 from telegram.constants import ParseMode
 
-from bot.cli import start_sandbox_bot
 from bot.clock import FakeClock
 from bot.config import Settings
 from bot.i18n import Catalog
-from bot.runtime import BotRuntime
 from sandbox.server import FakeTelegram
 from tests.conftest import OWNER_ID
+from tests.webchat_helpers import TIMEOUT_MS, WebChat, assert_screenshot_not_blank, web_chat
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ZHANG_WEI, LI_NA, ALICE = 9100001, 9100002, 9100003  # demo personas (bot/demo_data.toml)
-TIMEOUT_MS = 8000
+Chat = WebChat
 
 
 def heading(role: str) -> str:
@@ -40,48 +35,10 @@ def heading(role: str) -> str:
     return re.sub(r"<[^>]+>", "", str(Catalog.load().text("zh-Hans", f"help.intro.{role}")))
 
 
-@dataclass
-class Chat:
-    page: Page
-    tg: FakeTelegram
-    runtime: BotRuntime
-
-    async def open(self, user_id: int) -> None:
-        await self.page.click(f"#user-list li[data-user-id='{user_id}']")
-        await expect(self.page.locator("#chat-sub")).to_contain_text(f"user id {user_id}", timeout=TIMEOUT_MS)
-
-    async def send(self, text: str) -> None:
-        await self.page.fill("#text", text)
-        await self.page.press("#text", "Enter")
-
-    def bot_messages(self):  # type: ignore[no-untyped-def]
-        return self.page.locator("#messages .msg:not(.out)")
-
-    def last_bot_message(self):  # type: ignore[no-untyped-def]
-        return self.bot_messages().last
-
-
 @pytest.fixture
 async def chat(tg: FakeTelegram, settings: Settings, clock: FakeClock, tmp_path: Path) -> AsyncIterator[Chat]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: the browser tests need Debian's chromium package "
-                    "(`python3 dev.py test` installs it as root; or: apt-get install chromium)")
-    tg.set_rate_limits(False)  # tests post several bot messages per second directly; flood rules are tested elsewhere
-    runtime = await start_sandbox_bot(tg, settings, tmp_path / "liaison.db", demo=True, clock=clock)
-    try:
-        async with async_playwright() as playwright:
-            context = await playwright.chromium.launch_persistent_context(
-                str(tmp_path / "chromium-profile"), executable_path=str(CHROMIUM), headless=True,
-                args=CHROMIUM_ARGS, viewport={"width": 1100, "height": 720}, accept_downloads=True)
-            try:
-                page = context.pages[0] if context.pages else await context.new_page()
-                await page.goto(tg.base + "/")
-                await expect(page.locator("#user-list li")).to_have_count(4, timeout=TIMEOUT_MS)
-                yield Chat(page, tg, runtime)
-            finally:
-                await context.close()
-    finally:
-        await runtime.stop()
+    async with web_chat(tg, settings, clock, tmp_path) as opened:
+        yield opened
 
 
 async def test_page_lists_owner_and_demo_personas(chat: Chat) -> None:
@@ -236,14 +193,7 @@ async def test_screenshot_is_not_blank(chat: Chat, tmp_path: Path) -> None:
     await chat.open(ZHANG_WEI)
     await chat.send("/help")
     await expect(chat.last_bot_message()).to_contain_text("/language", timeout=TIMEOUT_MS)
-    path = tmp_path / "webchat.png"
-    await chat.page.screenshot(path=str(path))
-    image = Image.open(path).convert("RGB")
-    assert image.size == (1100, 720)
-    colours = image.getcolors(maxcolors=1_000_000) or []
-    assert len(colours) > 50
-    non_white = sum(count for count, rgb in colours if rgb != (255, 255, 255))
-    assert non_white > image.size[0] * image.size[1] * 0.3
+    await assert_screenshot_not_blank(chat.page, tmp_path / "webchat.png")
 
 
 async def test_owner_created_on_the_page_gets_owner_commands(chat: Chat) -> None:
