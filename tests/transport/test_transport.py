@@ -335,3 +335,26 @@ async def test_bot_invalid_token(fake_api: FakeApi, kind: str) -> None:
         await bot.get_me()
     await bot.shutdown()
     await bot.request.shutdown()
+
+
+# --- proxies -------------------------------------------------------------------------------
+
+
+async def test_explicit_proxy_is_used(fake_api: FakeApi) -> None:
+    # The fake server doubles as a forward proxy: an unresolvable host only works via the proxy.
+    async with AiohttpRequest(proxy=fake_api.base) as req:
+        status, _ = await req.do_request(f"http://api.telegram.invalid/bot{fake_api.token}/getMe", "POST")
+    assert status == 200
+
+
+async def test_env_proxy_and_no_proxy(fake_api: FakeApi, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("NO_PROXY", "no_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", fake_api.base)
+    async with AiohttpRequest(connect_timeout=2) as req:
+        status, _ = await req.do_request(f"http://api.telegram.invalid/bot{fake_api.token}/getMe", "POST")
+        assert status == 200
+    monkeypatch.setenv("NO_PROXY", "api.telegram.invalid")
+    async with AiohttpRequest(connect_timeout=2) as req:
+        with pytest.raises(NetworkError):
+            await req.do_request(f"http://api.telegram.invalid/bot{fake_api.token}/getMe", "POST")
