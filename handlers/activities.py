@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import csv
 import io
-import warnings
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
-from telegram.warnings import PTBUserWarning
 
 from bot.activities import (
     CATEGORIES,
@@ -837,65 +835,62 @@ def _cancel() -> BaseHandler[Update, Ctx, object]:
 
 def register(app: LiaisonApp, menu: CommandMenu) -> None:
     text = filters.TEXT & ~filters.COMMAND & common.COMMAND_FILTER
-    with warnings.catch_warnings():
-        # per_message=False on purpose (see bot/app.py); pytest resets the global filter.
-        warnings.filterwarnings("ignore", message=r"If 'per_message=False'", category=PTBUserWarning)
-        app.add_handler(
-            ConversationHandler(
-                name="activity_new",
-                persistent=True,
-                per_message=False,
-                entry_points=[CommandHandler("newactivity", new_start, filters=common.COMMAND_FILTER)],
-                states={
-                    TITLE: [MessageHandler(text, got_title)],
-                    DESC: [MessageHandler(text, got_desc)],
-                    START: [MessageHandler(text, got_start)],
-                    END: [MessageHandler(text, got_end)],
-                    PLACE: [MessageHandler(text, got_place)],
-                    CAPACITY: [MessageHandler(text, got_capacity)],
-                    DEADLINE: [MessageHandler(text, got_deadline)],
-                    ELIG: [
-                        CallbackQueryHandler(toggle_group, pattern=r"^actg:"),
-                        CallbackQueryHandler(toggle_cat, pattern=r"^actc:"),
-                        CallbackQueryHandler(elig_done, pattern=r"^actd$"),
-                    ],
-                    REMIND: [MessageHandler(text, got_reminders)],
-                    SURVEY: [CallbackQueryHandler(got_survey, pattern=r"^acts:")],
-                    OFFER: [MessageHandler(text, got_offer)],
-                    REPEAT: [MessageHandler(text, got_repeat)],
-                    CONFIRM: [CallbackQueryHandler(got_confirm, pattern=r"^actp:")],
-                },
-                fallbacks=[_cancel()],
-            )
-        )
-        app.add_handler(
-            ConversationHandler(
-                name="activity_checkin",
-                persistent=True,
-                per_message=False,
-                entry_points=[
-                    CommandHandler("checkin", checkin_command, filters=common.COMMAND_FILTER),
-                    CallbackQueryHandler(checkin_button, pattern=r"^act:ci:\d+$"),
+    app.add_handler(
+        ConversationHandler(
+            name="activity_new",
+            persistent=True,
+            per_message=False,
+            entry_points=[CommandHandler("newactivity", new_start, filters=common.COMMAND_FILTER)],
+            states={
+                TITLE: [MessageHandler(text, got_title)],
+                DESC: [MessageHandler(text, got_desc)],
+                START: [MessageHandler(text, got_start)],
+                END: [MessageHandler(text, got_end)],
+                PLACE: [MessageHandler(text, got_place)],
+                CAPACITY: [MessageHandler(text, got_capacity)],
+                DEADLINE: [MessageHandler(text, got_deadline)],
+                ELIG: [
+                    CallbackQueryHandler(toggle_group, pattern=r"^actg:"),
+                    CallbackQueryHandler(toggle_cat, pattern=r"^actc:"),
+                    CallbackQueryHandler(elig_done, pattern=r"^actd$"),
                 ],
-                states={CHECKIN_CODE: [MessageHandler(text, checkin_text)]},
-                fallbacks=[_cancel()],
-            )
+                REMIND: [MessageHandler(text, got_reminders)],
+                SURVEY: [CallbackQueryHandler(got_survey, pattern=r"^acts:")],
+                OFFER: [MessageHandler(text, got_offer)],
+                REPEAT: [MessageHandler(text, got_repeat)],
+                CONFIRM: [CallbackQueryHandler(got_confirm, pattern=r"^actp:")],
+            },
+            fallbacks=[_cancel()],
         )
-        app.add_handler(
-            ConversationHandler(
-                name="activity_survey",
-                persistent=True,
-                per_message=False,
-                entry_points=[CallbackQueryHandler(rate_button, pattern=r"^act:rt:")],
-                states={
-                    SURVEY_COMMENT: [
-                        MessageHandler(text, survey_comment),
-                        CommandHandler("skip", survey_skip, filters=common.COMMAND_FILTER),
-                    ]
-                },
-                fallbacks=[_cancel()],
-            )
+    )
+    app.add_handler(
+        ConversationHandler(
+            name="activity_checkin",
+            persistent=True,
+            per_message=False,
+            entry_points=[
+                CommandHandler("checkin", checkin_command, filters=common.COMMAND_FILTER),
+                CallbackQueryHandler(checkin_button, pattern=r"^act:ci:\d+$"),
+            ],
+            states={CHECKIN_CODE: [MessageHandler(text, checkin_text)]},
+            fallbacks=[_cancel()],
         )
+    )
+    app.add_handler(
+        ConversationHandler(
+            name="activity_survey",
+            persistent=True,
+            per_message=False,
+            entry_points=[CallbackQueryHandler(rate_button, pattern=r"^act:rt:")],
+            states={
+                SURVEY_COMMENT: [
+                    MessageHandler(text, survey_comment),
+                    CommandHandler("skip", survey_skip, filters=common.COMMAND_FILTER),
+                ]
+            },
+            fallbacks=[_cancel()],
+        )
+    )
     app.add_handler(CallbackQueryHandler(member_button, pattern=r"^act:"))
     app.add_handler(CallbackQueryHandler(list_page, pattern=r"^actl:"))
     app.add_handler(CallbackQueryHandler(manage_button, pattern=r"^actm:"))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import logging
-import warnings
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -651,10 +650,7 @@ async def on_startup(app: LiaisonApp) -> None:
 
 
 def register(app: LiaisonApp, menu: CommandMenu) -> None:
-    with warnings.catch_warnings():
-        # per_message=False on purpose (message and button steps mix); PTB's advice is noise here.
-        warnings.filterwarnings("ignore", message=r"If 'per_message=False'")
-        submit, write = _conversations()
+    submit, write = _conversations()
     app.add_handler(submit)
     app.add_handler(write)
     _register_plain(app, menu)

@@ -184,16 +184,18 @@ async def stats_command(update: Update, context: Ctx) -> None:
     if who is None:
         return
     tr = await translator(update, context)
-    ledger = context.services.ledger
-    if context.args:
-        try:
-            period = parse_period(" ".join(context.args), ledger.zone)
-        except BadPeriod:
-            await reply(update, tr("ledger.period.bad"))
-            return
-    else:
-        period = ledger.this_month()
-    await _send_stats(update, context, who, period, tr)
+    period = await _typed_period(update, context, tr) if context.args else context.services.ledger.this_month()
+    if period is not None:
+        await _send_stats(update, context, who, period, tr)
+
+
+async def _typed_period(update: Update, context: Ctx, tr: Translator) -> Period | None:
+    """The period typed after the command (``2026-01-01 2026-06-30``); None after telling the caller."""
+    try:
+        return parse_period(" ".join(context.args or []), context.services.ledger.zone)
+    except BadPeriod:
+        await reply(update, tr("ledger.period.bad"))
+        return None
 
 
 async def _send_stats(update: Update, context: Ctx, who: Actor, period: Period, tr: Translator) -> None:
@@ -293,12 +295,9 @@ async def summary_command(update: Update, context: Ctx) -> None:
     tr = await translator(update, context)
     ledger = context.services.ledger
     if context.args:
-        try:
-            period = parse_period(" ".join(context.args), ledger.zone)
-        except BadPeriod:
-            await reply(update, tr("ledger.period.bad"))
-            return
-        await _send_summary(update, context, who, period, tr)
+        period = await _typed_period(update, context, tr)
+        if period is not None:
+            await _send_summary(update, context, who, period, tr)
         return
     await reply(update, tr("ledger.summary.choose"),
                 period_keyboard(tr, "y", None, ledger.this_month(), ledger.this_year()))

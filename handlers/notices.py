@@ -7,8 +7,9 @@ every step, and renders the preview with the very text and button members will g
 
 from __future__ import annotations
 
+import html
 import logging
-import warnings
+import re
 from datetime import datetime
 from typing import Any
 
@@ -24,7 +25,6 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-from telegram.warnings import PTBUserWarning
 
 from bot.context import Ctx, LiaisonApp
 from bot.i18n import Markup, Translator
@@ -40,6 +40,7 @@ from storage.notices import GroupChatRepo, NoticeRow
 from storage.segments import SegmentRepo
 
 log = logging.getLogger(__name__)
+_TAG = re.compile(r"<[^>]*>")
 
 WRITE, AUDIENCE, PICK, PREVIEW, WHEN, REPEAT = range(6)
 EDIT_TEXT = 10
@@ -446,10 +447,7 @@ async def notices_list(update: Update, context: Ctx) -> None:
 
 
 def _plain(html_text: str, limit: int) -> str:
-    import html
-    import re
-
-    text = html.unescape(re.sub(r"<[^>]*>", "", html_text)).replace("\n", " ")
+    text = html.unescape(_TAG.sub("", html_text)).replace("\n", " ")
     return text if len(text) <= limit else text[:limit] + "…"
 
 
@@ -690,14 +688,6 @@ def _handlers(*handlers: BaseHandler[Update, Ctx, Any]) -> list[BaseHandler[Upda
 
 
 def register(app: LiaisonApp, menu: CommandMenu) -> None:
-    # Steps mix messages and buttons on purpose (per_message=False); PTB's advice about that is
-    # noise. bot/app.py filters it at import, but test runners reset warning filters per test.
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r"If 'per_message=False'", category=PTBUserWarning)
-        _register(app, menu)
-
-
-def _register(app: LiaisonApp, menu: CommandMenu) -> None:
     private = filters.ChatType.PRIVATE & common.COMMAND_FILTER
     text = private & filters.TEXT & ~filters.COMMAND
     conversation = ConversationHandler(

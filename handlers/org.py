@@ -7,13 +7,11 @@ scope with `RoleService.require_*`; button data can be forged.
 from __future__ import annotations
 
 import logging
-import warnings
 from typing import Any
 
 from telegram import Update
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
-from telegram.warnings import PTBUserWarning
 
 from bot.context import Ctx, LiaisonApp
 from bot.i18n import Markup, Translator
@@ -740,18 +738,15 @@ async def member_card(update: Update, context: Ctx) -> None:
 def prompts() -> ConversationHandler[Ctx]:
     fallbacks: list[BaseHandler[Update, Ctx, Any]] = [common.cancel_fallback()]
     pattern = r"^(grp:new:\d+|grp:ren:\d+|dir:msg:\d+|dir:search|coord:add|appr:rej:\d+:\d+)$"
-    with warnings.catch_warnings():
-        # per_message=False is deliberate: this flow mixes text and button steps.
-        warnings.filterwarnings("ignore", message=r"If 'per_message=False'", category=PTBUserWarning)
-        return ConversationHandler(
-            entry_points=[CallbackQueryHandler(prompt_entry, pattern=pattern)],
-            states={AWAIT_TEXT: [MessageHandler(TEXT | filters.FORWARDED, prompt_text)]},
-            fallbacks=fallbacks,
-            name="org_prompts",
-            persistent=True,
-            per_message=False,
-            allow_reentry=True,
-        )
+    return ConversationHandler(
+        entry_points=[CallbackQueryHandler(prompt_entry, pattern=pattern)],
+        states={AWAIT_TEXT: [MessageHandler(TEXT | filters.FORWARDED, prompt_text)]},
+        fallbacks=fallbacks,
+        name="org_prompts",
+        persistent=True,
+        per_message=False,
+        allow_reentry=True,
+    )
 
 
 def register(app: LiaisonApp, menu: CommandMenu) -> None:

@@ -7,12 +7,10 @@ is stored before consent and progress survives a restart. `/profile` re-uses the
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
-from telegram.warnings import PTBUserWarning
 
 from bot.context import Ctx, LiaisonApp
 from bot.i18n import Markup, Translator
@@ -462,38 +460,35 @@ def conversation() -> ConversationHandler[Ctx]:
 
     fallbacks: list[BaseHandler[Update, Ctx, Any]] = [common.cancel_fallback()]
 
-    with warnings.catch_warnings():
-        # per_message=False is deliberate: this flow mixes text and button steps.
-        warnings.filterwarnings("ignore", message=r"If 'per_message=False'", category=PTBUserWarning)
-        return ConversationHandler(
-            entry_points=[
-                CommandHandler("start", start_entry, filters=common.COMMAND_FILTER & filters.ChatType.PRIVATE),
-                CommandHandler("profile", profile_entry, filters=common.COMMAND_FILTER & filters.ChatType.PRIVATE),
-                CommandHandler("register", start_entry, filters=common.COMMAND_FILTER & filters.ChatType.PRIVATE),
+    return ConversationHandler(
+        entry_points=[
+            CommandHandler("start", start_entry, filters=common.COMMAND_FILTER & filters.ChatType.PRIVATE),
+            CommandHandler("profile", profile_entry, filters=common.COMMAND_FILTER & filters.ChatType.PRIVATE),
+            CommandHandler("register", start_entry, filters=common.COMMAND_FILTER & filters.ChatType.PRIVATE),
+        ],
+        states={
+            CONSENT: [cq(consent, r"^reg:consent:")],
+            NAME: [MessageHandler(TEXT, name_text), cq(name_from_telegram, r"^reg:name:tg$")],
+            CATEGORY: [cq(category_chosen, r"^reg:cat:")],
+            ORG: [MessageHandler(TEXT, free_text_step(ORG, "organisation")), cq(skip, r"^reg:skip$")],
+            POSITION: [MessageHandler(TEXT, free_text_step(POSITION, "position")), cq(skip, r"^reg:skip$")],
+            EXPERTISE_STEP: [cq(expertise_toggle, r"^reg:exp:"), MessageHandler(TEXT, expertise_note)],
+            INTERESTS: [MessageHandler(TEXT, free_text_step(INTERESTS, "interests")), cq(skip, r"^reg:skip$")],
+            PHONE: [MessageHandler(filters.CONTACT, phone_contact), MessageHandler(TEXT, phone_text)],
+            GROUPS: [cq(group_toggle, r"^reg:grp:")],
+            SUMMARY: [
+                cq(confirm, r"^reg:ok$"),
+                cq(edit_menu, r"^reg:edit$"),
+                cq(edit_field, r"^reg:editf:"),
+                cq(close, r"^reg:close$"),
             ],
-            states={
-                CONSENT: [cq(consent, r"^reg:consent:")],
-                NAME: [MessageHandler(TEXT, name_text), cq(name_from_telegram, r"^reg:name:tg$")],
-                CATEGORY: [cq(category_chosen, r"^reg:cat:")],
-                ORG: [MessageHandler(TEXT, free_text_step(ORG, "organisation")), cq(skip, r"^reg:skip$")],
-                POSITION: [MessageHandler(TEXT, free_text_step(POSITION, "position")), cq(skip, r"^reg:skip$")],
-                EXPERTISE_STEP: [cq(expertise_toggle, r"^reg:exp:"), MessageHandler(TEXT, expertise_note)],
-                INTERESTS: [MessageHandler(TEXT, free_text_step(INTERESTS, "interests")), cq(skip, r"^reg:skip$")],
-                PHONE: [MessageHandler(filters.CONTACT, phone_contact), MessageHandler(TEXT, phone_text)],
-                GROUPS: [cq(group_toggle, r"^reg:grp:")],
-                SUMMARY: [
-                    cq(confirm, r"^reg:ok$"),
-                    cq(edit_menu, r"^reg:edit$"),
-                    cq(edit_field, r"^reg:editf:"),
-                    cq(close, r"^reg:close$"),
-                ],
-            },
-            fallbacks=fallbacks,
-            name="registration",
-            persistent=True,
-            per_message=False,
-            allow_reentry=True,
-        )
+        },
+        fallbacks=fallbacks,
+        name="registration",
+        persistent=True,
+        per_message=False,
+        allow_reentry=True,
+    )
 
 
 def register(app: LiaisonApp, menu: CommandMenu) -> None:

@@ -6,7 +6,6 @@ Callback data: ``sv:<action>:...``; every press re-checks the caller and the sur
 
 from __future__ import annotations
 
-import warnings
 from datetime import datetime
 from typing import Any
 
@@ -459,9 +458,7 @@ def _conversations() -> tuple[ConversationHandler[Ctx], ConversationHandler[Ctx]
 
 
 def register(app: LiaisonApp, menu: CommandMenu) -> None:
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r"If 'per_message=False'")
-        build, respond = _conversations()
+    build, respond = _conversations()
     app.add_handler(build)
     app.add_handler(respond)
     app.add_handler(CommandHandler("surveys", surveys_command, filters=PRIVATE))
