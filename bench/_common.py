@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import statistics
 import subprocess
@@ -10,6 +11,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -83,3 +85,67 @@ async def stop_async(proc: subprocess.Popen[bytes], tg: object | None = None, ti
     while proc.poll() is None and time.monotonic() < deadline:
         await asyncio.sleep(0.02)
     stop(proc)
+
+
+# --- a prepared database and its announcements (ceiling, signup_race) -------------------------
+OWNER_ID = 9000001
+EPOCH = "2026-01-01T00:00:00.000000Z"
+
+
+async def prepare_db(path: Path, users: Sequence[Any], capacity: int) -> list[dict[str, Any]]:
+    """Migrated database with every sandbox user an active member and one activity open to all.
+
+    Returns the announcement messages (chat_id, text, reply_markup) the activity put in the
+    outbox, marked as sent: the bench delivers them itself (:func:`deliver`), exactly as the
+    delivery worker would, before the bot process starts.
+    """
+    from bot.clock import Clock
+    from bot.config import load_settings
+    from bot.i18n import Catalog
+    from bot.services import Services
+    from storage.db import Database
+    from storage.migrations import migrate
+    from tests.activities_helpers import draft, owner_actor
+
+    settings = load_settings(None, LIAISON_DB=str(path), LIAISON_OWNERS=str(OWNER_ID))
+    db = await Database.open(path)
+    try:
+        await migrate(db)
+        async with db.transaction() as tx:
+            await tx.executemany(
+                "INSERT INTO members (user_id, status, name, category, registered_at, updated_at)"
+                " VALUES (?, 'active', ?, '1', ?, ?)",
+                [(u.id, u.state.first_name, EPOCH, EPOCH) for u in users],
+            )
+            await tx.executemany(
+                "INSERT INTO bot_users (user_id, language, started_at, last_seen_at) VALUES (?, 'en', ?, ?)",
+                [(u.id, EPOCH, EPOCH) for u in users],
+            )
+        for u in users:
+            u.state.started = True
+        services = Services.create(settings, db, Clock(), Catalog.load(settings.language))
+        when = services.clock.now()
+        created = await services.activities.create(owner_actor(OWNER_ID), draft(when, capacity=capacity))
+        assert created.activity is not None
+        rows = await db.fetchall("SELECT id, chat_id, text, reply_markup FROM outbox WHERE status = 'pending'")
+        async with db.transaction() as tx:
+            await tx.executemany("UPDATE outbox SET status = 'sent' WHERE id = ?", [(r["id"],) for r in rows])
+        return [dict(r) for r in rows]
+    finally:
+        await db.close()
+
+
+async def deliver(tg: Any, rows: list[dict[str, Any]]) -> None:
+    """Send the announcements through the sandbox's Bot API (what bot/delivery.py would do)."""
+    from telegram import Bot, InlineKeyboardMarkup
+
+    async with Bot(tg.token, base_url=tg.api_url) as bot:
+        sem = asyncio.Semaphore(16)
+
+        async def one(row: dict[str, Any]) -> None:
+            markup = row["reply_markup"]
+            keyboard = InlineKeyboardMarkup.de_json(json.loads(markup), bot) if markup else None
+            async with sem:
+                await bot.send_message(row["chat_id"], row["text"], parse_mode="HTML", reply_markup=keyboard)
+
+        await asyncio.gather(*(one(r) for r in rows))

@@ -38,13 +38,22 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import ROOT, cpu_seconds, median, percentile, spawn, stop_async, wait_polling
+from _common import (
+    OWNER_ID,
+    ROOT,
+    cpu_seconds,
+    deliver,
+    median,
+    percentile,
+    prepare_db,
+    spawn,
+    stop_async,
+    wait_polling,
+)
 
 from sandbox.driver import SandboxUser
 from sandbox.server import FakeTelegram
 
-OWNER_ID = 9000001
-EPOCH = "2026-01-01T00:00:00.000000Z"
 PROFILE_TO = ""
 Workload = Callable[[FakeTelegram, SandboxUser], Awaitable[Callable[[], Awaitable[float]]]]
 
@@ -57,65 +66,6 @@ class Burst:
 
 
 # --- the bots ------------------------------------------------------------------------------------
-async def prepare_db(path: Path, users: list[SandboxUser]) -> list[dict[str, Any]]:
-    """Migrated database with every user an active member and one activity open to all.
-
-    Returns the announcement messages (chat_id, text, reply_markup) the activity put in the
-    outbox, marked as sent: the bench delivers them itself, exactly as the delivery worker would.
-    """
-    from bot.clock import Clock
-    from bot.config import load_settings
-    from bot.i18n import Catalog
-    from bot.services import Services
-    from storage.db import Database
-    from storage.migrations import migrate
-    from tests.activities_helpers import draft, owner_actor
-
-    settings = load_settings(None, LIAISON_DB=str(path), LIAISON_OWNERS=str(OWNER_ID))
-    db = await Database.open(path)
-    try:
-        await migrate(db)
-        async with db.transaction() as tx:
-            await tx.executemany(
-                "INSERT INTO members (user_id, status, name, category, registered_at, updated_at)"
-                " VALUES (?, 'active', ?, '1', ?, ?)",
-                [(u.id, u.state.first_name, EPOCH, EPOCH) for u in users],
-            )
-            await tx.executemany(
-                "INSERT INTO bot_users (user_id, language, started_at, last_seen_at) VALUES (?, 'en', ?, ?)",
-                [(u.id, EPOCH, EPOCH) for u in users],
-            )
-        for u in users:
-            u.state.started = True
-        services = Services.create(settings, db, Clock(), Catalog.load(settings.language))
-        created = await services.activities.create(
-            owner_actor(OWNER_ID), draft(services.clock.now(), capacity=len(users) + 10)
-        )
-        assert created.activity is not None
-        rows = await db.fetchall("SELECT id, chat_id, text, reply_markup FROM outbox WHERE status = 'pending'")
-        async with db.transaction() as tx:
-            await tx.executemany("UPDATE outbox SET status = 'sent' WHERE id = ?", [(r["id"],) for r in rows])
-        return [dict(r) for r in rows]
-    finally:
-        await db.close()
-
-
-async def deliver(tg: FakeTelegram, rows: list[dict[str, Any]]) -> None:
-    """Send the announcements through the sandbox's Bot API (what bot/delivery.py would do)."""
-    from telegram import Bot, InlineKeyboardMarkup
-
-    async with Bot(tg.token, base_url=tg.api_url) as bot:
-        sem = asyncio.Semaphore(16)
-
-        async def one(row: dict[str, Any]) -> None:
-            markup = row["reply_markup"]
-            keyboard = InlineKeyboardMarkup.de_json(json.loads(markup), bot) if markup else None
-            async with sem:
-                await bot.send_message(row["chat_id"], row["text"], parse_mode="HTML", reply_markup=keyboard)
-
-        await asyncio.gather(*(one(r) for r in rows))
-
-
 def start_bot(kind: str, tg: FakeTelegram, db_path: Path) -> Any:
     if kind.startswith("echo"):
         extra = ["--concurrent"] if kind == "echo_concurrent" else []
@@ -211,7 +161,7 @@ async def measure(kind: str, n: int, latency_s: float, repeats: int, pace_s: flo
             post = text_workload("hello")
             if not kind.startswith("echo"):
                 members = [*warm, *pool, *(u for r in rounds for u in r)]
-                announcements = await prepare_db(Path(tmp) / "bench.db", members)
+                announcements = await prepare_db(Path(tmp) / "bench.db", members, capacity=len(members) + 10)
                 await deliver(tg, announcements)
                 post = signup_workload("Sign up")
             proc = start_bot(kind, tg, Path(tmp) / "bench.db")

@@ -1,8 +1,10 @@
 """Sign-up race: N members press "Sign up" on an activity with S seats at the same moment.
 
-Runs the real Application against the sandbox over real HTTP (flood limits switched off:
-presses cause only callback answers and message edits). Checks that exactly S are confirmed
-and N - S waitlisted in order (positions 1..N-S, in sign-up row order), and reports timings.
+Runs the bot as a CHILD process (``python -m bot run``, as it is deployed) against the sandbox in
+this process over real HTTP (flood limits switched off: presses cause only callback answers and
+message edits), so the sandbox and the N simulated users do not take the bot's CPU. Checks that
+exactly S are confirmed and N - S waitlisted in order (positions 1..N-S, in sign-up row order),
+and reports timings.
 
 Usage::
 
@@ -19,22 +21,21 @@ import asyncio
 import json
 import logging
 import re
+import sqlite3
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import OWNER_ID, cpu_seconds, deliver, prepare_db, spawn, stop_async, wait_polling
 
 from bot.app import SANDBOX_TOKEN
-from bot.config import load_settings
-from bot.runtime import BotRuntime
+from sandbox.driver import SandboxUser
 from sandbox.server import FakeTelegram
-from tests.activities_helpers import draft, drain_outbox, owner_actor
 
-OWNER = 9000001
-EPOCH = "2026-01-01T00:00:00.000000Z"
 POSITION = re.compile(r"number (\d+) on the waitlist")
 
 
@@ -42,43 +43,29 @@ async def race(members: int, seats: int, latency_ms: float = 0.0) -> dict[str, f
     async with FakeTelegram(token=SANDBOX_TOKEN, seed=1, callback_ttl_s=120.0) as tg:
         tg.set_rate_limits(False)
         with tempfile.TemporaryDirectory() as directory:
-            settings = load_settings(
-                None,
-                LIAISON_DB=str(Path(directory) / "race.db"),
-                TELEGRAM_API_URL=tg.api_url,
-                LIAISON_OWNERS=str(OWNER),
-                LIAISON_FLOOD_PER_MINUTE="10000",
-            )
-            runtime = BotRuntime(settings, token=SANDBOX_TOKEN)
-            await runtime.start()
+            db_path = Path(directory) / "race.db"
+            users = [tg.create_user(f"Member {i}", language_code="en") for i in range(members)]
+            await deliver(tg, await prepare_db(db_path, users, capacity=seats))
+            env = {
+                "BOT_TOKEN": tg.token,
+                "TELEGRAM_API_URL": tg.api_url,
+                "LIAISON_DB": str(db_path),
+                "LIAISON_OWNERS": str(OWNER_ID),
+                "LIAISON_FLOOD_PER_MINUTE": "10000",
+            }
+            proc = spawn(["-m", "bot", "--log-level", "WARNING", "run"], env)
             try:
-                return await _run(tg, runtime, members, seats, latency_ms)
+                await wait_polling(tg, proc)
+                return await _run(tg, proc.pid, db_path, users, seats, latency_ms)
             finally:
-                await runtime.stop()
+                tg.set_faults()
+                await stop_async(proc, tg)
 
 
 async def _run(
-    tg: FakeTelegram, runtime: BotRuntime, members: int, seats: int, latency_ms: float = 0.0
+    tg: FakeTelegram, pid: int, db_path: Path, users: list[SandboxUser], seats: int, latency_ms: float = 0.0
 ) -> dict[str, float | int]:
-    assert runtime.db is not None and runtime.services is not None
-    users = [tg.create_user(f"Member {i}", language_code="en") for i in range(members)]
-    async with runtime.db.transaction() as tx:
-        for user in users:
-            user.state.started = True
-            await tx.execute(
-                "INSERT INTO members (user_id, status, name, category, registered_at, updated_at)"
-                " VALUES (?, 'active', ?, '1', ?, ?)",
-                (user.id, user.state.first_name, EPOCH, EPOCH),
-            )
-            await tx.execute(
-                "INSERT INTO bot_users (user_id, language, started_at, last_seen_at) VALUES (?, 'en', ?, ?)",
-                (user.id, EPOCH, EPOCH),
-            )
-    created = await runtime.services.activities.create(
-        owner_actor(OWNER), draft(runtime.services.clock.now(), capacity=seats)
-    )
-    assert created.activity is not None
-    await drain_outbox(runtime)  # the announcements (test-only drain; the real worker is bot/delivery.py)
+    members = len(users)
     announcements = [u.messages[-1] for u in users]
 
     latencies: list[float] = []
@@ -92,17 +79,23 @@ async def _run(
         latencies.append(time.perf_counter() - started)
         answers[users[index].id] = answer.text or ""
 
+    cpu0 = cpu_seconds(pid)
     began = time.perf_counter()
     await asyncio.gather(*(press(i) for i in range(members)))
     all_answered = time.perf_counter() - began
+    bot_cpu = cpu_seconds(pid) - cpu0
+    # the message edits follow the answers: wait (bounded) until every announcement was edited
+    deadline = time.monotonic() + 30
+    while sum(1 for u in users if u.messages[-1].edited) < members and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
 
-    rows = await runtime.db.fetchall(
-        "SELECT m.user_id, s.status FROM activity_signups s JOIN members m ON m.id = s.member_id"
-        " WHERE s.activity_id = ? ORDER BY s.id",
-        (created.activity.id,),
-    )
-    confirmed = [r["user_id"] for r in rows if r["status"] == "confirmed"]
-    waiting = [r["user_id"] for r in rows if r["status"] == "waiting"]
+    with sqlite3.connect(db_path) as conn:  # WAL: reading beside the running bot is fine
+        rows = conn.execute(
+            "SELECT m.user_id, s.status FROM activity_signups s JOIN members m ON m.id = s.member_id ORDER BY s.id"
+        ).fetchall()
+    conn.close()
+    confirmed = [user_id for user_id, status in rows if status == "confirmed"]
+    waiting = [user_id for user_id, status in rows if status == "waiting"]
     positions = []
     for user_id in waiting:
         found = POSITION.search(answers.get(user_id, ""))
@@ -121,6 +114,7 @@ async def _run(
         "p50_ms": round(statistics.median(ordered) * 1000, 1),
         "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000, 1),
         "edits": sum(1 for u in users if u.messages[-1].edited),
+        "bot_cpu_ms_per_press": round(bot_cpu * 1000 / members, 2),
     }
     ok = len(confirmed) == seats and len(waiting) == members - seats and in_order and confirmed_answers == seats
     print(f"confirmed={len(confirmed)} waitlisted={len(waiting)} in_order={in_order} -> {'OK' if ok else 'FAIL'}")
