@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -85,15 +86,14 @@ async def edit_or_reply(update: Update, text: str, reply_markup: InlineKeyboardM
     """Edit the message whose button was pressed; otherwise send a new message."""
     query = update.callback_query
     # Only a text message can be edited into text (a pressed document or photo gets a new message).
-    if query is not None and isinstance(query.message, Message) and query.message.text is not None:
-        if query.message.text_html == text and query.message.reply_markup == reply_markup:
+    message = query.message if query is not None else None
+    if isinstance(message, Message) and message.text is not None:
+        # Keyboard first: it is cheap to compare and usually differs (then text_html, which parses
+        # the message's entities, is not needed).
+        if message.reply_markup == reply_markup and message.text_html == text:
             return
         try:
-            await with_retry_after(
-                lambda: query.edit_message_text(
-                    text, parse_mode=ParseMode.HTML, reply_markup=reply_markup, disable_web_page_preview=True
-                )
-            )
+            await with_retry_after(lambda: _edit_text(message, text, reply_markup))
         except BadRequest as exc:
             # The message in the update is a snapshot: a press handled just before this one may
             # already have shown the same content. Nothing to change is not an error.
@@ -101,6 +101,29 @@ async def edit_or_reply(update: Update, text: str, reply_markup: InlineKeyboardM
                 raise
         return
     await reply(update, text, reply_markup)
+
+
+_NO_PREVIEW = json.dumps({"is_disabled": True})
+
+
+async def _edit_text(message: Message, text: str, reply_markup: InlineKeyboardMarkup | None) -> None:
+    """``editMessageText`` of a message the bot sent, HTML, no link preview.
+
+    Like ``message.edit_text(...)`` but without turning Telegram's answer into a ``Message``
+    (nobody uses it here, and parsing it with all its entities cost more CPU than the HTTP call;
+    the same ready-payload path as the outbox sender in handlers/delivery.py). Errors are the
+    same PTB exceptions.
+    """
+    data: dict[str, object] = {
+        "chat_id": message.chat_id,
+        "message_id": message.message_id,
+        "text": text,
+        "parse_mode": ParseMode.HTML.value,
+        "link_preview_options": _NO_PREVIEW,
+    }
+    if reply_markup is not None:
+        data["reply_markup"] = reply_markup
+    await message.get_bot()._post("editMessageText", data)
 
 
 # Ids of callback queries already answered: Telegram accepts one answer per query, and a second
