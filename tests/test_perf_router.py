@@ -1,0 +1,90 @@
+"""The button router (handlers/router.py) picks exactly the handler a plain scan would pick."""
+
+import re
+from datetime import UTC, datetime
+
+from telegram import CallbackQuery, Chat, Message, Update, User
+from telegram.ext import BaseHandler, CallbackQueryHandler
+
+from bot.runtime import BotRuntime
+from handlers.router import ButtonRouter, literal_head, route_buttons
+
+
+async def _noop(update: object, context: object) -> None:
+    return None
+
+
+def _press(data: str | None, update_id: int = 1) -> Update:
+    message = Message(message_id=5, date=datetime(2026, 1, 1, tzinfo=UTC), chat=Chat(42, Chat.PRIVATE), text="x")
+    query = CallbackQuery(
+        id=str(update_id), from_user=User(42, "A", False), chat_instance="ci", data=data, message=message
+    )
+    return Update(update_id=update_id, callback_query=query)
+
+
+def _winner(handlers: list[BaseHandler], update: Update) -> BaseHandler | None:
+    for handler in handlers:
+        check = handler.check_update(update)
+        if check is None or check is False:
+            continue
+        if isinstance(handler, ButtonRouter):
+            return check[0]
+        return handler
+    return None
+
+
+def _flatten(handlers: list[BaseHandler]) -> list[BaseHandler]:
+    out: list[BaseHandler] = []
+    for handler in handlers:
+        out.extend(handler.handlers if isinstance(handler, ButtonRouter) else [handler])
+    return out
+
+
+def test_literal_head_only_for_patterns_anchored_on_a_literal_first_field() -> None:
+    def head(pattern: object) -> str | None:
+        return literal_head(CallbackQueryHandler(_noop, pattern=pattern))
+
+    assert head(r"^act:") == "act"
+    assert head(r"^home$") == "home"
+    assert head(r"grp:(arch|appr|mv):") == "grp"
+    assert head(r"^acts?:") is None
+    assert head(r"^act:|^other") is None
+    assert head(r"^(a|b):") is None
+    assert head(re.compile(r"^act:", re.IGNORECASE)) is None
+    assert head(lambda data: True) is None
+    assert literal_head(CallbackQueryHandler(_noop)) is None
+
+
+def test_router_keeps_registration_order_and_unrouted_handlers() -> None:
+    first = CallbackQueryHandler(_noop, pattern=r"^a:1")
+    catch = CallbackQueryHandler(_noop, pattern=r"^.*:1$")  # no literal head: always a candidate
+    second = CallbackQueryHandler(_noop, pattern=r"^a:")
+    other = CallbackQueryHandler(_noop, pattern=r"^b$")
+    routed = route_buttons([first, catch, second, other])
+    assert len(routed) == 1 and isinstance(routed[0], ButtonRouter)
+    assert _winner(routed, _press("a:1")) is first
+    assert _winner(routed, _press("b:1")) is catch
+    assert _winner(routed, _press("a:2")) is second
+    assert _winner(routed, _press("b")) is other
+    assert _winner(routed, _press("zz")) is None
+
+
+async def test_every_button_reaches_the_handler_a_plain_scan_would_pick(bot: BotRuntime) -> None:
+    assert bot.app is not None
+    routed = bot.app.handlers[0]
+    plain = _flatten(routed)
+    assert any(isinstance(h, ButtonRouter) for h in routed)
+    assert sum(isinstance(h, CallbackQueryHandler) for h in plain) > sum(
+        isinstance(h, CallbackQueryHandler) for h in routed
+    )
+    sign_up = _winner(routed, _press("act:su:1"))
+    assert sign_up is not None and sign_up.callback.__name__ == "member_button"
+    samples = ["", "act", "act:su:1", "act:ci:3", "act:rt:1:5", "actl:2", "actm:r:1", "home", "noop", "lang:en",
+               "grp:list", "grp:arch:1", "grpmv:1:2", "prof:fresh", "ntl:v:1", "ack:1", "fb:h:1", "fb:new",
+               "fbq:1", "sv:go:1", "sv:r:1", "lg:h", "lg:s:1", "nte:1", "zzz:1", "home:x", "ACT:su:1"]
+    prefixes = {h.pattern.pattern.lstrip("^").split(":")[0].split("$")[0]
+                for h in plain if isinstance(h, CallbackQueryHandler) and isinstance(h.pattern, re.Pattern)}
+    samples += [f"{p}:1:2" for p in prefixes] + [f"{p}:x" for p in prefixes] + sorted(prefixes)
+    for i, data in enumerate(samples):
+        update = _press(data, i + 1)
+        assert _winner(routed, update) is _winner(plain, update), data
