@@ -294,14 +294,11 @@ class ActivityService:
             )
             if not Eligibility(tuple(activity_paths), a.categories).allows(member_paths, ctx.category):
                 return fail("not_eligible", a)
-        if await st.take_seat(tx, activity_id):
-            await st.put_signup(tx, activity_id, ctx.member_id, "confirmed", now, ctx.signup_id)
-            seats = a.seats_taken + 1
-            a = _with(a, seats_taken=seats)
+        ticket = await st.seat_or_waitlist(tx, activity_id, ctx.member_id, now, ctx.signup_id)
+        if ticket.status == "confirmed":
+            a = _with(a, seats_taken=a.seats_taken + 1)
             return Result(True, "confirmed", a, status="confirmed")
-        signup_id = await st.put_signup(tx, activity_id, ctx.member_id, "waiting", now, ctx.signup_id)
-        position = await st.waiting_position(tx, activity_id, signup_id)
-        return Result(True, "waiting", a, position, "waiting")
+        return Result(True, "waiting", a, ticket.position, "waiting")
 
     async def sign_up_series(self, user_id: int, activity_id: int) -> Result:
         a = await self.repo.get(activity_id)

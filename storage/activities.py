@@ -251,15 +251,55 @@ async def eligibility_paths(tx: Tx | Database, activity_id: int, member_id: int)
     return [str(r["path"]) for r in rows if r["side"] == "a"], [str(r["path"]) for r in rows if r["side"] == "m"]
 
 
-async def take_seat(tx: Tx, activity_id: int) -> bool:
-    """Hold one seat if one is free and nobody is waiting (first come, first served)."""
-    changed = await tx.execute(
-        "UPDATE activities SET seats_taken = seats_taken + 1 WHERE id = ?"
-        " AND (capacity IS NULL OR seats_taken < capacity)"
-        " AND NOT EXISTS (SELECT 1 FROM activity_signups w WHERE w.activity_id = ? AND w.status = 'waiting')",
-        (activity_id, activity_id),
-    )
-    return changed == 1
+_TAKE_SEAT = (
+    "UPDATE activities SET seats_taken = seats_taken + 1 WHERE id = ?"
+    " AND (capacity IS NULL OR seats_taken < capacity)"
+    " AND NOT EXISTS (SELECT 1 FROM activity_signups w WHERE w.activity_id = ? AND w.status = 'waiting')"
+)
+_PUT_SIGNUP = (
+    "INSERT INTO activity_signups (activity_id, member_id, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?)"
+)
+_WAITING_POSITION = "SELECT COUNT(*) FROM activity_signups WHERE activity_id = ? AND status = 'waiting' AND id <= ?"
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """What a sign-up got: a seat ('confirmed') or a place on the waitlist ('waiting', position ≥ 1)."""
+
+    status: str
+    signup_id: int
+    position: int = 0
+
+
+async def seat_or_waitlist(
+    tx: Tx, activity_id: int, member_id: int, now: datetime, old_id: int | None
+) -> Ticket:
+    """Hold a seat if one is free and nobody is waiting (first come, first served), else queue.
+
+    Writes a fresh sign-up row (replacing the member's inactive old row `old_id`) and, when
+    queued, counts the position: all in one trip to the database thread, inside `tx`.
+    """
+    stamp = to_db(now)
+
+    def work(conn: sqlite3.Connection) -> Ticket:
+        cur = conn.execute(_TAKE_SEAT, (activity_id, activity_id))
+        status = "confirmed" if cur.rowcount == 1 else "waiting"
+        cur.close()
+        if old_id is not None:
+            conn.execute("DELETE FROM activity_signups WHERE id = ?", (old_id,)).close()
+        cur = conn.execute(_PUT_SIGNUP, (activity_id, member_id, status, stamp, stamp))
+        signup_id = cur.lastrowid
+        cur.close()
+        if signup_id is None:
+            raise RuntimeError("INSERT produced no row id")
+        if status == "confirmed":
+            return Ticket(status, signup_id)
+        cur = conn.execute(_WAITING_POSITION, (activity_id, signup_id))
+        position = int(cur.fetchone()[0])
+        cur.close()
+        return Ticket(status, signup_id, position)
+
+    return await tx.run(work)
 
 
 async def free_seat(tx: Tx, activity_id: int) -> None:
@@ -270,18 +310,12 @@ async def put_signup(tx: Tx, activity_id: int, member_id: int, status: str, now:
     """A fresh sign-up row (a new queue ticket); replaces an inactive old row of the member."""
     if old_id is not None:
         await tx.execute("DELETE FROM activity_signups WHERE id = ?", (old_id,))
-    return await tx.insert(
-        "INSERT INTO activity_signups (activity_id, member_id, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
-        (activity_id, member_id, status, to_db(now), to_db(now)),
-    )
+    return await tx.insert(_PUT_SIGNUP, (activity_id, member_id, status, to_db(now), to_db(now)))
 
 
 async def waiting_position(tx: Tx | Database, activity_id: int, signup_id: int) -> int:
     return int(
-        await tx.fetchval(
-            "SELECT COUNT(*) FROM activity_signups WHERE activity_id = ? AND status = 'waiting' AND id <= ?",
-            (activity_id, signup_id),
-        )
+        await tx.fetchval(_WAITING_POSITION, (activity_id, signup_id))
     )
 
 

@@ -64,6 +64,15 @@ class Tx:
         row = await self.fetchone(sql, params)
         return None if row is None else row[0]
 
+    async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work(connection)` on the connection's thread: dependent statements in ONE trip.
+
+        For hot paths whose next statement depends on the previous one's result (each trip
+        costs a thread hand-off both ways). `work` runs plain, quick SQL on the connection it is
+        given, inside this transaction, and closes its cursors.
+        """
+        return await self._run(_call, "", work)
+
 
 class Database:
     """Owns the writer and reader connections of one SQLite file."""
@@ -152,6 +161,10 @@ async def _on_thread(
 def _begin_then(fn: Callable[[sqlite3.Connection, str, Any], T], conn: sqlite3.Connection, sql: str, params: Any) -> T:
     conn.execute("BEGIN IMMEDIATE").close()
     return fn(conn, sql, params)
+
+
+def _call(conn: sqlite3.Connection, sql: str, work: Callable[[sqlite3.Connection], T]) -> T:
+    return work(conn)
 
 
 def _rowcount(conn: sqlite3.Connection, sql: str, params: Any) -> int:

@@ -10,11 +10,14 @@ from pathlib import Path
 import pytest
 
 from bot.clock import FakeClock
+from bot.runtime import BotRuntime
 from bot.users import UserService
 from storage.db import Database
 from storage.migrations import migrate
 from storage.timefmt import from_db, to_db
 from storage.users import UserRepo
+from tests.activities_helpers import add_member, draft, owner_actor
+from tests.conftest import OWNER_ID
 
 _FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
@@ -122,3 +125,63 @@ def test_settle_heap_moves_start_up_objects_out_of_the_collectors_way() -> None:
         assert gc.get_freeze_count() > 10_000
     finally:
         gc.unfreeze()
+
+
+async def test_run_does_dependent_statements_in_one_trip_and_rolls_back_with_its_transaction(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import storage.db
+
+    trips: list[object] = []
+    real = storage.db._on_thread
+
+    async def counting(*args: object) -> object:
+        trips.append(args[1])
+        return await real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(storage.db, "_on_thread", counting)
+
+    def work(conn: sqlite3.Connection) -> int:
+        conn.execute("INSERT INTO bot_users (user_id, started_at, last_seen_at) VALUES (3, 'a', 'a')").close()
+        cur = conn.execute("SELECT COUNT(*) FROM bot_users")
+        try:
+            return int(cur.fetchone()[0])
+        finally:
+            cur.close()
+
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as tx:
+            assert await tx.run(work) == 1
+            assert len(trips) == 1  # BEGIN IMMEDIATE travelled with it
+            raise RuntimeError("undo")
+    assert await db.fetchval("SELECT COUNT(*) FROM bot_users") == 0
+    async with db.transaction() as tx:
+        assert await tx.run(work) == 1
+    assert await db.fetchval("SELECT COUNT(*) FROM bot_users") == 1
+
+
+async def test_a_sign_up_takes_two_statement_trips_plus_the_commit(
+    bot: BotRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import storage.db
+
+    assert bot.db is not None and bot.services is not None
+    service = bot.services.activities
+    created = await service.create(owner_actor(OWNER_ID), draft(service.clock.now(), capacity=1))
+    assert created.activity is not None
+    await add_member(bot.db, 501, "First")
+    await add_member(bot.db, 502, "Second")
+    trips: list[object] = []
+    real = storage.db._on_thread
+
+    async def counting(*args: object) -> object:
+        trips.append(args[1])
+        return await real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(storage.db, "_on_thread", counting)
+    first = await service.sign_up(501, created.activity.id)
+    assert (first.code, len(trips)) == ("confirmed", 2)  # BEGIN + context, seat + row; COMMIT is aiosqlite's own
+    second = await service.sign_up(502, created.activity.id)
+    assert (second.code, second.position, len(trips)) == ("waiting", 1, 4)
+    rows = await bot.db.fetchall("SELECT status FROM activity_signups ORDER BY id")
+    assert [r["status"] for r in rows] == ["confirmed", "waiting"]
