@@ -91,6 +91,19 @@ def register_handlers(app: LiaisonApp, menu: CommandMenu) -> None:
 
 
 async def flush_persistence(update: Update, context: Ctx) -> None:
+    """Write what this update changed in conversations, user_data and chat_data.
+
+    Skipped when nothing can have changed: a plain button handler (never a conversation, so no
+    conversation state) handled the update, and the user's and chat's data are empty and were
+    never stored. PTB's own persistence job (every second) still writes anything else pending.
+    """
+    if context.plain_button and not context.user_data and not context.chat_data:
+        persistence = context.application.persistence
+        user, chat = update.effective_user, update.effective_chat
+        if isinstance(persistence, SqlitePersistence) and not persistence.holds_data_of(
+            user.id if user else None, chat.id if chat else None
+        ):
+            return
     await context.application.update_persistence()
 
 

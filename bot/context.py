@@ -24,6 +24,10 @@ class BotData:
 class Ctx(CallbackContext[ExtBot[None], dict[str, Any], dict[str, Any], BotData]):
     """CallbackContext with typed access to the services."""
 
+    # Set when a plain button handler (never a conversation) handled this update: see
+    # handlers/router.py and bot/app.py::flush_persistence.
+    plain_button: bool = False
+
     @property
     def services(self) -> Services:
         services = self.bot_data.services

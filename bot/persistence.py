@@ -66,6 +66,10 @@ class SqlitePersistence(BasePersistence[UserData, ChatData, BotData]):
         else:
             self._written.pop(key, None)
 
+    def holds_data_of(self, user_id: int | None, chat_id: int | None) -> bool:
+        """Whether user_data of `user_id` or chat_data of `chat_id` is stored (or being written)."""
+        return ("ptb_user_data", user_id) in self._written or ("ptb_chat_data", chat_id) in self._written
+
     async def get_bot_data(self) -> BotData:
         raise NotImplementedError("bot data is not persisted")  # never called: store_data.bot_data=False
 

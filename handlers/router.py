@@ -23,6 +23,7 @@ from telegram._utils.defaultvalue import DEFAULT_TRUE
 from telegram.ext import BaseHandler, CallbackQueryHandler
 from telegram.ext._utils.types import CCT
 
+from bot.context import Ctx
 from handlers.keyboards import SEP
 
 # "^act:", "act:", "^home$": a literal first field followed by the separator or the end.
@@ -97,6 +98,8 @@ class ButtonRouter(BaseHandler[Update, CCT, Any]):
         self, update: Update, application: Any, check_result: tuple[CallbackQueryHandler[CCT, Any], Any], context: CCT
     ) -> Any:
         handler, check = check_result
+        if isinstance(context, Ctx):
+            context.plain_button = True  # no conversation state can change (bot/app.py::flush_persistence)
         return await handler.handle_update(update, application, check, context)
 
     def __repr__(self) -> str:

@@ -1,11 +1,16 @@
-"""The button router (handlers/router.py) picks exactly the handler a plain scan would pick."""
+"""The button router (handlers/router.py) picks exactly the handler a plain scan would pick; after a
+plain button the persistence flush is skipped only when nothing can have changed."""
 
 import re
 from datetime import UTC, datetime
 
+import pytest
 from telegram import CallbackQuery, Chat, Message, Update, User
-from telegram.ext import BaseHandler, CallbackQueryHandler
+from telegram.ext import Application, BaseHandler, CallbackQueryHandler
 
+from bot.app import flush_persistence
+from bot.context import Ctx
+from bot.persistence import SqlitePersistence
 from bot.runtime import BotRuntime
 from handlers.router import ButtonRouter, literal_head, route_buttons
 
@@ -88,3 +93,34 @@ async def test_every_button_reaches_the_handler_a_plain_scan_would_pick(bot: Bot
     for i, data in enumerate(samples):
         update = _press(data, i + 1)
         assert _winner(routed, update) is _winner(plain, update), data
+
+
+async def test_flush_after_a_plain_button_only_when_data_can_have_changed(
+    bot: BotRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert bot.app is not None
+    app = bot.app
+    calls: list[int] = []
+
+    async def spy(self: Application) -> None:  # type: ignore[type-arg]
+        calls.append(1)
+
+    monkeypatch.setattr(Application, "update_persistence", spy)
+
+    async def flushed(update: Update, plain: bool, data: dict[str, object] | None = None) -> bool:
+        context = Ctx.from_update(update, app)
+        context.plain_button = plain
+        if data and context.user_data is not None:
+            context.user_data.update(data)
+        before = len(calls)
+        await flush_persistence(update, context)
+        return len(calls) > before
+
+    assert not await flushed(_press("act:su:1", 1), plain=True)
+    assert await flushed(_press("act:su:1", 2), plain=False)  # maybe a conversation step
+    assert await flushed(_press("act:su:1", 3), plain=True, data={"draft": 1})
+    app.user_data[42].clear()
+    persistence = app.persistence
+    assert isinstance(persistence, SqlitePersistence)
+    await persistence.update_user_data(42, {"kept": True})  # stored earlier: a clear must be written
+    assert await flushed(_press("act:su:1", 4), plain=True)
