@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 # Chinese date words, spelled by code point so that code holds no Chinese literals.
@@ -83,6 +84,7 @@ def _make_date(year: int, month: int, day: int) -> date:
         raise DateError("format") from None
 
 
+@lru_cache(maxsize=4096)  # pure; a few activity times are shown over and over (3 per sign-up card)
 def show(moment: datetime, zone: ZoneInfo) -> str:
     """An instant in the configured zone, as users type it: '2026-12-05 14:00'."""
     return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
