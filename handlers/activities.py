@@ -3,7 +3,6 @@ exports, check-in, surveys. Thin: parse, check the caller, call ActivityService,
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 from datetime import datetime, timedelta
@@ -436,19 +435,13 @@ async def member_button(update: Update, context: Ctx) -> None:
     line = (
         tr("act.r.series", count=result.extra.get("count", 0)) if result.code == "series" else _status_line(tr, result)
     )
+    await answer(update, str(line), alert=not result.ok)
     if result.activity is None or (not result.ok and result.status is None and result.code != "cancelled"):
-        await answer(update, str(line), alert=not result.ok)
         return
     a = result.activity
     status = result.status if result.code != "series" else "confirmed"
     text = line + "\n\n" + service.card(tr.lang, a)
-    # The answer and the edit go out together: one network round trip instead of two before
-    # the member sees both (and before their next update is handled). The answer is started first.
-    edit = asyncio.create_task(edit_or_reply(update, text, member_keyboard(tr, a, status)))
-    try:
-        await answer(update, str(line), alert=not result.ok)
-    finally:
-        await edit
+    await edit_or_reply(update, text, member_keyboard(tr, a, status))
 
 
 async def open_activity(update: Update, context: Ctx, activity_id: int) -> None:
