@@ -16,6 +16,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.audiences import AudienceService
 from bot.clock import Clock
 from bot.config import Language, Settings
 from bot.delivery import DeliveryService
@@ -180,6 +181,7 @@ class NoticeService:
         delivery: DeliveryService,
         zone: ZoneInfo,
         quiet: tuple[time, time] | None = (time(22), time(8)),
+        audiences: AudienceService | None = None,
     ) -> None:
         self.db = db
         self.repo = NoticeRepo(db)
@@ -190,6 +192,7 @@ class NoticeService:
         self.delivery = delivery
         self.zone = zone
         self.quiet = quiet
+        self.audiences = audiences if audiences is not None else AudienceService(db, clock)
 
     @classmethod
     def build(
@@ -197,13 +200,15 @@ class NoticeService:
         delivery: DeliveryService,
     ) -> NoticeService:
         resolver = SegmentResolver(SegmentRepo(db))
-        return cls(db, clock, catalog, roles, resolver, delivery, ZoneInfo(settings.tz), settings.quiet)
+        audiences = AudienceService(db, clock)
+        audiences.install(resolver)  # activity participants, questionnaire non-respondents
+        return cls(db, clock, catalog, roles, resolver, delivery, ZoneInfo(settings.tz), settings.quiet, audiences)
 
     # --- composing ------------------------------------------------------------------------------
     async def count(self, actor: Actor, segment: Segment) -> int:
         RoleService.require_coordinator(actor)
-        await self.segments.check(segment, actor.scope)
-        return len(await self.segments.resolve(self.db, segment, actor.scope))
+        await self.segments.check(segment, actor.scope, actor.user_id)
+        return await self.segments.count(self.db, segment, actor.scope)
 
     def out_of_quiet(self, moment: datetime) -> datetime:
         """Non-urgent sends falling in quiet hours (`LIAISON_QUIET_HOURS`) move to their end."""
@@ -226,7 +231,7 @@ class NoticeService:
                      progress: tuple[int, int] | None = None) -> Created:
         """Record a notice; send it now (through the outbox), or schedule it."""
         RoleService.require_coordinator(actor)
-        await self.segments.check(draft.segment, actor.scope)
+        await self.segments.check(draft.segment, actor.scope, actor.user_id)
         limit = MAX_CAPTION if draft.attachment else MAX_TEXT
         if not draft.text.strip() and not draft.attachment:
             raise NoticeError("notice.error.empty")
@@ -278,11 +283,12 @@ class NoticeService:
         segment = Segment.from_json(row.segment)
         recipients = await self.segments.resolve(tx, segment, actor.scope)
         attachment = None if row.attachment is None else json.loads(row.attachment)
+        # One button per language, shared by every message (not one catalogue look-up per recipient).
+        markups = {lang: ack_markup(notice_id, self._label(lang)) for lang in {r.language for r in recipients}}
         messages = [
             OutgoingMessage(
                 "notice", notice_id, r.user_id, row.text, member_id=r.member_id,
-                reply_markup=ack_markup(notice_id, self._label(r.language)), attachment=attachment,
-                paid=row.paid,
+                reply_markup=markups[r.language], attachment=attachment, paid=row.paid,
             )
             for r in recipients
         ]

@@ -26,6 +26,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.audiences import ACTIVITY, PARTICIPANT_STATUSES, QUESTIONNAIRE, activity_segment, questionnaire_segment
 from bot.context import Ctx, LiaisonApp
 from bot.i18n import Markup, Translator
 from bot.notices import Created, Draft, NoticeError, parse_repeat, parse_when
@@ -42,11 +43,14 @@ from storage.segments import SegmentRepo
 log = logging.getLogger(__name__)
 _TAG = re.compile(r"<[^>]*>")
 
-WRITE, AUDIENCE, PICK, PREVIEW, WHEN, REPEAT = range(6)
+WRITE, AUDIENCE, PICK, PREVIEW, WHEN, REPEAT, PICK_ACTIVITY, PICK_STATUS, PICK_QUESTIONNAIRE = range(9)
 EDIT_TEXT = 10
 DRAFT = "notice_draft"
 PER_PAGE = 20
 MAX_PICK = 40
+CHOICES_PER_PAGE = 8
+# participant status <-> its one-letter code in callback data
+STATUS_CODES = {"confirmed": "c", "waitlisted": "w", "attended": "a"}
 
 
 def _draft(context: Ctx) -> dict[str, Any]:
@@ -59,6 +63,11 @@ def _draft(context: Ctx) -> dict[str, Any]:
 
 
 def _segment(draft: dict[str, Any]) -> Segment:
+    kind, ref = draft.get("kind"), draft.get("ref")
+    if kind == ACTIVITY and isinstance(ref, int):
+        return activity_segment(ref, str(draft.get("status", "")))
+    if kind == QUESTIONNAIRE and isinstance(ref, int):
+        return questionnaire_segment(ref)
     return Segment(
         everyone=bool(draft.get("everyone")),
         group_ids=tuple(int(g) for g in draft.get("groups", [])),
@@ -127,14 +136,25 @@ async def not_content(update: Update, context: Ctx) -> int:
     return WRITE
 
 
-async def _ask_audience(update: Update, tr: Translator) -> None:
+async def _ask_audience(update: Update, tr: Translator, *, edit: bool = False) -> None:
     keyboard = kb.inline([
         [kb.button(tr("notice.audience.everyone"), kb.cb("ntc", "a", "all"))],
         [kb.button(tr("notice.audience.groups"), kb.cb("ntc", "a", "groups")),
          kb.button(tr("notice.audience.categories"), kb.cb("ntc", "a", "cats"))],
+        [kb.button(tr("notice.audience.activity"), kb.cb("ntc", "a", "act"))],
+        [kb.button(tr("notice.audience.questionnaire"), kb.cb("ntc", "a", "svy"))],
         [kb.button(tr("notice.btn.cancel"), kb.cb("ntc", "x"))],
     ])
-    await reply(update, tr("notice.ask_audience"), keyboard)
+    if edit:
+        await edit_or_reply(update, tr("notice.ask_audience"), keyboard)
+    else:
+        await reply(update, tr("notice.ask_audience"), keyboard)
+
+
+def _reset_audience(draft: dict[str, Any]) -> None:
+    draft["groups"], draft["cats"], draft["everyone"] = [], [], False
+    for key in ("kind", "ref", "status"):
+        draft.pop(key, None)
 
 
 async def audience_chosen(update: Update, context: Ctx) -> int:
@@ -146,7 +166,7 @@ async def audience_chosen(update: Update, context: Ctx) -> int:
     await answer(update)
     tr = await translator(update, context)
     draft = _draft(context)
-    draft["groups"], draft["cats"], draft["everyone"] = [], [], False
+    _reset_audience(draft)
     if parts == ["a", "all"]:
         draft["everyone"] = True
         return await _preview(update, context, who)
@@ -157,6 +177,172 @@ async def audience_chosen(update: Update, context: Ctx) -> int:
         draft["mode"] = "c"
         draft["cat_list"] = (await SegmentRepo(context.services.db).categories())[:MAX_PICK]
         return await _show_picker(update, context, who, tr)
+    if parts == ["a", "act"]:
+        return await _show_activities(update, context, who, tr, 0)
+    if parts == ["a", "svy"]:
+        return await _show_questionnaires(update, context, who, tr, 0)
+    return AUDIENCE
+
+
+# --- audiences borrowed from activities and questionnaires ------------------------------------------------
+def _nav(tr: Translator, action: str, page: int, total: int) -> list[Any]:
+    pages = max(1, (total + CHOICES_PER_PAGE - 1) // CHOICES_PER_PAGE)
+    row = []
+    if page > 0:
+        row.append(kb.button(tr("notice.btn.prev"), kb.cb("ntc", action, page - 1)))
+    if page + 1 < pages:
+        row.append(kb.button(tr("notice.btn.next"), kb.cb("ntc", action, page + 1)))
+    return row
+
+
+def _footer(tr: Translator) -> list[Any]:
+    return [kb.button(tr("notice.btn.back"), kb.cb("ntc", "back")),
+            kb.button(tr("notice.btn.cancel"), kb.cb("ntc", "x"))]
+
+
+def _label(text: str, limit: int = 48) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+async def _show_activities(update: Update, context: Ctx, who: Actor, tr: Translator, page: int) -> int:
+    notices = context.services.notices
+    choices, total = await notices.audiences.activities(who, page, CHOICES_PER_PAGE)
+    if total == 0:
+        await edit_or_reply(update, tr("notice.no_activities"))
+        await _ask_audience(update, tr)
+        return AUDIENCE
+    pages = max(1, (total + CHOICES_PER_PAGE - 1) // CHOICES_PER_PAGE)
+    rows = [[kb.button(_label(f"{_local(context, c.starts_at)[:10]} {c.title}"), kb.cb("ntc", "ai", c.id))]
+            for c in choices]
+    rows += [_nav(tr, "ap", page, total), _footer(tr)]
+    await edit_or_reply(update, tr("notice.pick_activity", page=page + 1, pages=pages), kb.inline(rows))
+    return PICK_ACTIVITY
+
+
+async def _show_questionnaires(update: Update, context: Ctx, who: Actor, tr: Translator, page: int) -> int:
+    notices = context.services.notices
+    choices, total = await notices.audiences.questionnaires(who, page, CHOICES_PER_PAGE)
+    if total == 0:
+        await edit_or_reply(update, tr("notice.no_questionnaires"))
+        await _ask_audience(update, tr)
+        return AUDIENCE
+    pages = max(1, (total + CHOICES_PER_PAGE - 1) // CHOICES_PER_PAGE)
+    rows = [[kb.button(_label(c.title), kb.cb("ntc", "qi", c.id))] for c in choices]
+    rows += [_nav(tr, "qp", page, total), _footer(tr)]
+    await edit_or_reply(update, tr("notice.pick_questionnaire", page=page + 1, pages=pages), kb.inline(rows))
+    return PICK_QUESTIONNAIRE
+
+
+def _numbers(update: Update, arity: int) -> list[int] | None:
+    query = update.callback_query
+    parts = kb.parse(query.data if query else None, "ntc", arity)
+    if parts is None:
+        return None
+    numbers = [kb.parse_int(p) for p in parts[1:]]
+    return None if any(n is None for n in numbers) else [n for n in numbers if n is not None]
+
+
+async def _unavailable(update: Update, context: Ctx) -> None:
+    """A forged, stale or no-longer-allowed choice: say so politely and stay where we are."""
+    tr = await translator(update, context)
+    await answer(update, str(tr("notice.audience.unavailable")), alert=True)
+
+
+async def activity_page(update: Update, context: Ctx) -> int:
+    who = await _coordinator(update, context)
+    if who is None:
+        return ConversationHandler.END
+    numbers = _numbers(update, 2)
+    if numbers is None:
+        await _unavailable(update, context)
+        return PICK_ACTIVITY
+    await answer(update)
+    return await _show_activities(update, context, who, await translator(update, context), numbers[0])
+
+
+async def activity_picked(update: Update, context: Ctx) -> int:
+    who = await _coordinator(update, context)
+    if who is None:
+        return ConversationHandler.END
+    numbers = _numbers(update, 2)
+    try:
+        if numbers is None:
+            raise AccessDenied("forged")
+        choice = await context.services.notices.audiences.activity(who, numbers[0])
+    except AccessDenied:
+        await _unavailable(update, context)
+        return PICK_ACTIVITY
+    await answer(update)
+    tr = await translator(update, context)
+    rows = []
+    for status in PARTICIPANT_STATUSES:
+        count = await context.services.notices.count(who, activity_segment(choice.id, status))
+        rows.append([kb.button(tr(f"notice.participants.{status}", count=count),
+                               kb.cb("ntc", "as", choice.id, STATUS_CODES[status]))])
+    rows.append(_footer(tr))
+    await edit_or_reply(update, tr("notice.pick_status", title=choice.title), kb.inline(rows))
+    return PICK_STATUS
+
+
+async def status_picked(update: Update, context: Ctx) -> int:
+    who = await _coordinator(update, context)
+    if who is None:
+        return ConversationHandler.END
+    query = update.callback_query
+    parts = kb.parse(query.data if query else None, "ntc", 3)
+    activity_id = kb.parse_int(parts[1]) if parts else None
+    status = next((s for s, code in STATUS_CODES.items() if parts and code == parts[2]), None)
+    try:
+        if activity_id is None or status is None:
+            raise AccessDenied("forged")
+        await context.services.notices.audiences.activity(who, activity_id)
+    except AccessDenied:
+        await _unavailable(update, context)
+        return PICK_STATUS
+    await answer(update)
+    draft = _draft(context)
+    _reset_audience(draft)
+    draft.update(kind=ACTIVITY, ref=activity_id, status=status)
+    return await _preview(update, context, who)
+
+
+async def questionnaire_page(update: Update, context: Ctx) -> int:
+    who = await _coordinator(update, context)
+    if who is None:
+        return ConversationHandler.END
+    numbers = _numbers(update, 2)
+    if numbers is None:
+        await _unavailable(update, context)
+        return PICK_QUESTIONNAIRE
+    await answer(update)
+    return await _show_questionnaires(update, context, who, await translator(update, context), numbers[0])
+
+
+async def questionnaire_picked(update: Update, context: Ctx) -> int:
+    who = await _coordinator(update, context)
+    if who is None:
+        return ConversationHandler.END
+    numbers = _numbers(update, 2)
+    segment = questionnaire_segment(numbers[0]) if numbers else None
+    try:
+        if segment is None:
+            raise AccessDenied("forged")
+        await context.services.notices.count(who, segment)  # checks the questionnaire is visible and open
+    except AccessDenied:
+        await _unavailable(update, context)
+        return PICK_QUESTIONNAIRE
+    await answer(update)
+    draft = _draft(context)
+    _reset_audience(draft)
+    draft.update(kind=QUESTIONNAIRE, ref=segment.ref_id)
+    return await _preview(update, context, who)
+
+
+async def audience_back(update: Update, context: Ctx) -> int:
+    if await _coordinator(update, context) is None:
+        return ConversationHandler.END
+    await answer(update)
+    await _ask_audience(update, await translator(update, context), edit=True)
     return AUDIENCE
 
 
@@ -702,6 +888,20 @@ def register(app: LiaisonApp, menu: CommandMenu) -> None:
             PICK: [
                 CallbackQueryHandler(pick_done, pattern=r"^ntc:done$"),
                 CallbackQueryHandler(pick_toggled, pattern=r"^ntc:[gc]:"),
+            ],
+            PICK_ACTIVITY: [
+                CallbackQueryHandler(activity_page, pattern=r"^ntc:ap:"),
+                CallbackQueryHandler(activity_picked, pattern=r"^ntc:ai:"),
+                CallbackQueryHandler(audience_back, pattern=r"^ntc:back$"),
+            ],
+            PICK_STATUS: [
+                CallbackQueryHandler(status_picked, pattern=r"^ntc:as:"),
+                CallbackQueryHandler(audience_back, pattern=r"^ntc:back$"),
+            ],
+            PICK_QUESTIONNAIRE: [
+                CallbackQueryHandler(questionnaire_page, pattern=r"^ntc:qp:"),
+                CallbackQueryHandler(questionnaire_picked, pattern=r"^ntc:qi:"),
+                CallbackQueryHandler(audience_back, pattern=r"^ntc:back$"),
             ],
             PREVIEW: [
                 CallbackQueryHandler(send_now, pattern=r"^ntc:send$"),
