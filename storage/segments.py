@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from storage.db import Database
 
@@ -13,8 +13,11 @@ class Reader(Protocol):
     async def fetchall(self, sql: str, params: Any = ()) -> Any: ...
 
 
-@dataclass(frozen=True)
-class Recipient:
+class Recipient(NamedTuple):
+    """One member a notice goes to. Immutable like the frozen dataclasses elsewhere, but a
+    NamedTuple: a segment can hold 100,000 of them, and building one costs about a third of a
+    frozen dataclass (measured 16 -> 5 ms for 18,000 recipients; issue #10)."""
+
     member_id: int
     user_id: int
     language: str | None
@@ -73,7 +76,8 @@ def _members_where(
 
 def recipients(rows: Sequence[Any]) -> list[Recipient]:
     """Rows of (member id, user id, language) as recipients (positional access: the fast path)."""
-    return [Recipient(r[0], r[1], r[2]) for r in rows]
+    make = Recipient._make
+    return [make(r) for r in rows]
 
 
 async def members(
