@@ -699,6 +699,8 @@ async def show_roster(update: Update, context: Ctx, a: Activity) -> None:
         ],
         [kb.button(str(tr("act.btn.survey_results")), kb.cb("actm", "sv", a.id))],
     ]
+    # Starts /notice (handlers/notices.py) with this activity's participants as the audience.
+    buttons.append([kb.button(str(tr("notice.btn.notify_participants")), kb.cb("ntc", "pre", a.id))])
     await reply(update, Markup("\n".join(lines)), kb.inline(buttons))
 
 

@@ -26,7 +26,14 @@ from telegram.ext import (
     filters,
 )
 
-from bot.audiences import ACTIVITY, PARTICIPANT_STATUSES, QUESTIONNAIRE, activity_segment, questionnaire_segment
+from bot.audiences import (
+    ACTIVITY,
+    PARTICIPANT_STATUSES,
+    QUESTIONNAIRE,
+    ActivityChoice,
+    activity_segment,
+    questionnaire_segment,
+)
 from bot.context import Ctx, LiaisonApp
 from bot.i18n import Markup, Translator
 from bot.notices import Created, Draft, NoticeError, parse_repeat, parse_when
@@ -95,7 +102,8 @@ async def notice_start(update: Update, context: Ctx) -> int:
 
 
 async def got_content(update: Update, context: Ctx) -> int:
-    if await _coordinator(update, context) is None:
+    who = await _coordinator(update, context)
+    if who is None:
         return ConversationHandler.END
     message = update.effective_message
     tr = await translator(update, context)
@@ -126,8 +134,37 @@ async def got_content(update: Update, context: Ctx) -> int:
     if not plain.strip() and "attachment" not in draft:
         await reply(update, tr("notice.error.empty"))
         return WRITE
+    preset = draft.get("preset_activity")
+    if isinstance(preset, int):  # started from an activity's "Notify participants" button
+        try:
+            choice = await context.services.notices.audiences.activity(who, preset)
+        except AccessDenied:
+            draft.pop("preset_activity", None)
+        else:
+            return await _show_statuses(update, context, who, tr, choice)
     await _ask_audience(update, tr)
     return AUDIENCE
+
+
+async def notice_for_activity(update: Update, context: Ctx) -> int:
+    """Entry from an activity's management view: /notice with its participants preselected."""
+    who = await _coordinator(update, context)
+    if who is None:
+        return ConversationHandler.END
+    numbers = _numbers(update, 2)
+    try:
+        if numbers is None:
+            raise AccessDenied("forged")
+        choice = await context.services.notices.audiences.activity(who, numbers[0])
+    except AccessDenied:
+        await _unavailable(update, context)
+        return ConversationHandler.END
+    await answer(update)
+    if context.user_data is not None:
+        context.user_data[DRAFT] = {"preset_activity": choice.id}
+    tr = await translator(update, context)
+    await reply(update, tr("notice.ask_text_for_activity", title=choice.title))
+    return WRITE
 
 
 async def not_content(update: Update, context: Ctx) -> int:
@@ -153,7 +190,7 @@ async def _ask_audience(update: Update, tr: Translator, *, edit: bool = False) -
 
 def _reset_audience(draft: dict[str, Any]) -> None:
     draft["groups"], draft["cats"], draft["everyone"] = [], [], False
-    for key in ("kind", "ref", "status"):
+    for key in ("kind", "ref", "status", "preset_activity"):
         draft.pop(key, None)
 
 
@@ -273,7 +310,10 @@ async def activity_picked(update: Update, context: Ctx) -> int:
         await _unavailable(update, context)
         return PICK_ACTIVITY
     await answer(update)
-    tr = await translator(update, context)
+    return await _show_statuses(update, context, who, await translator(update, context), choice)
+
+
+async def _show_statuses(update: Update, context: Ctx, who: Actor, tr: Translator, choice: ActivityChoice) -> int:
     rows = []
     for status in PARTICIPANT_STATUSES:
         count = await context.services.notices.count(who, activity_segment(choice.id, status))
@@ -877,7 +917,8 @@ def register(app: LiaisonApp, menu: CommandMenu) -> None:
     private = filters.ChatType.PRIVATE & common.COMMAND_FILTER
     text = private & filters.TEXT & ~filters.COMMAND
     conversation = ConversationHandler(
-        entry_points=[CommandHandler("notice", notice_start, filters=private)],
+        entry_points=[CommandHandler("notice", notice_start, filters=private),
+                      CallbackQueryHandler(notice_for_activity, pattern=r"^ntc:pre:")],
         states={
             WRITE: [
                 MessageHandler(private & (filters.TEXT | filters.PHOTO | filters.Document.ALL) & ~filters.COMMAND,

@@ -218,3 +218,35 @@ async def test_segments_stored_before_statuses_existed_still_load() -> None:
     assert Segment.from_json(old) == Segment(group_ids=(3,), categories=("1",))
     new = Segment(kind="activity", ref_id=7, status="waitlisted")
     assert Segment.from_json(new.to_json()) == new
+
+
+async def test_notify_participants_from_the_activity_view_preselects_the_audience(
+    tg: FakeTelegram, bot: BotRuntime
+) -> None:
+    w = await _world(tg, bot)
+    await w.coord.send("/manage")
+    listing = await w.coord.next_message()
+    await w.coord.press(listing, "Reading club")
+    roster = await w.coord.wait_for(lambda m: "Notify participants" in str(m.buttons))
+    await w.coord.press(roster, "📣 Notify participants")
+    ask = await w.coord.wait_for(lambda m: "participants of Reading club" in m.text)
+    await w.coord.send("Room changed to 5")
+    statuses = await w.coord.wait_for(lambda m: m.message_id > ask.message_id and "Which participants" in m.text)
+    await w.coord.press(statuses, "Confirmed (2)")
+    await w.coord.next_message()  # the preview itself
+    control = await w.coord.wait_for(lambda m: m.message_id == statuses.message_id and "Recipients" in m.text)
+    assert "Recipients: 2 members" in control.text
+    await _send(w.coord, control)
+    assert await _notice_chats(bot, "Room changed to 5") == {w.people[0].id, w.people[1].id}
+
+
+async def test_forged_notify_participants_button_is_refused(tg: FakeTelegram, bot: BotRuntime) -> None:
+    w = await _world(tg, bot)
+    rival = tg.create_user("Rival", language_code="en")
+    rival.state.started = True
+    await add_coordinator(db_of(bot), rival.id, w.other)
+    await rival.send("/notices")
+    anchor = await rival.next_message()
+    forged = await rival.press_data(anchor, f"ntc:pre:{w.activity_id}")
+    assert "not available" in ((await forged.answer()).text or "")
+    assert await db_of(bot).fetchval("SELECT COUNT(*) FROM notices") == 0
