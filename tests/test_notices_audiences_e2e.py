@@ -16,6 +16,7 @@ from bot.segments import Segment
 from sandbox.driver import SandboxMessage, SandboxUser
 from sandbox.server import FakeTelegram
 from tests.activities_helpers import draft
+from tests.conftest import OWNER_ID
 from tests.notices_helpers import add_coordinator, add_group, db_of, members
 
 ONE_QUESTION = [("single", "Which day suits you?", ["Saturday", "Sunday"])]
@@ -250,3 +251,23 @@ async def test_forged_notify_participants_button_is_refused(tg: FakeTelegram, bo
     forged = await rival.press_data(anchor, f"ntc:pre:{w.activity_id}")
     assert "not available" in ((await forged.answer()).text or "")
     assert await db_of(bot).fetchval("SELECT COUNT(*) FROM notices") == 0
+
+
+async def test_participants_who_left_the_coordinators_subtree_are_not_reached(
+    tg: FakeTelegram, bot: BotRuntime
+) -> None:
+    w = await _world(tg, bot)
+    db = db_of(bot)
+    moved = await _member_id(bot, w.people[0])
+    async with db.transaction() as tx:  # people[0] moved to the sibling association after signing up
+        await tx.execute("UPDATE member_groups SET group_id = ? WHERE member_id = ?", (w.other, moved))
+    control = await _pick_participants(w.coord, "Only my people", "Confirmed")
+    assert "Recipients: 1 members" in control.text
+    await _send(w.coord, control)
+    assert await _notice_chats(bot, "Only my people") == {w.people[1].id}
+    services = bot.services
+    assert services is not None
+    owner_view = await services.notices.count(
+        await services.roles.actor(OWNER_ID), activity_segment(w.activity_id, "confirmed")
+    )
+    assert owner_view == 2  # an owner reaches every participant
