@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from calendar import monthrange
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -190,6 +191,14 @@ class NoticeService:
         self.delivery = delivery
         self.zone = zone
         self.quiet = quiet
+        self.on_schedule: Callable[[], Awaitable[None]] | None = None  # the alarm clock, set at start
+
+    async def next_due(self) -> datetime | None:
+        return await self.repo.next_due()
+
+    async def _schedule_changed(self) -> None:
+        if self.on_schedule is not None:
+            await self.on_schedule()
 
     @classmethod
     def build(
@@ -270,6 +279,8 @@ class NoticeService:
             self.delivery.wake()
         else:
             recipients = await self.count(actor, draft.segment)
+        if due is not None or draft.nudge_after_h:
+            await self._schedule_changed()
         return Created(notice_id, recipients, groups, due)
 
     async def _fire(self, tx: Any, notice_id: int, row: NewNotice | NoticeRow, actor: Actor,

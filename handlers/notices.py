@@ -47,6 +47,8 @@ EDIT_TEXT = 10
 DRAFT = "notice_draft"
 PER_PAGE = 20
 MAX_PICK = 40
+TICK_S = 30.0  # safety net: the due work is also checked this often
+ALARM_SLACK_S = 0.05  # fire just after the due moment, so the row is due when we look
 
 
 def _draft(context: Ctx) -> dict[str, Any]:
@@ -757,7 +759,21 @@ async def on_startup(app: LiaisonApp) -> None:
 
     async def tick(context: Ctx) -> None:
         await services.notices.run_due()
+        await arm_alarm()
 
+    async def arm_alarm() -> None:
+        """The database holds what is due; the job queue only wakes us at the next due moment."""
+        due = await services.notices.next_due()
+        if due is None:
+            return
+        delay = (due - services.clock.now()).total_seconds()
+        if delay >= TICK_S:
+            return  # the regular tick gets there first
+        for job in queue.get_jobs_by_name("notices-alarm"):
+            job.schedule_removal()
+        queue.run_once(tick, max(0.0, delay) + ALARM_SLACK_S, name="notices-alarm")
+
+    services.notices.on_schedule = arm_alarm
     queue.run_once(start_worker, 0, name="delivery-worker")
-    queue.run_repeating(tick, interval=30, first=30, name="notices-due")
-
+    queue.run_repeating(tick, interval=TICK_S, first=TICK_S, name="notices-due")
+    await arm_alarm()

@@ -215,6 +215,15 @@ class NoticeRepo:
         row = await self._db.fetchone(f"SELECT {_COLUMNS} FROM notices WHERE id = ?", (notice_id,))  # noqa: S608
         return None if row is None else _row(row)
 
+    async def next_due(self) -> datetime | None:
+        """The earliest moment something is due: a scheduled or recurring firing, or an automatic nudge."""
+        fire = await self._db.fetchval(
+            "SELECT MIN(next_due_at) FROM notices WHERE status IN ('scheduled', 'recurring')"
+        )
+        nudge = await self._db.fetchval("SELECT MIN(nudge_due_at) FROM notices WHERE status = 'sent'")
+        moments = [from_db(str(v)) for v in (fire, nudge) if v is not None]
+        return min(moments) if moments else None
+
     async def listing(self, author_user_id: int | None, limit: int = 15) -> list[NoticeRow]:
         """Scheduled and recurring first, then the latest sent ones (all authors when None)."""
         where = "" if author_user_id is None else " AND author_user_id = ?"

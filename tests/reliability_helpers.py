@@ -21,9 +21,11 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from datetime import time as dtime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sandbox.state import CallbackQueryState
 from storage.db import Database
@@ -678,6 +680,12 @@ class CrashReport:
     in_flight_at_kills: int = 0
     notice_statuses: dict[str, int] = field(default_factory=dict)
     notice_unknown_never_sent: int = 0
+    scheduled_items: int = 0
+    scheduled_fired: int = 0
+    scheduled_fired_twice: list[str] = field(default_factory=list)
+    scheduled_missing: list[str] = field(default_factory=list)
+    scheduled_duplicates: int = 0
+    notice_resent: int = 0
 
     def figures(self) -> dict[str, Any]:
         return {
@@ -699,6 +707,12 @@ class CrashReport:
             "notice_sends_in_flight_at_kills": self.in_flight_at_kills,
             "notice_statuses": self.notice_statuses,
             "notice_unknown_never_sent": self.notice_unknown_never_sent,
+            "notice_resent_after_kills": self.notice_resent,
+            "scheduled_items": self.scheduled_items,
+            "scheduled_fired": self.scheduled_fired,
+            "scheduled_fired_twice": len(self.scheduled_fired_twice),
+            "scheduled_missing": len(self.scheduled_missing),
+            "scheduled_duplicates": self.scheduled_duplicates,
         }
 
 
@@ -706,16 +720,46 @@ NOTICE_TEXT = "Crash-test notice: study day on Friday"
 
 
 def _in_flight(path: Path) -> int:
-    """Notice deliveries the killed process had claimed ('sending') but not recorded."""
+    """Notice deliveries the killed process had sent (request out) but whose answer it had not recorded."""
     with sqlite3.connect(path) as conn:
         if "outbox" not in {str(r[0]) for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}:
             return 0
-        return int(conn.execute("SELECT COUNT(*) FROM outbox WHERE kind = 'notice' AND status = 'sending'")
-                   .fetchone()[0])
+        return int(conn.execute("SELECT COUNT(*) FROM outbox WHERE kind = 'notice' AND status = 'sending'"
+                                " AND attempted_at IS NOT NULL").fetchone()[0])
+
+
+SCHEDULED_TEXT = "Crash-test scheduled notice"
+
+
+async def _seed_scheduled(db: Database, group_id: int, count: int, first_s: float, spacing_s: float) -> list[int]:
+    """One-off scheduled notices (and one daily recurring one) to `group_id`, due during the kills."""
+    from bot.notices import Recurrence
+    from bot.segments import Segment
+    from storage import notices as store
+    from storage.notices import NewNotice
+
+    now = datetime.now(UTC)
+    segment = Segment(group_ids=(group_id,)).to_json()
+    ids = []
+    async with db.transaction() as tx:
+        for i in range(count):
+            due = now + timedelta(seconds=first_s + i * spacing_s)
+            recurring = i == count - 1
+            recurrence = None
+            if recurring:
+                local = due.astimezone(ZoneInfo("Asia/Shanghai"))
+                recurrence = Recurrence("daily", dtime(local.hour, local.minute)).to_json()
+            ids.append(await store.insert(tx, NewNotice(
+                author_user_id=9000001, author_lang="en", text=f"{SCHEDULED_TEXT} #{i}", attachment=None,
+                segment=segment, post_to_groups=False, paid=False, urgent=True,
+                status="recurring" if recurring else "scheduled", recurrence=recurrence, next_due_at=due,
+                until_at=due + timedelta(days=30) if recurring else None), now))
+    return ids
 
 
 async def run_crash(tg: Any, workdir: Path, kills: int, seed: int, users: int = 24,
-                    min_gap: float = 0.6, max_gap: float = 2.0, notice_recipients: int = 0) -> CrashReport:
+                    min_gap: float = 0.6, max_gap: float = 2.0, notice_recipients: int = 0,
+                    scheduled: int = 0) -> CrashReport:
     """Run a mixed workload against a bot process killed `kills` times with SIGKILL; check the data."""
     rng = random.Random(seed)
     tg.set_rate_limits(False)
@@ -744,6 +788,18 @@ async def run_crash(tg: Any, workdir: Path, kills: int, seed: int, users: int = 
             recipients.append(person)
         owner = tg.create_user("Owner", language_code="en", user_id=9000001)
         owner.state.started = True
+        scheduled_readers = []
+        scheduled_ids: list[int] = []
+        if scheduled:  # scheduled notices fall due while the bot is being killed and restarted
+            sub = await seed_group(db, "Scheduled readers", head)
+            for i in range(10):
+                person = tg.create_user(f"Planner {i}", language_code="en")
+                person.state.started = True
+                await seed_member(db, person.id, name=f"Planner {i}", group_id=sub)
+                scheduled_readers.append(person)
+            gap = (min_gap + max_gap) / 2
+            spacing = gap * max(1, kills) / scheduled
+            scheduled_ids = await _seed_scheduled(db, sub, scheduled, first_s=1.0, spacing_s=spacing)
     finally:
         await db.close()
     await bot.start()
@@ -775,10 +831,11 @@ async def run_crash(tg: Any, workdir: Path, kills: int, seed: int, users: int = 
     deadline = time.monotonic() + 60
     while tg.world.updates and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
-    while recipients and time.monotonic() < deadline:
+    while (recipients or scheduled_ids) and time.monotonic() < deadline:
         with sqlite3.connect(bot.db_path) as conn:
             open_rows = conn.execute(
                 "SELECT COUNT(*) FROM outbox WHERE kind = 'notice' AND status IN ('pending', 'sending')").fetchone()[0]
+            open_rows += conn.execute("SELECT COUNT(*) FROM notices WHERE status = 'scheduled'").fetchone()[0]
         if not open_rows:
             break
         await asyncio.sleep(0.1)
@@ -807,9 +864,30 @@ async def run_crash(tg: Any, workdir: Path, kills: int, seed: int, users: int = 
             if capacity is not None and taken > capacity:
                 seat_problems.append(f"seats_taken {taken} over capacity {capacity}")
         notice_status: dict[int, str] = {}
+        resent = 0
         if recipients:
             notice_status = {int(c): str(st) for c, st in conn.execute(
-                "SELECT chat_id, status FROM outbox WHERE kind = 'notice'").fetchall()}
+                "SELECT chat_id, status FROM outbox WHERE kind = 'notice' AND text LIKE ?", (f"%{NOTICE_TEXT}%",)
+            ).fetchall()}
+            resent = int(conn.execute("SELECT COALESCE(SUM(resent), 0) FROM outbox WHERE kind = 'notice'")
+                         .fetchone()[0])
+        fired_twice: list[str] = []
+        scheduled_missing: list[str] = []
+        fired = 0
+        for i, notice_id in enumerate(scheduled_ids):
+            status, = conn.execute("SELECT status FROM notices WHERE id = ?", (notice_id,)).fetchone()
+            children = [int(r[0]) for r in conn.execute("SELECT id FROM notices WHERE parent_id = ?", (notice_id,))]
+            if len(children) > 1:
+                fired_twice.append(f"recurring notice {notice_id} fired {len(children)} times")
+            fired += status == "sent" or len(children) > 0
+            if status in ("scheduled", "recurring") and not children:
+                scheduled_missing.append(f"scheduled notice {notice_id} never fired (status {status})")
+            for person in scheduled_readers:
+                got = sum(f"{SCHEDULED_TEXT} #{i}" in (m.text or "") for m in person.inbox)
+                if got == 0:
+                    scheduled_missing.append(f"member {person.id} never got scheduled notice #{i}")
+    scheduled_duplicates = sum(max(0, sum(f"{SCHEDULED_TEXT} #{i}" in (m.text or "") for m in person.inbox) - 1)
+                               for i in range(len(scheduled_ids)) for person in scheduled_readers)
     missing, duplicates, received, never_sent = [], 0, 0, 0
     for person in recipients:
         count = sum(NOTICE_TEXT in (m.text or "") for m in person.inbox)
@@ -841,6 +919,12 @@ async def run_crash(tg: Any, workdir: Path, kills: int, seed: int, users: int = 
         in_flight_at_kills=in_flight,
         notice_statuses=statuses,
         notice_unknown_never_sent=never_sent,
+        scheduled_items=len(scheduled_ids),
+        scheduled_fired=fired,
+        scheduled_fired_twice=fired_twice,
+        scheduled_missing=scheduled_missing,
+        scheduled_duplicates=scheduled_duplicates,
+        notice_resent=resent,
     )
 
 
