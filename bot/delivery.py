@@ -280,6 +280,9 @@ class DeliveryService:
         """After a crash: claimed rows go back to pending; those in flight are sent again."""
         released, resent = await self.repo.recover_inflight(self.clock.now())
         if released or resent:
+            # the killed process may have sent a full second's worth just before it died, and the
+            # pacer's windows died with it: wait one window before sending anything
+            self.pacer.halt(1.0 + MARGIN_S)
             log.warning("after an unclean stop: %d claimed deliveries re-queued, %d that were in flight"
                         " will be sent again (possible duplicates)", released, resent)
         return released, resent
