@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import itertools
 import tempfile
 from collections import Counter
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -163,7 +166,9 @@ async def _run_until(service: DeliveryService, transport: ScriptedTransport, sto
     await service.stop()
 
 
-async def _scenario(recipients: int, script: list[str], stop_after: int | None) -> None:
+@contextlib.asynccontextmanager
+async def _outbox(recipients: int) -> AsyncIterator[tuple[Database, Callable[..., DeliveryService]]]:
+    """A migrated database with one notice queued for `recipients` chats, and a service factory."""
     with tempfile.TemporaryDirectory() as tmp:
         db = await Database.open(Path(tmp) / "p.db")
         try:
@@ -172,20 +177,25 @@ async def _scenario(recipients: int, script: list[str], stop_after: int | None) 
             async with db.transaction() as tx:
                 await enqueue(tx, [OutgoingMessage("notice", 1, 1000 + n, "hi") for n in range(recipients)],
                               clock.now())
-            transport = ScriptedTransport(script)
 
-            def make() -> DeliveryService:
-                return DeliveryService(OutboxRepo(db), clock, CATALOG, pacer=Pacer(free_per_s=5000,
-                                       private_interval=0.0, group_interval=0.0), retry_base_s=0.001)
+            def make(**options: Any) -> DeliveryService:
+                pacer = Pacer(free_per_s=5000, private_interval=0.0, group_interval=0.0)
+                return DeliveryService(OutboxRepo(db), clock, CATALOG, pacer=pacer, **options)
 
-            await _run_until(make(), transport, stop_after)
-            restarted = make()
-            await restarted.recover()
-            transport.script = ["sent"]
-            await _run_until(restarted, transport, None)
-            rows = await OutboxRepo(db).rows_for("notice", 1)
+            yield db, make
         finally:
             await db.close()
+
+
+async def _scenario(recipients: int, script: list[str], stop_after: int | None) -> None:
+    async with _outbox(recipients) as (db, make):
+        transport = ScriptedTransport(script)
+        await _run_until(make(retry_base_s=0.001), transport, stop_after)
+        restarted = make(retry_base_s=0.001)
+        await restarted.recover()
+        transport.script = ["sent"]
+        await _run_until(restarted, transport, None)
+        rows = await OutboxRepo(db).rows_for("notice", 1)
     assert all(status in ("sent", "failed", "unknown") for _, status, _ in rows)
     assert all(count <= 1 for count in transport.reached.values()), transport.reached
     assert transport.attempted == {1000 + n for n in range(recipients)}  # nobody left out
@@ -280,40 +290,26 @@ class FreezingTransport(ScriptedTransport):
 
 
 async def _crash_scenario(recipients: int, freeze_after: int, steps: int) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        db = await Database.open(Path(tmp) / "k.db")
-        try:
-            await migrate(db)
-            clock = FakeClock()
-            async with db.transaction() as tx:
-                await enqueue(tx, [OutgoingMessage("notice", 1, 1000 + n, "hi") for n in range(recipients)],
-                              clock.now())
-            transport = FreezingTransport(freeze_after)
-
-            def make() -> DeliveryService:
-                return DeliveryService(OutboxRepo(db), clock, CATALOG, pacer=Pacer(free_per_s=5000,
-                                       private_interval=0.0, group_interval=0.0), concurrency=8)
-
-            doomed = make()
-            doomed._transport = transport  # driven by hand, then abandoned without a clean stop: a kill
-            for _ in range(steps):
-                await doomed.step()
-                await asyncio.sleep(0)
-            # in flight at the kill: attempted, answer not recorded (frozen, or answered but not yet saved)
-            in_flight = {int(r["chat_id"]) for r in await db.fetchall(
-                "SELECT chat_id FROM outbox WHERE status = 'sending' AND attempted_at IS NOT NULL")}
-            assert transport.frozen <= in_flight
-            for task in list(doomed._inflight.values()):
-                task.cancel()
+    async with _outbox(recipients) as (db, make):
+        transport = FreezingTransport(freeze_after)
+        doomed = make(concurrency=8)
+        doomed._transport = transport  # driven by hand, then abandoned without a clean stop: a kill
+        for _ in range(steps):
+            await doomed.step()
             await asyncio.sleep(0)
-            restarted = make()
-            await restarted.recover()
-            transport.freeze_after = 10**9
-            await _run_until(restarted, transport, None)
-            rows = await OutboxRepo(db).rows_for("notice", 1)
-            counts = await OutboxRepo(db).counts("notice", 1)
-        finally:
-            await db.close()
+        # in flight at the kill: attempted, answer not recorded (frozen, or answered but not yet saved)
+        in_flight = {int(r["chat_id"]) for r in await db.fetchall(
+            "SELECT chat_id FROM outbox WHERE status = 'sending' AND attempted_at IS NOT NULL")}
+        assert transport.frozen <= in_flight
+        for task in list(doomed._inflight.values()):
+            task.cancel()
+        await asyncio.sleep(0)
+        restarted = make(concurrency=8)
+        await restarted.recover()
+        transport.freeze_after = 10**9
+        await _run_until(restarted, transport, None)
+        rows = await OutboxRepo(db).rows_for("notice", 1)
+        counts = await OutboxRepo(db).counts("notice", 1)
     assert all(status == "sent" for _, status, _ in rows), rows
     everyone = {1000 + n for n in range(recipients)}
     assert {c for c, n in transport.reached.items() if n >= 1} == everyone  # nobody left out
