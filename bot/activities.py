@@ -119,7 +119,7 @@ def plan_edit(a: Activity, changes: dict[str, Any], now: datetime) -> tuple[dict
             return out, "deadline_past"
     else:
         deadline = min(a.signup_deadline, starts)
-        if "starts_at" in out:
+        if "starts_at" in out and deadline != a.signup_deadline:
             out["signup_deadline"] = deadline
         deadline = deadline if deadline > now else now + timedelta(seconds=1)
     return out, validate_times(starts, ends, deadline, now)

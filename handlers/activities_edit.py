@@ -73,8 +73,24 @@ async def _manageable(update: Update, context: Ctx, activity_id: int | None) -> 
     return a
 
 
+def _changes(a: Activity, field: str, value: Any) -> dict[str, Any]:
+    """The model changes for one edited field. A new start keeps the duration (the end moves
+    with it), so moving an activity to another day is one step, not two."""
+    if field == "starts_at":
+        start = datetime.fromisoformat(value)
+        return {"starts_at": start, "ends_at": start + (a.ends_at - a.starts_at)}
+    return {field: datetime.fromisoformat(value) if field in TIMES else value}
+
+
+def _span(context: Ctx, start: datetime, end: datetime) -> str:
+    zone = context.services.settings.zone
+    return f"{show(start, zone)} – {show(end, zone)}"
+
+
 def _current(tr: Translator, context: Ctx, a: Activity, field: str) -> str:
     zone = context.services.settings.zone
+    if field == "starts_at":
+        return _span(context, a.starts_at, a.ends_at)
     if field in TIMES:
         moment: datetime = getattr(a, field)
         return show(moment, zone)
@@ -84,7 +100,10 @@ def _current(tr: Translator, context: Ctx, a: Activity, field: str) -> str:
     return text if text else "-"
 
 
-def _shown(tr: Translator, context: Ctx, field: str, value: Any) -> str:
+def _shown(tr: Translator, context: Ctx, a: Activity, field: str, value: Any) -> str:
+    if field == "starts_at":
+        changes = _changes(a, field, value)
+        return _span(context, changes["starts_at"], changes["ends_at"])
     if field in TIMES:
         return show(datetime.fromisoformat(value), context.services.settings.zone)
     if field == "capacity":
@@ -150,8 +169,7 @@ async def save(update: Update, context: Ctx) -> int:
         result = await service.change_capacity(who, a.id, value)
         line = tr(f"act.r.{result.code}")
     else:
-        changes = {field: datetime.fromisoformat(value) if field in TIMES else value}
-        result = await service.edit(who, a.id, changes)
+        result = await service.edit(who, a.id, _changes(a, field, value))
         line = tr("act.r.edited", told=result.extra["told"]) if result.ok else tr(f"act.bad.{result.code}")
     await answer(update)
     _set_pending(context, None)
@@ -205,7 +223,7 @@ async def got_value(update: Update, context: Ctx) -> int:
         title=a.title,
         field=tr(f"act.field.{field}"),
         old=_current(tr, context, a, field),
-        new=_shown(tr, context, field, value),
+        new=_shown(tr, context, a, field, value),
     )
     await reply(update, text, buttons)
     return CONFIRM
@@ -243,7 +261,7 @@ async def _parse(update: Update, context: Ctx, tr: Translator, a: Activity, fiel
         moment = await _date(update, context)
     if moment is None:
         return _INVALID
-    _changes, problem = plan_edit(a, {field: moment}, context.services.clock.now())
+    _planned, problem = plan_edit(a, _changes(a, field, moment.isoformat()), context.services.clock.now())
     if problem:
         await reply(update, tr(f"act.bad.{problem}"))
         return _INVALID
