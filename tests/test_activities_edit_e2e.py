@@ -13,7 +13,15 @@ from sandbox.driver import SandboxUser
 from sandbox.server import FakeTelegram
 from sandbox.state import SandboxMessage
 from storage.db import Database
-from tests.activities_helpers import add_coordinator, add_group, add_member, draft, drain_outbox, member_user, owner_actor
+from tests.activities_helpers import (
+    add_coordinator,
+    add_group,
+    add_member,
+    draft,
+    drain_outbox,
+    member_user,
+    owner_actor,
+)
 from tests.conftest import OWNER_ID, StartBot
 
 
