@@ -471,6 +471,21 @@ class ActivityService:
             a = await st.activity_in_tx(tx, activity_id)
         return Result(True, "capacity_changed", a)
 
+    async def export_roster(self, who: Actor, activity_id: int, kind: str) -> list[st.RosterEntry]:
+        """The roster for an export file; the export (personal data leaving the bot) is audited."""
+        entries = await self.repo.roster(activity_id)
+        async with self.db.transaction() as tx:
+            await record(
+                tx,
+                self.clock.now(),
+                who.user_id,
+                "activity.export",
+                "activity",
+                activity_id,
+                {"format": kind, "rows": len(entries)},
+            )
+        return entries
+
     async def close_signup(self, who: Actor, activity_id: int) -> Result:
         now = self.clock.now()
         async with self.db.transaction() as tx:

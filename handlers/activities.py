@@ -756,7 +756,8 @@ async def send_export(update: Update, context: Ctx, a: Activity, kind: str) -> N
     tr = await translator(update, context)
     service = context.services.activities
     header = [str(tr(f"act.col.{c}")) for c in ("n", "name", "user", "status", "signed_up", "checked_in")]
-    rows = roster_rows(await service.repo.roster(a.id), context.services.settings.zone)
+    who = await actor(update, context)
+    rows = roster_rows(await service.export_roster(who, a.id, kind), context.services.settings.zone)
     if kind == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer)

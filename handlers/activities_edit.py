@@ -44,6 +44,10 @@ FIELDS: dict[str, str] = {
 TIMES = ("starts_at", "ends_at", "signup_deadline")
 
 
+def _code(field: str) -> str:
+    return next(code for code, name in FIELDS.items() if name == field)
+
+
 def _pending(context: Ctx) -> dict[str, Any] | None:
     data = context.user_data
     value = data.get(PENDING) if data is not None else None
@@ -67,8 +71,7 @@ async def _manageable(update: Update, context: Ctx, activity_id: int | None) -> 
         await refuse(update, context)
         return None
     if a.status == "cancelled":
-        tr = await translator(update, context)
-        await answer(update, str(tr("act.bad.cancelled")), alert=True)
+        await refuse(update, context, "act.bad.cancelled")
         return None
     return a
 
@@ -150,16 +153,34 @@ async def choose_field(update: Update, context: Ctx) -> int:
     return VALUE
 
 
+def _after(tr: Translator, activity_id: int) -> InlineKeyboardMarkup:
+    """Buttons under a finished edit: edit something else, or back to the roster view."""
+    return kb.inline(
+        [
+            [
+                kb.button(str(tr("act.btn.edit_more")), kb.cb("acte", activity_id)),
+                kb.button(str(tr("act.btn.roster")), kb.cb("actm", "ro", activity_id)),
+            ]
+        ]
+    )
+
+
 async def save(update: Update, context: Ctx) -> int:
-    """acte:ok:<id> - apply the pending change through the service."""
-    parts = kb.parse(update.callback_query.data if update.callback_query else None, "acte", 2)
+    """acte:ok:<id>:<field> - apply the pending change through the service."""
+    parts = kb.parse(update.callback_query.data if update.callback_query else None, "acte", 3)
     aid = kb.parse_int(parts[1]) if parts and parts[0] == "ok" else None
     a = await _manageable(update, context, aid)
-    if a is None:
+    if a is None or parts is None:
         return ConversationHandler.END
     tr = await translator(update, context)
     pending = _pending(context)
-    if pending is None or pending.get("aid") != a.id or "value" not in pending:
+    field_code = parts[2]
+    if (
+        pending is None
+        or pending.get("aid") != a.id
+        or FIELDS.get(field_code) != pending.get("field")
+        or "value" not in pending
+    ):
         await answer(update, str(tr("act.edit.stale")), alert=True)
         return ConversationHandler.END
     field, value = str(pending["field"]), pending["value"]
@@ -174,8 +195,7 @@ async def save(update: Update, context: Ctx) -> int:
     await answer(update)
     _set_pending(context, None)
     fresh = await service.repo.get(a.id) or a
-    again = kb.inline([[kb.button(str(tr("act.btn.edit_more")), kb.cb("acte", a.id))]])
-    await edit_or_reply(update, line + "\n\n" + service.card(tr.lang, fresh), again)
+    await edit_or_reply(update, line + "\n\n" + service.card(tr.lang, fresh), _after(tr, a.id))
     return ConversationHandler.END
 
 
@@ -183,12 +203,13 @@ async def discard(update: Update, context: Ctx) -> int:
     """acte:no:<id> - leave without changing anything."""
     parts = kb.parse(update.callback_query.data if update.callback_query else None, "acte", 2)
     aid = kb.parse_int(parts[1]) if parts and parts[0] == "no" else None
-    if await _manageable(update, context, aid) is None:
+    a = await _manageable(update, context, aid)
+    if a is None:
         return ConversationHandler.END
     tr = await translator(update, context)
     await answer(update)
     _set_pending(context, None)
-    await edit_or_reply(update, tr("act.edit.discarded"))
+    await edit_or_reply(update, tr("act.edit.discarded"), _after(tr, a.id))
     return ConversationHandler.END
 
 
@@ -211,7 +232,7 @@ async def got_value(update: Update, context: Ctx) -> int:
     _set_pending(context, pending)
     buttons = kb.inline(
         [
-            [kb.button(str(tr("act.btn.save")), kb.cb("acte", "ok", a.id))],
+            [kb.button(str(tr("act.btn.save")), kb.cb("acte", "ok", a.id, _code(field)))],
             [
                 kb.button(str(tr("act.btn.other_field")), kb.cb("acte", a.id)),
                 kb.button(str(tr("act.btn.discard")), kb.cb("acte", "no", a.id)),

@@ -299,3 +299,72 @@ async def test_roster_of_45_pages_by_20_with_totals(tg: FakeTelegram, bot: BotRu
 
 def test_the_fake_clock_starts_where_these_tests_assume() -> None:
     assert FakeClock().now() == datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
+
+
+async def test_save_pressed_on_an_older_preview_of_another_field_changes_nothing(
+    tg: FakeTelegram, bot: BotRuntime, clock: FakeClock
+) -> None:
+    assert bot.db is not None
+    aid = await _publish(bot, clock)
+    owner = _owner(tg)
+    await _ask(owner, "Title")
+    await owner.send("Old preview title")
+    old_preview = await owner.next_message()
+    await (await owner.press(old_preview, "↩️ Another field")).answer()
+    menu = await owner.wait_for(
+        lambda m: m.message_id == old_preview.message_id and "What do you want to change" in _text(m)
+    )
+    await (await owner.press(menu, "Place")).answer()
+    await owner.wait_for(lambda m: m.message_id == old_preview.message_id and "Send the new place" in _text(m))
+    await owner.send("Hall D")
+    await owner.next_message()
+    forged = await owner.press_data(old_preview, f"acte:ok:{aid}:ti")
+    assert "no change waiting" in ((await forged.answer()).text or "")
+    row = await _activity(bot.db, aid)
+    assert row["title"] == "Reading club" and row["place"] == "Room 3"
+
+
+async def test_typing_instead_of_choosing_a_field_gets_a_hint(
+    tg: FakeTelegram, bot: BotRuntime, clock: FakeClock
+) -> None:
+    await _publish(bot, clock)
+    owner = _owner(tg)
+    roster = await _roster(owner)
+    await (await owner.press(roster, "✏️ Edit")).answer()
+    await owner.wait_for(lambda m: m.message_id == roster.message_id and "What do you want to change" in _text(m))
+    await owner.send("title please")
+    assert "use the buttons above" in _text(await owner.next_message())
+
+
+async def test_chinese_coordinator_sees_the_edit_flow_in_chinese(
+    tg: FakeTelegram, bot: BotRuntime, clock: FakeClock
+) -> None:
+    assert bot.db is not None
+    aid = await _publish(bot, clock)
+    owner = tg.create_user("Owner", language_code="zh-hans", user_id=OWNER_ID)
+    roster = await _roster(owner)
+    await (await owner.press(roster, "✏️ 修改")).answer()
+    menu = await owner.wait_for(lambda m: m.message_id == roster.message_id and "请选择要修改的内容" in _text(m))
+    await (await owner.press(menu, "名额")).answer()
+    await owner.wait_for(lambda m: m.message_id == roster.message_id and "当前名额：2" in _text(m))
+    await owner.send("-")
+    preview = await owner.next_message()
+    assert "名额：2 → 不限" in _text(preview)
+    await (await owner.press(preview, "✅ 保存")).answer()
+    await owner.wait_for(lambda m: m.message_id == preview.message_id and "名额已修改" in _text(m))
+    assert (await _activity(bot.db, aid))["capacity"] is None
+
+
+async def test_roster_export_is_audited(tg: FakeTelegram, bot: BotRuntime, clock: FakeClock) -> None:
+    assert bot.db is not None
+    aid = await _publish(bot, clock)
+    owner = _owner(tg)
+    roster = await _roster(owner)
+    await (await owner.press(roster, "CSV")).answer()
+    document = await owner.next_message()
+    assert document.raw.get("document") is not None
+    row = await bot.db.fetchone(
+        "SELECT actor_user_id, target_id, details FROM audit_log WHERE action = 'activity.export'"
+    )
+    assert row is not None and row["actor_user_id"] == OWNER_ID and row["target_id"] == str(aid)
+    assert json.loads(row["details"]) == {"format": "csv", "rows": 0}
