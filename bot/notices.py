@@ -459,6 +459,43 @@ class NoticeService:
                 await audit.record(tx, now, actor.user_id, "notice.edit", "notice", notice_id)
         return done
 
+    async def move(self, actor: Actor, notice_id: int, at: datetime) -> datetime:
+        """A scheduled notice goes out at `at` instead (quiet hours apply unless urgent)."""
+        row = await self.get_for(actor, notice_id)
+        now = self.clock.now()
+        if row.status != "scheduled":
+            raise NoticeError("notice.edit.too_late")
+        if at <= now:
+            raise NoticeError("notice.error.in_past")
+        due = at if row.urgent else self.out_of_quiet(at)
+        return await self._set_schedule(actor, row, due, None, None)
+
+    async def change_repeat(self, actor: Actor, notice_id: int, recurrence: Recurrence, until: datetime) -> datetime:
+        """A recurring notice follows a new rule from now on."""
+        row = await self.get_for(actor, notice_id)
+        now = self.clock.now()
+        if row.status != "recurring":
+            raise NoticeError("notice.edit.too_late")
+        if until <= now:
+            raise NoticeError("notice.error.until_past")
+        due = recurrence.next_after(now, self.zone)
+        if not row.urgent:
+            due = self.out_of_quiet(due)
+        if due > until:
+            raise NoticeError("notice.error.until_past")
+        return await self._set_schedule(actor, row, due, recurrence.to_json(), until)
+
+    async def _set_schedule(self, actor: Actor, row: NoticeRow, due: datetime, recurrence: str | None,
+                            until: datetime | None) -> datetime:
+        now = self.clock.now()
+        async with self.db.transaction() as tx:
+            if not await store.set_schedule(tx, row.id, due, recurrence, until):
+                raise NoticeError("notice.edit.too_late")
+            await audit.record(tx, now, actor.user_id, "notice.reschedule", "notice", row.id,
+                               {"due": due.isoformat(), "recurrence": recurrence})
+        await self._schedule_changed()
+        return due
+
 
 def _excerpt(html_text: str, limit: int = 60) -> Markup:
     """A short plain excerpt of HTML text (tags dropped, entities kept escaped)."""

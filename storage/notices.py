@@ -162,6 +162,22 @@ async def set_text(tx: Tx, notice_id: int, text: str) -> bool:
     return changed == 1
 
 
+async def set_schedule(
+    tx: Tx, notice_id: int, next_due_at: datetime, recurrence: str | None, until_at: datetime | None
+) -> bool:
+    """Move a scheduled notice, or change a recurring one's rule; only while it is still pending."""
+    if recurrence is None:
+        changed = await tx.execute(
+            "UPDATE notices SET next_due_at = ? WHERE id = ? AND status = 'scheduled'", (to_db(next_due_at), notice_id)
+        )
+    else:
+        changed = await tx.execute(
+            "UPDATE notices SET next_due_at = ?, recurrence = ?, until_at = ? WHERE id = ? AND status = 'recurring'",
+            (to_db(next_due_at), recurrence, _opt(until_at), notice_id),
+        )
+    return changed == 1
+
+
 async def not_acked_members(tx: Tx, notice_id: int) -> list[tuple[int, int]]:
     """(member_id, chat_id) of recipients who have not acknowledged."""
     rows = await tx.fetchall(
