@@ -12,6 +12,7 @@ import asyncio
 import logging
 import re
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, cast
 
 from telegram import InlineKeyboardMarkup, InputMediaPhoto, Message, Update
@@ -43,7 +44,7 @@ from bot.ledger import (
 from bot.roles import Actor, Role
 from handlers import common
 from handlers import keyboards as kb
-from handlers.base import actor, answer, edit_or_reply, refuse, reply, translator
+from handlers.base import actor, answer, edit_or_reply, refuse, reply, send_direct, translator
 from handlers.menu import CommandMenu
 
 log = logging.getLogger(__name__)
@@ -236,13 +237,18 @@ async def charts_button(update: Update, context: Ctx) -> None:
     stats = await context.services.ledger.stats(who.scope, period)
     images = await asyncio.to_thread(_render_pngs, stats, reports.plain(tr))
     caption = str(tr("ledger.charts.caption", period=period.label))
+    chat_id = update.effective_chat.id
+
+    def album() -> list[InputMediaPhoto]:  # built from bytes for each attempt (a 429 is retried)
+        return [
+            InputMediaPhoto(data, caption=caption if index == 0 else None, parse_mode=ParseMode.HTML,
+                            filename=f"{name}.png")
+            for index, (name, data) in enumerate(images)
+        ]
+
     # One album (sendMediaGroup): one request instead of a burst of photos in a private chat.
-    media = [
-        InputMediaPhoto(data, caption=caption if index == 0 else None, parse_mode=ParseMode.HTML,
-                        filename=f"{name}.png")
-        for index, (name, data) in enumerate(images)
-    ]
-    await context.bot.send_media_group(update.effective_chat.id, media=media)
+    await send_direct(update, context, lambda: context.bot.send_media_group(chat_id, media=album()),
+                      what="ledger charts")
 
 
 def _render_pngs(stats: Stats, text: reports.Text) -> list[tuple[str, bytes]]:
@@ -328,9 +334,12 @@ async def _send_summary(update: Update, context: Ctx, who: Actor, period: Period
     now = services.clock.now()
     data = await asyncio.to_thread(reports.build_summary_pdf, stats, reports.plain(tr), sections, now)
     await services.ledger.audit_read(now, who.user_id, "ledger.summary", {"period": period.code})
-    await context.bot.send_document(
-        update.effective_chat.id, document=data, filename=f"summary-{period.code}.pdf",
-        caption=str(tr("ledger.summary.caption", period=period.label)), parse_mode=ParseMode.HTML,
+    chat_id, caption = update.effective_chat.id, str(tr("ledger.summary.caption", period=period.label))
+    await send_direct(
+        update, context,
+        lambda: context.bot.send_document(chat_id, document=data, filename=f"summary-{period.code}.pdf",
+                                          caption=caption, parse_mode=ParseMode.HTML),
+        what="ledger summary",
     )
 
 
@@ -359,8 +368,13 @@ async def export_command(update: Update, context: Ctx) -> None:
     await services.ledger.audit_read(now, who.user_id, "ledger.export", {"rows": files.rows})
     stamp = now.astimezone(services.ledger.zone).strftime("%Y%m%d")
     chat_id = update.effective_chat.id
-    await context.bot.send_document(chat_id, document=files.xlsx, filename=f"ledger-{stamp}.xlsx")
-    await context.bot.send_document(chat_id, document=files.csv_zip, filename=f"ledger-{stamp}-csv.zip")
+    for document, filename in ((files.xlsx, f"ledger-{stamp}.xlsx"), (files.csv_zip, f"ledger-{stamp}-csv.zip")):
+        sent = await send_direct(
+            update, context, partial(context.bot.send_document, chat_id, document=document, filename=filename),
+            what="ledger export",
+        )
+        if sent is None:  # the user has been asked to try again later
+            return
     if status is not None:
         await _edit_status(status, tr("ledger.export.done", rows=sum(files.rows.values())))
 

@@ -7,10 +7,11 @@ scope with `RoleService.require_*`; button data can be forged.
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
 from telegram import Update
-from telegram.error import BadRequest, Forbidden
+from telegram.error import BadRequest, Forbidden, RetryAfter
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
 from bot.context import Ctx, LiaisonApp
@@ -20,7 +21,7 @@ from bot.org import PAGE_SIZE
 from bot.roles import AccessDenied, Actor, Role
 from handlers import common
 from handlers import keyboards as kb
-from handlers.base import actor, answer, edit_or_reply, refuse, reply, translator, user_id_of
+from handlers.base import actor, answer, edit_or_reply, refuse, reply, translator, user_id_of, with_retry_after
 from handlers.menu import CommandMenu
 from storage.members import InviteUnavailable, Member
 
@@ -106,8 +107,8 @@ async def notify_approvers(context: Ctx, member: Member) -> None:
             lang = await services.users.language(uid, None)
             text = services.catalog.text(lang, "members.approvals.new", name=member.name or "", group=m.group_name)
             try:
-                await context.bot.send_message(uid, text, parse_mode="HTML")
-            except (BadRequest, Forbidden) as exc:
+                await with_retry_after(partial(context.bot.send_message, uid, text, parse_mode="HTML"))
+            except (BadRequest, Forbidden, RetryAfter) as exc:
                 log.info("could not notify coordinator %s: %s", uid, exc.message)
 
 
@@ -117,8 +118,9 @@ async def _tell(context: Ctx, user_id: int | None, key: str, **values: Any) -> N
     services = context.services
     lang = await services.users.language(user_id, None)
     try:
-        await context.bot.send_message(user_id, services.catalog.text(lang, key, **values), parse_mode="HTML")
-    except (BadRequest, Forbidden) as exc:
+        text = services.catalog.text(lang, key, **values)
+        await with_retry_after(lambda: context.bot.send_message(user_id, text, parse_mode="HTML"))
+    except (BadRequest, Forbidden, RetryAfter) as exc:
         log.info("could not message %s: %s", user_id, exc.message)
 
 

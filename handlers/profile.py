@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 from datetime import timedelta
+from functools import partial
 
 from telegram import Bot, Update
-from telegram.error import BadRequest, Forbidden
+from telegram.error import BadRequest, Forbidden, RetryAfter
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot.context import Ctx, LiaisonApp
@@ -17,7 +17,7 @@ from bot.roles import Role
 from bot.services import Services
 from handlers import common
 from handlers import keyboards as kb
-from handlers.base import answer, edit_or_reply, reply, translator, user_id_of
+from handlers.base import answer, edit_or_reply, reply, send_direct, translator, user_id_of, with_retry_after
 from handlers.menu import CommandMenu
 from handlers.registration import summary_lines
 
@@ -106,7 +106,12 @@ async def mydata(update: Update, context: Ctx) -> None:
     payload = json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
     chat = update.effective_chat
     if chat is not None:
-        await chat.send_document(io.BytesIO(payload), filename="my-data.json", caption=str(tr("members.mydata.file")))
+        caption = str(tr("members.mydata.file"))
+        # bytes, not a stream: a retry after a 429 uploads the whole file again
+        await send_direct(
+            update, context, lambda: chat.send_document(payload, filename="my-data.json", caption=caption),
+            what="/mydata file",
+        )
 
 
 async def forget(update: Update, context: Ctx) -> None:
@@ -168,9 +173,10 @@ async def run_due_refresh(bot: Bot, services: Services) -> int:
             ]
         )
         try:
-            await bot.send_message(user_id, tr("members.refresh.ask"), parse_mode="HTML", reply_markup=markup)
+            text = tr("members.refresh.ask")
+            await with_retry_after(partial(bot.send_message, user_id, text, parse_mode="HTML", reply_markup=markup))
             sent += 1
-        except (BadRequest, Forbidden) as exc:
+        except (BadRequest, Forbidden, RetryAfter) as exc:
             log.info("profile check not delivered to %s: %s", user_id, exc.message)
     return sent
 
