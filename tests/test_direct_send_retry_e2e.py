@@ -85,3 +85,18 @@ async def test_a_reply_under_a_long_429_is_replaced_by_the_try_later_message(
         polite = await user.wait_for(lambda m: TRY_LATER in (m.text or ""), timeout=10)
     assert polite is not None
     assert errors.records == [], "no error (and no owner alert) for a flood limit: " + errors.summary()
+
+
+async def test_stats_charts_album_arrives_after_a_short_429(tg: FakeTelegram, bot: BotRuntime) -> None:
+    assert bot.db is not None
+    await seed(bot.db)
+    head = tg.create_user("Head", user_id=HEAD_COORDINATOR, language_code="en")
+    await head.send("/stats")
+    tg.inject_429("sendMediaGroup", retry_after=1)
+    await head.press(await head.next_message(), "📊 Charts")
+    await head.wait_for(lambda m: len([x for x in head.messages if x.photo]) >= 5, timeout=20)
+    photos = [m for m in head.messages if m.photo]
+    assert len(photos) == 5, "the album is sent once, with every photo re-uploaded"
+    for photo in photos:
+        assert (await head.download(photo))[:8] == b"\x89PNG\r\n\x1a\n"
+    assert tg.counters.http_429 == 1
