@@ -16,14 +16,13 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Conv
 
 from bot.context import Ctx, LiaisonApp
 from bot.i18n import Markup, Translator
-from bot.members import CATEGORIES, EXPERTISE, NAME_MAX, Invalid, clean_text, valid_token
-from bot.org import PAGE_SIZE
+from bot.members import CATEGORIES, EXPERTISE, NAME_MAX, Invalid, InviteUnavailable, Member, clean_text, valid_token
+from bot.org import PAGE_SIZE, TreeError
 from bot.roles import AccessDenied, Actor, Role
 from handlers import common
 from handlers import keyboards as kb
 from handlers.base import actor, answer, edit_or_reply, refuse, reply, translator, user_id_of, with_retry_after
 from handlers.menu import CommandMenu
-from storage.members import InviteUnavailable, Member
 
 log = logging.getLogger(__name__)
 AWAIT_TEXT = 0
@@ -103,7 +102,7 @@ async def notify_approvers(context: Ctx, member: Member) -> None:
     for m in await services.members.memberships(member):
         if m.status != "pending":
             continue
-        for uid in await services.org.groups.coordinators_of(m.path):
+        for uid in await services.org.coordinators_of(m.path):
             lang = await services.users.language(uid, None)
             text = services.catalog.text(lang, "members.approvals.new", name=member.name or "", group=m.group_name)
             try:
@@ -146,7 +145,7 @@ async def group_open(update: Update, context: Ctx) -> None:
         await answer(update)
         return
     who = await _checked(update, context, _group_check(context, gid))
-    group = await context.services.org.groups.get(gid)
+    group = await context.services.org.group(gid)
     if who is None or group is None:
         return
     await answer(update)
@@ -185,14 +184,14 @@ async def group_action(update: Update, context: Ctx) -> None:
         if who is None:
             return
         await answer(update)
-        count = await services.org.groups.archive(who.user_id, gid, services.clock.now())
+        count = await services.org.archive_group(who, gid)
         await edit_or_reply(update, tr("members.groups.archived", count=count))
     elif action == "appr":
         who = await _checked(update, context, _group_check(context, gid))
-        group = await services.org.groups.get(gid)
+        group = await services.org.group(gid)
         if who is None or group is None:
             return
-        await services.org.groups.set_approval(who.user_id, gid, not group.requires_approval, services.clock.now())
+        await services.org.toggle_approval(who, group)
         await group_open(update, context)
     elif action == "mv":
         who = await _checked(update, context, _group_check(context, gid))
@@ -223,10 +222,8 @@ async def group_move(update: Update, context: Ctx) -> None:
         return
     await answer(update)
     tr = await translator(update, context)
-    from storage.groups import TreeError
-
     try:
-        await context.services.org.groups.move(who.user_id, gid, parent, context.services.clock.now())
+        await context.services.org.move_group(who, gid, parent)
     except TreeError:
         await edit_or_reply(update, tr("members.groups.move_invalid"))
         return
@@ -249,9 +246,7 @@ async def group_kind(update: Update, context: Ctx) -> None:
     context.user_data.pop("grp_new", None)
     tr = await translator(update, context)
     services = context.services
-    group = await services.org.groups.create(
-        who.user_id, str(pending["name"]), parts[1], parent, False, services.clock.now()
-    )
+    group = await services.org.create_group(who, str(pending["name"]), parts[1], parent)
     await edit_or_reply(update, tr("members.groups.created", name=group.name))
 
 
@@ -310,7 +305,6 @@ async def prompt_text(update: Update, context: Ctx) -> int:
     text = update.message.text if update.message and update.message.text else ""
     tr = await translator(update, context)
     services = context.services
-    now = services.clock.now()
     arg = kb.parse_int(parts[2]) if len(parts) > 2 else None
     try:
         if parts[:2] == ["grp", "new"] and arg is not None:
@@ -319,7 +313,7 @@ async def prompt_text(update: Update, context: Ctx) -> int:
             if who is None:
                 return ConversationHandler.END
             if arg == 0:
-                group = await services.org.groups.create(who.user_id, name, "head", None, False, now)
+                group = await services.org.create_group(who, name, "head", None)
                 await reply(update, tr("members.groups.created", name=group.name))
             else:
                 if context.user_data is not None:
@@ -333,15 +327,15 @@ async def prompt_text(update: Update, context: Ctx) -> int:
             who = await _checked(update, context, _group_check(context, arg))
             if who is None:
                 return ConversationHandler.END
-            await services.org.groups.rename(who.user_id, arg, name, now)
+            await services.org.rename_group(who, arg, name)
             await reply(update, tr("members.groups.renamed", name=name))
         elif parts[:2] == ["dir", "msg"] and arg is not None:
             body = clean_text(text, 3000)
             who = await _checked(update, context, _member_check(context, arg))
-            member = await services.members.repo.get(arg)
+            member = await services.members.get(arg)
             if who is None or member is None:
                 return ConversationHandler.END
-            await services.members.repo.record_message(who.user_id, member.id, now)
+            await services.members.record_message(who, member)
             await _tell(context, member.user_id, "members.dir.message_received", text=body)
             await reply(update, tr("members.dir.message_sent"))
         elif parts[:2] == ["dir", "search"]:
@@ -428,9 +422,7 @@ async def invite_list(update: Update, context: Ctx) -> None:
         return
     await answer(update)
     tr = await translator(update, context)
-    services = context.services
-    visible = {g.id for g in await services.org.visible_groups(who)}
-    invites = [i for i in await services.org.invites.active(services.clock.now()) if i.group_id in visible]
+    invites = await context.services.org.visible_invites(who)
     lines = [str(tr("members.invite.list_title", count=len(invites)))]
     rows = []
     for i in invites[:20]:
@@ -443,7 +435,7 @@ async def invite_list(update: Update, context: Ctx) -> None:
 async def invite_revoke(update: Update, context: Ctx) -> None:
     parts = kb.parse(_data(update), "invrv", 1)
     iid = kb.parse_int(parts[0]) if parts else None
-    invite = await context.services.org.invites.get(iid) if iid is not None else None
+    invite = await context.services.org.invite(iid) if iid is not None else None
     if invite is None:
         await answer(update)
         return
@@ -452,7 +444,7 @@ async def invite_revoke(update: Update, context: Ctx) -> None:
         return
     await answer(update)
     tr = await translator(update, context)
-    await context.services.org.invites.revoke(who.user_id, invite.id, context.services.clock.now())
+    await context.services.org.revoke_invite(who, invite.id)
     await edit_or_reply(update, tr("members.invite.revoked"))
 
 
@@ -472,7 +464,7 @@ async def invite_payload(update: Update, context: Ctx, token: str) -> None:
     except InviteUnavailable:
         await reply(update, tr("members.invite.invalid"))
         return
-    invite = await services.org.invites.by_token(token)
+    invite = await services.org.invite_by_token(token)
     group = invite.group_name if invite else ""
     await reply(update, tr(f"members.join.{status}", group=group))
     if status == "pending":
@@ -486,8 +478,7 @@ async def approvals_command(update: Update, context: Ctx) -> None:
         return
     await answer(update)
     tr = await translator(update, context)
-    paths = None if who.scope.everything else who.scope.paths
-    pending = await context.services.members.repo.pending_requests(paths)
+    pending = await context.services.members.pending_requests(who)
     if not pending:
         await edit_or_reply(update, tr("members.approvals.empty"))
         return
@@ -528,8 +519,8 @@ async def decide(
     tr = await translator(update, context)
     services = context.services
     done = await services.members.decide(who.user_id, member_id, group_id, approve, reason)
-    member = await services.members.repo.get(member_id)
-    group = await services.org.groups.get(group_id)
+    member = await services.members.get(member_id)
+    group = await services.org.group(group_id)
     if not done or member is None or group is None:
         await reply(update, tr("members.approvals.already"))
         return
@@ -549,7 +540,7 @@ async def coordinators_command(update: Update, context: Ctx) -> None:
         return
     await answer(update)
     tr = await translator(update, context)
-    appointments = await context.services.org.groups.appointments()
+    appointments = await context.services.org.appointments()
     lines = [str(tr("members.coord.title", count=len(appointments)))]
     rows = []
     for a in appointments[:20]:
@@ -568,7 +559,7 @@ async def coordinators_command(update: Update, context: Ctx) -> None:
 
 async def choose_coordinator_group(update: Update, context: Ctx, uid: int) -> None:
     tr = await translator(update, context)
-    groups = await context.services.org.groups.all()
+    groups = await context.services.org.all_groups()
     buttons = [kb.button("· " * g.depth + g.name[:40], kb.cb("coordset", uid, g.id)) for g in groups]
     await reply(update, tr("members.coord.choose_group", user=uid), kb.inline(kb.columns(buttons, 1)))
 
@@ -577,7 +568,7 @@ async def coordinator_from_card(update: Update, context: Ctx) -> None:
     parts = kb.parse(_data(update), "coordpick", 1)
     mid = kb.parse_int(parts[0]) if parts else None
     who = await _checked(update, context, _owner(context))
-    member = await context.services.members.repo.get(mid) if mid is not None else None
+    member = await context.services.members.get(mid) if mid is not None else None
     if who is None or member is None or member.user_id is None:
         await answer(update)
         return
@@ -602,10 +593,10 @@ async def coordinator_set(update: Update, context: Ctx) -> None:
     who, user_id, group_id = pressed
     services = context.services
     tr = await translator(update, context)
-    group = await services.org.groups.get(group_id)
+    group = await services.org.group(group_id)
     if group is None or group.archived:
         return
-    await services.org.groups.appoint(who.user_id, user_id, group_id, services.clock.now())
+    await services.org.appoint(who, user_id, group_id)
     await _refresh_menu(context, user_id)
     await _tell(context, user_id, "members.coord.appointed_you", group=group.name)
     await edit_or_reply(update, tr("members.coord.appointed", user=user_id, group=group.name))
@@ -617,7 +608,7 @@ async def coordinator_remove(update: Update, context: Ctx) -> None:
         return
     who, user_id, group_id = pressed
     services = context.services
-    await services.org.groups.dismiss(who.user_id, user_id, group_id, services.clock.now())
+    await services.org.dismiss(who, user_id, group_id)
     await _refresh_menu(context, user_id)
     await coordinators_command(update, context)
 
@@ -658,8 +649,7 @@ async def show_directory(update: Update, context: Ctx, page: int) -> None:
     await answer(update)
     tr = await translator(update, context)
     criteria = dict((context.user_data or {}).get("dir_q") or {})
-    flt = context.services.org.search_filter(who, **criteria)
-    found, total = await context.services.members.repo.search(flt, PAGE_SIZE, page * PAGE_SIZE)
+    found, total = await context.services.org.directory(who, criteria, page)
     pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
     buttons = [kb.button((m.name or "-")[:40], kb.cb("dir", "card", m.id)) for m in found]
     rows = [
@@ -722,14 +712,14 @@ async def member_card(update: Update, context: Ctx) -> None:
         await answer(update)
         return
     who = await _checked(update, context, _member_check(context, mid))
-    member = await context.services.members.repo.get(mid)
+    member = await context.services.members.get(mid)
     if who is None or member is None:
         await answer(update)
         return
     await answer(update)
     tr = await translator(update, context)
     groups = [
-        m.group_name for m in await context.services.members.repo.memberships(mid) if m.status in ("active", "pending")
+        m.group_name for m in await context.services.members.memberships(member) if m.status in ("active", "pending")
     ]
     rows = [[kb.button(str(tr("members.dir.message")), kb.cb("dir", "msg", mid))]]
     if who.is_owner and member.user_id is not None:
