@@ -18,6 +18,7 @@ from telegram.error import BadRequest, RetryAfter, TelegramError
 from bot.context import Ctx
 from bot.i18n import Markup, Translator
 from bot.roles import AccessDenied, Actor, Role
+from handlers import keyboards as kb
 
 Markup_ = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 Callback = Callable[[Update, Ctx], Awaitable[Any]]
@@ -87,6 +88,24 @@ async def flood_limited(update: Update, context: Ctx, exc: RetryAfter, what: str
         await answer(update, str(text), alert=True)  # no-op if answered or no button
     except TelegramError as err:
         log.warning("could not answer the button press either: %r", err)
+
+
+def pressed(update: Update, prefix: str, arity: int) -> list[str] | None:
+    """The fields of the pressed button's `prefix:...` data (exactly `arity`); None if forged, stale or no press."""
+    query = update.callback_query
+    return kb.parse(query.data if query else None, prefix, arity)
+
+
+def pressed_int(update: Update, prefix: str, arity: int, index: int) -> int | None:
+    """Field `index` of the pressed button's `prefix:...` data as a small integer; None if absent or forged."""
+    parts = pressed(update, prefix, arity)
+    return kb.parse_int(parts[index]) if parts else None
+
+
+def pressed_ints(update: Update, prefix: str, arity: int) -> list[int] | None:
+    """The pressed button's `prefix:n1:n2...` data as exactly `arity` small integers; None if forged or stale."""
+    query = update.callback_query
+    return kb.parse_ints(query.data if query else None, prefix, arity)
 
 
 def user_id_of(update: Update) -> int:

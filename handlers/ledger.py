@@ -44,7 +44,7 @@ from bot.ledger import (
 from bot.roles import Actor, Role
 from handlers import common
 from handlers import keyboards as kb
-from handlers.base import actor, answer, edit_or_reply, refuse, reply, send_direct, translator
+from handlers.base import actor, answer, edit_or_reply, pressed, refuse, reply, send_direct, translator
 from handlers.menu import CommandMenu
 
 log = logging.getLogger(__name__)
@@ -171,12 +171,23 @@ def render_record(tr: Translator, record: MemberRecord, zone: Any) -> str:
     return "\n".join(str(x) for x in lines)
 
 
-async def _resolve_period(update: Update, context: Ctx, code: str) -> Period | None:
+async def _period_press(update: Update, context: Ctx) -> tuple[Actor, Period] | None:
+    """A coordinator's press of `lg:<x>:<period code>`: the caller and the period.
+
+    None once the press is refused (not a coordinator) or answered (forged data, unknown period).
+    """
+    parts = pressed(update, "lg", 2)
+    who = await _coordinator(update, context)
+    if who is None:
+        return None  # refused (the callback is answered with the refusal)
     try:
-        return period_from_code(code, context.services.ledger.zone)
+        period = period_from_code(parts[1], context.services.ledger.zone) if parts else None
     except BadPeriod:
+        period = None
+    if period is None:
         await answer(update)
         return None
+    return who, period
 
 
 # --- /stats -----------------------------------------------------------------------------------
@@ -207,30 +218,21 @@ async def _send_stats(update: Update, context: Ctx, who: Actor, period: Period, 
 
 
 async def stats_button(update: Update, context: Ctx) -> None:
-    parts = kb.parse(update.callback_query.data if update.callback_query else None, "lg", 2)
-    who = await _coordinator(update, context)
-    if who is None:
-        return  # refused (the callback is answered with the refusal)
-    if parts is None:
-        await answer(update)
+    press = await _period_press(update, context)
+    if press is None:
         return
-    period = await _resolve_period(update, context, parts[1])
-    if period is None:
-        return
+    who, period = press
     await answer(update)
     await _send_stats(update, context, who, period, await translator(update, context))
 
 
 async def charts_button(update: Update, context: Ctx) -> None:
-    parts = kb.parse(update.callback_query.data if update.callback_query else None, "lg", 2)
-    who = await _coordinator(update, context)
-    if who is None:
+    press = await _period_press(update, context)
+    if press is None:
         return
-    if parts is None or update.effective_chat is None:
+    who, period = press
+    if update.effective_chat is None:
         await answer(update)
-        return
-    period = await _resolve_period(update, context, parts[1])
-    if period is None:
         return
     tr = await translator(update, context)
     await answer(update, str(tr("ledger.charts.working")))
@@ -259,7 +261,7 @@ def _render_pngs(stats: Stats, text: reports.Text) -> list[tuple[str, bytes]]:
 
 # --- custom period (a tiny conversation) -----------------------------------------------------------
 async def custom_period(update: Update, context: Ctx) -> int:
-    parts = kb.parse(update.callback_query.data if update.callback_query else None, "lg", 2)
+    parts = pressed(update, "lg", 2)
     who = await _coordinator(update, context)
     if who is None:
         return ConversationHandler.END
@@ -310,16 +312,10 @@ async def summary_command(update: Update, context: Ctx) -> None:
 
 
 async def summary_button(update: Update, context: Ctx) -> None:
-    parts = kb.parse(update.callback_query.data if update.callback_query else None, "lg", 2)
-    who = await _coordinator(update, context)
-    if who is None:
-        return  # refused (the callback is answered with the refusal)
-    if parts is None:
-        await answer(update)
+    press = await _period_press(update, context)
+    if press is None:
         return
-    period = await _resolve_period(update, context, parts[1])
-    if period is None:
-        return
+    who, period = press
     tr = await translator(update, context)
     await answer(update, str(tr("ledger.summary.working")))
     await _send_summary(update, context, who, period, tr)
@@ -410,7 +406,7 @@ async def audit_command(update: Update, context: Ctx) -> None:
 
 
 async def audit_button(update: Update, context: Ctx) -> None:
-    parts = kb.parse(update.callback_query.data if update.callback_query else None, "lg", 4)
+    parts = pressed(update, "lg", 4)
     who = await actor(update, context)
     if not who.is_owner:
         await refuse(update, context)

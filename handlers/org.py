@@ -7,6 +7,7 @@ scope with `RoleService.require_*`; button data can be forged.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -21,7 +22,19 @@ from bot.org import PAGE_SIZE, TreeError
 from bot.roles import AccessDenied, Actor, Role
 from handlers import common
 from handlers import keyboards as kb
-from handlers.base import actor, answer, edit_or_reply, refuse, reply, translator, user_id_of, with_retry_after
+from handlers.base import (
+    actor,
+    answer,
+    edit_or_reply,
+    pressed,
+    pressed_int,
+    pressed_ints,
+    refuse,
+    reply,
+    translator,
+    user_id_of,
+    with_retry_after,
+)
 from handlers.menu import CommandMenu
 
 log = logging.getLogger(__name__)
@@ -65,6 +78,21 @@ async def _checked(update: Update, context: Ctx, check: Any) -> Actor | None:
         await refuse(update, context)
         return None
     return who
+
+
+async def _checked_press(
+    update: Update, context: Ctx, prefix: str, check_for: Callable[[Ctx, int], Any]
+) -> tuple[Actor, int] | None:
+    """A press of `prefix:<action>:<id>` by a caller who passes `check_for(context, id)`.
+
+    Forged data is answered silently and a failed check refused politely; both give None.
+    """
+    ident = pressed_int(update, prefix, 2, 1)
+    if ident is None:
+        await answer(update)
+        return None
+    who = await _checked(update, context, check_for(context, ident))
+    return None if who is None else (who, ident)
 
 
 def _coordinator(context: Ctx) -> Any:
@@ -139,14 +167,12 @@ async def groups_command(update: Update, context: Ctx) -> None:
 
 
 async def group_open(update: Update, context: Ctx) -> None:
-    parts = kb.parse(_data(update), "grp", 2)
-    gid = kb.parse_int(parts[1]) if parts else None
-    if gid is None:
-        await answer(update)
+    press = await _checked_press(update, context, "grp", _group_check)
+    if press is None:
         return
-    who = await _checked(update, context, _group_check(context, gid))
+    gid = press[1]
     group = await context.services.org.group(gid)
-    if who is None or group is None:
+    if group is None:
         return
     await answer(update)
     tr = await translator(update, context)
@@ -171,47 +197,39 @@ async def group_open(update: Update, context: Ctx) -> None:
 
 
 async def group_action(update: Update, context: Ctx) -> None:
-    parts = kb.parse(_data(update), "grp", 2)
-    gid = kb.parse_int(parts[1]) if parts else None
-    if parts is None or gid is None:
+    action = (pressed(update, "grp", 2) or [""])[0]
+    if action not in ("arch", "appr", "mv"):
         await answer(update)
         return
-    action = parts[0]
+    press = await _checked_press(update, context, "grp", _group_check)
+    if press is None:
+        return
+    who, gid = press
     services = context.services
     tr = await translator(update, context)
     if action == "arch":
-        who = await _checked(update, context, _group_check(context, gid))
-        if who is None:
-            return
         await answer(update)
         count = await services.org.archive_group(who, gid)
         await edit_or_reply(update, tr("members.groups.archived", count=count))
     elif action == "appr":
-        who = await _checked(update, context, _group_check(context, gid))
         group = await services.org.group(gid)
-        if who is None or group is None:
+        if group is None:
             return
         await services.org.toggle_approval(who, group)
         await group_open(update, context)
-    elif action == "mv":
-        who = await _checked(update, context, _group_check(context, gid))
-        if who is None:
-            return
+    else:
         await answer(update)
         targets = [g for g in await services.org.visible_groups(who) if g.id != gid]
         buttons = [kb.button("· " * g.depth + g.name[:40], kb.cb("grpmv", gid, g.id)) for g in targets]
         await edit_or_reply(update, tr("members.groups.move_where"), kb.inline(kb.columns(buttons, 1)))
-    else:
-        await answer(update)
 
 
 async def group_move(update: Update, context: Ctx) -> None:
-    parts = kb.parse(_data(update), "grpmv", 2)
-    ids = [kb.parse_int(p) for p in parts] if parts else []
-    if len(ids) != 2 or ids[0] is None or ids[1] is None:
+    ids = pressed_ints(update, "grpmv", 2)
+    if ids is None:
         await answer(update)
         return
-    gid, parent = ids[0], ids[1]
+    gid, parent = ids
 
     async def check(who: Actor) -> None:
         await context.services.roles.require_group(who, gid)
@@ -231,7 +249,7 @@ async def group_move(update: Update, context: Ctx) -> None:
 
 
 async def group_kind(update: Update, context: Ctx) -> None:
-    parts = kb.parse(_data(update), "grpkind", 2)
+    parts = pressed(update, "grpkind", 2)
     parent = kb.parse_int(parts[0]) if parts else None
     pending = (context.user_data or {}).get("grp_new")
     if parts is None or parent is None or parts[1] not in ("sub", "local", "club") or not isinstance(pending, dict):
@@ -381,14 +399,10 @@ async def invite_command(update: Update, context: Ctx) -> None:
 
 
 async def invite_new(update: Update, context: Ctx) -> None:
-    parts = kb.parse(_data(update), "inv", 2)
-    gid = kb.parse_int(parts[1]) if parts else None
-    if gid is None:
-        await answer(update)
+    press = await _checked_press(update, context, "inv", _group_check)
+    if press is None:
         return
-    who = await _checked(update, context, _group_check(context, gid))
-    if who is None:
-        return
+    gid = press[1]
     await answer(update)
     tr = await translator(update, context)
     options = [("7", "0"), ("30", "0"), ("0", "0"), ("7", "1"), ("30", "50")]
@@ -397,12 +411,11 @@ async def invite_new(update: Update, context: Ctx) -> None:
 
 
 async def invite_make(update: Update, context: Ctx) -> None:
-    parts = kb.parse(_data(update), "invmk", 3)
-    nums = [kb.parse_int(p) for p in parts] if parts else []
-    if len(nums) != 3 or any(n is None for n in nums):
+    nums = pressed_ints(update, "invmk", 3)
+    if nums is None:
         await answer(update)
         return
-    gid, days, uses = (int(n or 0) for n in nums)
+    gid, days, uses = nums
     if days > 365 or uses > 10_000:
         await answer(update)
         return
@@ -433,8 +446,7 @@ async def invite_list(update: Update, context: Ctx) -> None:
 
 
 async def invite_revoke(update: Update, context: Ctx) -> None:
-    parts = kb.parse(_data(update), "invrv", 1)
-    iid = kb.parse_int(parts[0]) if parts else None
+    iid = pressed_int(update, "invrv", 1, 0)
     invite = await context.services.org.invite(iid) if iid is not None else None
     if invite is None:
         await answer(update)
@@ -501,7 +513,7 @@ async def approvals_command(update: Update, context: Ctx) -> None:
 
 
 async def approve_button(update: Update, context: Ctx) -> None:
-    parts = kb.parse(_data(update), "appr", 3)
+    parts = pressed(update, "appr", 3)
     ids = [kb.parse_int(p) for p in parts[1:]] if parts else []
     if len(ids) != 2 or ids[0] is None or ids[1] is None:
         await answer(update)
@@ -565,8 +577,7 @@ async def choose_coordinator_group(update: Update, context: Ctx, uid: int) -> No
 
 
 async def coordinator_from_card(update: Update, context: Ctx) -> None:
-    parts = kb.parse(_data(update), "coordpick", 1)
-    mid = kb.parse_int(parts[0]) if parts else None
+    mid = pressed_int(update, "coordpick", 1, 0)
     who = await _checked(update, context, _owner(context))
     member = await context.services.members.get(mid) if mid is not None else None
     if who is None or member is None or member.user_id is None:
@@ -578,7 +589,7 @@ async def coordinator_from_card(update: Update, context: Ctx) -> None:
 
 async def _owner_press(update: Update, context: Ctx, prefix: str) -> tuple[Actor, int, int] | None:
     """An owner's press of `prefix:<user id>:<group id>` (re-checked; forged data ignored)."""
-    ids = kb.parse_ints(_data(update), prefix, 2)
+    ids = pressed_ints(update, prefix, 2)
     who = await _checked(update, context, _owner(context))
     if who is None:
         return None
@@ -665,7 +676,7 @@ async def show_directory(update: Update, context: Ctx, page: int) -> None:
 
 async def directory_filter(update: Update, context: Ctx) -> None:
     """Filter buttons: category, expertise, status, group (within the caller's scope)."""
-    parts = kb.parse(_data(update), "dirf", 2)
+    parts = pressed(update, "dirf", 2)
     who = await _checked(update, context, _coordinator(context))
     if who is None:
         return
@@ -700,20 +711,17 @@ async def directory_filter(update: Update, context: Ctx) -> None:
 
 
 async def directory_page(update: Update, context: Ctx) -> None:
-    parts = kb.parse(_data(update), "dirp", 1)
-    page = kb.parse_int(parts[0]) if parts else None
+    page = pressed_int(update, "dirp", 1, 0)
     await show_directory(update, context, page or 0)
 
 
 async def member_card(update: Update, context: Ctx) -> None:
-    parts = kb.parse(_data(update), "dir", 2)
-    mid = kb.parse_int(parts[1]) if parts else None
-    if mid is None:
-        await answer(update)
+    press = await _checked_press(update, context, "dir", _member_check)
+    if press is None:
         return
-    who = await _checked(update, context, _member_check(context, mid))
+    who, mid = press
     member = await context.services.members.get(mid)
-    if who is None or member is None:
+    if member is None:
         await answer(update)
         return
     await answer(update)

@@ -29,7 +29,7 @@ from bot.members import (
 from bot.roles import Role
 from handlers import common
 from handlers import keyboards as kb
-from handlers.base import actor, answer, edit_or_reply, reply, translator, user_id_of
+from handlers.base import actor, answer, edit_or_reply, pressed, reply, translator, user_id_of
 from handlers.menu import CommandMenu
 
 CONSENT, NAME, CATEGORY, ORG, POSITION, EXPERTISE_STEP, INTERESTS, PHONE, GROUPS, SUMMARY = range(10)
@@ -154,7 +154,7 @@ async def profile_entry(update: Update, context: Ctx) -> int:
 
 
 async def consent(update: Update, context: Ctx) -> int:
-    parts = kb.parse(update.callback_query.data if update.callback_query else None, "reg", 2)
+    parts = pressed(update, "reg", 2)
     await answer(update)
     d = draft_of(context)
     if parts is None or parts[1] != "yes":
@@ -275,7 +275,7 @@ async def name_from_telegram(update: Update, context: Ctx) -> int:
 
 
 async def category_chosen(update: Update, context: Ctx) -> int:
-    parts = kb.parse(update.callback_query.data if update.callback_query else None, "reg", 2)
+    parts = pressed(update, "reg", 2)
     await answer(update)
     if parts is None or parts[1] not in CATEGORIES:
         return CATEGORY
@@ -306,7 +306,7 @@ async def skip(update: Update, context: Ctx) -> int:
 
 
 async def expertise_toggle(update: Update, context: Ctx) -> int:
-    parts = kb.parse(update.callback_query.data if update.callback_query else None, "reg", 2)
+    parts = pressed(update, "reg", 2)
     await answer(update)
     d = draft_of(context)
     if parts is None:
@@ -353,7 +353,7 @@ async def phone_text(update: Update, context: Ctx) -> int:
 
 
 async def group_toggle(update: Update, context: Ctx) -> int:
-    parts = kb.parse(update.callback_query.data if update.callback_query else None, "reg", 2)
+    parts = pressed(update, "reg", 2)
     d = draft_of(context)
     tr = await translator(update, context)
     if parts is None:
@@ -386,7 +386,7 @@ async def edit_menu(update: Update, context: Ctx) -> int:
 
 
 async def edit_field(update: Update, context: Ctx) -> int:
-    parts = kb.parse(update.callback_query.data if update.callback_query else None, "reg", 2)
+    parts = pressed(update, "reg", 2)
     await answer(update)
     if parts is None or parts[1] not in EDITABLE:
         return SUMMARY
