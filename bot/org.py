@@ -10,7 +10,8 @@ from typing import Any
 from bot.clock import Clock
 from bot.members import INVITE_PREFIX, new_invite_token
 from bot.roles import Actor
-from storage.groups import KINDS, Appointment, Group, GroupRepo, GroupSpec
+from storage.groups import KINDS, Appointment, GroupRepo, GroupSpec
+from storage.groups import Group as Group  # re-exported: handlers never import storage
 from storage.groups import TreeError as TreeError  # re-exported: handlers never import storage
 from storage.invites import Invite, InviteRepo
 from storage.members import Member, MemberRepo, SearchFilter

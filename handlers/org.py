@@ -11,14 +11,14 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from telegram import Update
+from telegram import InlineKeyboardButton, Update
 from telegram.error import BadRequest, Forbidden, RetryAfter
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
 from bot.context import Ctx, LiaisonApp
 from bot.i18n import Markup, Translator
 from bot.members import CATEGORIES, EXPERTISE, NAME_MAX, Invalid, InviteUnavailable, Member, clean_text, valid_token
-from bot.org import PAGE_SIZE, TreeError
+from bot.org import PAGE_SIZE, Group, TreeError
 from bot.roles import AccessDenied, Actor, Role
 from handlers import common
 from handlers import keyboards as kb
@@ -95,6 +95,20 @@ async def _checked_press(
     return None if who is None else (who, ident)
 
 
+async def _opened(update: Update, context: Ctx, check: Any) -> tuple[Actor, Translator] | None:
+    """A screen opened by a caller who passes `check` (the press answered): the caller and their language."""
+    who = await _checked(update, context, check)
+    if who is None:
+        return None
+    await answer(update)
+    return who, await translator(update, context)
+
+
+def _tree_button(group: Group, data: str) -> InlineKeyboardButton:
+    """A group in the tree, indented by its depth."""
+    return kb.button("· " * group.depth + group.name[:40], data)
+
+
 def _coordinator(context: Ctx) -> Any:
     async def check(who: Actor) -> None:
         context.services.roles.require_coordinator(who)
@@ -153,13 +167,12 @@ async def _tell(context: Ctx, user_id: int | None, key: str, **values: Any) -> N
 
 # --- /groups ----------------------------------------------------------------------------------------------
 async def groups_command(update: Update, context: Ctx) -> None:
-    who = await _checked(update, context, _coordinator(context))
-    if who is None:
+    opened = await _opened(update, context, _coordinator(context))
+    if opened is None:
         return
-    await answer(update)
-    tr = await translator(update, context)
+    who, tr = opened
     groups = await context.services.org.visible_groups(who)
-    buttons = [kb.button("· " * g.depth + g.name[:40], kb.cb("grp", "open", g.id)) for g in groups]
+    buttons = [_tree_button(g, kb.cb("grp", "open", g.id)) for g in groups]
     rows = kb.columns(buttons, 1)
     if who.scope.everything:
         rows.append([kb.button(str(tr("members.groups.new_root")), kb.cb("grp", "new", 0))])
@@ -220,7 +233,7 @@ async def group_action(update: Update, context: Ctx) -> None:
     else:
         await answer(update)
         targets = [g for g in await services.org.visible_groups(who) if g.id != gid]
-        buttons = [kb.button("· " * g.depth + g.name[:40], kb.cb("grpmv", gid, g.id)) for g in targets]
+        buttons = [_tree_button(g, kb.cb("grpmv", gid, g.id)) for g in targets]
         await edit_or_reply(update, tr("members.groups.move_where"), kb.inline(kb.columns(buttons, 1)))
 
 
@@ -393,7 +406,7 @@ async def invite_command(update: Update, context: Ctx) -> None:
         return
     tr = await translator(update, context)
     groups = await context.services.org.visible_groups(who)
-    buttons = [kb.button("· " * g.depth + g.name[:40], kb.cb("inv", "new", g.id)) for g in groups]
+    buttons = [_tree_button(g, kb.cb("inv", "new", g.id)) for g in groups]
     rows = [*kb.columns(buttons, 1), [kb.button(str(tr("members.invite.list")), kb.cb("inv", "list", 0))]]
     await reply(update, tr("members.invite.choose_group"), kb.inline(rows))
 
@@ -430,11 +443,10 @@ async def invite_make(update: Update, context: Ctx) -> None:
 
 
 async def invite_list(update: Update, context: Ctx) -> None:
-    who = await _checked(update, context, _coordinator(context))
-    if who is None:
+    opened = await _opened(update, context, _coordinator(context))
+    if opened is None:
         return
-    await answer(update)
-    tr = await translator(update, context)
+    who, tr = opened
     invites = await context.services.org.visible_invites(who)
     lines = [str(tr("members.invite.list_title", count=len(invites)))]
     rows = []
@@ -485,11 +497,10 @@ async def invite_payload(update: Update, context: Ctx, token: str) -> None:
 
 # --- approvals ------------------------------------------------------------------------------------------------
 async def approvals_command(update: Update, context: Ctx) -> None:
-    who = await _checked(update, context, _coordinator(context))
-    if who is None:
+    opened = await _opened(update, context, _coordinator(context))
+    if opened is None:
         return
-    await answer(update)
-    tr = await translator(update, context)
+    who, tr = opened
     pending = await context.services.members.pending_requests(who)
     if not pending:
         await edit_or_reply(update, tr("members.approvals.empty"))
@@ -547,11 +558,10 @@ async def decide(
 
 # --- coordinators (owners) --------------------------------------------------------------------------------------
 async def coordinators_command(update: Update, context: Ctx) -> None:
-    who = await _checked(update, context, _owner(context))
-    if who is None:
+    opened = await _opened(update, context, _owner(context))
+    if opened is None:
         return
-    await answer(update)
-    tr = await translator(update, context)
+    _who, tr = opened
     appointments = await context.services.org.appointments()
     lines = [str(tr("members.coord.title", count=len(appointments)))]
     rows = []
@@ -572,7 +582,7 @@ async def coordinators_command(update: Update, context: Ctx) -> None:
 async def choose_coordinator_group(update: Update, context: Ctx, uid: int) -> None:
     tr = await translator(update, context)
     groups = await context.services.org.all_groups()
-    buttons = [kb.button("· " * g.depth + g.name[:40], kb.cb("coordset", uid, g.id)) for g in groups]
+    buttons = [_tree_button(g, kb.cb("coordset", uid, g.id)) for g in groups]
     await reply(update, tr("members.coord.choose_group", user=uid), kb.inline(kb.columns(buttons, 1)))
 
 
@@ -654,11 +664,10 @@ async def members_command(update: Update, context: Ctx) -> None:
 
 
 async def show_directory(update: Update, context: Ctx, page: int) -> None:
-    who = await _checked(update, context, _coordinator(context))
-    if who is None:
+    opened = await _opened(update, context, _coordinator(context))
+    if opened is None:
         return
-    await answer(update)
-    tr = await translator(update, context)
+    who, tr = opened
     criteria = dict((context.user_data or {}).get("dir_q") or {})
     found, total = await context.services.org.directory(who, criteria, page)
     pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
