@@ -19,14 +19,13 @@ from telegram.error import BadRequest, Forbidden, RetryAfter
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
 from bot.context import Ctx, LiaisonApp
-from bot.feedback import KINDS, MAX_ATTACHMENTS, MAX_TEXT, STATUSES, NotFound, TextProblem
+from bot.feedback import KINDS, MAX_ATTACHMENTS, MAX_TEXT, STATUSES, Item, LimitReached, Note, NotFound, TextProblem
 from bot.i18n import Markup, Translator, escape
 from bot.roles import AccessDenied, Role
 from handlers import common
 from handlers import keyboards as kb
 from handlers.base import actor, answer, edit_or_reply, refuse, reply, send_direct, translator, with_retry_after
 from handlers.menu import CommandMenu
-from storage.feedback import Item, LimitReached, Note
 
 log = logging.getLogger(__name__)
 
