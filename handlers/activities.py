@@ -28,7 +28,7 @@ from bot.ics import activity_ics
 from bot.roles import Role
 from handlers import common
 from handlers import keyboards as kb
-from handlers.base import actor, answer, edit_or_reply, refuse, reply, translator, user_id_of
+from handlers.base import actor, answer, edit_or_reply, refuse, reply, send_direct, translator, user_id_of
 from handlers.menu import CommandMenu
 from storage.activities import Activity, RosterEntry, all_groups
 
@@ -482,8 +482,9 @@ async def send_ics(update: Update, context: Ctx, activity_id: int) -> None:
         stamp=service.clock.now(),
         cancelled=a.status == "cancelled",
     )
-    if update.effective_chat:
-        await update.effective_chat.send_document(data, filename=f"activity-{a.id}.ics")
+    if (chat := update.effective_chat) is not None:
+        name = f"activity-{a.id}.ics"
+        await send_direct(update, context, lambda: chat.send_document(data, filename=name), what="activity .ics")
 
 
 # --- /activities ---------------------------------------------------------------------------------------
@@ -778,8 +779,9 @@ async def send_export(update: Update, context: Ctx, a: Activity, kind: str) -> N
         out = io.BytesIO()
         book.save(out)
         data = out.getvalue()
-    if update.effective_chat:
-        await update.effective_chat.send_document(data, filename=f"roster-{a.id}.{kind}")
+    if (chat := update.effective_chat) is not None:
+        name = f"roster-{a.id}.{kind}"
+        await send_direct(update, context, lambda: chat.send_document(data, filename=name), what="roster export")
 
 
 async def capacity_command(update: Update, context: Ctx) -> None:
