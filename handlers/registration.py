@@ -460,6 +460,21 @@ async def confirm(update: Update, context: Ctx) -> int:
     return ConversationHandler.END
 
 
+async def out_of_step(update: Update, context: Ctx) -> int | None:
+    """Input the current step does not take — a stray photo or contact, or a button of a step the
+    bot has not reached (it restarted a moment after showing it): say so and ask the step again."""
+    d = draft_of(context)
+    step = d.get("step")
+    tr = await translator(update, context)
+    if update.callback_query is not None:
+        await answer(update, str(tr("members.step_again")))
+    else:
+        await reply(update, tr("members.step_again"))
+    if not isinstance(step, int):
+        return None
+    return await ask(update, context, step)
+
+
 async def help_keep_state(update: Update, context: Ctx) -> None:
     await common.help_command(update, context)
 
@@ -468,7 +483,11 @@ def conversation() -> ConversationHandler[Ctx]:
     def cq(callback: Any, pattern: str) -> BaseHandler[Update, Ctx, Any]:
         return CallbackQueryHandler(callback, pattern=pattern)
 
-    fallbacks: list[BaseHandler[Update, Ctx, Any]] = [common.cancel_fallback()]
+    fallbacks: list[BaseHandler[Update, Ctx, Any]] = [
+        common.cancel_fallback(),
+        MessageHandler(filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & ~filters.COMMAND, out_of_step),
+        CallbackQueryHandler(out_of_step, pattern=r"^reg:"),
+    ]
 
     return ConversationHandler(
         entry_points=[

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sandbox.driver import SandboxError
 from sandbox.state import CallbackQueryState
 from storage.db import Database
 from storage.timefmt import to_db
@@ -650,6 +651,109 @@ class SignupUser:
         self.acked = any(ack in (answer.text or "") for ack in SIGNUP_ACKS)
 
 
+Rule = tuple[str, str, Any]  # (text seen in the bot's last message, action, argument)
+
+
+@dataclass
+class FlowUser:
+    """Walks a guided conversation by answering whatever the bot last asked (`rules`), so a kill at
+    any point only means answering again; `acked` once the bot says `done` (what it promised)."""
+
+    user: Any
+    start: str
+    rules: list[Rule]
+    done: str
+    acked: bool = False
+    steps: int = 0
+    answer: str = ""
+
+    async def step(self, rng: random.Random) -> None:
+        if self.acked:
+            return
+        user = self.user
+        last, text, rule = None, "", None
+        for message in reversed(user.messages[-3:]):  # skip unrelated messages (a notice) that came after
+            body = message.text or message.caption or ""
+            if self.done in body:
+                self.acked = True
+                self.answer = body
+                return
+            rule = next((r for r in self.rules if r[0] in body), None)
+            if rule is not None:
+                last, text = message, body
+                break
+        before = len(user.inbox)
+        self.steps += 1
+        with contextlib.suppress(SandboxError):  # the button is gone (the step moved on): look again later
+            await self._act(last, rule)
+        await self._settle(before, last, text)
+
+    async def _act(self, last: Any, rule: Rule | None) -> None:
+        user = self.user
+        if last is None or rule is None:
+            await user.send(self.start)
+            return
+        _, action, argument = rule
+        if action == "send":
+            await user.send(argument)
+        elif action == "contact":
+            await user.press_reply_button(argument)
+        else:  # "press" a button by its text, or "choose": tick `argument`, then press Done
+            button = argument
+            if action == "choose":
+                ticked = any("✅" in b and argument in b for b in last.buttons)
+                button = "Done" if ticked else (lambda b: argument in b["text"])
+            pressed = await user.press(last, button)
+            with contextlib.suppress(TimeoutError):
+                await pressed.answer(timeout=3)
+
+    async def _settle(self, before: int, last: Any, text: str) -> None:
+        """Wait for the bot's next word (a new message or an edit); a kill may swallow it."""
+        user = self.user
+        with contextlib.suppress(TimeoutError, ValueError):
+            await user.wait_for(lambda m: user.inbox.index(m) >= before or (m is last and m.text != text), 3)
+
+
+def _flow_lost(conn: sqlite3.Connection, flow: FlowUser) -> list[str]:
+    """What the bot confirmed to a FlowUser but the database does not hold."""
+    uid = flow.user.id
+    if flow.start == "/start":
+        row = conn.execute("SELECT name, status FROM members WHERE user_id = ?", (uid,)).fetchone()
+        if row is None or not str(row[0]).startswith("Newcomer"):
+            return [f"user {uid}: told registered, database holds {row!r}"]
+        return []
+    ref = re.sub(r"<[^>]+>", "", flow.answer).split("reference number is ")[1].split(".")[0]
+    row = conn.execute("SELECT body FROM feedback_items WHERE ref = ?", (ref,)).fetchone()
+    if row is None or "Crash-test suggestion" not in str(row[0]):
+        return [f"user {uid}: told feedback {ref} received, database holds {row!r}"]
+    return []
+
+
+def registration_user(user: Any, name: str, group: str) -> FlowUser:
+    return FlowUser(user, "/start", [
+        ("Privacy notice", "press", "I agree"),
+        ("What is your name", "send", name),
+        ("Which category", "press", "Freelancers"),
+        ("Your organisation", "send", "Studio 7"),
+        ("Your position", "press", "Skip"),
+        ("areas of expertise", "press", "Done"),
+        ("Your interests", "press", "Skip"),
+        ("Share your phone number", "contact", "Share my phone number"),
+        ("Which groups", "choose", group),
+        ("Please check your details", "press", "Confirm"),
+    ], done="You are registered")
+
+
+def feedback_user(user: Any, text: str) -> FlowUser:
+    return FlowUser(user, "/feedback", [
+        ("What kind of feedback", "press", "Suggestion"),
+        ("Please write your text", "send", text),
+        ("You may send photos", "press", "Skip"),
+        ("Stay anonymous?", "press", "Show my name"),
+        ("Please confirm", "press", "Send"),
+    ], done="Your reference number is")
+
+
 async def seed_activity(db: Database, title: str, capacity: int, created_by: int) -> int:
     starts = to_db(NOW.replace(year=2027))
     ends = to_db(NOW.replace(year=2027, hour=5))
@@ -668,6 +772,10 @@ class CrashReport:
     integrity: str
     language_acks: int
     signup_acks: int
+    registrations_acked: int
+    feedback_acked: int
+    flows: int
+    unfinished: list[str]
     lost: list[str]
     seat_problems: list[str]
     duplicate_signups: int
@@ -695,6 +803,9 @@ class CrashReport:
             "integrity_check": self.integrity,
             "acknowledged_language_choices": self.language_acks,
             "acknowledged_signups": self.signup_acks,
+            "acknowledged_registrations": self.registrations_acked,
+            "acknowledged_feedback": self.feedback_acked,
+            "conversations_finished": f"{self.registrations_acked + self.feedback_acked}/{self.flows}",
             "acknowledged_but_lost": len(self.lost),
             "seat_count_problems": len(self.seat_problems),
             "duplicate_signups": self.duplicate_signups,
@@ -780,6 +891,13 @@ async def run_crash(tg: Any, workdir: Path, kills: int, seed: int, users: int = 
                 signup_users.append(SignupUser(user, activity_id))
             else:
                 language_users.append(LanguageUser(user))
+        flows: list[FlowUser] = []
+        for i in range(users // 4):  # strangers who register, members who send feedback
+            stranger = tg.create_user(f"Newcomer {i}", language_code="en")
+            flows.append(registration_user(stranger, f"Newcomer {i}", "浦东新联总会"))
+            author = tg.create_user(f"Author {i}", language_code="en")
+            await seed_member(db, author.id, name=f"Author {i}", group_id=head)
+            flows.append(feedback_user(author, f"Crash-test suggestion from author {i}"))
         recipients = []
         for i in range(notice_recipients):  # members who only receive the broadcast
             person = tg.create_user(f"Reader {i}", language_code="en")
@@ -809,13 +927,13 @@ async def run_crash(tg: Any, workdir: Path, kills: int, seed: int, users: int = 
     in_flight = 0
     stop = asyncio.Event()
 
-    async def drive(actor: LanguageUser | SignupUser) -> None:
+    async def drive(actor: LanguageUser | SignupUser | FlowUser) -> None:
         local = random.Random(rng.random())
         while not stop.is_set():
             await actor.step(local)
             await asyncio.sleep(local.uniform(0, 0.05))
 
-    drivers = [asyncio.create_task(drive(a)) for a in [*language_users, *signup_users]]
+    drivers = [asyncio.create_task(drive(a)) for a in [*language_users, *signup_users, *flows]]
     try:
         for _ in range(kills):
             await asyncio.sleep(rng.uniform(min_gap, max_gap))
@@ -824,6 +942,10 @@ async def run_crash(tg: Any, workdir: Path, kills: int, seed: int, users: int = 
             await asyncio.sleep(rng.uniform(0, 0.3))
             await bot.start()
         await asyncio.sleep(rng.uniform(min_gap, max_gap))
+        # conversations interrupted by the kills carry on with the last bot until they finish
+        settle = time.monotonic() + 40
+        while not all(f.acked for f in flows) and time.monotonic() < settle:
+            await asyncio.sleep(0.1)
     finally:
         stop.set()
         await asyncio.gather(*drivers, return_exceptions=True)
@@ -863,6 +985,9 @@ async def run_crash(tg: Any, workdir: Path, kills: int, seed: int, users: int = 
                 seat_problems.append(f"seats_taken {taken} but {holding} confirmed/offered sign-ups")
             if capacity is not None and taken > capacity:
                 seat_problems.append(f"seats_taken {taken} over capacity {capacity}")
+        for flow in flows:
+            if flow.acked:
+                lost.extend(_flow_lost(conn, flow))
         notice_status: dict[int, str] = {}
         resent = 0
         if recipients:
@@ -906,6 +1031,12 @@ async def run_crash(tg: Any, workdir: Path, kills: int, seed: int, users: int = 
         integrity=integrity,
         language_acks=sum(ok for u in language_users for _, ok in u.attempts),
         signup_acks=sum(u.acked for u in signup_users),
+        flows=len(flows),
+        unfinished=[f"{f.start} user {f.user.id} after {f.steps} steps, last: "
+                    + " | ".join(repr((m.text or "")[:60]) + str(m.buttons) for m in f.user.messages[-2:])
+                    for f in flows if not f.acked],
+        registrations_acked=sum(f.acked for f in flows if f.start == "/start"),
+        feedback_acked=sum(f.acked for f in flows if f.start == "/feedback"),
         lost=lost,
         seat_problems=seat_problems,
         duplicate_signups=duplicate_signups,
