@@ -34,7 +34,7 @@ async def main(kills: int, recipients: int, seed: int) -> dict[str, object]:
     for line in report.lost[:10]:
         print("LOST:", line)
     problems = report.seat_problems + report.notice_missing[:10] + report.scheduled_missing[:10]
-    for line in problems + report.scheduled_fired_twice + report.bot_errors[:10]:
+    for line in problems + report.scheduled_fired_twice + report.unfinished + report.bot_errors[:10]:
         print("PROBLEM:", line)
     return report.figures()
 
@@ -51,5 +51,7 @@ if __name__ == "__main__":
     failed = figures["integrity_check"] != "ok" or figures["acknowledged_but_lost"] or figures["seat_count_problems"]
     failed = failed or figures["duplicate_signups"] or figures["notice_missing"] or figures["notice_unattempted"]
     failed = failed or figures["scheduled_fired_twice"] or figures["scheduled_missing"]
+    done, started = str(figures["conversations_finished"]).split("/")
+    failed = failed or done != started
     duplicates = figures["notice_duplicates"] + figures["scheduled_duplicates"]
     sys.exit(1 if failed or duplicates > figures["notice_sends_in_flight_at_kills"] else 0)
