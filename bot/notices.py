@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from calendar import monthrange
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -193,6 +194,14 @@ class NoticeService:
         self.zone = zone
         self.quiet = quiet
         self.audiences = audiences if audiences is not None else AudienceService(db, clock)
+        self.on_schedule: Callable[[], Awaitable[None]] | None = None  # the alarm clock, set at start
+
+    async def next_due(self) -> datetime | None:
+        return await self.repo.next_due()
+
+    async def _schedule_changed(self) -> None:
+        if self.on_schedule is not None:
+            await self.on_schedule()
 
     @classmethod
     def build(
@@ -275,6 +284,8 @@ class NoticeService:
             self.delivery.wake()
         else:
             recipients = await self.count(actor, draft.segment)
+        if due is not None or draft.nudge_after_h:
+            await self._schedule_changed()
         return Created(notice_id, recipients, groups, due)
 
     async def _fire(self, tx: Any, notice_id: int, row: NewNotice | NoticeRow, actor: Actor,
@@ -453,6 +464,43 @@ class NoticeService:
             if done:
                 await audit.record(tx, now, actor.user_id, "notice.edit", "notice", notice_id)
         return done
+
+    async def move(self, actor: Actor, notice_id: int, at: datetime) -> datetime:
+        """A scheduled notice goes out at `at` instead (quiet hours apply unless urgent)."""
+        row = await self.get_for(actor, notice_id)
+        now = self.clock.now()
+        if row.status != "scheduled":
+            raise NoticeError("notice.edit.too_late")
+        if at <= now:
+            raise NoticeError("notice.error.in_past")
+        due = at if row.urgent else self.out_of_quiet(at)
+        return await self._set_schedule(actor, row, due, None, None)
+
+    async def change_repeat(self, actor: Actor, notice_id: int, recurrence: Recurrence, until: datetime) -> datetime:
+        """A recurring notice follows a new rule from now on."""
+        row = await self.get_for(actor, notice_id)
+        now = self.clock.now()
+        if row.status != "recurring":
+            raise NoticeError("notice.edit.too_late")
+        if until <= now:
+            raise NoticeError("notice.error.until_past")
+        due = recurrence.next_after(now, self.zone)
+        if not row.urgent:
+            due = self.out_of_quiet(due)
+        if due > until:
+            raise NoticeError("notice.error.until_past")
+        return await self._set_schedule(actor, row, due, recurrence.to_json(), until)
+
+    async def _set_schedule(self, actor: Actor, row: NoticeRow, due: datetime, recurrence: str | None,
+                            until: datetime | None) -> datetime:
+        now = self.clock.now()
+        async with self.db.transaction() as tx:
+            if not await store.set_schedule(tx, row.id, due, recurrence, until):
+                raise NoticeError("notice.edit.too_late")
+            await audit.record(tx, now, actor.user_id, "notice.reschedule", "notice", row.id,
+                               {"due": due.isoformat(), "recurrence": recurrence})
+        await self._schedule_changed()
+        return due
 
 
 def _excerpt(html_text: str, limit: int = 60) -> Markup:

@@ -11,11 +11,12 @@ import html
 import logging
 import re
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatMemberStatus, ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, RetryAfter
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -41,7 +42,7 @@ from bot.roles import AccessDenied, Actor, Role
 from bot.segments import Segment
 from handlers import common
 from handlers import keyboards as kb
-from handlers.base import actor, answer, edit_or_reply, refuse, reply, translator
+from handlers.base import actor, answer, edit_or_reply, refuse, reply, send_direct, translator, with_retry_after
 from handlers.delivery import TelegramTransport
 from handlers.menu import CommandMenu
 from storage.notices import GroupChatRepo, NoticeRow
@@ -58,6 +59,8 @@ MAX_PICK = 40
 CHOICES_PER_PAGE = 8
 # participant status <-> its one-letter code in callback data
 STATUS_CODES = {"confirmed": "c", "waitlisted": "w", "attended": "a"}
+TICK_S = 30.0  # safety net: the due work is also checked this often
+ALARM_SLACK_S = 0.05  # fire just after the due moment, so the row is due when we look
 
 
 def _draft(context: Ctx) -> dict[str, Any]:
@@ -471,14 +474,15 @@ async def _preview(update: Update, context: Ctx, who: Actor, *, resend: bool = T
         markup = kb.inline([[kb.button(label, kb.cb("noop"))]])
         attachment = draft.get("attachment") or {}
         if attachment.get("type") == "photo":
-            await chat.send_photo(attachment["file_id"], caption=draft.get("text", ""), parse_mode=ParseMode.HTML,
-                                  reply_markup=markup)
+            preview = partial(chat.send_photo, attachment["file_id"], caption=draft.get("text", ""),
+                              parse_mode=ParseMode.HTML, reply_markup=markup)
         elif attachment.get("type") == "document":
-            await chat.send_document(attachment["file_id"], caption=draft.get("text", ""),
-                                     parse_mode=ParseMode.HTML, reply_markup=markup)
+            preview = partial(chat.send_document, attachment["file_id"], caption=draft.get("text", ""),
+                              parse_mode=ParseMode.HTML, reply_markup=markup)
         else:
-            await chat.send_message(draft.get("text", ""), parse_mode=ParseMode.HTML, reply_markup=markup,
-                                    disable_web_page_preview=True)
+            preview = partial(chat.send_message, draft.get("text", ""), parse_mode=ParseMode.HTML,
+                              reply_markup=markup, disable_web_page_preview=True)
+        await send_direct(update, context, preview, what="notice preview")
     keyboard = kb.inline([
         [kb.button(tr("notice.btn.send_now"), kb.cb("ntc", "send"))],
         [kb.button(tr("notice.btn.schedule"), kb.cb("ntc", "when")),
@@ -773,11 +777,11 @@ async def _refresh_views(context: Ctx) -> None:
         tr = services.catalog.for_lang("en" if view.lang == "en" else "zh-Hans")
         text, keyboard = await _view_content(context, tr, who, row)
         try:
-            await context.bot.edit_message_text(
-                text, chat_id=view.chat_id, message_id=view.message_id, parse_mode=ParseMode.HTML,
-                reply_markup=keyboard,
-            )
-        except BadRequest as exc:  # not modified, or the message is gone: nothing to update
+            await with_retry_after(partial(
+                context.bot.edit_message_text, text, chat_id=view.chat_id, message_id=view.message_id,
+                parse_mode=ParseMode.HTML, reply_markup=keyboard,
+            ))
+        except (BadRequest, RetryAfter) as exc:  # not modified, gone, or flood-limited: not updated now
             log.debug("live notice view %s not updated: %s", view.notice_id, exc.message)
 
 
@@ -998,7 +1002,21 @@ async def on_startup(app: LiaisonApp) -> None:
 
     async def tick(context: Ctx) -> None:
         await services.notices.run_due()
+        await arm_alarm()
 
+    async def arm_alarm() -> None:
+        """The database holds what is due; the job queue only wakes us at the next due moment."""
+        due = await services.notices.next_due()
+        if due is None:
+            return
+        delay = (due - services.clock.now()).total_seconds()
+        if delay >= TICK_S:
+            return  # the regular tick gets there first
+        for job in queue.get_jobs_by_name("notices-alarm"):
+            job.schedule_removal()
+        queue.run_once(tick, max(0.0, delay) + ALARM_SLACK_S, name="notices-alarm")
+
+    services.notices.on_schedule = arm_alarm
     queue.run_once(start_worker, 0, name="delivery-worker")
-    queue.run_repeating(tick, interval=30, first=30, name="notices-due")
-
+    queue.run_repeating(tick, interval=TICK_S, first=TICK_S, name="notices-due")
+    await arm_alarm()
