@@ -3,7 +3,8 @@
     python bench/ledger.py            # 100,000 members, 2,000 activities, 500,000 sign-ups, 50,000 feedback
     python bench/ledger.py --quick    # 5,000 members (CI smoke run)
 
-Targets: head-association /stats under 1 s, a group segment under 100 ms, the full XLSX
+Targets: head-association /stats under 1 s, a group segment under 100 ms (selection at send
+time; `segment_count_ms` is the count-only path a notice preview uses), the full XLSX
 export completes, resident memory under 200 MB. Last line: one JSON object of figures.
 """
 
@@ -49,6 +50,17 @@ async def select_segment(db: Database, group_id: int, path: str) -> list[Any]:
     return list(await resolver.resolve(db, Segment(group_ids=(group_id,)), Scope(everything=True)))
 
 
+async def count_segment(db: Database, group_id: int, path: str) -> int:
+    """What a notice preview runs: the count-only path (the full selection where it does not exist)."""
+    from bot.segments import Segment, SegmentResolver
+    from storage.segments import SegmentRepo
+
+    resolver = SegmentResolver(SegmentRepo(db))
+    if not hasattr(resolver, "count"):
+        return len(await select_segment(db, group_id, path))
+    return int(await resolver.count(db, Segment(group_ids=(group_id,)), Scope(everything=True)))
+
+
 def memory_mb() -> tuple[float, float]:
     """(VmRSS, VmHWM) of this process in MB."""
     values: dict[str, float] = {}
@@ -77,6 +89,10 @@ async def measure(path: Path, members: int) -> dict[str, object]:
         started = time.perf_counter()
         recipients = await select_segment(db, int(row["id"]), segment_path)
         segment_ms = (time.perf_counter() - started) * 1000
+        await count_segment(db, int(row["id"]), segment_path)
+        started = time.perf_counter()
+        counted = await count_segment(db, int(row["id"]), segment_path)
+        count_ms = (time.perf_counter() - started) * 1000
 
         text = reports.plain(Catalog.load().for_lang("zh-Hans"))
         progress = reports.Progress()
@@ -89,13 +105,15 @@ async def measure(path: Path, members: int) -> dict[str, object]:
     print(f"stats (head association, this year): {stats_s * 1000:.0f} ms;"
           f" {stats.members.total} members, {stats.activities.held} activities held,"
           f" {stats.feedback.received} feedback items")
-    print(f"segment (group {segment_path}): {segment_ms:.1f} ms, {len(recipients)} recipients")
+    print(f"segment (group {segment_path}): {segment_ms:.1f} ms, {len(recipients)} recipients;"
+          f" preview count {count_ms:.1f} ms ({counted})")
     print(f"export: {export_s:.1f} s, {sum(files.rows.values())} rows, xlsx {len(files.xlsx) / 1e6:.1f} MB,"
           f" csv zip {len(files.csv_zip) / 1e6:.1f} MB")
     print(f"memory: VmRSS {rss:.0f} MB, VmHWM {hwm:.0f} MB")
     return {
         "stats_s": round(stats_s, 3),
         "segment_ms": round(segment_ms, 1),
+        "segment_count_ms": round(count_ms, 1),
         "export_s": round(export_s, 1),
         "rss_mb": round(hwm, 1),
         "members": members,

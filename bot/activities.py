@@ -97,6 +97,34 @@ def validate_times(starts_at: datetime, ends_at: datetime, deadline: datetime, n
     return None
 
 
+TIME_FIELDS = ("starts_at", "ends_at", "signup_deadline")
+EDIT_FIELDS = ("title", "description", "place", *TIME_FIELDS)
+
+
+def plan_edit(a: Activity, changes: dict[str, Any], now: datetime) -> tuple[dict[str, Any], str | None]:
+    """The full set of changes for an edit and the catalogue suffix of its first problem, or None.
+
+    Times are checked (as at creation) only when a time changes. A start moved before the
+    sign-up deadline pulls the deadline along; an already-passed deadline does not block moving
+    the times, but a new deadline must be in the future.
+    """
+    out = dict(changes)
+    if not any(f in out for f in TIME_FIELDS):
+        return out, None
+    starts = out.get("starts_at", a.starts_at)
+    ends = out.get("ends_at", a.ends_at)
+    if "signup_deadline" in out:
+        deadline = out["signup_deadline"]
+        if deadline <= now:
+            return out, "deadline_past"
+    else:
+        deadline = min(a.signup_deadline, starts)
+        if "starts_at" in out and deadline != a.signup_deadline:
+            out["signup_deadline"] = deadline
+        deadline = deadline if deadline > now else now + timedelta(seconds=1)
+    return out, validate_times(starts, ends, deadline, now)
+
+
 def parse_capacity(text: str) -> int | None:
     """A positive seat count; raises ValueError for zero, negatives and non-numbers."""
     value = text.strip()
@@ -430,12 +458,30 @@ class ActivityService:
     async def change_capacity(self, who: Actor, activity_id: int, capacity: int | None) -> Result:
         now = self.clock.now()
         async with self.db.transaction() as tx:
+            current = await st.activity_in_tx(tx, activity_id)
+            if current is None or current.status == "cancelled":
+                return fail("cancelled", current)
             if not await st.set_capacity(tx, activity_id, capacity, now):
                 return fail("capacity_below_taken")
             await self._promote(tx, activity_id, now)
             await record(tx, now, who.user_id, "activity.capacity", "activity", activity_id, {"capacity": capacity})
             a = await st.activity_in_tx(tx, activity_id)
         return Result(True, "capacity_changed", a)
+
+    async def export_roster(self, who: Actor, activity_id: int, kind: str) -> list[st.RosterEntry]:
+        """The roster for an export file; the export (personal data leaving the bot) is audited."""
+        entries = await self.repo.roster(activity_id)
+        async with self.db.transaction() as tx:
+            await record(
+                tx,
+                self.clock.now(),
+                who.user_id,
+                "activity.export",
+                "activity",
+                activity_id,
+                {"format": kind, "rows": len(entries)},
+            )
+        return entries
 
     async def close_signup(self, who: Actor, activity_id: int) -> Result:
         now = self.clock.now()
@@ -470,31 +516,24 @@ class ActivityService:
             a = await st.activity_in_tx(tx, activity_id)
             if a is None or a.status == "cancelled":
                 return fail("cancelled", a)
-            starts = changes.get("starts_at", a.starts_at)
-            ends = changes.get("ends_at", a.ends_at)
-            deadline = changes.get("signup_deadline", min(a.signup_deadline, starts))
-            if "starts_at" in changes and "signup_deadline" not in changes:
-                changes["signup_deadline"] = deadline
-            problem = validate_times(starts, ends, deadline if deadline > now else now + timedelta(seconds=1), now)
+            changes, problem = plan_edit(a, changes, now)
             if problem:
                 return fail(problem, a)
-            await st.update_fields(tx, activity_id, changes, now)
+            revision = await st.update_fields(tx, activity_id, changes, now)
             new = await st.activity_in_tx(tx, activity_id)
             assert new is not None
             if "starts_at" in changes or "ends_at" in changes:
                 await st.cancel_due(tx, activity_id)
                 await self._arm(tx, activity_id, _as_new(new), now)
             people = await st.holders(tx, activity_id, st.ACTIVE)
-            what = ", ".join(sorted(changes))
-            stamp = int(now.timestamp())
-            await enqueue(
-                tx,
-                [
-                    self._message(f"act_edit{stamp}", activity_id, r, "act.changed_notice", new, what=what)
-                    for r in people
-                ],
-                now,
-            )
+            messages = []
+            for r in people:
+                tr = self.catalog.for_lang(self._lang(r.language))
+                what = ", ".join(str(tr(f"act.field.{name}")) for name in EDIT_FIELDS if name in changes)
+                messages.append(
+                    self._message(f"act_edit_r{revision}", activity_id, r, "act.changed_notice", new, what=what)
+                )
+            await enqueue(tx, messages, now)
             await record(tx, now, who.user_id, "activity.edit", "activity", activity_id, {"fields": sorted(changes)})
         return Result(True, "edited", new, extra={"told": len(people)})
 

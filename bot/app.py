@@ -22,7 +22,7 @@ from bot.persistence import SqlitePersistence
 from bot.services import Services
 from bot.transport import build_request
 from bot.updates import PerUserUpdateProcessor
-from handlers import activities, common, ledger, notices, org, profile, registration
+from handlers import activities, activities_edit, common, ledger, notices, org, profile, registration
 from handlers import feedback as feedback_handlers
 from handlers import surveys as survey_handlers
 from handlers.common import FloodGuard
@@ -115,6 +115,7 @@ FEATURES: list[Any] = [
     profile,
     notices,  # also starts the delivery worker that drains the outbox for every feature
     activities,
+    activities_edit,  # guided edit of an activity (the Edit button on the roster view)
     feedback_handlers,
     survey_handlers,
     ledger,

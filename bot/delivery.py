@@ -8,10 +8,14 @@
   one only a second after the answer of the send 30 places back holds the limit whatever
   the network or server jitter (measured: up to 180 ms). A send that timed out counts from
   when it was given up.
-* `DeliveryService` claims due rows ('sending') in a transaction right before sending them,
-  sends them concurrently (bounded), and records the results together with the next claim.
-  At start rows left 'sending' by a crash become 'unknown'; on a clean stop claimed rows that
-  were not attempted go back to 'pending' and in-flight sends are awaited, so a restart
+* `DeliveryService` claims due rows ('sending') in a transaction shortly before sending them
+  (about `CLAIM_AHEAD_S` of sending at a time), durably marks each row attempted right before
+  its request goes out (one write per group of sends the pacer grants together), sends
+  concurrently (bounded), and records the results together with the next claim.
+  After a crash, start-up puts claimed rows that were never attempted back to 'pending' and
+  sends the attempted ones again, flagged `resent`: no recipient is left unattempted and a
+  duplicate is possible only for a send that was in flight at the crash. On a clean stop
+  unattempted claims go back to 'pending' and in-flight sends are awaited, so a restart
   neither loses nor repeats a recipient.
 * The transport (the Telegram calls) is injected: `handlers/delivery.py` maps
   python-telegram-bot's exceptions to `Outcome`s, so this module never imports telegram.
@@ -50,6 +54,7 @@ POLL_S = 0.002
 CLAIM_AHEAD_S = 0.5
 MAX_ATTEMPTS = 5
 PROGRESS_EVERY_S = 5.0
+PROGRESS_MIN_RECIPIENTS = 60  # about 2 s at the free rate: smaller scheduled sends get only a report
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,8 @@ class Transport(Protocol):
     async def send(self, item: OutboxItem) -> Outcome: ...
 
     async def edit(self, chat_id: int, message_id: int, text: str) -> None: ...
+
+    async def post(self, chat_id: int, text: str) -> int | None: ...
 
 
 class Ticket:
@@ -253,6 +260,7 @@ class DeliveryService:
         self._transport: Transport | None = None
         self._wake = asyncio.Event()
         self._results: list[Result] = []
+        self._touched: set[tuple[str, int]] = set()  # recorded results whose progress is not yet reported
         self._inflight: dict[int, asyncio.Task[None]] = {}
         self._inflight_chats: set[int] = set()
         self._hold: dict[int, float] = {}
@@ -268,12 +276,16 @@ class DeliveryService:
         return cls(OutboxRepo(db), clock, catalog, on_blocked=users.mark_blocked)
 
     # Lifecycle --------------------------------------------------------------------------------
-    async def recover(self) -> int:
-        """Rows left 'sending' by a crash were in flight: mark them 'unknown'."""
-        count = await self.repo.recover_inflight(self.clock.now())
-        if count:
-            log.warning("%d deliveries were in flight at the last stop: marked unknown", count)
-        return count
+    async def recover(self) -> tuple[int, int]:
+        """After a crash: claimed rows go back to pending; those in flight are sent again."""
+        released, resent = await self.repo.recover_inflight(self.clock.now())
+        if released or resent:
+            # the killed process may have sent a full second's worth just before it died, and the
+            # pacer's windows died with it: wait one window before sending anything
+            self.pacer.halt(1.0 + MARGIN_S)
+            log.warning("after an unclean stop: %d claimed deliveries re-queued, %d that were in flight"
+                        " will be sent again (possible duplicates)", released, resent)
+        return released, resent
 
     def start(
         self,
@@ -300,7 +312,7 @@ class DeliveryService:
 
     @property
     def idle(self) -> bool:
-        return not self._inflight and not self._results
+        return not self._inflight and not self._results and not self._touched
 
     # The loop ---------------------------------------------------------------------------------
     def _alive(self) -> bool:
@@ -322,8 +334,11 @@ class DeliveryService:
         if self._inflight:
             await asyncio.gather(*self._inflight.values(), return_exceptions=True)
         results, self._results = self._results, []
+        touched, self._touched = self._touched, set()
         if results:
-            _, touched = await self.repo.flush_and_claim(results, self.clock.now(), 0, lambda _i: False)
+            _, recorded = await self.repo.flush_and_claim(results, self.clock.now(), 0, lambda _i: False)
+            touched |= recorded
+        if touched:
             await self._report(touched)
 
     def _batch_size(self) -> int:
@@ -335,6 +350,9 @@ class DeliveryService:
         transport = self._transport
         if transport is None:
             raise RuntimeError("delivery worker not started")
+        if self._touched:
+            touched, self._touched = self._touched, set()
+            await self._report(touched)
         if not self._results and not await self.repo.has_due(self.clock.now()):
             return False
         results, self._results = self._results, []
@@ -362,18 +380,40 @@ class DeliveryService:
             await self._report(touched)
         if not items:
             return bool(results)
-        for index, item in enumerate(items):
-            if not self._alive() or self.pacer.wait_for(item.chat_id, item.paid) > 1.0:
-                # stopping, or halted by a 429: unsent claims go back to pending
-                await self.repo.release([i.id for i in items[index:]])
-                break
-            ticket = await self.pacer.acquire(item.chat_id, item.paid)
+        granted: list[tuple[OutboxItem, Ticket]] = []
+        try:
+            for index, item in enumerate(items):
+                if not self._alive() or self.pacer.wait_for(item.chat_id, item.paid) > 1.0:
+                    # stopping, or halted by a 429: unattempted claims go back to pending
+                    await self.repo.release([i.id for i in items[index:]])
+                    break
+                if granted and self.pacer.wait_for(item.chat_id, item.paid) > 0.0:
+                    # the pacer makes us wait: first send what it already granted
+                    await self._launch(transport, granted)
+                    granted = []
+                granted.append((item, await self.pacer.acquire(item.chat_id, item.paid)))
+            await self._launch(transport, granted)
+        except BaseException:
+            for _item, ticket in granted:
+                self.pacer.finished(ticket)
+            raise
+        return True
+
+    async def _launch(self, transport: Transport, granted: list[tuple[OutboxItem, Ticket]]) -> None:
+        """Mark the granted rows attempted (durably, one write), then send them concurrently."""
+        if not granted:
+            return
+        # recording the answers that came back meanwhile in the same write keeps what a crash
+        # could resend down to the requests really in flight
+        results, self._results = self._results, []
+        self._touched |= await self.repo.record_and_mark(results, [item.id for item, _ in granted], self.clock.now())
+        for item, ticket in granted:
             self._inflight_chats.add(item.chat_id)
             task = asyncio.create_task(self._send(transport, item, ticket))
             # also when the task is cancelled before it ever ran: the window must not wait forever
             task.add_done_callback(functools.partial(self._answered, ticket))
             self._inflight[item.id] = task
-        return True
+        granted.clear()
 
     def _answered(self, ticket: Ticket, _task: asyncio.Task[None]) -> None:
         self.pacer.finished(ticket)
@@ -431,11 +471,19 @@ class DeliveryService:
                 continue
             counts = await self.repo.counts(kind, ref_id)
             lang: Language = "en" if progress.lang == "en" else "zh-Hans"
+            scheduled = progress.scheduled
             if progress.message_id == NEW_MESSAGE:
-                # a scheduled or recurring send: no progress message, the report is a new one
+                # a scheduled or recurring send: no progress message yet
                 if counts.open:
+                    if counts.total >= PROGRESS_MIN_RECIPIENTS:
+                        # big enough to take a while: post a progress message and edit it from now on
+                        text = self._progress_text(lang, ref_id, counts, scheduled)
+                        message_id = await transport.post(progress.chat_id, text)
+                        if message_id is not None:
+                            await self.repo.set_progress_message(kind, ref_id, message_id)
+                            self._last_progress[(kind, ref_id)] = mono
                     continue
-                text = self.catalog.text(lang, "delivery.report_scheduled", ref=ref_id, **_fields(counts))
+                text = self._report_text(lang, ref_id, counts, scheduled)
                 report = OutgoingMessage(f"{kind}_report", ref_id, progress.chat_id, text, priority=1)
                 if await self.repo.finish_progress(kind, ref_id, self.clock.now(), report):
                     self.wake()
@@ -443,15 +491,27 @@ class DeliveryService:
             if counts.open == 0:
                 if not await self.repo.finish_progress(kind, ref_id, self.clock.now()):
                     continue
-                text = self.catalog.text(lang, "delivery.report", **_fields(counts))
+                text = self._report_text(lang, ref_id, counts, scheduled)
             else:
                 last = self._last_progress.get((kind, ref_id))
                 if last is not None and mono - last < PROGRESS_EVERY_S:
                     continue
-                text = self.catalog.text(lang, "delivery.progress", done=f"{counts.total - counts.open:,}",
-                                         total=f"{counts.total:,}")
+                text = self._progress_text(lang, ref_id, counts, scheduled)
             self._last_progress[(kind, ref_id)] = mono
             await transport.edit(progress.chat_id, progress.message_id, text)
+
+    def _progress_text(self, lang: Language, ref_id: int, counts: Counts, scheduled: bool) -> str:
+        key = "delivery.progress_scheduled" if scheduled else "delivery.progress"
+        return self.catalog.text(lang, key, ref=ref_id, done=f"{counts.total - counts.open:,}",
+                                 total=f"{counts.total:,}")
+
+    def _report_text(self, lang: Language, ref_id: int, counts: Counts, scheduled: bool) -> str:
+        key = "delivery.report_scheduled" if scheduled else "delivery.report"
+        text = self.catalog.text(lang, key, ref=ref_id, **_fields(counts))
+        if counts.resent:
+            text = self.catalog.for_lang(lang).join([text, self.catalog.text(lang, "delivery.resent",
+                                                                             resent=counts.resent)])
+        return text
 
 
 def _fields(counts: Counts) -> dict[str, int]:

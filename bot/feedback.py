@@ -22,12 +22,12 @@ from storage.feedback import (
     Created,
     DigestEntry,
     FeedbackRepo,
-    Item,
-    LimitReached,
     MemberItem,
     NewFeedback,
-    Note,
 )
+from storage.feedback import Item as Item  # re-exported: handlers never import storage
+from storage.feedback import LimitReached as LimitReached
+from storage.feedback import Note as Note
 
 log = logging.getLogger(__name__)
 

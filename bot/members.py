@@ -9,7 +9,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.clock import Clock
-from storage.members import InviteUnavailable, Member, MemberRepo, Membership, Registration
+from bot.roles import Actor
+from storage.members import InviteUnavailable as InviteUnavailable  # re-exported: handlers never import storage
+from storage.members import Member as Member
+from storage.members import MemberRepo, Membership, PendingRequest
+from storage.members import Registration as Registration
 
 CATEGORIES = ("enterprise", "intermediary", "freelancer", "new_media", "other")
 EXPERTISE = (
@@ -76,6 +80,9 @@ class MemberService:
     async def by_user(self, user_id: int) -> Member | None:
         return await self.repo.by_user(user_id)
 
+    async def get(self, member_id: int) -> Member | None:
+        return await self.repo.get(member_id)
+
     async def registered(self, user_id: int) -> Member | None:
         """The member row of someone who registered and has not erased their data."""
         member = await self.repo.by_user(user_id)
@@ -103,6 +110,14 @@ class MemberService:
 
     async def memberships(self, member: Member) -> list[Membership]:
         return await self.repo.memberships(member.id)
+
+    async def pending_requests(self, actor: Actor) -> list[PendingRequest]:
+        """Join requests waiting in the groups the actor covers."""
+        return await self.repo.pending_requests(None if actor.scope.everything else actor.scope.paths)
+
+    async def record_message(self, actor: Actor, member: Member) -> None:
+        """Audit that a coordinator messaged a member (the caller checked the member is in scope)."""
+        await self.repo.record_message(actor.user_id, member.id, self._clock.now())
 
     async def decide(self, actor_id: int, member_id: int, group_id: int, approve: bool, reason: str | None) -> bool:
         return await self.repo.decide(actor_id, member_id, group_id, approve, reason, self._clock.now())

@@ -11,11 +11,13 @@ from __future__ import annotations
 import json
 import re
 from calendar import monthrange
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.audiences import AudienceService
 from bot.clock import Clock
 from bot.config import Language, Settings
 from bot.delivery import DeliveryService
@@ -180,6 +182,7 @@ class NoticeService:
         delivery: DeliveryService,
         zone: ZoneInfo,
         quiet: tuple[time, time] | None = (time(22), time(8)),
+        audiences: AudienceService | None = None,
     ) -> None:
         self.db = db
         self.repo = NoticeRepo(db)
@@ -190,6 +193,15 @@ class NoticeService:
         self.delivery = delivery
         self.zone = zone
         self.quiet = quiet
+        self.audiences = audiences if audiences is not None else AudienceService(db, clock)
+        self.on_schedule: Callable[[], Awaitable[None]] | None = None  # the alarm clock, set at start
+
+    async def next_due(self) -> datetime | None:
+        return await self.repo.next_due()
+
+    async def _schedule_changed(self) -> None:
+        if self.on_schedule is not None:
+            await self.on_schedule()
 
     @classmethod
     def build(
@@ -197,13 +209,15 @@ class NoticeService:
         delivery: DeliveryService,
     ) -> NoticeService:
         resolver = SegmentResolver(SegmentRepo(db))
-        return cls(db, clock, catalog, roles, resolver, delivery, ZoneInfo(settings.tz), settings.quiet)
+        audiences = AudienceService(db, clock)
+        audiences.install(resolver)  # activity participants, questionnaire non-respondents
+        return cls(db, clock, catalog, roles, resolver, delivery, ZoneInfo(settings.tz), settings.quiet, audiences)
 
     # --- composing ------------------------------------------------------------------------------
     async def count(self, actor: Actor, segment: Segment) -> int:
         RoleService.require_coordinator(actor)
-        await self.segments.check(segment, actor.scope)
-        return len(await self.segments.resolve(self.db, segment, actor.scope))
+        await self.segments.check(segment, actor.scope, actor.user_id)
+        return await self.segments.count(self.db, segment, actor.scope)
 
     def out_of_quiet(self, moment: datetime) -> datetime:
         """Non-urgent sends falling in quiet hours (`LIAISON_QUIET_HOURS`) move to their end."""
@@ -226,7 +240,7 @@ class NoticeService:
                      progress: tuple[int, int] | None = None) -> Created:
         """Record a notice; send it now (through the outbox), or schedule it."""
         RoleService.require_coordinator(actor)
-        await self.segments.check(draft.segment, actor.scope)
+        await self.segments.check(draft.segment, actor.scope, actor.user_id)
         limit = MAX_CAPTION if draft.attachment else MAX_TEXT
         if not draft.text.strip() and not draft.attachment:
             raise NoticeError("notice.error.empty")
@@ -270,6 +284,8 @@ class NoticeService:
             self.delivery.wake()
         else:
             recipients = await self.count(actor, draft.segment)
+        if due is not None or draft.nudge_after_h:
+            await self._schedule_changed()
         return Created(notice_id, recipients, groups, due)
 
     async def _fire(self, tx: Any, notice_id: int, row: NewNotice | NoticeRow, actor: Actor,
@@ -278,11 +294,12 @@ class NoticeService:
         segment = Segment.from_json(row.segment)
         recipients = await self.segments.resolve(tx, segment, actor.scope)
         attachment = None if row.attachment is None else json.loads(row.attachment)
+        # One button per language, shared by every message (not one catalogue look-up per recipient).
+        markups = {lang: ack_markup(notice_id, self._label(lang)) for lang in {r.language for r in recipients}}
         messages = [
             OutgoingMessage(
                 "notice", notice_id, r.user_id, row.text, member_id=r.member_id,
-                reply_markup=ack_markup(notice_id, self._label(r.language)), attachment=attachment,
-                paid=row.paid,
+                reply_markup=markups[r.language], attachment=attachment, paid=row.paid,
             )
             for r in recipients
         ]
@@ -447,6 +464,43 @@ class NoticeService:
             if done:
                 await audit.record(tx, now, actor.user_id, "notice.edit", "notice", notice_id)
         return done
+
+    async def move(self, actor: Actor, notice_id: int, at: datetime) -> datetime:
+        """A scheduled notice goes out at `at` instead (quiet hours apply unless urgent)."""
+        row = await self.get_for(actor, notice_id)
+        now = self.clock.now()
+        if row.status != "scheduled":
+            raise NoticeError("notice.edit.too_late")
+        if at <= now:
+            raise NoticeError("notice.error.in_past")
+        due = at if row.urgent else self.out_of_quiet(at)
+        return await self._set_schedule(actor, row, due, None, None)
+
+    async def change_repeat(self, actor: Actor, notice_id: int, recurrence: Recurrence, until: datetime) -> datetime:
+        """A recurring notice follows a new rule from now on."""
+        row = await self.get_for(actor, notice_id)
+        now = self.clock.now()
+        if row.status != "recurring":
+            raise NoticeError("notice.edit.too_late")
+        if until <= now:
+            raise NoticeError("notice.error.until_past")
+        due = recurrence.next_after(now, self.zone)
+        if not row.urgent:
+            due = self.out_of_quiet(due)
+        if due > until:
+            raise NoticeError("notice.error.until_past")
+        return await self._set_schedule(actor, row, due, recurrence.to_json(), until)
+
+    async def _set_schedule(self, actor: Actor, row: NoticeRow, due: datetime, recurrence: str | None,
+                            until: datetime | None) -> datetime:
+        now = self.clock.now()
+        async with self.db.transaction() as tx:
+            if not await store.set_schedule(tx, row.id, due, recurrence, until):
+                raise NoticeError("notice.edit.too_late")
+            await audit.record(tx, now, actor.user_id, "notice.reschedule", "notice", row.id,
+                               {"due": due.isoformat(), "recurrence": recurrence})
+        await self._schedule_changed()
+        return due
 
 
 def _excerpt(html_text: str, limit: int = 60) -> Markup:

@@ -28,9 +28,9 @@ from bot.ics import activity_ics
 from bot.roles import Role
 from handlers import common
 from handlers import keyboards as kb
-from handlers.base import actor, answer, edit_or_reply, refuse, reply, translator, user_id_of
+from handlers.base import actor, answer, edit_or_reply, refuse, reply, send_direct, translator, user_id_of
 from handlers.menu import CommandMenu
-from storage.activities import Activity, all_groups
+from storage.activities import Activity, RosterEntry, all_groups
 
 PAGE = 5
 (TITLE, DESC, START, END, PLACE, CAPACITY, DEADLINE, ELIG, REMIND, SURVEY, OFFER, REPEAT, CONFIRM) = range(13)
@@ -482,8 +482,9 @@ async def send_ics(update: Update, context: Ctx, activity_id: int) -> None:
         stamp=service.clock.now(),
         cancelled=a.status == "cancelled",
     )
-    if update.effective_chat:
-        await update.effective_chat.send_document(data, filename=f"activity-{a.id}.ics")
+    if (chat := update.effective_chat) is not None:
+        name = f"activity-{a.id}.ics"
+        await send_direct(update, context, lambda: chat.send_document(data, filename=name), what="activity .ics")
 
 
 # --- /activities ---------------------------------------------------------------------------------------
@@ -625,6 +626,14 @@ async def manage_button(update: Update, context: Ctx) -> None:
     if action == "ro":
         await answer(update)
         await show_roster(update, context, a)
+    elif action == "rp":
+        # A forged page number is clamped into range; a non-number is a stale button.
+        page = kb.parse_int(parts[2]) if len(parts) == 3 else None
+        if page is None:
+            await answer(update, str(tr("common.stale_button")))
+            return
+        await answer(update)
+        await show_roster(update, context, a, page, edit=True)
     elif action in ("csv", "xlsx"):
         await answer(update)
         await send_export(update, context, a, action)
@@ -663,31 +672,55 @@ async def manage_button(update: Update, context: Ctx) -> None:
         await refuse(update, context)
 
 
-async def show_roster(update: Update, context: Ctx, a: Activity) -> None:
+ROSTER_PAGE = 20
+ROSTER_ORDER = ("confirmed", "offered", "waiting", "not_going")
+
+
+RosterPage = tuple[int, int, dict[str, tuple[int, list[str]]]]
+
+
+def roster_page(entries: list[RosterEntry], page: int, ended: bool) -> RosterPage:
+    """One page of the roster: (page clamped into range, pages, status -> (total, names on the page)).
+
+    People are listed in status order (confirmed, offered, waiting in waitlist order, not going),
+    `ROSTER_PAGE` a page; totals always count everyone. Checked-in and no-show are among the
+    confirmed, so they have their own totals and show the names of this page.
+    """
+    listed = [e for status in ROSTER_ORDER for e in entries if e.status == status]
+    pages = max(1, (len(listed) + ROSTER_PAGE - 1) // ROSTER_PAGE)
+    page = min(max(page, 0), pages - 1)
+    on_page = listed[page * ROSTER_PAGE : (page + 1) * ROSTER_PAGE]
+    out: dict[str, tuple[int, list[str]]] = {}
+    for key in (*ROSTER_ORDER, "checked_in", "no_show"):
+        total = sum(1 for e in entries if _roster_has(key, e, ended))
+        out[key] = (total, [(e.name or str(e.member_id))[:40] for e in on_page if _roster_has(key, e, ended)])
+    return page, pages, out
+
+
+def _roster_has(key: str, e: RosterEntry, ended: bool) -> bool:
+    if key == "checked_in":
+        return e.checked_in_at is not None
+    if key == "no_show":
+        return ended and e.status == "confirmed" and e.checked_in_at is None
+    return e.status == key
+
+
+async def show_roster(update: Update, context: Ctx, a: Activity, page: int = 0, *, edit: bool = False) -> None:
     tr = await translator(update, context)
     service = context.services.activities
     roster = await service.repo.roster(a.id)
     ended = service.clock.now() >= a.ends_at
-    groups: dict[str, list[str]] = {
-        "confirmed": [],
-        "waiting": [],
-        "offered": [],
-        "not_going": [],
-        "checked_in": [],
-        "no_show": [],
-    }
-    for r in roster:
-        if r.status in groups:
-            groups[r.status].append(r.name or str(r.member_id))
-        if r.checked_in_at is not None:
-            groups["checked_in"].append(r.name or str(r.member_id))
-        elif ended and r.status == "confirmed":
-            groups["no_show"].append(r.name or str(r.member_id))
+    page, pages, groups = roster_page(roster, page, ended)
     lines: list[str] = [service.card(tr.lang, a)]
-    for key, names in groups.items():
-        if names or key in ("confirmed", "waiting"):
-            lines.append(tr(f"act.roster.{key}", count=len(names), names=", ".join(names)[:1000] or "-"))
+    for key, (total, names) in groups.items():
+        if total or key in ("confirmed", "waiting"):
+            shown = ", ".join(names) or ("…" if total else "-")
+            lines.append(tr(f"act.roster.{key}", count=total, names=shown))
+    if pages > 1:
+        lines.append(tr("act.roster.page", page=page + 1, pages=pages, size=ROSTER_PAGE))
     buttons = [
+        kb.pager(f"actm:rp:{a.id}", page, pages, str(tr("act.btn.page_prev")), str(tr("act.btn.page_next"))),
+        [kb.button(str(tr("act.btn.edit")), kb.cb("acte", a.id))],
         [kb.button("CSV", kb.cb("actm", "csv", a.id)), kb.button("XLSX", kb.cb("actm", "xlsx", a.id))],
         [
             kb.button(str(tr("act.btn.code")), kb.cb("actm", "code", a.id)),
@@ -699,7 +732,13 @@ async def show_roster(update: Update, context: Ctx, a: Activity) -> None:
         ],
         [kb.button(str(tr("act.btn.survey_results")), kb.cb("actm", "sv", a.id))],
     ]
-    await reply(update, Markup("\n".join(lines)), kb.inline(buttons))
+    # Starts /notice (handlers/notices.py) with this activity's participants as the audience.
+    buttons.append([kb.button(str(tr("notice.btn.notify_participants")), kb.cb("ntc", "pre", a.id))])
+    text = Markup("\n".join(lines))
+    if edit:
+        await edit_or_reply(update, text, kb.inline(buttons))
+    else:
+        await reply(update, text, kb.inline(buttons))
 
 
 def roster_rows(entries: list[Any], zone: Any) -> list[list[str]]:
@@ -720,7 +759,8 @@ async def send_export(update: Update, context: Ctx, a: Activity, kind: str) -> N
     tr = await translator(update, context)
     service = context.services.activities
     header = [str(tr(f"act.col.{c}")) for c in ("n", "name", "user", "status", "signed_up", "checked_in")]
-    rows = roster_rows(await service.repo.roster(a.id), context.services.settings.zone)
+    who = await actor(update, context)
+    rows = roster_rows(await service.export_roster(who, a.id, kind), context.services.settings.zone)
     if kind == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer)
@@ -741,8 +781,9 @@ async def send_export(update: Update, context: Ctx, a: Activity, kind: str) -> N
         out = io.BytesIO()
         book.save(out)
         data = out.getvalue()
-    if update.effective_chat:
-        await update.effective_chat.send_document(data, filename=f"roster-{a.id}.{kind}")
+    if (chat := update.effective_chat) is not None:
+        name = f"roster-{a.id}.{kind}"
+        await send_direct(update, context, lambda: chat.send_document(data, filename=name), what="roster export")
 
 
 async def capacity_command(update: Update, context: Ctx) -> None:

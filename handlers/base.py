@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import random
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -13,36 +14,99 @@ from typing import Any, TypeVar
 
 from telegram import InlineKeyboardMarkup, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, RetryAfter
+from telegram.error import BadRequest, RetryAfter, TelegramError
 
 from bot.context import Ctx
 from bot.i18n import Markup, Translator
 from bot.roles import AccessDenied, Actor, Role
+from handlers import keyboards as kb
 
 Markup_ = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 Callback = Callable[[Update, Ctx], Awaitable[Any]]
 F = TypeVar("F", bound=Callback)
 T = TypeVar("T")
 
-# A direct reply that hits Telegram's flood limit (429) was not delivered: wait as told (plus
-# jitter, so many waiting replies do not all come back in the same instant) and send again.
-# Only this user's handling waits (their updates are processed in order anyway).
-RETRY_AFTER_ATTEMPTS = 5
-RETRY_AFTER_MAX_S = 10.0
+log = logging.getLogger(__name__)
+
+# A direct send (reply, edit, document, photo) that hits Telegram's flood limit (429) was not
+# delivered: wait as told (plus jitter, so many waiting sends do not all come back in the same
+# instant) and send again. Only this user's handling waits (their updates are processed in order
+# anyway). A longer wait, or a 429 after the retries, is given up: see `send_direct`.
+RETRY_AFTER_MAX_S = 30.0  # longest retry_after waited out inside a handler
+RETRY_AFTER_RETRIES = 3  # retries after the first attempt
+
+
+def retry_after_seconds(exc: RetryAfter) -> float:
+    delay = exc.retry_after
+    return delay.total_seconds() if isinstance(delay, timedelta) else float(delay)
 
 
 async def with_retry_after(call: Callable[[], Awaitable[T]]) -> T:
-    """Run a Bot API call, waiting out short 429s (a 429 means nothing was sent: no duplicate)."""
-    for attempt in range(1, RETRY_AFTER_ATTEMPTS + 1):
+    """Run a Bot API call, waiting out short 429s (a 429 means nothing was sent: no duplicate).
+
+    `call` runs again on each retry, so it must not consume anything a second call needs (pass file
+    contents as bytes, not as an already-read stream). A long or repeated 429 is raised.
+    """
+    for attempt in range(RETRY_AFTER_RETRIES + 1):
         try:
             return await call()
         except RetryAfter as exc:
-            delay = exc.retry_after
-            seconds = delay.total_seconds() if isinstance(delay, timedelta) else float(delay)
-            if attempt == RETRY_AFTER_ATTEMPTS or seconds > RETRY_AFTER_MAX_S:
+            seconds = retry_after_seconds(exc)
+            if attempt == RETRY_AFTER_RETRIES or seconds > RETRY_AFTER_MAX_S:
                 raise
             await asyncio.sleep(seconds + random.uniform(0, 1))
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def send_direct(update: Update, context: Ctx, call: Callable[[], Awaitable[T]], *, what: str) -> T | None:
+    """Send something to the caller's chat (document, photo, album, message) surviving short 429s.
+
+    A long or repeated 429 is logged and the caller is told politely to try again later (the
+    update is not silently dropped); returns None then.
+    """
+    try:
+        return await with_retry_after(call)
+    except RetryAfter as exc:
+        await flood_limited(update, context, exc, what)
+        return None
+
+
+async def flood_limited(update: Update, context: Ctx, exc: RetryAfter, what: str) -> None:
+    """Log a send given up on Telegram's flood limit and tell the caller to try again later."""
+    chat = update.effective_chat
+    log.warning("%s not sent to chat %s: flood limit, retry after %.0f s", what, chat.id if chat else "-",
+                retry_after_seconds(exc))
+    tr = await translator(update, context)
+    text = tr("common.try_later")
+    if chat is not None:
+        try:
+            await chat.send_message(text, parse_mode=ParseMode.HTML)  # one attempt: no more waiting
+            await answer(update)  # stop a pressed button spinning (no-op if answered or no button)
+            return
+        except TelegramError as err:
+            log.warning("could not tell chat %s to try again later: %r", chat.id, err)
+    try:
+        await answer(update, str(text), alert=True)  # no-op if answered or no button
+    except TelegramError as err:
+        log.warning("could not answer the button press either: %r", err)
+
+
+def pressed(update: Update, prefix: str, arity: int) -> list[str] | None:
+    """The fields of the pressed button's `prefix:...` data (exactly `arity`); None if forged, stale or no press."""
+    query = update.callback_query
+    return kb.parse(query.data if query else None, prefix, arity)
+
+
+def pressed_int(update: Update, prefix: str, arity: int, index: int) -> int | None:
+    """Field `index` of the pressed button's `prefix:...` data as a small integer; None if absent or forged."""
+    parts = pressed(update, prefix, arity)
+    return kb.parse_int(parts[index]) if parts else None
+
+
+def pressed_ints(update: Update, prefix: str, arity: int) -> list[int] | None:
+    """The pressed button's `prefix:n1:n2...` data as exactly `arity` small integers; None if forged or stale."""
+    query = update.callback_query
+    return kb.parse_ints(query.data if query else None, prefix, arity)
 
 
 def user_id_of(update: Update) -> int:

@@ -6,9 +6,10 @@ import asyncio
 import logging
 import time
 from collections import deque
+from functools import partial
 
 from telegram import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat, Update
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import (
     ApplicationHandlerStop,
     CallbackQueryHandler,
@@ -25,7 +26,7 @@ from bot.i18n import Catalog
 from bot.roles import SERVICE_IDS, Role
 from bot.services import Services
 from handlers import keyboards as kb
-from handlers.base import actor, answer, edit_or_reply, reply, translator
+from handlers.base import actor, answer, edit_or_reply, flood_limited, reply, translator, with_retry_after
 from handlers.menu import CommandMenu
 
 log = logging.getLogger(__name__)
@@ -266,6 +267,11 @@ def _tg_code(lang: Language) -> str:
 async def on_error(update: object, context: Ctx) -> None:
     """Log with context, tell the user something went wrong, notify owners (throttled)."""
     error = context.error
+    if isinstance(error, RetryAfter) and isinstance(update, Update):
+        # A reply or edit given up on Telegram's flood limit (longer than handlers wait out):
+        # not a bug, so no owner alert; the user is asked to try again later.
+        await flood_limited(update, context, error, "reply")
+        return
     where = ""
     if isinstance(update, Update):
         user = update.effective_user
@@ -292,7 +298,7 @@ async def on_error(update: object, context: Ctx) -> None:
         try:
             lang = await services.users.language(owner, None)
             text = services.catalog.text(lang, "error.owner_notice", what=where or "job", error=type(error).__name__)
-            await context.bot.send_message(owner, text, parse_mode="HTML")
+            await with_retry_after(partial(context.bot.send_message, owner, text, parse_mode="HTML"))
         except TelegramError:
             log.warning("could not notify owner %s", owner)
 

@@ -110,3 +110,11 @@ class TelegramTransport:
             )
         except TelegramError as exc:
             log.info("could not update progress message %s/%s: %s", chat_id, message_id, exc.message)
+
+    async def post(self, chat_id: int, text: str) -> int | None:
+        try:
+            message = await self.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML)
+        except TelegramError as exc:
+            log.info("could not post progress message to %s: %s", chat_id, exc.message)
+            return None
+        return message.message_id

@@ -10,22 +10,22 @@ from __future__ import annotations
 import csv
 import io
 import logging
+from functools import partial
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden
+from telegram.error import BadRequest, Forbidden, RetryAfter
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
 from bot.context import Ctx, LiaisonApp
-from bot.feedback import KINDS, MAX_ATTACHMENTS, MAX_TEXT, STATUSES, NotFound, TextProblem
+from bot.feedback import KINDS, MAX_ATTACHMENTS, MAX_TEXT, STATUSES, Item, LimitReached, Note, NotFound, TextProblem
 from bot.i18n import Markup, Translator, escape
 from bot.roles import AccessDenied, Role
 from handlers import common
 from handlers import keyboards as kb
-from handlers.base import actor, answer, edit_or_reply, refuse, reply, translator
+from handlers.base import actor, answer, edit_or_reply, refuse, reply, send_direct, translator, with_retry_after
 from handlers.menu import CommandMenu
-from storage.feedback import Item, LimitReached, Note
 
 log = logging.getLogger(__name__)
 
@@ -418,10 +418,10 @@ async def item_action(update: Update, context: Ctx) -> None:
             chat = update.effective_chat
             assert chat is not None
             for kind, file_id in item.attachments:
-                if kind == "photo":
-                    await chat.send_photo(file_id, caption=item.ref)
-                else:
-                    await chat.send_document(file_id, caption=item.ref)
+                send = chat.send_photo if kind == "photo" else chat.send_document
+                if await send_direct(update, context, partial(send, file_id, caption=item.ref),
+                                     what="feedback attachment") is None:
+                    break
         elif action == "asg" and len(parts) == 2:
             people = await service.assignable(who, item_id)
             await answer(update)
@@ -476,7 +476,9 @@ async def export_pressed(update: Update, context: Ctx) -> None:
     chat = update.effective_chat
     assert chat is not None
     data = ("\ufeff" + buffer.getvalue()).encode("utf-8")
-    await chat.send_document(data, filename="feedback.csv", caption=str(tr("fb.export_caption", count=len(items))))
+    caption = str(tr("fb.export_caption", count=len(items)))
+    await send_direct(update, context, lambda: chat.send_document(data, filename="feedback.csv", caption=caption),
+                      what="feedback export")
 
 
 def _cell(value: str) -> str:
@@ -560,8 +562,9 @@ async def deliver_answer(context: Ctx, chat_id: int, item: Item) -> bool:
     ]
     text = tr("fb.answer_to_member", ref=item.ref, text=_short(item.body, 200), answer=item.answer or "")
     try:
-        await context.bot.send_message(chat_id, text[:4096], parse_mode=ParseMode.HTML, reply_markup=kb.inline(buttons))
-    except (Forbidden, BadRequest) as exc:
+        await with_retry_after(lambda: context.bot.send_message(chat_id, text[:4096], parse_mode=ParseMode.HTML,
+                                                                reply_markup=kb.inline(buttons)))
+    except (Forbidden, BadRequest, RetryAfter) as exc:
         log.info("answer to feedback %s not delivered: %s", item.ref, exc.message)
         return False
     return True
@@ -626,8 +629,9 @@ def make_notifier(app: LiaisonApp) -> Any:
         assert services is not None
         tr = services.catalog.for_lang(await services.users.language(user_id, None))
         try:
-            await app.bot.send_message(user_id, tr(key, **values), parse_mode=ParseMode.HTML)
-        except (Forbidden, BadRequest) as exc:
+            text = tr(key, **values)
+            await with_retry_after(lambda: app.bot.send_message(user_id, text, parse_mode=ParseMode.HTML))
+        except (Forbidden, BadRequest, RetryAfter) as exc:
             log.info("feedback notice to %s not delivered: %s", user_id, exc.message)
             return False
         return True

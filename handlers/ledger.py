@@ -12,6 +12,7 @@ import asyncio
 import logging
 import re
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, cast
 
 from telegram import InlineKeyboardMarkup, InputMediaPhoto, Message, Update
@@ -43,7 +44,7 @@ from bot.ledger import (
 from bot.roles import Actor, Role
 from handlers import common
 from handlers import keyboards as kb
-from handlers.base import actor, answer, edit_or_reply, refuse, reply, translator
+from handlers.base import actor, answer, edit_or_reply, pressed, refuse, reply, send_direct, translator
 from handlers.menu import CommandMenu
 
 log = logging.getLogger(__name__)
@@ -170,12 +171,23 @@ def render_record(tr: Translator, record: MemberRecord, zone: Any) -> str:
     return "\n".join(str(x) for x in lines)
 
 
-async def _resolve_period(update: Update, context: Ctx, code: str) -> Period | None:
+async def _period_press(update: Update, context: Ctx) -> tuple[Actor, Period] | None:
+    """A coordinator's press of `lg:<x>:<period code>`: the caller and the period.
+
+    None once the press is refused (not a coordinator) or answered (forged data, unknown period).
+    """
+    parts = pressed(update, "lg", 2)
+    who = await _coordinator(update, context)
+    if who is None:
+        return None  # refused (the callback is answered with the refusal)
     try:
-        return period_from_code(code, context.services.ledger.zone)
+        period = period_from_code(parts[1], context.services.ledger.zone) if parts else None
     except BadPeriod:
+        period = None
+    if period is None:
         await answer(update)
         return None
+    return who, period
 
 
 # --- /stats -----------------------------------------------------------------------------------
@@ -206,43 +218,39 @@ async def _send_stats(update: Update, context: Ctx, who: Actor, period: Period, 
 
 
 async def stats_button(update: Update, context: Ctx) -> None:
-    parts = kb.parse(update.callback_query.data if update.callback_query else None, "lg", 2)
-    who = await _coordinator(update, context)
-    if who is None:
-        return  # refused (the callback is answered with the refusal)
-    if parts is None:
-        await answer(update)
+    press = await _period_press(update, context)
+    if press is None:
         return
-    period = await _resolve_period(update, context, parts[1])
-    if period is None:
-        return
+    who, period = press
     await answer(update)
     await _send_stats(update, context, who, period, await translator(update, context))
 
 
 async def charts_button(update: Update, context: Ctx) -> None:
-    parts = kb.parse(update.callback_query.data if update.callback_query else None, "lg", 2)
-    who = await _coordinator(update, context)
-    if who is None:
+    press = await _period_press(update, context)
+    if press is None:
         return
-    if parts is None or update.effective_chat is None:
+    who, period = press
+    if update.effective_chat is None:
         await answer(update)
-        return
-    period = await _resolve_period(update, context, parts[1])
-    if period is None:
         return
     tr = await translator(update, context)
     await answer(update, str(tr("ledger.charts.working")))
     stats = await context.services.ledger.stats(who.scope, period)
     images = await asyncio.to_thread(_render_pngs, stats, reports.plain(tr))
     caption = str(tr("ledger.charts.caption", period=period.label))
+    chat_id = update.effective_chat.id
+
+    def album() -> list[InputMediaPhoto]:  # built from bytes for each attempt (a 429 is retried)
+        return [
+            InputMediaPhoto(data, caption=caption if index == 0 else None, parse_mode=ParseMode.HTML,
+                            filename=f"{name}.png")
+            for index, (name, data) in enumerate(images)
+        ]
+
     # One album (sendMediaGroup): one request instead of a burst of photos in a private chat.
-    media = [
-        InputMediaPhoto(data, caption=caption if index == 0 else None, parse_mode=ParseMode.HTML,
-                        filename=f"{name}.png")
-        for index, (name, data) in enumerate(images)
-    ]
-    await context.bot.send_media_group(update.effective_chat.id, media=media)
+    await send_direct(update, context, lambda: context.bot.send_media_group(chat_id, media=album()),
+                      what="ledger charts")
 
 
 def _render_pngs(stats: Stats, text: reports.Text) -> list[tuple[str, bytes]]:
@@ -253,7 +261,7 @@ def _render_pngs(stats: Stats, text: reports.Text) -> list[tuple[str, bytes]]:
 
 # --- custom period (a tiny conversation) -----------------------------------------------------------
 async def custom_period(update: Update, context: Ctx) -> int:
-    parts = kb.parse(update.callback_query.data if update.callback_query else None, "lg", 2)
+    parts = pressed(update, "lg", 2)
     who = await _coordinator(update, context)
     if who is None:
         return ConversationHandler.END
@@ -304,16 +312,10 @@ async def summary_command(update: Update, context: Ctx) -> None:
 
 
 async def summary_button(update: Update, context: Ctx) -> None:
-    parts = kb.parse(update.callback_query.data if update.callback_query else None, "lg", 2)
-    who = await _coordinator(update, context)
-    if who is None:
-        return  # refused (the callback is answered with the refusal)
-    if parts is None:
-        await answer(update)
+    press = await _period_press(update, context)
+    if press is None:
         return
-    period = await _resolve_period(update, context, parts[1])
-    if period is None:
-        return
+    who, period = press
     tr = await translator(update, context)
     await answer(update, str(tr("ledger.summary.working")))
     await _send_summary(update, context, who, period, tr)
@@ -328,9 +330,12 @@ async def _send_summary(update: Update, context: Ctx, who: Actor, period: Period
     now = services.clock.now()
     data = await asyncio.to_thread(reports.build_summary_pdf, stats, reports.plain(tr), sections, now)
     await services.ledger.audit_read(now, who.user_id, "ledger.summary", {"period": period.code})
-    await context.bot.send_document(
-        update.effective_chat.id, document=data, filename=f"summary-{period.code}.pdf",
-        caption=str(tr("ledger.summary.caption", period=period.label)), parse_mode=ParseMode.HTML,
+    chat_id, caption = update.effective_chat.id, str(tr("ledger.summary.caption", period=period.label))
+    await send_direct(
+        update, context,
+        lambda: context.bot.send_document(chat_id, document=data, filename=f"summary-{period.code}.pdf",
+                                          caption=caption, parse_mode=ParseMode.HTML),
+        what="ledger summary",
     )
 
 
@@ -359,8 +364,13 @@ async def export_command(update: Update, context: Ctx) -> None:
     await services.ledger.audit_read(now, who.user_id, "ledger.export", {"rows": files.rows})
     stamp = now.astimezone(services.ledger.zone).strftime("%Y%m%d")
     chat_id = update.effective_chat.id
-    await context.bot.send_document(chat_id, document=files.xlsx, filename=f"ledger-{stamp}.xlsx")
-    await context.bot.send_document(chat_id, document=files.csv_zip, filename=f"ledger-{stamp}-csv.zip")
+    for document, filename in ((files.xlsx, f"ledger-{stamp}.xlsx"), (files.csv_zip, f"ledger-{stamp}-csv.zip")):
+        sent = await send_direct(
+            update, context, partial(context.bot.send_document, chat_id, document=document, filename=filename),
+            what="ledger export",
+        )
+        if sent is None:  # the user has been asked to try again later
+            return
     if status is not None:
         await _edit_status(status, tr("ledger.export.done", rows=sum(files.rows.values())))
 
@@ -396,7 +406,7 @@ async def audit_command(update: Update, context: Ctx) -> None:
 
 
 async def audit_button(update: Update, context: Ctx) -> None:
-    parts = kb.parse(update.callback_query.data if update.callback_query else None, "lg", 4)
+    parts = pressed(update, "lg", 4)
     who = await actor(update, context)
     if not who.is_owner:
         await refuse(update, context)

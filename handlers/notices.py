@@ -11,11 +11,12 @@ import html
 import logging
 import re
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatMemberStatus, ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, RetryAfter
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -26,6 +27,14 @@ from telegram.ext import (
     filters,
 )
 
+from bot.audiences import (
+    ACTIVITY,
+    PARTICIPANT_STATUSES,
+    QUESTIONNAIRE,
+    ActivityChoice,
+    activity_segment,
+    questionnaire_segment,
+)
 from bot.context import Ctx, LiaisonApp
 from bot.i18n import Markup, Translator
 from bot.notices import Created, Draft, NoticeError, parse_repeat, parse_when
@@ -33,7 +42,7 @@ from bot.roles import AccessDenied, Actor, Role
 from bot.segments import Segment
 from handlers import common
 from handlers import keyboards as kb
-from handlers.base import actor, answer, edit_or_reply, refuse, reply, translator
+from handlers.base import actor, answer, edit_or_reply, refuse, reply, send_direct, translator, with_retry_after
 from handlers.delivery import TelegramTransport
 from handlers.menu import CommandMenu
 from storage.notices import GroupChatRepo, NoticeRow
@@ -42,11 +51,16 @@ from storage.segments import SegmentRepo
 log = logging.getLogger(__name__)
 _TAG = re.compile(r"<[^>]*>")
 
-WRITE, AUDIENCE, PICK, PREVIEW, WHEN, REPEAT = range(6)
+WRITE, AUDIENCE, PICK, PREVIEW, WHEN, REPEAT, PICK_ACTIVITY, PICK_STATUS, PICK_QUESTIONNAIRE = range(9)
 EDIT_TEXT = 10
 DRAFT = "notice_draft"
 PER_PAGE = 20
 MAX_PICK = 40
+CHOICES_PER_PAGE = 8
+# participant status <-> its one-letter code in callback data
+STATUS_CODES = {"confirmed": "c", "waitlisted": "w", "attended": "a"}
+TICK_S = 30.0  # safety net: the due work is also checked this often
+ALARM_SLACK_S = 0.05  # fire just after the due moment, so the row is due when we look
 
 
 def _draft(context: Ctx) -> dict[str, Any]:
@@ -59,6 +73,11 @@ def _draft(context: Ctx) -> dict[str, Any]:
 
 
 def _segment(draft: dict[str, Any]) -> Segment:
+    kind, ref = draft.get("kind"), draft.get("ref")
+    if kind == ACTIVITY and isinstance(ref, int):
+        return activity_segment(ref, str(draft.get("status", "")))
+    if kind == QUESTIONNAIRE and isinstance(ref, int):
+        return questionnaire_segment(ref)
     return Segment(
         everyone=bool(draft.get("everyone")),
         group_ids=tuple(int(g) for g in draft.get("groups", [])),
@@ -86,7 +105,8 @@ async def notice_start(update: Update, context: Ctx) -> int:
 
 
 async def got_content(update: Update, context: Ctx) -> int:
-    if await _coordinator(update, context) is None:
+    who = await _coordinator(update, context)
+    if who is None:
         return ConversationHandler.END
     message = update.effective_message
     tr = await translator(update, context)
@@ -117,8 +137,37 @@ async def got_content(update: Update, context: Ctx) -> int:
     if not plain.strip() and "attachment" not in draft:
         await reply(update, tr("notice.error.empty"))
         return WRITE
+    preset = draft.get("preset_activity")
+    if isinstance(preset, int):  # started from an activity's "Notify participants" button
+        try:
+            choice = await context.services.notices.audiences.activity(who, preset)
+        except AccessDenied:
+            draft.pop("preset_activity", None)
+        else:
+            return await _show_statuses(update, context, who, tr, choice)
     await _ask_audience(update, tr)
     return AUDIENCE
+
+
+async def notice_for_activity(update: Update, context: Ctx) -> int:
+    """Entry from an activity's management view: /notice with its participants preselected."""
+    who = await _coordinator(update, context)
+    if who is None:
+        return ConversationHandler.END
+    numbers = _numbers(update, 2)
+    try:
+        if numbers is None:
+            raise AccessDenied("forged")
+        choice = await context.services.notices.audiences.activity(who, numbers[0])
+    except AccessDenied:
+        await _unavailable(update, context)
+        return ConversationHandler.END
+    await answer(update)
+    if context.user_data is not None:
+        context.user_data[DRAFT] = {"preset_activity": choice.id}
+    tr = await translator(update, context)
+    await reply(update, tr("notice.ask_text_for_activity", title=choice.title))
+    return WRITE
 
 
 async def not_content(update: Update, context: Ctx) -> int:
@@ -127,14 +176,25 @@ async def not_content(update: Update, context: Ctx) -> int:
     return WRITE
 
 
-async def _ask_audience(update: Update, tr: Translator) -> None:
+async def _ask_audience(update: Update, tr: Translator, *, edit: bool = False) -> None:
     keyboard = kb.inline([
         [kb.button(tr("notice.audience.everyone"), kb.cb("ntc", "a", "all"))],
         [kb.button(tr("notice.audience.groups"), kb.cb("ntc", "a", "groups")),
          kb.button(tr("notice.audience.categories"), kb.cb("ntc", "a", "cats"))],
+        [kb.button(tr("notice.audience.activity"), kb.cb("ntc", "a", "act"))],
+        [kb.button(tr("notice.audience.questionnaire"), kb.cb("ntc", "a", "svy"))],
         [kb.button(tr("notice.btn.cancel"), kb.cb("ntc", "x"))],
     ])
-    await reply(update, tr("notice.ask_audience"), keyboard)
+    if edit:
+        await edit_or_reply(update, tr("notice.ask_audience"), keyboard)
+    else:
+        await reply(update, tr("notice.ask_audience"), keyboard)
+
+
+def _reset_audience(draft: dict[str, Any]) -> None:
+    draft["groups"], draft["cats"], draft["everyone"] = [], [], False
+    for key in ("kind", "ref", "status", "preset_activity"):
+        draft.pop(key, None)
 
 
 async def audience_chosen(update: Update, context: Ctx) -> int:
@@ -146,7 +206,7 @@ async def audience_chosen(update: Update, context: Ctx) -> int:
     await answer(update)
     tr = await translator(update, context)
     draft = _draft(context)
-    draft["groups"], draft["cats"], draft["everyone"] = [], [], False
+    _reset_audience(draft)
     if parts == ["a", "all"]:
         draft["everyone"] = True
         return await _preview(update, context, who)
@@ -157,6 +217,175 @@ async def audience_chosen(update: Update, context: Ctx) -> int:
         draft["mode"] = "c"
         draft["cat_list"] = (await SegmentRepo(context.services.db).categories())[:MAX_PICK]
         return await _show_picker(update, context, who, tr)
+    if parts == ["a", "act"]:
+        return await _show_activities(update, context, who, tr, 0)
+    if parts == ["a", "svy"]:
+        return await _show_questionnaires(update, context, who, tr, 0)
+    return AUDIENCE
+
+
+# --- audiences borrowed from activities and questionnaires ------------------------------------------------
+def _nav(tr: Translator, action: str, page: int, total: int) -> list[Any]:
+    pages = max(1, (total + CHOICES_PER_PAGE - 1) // CHOICES_PER_PAGE)
+    row = []
+    if page > 0:
+        row.append(kb.button(tr("notice.btn.prev"), kb.cb("ntc", action, page - 1)))
+    if page + 1 < pages:
+        row.append(kb.button(tr("notice.btn.next"), kb.cb("ntc", action, page + 1)))
+    return row
+
+
+def _footer(tr: Translator) -> list[Any]:
+    return [kb.button(tr("notice.btn.back"), kb.cb("ntc", "back")),
+            kb.button(tr("notice.btn.cancel"), kb.cb("ntc", "x"))]
+
+
+def _label(text: str, limit: int = 48) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+async def _show_activities(update: Update, context: Ctx, who: Actor, tr: Translator, page: int) -> int:
+    notices = context.services.notices
+    choices, total = await notices.audiences.activities(who, page, CHOICES_PER_PAGE)
+    if total == 0:
+        await edit_or_reply(update, tr("notice.no_activities"))
+        await _ask_audience(update, tr)
+        return AUDIENCE
+    pages = max(1, (total + CHOICES_PER_PAGE - 1) // CHOICES_PER_PAGE)
+    rows = [[kb.button(_label(f"{_local(context, c.starts_at)[:10]} {c.title}"), kb.cb("ntc", "ai", c.id))]
+            for c in choices]
+    rows += [_nav(tr, "ap", page, total), _footer(tr)]
+    await edit_or_reply(update, tr("notice.pick_activity", page=page + 1, pages=pages), kb.inline(rows))
+    return PICK_ACTIVITY
+
+
+async def _show_questionnaires(update: Update, context: Ctx, who: Actor, tr: Translator, page: int) -> int:
+    notices = context.services.notices
+    choices, total = await notices.audiences.questionnaires(who, page, CHOICES_PER_PAGE)
+    if total == 0:
+        await edit_or_reply(update, tr("notice.no_questionnaires"))
+        await _ask_audience(update, tr)
+        return AUDIENCE
+    pages = max(1, (total + CHOICES_PER_PAGE - 1) // CHOICES_PER_PAGE)
+    rows = [[kb.button(_label(c.title), kb.cb("ntc", "qi", c.id))] for c in choices]
+    rows += [_nav(tr, "qp", page, total), _footer(tr)]
+    await edit_or_reply(update, tr("notice.pick_questionnaire", page=page + 1, pages=pages), kb.inline(rows))
+    return PICK_QUESTIONNAIRE
+
+
+def _numbers(update: Update, arity: int) -> list[int] | None:
+    query = update.callback_query
+    parts = kb.parse(query.data if query else None, "ntc", arity)
+    if parts is None:
+        return None
+    numbers = [kb.parse_int(p) for p in parts[1:]]
+    return None if any(n is None for n in numbers) else [n for n in numbers if n is not None]
+
+
+async def _unavailable(update: Update, context: Ctx) -> None:
+    """A forged, stale or no-longer-allowed choice: say so politely and stay where we are."""
+    tr = await translator(update, context)
+    await answer(update, str(tr("notice.audience.unavailable")), alert=True)
+
+
+async def activity_page(update: Update, context: Ctx) -> int:
+    who = await _coordinator(update, context)
+    if who is None:
+        return ConversationHandler.END
+    numbers = _numbers(update, 2)
+    if numbers is None:
+        await _unavailable(update, context)
+        return PICK_ACTIVITY
+    await answer(update)
+    return await _show_activities(update, context, who, await translator(update, context), numbers[0])
+
+
+async def activity_picked(update: Update, context: Ctx) -> int:
+    who = await _coordinator(update, context)
+    if who is None:
+        return ConversationHandler.END
+    numbers = _numbers(update, 2)
+    try:
+        if numbers is None:
+            raise AccessDenied("forged")
+        choice = await context.services.notices.audiences.activity(who, numbers[0])
+    except AccessDenied:
+        await _unavailable(update, context)
+        return PICK_ACTIVITY
+    await answer(update)
+    return await _show_statuses(update, context, who, await translator(update, context), choice)
+
+
+async def _show_statuses(update: Update, context: Ctx, who: Actor, tr: Translator, choice: ActivityChoice) -> int:
+    rows = []
+    for status in PARTICIPANT_STATUSES:
+        count = await context.services.notices.count(who, activity_segment(choice.id, status))
+        rows.append([kb.button(tr(f"notice.participants.{status}", count=count),
+                               kb.cb("ntc", "as", choice.id, STATUS_CODES[status]))])
+    rows.append(_footer(tr))
+    await edit_or_reply(update, tr("notice.pick_status", title=choice.title), kb.inline(rows))
+    return PICK_STATUS
+
+
+async def status_picked(update: Update, context: Ctx) -> int:
+    who = await _coordinator(update, context)
+    if who is None:
+        return ConversationHandler.END
+    query = update.callback_query
+    parts = kb.parse(query.data if query else None, "ntc", 3)
+    activity_id = kb.parse_int(parts[1]) if parts else None
+    status = next((s for s, code in STATUS_CODES.items() if parts and code == parts[2]), None)
+    try:
+        if activity_id is None or status is None:
+            raise AccessDenied("forged")
+        await context.services.notices.audiences.activity(who, activity_id)
+    except AccessDenied:
+        await _unavailable(update, context)
+        return PICK_STATUS
+    await answer(update)
+    draft = _draft(context)
+    _reset_audience(draft)
+    draft.update(kind=ACTIVITY, ref=activity_id, status=status)
+    return await _preview(update, context, who)
+
+
+async def questionnaire_page(update: Update, context: Ctx) -> int:
+    who = await _coordinator(update, context)
+    if who is None:
+        return ConversationHandler.END
+    numbers = _numbers(update, 2)
+    if numbers is None:
+        await _unavailable(update, context)
+        return PICK_QUESTIONNAIRE
+    await answer(update)
+    return await _show_questionnaires(update, context, who, await translator(update, context), numbers[0])
+
+
+async def questionnaire_picked(update: Update, context: Ctx) -> int:
+    who = await _coordinator(update, context)
+    if who is None:
+        return ConversationHandler.END
+    numbers = _numbers(update, 2)
+    segment = questionnaire_segment(numbers[0]) if numbers else None
+    try:
+        if segment is None:
+            raise AccessDenied("forged")
+        await context.services.notices.count(who, segment)  # checks the questionnaire is visible and open
+    except AccessDenied:
+        await _unavailable(update, context)
+        return PICK_QUESTIONNAIRE
+    await answer(update)
+    draft = _draft(context)
+    _reset_audience(draft)
+    draft.update(kind=QUESTIONNAIRE, ref=segment.ref_id)
+    return await _preview(update, context, who)
+
+
+async def audience_back(update: Update, context: Ctx) -> int:
+    if await _coordinator(update, context) is None:
+        return ConversationHandler.END
+    await answer(update)
+    await _ask_audience(update, await translator(update, context), edit=True)
     return AUDIENCE
 
 
@@ -245,14 +474,15 @@ async def _preview(update: Update, context: Ctx, who: Actor, *, resend: bool = T
         markup = kb.inline([[kb.button(label, kb.cb("noop"))]])
         attachment = draft.get("attachment") or {}
         if attachment.get("type") == "photo":
-            await chat.send_photo(attachment["file_id"], caption=draft.get("text", ""), parse_mode=ParseMode.HTML,
-                                  reply_markup=markup)
+            preview = partial(chat.send_photo, attachment["file_id"], caption=draft.get("text", ""),
+                              parse_mode=ParseMode.HTML, reply_markup=markup)
         elif attachment.get("type") == "document":
-            await chat.send_document(attachment["file_id"], caption=draft.get("text", ""),
-                                     parse_mode=ParseMode.HTML, reply_markup=markup)
+            preview = partial(chat.send_document, attachment["file_id"], caption=draft.get("text", ""),
+                              parse_mode=ParseMode.HTML, reply_markup=markup)
         else:
-            await chat.send_message(draft.get("text", ""), parse_mode=ParseMode.HTML, reply_markup=markup,
-                                    disable_web_page_preview=True)
+            preview = partial(chat.send_message, draft.get("text", ""), parse_mode=ParseMode.HTML,
+                              reply_markup=markup, disable_web_page_preview=True)
+        await send_direct(update, context, preview, what="notice preview")
     keyboard = kb.inline([
         [kb.button(tr("notice.btn.send_now"), kb.cb("ntc", "send"))],
         [kb.button(tr("notice.btn.schedule"), kb.cb("ntc", "when")),
@@ -547,11 +777,11 @@ async def _refresh_views(context: Ctx) -> None:
         tr = services.catalog.for_lang("en" if view.lang == "en" else "zh-Hans")
         text, keyboard = await _view_content(context, tr, who, row)
         try:
-            await context.bot.edit_message_text(
-                text, chat_id=view.chat_id, message_id=view.message_id, parse_mode=ParseMode.HTML,
-                reply_markup=keyboard,
-            )
-        except BadRequest as exc:  # not modified, or the message is gone: nothing to update
+            await with_retry_after(partial(
+                context.bot.edit_message_text, text, chat_id=view.chat_id, message_id=view.message_id,
+                parse_mode=ParseMode.HTML, reply_markup=keyboard,
+            ))
+        except (BadRequest, RetryAfter) as exc:  # not modified, gone, or flood-limited: not updated now
             log.debug("live notice view %s not updated: %s", view.notice_id, exc.message)
 
 
@@ -691,7 +921,8 @@ def register(app: LiaisonApp, menu: CommandMenu) -> None:
     private = filters.ChatType.PRIVATE & common.COMMAND_FILTER
     text = private & filters.TEXT & ~filters.COMMAND
     conversation = ConversationHandler(
-        entry_points=[CommandHandler("notice", notice_start, filters=private)],
+        entry_points=[CommandHandler("notice", notice_start, filters=private),
+                      CallbackQueryHandler(notice_for_activity, pattern=r"^ntc:pre:")],
         states={
             WRITE: [
                 MessageHandler(private & (filters.TEXT | filters.PHOTO | filters.Document.ALL) & ~filters.COMMAND,
@@ -702,6 +933,20 @@ def register(app: LiaisonApp, menu: CommandMenu) -> None:
             PICK: [
                 CallbackQueryHandler(pick_done, pattern=r"^ntc:done$"),
                 CallbackQueryHandler(pick_toggled, pattern=r"^ntc:[gc]:"),
+            ],
+            PICK_ACTIVITY: [
+                CallbackQueryHandler(activity_page, pattern=r"^ntc:ap:"),
+                CallbackQueryHandler(activity_picked, pattern=r"^ntc:ai:"),
+                CallbackQueryHandler(audience_back, pattern=r"^ntc:back$"),
+            ],
+            PICK_STATUS: [
+                CallbackQueryHandler(status_picked, pattern=r"^ntc:as:"),
+                CallbackQueryHandler(audience_back, pattern=r"^ntc:back$"),
+            ],
+            PICK_QUESTIONNAIRE: [
+                CallbackQueryHandler(questionnaire_page, pattern=r"^ntc:qp:"),
+                CallbackQueryHandler(questionnaire_picked, pattern=r"^ntc:qi:"),
+                CallbackQueryHandler(audience_back, pattern=r"^ntc:back$"),
             ],
             PREVIEW: [
                 CallbackQueryHandler(send_now, pattern=r"^ntc:send$"),
@@ -757,7 +1002,21 @@ async def on_startup(app: LiaisonApp) -> None:
 
     async def tick(context: Ctx) -> None:
         await services.notices.run_due()
+        await arm_alarm()
 
+    async def arm_alarm() -> None:
+        """The database holds what is due; the job queue only wakes us at the next due moment."""
+        due = await services.notices.next_due()
+        if due is None:
+            return
+        delay = (due - services.clock.now()).total_seconds()
+        if delay >= TICK_S:
+            return  # the regular tick gets there first
+        for job in queue.get_jobs_by_name("notices-alarm"):
+            job.schedule_removal()
+        queue.run_once(tick, max(0.0, delay) + ALARM_SLACK_S, name="notices-alarm")
+
+    services.notices.on_schedule = arm_alarm
     queue.run_once(start_worker, 0, name="delivery-worker")
-    queue.run_repeating(tick, interval=30, first=30, name="notices-due")
-
+    queue.run_repeating(tick, interval=TICK_S, first=TICK_S, name="notices-due")
+    await arm_alarm()

@@ -7,22 +7,35 @@ scope with `RoleService.require_*`; button data can be forged.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
-from telegram import Update
-from telegram.error import BadRequest, Forbidden
+from telegram import InlineKeyboardButton, Update
+from telegram.error import BadRequest, Forbidden, RetryAfter
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
 from bot.context import Ctx, LiaisonApp
 from bot.i18n import Markup, Translator
-from bot.members import CATEGORIES, EXPERTISE, NAME_MAX, Invalid, clean_text, valid_token
-from bot.org import PAGE_SIZE
+from bot.members import CATEGORIES, EXPERTISE, NAME_MAX, Invalid, InviteUnavailable, Member, clean_text, valid_token
+from bot.org import PAGE_SIZE, Group, TreeError
 from bot.roles import AccessDenied, Actor, Role
 from handlers import common
 from handlers import keyboards as kb
-from handlers.base import actor, answer, edit_or_reply, refuse, reply, translator, user_id_of
+from handlers.base import (
+    actor,
+    answer,
+    edit_or_reply,
+    pressed,
+    pressed_int,
+    pressed_ints,
+    refuse,
+    reply,
+    translator,
+    user_id_of,
+    with_retry_after,
+)
 from handlers.menu import CommandMenu
-from storage.members import InviteUnavailable, Member
 
 log = logging.getLogger(__name__)
 AWAIT_TEXT = 0
@@ -67,6 +80,35 @@ async def _checked(update: Update, context: Ctx, check: Any) -> Actor | None:
     return who
 
 
+async def _checked_press(
+    update: Update, context: Ctx, prefix: str, check_for: Callable[[Ctx, int], Any]
+) -> tuple[Actor, int] | None:
+    """A press of `prefix:<action>:<id>` by a caller who passes `check_for(context, id)`.
+
+    Forged data is answered silently and a failed check refused politely; both give None.
+    """
+    ident = pressed_int(update, prefix, 2, 1)
+    if ident is None:
+        await answer(update)
+        return None
+    who = await _checked(update, context, check_for(context, ident))
+    return None if who is None else (who, ident)
+
+
+async def _opened(update: Update, context: Ctx, check: Any) -> tuple[Actor, Translator] | None:
+    """A screen opened by a caller who passes `check` (the press answered): the caller and their language."""
+    who = await _checked(update, context, check)
+    if who is None:
+        return None
+    await answer(update)
+    return who, await translator(update, context)
+
+
+def _tree_button(group: Group, data: str) -> InlineKeyboardButton:
+    """A group in the tree, indented by its depth."""
+    return kb.button("· " * group.depth + group.name[:40], data)
+
+
 def _coordinator(context: Ctx) -> Any:
     async def check(who: Actor) -> None:
         context.services.roles.require_coordinator(who)
@@ -102,12 +144,12 @@ async def notify_approvers(context: Ctx, member: Member) -> None:
     for m in await services.members.memberships(member):
         if m.status != "pending":
             continue
-        for uid in await services.org.groups.coordinators_of(m.path):
+        for uid in await services.org.coordinators_of(m.path):
             lang = await services.users.language(uid, None)
             text = services.catalog.text(lang, "members.approvals.new", name=member.name or "", group=m.group_name)
             try:
-                await context.bot.send_message(uid, text, parse_mode="HTML")
-            except (BadRequest, Forbidden) as exc:
+                await with_retry_after(partial(context.bot.send_message, uid, text, parse_mode="HTML"))
+            except (BadRequest, Forbidden, RetryAfter) as exc:
                 log.info("could not notify coordinator %s: %s", uid, exc.message)
 
 
@@ -117,20 +159,20 @@ async def _tell(context: Ctx, user_id: int | None, key: str, **values: Any) -> N
     services = context.services
     lang = await services.users.language(user_id, None)
     try:
-        await context.bot.send_message(user_id, services.catalog.text(lang, key, **values), parse_mode="HTML")
-    except (BadRequest, Forbidden) as exc:
+        text = services.catalog.text(lang, key, **values)
+        await with_retry_after(lambda: context.bot.send_message(user_id, text, parse_mode="HTML"))
+    except (BadRequest, Forbidden, RetryAfter) as exc:
         log.info("could not message %s: %s", user_id, exc.message)
 
 
 # --- /groups ----------------------------------------------------------------------------------------------
 async def groups_command(update: Update, context: Ctx) -> None:
-    who = await _checked(update, context, _coordinator(context))
-    if who is None:
+    opened = await _opened(update, context, _coordinator(context))
+    if opened is None:
         return
-    await answer(update)
-    tr = await translator(update, context)
+    who, tr = opened
     groups = await context.services.org.visible_groups(who)
-    buttons = [kb.button("· " * g.depth + g.name[:40], kb.cb("grp", "open", g.id)) for g in groups]
+    buttons = [_tree_button(g, kb.cb("grp", "open", g.id)) for g in groups]
     rows = kb.columns(buttons, 1)
     if who.scope.everything:
         rows.append([kb.button(str(tr("members.groups.new_root")), kb.cb("grp", "new", 0))])
@@ -138,14 +180,12 @@ async def groups_command(update: Update, context: Ctx) -> None:
 
 
 async def group_open(update: Update, context: Ctx) -> None:
-    parts = kb.parse(_data(update), "grp", 2)
-    gid = kb.parse_int(parts[1]) if parts else None
-    if gid is None:
-        await answer(update)
+    press = await _checked_press(update, context, "grp", _group_check)
+    if press is None:
         return
-    who = await _checked(update, context, _group_check(context, gid))
-    group = await context.services.org.groups.get(gid)
-    if who is None or group is None:
+    gid = press[1]
+    group = await context.services.org.group(gid)
+    if group is None:
         return
     await answer(update)
     tr = await translator(update, context)
@@ -170,47 +210,39 @@ async def group_open(update: Update, context: Ctx) -> None:
 
 
 async def group_action(update: Update, context: Ctx) -> None:
-    parts = kb.parse(_data(update), "grp", 2)
-    gid = kb.parse_int(parts[1]) if parts else None
-    if parts is None or gid is None:
+    action = (pressed(update, "grp", 2) or [""])[0]
+    if action not in ("arch", "appr", "mv"):
         await answer(update)
         return
-    action = parts[0]
+    press = await _checked_press(update, context, "grp", _group_check)
+    if press is None:
+        return
+    who, gid = press
     services = context.services
     tr = await translator(update, context)
     if action == "arch":
-        who = await _checked(update, context, _group_check(context, gid))
-        if who is None:
-            return
         await answer(update)
-        count = await services.org.groups.archive(who.user_id, gid, services.clock.now())
+        count = await services.org.archive_group(who, gid)
         await edit_or_reply(update, tr("members.groups.archived", count=count))
     elif action == "appr":
-        who = await _checked(update, context, _group_check(context, gid))
-        group = await services.org.groups.get(gid)
-        if who is None or group is None:
+        group = await services.org.group(gid)
+        if group is None:
             return
-        await services.org.groups.set_approval(who.user_id, gid, not group.requires_approval, services.clock.now())
+        await services.org.toggle_approval(who, group)
         await group_open(update, context)
-    elif action == "mv":
-        who = await _checked(update, context, _group_check(context, gid))
-        if who is None:
-            return
-        await answer(update)
-        targets = [g for g in await services.org.visible_groups(who) if g.id != gid]
-        buttons = [kb.button("· " * g.depth + g.name[:40], kb.cb("grpmv", gid, g.id)) for g in targets]
-        await edit_or_reply(update, tr("members.groups.move_where"), kb.inline(kb.columns(buttons, 1)))
     else:
         await answer(update)
+        targets = [g for g in await services.org.visible_groups(who) if g.id != gid]
+        buttons = [_tree_button(g, kb.cb("grpmv", gid, g.id)) for g in targets]
+        await edit_or_reply(update, tr("members.groups.move_where"), kb.inline(kb.columns(buttons, 1)))
 
 
 async def group_move(update: Update, context: Ctx) -> None:
-    parts = kb.parse(_data(update), "grpmv", 2)
-    ids = [kb.parse_int(p) for p in parts] if parts else []
-    if len(ids) != 2 or ids[0] is None or ids[1] is None:
+    ids = pressed_ints(update, "grpmv", 2)
+    if ids is None:
         await answer(update)
         return
-    gid, parent = ids[0], ids[1]
+    gid, parent = ids
 
     async def check(who: Actor) -> None:
         await context.services.roles.require_group(who, gid)
@@ -221,10 +253,8 @@ async def group_move(update: Update, context: Ctx) -> None:
         return
     await answer(update)
     tr = await translator(update, context)
-    from storage.groups import TreeError
-
     try:
-        await context.services.org.groups.move(who.user_id, gid, parent, context.services.clock.now())
+        await context.services.org.move_group(who, gid, parent)
     except TreeError:
         await edit_or_reply(update, tr("members.groups.move_invalid"))
         return
@@ -232,7 +262,7 @@ async def group_move(update: Update, context: Ctx) -> None:
 
 
 async def group_kind(update: Update, context: Ctx) -> None:
-    parts = kb.parse(_data(update), "grpkind", 2)
+    parts = pressed(update, "grpkind", 2)
     parent = kb.parse_int(parts[0]) if parts else None
     pending = (context.user_data or {}).get("grp_new")
     if parts is None or parent is None or parts[1] not in ("sub", "local", "club") or not isinstance(pending, dict):
@@ -247,9 +277,7 @@ async def group_kind(update: Update, context: Ctx) -> None:
     context.user_data.pop("grp_new", None)
     tr = await translator(update, context)
     services = context.services
-    group = await services.org.groups.create(
-        who.user_id, str(pending["name"]), parts[1], parent, False, services.clock.now()
-    )
+    group = await services.org.create_group(who, str(pending["name"]), parts[1], parent)
     await edit_or_reply(update, tr("members.groups.created", name=group.name))
 
 
@@ -308,7 +336,6 @@ async def prompt_text(update: Update, context: Ctx) -> int:
     text = update.message.text if update.message and update.message.text else ""
     tr = await translator(update, context)
     services = context.services
-    now = services.clock.now()
     arg = kb.parse_int(parts[2]) if len(parts) > 2 else None
     try:
         if parts[:2] == ["grp", "new"] and arg is not None:
@@ -317,7 +344,7 @@ async def prompt_text(update: Update, context: Ctx) -> int:
             if who is None:
                 return ConversationHandler.END
             if arg == 0:
-                group = await services.org.groups.create(who.user_id, name, "head", None, False, now)
+                group = await services.org.create_group(who, name, "head", None)
                 await reply(update, tr("members.groups.created", name=group.name))
             else:
                 if context.user_data is not None:
@@ -331,15 +358,15 @@ async def prompt_text(update: Update, context: Ctx) -> int:
             who = await _checked(update, context, _group_check(context, arg))
             if who is None:
                 return ConversationHandler.END
-            await services.org.groups.rename(who.user_id, arg, name, now)
+            await services.org.rename_group(who, arg, name)
             await reply(update, tr("members.groups.renamed", name=name))
         elif parts[:2] == ["dir", "msg"] and arg is not None:
             body = clean_text(text, 3000)
             who = await _checked(update, context, _member_check(context, arg))
-            member = await services.members.repo.get(arg)
+            member = await services.members.get(arg)
             if who is None or member is None:
                 return ConversationHandler.END
-            await services.members.repo.record_message(who.user_id, member.id, now)
+            await services.members.record_message(who, member)
             await _tell(context, member.user_id, "members.dir.message_received", text=body)
             await reply(update, tr("members.dir.message_sent"))
         elif parts[:2] == ["dir", "search"]:
@@ -379,20 +406,16 @@ async def invite_command(update: Update, context: Ctx) -> None:
         return
     tr = await translator(update, context)
     groups = await context.services.org.visible_groups(who)
-    buttons = [kb.button("· " * g.depth + g.name[:40], kb.cb("inv", "new", g.id)) for g in groups]
+    buttons = [_tree_button(g, kb.cb("inv", "new", g.id)) for g in groups]
     rows = [*kb.columns(buttons, 1), [kb.button(str(tr("members.invite.list")), kb.cb("inv", "list", 0))]]
     await reply(update, tr("members.invite.choose_group"), kb.inline(rows))
 
 
 async def invite_new(update: Update, context: Ctx) -> None:
-    parts = kb.parse(_data(update), "inv", 2)
-    gid = kb.parse_int(parts[1]) if parts else None
-    if gid is None:
-        await answer(update)
+    press = await _checked_press(update, context, "inv", _group_check)
+    if press is None:
         return
-    who = await _checked(update, context, _group_check(context, gid))
-    if who is None:
-        return
+    gid = press[1]
     await answer(update)
     tr = await translator(update, context)
     options = [("7", "0"), ("30", "0"), ("0", "0"), ("7", "1"), ("30", "50")]
@@ -401,12 +424,11 @@ async def invite_new(update: Update, context: Ctx) -> None:
 
 
 async def invite_make(update: Update, context: Ctx) -> None:
-    parts = kb.parse(_data(update), "invmk", 3)
-    nums = [kb.parse_int(p) for p in parts] if parts else []
-    if len(nums) != 3 or any(n is None for n in nums):
+    nums = pressed_ints(update, "invmk", 3)
+    if nums is None:
         await answer(update)
         return
-    gid, days, uses = (int(n or 0) for n in nums)
+    gid, days, uses = nums
     if days > 365 or uses > 10_000:
         await answer(update)
         return
@@ -421,14 +443,11 @@ async def invite_make(update: Update, context: Ctx) -> None:
 
 
 async def invite_list(update: Update, context: Ctx) -> None:
-    who = await _checked(update, context, _coordinator(context))
-    if who is None:
+    opened = await _opened(update, context, _coordinator(context))
+    if opened is None:
         return
-    await answer(update)
-    tr = await translator(update, context)
-    services = context.services
-    visible = {g.id for g in await services.org.visible_groups(who)}
-    invites = [i for i in await services.org.invites.active(services.clock.now()) if i.group_id in visible]
+    who, tr = opened
+    invites = await context.services.org.visible_invites(who)
     lines = [str(tr("members.invite.list_title", count=len(invites)))]
     rows = []
     for i in invites[:20]:
@@ -439,9 +458,8 @@ async def invite_list(update: Update, context: Ctx) -> None:
 
 
 async def invite_revoke(update: Update, context: Ctx) -> None:
-    parts = kb.parse(_data(update), "invrv", 1)
-    iid = kb.parse_int(parts[0]) if parts else None
-    invite = await context.services.org.invites.get(iid) if iid is not None else None
+    iid = pressed_int(update, "invrv", 1, 0)
+    invite = await context.services.org.invite(iid) if iid is not None else None
     if invite is None:
         await answer(update)
         return
@@ -450,7 +468,7 @@ async def invite_revoke(update: Update, context: Ctx) -> None:
         return
     await answer(update)
     tr = await translator(update, context)
-    await context.services.org.invites.revoke(who.user_id, invite.id, context.services.clock.now())
+    await context.services.org.revoke_invite(who, invite.id)
     await edit_or_reply(update, tr("members.invite.revoked"))
 
 
@@ -470,7 +488,7 @@ async def invite_payload(update: Update, context: Ctx, token: str) -> None:
     except InviteUnavailable:
         await reply(update, tr("members.invite.invalid"))
         return
-    invite = await services.org.invites.by_token(token)
+    invite = await services.org.invite_by_token(token)
     group = invite.group_name if invite else ""
     await reply(update, tr(f"members.join.{status}", group=group))
     if status == "pending":
@@ -479,13 +497,11 @@ async def invite_payload(update: Update, context: Ctx, token: str) -> None:
 
 # --- approvals ------------------------------------------------------------------------------------------------
 async def approvals_command(update: Update, context: Ctx) -> None:
-    who = await _checked(update, context, _coordinator(context))
-    if who is None:
+    opened = await _opened(update, context, _coordinator(context))
+    if opened is None:
         return
-    await answer(update)
-    tr = await translator(update, context)
-    paths = None if who.scope.everything else who.scope.paths
-    pending = await context.services.members.repo.pending_requests(paths)
+    who, tr = opened
+    pending = await context.services.members.pending_requests(who)
     if not pending:
         await edit_or_reply(update, tr("members.approvals.empty"))
         return
@@ -508,7 +524,7 @@ async def approvals_command(update: Update, context: Ctx) -> None:
 
 
 async def approve_button(update: Update, context: Ctx) -> None:
-    parts = kb.parse(_data(update), "appr", 3)
+    parts = pressed(update, "appr", 3)
     ids = [kb.parse_int(p) for p in parts[1:]] if parts else []
     if len(ids) != 2 or ids[0] is None or ids[1] is None:
         await answer(update)
@@ -526,8 +542,8 @@ async def decide(
     tr = await translator(update, context)
     services = context.services
     done = await services.members.decide(who.user_id, member_id, group_id, approve, reason)
-    member = await services.members.repo.get(member_id)
-    group = await services.org.groups.get(group_id)
+    member = await services.members.get(member_id)
+    group = await services.org.group(group_id)
     if not done or member is None or group is None:
         await reply(update, tr("members.approvals.already"))
         return
@@ -542,12 +558,11 @@ async def decide(
 
 # --- coordinators (owners) --------------------------------------------------------------------------------------
 async def coordinators_command(update: Update, context: Ctx) -> None:
-    who = await _checked(update, context, _owner(context))
-    if who is None:
+    opened = await _opened(update, context, _owner(context))
+    if opened is None:
         return
-    await answer(update)
-    tr = await translator(update, context)
-    appointments = await context.services.org.groups.appointments()
+    _who, tr = opened
+    appointments = await context.services.org.appointments()
     lines = [str(tr("members.coord.title", count=len(appointments)))]
     rows = []
     for a in appointments[:20]:
@@ -566,16 +581,15 @@ async def coordinators_command(update: Update, context: Ctx) -> None:
 
 async def choose_coordinator_group(update: Update, context: Ctx, uid: int) -> None:
     tr = await translator(update, context)
-    groups = await context.services.org.groups.all()
-    buttons = [kb.button("· " * g.depth + g.name[:40], kb.cb("coordset", uid, g.id)) for g in groups]
+    groups = await context.services.org.all_groups()
+    buttons = [_tree_button(g, kb.cb("coordset", uid, g.id)) for g in groups]
     await reply(update, tr("members.coord.choose_group", user=uid), kb.inline(kb.columns(buttons, 1)))
 
 
 async def coordinator_from_card(update: Update, context: Ctx) -> None:
-    parts = kb.parse(_data(update), "coordpick", 1)
-    mid = kb.parse_int(parts[0]) if parts else None
+    mid = pressed_int(update, "coordpick", 1, 0)
     who = await _checked(update, context, _owner(context))
-    member = await context.services.members.repo.get(mid) if mid is not None else None
+    member = await context.services.members.get(mid) if mid is not None else None
     if who is None or member is None or member.user_id is None:
         await answer(update)
         return
@@ -585,7 +599,7 @@ async def coordinator_from_card(update: Update, context: Ctx) -> None:
 
 async def _owner_press(update: Update, context: Ctx, prefix: str) -> tuple[Actor, int, int] | None:
     """An owner's press of `prefix:<user id>:<group id>` (re-checked; forged data ignored)."""
-    ids = kb.parse_ints(_data(update), prefix, 2)
+    ids = pressed_ints(update, prefix, 2)
     who = await _checked(update, context, _owner(context))
     if who is None:
         return None
@@ -600,10 +614,10 @@ async def coordinator_set(update: Update, context: Ctx) -> None:
     who, user_id, group_id = pressed
     services = context.services
     tr = await translator(update, context)
-    group = await services.org.groups.get(group_id)
+    group = await services.org.group(group_id)
     if group is None or group.archived:
         return
-    await services.org.groups.appoint(who.user_id, user_id, group_id, services.clock.now())
+    await services.org.appoint(who, user_id, group_id)
     await _refresh_menu(context, user_id)
     await _tell(context, user_id, "members.coord.appointed_you", group=group.name)
     await edit_or_reply(update, tr("members.coord.appointed", user=user_id, group=group.name))
@@ -615,7 +629,7 @@ async def coordinator_remove(update: Update, context: Ctx) -> None:
         return
     who, user_id, group_id = pressed
     services = context.services
-    await services.org.groups.dismiss(who.user_id, user_id, group_id, services.clock.now())
+    await services.org.dismiss(who, user_id, group_id)
     await _refresh_menu(context, user_id)
     await coordinators_command(update, context)
 
@@ -650,14 +664,12 @@ async def members_command(update: Update, context: Ctx) -> None:
 
 
 async def show_directory(update: Update, context: Ctx, page: int) -> None:
-    who = await _checked(update, context, _coordinator(context))
-    if who is None:
+    opened = await _opened(update, context, _coordinator(context))
+    if opened is None:
         return
-    await answer(update)
-    tr = await translator(update, context)
+    who, tr = opened
     criteria = dict((context.user_data or {}).get("dir_q") or {})
-    flt = context.services.org.search_filter(who, **criteria)
-    found, total = await context.services.members.repo.search(flt, PAGE_SIZE, page * PAGE_SIZE)
+    found, total = await context.services.org.directory(who, criteria, page)
     pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
     buttons = [kb.button((m.name or "-")[:40], kb.cb("dir", "card", m.id)) for m in found]
     rows = [
@@ -673,7 +685,7 @@ async def show_directory(update: Update, context: Ctx, page: int) -> None:
 
 async def directory_filter(update: Update, context: Ctx) -> None:
     """Filter buttons: category, expertise, status, group (within the caller's scope)."""
-    parts = kb.parse(_data(update), "dirf", 2)
+    parts = pressed(update, "dirf", 2)
     who = await _checked(update, context, _coordinator(context))
     if who is None:
         return
@@ -708,26 +720,23 @@ async def directory_filter(update: Update, context: Ctx) -> None:
 
 
 async def directory_page(update: Update, context: Ctx) -> None:
-    parts = kb.parse(_data(update), "dirp", 1)
-    page = kb.parse_int(parts[0]) if parts else None
+    page = pressed_int(update, "dirp", 1, 0)
     await show_directory(update, context, page or 0)
 
 
 async def member_card(update: Update, context: Ctx) -> None:
-    parts = kb.parse(_data(update), "dir", 2)
-    mid = kb.parse_int(parts[1]) if parts else None
-    if mid is None:
-        await answer(update)
+    press = await _checked_press(update, context, "dir", _member_check)
+    if press is None:
         return
-    who = await _checked(update, context, _member_check(context, mid))
-    member = await context.services.members.repo.get(mid)
-    if who is None or member is None:
+    who, mid = press
+    member = await context.services.members.get(mid)
+    if member is None:
         await answer(update)
         return
     await answer(update)
     tr = await translator(update, context)
     groups = [
-        m.group_name for m in await context.services.members.repo.memberships(mid) if m.status in ("active", "pending")
+        m.group_name for m in await context.services.members.memberships(member) if m.status in ("active", "pending")
     ]
     rows = [[kb.button(str(tr("members.dir.message")), kb.cb("dir", "msg", mid))]]
     if who.is_owner and member.user_id is not None:

@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 from datetime import timedelta
+from functools import partial
 
-from telegram import Bot, Update
-from telegram.error import BadRequest, Forbidden
+from telegram import Bot, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest, Forbidden, RetryAfter
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot.context import Ctx, LiaisonApp
-from bot.i18n import Markup
+from bot.i18n import Markup, Translator
 from bot.roles import Role
 from bot.services import Services
 from handlers import common
 from handlers import keyboards as kb
-from handlers.base import answer, edit_or_reply, reply, translator, user_id_of
+from handlers.base import (
+    answer,
+    edit_or_reply,
+    pressed_int,
+    reply,
+    send_direct,
+    translator,
+    user_id_of,
+    with_retry_after,
+)
 from handlers.menu import CommandMenu
 from handlers.registration import summary_lines
 
@@ -50,8 +59,7 @@ async def my_groups(update: Update, context: Ctx, answered: bool = False) -> Non
 
 
 async def leave_group(update: Update, context: Ctx) -> None:
-    parts = kb.parse(update.callback_query.data if update.callback_query else None, "prof", 2)
-    gid = kb.parse_int(parts[1]) if parts else None
+    gid = pressed_int(update, "prof", 2, 1)
     member = await _member(update, context)
     tr = await translator(update, context)
     if gid is None or member is None:
@@ -62,16 +70,17 @@ async def leave_group(update: Update, context: Ctx) -> None:
     await my_groups(update, context, answered=True)
 
 
+def _confirm_or_keep(tr: Translator, confirm_key: str, action: str) -> InlineKeyboardMarkup:
+    """[confirm `prof:<action>`] [keep: back home] under a question about something irreversible."""
+    return kb.inline(
+        [[kb.button(str(tr(confirm_key)), kb.cb("prof", action)), kb.button(str(tr("members.keep")), kb.cb("home"))]]
+    )
+
+
 async def leave_ask(update: Update, context: Ctx) -> None:
     await answer(update)
     tr = await translator(update, context)
-    rows = [
-        [
-            kb.button(str(tr("members.leave.confirm")), kb.cb("prof", "quitok")),
-            kb.button(str(tr("members.keep")), kb.cb("home")),
-        ]
-    ]
-    await edit_or_reply(update, tr("members.leave.ask"), kb.inline(rows))
+    await edit_or_reply(update, tr("members.leave.ask"), _confirm_or_keep(tr, "members.leave.confirm", "quitok"))
 
 
 async def leave_confirm(update: Update, context: Ctx) -> None:
@@ -106,7 +115,12 @@ async def mydata(update: Update, context: Ctx) -> None:
     payload = json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
     chat = update.effective_chat
     if chat is not None:
-        await chat.send_document(io.BytesIO(payload), filename="my-data.json", caption=str(tr("members.mydata.file")))
+        caption = str(tr("members.mydata.file"))
+        # bytes, not a stream: a retry after a 429 uploads the whole file again
+        await send_direct(
+            update, context, lambda: chat.send_document(payload, filename="my-data.json", caption=caption),
+            what="/mydata file",
+        )
 
 
 async def forget(update: Update, context: Ctx) -> None:
@@ -115,13 +129,7 @@ async def forget(update: Update, context: Ctx) -> None:
     if member is None:
         await reply(update, tr("members.mydata.nothing"))
         return
-    rows = [
-        [
-            kb.button(str(tr("members.forget.confirm")), kb.cb("prof", "forgetok")),
-            kb.button(str(tr("members.keep")), kb.cb("home")),
-        ]
-    ]
-    await reply(update, tr("members.forget.ask"), kb.inline(rows))
+    await reply(update, tr("members.forget.ask"), _confirm_or_keep(tr, "members.forget.confirm", "forgetok"))
 
 
 async def forget_confirm(update: Update, context: Ctx) -> None:
@@ -168,9 +176,10 @@ async def run_due_refresh(bot: Bot, services: Services) -> int:
             ]
         )
         try:
-            await bot.send_message(user_id, tr("members.refresh.ask"), parse_mode="HTML", reply_markup=markup)
+            text = tr("members.refresh.ask")
+            await with_retry_after(partial(bot.send_message, user_id, text, parse_mode="HTML", reply_markup=markup))
             sent += 1
-        except (BadRequest, Forbidden) as exc:
+        except (BadRequest, Forbidden, RetryAfter) as exc:
             log.info("profile check not delivered to %s: %s", user_id, exc.message)
     return sent
 

@@ -14,13 +14,23 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Conv
 
 from bot.context import Ctx, LiaisonApp
 from bot.i18n import Markup, Translator
-from bot.members import CATEGORIES, EXPERTISE, INVITE_PREFIX, NAME_MAX, Invalid, clean_text, valid_token
+from bot.members import (
+    CATEGORIES,
+    EXPERTISE,
+    INVITE_PREFIX,
+    NAME_MAX,
+    Invalid,
+    InviteUnavailable,
+    Member,
+    Registration,
+    clean_text,
+    valid_token,
+)
 from bot.roles import Role
 from handlers import common
 from handlers import keyboards as kb
-from handlers.base import actor, answer, edit_or_reply, reply, translator, user_id_of
+from handlers.base import actor, answer, edit_or_reply, pressed, reply, translator, user_id_of
 from handlers.menu import CommandMenu
-from storage.members import InviteUnavailable, Member, Registration
 
 CONSENT, NAME, CATEGORY, ORG, POSITION, EXPERTISE_STEP, INTERESTS, PHONE, GROUPS, SUMMARY = range(10)
 ORDER = (NAME, CATEGORY, ORG, POSITION, EXPERTISE_STEP, INTERESTS, PHONE, GROUPS, SUMMARY)
@@ -105,7 +115,7 @@ async def start_entry(update: Update, context: Ctx) -> int:
     tr = await translator(update, context)
     if payload:
         token = payload[len(INVITE_PREFIX) :]
-        invite = await context.services.org.invites.by_token(token) if valid_token(token) else None
+        invite = await context.services.org.invite_by_token(token) if valid_token(token) else None
         if invite is None or not invite.usable(context.services.clock.now()):
             await reply(update, tr("members.invite.invalid"))
             return ConversationHandler.END
@@ -144,7 +154,7 @@ async def profile_entry(update: Update, context: Ctx) -> int:
 
 
 async def consent(update: Update, context: Ctx) -> int:
-    parts = kb.parse(update.callback_query.data if update.callback_query else None, "reg", 2)
+    parts = pressed(update, "reg", 2)
     await answer(update)
     d = draft_of(context)
     if parts is None or parts[1] != "yes":
@@ -188,7 +198,7 @@ async def ask(update: Update, context: Ctx, state: int) -> int:
         keyboard = kb.contact_keyboard(str(tr("members.phone.share")), None if required else str(tr("members.skip")))
         await reply(update, tr("members.ask.phone_required" if required else "members.ask.phone"), keyboard)
     elif state == GROUPS:
-        groups = await context.services.org.groups.all()
+        groups = await context.services.org.all_groups()
         if not groups or d.get("invite") or d.get("mode") == "profile":
             return await ask(update, context, SUMMARY)
         chosen = set(d.get("groups", []))
@@ -199,7 +209,7 @@ async def ask(update: Update, context: Ctx, state: int) -> int:
         rows = [*kb.columns(buttons, 1), [kb.button(str(tr("members.done")), kb.cb("reg", "grp", "done"))]]
         await send_prompt(update, tr("members.ask.groups"), kb.inline(rows))
     else:
-        names = {g.id: g.name for g in await context.services.org.groups.all()}
+        names = {g.id: g.name for g in await context.services.org.all_groups()}
         profile = d.get("mode") == "profile"
         lines = summary_lines(tr, d, None if profile else names)
         head = tr("members.profile.title" if profile else "members.summary.title")
@@ -265,7 +275,7 @@ async def name_from_telegram(update: Update, context: Ctx) -> int:
 
 
 async def category_chosen(update: Update, context: Ctx) -> int:
-    parts = kb.parse(update.callback_query.data if update.callback_query else None, "reg", 2)
+    parts = pressed(update, "reg", 2)
     await answer(update)
     if parts is None or parts[1] not in CATEGORIES:
         return CATEGORY
@@ -296,7 +306,7 @@ async def skip(update: Update, context: Ctx) -> int:
 
 
 async def expertise_toggle(update: Update, context: Ctx) -> int:
-    parts = kb.parse(update.callback_query.data if update.callback_query else None, "reg", 2)
+    parts = pressed(update, "reg", 2)
     await answer(update)
     d = draft_of(context)
     if parts is None:
@@ -343,7 +353,7 @@ async def phone_text(update: Update, context: Ctx) -> int:
 
 
 async def group_toggle(update: Update, context: Ctx) -> int:
-    parts = kb.parse(update.callback_query.data if update.callback_query else None, "reg", 2)
+    parts = pressed(update, "reg", 2)
     d = draft_of(context)
     tr = await translator(update, context)
     if parts is None:
@@ -357,7 +367,7 @@ async def group_toggle(update: Update, context: Ctx) -> int:
         return await advance(update, context, GROUPS)
     gid = kb.parse_int(parts[1])
     await answer(update)
-    valid = {g.id for g in await context.services.org.groups.all()}
+    valid = {g.id for g in await context.services.org.all_groups()}
     if gid is not None and gid in valid:
         chosen: list[int] = list(d.get("groups", []))
         chosen.remove(gid) if gid in chosen else chosen.append(gid)
@@ -376,7 +386,7 @@ async def edit_menu(update: Update, context: Ctx) -> int:
 
 
 async def edit_field(update: Update, context: Ctx) -> int:
-    parts = kb.parse(update.callback_query.data if update.callback_query else None, "reg", 2)
+    parts = pressed(update, "reg", 2)
     await answer(update)
     if parts is None or parts[1] not in EDITABLE:
         return SUMMARY
@@ -450,6 +460,21 @@ async def confirm(update: Update, context: Ctx) -> int:
     return ConversationHandler.END
 
 
+async def out_of_step(update: Update, context: Ctx) -> int | None:
+    """Input the current step does not take — a stray photo or contact, or a button of a step the
+    bot has not reached (it restarted a moment after showing it): say so and ask the step again."""
+    d = draft_of(context)
+    step = d.get("step")
+    tr = await translator(update, context)
+    if update.callback_query is not None:
+        await answer(update, str(tr("members.step_again")))
+    else:
+        await reply(update, tr("members.step_again"))
+    if not isinstance(step, int):
+        return None
+    return await ask(update, context, step)
+
+
 async def help_keep_state(update: Update, context: Ctx) -> None:
     await common.help_command(update, context)
 
@@ -458,7 +483,11 @@ def conversation() -> ConversationHandler[Ctx]:
     def cq(callback: Any, pattern: str) -> BaseHandler[Update, Ctx, Any]:
         return CallbackQueryHandler(callback, pattern=pattern)
 
-    fallbacks: list[BaseHandler[Update, Ctx, Any]] = [common.cancel_fallback()]
+    fallbacks: list[BaseHandler[Update, Ctx, Any]] = [
+        common.cancel_fallback(),
+        MessageHandler(filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & ~filters.COMMAND, out_of_step),
+        CallbackQueryHandler(out_of_step, pattern=r"^reg:"),
+    ]
 
     return ConversationHandler(
         entry_points=[

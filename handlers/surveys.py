@@ -19,7 +19,7 @@ from bot.roles import AccessDenied, Role
 from bot.surveys import CATEGORIES, KINDS, MAX_FREE_TEXT, MAX_QUESTIONS, Progress, SurveyProblem, parse_options
 from handlers import common
 from handlers import keyboards as kb
-from handlers.base import actor, answer, edit_or_reply, refuse, reply, translator
+from handlers.base import actor, answer, edit_or_reply, refuse, reply, send_direct, translator
 from handlers.menu import CommandMenu
 
 S_TITLE, S_KIND, S_QTEXT, S_OPTS, S_TARGET, S_DEADLINE, S_CONFIRM, S_CATEGORY = range(20, 28)
@@ -359,10 +359,14 @@ async def results_pressed(update: Update, context: Ctx) -> None:
         return str(tr(f"sv.col.{key}"))
 
     if parts[0] == "x":
-        await chat.send_document(service.xlsx_bytes(results, label), filename=f"survey-{survey_id}.xlsx")
+        xlsx = service.xlsx_bytes(results, label)
+        await send_direct(update, context, lambda: chat.send_document(xlsx, filename=f"survey-{survey_id}.xlsx"),
+                          what="survey export")
         return
     if parts[0] == "c":
-        await chat.send_document(service.csv_bytes(results, label), filename=f"survey-{survey_id}.csv")
+        csv = service.csv_bytes(results, label)
+        await send_direct(update, context, lambda: chat.send_document(csv, filename=f"survey-{survey_id}.csv"),
+                          what="survey export")
         return
     lines = [
         tr(

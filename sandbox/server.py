@@ -57,6 +57,8 @@ class FakeTelegram:
         self.counters = Counters()
         self.faults = FaultConfig()
         self._rng = random.Random(seed)
+        # Scripted 429s: method name (lower case) -> retry_after of each next call to answer 429.
+        self._scripted_429: dict[str, list[int]] = {}
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
         self._webhook_task: asyncio.Task[None] | None = None
@@ -165,6 +167,9 @@ class FakeTelegram:
         return probability > 0 and self._rng.random() < probability
 
     async def _inject_fault(self, request: web.Request) -> web.StreamResponse | None:
+        scripted = self._scripted_429.get(request.match_info["method"].lower())
+        if scripted:
+            return self._flood_response(scripted.pop(0))
         cfg = self.faults
         delay = cfg.latency_s + (cfg.delay_s if self._roll(cfg.delay_rate) else 0.0)
         if delay > 0:
@@ -173,16 +178,19 @@ class FakeTelegram:
             self.counters.faults_injected += 1
             return _drop(request)
         if self._roll(cfg.rate_429):
-            self.counters.faults_injected += 1
-            self.counters.http_429 += 1
-            body = {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 1",
-                    "parameters": {"retry_after": 1}}
-            return web.json_response(body, status=429)
+            return self._flood_response(1)
         if self._roll(cfg.error_rate):
             self.counters.faults_injected += 1
             code, text = self._rng.choice(((500, "Internal Server Error"), (502, "Bad Gateway")))
             return web.json_response({"ok": False, "error_code": code, "description": text}, status=code)
         return None
+
+    def _flood_response(self, retry_after: int) -> web.Response:
+        self.counters.faults_injected += 1
+        self.counters.http_429 += 1
+        body = {"ok": False, "error_code": 429, "description": f"Too Many Requests: retry after {retry_after}",
+                "parameters": {"retry_after": retry_after}}
+        return web.json_response(body, status=429)
 
     async def _handle_file(self, request: web.Request) -> web.StreamResponse:
         if request.match_info["token"] != self.token:
@@ -286,6 +294,11 @@ class FakeTelegram:
                                   drop_after_processing=drop_after_processing, rate_429=rate_429)
         if seed is not None:
             self._rng = random.Random(seed)
+
+    def inject_429(self, method: str, retry_after: int = 1, times: int = 1) -> None:
+        """Answer the next ``times`` calls of ``method`` (e.g. "sendDocument") with a 429 asking
+        to retry after ``retry_after`` seconds (before any other check; nothing is sent)."""
+        self._scripted_429.setdefault(method.lower(), []).extend([retry_after] * times)
 
     def set_rate_limits(self, enabled: bool, **limits: Any) -> None:
         """Switch flood limits on/off; keyword arguments override :class:`RateLimitConfig` fields."""

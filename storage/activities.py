@@ -195,7 +195,8 @@ async def set_capacity(tx: Tx, activity_id: int, capacity: int | None, now: date
     return changed == 1
 
 
-async def update_fields(tx: Tx, activity_id: int, fields: dict[str, Any], now: datetime) -> None:
+async def update_fields(tx: Tx, activity_id: int, fields: dict[str, Any], now: datetime) -> int:
+    """Change the given columns and bump the revision; returns the new revision number."""
     allowed = {"title", "description", "place", "starts_at", "ends_at", "signup_deadline"}
     sets = []
     params: list[Any] = []
@@ -204,8 +205,11 @@ async def update_fields(tx: Tx, activity_id: int, fields: dict[str, Any], now: d
             raise ValueError(name)
         sets.append(f"{name} = ?")
         params.append(to_db(value) if isinstance(value, datetime) else value)
-    sql = f"UPDATE activities SET {', '.join(sets)}, updated_at = ? WHERE id = ?"  # noqa: S608 - fixed names
+    sql = (
+        f"UPDATE activities SET {', '.join(sets)}, revision = revision + 1, updated_at = ? WHERE id = ?"  # noqa: S608 - fixed names
+    )
     await tx.execute(sql, (*params, to_db(now), activity_id))
+    return int(await tx.fetchval("SELECT revision FROM activities WHERE id = ?", (activity_id,)))
 
 
 async def set_checkin_code(tx: Tx, activity_id: int, code: str) -> None:

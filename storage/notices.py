@@ -162,6 +162,22 @@ async def set_text(tx: Tx, notice_id: int, text: str) -> bool:
     return changed == 1
 
 
+async def set_schedule(
+    tx: Tx, notice_id: int, next_due_at: datetime, recurrence: str | None, until_at: datetime | None
+) -> bool:
+    """Move a scheduled notice, or change a recurring one's rule; only while it is still pending."""
+    if recurrence is None:
+        changed = await tx.execute(
+            "UPDATE notices SET next_due_at = ? WHERE id = ? AND status = 'scheduled'", (to_db(next_due_at), notice_id)
+        )
+    else:
+        changed = await tx.execute(
+            "UPDATE notices SET next_due_at = ?, recurrence = ?, until_at = ? WHERE id = ? AND status = 'recurring'",
+            (to_db(next_due_at), recurrence, _opt(until_at), notice_id),
+        )
+    return changed == 1
+
+
 async def not_acked_members(tx: Tx, notice_id: int) -> list[tuple[int, int]]:
     """(member_id, chat_id) of recipients who have not acknowledged."""
     rows = await tx.fetchall(
@@ -214,6 +230,15 @@ class NoticeRepo:
     async def get(self, notice_id: int) -> NoticeRow | None:
         row = await self._db.fetchone(f"SELECT {_COLUMNS} FROM notices WHERE id = ?", (notice_id,))  # noqa: S608
         return None if row is None else _row(row)
+
+    async def next_due(self) -> datetime | None:
+        """The earliest moment something is due: a scheduled or recurring firing, or an automatic nudge."""
+        fire = await self._db.fetchval(
+            "SELECT MIN(next_due_at) FROM notices WHERE status IN ('scheduled', 'recurring')"
+        )
+        nudge = await self._db.fetchval("SELECT MIN(nudge_due_at) FROM notices WHERE status = 'sent'")
+        moments = [from_db(str(v)) for v in (fire, nudge) if v is not None]
+        return min(moments) if moments else None
 
     async def listing(self, author_user_id: int | None, limit: int = 15) -> list[NoticeRow]:
         """Scheduled and recurring first, then the latest sent ones (all authors when None)."""

@@ -70,10 +70,10 @@ async def enqueue(
 async def track_progress(tx: Tx, kind: str, ref_id: int, chat_id: int, message_id: int, lang: str) -> None:
     """Ask the engine to keep `message_id` in `chat_id` updated with the progress of (kind, ref_id)."""
     await tx.execute(
-        "INSERT INTO outbox_progress (kind, ref_id, chat_id, message_id, lang) VALUES (?, ?, ?, ?, ?)"
+        "INSERT INTO outbox_progress (kind, ref_id, chat_id, message_id, lang, scheduled) VALUES (?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (kind, ref_id) DO UPDATE SET chat_id = excluded.chat_id,"
-        " message_id = excluded.message_id, lang = excluded.lang, done_at = NULL",
-        (kind, ref_id, chat_id, message_id, lang),
+        " message_id = excluded.message_id, lang = excluded.lang, scheduled = excluded.scheduled, done_at = NULL",
+        (kind, ref_id, chat_id, message_id, lang, int(message_id == NEW_MESSAGE)),
     )
 
 
@@ -115,6 +115,7 @@ class Progress:
     chat_id: int
     message_id: int
     lang: str
+    scheduled: bool = False  # fired by a schedule (the progress message, if any, was posted later)
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,7 @@ class Counts:
     failed: int = 0
     unknown: int = 0
     skipped: int = 0
+    resent: int = 0  # rows sent again after a crash interrupted their first attempt (any status)
 
     @property
     def total(self) -> int:
@@ -164,22 +166,50 @@ class OutboxRepo:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def recover_inflight(self, now: datetime) -> int:
-        """At start: rows a crash left 'sending' were in flight; their fate is unknown."""
+    async def recover_inflight(self, now: datetime) -> tuple[int, int]:
+        """At start, after a crash: rows left 'sending' go back to 'pending'.
+
+        Returns (released, resent): claimed rows that were never attempted, and rows whose
+        request was in flight at the crash — those are sent again and flagged `resent`
+        (the recipient may get them twice; Telegram has no idempotency key).
+        """
         async with self._db.transaction() as tx:
-            return await tx.execute(
-                "UPDATE outbox SET status = 'unknown', error = 'interrupted', finished_at = ?"
-                " WHERE status = 'sending'",
-                (to_db(now),),
+            released = await tx.execute(
+                "UPDATE outbox SET status = 'pending', attempts = attempts - 1"
+                " WHERE status = 'sending' AND attempted_at IS NULL"
             )
+            resent = await tx.execute(
+                "UPDATE outbox SET status = 'pending', resent = resent + 1, attempted_at = NULL, error = ?"
+                " WHERE status = 'sending' AND attempted_at IS NOT NULL",
+                ("interrupted",),
+            )
+        return released, resent
+
+    async def record_and_mark(
+        self, results: Sequence[Result], attempted: Sequence[int], now: datetime
+    ) -> set[tuple[str, int]]:
+        """Record finished `results` and durably mark the `attempted` claimed rows as about to be
+        sent, in one transaction (right before their requests go to Telegram).
+
+        Returns the (kind, ref_id) pairs whose results were recorded.
+        """
+        stamp = to_db(now)
+        async with self._db.transaction() as tx:
+            await _record(tx, results, now)
+            if len(attempted) == 1:
+                await tx.execute("UPDATE outbox SET attempted_at = ? WHERE id = ?", (stamp, attempted[0]))
+            elif attempted:
+                await tx.executemany("UPDATE outbox SET attempted_at = ? WHERE id = ?", [(stamp, i) for i in attempted])
+        return {(r.item.kind, int(r.item.ref_id)) for r in results if r.item.ref_id is not None}
 
     async def release(self, ids: Sequence[int]) -> None:
-        """Claimed rows that were never attempted go back to pending (clean shutdown)."""
+        """Claimed rows that were never attempted go back to pending (clean shutdown, 429 halt)."""
         if not ids:
             return
         async with self._db.transaction() as tx:
             await tx.executemany(
-                "UPDATE outbox SET status = 'pending', attempts = attempts - 1 WHERE id = ? AND status = 'sending'",
+                "UPDATE outbox SET status = 'pending', attempts = attempts - 1"
+                " WHERE id = ? AND status = 'sending' AND attempted_at IS NULL",
                 [(i,) for i in ids],
             )
 
@@ -233,28 +263,39 @@ class OutboxRepo:
                 )
             if claimed:
                 await tx.executemany(
-                    "UPDATE outbox SET status = 'sending', attempts = attempts + 1 WHERE id = ? AND status = 'pending'",
+                    "UPDATE outbox SET status = 'sending', attempts = attempts + 1, attempted_at = NULL"
+                    " WHERE id = ? AND status = 'pending'",
                     [(c.id,) for c in claimed],
                 )
         return claimed, touched
 
     async def counts(self, kind: str, ref_id: int) -> Counts:
         rows = await self._db.fetchall(
-            "SELECT status, COUNT(*) AS n FROM outbox WHERE kind = ? AND ref_id = ? GROUP BY status",
+            "SELECT status, COUNT(*) AS n, SUM(resent) AS resent FROM outbox WHERE kind = ? AND ref_id = ?"
+            " GROUP BY status",
             (kind, ref_id),
         )
-        return Counts(**{str(r["status"]): int(r["n"]) for r in rows})
+        counts: dict[str, int] = {str(r["status"]): int(r["n"]) for r in rows}
+        return Counts(**counts, resent=sum(int(r["resent"] or 0) for r in rows))
 
     async def progress(self, kind: str, ref_id: int) -> Progress | None:
         row = await self._db.fetchone(
-            "SELECT kind, ref_id, chat_id, message_id, lang FROM outbox_progress"
+            "SELECT kind, ref_id, chat_id, message_id, lang, scheduled FROM outbox_progress"
             " WHERE kind = ? AND ref_id = ? AND done_at IS NULL",
             (kind, ref_id),
         )
         if row is None:
             return None
         return Progress(str(row["kind"]), int(row["ref_id"]), int(row["chat_id"]), int(row["message_id"]),
-                        str(row["lang"]))
+                        str(row["lang"]), bool(row["scheduled"]))
+
+    async def set_progress_message(self, kind: str, ref_id: int, message_id: int) -> None:
+        """A scheduled send's progress message was posted: edit it from now on."""
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "UPDATE outbox_progress SET message_id = ? WHERE kind = ? AND ref_id = ? AND done_at IS NULL",
+                (message_id, kind, ref_id),
+            )
 
     async def open_progress(self) -> list[Progress]:
         rows = await self._db.fetchall(

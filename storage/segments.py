@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from storage.db import Database
 
@@ -13,8 +13,11 @@ class Reader(Protocol):
     async def fetchall(self, sql: str, params: Any = ()) -> Any: ...
 
 
-@dataclass(frozen=True)
-class Recipient:
+class Recipient(NamedTuple):
+    """One member a notice goes to. Immutable like the frozen dataclasses elsewhere, but a
+    NamedTuple: a segment can hold 100,000 of them, and building one costs about a third of a
+    frozen dataclass (measured 16 -> 5 ms for 18,000 recipients; issue #10)."""
+
     member_id: int
     user_id: int
     language: str | None
@@ -27,12 +30,54 @@ class GroupRow:
     path: str
 
 
-def _path_clause(alias: str, paths: Sequence[str], params: list[Any]) -> str:
+def path_clause(alias: str, paths: Sequence[str], params: list[Any]) -> str:
     clauses = []
     for path in paths:
         clauses.append(f"{alias}.path LIKE ?")
         params.append(path.replace("%", "").replace("_", "") + "%")
     return "(" + " OR ".join(clauses) + ")"
+
+
+def in_groups(paths: Sequence[str], params: list[Any]) -> str:
+    """`m.id IN (...)`: members with an active membership in a live group under one of `paths`."""
+    sub = path_clause("g", paths, params)
+    # IN (subquery) lets the planner walk the groups of the segment first (measured 189 -> ~75 ms
+    # for a group of 100,000 members) instead of probing every member with EXISTS.
+    return (
+        "m.id IN (SELECT mg.member_id FROM member_groups mg JOIN groups g ON g.id = mg.group_id"  # noqa: S608
+        f" WHERE mg.status = 'active' AND g.archived_at IS NULL AND {sub})"
+    )
+
+
+def reachable(scope_paths: Sequence[str] | None, params: list[Any]) -> str | None:
+    """Where-clause (alias `m`) of active members with a Telegram account who are not marked
+    unreachable, inside `scope_paths` (None = everything); None when the scope is empty."""
+    where = ["m.status = 'active'", "m.user_id IS NOT NULL", "m.unreachable_at IS NULL"]
+    if scope_paths is not None:
+        if not scope_paths:
+            return None
+        where.append(in_groups(scope_paths, params))
+    return " AND ".join(where)
+
+
+def _members_where(
+    scope_paths: Sequence[str] | None, group_paths: Sequence[str], categories: Sequence[str], params: list[Any]
+) -> str | None:
+    where = reachable(scope_paths, params)
+    if where is None:
+        return None
+    if categories:
+        where += " AND m.category IN (" + ", ".join("?" for _ in categories) + ")"
+        params.extend(categories)
+    if group_paths:
+        where += " AND " + in_groups(group_paths, params)
+    return where
+
+
+def recipients(rows: Sequence[Any]) -> list[Recipient]:
+    """Rows of (member id, user id, language) as recipients (positional access: the fast path)."""
+    make = Recipient._make
+    return [make(r) for r in rows]
 
 
 async def members(
@@ -48,28 +93,30 @@ async def members(
     `group_paths` (subtrees) and `categories` narrow the selection further when given.
     """
     params: list[Any] = []
-    where = ["m.status = 'active'", "m.user_id IS NOT NULL", "m.unreachable_at IS NULL"]
-    if categories:
-        where.append("m.category IN (" + ", ".join("?" for _ in categories) + ")")
-        params.extend(categories)
-    for paths in (scope_paths, group_paths or None):
-        if paths is None:
-            continue
-        if not paths:
-            return []
-        sub = _path_clause("g", paths, params)
-        where.append(
-            # IN (subquery) lets the planner walk the groups of the segment first (measured 189 -> ~75 ms
-            # for a group of 100,000 members) instead of probing every member with EXISTS.
-            "m.id IN (SELECT mg.member_id FROM member_groups mg JOIN groups g ON g.id = mg.group_id"  # noqa: S608
-            f" WHERE mg.status = 'active' AND g.archived_at IS NULL AND {sub})"
-        )
+    where = _members_where(scope_paths, group_paths, categories, params)
+    if where is None:
+        return []
     sql = (
         "SELECT m.id, m.user_id, bu.language FROM members m LEFT JOIN bot_users bu ON bu.user_id = m.user_id"  # noqa: S608
-        f" WHERE {' AND '.join(where)} ORDER BY m.id"  # (clauses are fixed strings, values are parameters)
+        f" WHERE {where} ORDER BY m.id"  # (clauses are fixed strings, values are parameters)
     )
-    rows = await reader.fetchall(sql, params)
-    return [Recipient(int(r["id"]), int(r["user_id"]), r["language"]) for r in rows]
+    return recipients(await reader.fetchall(sql, params))
+
+
+async def count_members(
+    reader: Reader,
+    *,
+    scope_paths: Sequence[str] | None,
+    group_paths: Sequence[str] = (),
+    categories: Sequence[str] = (),
+) -> int:
+    """How many `members(...)` would return, without fetching them (for previews)."""
+    params: list[Any] = []
+    where = _members_where(scope_paths, group_paths, categories, params)
+    if where is None:
+        return 0
+    rows = await reader.fetchall(f"SELECT COUNT(*) FROM members m WHERE {where}", params)  # noqa: S608
+    return int(rows[0][0])
 
 
 class SegmentRepo:
@@ -82,7 +129,7 @@ class SegmentRepo:
         if scope_paths is not None:
             if not scope_paths:
                 return []
-            where += " AND " + _path_clause("g", scope_paths, params)
+            where += " AND " + path_clause("g", scope_paths, params)
         rows = await self._db.fetchall(
             f"SELECT g.id, g.name, g.path FROM groups g WHERE {where} ORDER BY g.path",  # noqa: S608
             params,

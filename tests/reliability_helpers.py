@@ -21,10 +21,13 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from datetime import time as dtime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from sandbox.driver import SandboxError
 from sandbox.state import CallbackQueryState
 from storage.db import Database
 from storage.timefmt import to_db
@@ -648,6 +651,109 @@ class SignupUser:
         self.acked = any(ack in (answer.text or "") for ack in SIGNUP_ACKS)
 
 
+Rule = tuple[str, str, Any]  # (text seen in the bot's last message, action, argument)
+
+
+@dataclass
+class FlowUser:
+    """Walks a guided conversation by answering whatever the bot last asked (`rules`), so a kill at
+    any point only means answering again; `acked` once the bot says `done` (what it promised)."""
+
+    user: Any
+    start: str
+    rules: list[Rule]
+    done: str
+    acked: bool = False
+    steps: int = 0
+    answer: str = ""
+
+    async def step(self, rng: random.Random) -> None:
+        if self.acked:
+            return
+        user = self.user
+        last, text, rule = None, "", None
+        for message in reversed(user.messages[-3:]):  # skip unrelated messages (a notice) that came after
+            body = message.text or message.caption or ""
+            if self.done in body:
+                self.acked = True
+                self.answer = body
+                return
+            rule = next((r for r in self.rules if r[0] in body), None)
+            if rule is not None:
+                last, text = message, body
+                break
+        before = len(user.inbox)
+        self.steps += 1
+        with contextlib.suppress(SandboxError):  # the button is gone (the step moved on): look again later
+            await self._act(last, rule)
+        await self._settle(before, last, text)
+
+    async def _act(self, last: Any, rule: Rule | None) -> None:
+        user = self.user
+        if last is None or rule is None:
+            await user.send(self.start)
+            return
+        _, action, argument = rule
+        if action == "send":
+            await user.send(argument)
+        elif action == "contact":
+            await user.press_reply_button(argument)
+        else:  # "press" a button by its text, or "choose": tick `argument`, then press Done
+            button = argument
+            if action == "choose":
+                ticked = any("✅" in b and argument in b for b in last.buttons)
+                button = "Done" if ticked else (lambda b: argument in b["text"])
+            pressed = await user.press(last, button)
+            with contextlib.suppress(TimeoutError):
+                await pressed.answer(timeout=3)
+
+    async def _settle(self, before: int, last: Any, text: str) -> None:
+        """Wait for the bot's next word (a new message or an edit); a kill may swallow it."""
+        user = self.user
+        with contextlib.suppress(TimeoutError, ValueError):
+            await user.wait_for(lambda m: user.inbox.index(m) >= before or (m is last and m.text != text), 3)
+
+
+def _flow_lost(conn: sqlite3.Connection, flow: FlowUser) -> list[str]:
+    """What the bot confirmed to a FlowUser but the database does not hold."""
+    uid = flow.user.id
+    if flow.start == "/start":
+        row = conn.execute("SELECT name, status FROM members WHERE user_id = ?", (uid,)).fetchone()
+        if row is None or not str(row[0]).startswith("Newcomer"):
+            return [f"user {uid}: told registered, database holds {row!r}"]
+        return []
+    ref = re.sub(r"<[^>]+>", "", flow.answer).split("reference number is ")[1].split(".")[0]
+    row = conn.execute("SELECT body FROM feedback_items WHERE ref = ?", (ref,)).fetchone()
+    if row is None or "Crash-test suggestion" not in str(row[0]):
+        return [f"user {uid}: told feedback {ref} received, database holds {row!r}"]
+    return []
+
+
+def registration_user(user: Any, name: str, group: str) -> FlowUser:
+    return FlowUser(user, "/start", [
+        ("Privacy notice", "press", "I agree"),
+        ("What is your name", "send", name),
+        ("Which category", "press", "Freelancers"),
+        ("Your organisation", "send", "Studio 7"),
+        ("Your position", "press", "Skip"),
+        ("areas of expertise", "press", "Done"),
+        ("Your interests", "press", "Skip"),
+        ("Share your phone number", "contact", "Share my phone number"),
+        ("Which groups", "choose", group),
+        ("Please check your details", "press", "Confirm"),
+    ], done="You are registered")
+
+
+def feedback_user(user: Any, text: str) -> FlowUser:
+    return FlowUser(user, "/feedback", [
+        ("What kind of feedback", "press", "Suggestion"),
+        ("Please write your text", "send", text),
+        ("You may send photos", "press", "Skip"),
+        ("Stay anonymous?", "press", "Show my name"),
+        ("Please confirm", "press", "Send"),
+    ], done="Your reference number is")
+
+
 async def seed_activity(db: Database, title: str, capacity: int, created_by: int) -> int:
     starts = to_db(NOW.replace(year=2027))
     ends = to_db(NOW.replace(year=2027, hour=5))
@@ -666,6 +772,10 @@ class CrashReport:
     integrity: str
     language_acks: int
     signup_acks: int
+    registrations_acked: int
+    feedback_acked: int
+    flows: int
+    unfinished: list[str]
     lost: list[str]
     seat_problems: list[str]
     duplicate_signups: int
@@ -678,6 +788,12 @@ class CrashReport:
     in_flight_at_kills: int = 0
     notice_statuses: dict[str, int] = field(default_factory=dict)
     notice_unknown_never_sent: int = 0
+    scheduled_items: int = 0
+    scheduled_fired: int = 0
+    scheduled_fired_twice: list[str] = field(default_factory=list)
+    scheduled_missing: list[str] = field(default_factory=list)
+    scheduled_duplicates: int = 0
+    notice_resent: int = 0
 
     def figures(self) -> dict[str, Any]:
         return {
@@ -687,6 +803,9 @@ class CrashReport:
             "integrity_check": self.integrity,
             "acknowledged_language_choices": self.language_acks,
             "acknowledged_signups": self.signup_acks,
+            "acknowledged_registrations": self.registrations_acked,
+            "acknowledged_feedback": self.feedback_acked,
+            "conversations_finished": f"{self.registrations_acked + self.feedback_acked}/{self.flows}",
             "acknowledged_but_lost": len(self.lost),
             "seat_count_problems": len(self.seat_problems),
             "duplicate_signups": self.duplicate_signups,
@@ -699,6 +818,12 @@ class CrashReport:
             "notice_sends_in_flight_at_kills": self.in_flight_at_kills,
             "notice_statuses": self.notice_statuses,
             "notice_unknown_never_sent": self.notice_unknown_never_sent,
+            "notice_resent_after_kills": self.notice_resent,
+            "scheduled_items": self.scheduled_items,
+            "scheduled_fired": self.scheduled_fired,
+            "scheduled_fired_twice": len(self.scheduled_fired_twice),
+            "scheduled_missing": len(self.scheduled_missing),
+            "scheduled_duplicates": self.scheduled_duplicates,
         }
 
 
@@ -706,16 +831,46 @@ NOTICE_TEXT = "Crash-test notice: study day on Friday"
 
 
 def _in_flight(path: Path) -> int:
-    """Notice deliveries the killed process had claimed ('sending') but not recorded."""
+    """Notice deliveries the killed process had sent (request out) but whose answer it had not recorded."""
     with sqlite3.connect(path) as conn:
         if "outbox" not in {str(r[0]) for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}:
             return 0
-        return int(conn.execute("SELECT COUNT(*) FROM outbox WHERE kind = 'notice' AND status = 'sending'")
-                   .fetchone()[0])
+        return int(conn.execute("SELECT COUNT(*) FROM outbox WHERE kind = 'notice' AND status = 'sending'"
+                                " AND attempted_at IS NOT NULL").fetchone()[0])
+
+
+SCHEDULED_TEXT = "Crash-test scheduled notice"
+
+
+async def _seed_scheduled(db: Database, group_id: int, count: int, first_s: float, spacing_s: float) -> list[int]:
+    """One-off scheduled notices (and one daily recurring one) to `group_id`, due during the kills."""
+    from bot.notices import Recurrence
+    from bot.segments import Segment
+    from storage import notices as store
+    from storage.notices import NewNotice
+
+    now = datetime.now(UTC)
+    segment = Segment(group_ids=(group_id,)).to_json()
+    ids = []
+    async with db.transaction() as tx:
+        for i in range(count):
+            due = now + timedelta(seconds=first_s + i * spacing_s)
+            recurring = i == count - 1
+            recurrence = None
+            if recurring:
+                local = due.astimezone(ZoneInfo("Asia/Shanghai"))
+                recurrence = Recurrence("daily", dtime(local.hour, local.minute)).to_json()
+            ids.append(await store.insert(tx, NewNotice(
+                author_user_id=9000001, author_lang="en", text=f"{SCHEDULED_TEXT} #{i}", attachment=None,
+                segment=segment, post_to_groups=False, paid=False, urgent=True,
+                status="recurring" if recurring else "scheduled", recurrence=recurrence, next_due_at=due,
+                until_at=due + timedelta(days=30) if recurring else None), now))
+    return ids
 
 
 async def run_crash(tg: Any, workdir: Path, kills: int, seed: int, users: int = 24,
-                    min_gap: float = 0.6, max_gap: float = 2.0, notice_recipients: int = 0) -> CrashReport:
+                    min_gap: float = 0.6, max_gap: float = 2.0, notice_recipients: int = 0,
+                    scheduled: int = 0) -> CrashReport:
     """Run a mixed workload against a bot process killed `kills` times with SIGKILL; check the data."""
     rng = random.Random(seed)
     tg.set_rate_limits(False)
@@ -736,6 +891,13 @@ async def run_crash(tg: Any, workdir: Path, kills: int, seed: int, users: int = 
                 signup_users.append(SignupUser(user, activity_id))
             else:
                 language_users.append(LanguageUser(user))
+        flows: list[FlowUser] = []
+        for i in range(users // 4):  # strangers who register, members who send feedback
+            stranger = tg.create_user(f"Newcomer {i}", language_code="en")
+            flows.append(registration_user(stranger, f"Newcomer {i}", "浦东新联总会"))
+            author = tg.create_user(f"Author {i}", language_code="en")
+            await seed_member(db, author.id, name=f"Author {i}", group_id=head)
+            flows.append(feedback_user(author, f"Crash-test suggestion from author {i}"))
         recipients = []
         for i in range(notice_recipients):  # members who only receive the broadcast
             person = tg.create_user(f"Reader {i}", language_code="en")
@@ -744,6 +906,18 @@ async def run_crash(tg: Any, workdir: Path, kills: int, seed: int, users: int = 
             recipients.append(person)
         owner = tg.create_user("Owner", language_code="en", user_id=9000001)
         owner.state.started = True
+        scheduled_readers = []
+        scheduled_ids: list[int] = []
+        if scheduled:  # scheduled notices fall due while the bot is being killed and restarted
+            sub = await seed_group(db, "Scheduled readers", head)
+            for i in range(10):
+                person = tg.create_user(f"Planner {i}", language_code="en")
+                person.state.started = True
+                await seed_member(db, person.id, name=f"Planner {i}", group_id=sub)
+                scheduled_readers.append(person)
+            gap = (min_gap + max_gap) / 2
+            spacing = gap * max(1, kills) / scheduled
+            scheduled_ids = await _seed_scheduled(db, sub, scheduled, first_s=1.0, spacing_s=spacing)
     finally:
         await db.close()
     await bot.start()
@@ -753,13 +927,13 @@ async def run_crash(tg: Any, workdir: Path, kills: int, seed: int, users: int = 
     in_flight = 0
     stop = asyncio.Event()
 
-    async def drive(actor: LanguageUser | SignupUser) -> None:
+    async def drive(actor: LanguageUser | SignupUser | FlowUser) -> None:
         local = random.Random(rng.random())
         while not stop.is_set():
             await actor.step(local)
             await asyncio.sleep(local.uniform(0, 0.05))
 
-    drivers = [asyncio.create_task(drive(a)) for a in [*language_users, *signup_users]]
+    drivers = [asyncio.create_task(drive(a)) for a in [*language_users, *signup_users, *flows]]
     try:
         for _ in range(kills):
             await asyncio.sleep(rng.uniform(min_gap, max_gap))
@@ -768,6 +942,10 @@ async def run_crash(tg: Any, workdir: Path, kills: int, seed: int, users: int = 
             await asyncio.sleep(rng.uniform(0, 0.3))
             await bot.start()
         await asyncio.sleep(rng.uniform(min_gap, max_gap))
+        # conversations interrupted by the kills carry on with the last bot until they finish
+        settle = time.monotonic() + 40
+        while not all(f.acked for f in flows) and time.monotonic() < settle:
+            await asyncio.sleep(0.1)
     finally:
         stop.set()
         await asyncio.gather(*drivers, return_exceptions=True)
@@ -775,10 +953,11 @@ async def run_crash(tg: Any, workdir: Path, kills: int, seed: int, users: int = 
     deadline = time.monotonic() + 60
     while tg.world.updates and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
-    while recipients and time.monotonic() < deadline:
+    while (recipients or scheduled_ids) and time.monotonic() < deadline:
         with sqlite3.connect(bot.db_path) as conn:
             open_rows = conn.execute(
                 "SELECT COUNT(*) FROM outbox WHERE kind = 'notice' AND status IN ('pending', 'sending')").fetchone()[0]
+            open_rows += conn.execute("SELECT COUNT(*) FROM notices WHERE status = 'scheduled'").fetchone()[0]
         if not open_rows:
             break
         await asyncio.sleep(0.1)
@@ -806,10 +985,34 @@ async def run_crash(tg: Any, workdir: Path, kills: int, seed: int, users: int = 
                 seat_problems.append(f"seats_taken {taken} but {holding} confirmed/offered sign-ups")
             if capacity is not None and taken > capacity:
                 seat_problems.append(f"seats_taken {taken} over capacity {capacity}")
+        for flow in flows:
+            if flow.acked:
+                lost.extend(_flow_lost(conn, flow))
         notice_status: dict[int, str] = {}
+        resent = 0
         if recipients:
             notice_status = {int(c): str(st) for c, st in conn.execute(
-                "SELECT chat_id, status FROM outbox WHERE kind = 'notice'").fetchall()}
+                "SELECT chat_id, status FROM outbox WHERE kind = 'notice' AND text LIKE ?", (f"%{NOTICE_TEXT}%",)
+            ).fetchall()}
+            resent = int(conn.execute("SELECT COALESCE(SUM(resent), 0) FROM outbox WHERE kind = 'notice'")
+                         .fetchone()[0])
+        fired_twice: list[str] = []
+        scheduled_missing: list[str] = []
+        fired = 0
+        for i, notice_id in enumerate(scheduled_ids):
+            status, = conn.execute("SELECT status FROM notices WHERE id = ?", (notice_id,)).fetchone()
+            children = [int(r[0]) for r in conn.execute("SELECT id FROM notices WHERE parent_id = ?", (notice_id,))]
+            if len(children) > 1:
+                fired_twice.append(f"recurring notice {notice_id} fired {len(children)} times")
+            fired += status == "sent" or len(children) > 0
+            if status in ("scheduled", "recurring") and not children:
+                scheduled_missing.append(f"scheduled notice {notice_id} never fired (status {status})")
+            for person in scheduled_readers:
+                got = sum(f"{SCHEDULED_TEXT} #{i}" in (m.text or "") for m in person.inbox)
+                if got == 0:
+                    scheduled_missing.append(f"member {person.id} never got scheduled notice #{i}")
+    scheduled_duplicates = sum(max(0, sum(f"{SCHEDULED_TEXT} #{i}" in (m.text or "") for m in person.inbox) - 1)
+                               for i in range(len(scheduled_ids)) for person in scheduled_readers)
     missing, duplicates, received, never_sent = [], 0, 0, 0
     for person in recipients:
         count = sum(NOTICE_TEXT in (m.text or "") for m in person.inbox)
@@ -828,6 +1031,12 @@ async def run_crash(tg: Any, workdir: Path, kills: int, seed: int, users: int = 
         integrity=integrity,
         language_acks=sum(ok for u in language_users for _, ok in u.attempts),
         signup_acks=sum(u.acked for u in signup_users),
+        flows=len(flows),
+        unfinished=[f"{f.start} user {f.user.id} after {f.steps} steps, last: "
+                    + " | ".join(repr((m.text or "")[:60]) + str(m.buttons) for m in f.user.messages[-2:])
+                    for f in flows if not f.acked],
+        registrations_acked=sum(f.acked for f in flows if f.start == "/start"),
+        feedback_acked=sum(f.acked for f in flows if f.start == "/feedback"),
         lost=lost,
         seat_problems=seat_problems,
         duplicate_signups=duplicate_signups,
@@ -841,6 +1050,12 @@ async def run_crash(tg: Any, workdir: Path, kills: int, seed: int, users: int = 
         in_flight_at_kills=in_flight,
         notice_statuses=statuses,
         notice_unknown_never_sent=never_sent,
+        scheduled_items=len(scheduled_ids),
+        scheduled_fired=fired,
+        scheduled_fired_twice=fired_twice,
+        scheduled_missing=scheduled_missing,
+        scheduled_duplicates=scheduled_duplicates,
+        notice_resent=resent,
     )
 
 

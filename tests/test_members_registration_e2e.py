@@ -292,3 +292,24 @@ async def test_owner_who_is_not_a_member_gets_home_and_can_opt_in(tg: FakeTelegr
     await see(owner, "Send /register")
     await owner.send("/register")
     await see(owner, "Privacy notice")
+
+
+async def test_input_a_step_does_not_take_is_answered_and_the_step_asked_again(
+    tg: FakeTelegram, bot: BotRuntime
+) -> None:
+    user = tg.create_user("Hu", language_code="en")
+    await user.send("/start")
+    await user.press(await see(user, "Privacy notice"), "I agree")
+    await see(user, "What is your name")
+    await user.send_photo(b"\x89PNG selfie")
+    await see(user, "does not fit this step")
+    again = await user.wait_for(lambda m: "What is your name" in (m.text or "") and m is user.messages[-1])
+    assert again.text is not None
+    await user.send("胡")
+    category = await see(user, "Which category")
+    # a button of a later step (as if the bot had restarted a moment after showing it) is refused too
+    answer = await (await user.press_data(category, "reg:skip")).answer()
+    assert "does not fit" in (answer.text or "")
+    await user.press(await user.wait_for(lambda m: "Which category" in (m.text or "") and bool(m.buttons)),
+                     "Freelancers")
+    await see(user, "Your organisation")

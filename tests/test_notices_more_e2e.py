@@ -113,6 +113,27 @@ async def test_scheduled_notice_sends_its_author_a_delivery_report(
     assert sum("delivery report" in m.text for m in owner.inbox) == 1
 
 
+async def test_a_large_scheduled_send_shows_progress_then_its_report_in_one_message(
+    tg: FakeTelegram, bot: BotRuntime, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.delivery.PROGRESS_MIN_RECIPIENTS", 5)  # "large" for the test: 24 recipients
+    owner, _people, _ = await _world(tg, bot, 24)
+    services = bot.services
+    assert services is not None
+    who = await services.roles.actor(OWNER_ID)
+    created = await services.notices.create(
+        who, Draft("Big scheduled", Segment(everyone=True), at=clock.now() + timedelta(hours=1), urgent=True), "en")
+    clock.advance(timedelta(hours=2))
+    await services.notices.run_due()
+    progress = await owner.wait_for(lambda m: f"Scheduled notice #{created.notice_id}" in m.text
+                                    and "sending" in m.text)
+    assert "/ 24 sent" in progress.text
+    final = await owner.wait_for(lambda m: m.message_id == progress.message_id and "delivery report" in m.text)
+    assert "(24 in all): 24 sent" in final.text
+    await asyncio.sleep(0.3)
+    assert sum(f"#{created.notice_id}" in m.text for m in owner.inbox) == 1  # edited, not a second message
+
+
 async def test_each_firing_of_a_recurring_notice_reports_to_its_author(
     tg: FakeTelegram, bot: BotRuntime, clock: FakeClock
 ) -> None:

@@ -48,7 +48,8 @@ async def _workload(server: FakeTelegram) -> None:
     await (await user.press_data(picker, "lang:zz:forged")).answer()
     await user.send("/nonsense")
     await user.send("<i>unclosed & hostile</i>\x00")
-    await user.wait_for(lambda m: "没有理解" in (m.text or ""))
+    # /start began registration: text at its consent step is answered and the step asked again
+    await user.wait_for(lambda m: "这一步需要的不是这个" in (m.text or ""))
 
 
 async def test_debug_logs_of_a_webhook_run_hold_neither_token_nor_secret(

@@ -1,0 +1,320 @@
+"""Guided edit of an activity (coordinators): Edit button on the roster view -> choose a field by
+button -> type the new value (validated with the creation rules and texts) -> confirm -> saved.
+
+Every press carries the activity id and is re-checked (`ActivityService.manageable`); all the
+buttons are entry points (with re-entry), so a stale or forged press is answered the same way
+whatever the conversation state. The value waiting for confirmation lives in `user_data`
+(persisted), so the flow survives a restart. Saving goes through the same service methods as
+/editactivity and /capacity (`ActivityService.edit` tells signed-up members; `change_capacity`
+promotes the waitlist), which also write the audit log.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import CallbackQueryHandler, ConversationHandler, MessageHandler, filters
+
+from bot.activities import MAX_TEXT, MAX_TITLE, parse_capacity, plan_edit
+from bot.context import Ctx, LiaisonApp
+from bot.dates import show
+from bot.i18n import Markup, Translator
+from handlers import common
+from handlers import keyboards as kb
+from handlers.activities import _cancel, _clean, _date
+from handlers.base import actor, answer, edit_or_reply, refuse, reply, translator
+from handlers.menu import CommandMenu
+from storage.activities import Activity
+
+CHOOSE, VALUE, CONFIRM = 40, 41, 42
+PENDING = "act_edit"
+PLACE_LIMIT = 300
+# Short codes in callback data -> the field names of the model (and of the catalogue keys).
+FIELDS: dict[str, str] = {
+    "ti": "title",
+    "de": "description",
+    "pl": "place",
+    "st": "starts_at",
+    "en": "ends_at",
+    "dl": "signup_deadline",
+    "ca": "capacity",
+}
+TIMES = ("starts_at", "ends_at", "signup_deadline")
+
+
+def _code(field: str) -> str:
+    return next(code for code, name in FIELDS.items() if name == field)
+
+
+def _pending(context: Ctx) -> dict[str, Any] | None:
+    data = context.user_data
+    value = data.get(PENDING) if data is not None else None
+    return value if isinstance(value, dict) else None
+
+
+def _set_pending(context: Ctx, value: dict[str, Any] | None) -> None:
+    if context.user_data is None:
+        return
+    if value is None:
+        context.user_data.pop(PENDING, None)
+    else:
+        context.user_data[PENDING] = value
+
+
+async def _manageable(update: Update, context: Ctx, activity_id: int | None) -> Activity | None:
+    """The activity if the caller may manage it now; otherwise refuse politely (None)."""
+    who = await actor(update, context)
+    a = await context.services.activities.manageable(who, activity_id) if activity_id is not None else None
+    if a is None:
+        await refuse(update, context)
+        return None
+    if a.status == "cancelled":
+        await refuse(update, context, "act.bad.cancelled")
+        return None
+    return a
+
+
+def _changes(a: Activity, field: str, value: Any) -> dict[str, Any]:
+    """The model changes for one edited field. A new start keeps the duration (the end moves
+    with it), so moving an activity to another day is one step, not two."""
+    if field == "starts_at":
+        start = datetime.fromisoformat(value)
+        return {"starts_at": start, "ends_at": start + (a.ends_at - a.starts_at)}
+    return {field: datetime.fromisoformat(value) if field in TIMES else value}
+
+
+def _span(context: Ctx, start: datetime, end: datetime) -> str:
+    zone = context.services.settings.zone
+    return f"{show(start, zone)} – {show(end, zone)}"
+
+
+def _current(tr: Translator, context: Ctx, a: Activity, field: str) -> str:
+    zone = context.services.settings.zone
+    if field == "starts_at":
+        return _span(context, a.starts_at, a.ends_at)
+    if field in TIMES:
+        moment: datetime = getattr(a, field)
+        return show(moment, zone)
+    if field == "capacity":
+        return str(a.capacity) if a.capacity is not None else str(tr("act.edit.unlimited"))
+    text = str(getattr(a, field))
+    return text if text else "-"
+
+
+def _shown(tr: Translator, context: Ctx, a: Activity, field: str, value: Any) -> str:
+    if field == "starts_at":
+        changes = _changes(a, field, value)
+        return _span(context, changes["starts_at"], changes["ends_at"])
+    if field in TIMES:
+        return show(datetime.fromisoformat(value), context.services.settings.zone)
+    if field == "capacity":
+        return str(value) if value is not None else str(tr("act.edit.unlimited"))
+    return str(value) if value else "-"
+
+
+def _menu(tr: Translator, a: Activity) -> tuple[Markup, InlineKeyboardMarkup]:
+    buttons = [kb.button(str(tr(f"act.field.{name}")), kb.cb("acte", "f", a.id, code)) for code, name in FIELDS.items()]
+    rows = kb.columns(buttons)
+    rows.append([kb.button(str(tr("act.btn.discard")), kb.cb("acte", "no", a.id))])
+    return tr("act.edit.menu", title=a.title), kb.inline(rows)
+
+
+# --- buttons (all entry points: re-checked on every press) -----------------------------------------
+async def open_menu(update: Update, context: Ctx) -> int:
+    """acte:<id> - the field menu."""
+    parts = kb.parse_ints(update.callback_query.data if update.callback_query else None, "acte", 1)
+    a = await _manageable(update, context, parts[0] if parts else None)
+    if a is None:
+        return ConversationHandler.END
+    _set_pending(context, None)
+    tr = await translator(update, context)
+    await answer(update)
+    text, markup = _menu(tr, a)
+    await edit_or_reply(update, text, markup)
+    return CHOOSE
+
+
+async def choose_field(update: Update, context: Ctx) -> int:
+    """acte:f:<id>:<field> - ask for the new value."""
+    parts = kb.parse(update.callback_query.data if update.callback_query else None, "acte", 3)
+    aid = kb.parse_int(parts[1]) if parts and parts[0] == "f" else None
+    field = FIELDS.get(parts[2]) if parts else None
+    a = await _manageable(update, context, aid if field else None)
+    if a is None or field is None:
+        return ConversationHandler.END
+    tr = await translator(update, context)
+    await answer(update)
+    _set_pending(context, {"aid": a.id, "field": field})
+    zone = str(context.services.settings.zone)
+    text = tr(f"act.edit.ask.{field}", current=_current(tr, context, a, field), zone=zone)
+    await edit_or_reply(update, text)
+    return VALUE
+
+
+def _after(tr: Translator, activity_id: int) -> InlineKeyboardMarkup:
+    """Buttons under a finished edit: edit something else, or back to the roster view."""
+    return kb.inline(
+        [
+            [
+                kb.button(str(tr("act.btn.edit_more")), kb.cb("acte", activity_id)),
+                kb.button(str(tr("act.btn.roster")), kb.cb("actm", "ro", activity_id)),
+            ]
+        ]
+    )
+
+
+async def save(update: Update, context: Ctx) -> int:
+    """acte:ok:<id>:<field> - apply the pending change through the service."""
+    parts = kb.parse(update.callback_query.data if update.callback_query else None, "acte", 3)
+    aid = kb.parse_int(parts[1]) if parts and parts[0] == "ok" else None
+    a = await _manageable(update, context, aid)
+    if a is None or parts is None:
+        return ConversationHandler.END
+    tr = await translator(update, context)
+    pending = _pending(context)
+    field_code = parts[2]
+    if (
+        pending is None
+        or pending.get("aid") != a.id
+        or FIELDS.get(field_code) != pending.get("field")
+        or "value" not in pending
+    ):
+        await answer(update, str(tr("act.edit.stale")), alert=True)
+        return ConversationHandler.END
+    field, value = str(pending["field"]), pending["value"]
+    who = await actor(update, context)
+    service = context.services.activities
+    if field == "capacity":
+        result = await service.change_capacity(who, a.id, value)
+        line = tr(f"act.r.{result.code}")
+    else:
+        result = await service.edit(who, a.id, _changes(a, field, value))
+        line = tr("act.r.edited", told=result.extra["told"]) if result.ok else tr(f"act.bad.{result.code}")
+    await answer(update)
+    _set_pending(context, None)
+    fresh = await service.repo.get(a.id) or a
+    await edit_or_reply(update, line + "\n\n" + service.card(tr.lang, fresh), _after(tr, a.id))
+    return ConversationHandler.END
+
+
+async def discard(update: Update, context: Ctx) -> int:
+    """acte:no:<id> - leave without changing anything."""
+    parts = kb.parse(update.callback_query.data if update.callback_query else None, "acte", 2)
+    aid = kb.parse_int(parts[1]) if parts and parts[0] == "no" else None
+    a = await _manageable(update, context, aid)
+    if a is None:
+        return ConversationHandler.END
+    tr = await translator(update, context)
+    await answer(update)
+    _set_pending(context, None)
+    await edit_or_reply(update, tr("act.edit.discarded"), _after(tr, a.id))
+    return ConversationHandler.END
+
+
+# --- typed values ---------------------------------------------------------------------------------
+async def got_value(update: Update, context: Ctx) -> int:
+    tr = await translator(update, context)
+    pending = _pending(context)
+    if pending is None:
+        await reply(update, tr("act.edit.stale"))
+        return ConversationHandler.END
+    a = await _manageable(update, context, int(pending["aid"]))
+    if a is None:
+        _set_pending(context, None)
+        return ConversationHandler.END
+    field = str(pending["field"])
+    value = await _parse(update, context, tr, a, field)
+    if value is _INVALID:
+        return VALUE
+    pending["value"] = value
+    _set_pending(context, pending)
+    buttons = kb.inline(
+        [
+            [kb.button(str(tr("act.btn.save")), kb.cb("acte", "ok", a.id, _code(field)))],
+            [
+                kb.button(str(tr("act.btn.other_field")), kb.cb("acte", a.id)),
+                kb.button(str(tr("act.btn.discard")), kb.cb("acte", "no", a.id)),
+            ],
+        ]
+    )
+    text = tr(
+        "act.edit.preview",
+        title=a.title,
+        field=tr(f"act.field.{field}"),
+        old=_current(tr, context, a, field),
+        new=_shown(tr, context, a, field, value),
+    )
+    await reply(update, text, buttons)
+    return CONFIRM
+
+
+_INVALID = object()
+
+
+async def _parse(update: Update, context: Ctx, tr: Translator, a: Activity, field: str) -> Any:
+    """The new value (JSON-friendly: times as ISO text), or _INVALID after telling what is wrong."""
+    raw = update.message.text if update.message else None
+    stripped = (raw or "").strip()
+    if field in ("title", "description", "place"):
+        limit = {"title": MAX_TITLE, "description": MAX_TEXT, "place": PLACE_LIMIT}[field]
+        value = "" if field != "title" and stripped == "-" else _clean(raw, limit)
+        if value is None:
+            await reply(update, tr("act.new.bad_text", limit=limit))
+            return _INVALID
+        return value
+    if field == "capacity":
+        if stripped == "-":
+            return None
+        try:
+            seats = parse_capacity(stripped)
+        except ValueError:
+            await reply(update, tr("act.bad.capacity"))
+            return _INVALID
+        if seats is not None and seats < a.seats_taken:
+            await reply(update, tr("act.r.capacity_below_taken"))
+            return _INVALID
+        return seats
+    if field == "signup_deadline" and stripped == "-":
+        moment: datetime | None = a.starts_at
+    else:
+        moment = await _date(update, context)
+    if moment is None:
+        return _INVALID
+    _planned, problem = plan_edit(a, _changes(a, field, moment.isoformat()), context.services.clock.now())
+    if problem:
+        await reply(update, tr(f"act.bad.{problem}"))
+        return _INVALID
+    return moment.isoformat()
+
+
+async def use_buttons(update: Update, context: Ctx) -> int | None:
+    tr = await translator(update, context)
+    await reply(update, tr("act.edit.use_buttons"))
+    return None
+
+
+def register(app: LiaisonApp, menu: CommandMenu) -> None:
+    text = filters.TEXT & ~filters.COMMAND & common.COMMAND_FILTER
+    app.add_handler(
+        ConversationHandler(
+            name="activity_edit",
+            persistent=True,
+            per_message=False,
+            allow_reentry=True,
+            entry_points=[
+                CallbackQueryHandler(open_menu, pattern=r"^acte:\d+$"),
+                CallbackQueryHandler(choose_field, pattern=r"^acte:f:"),
+                CallbackQueryHandler(save, pattern=r"^acte:ok:"),
+                CallbackQueryHandler(discard, pattern=r"^acte:no:"),
+            ],
+            states={
+                CHOOSE: [MessageHandler(text, use_buttons)],
+                VALUE: [MessageHandler(text, got_value)],
+                CONFIRM: [MessageHandler(text, got_value)],  # typing again replaces the value
+            },
+            fallbacks=[_cancel()],
+        )
+    )
+    # Forged or unknown acte data (none of the patterns above) is left to the stale-button answer.
