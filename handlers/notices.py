@@ -37,7 +37,7 @@ from bot.audiences import (
 )
 from bot.context import Ctx, LiaisonApp
 from bot.i18n import Markup, Translator
-from bot.notices import Created, Draft, NoticeError, parse_repeat, parse_when
+from bot.notices import Created, Draft, NoticeError, NoticeRow, parse_repeat, parse_when
 from bot.roles import AccessDenied, Actor, Role
 from bot.segments import Segment
 from handlers import common
@@ -45,8 +45,6 @@ from handlers import keyboards as kb
 from handlers.base import actor, answer, edit_or_reply, refuse, reply, send_direct, translator, with_retry_after
 from handlers.delivery import TelegramTransport
 from handlers.menu import CommandMenu
-from storage.notices import GroupChatRepo, NoticeRow
-from storage.segments import SegmentRepo
 
 log = logging.getLogger(__name__)
 _TAG = re.compile(r"<[^>]*>")
@@ -216,7 +214,7 @@ async def audience_chosen(update: Update, context: Ctx) -> int:
         return await _show_picker(update, context, who, tr)
     if parts == ["a", "cats"]:
         draft["mode"] = "c"
-        draft["cat_list"] = (await SegmentRepo(context.services.db).categories())[:MAX_PICK]
+        draft["cat_list"] = (await context.services.notices.categories(who))[:MAX_PICK]
         return await _show_picker(update, context, who, tr)
     if parts == ["a", "act"]:
         return await _show_activities(update, context, who, tr, 0)
@@ -395,8 +393,7 @@ async def _options(context: Ctx, who: Actor) -> list[tuple[str, str]]:
     draft = _draft(context)
     if draft.get("mode") == "c":
         return [(c, str(i)) for i, c in enumerate(draft.get("cat_list", []))]
-    scope = None if who.scope.everything else list(who.scope.paths)
-    groups = await SegmentRepo(context.services.db).groups(scope)
+    groups = await context.services.notices.pickable_groups(who)
     return [(g.name, str(g.id)) for g in groups[:MAX_PICK]]
 
 
@@ -467,7 +464,7 @@ async def _preview(update: Update, context: Ctx, who: Actor, *, resend: bool = T
     except AccessDenied:
         await refuse(update, context)
         return ConversationHandler.END
-    groups = len(await GroupChatRepo(services.db).active()) if draft.get("post_groups") else 0
+    groups = await services.notices.group_chat_count() if draft.get("post_groups") else 0
     chat = update.effective_chat
     if resend and chat is not None:
         # The notice exactly as members get it (the button does nothing here).
@@ -965,9 +962,7 @@ async def my_chat_member(update: Update, context: Ctx) -> None:
     status = change.new_chat_member.status
     present = status in (ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
     services = context.services
-    await GroupChatRepo(services.db).set_status(
-        change.chat.id, change.chat.title or "", "member" if present else "left", services.clock.now()
-    )
+    await services.notices.group_chat_changed(change.chat.id, change.chat.title or "", present)
 
 
 async def chat_migrated(update: Update, context: Ctx) -> None:
@@ -975,7 +970,7 @@ async def chat_migrated(update: Update, context: Ctx) -> None:
     if message is None or message.migrate_to_chat_id is None:
         return
     services = context.services
-    await GroupChatRepo(services.db).migrate(message.chat.id, message.migrate_to_chat_id, services.clock.now())
+    await services.notices.group_chat_migrated(message.chat.id, message.migrate_to_chat_id)
 
 
 # --- wiring -----------------------------------------------------------------------------------------------
