@@ -27,9 +27,10 @@ from bot.segments import Segment, SegmentResolver
 from storage import audit
 from storage import notices as store
 from storage.db import Database
-from storage.notices import AckStats, NewNotice, NoticeRepo, NoticeRow, NoticeView, Pending
+from storage.notices import AckStats, GroupChatRepo, NewNotice, NoticeRepo, NoticeView, Pending
+from storage.notices import NoticeRow as NoticeRow  # re-exported: handlers never import storage
 from storage.outbox import NEW_MESSAGE, OutgoingMessage, enqueue, track_progress
-from storage.segments import SegmentRepo
+from storage.segments import GroupRow, SegmentRepo
 
 MISSED_AFTER = timedelta(hours=24)
 MAX_TEXT = 3500
@@ -186,6 +187,7 @@ class NoticeService:
     ) -> None:
         self.db = db
         self.repo = NoticeRepo(db)
+        self.group_chats = GroupChatRepo(db)
         self.clock = clock
         self.catalog = catalog
         self.roles = roles
@@ -198,6 +200,26 @@ class NoticeService:
 
     async def next_due(self) -> datetime | None:
         return await self.repo.next_due()
+
+    # --- what the composer offers ------------------------------------------------------------------
+    async def pickable_groups(self, actor: Actor) -> list[GroupRow]:
+        """Groups the sender may address: those in their scope."""
+        RoleService.require_coordinator(actor)
+        return await self.segments.repo.groups(None if actor.scope.everything else list(actor.scope.paths))
+
+    async def categories(self, actor: Actor) -> list[str]:
+        RoleService.require_coordinator(actor)
+        return await self.segments.repo.categories()
+
+    async def group_chat_count(self) -> int:
+        """Association group chats the bot is in (where 'also post to groups' goes)."""
+        return len(await self.group_chats.active())
+
+    async def group_chat_changed(self, chat_id: int, title: str, present: bool) -> None:
+        await self.group_chats.set_status(chat_id, title, "member" if present else "left", self.clock.now())
+
+    async def group_chat_migrated(self, old_id: int, new_id: int) -> None:
+        await self.group_chats.migrate(old_id, new_id, self.clock.now())
 
     async def _schedule_changed(self) -> None:
         if self.on_schedule is not None:

@@ -37,7 +37,7 @@ from bot.audiences import (
 )
 from bot.context import Ctx, LiaisonApp
 from bot.i18n import Markup, Translator
-from bot.notices import Created, Draft, NoticeError, parse_repeat, parse_when
+from bot.notices import Created, Draft, NoticeError, NoticeRow, parse_repeat, parse_when
 from bot.roles import AccessDenied, Actor, Role
 from bot.segments import Segment
 from handlers import common
@@ -45,14 +45,13 @@ from handlers import keyboards as kb
 from handlers.base import actor, answer, edit_or_reply, refuse, reply, send_direct, translator, with_retry_after
 from handlers.delivery import TelegramTransport
 from handlers.menu import CommandMenu
-from storage.notices import GroupChatRepo, NoticeRow
-from storage.segments import SegmentRepo
 
 log = logging.getLogger(__name__)
 _TAG = re.compile(r"<[^>]*>")
 
 WRITE, AUDIENCE, PICK, PREVIEW, WHEN, REPEAT, PICK_ACTIVITY, PICK_STATUS, PICK_QUESTIONNAIRE = range(9)
 EDIT_TEXT = 10
+EDIT_WHEN = 11
 DRAFT = "notice_draft"
 PER_PAGE = 20
 MAX_PICK = 40
@@ -215,7 +214,7 @@ async def audience_chosen(update: Update, context: Ctx) -> int:
         return await _show_picker(update, context, who, tr)
     if parts == ["a", "cats"]:
         draft["mode"] = "c"
-        draft["cat_list"] = (await SegmentRepo(context.services.db).categories())[:MAX_PICK]
+        draft["cat_list"] = (await context.services.notices.categories(who))[:MAX_PICK]
         return await _show_picker(update, context, who, tr)
     if parts == ["a", "act"]:
         return await _show_activities(update, context, who, tr, 0)
@@ -394,8 +393,7 @@ async def _options(context: Ctx, who: Actor) -> list[tuple[str, str]]:
     draft = _draft(context)
     if draft.get("mode") == "c":
         return [(c, str(i)) for i, c in enumerate(draft.get("cat_list", []))]
-    scope = None if who.scope.everything else list(who.scope.paths)
-    groups = await SegmentRepo(context.services.db).groups(scope)
+    groups = await context.services.notices.pickable_groups(who)
     return [(g.name, str(g.id)) for g in groups[:MAX_PICK]]
 
 
@@ -466,7 +464,7 @@ async def _preview(update: Update, context: Ctx, who: Actor, *, resend: bool = T
     except AccessDenied:
         await refuse(update, context)
         return ConversationHandler.END
-    groups = len(await GroupChatRepo(services.db).active()) if draft.get("post_groups") else 0
+    groups = await services.notices.group_chat_count() if draft.get("post_groups") else 0
     chat = update.effective_chat
     if resend and chat is not None:
         # The notice exactly as members get it (the button does nothing here).
@@ -722,9 +720,11 @@ async def _view_content(
     if row.status in ("scheduled", "recurring"):
         text = tr("notice.status_due", id=row.id, status=_status_label(tr, row), excerpt=excerpt,
                   when=_local(context, row.next_due_at))
+        timing = "notice.btn.edit_time" if row.status == "scheduled" else "notice.btn.edit_repeat"
         return text, kb.inline([
             [kb.button(tr("notice.btn.edit"), kb.cb("nte", row.id)),
-             kb.button(tr("notice.btn.cancel_notice"), kb.cb("ntl", "x", row.id))],
+             kb.button(tr(timing), kb.cb("ntt", row.id))],
+            [kb.button(tr("notice.btn.cancel_notice"), kb.cb("ntl", "x", row.id))],
             [back],
         ])
     _, stats = await context.services.notices.stats(who, row.id)
@@ -844,12 +844,13 @@ async def cancel_notice(update: Update, context: Ctx) -> None:
 
 
 # --- edit text of a scheduled notice (its own small conversation) ----------------------------------------
-async def edit_start(update: Update, context: Ctx) -> int:
+async def _editing(update: Update, context: Ctx, prefix: str) -> tuple[Translator, NoticeRow] | None:
+    """The scheduled notice a `nte:`/`ntt:` button names, if the caller may edit it."""
     who = await _coordinator(update, context)
     if who is None:
-        return ConversationHandler.END
+        return None
     query = update.callback_query
-    parts = kb.parse(query.data if query else None, "nte", 1)
+    parts = kb.parse(query.data if query else None, prefix, 1)
     notice_id = kb.parse_int(parts[0]) if parts else None
     tr = await translator(update, context)
     try:
@@ -858,15 +859,77 @@ async def edit_start(update: Update, context: Ctx) -> int:
         row = await context.services.notices.get_for(who, notice_id)
     except NoticeError as exc:
         await answer(update, str(tr(exc.key)), alert=True)
-        return ConversationHandler.END
+        return None
     except AccessDenied:
         await refuse(update, context)
-        return ConversationHandler.END
+        return None
     await answer(update)
     if context.user_data is not None:
         context.user_data["notice_edit"] = row.id
+    return tr, row
+
+
+async def edit_start(update: Update, context: Ctx) -> int:
+    editing = await _editing(update, context, "nte")
+    if editing is None:
+        return ConversationHandler.END
+    tr, _ = editing
     await edit_or_reply(update, tr("notice.edit.ask"))
     return EDIT_TEXT
+
+
+async def edit_when_start(update: Update, context: Ctx) -> int:
+    editing = await _editing(update, context, "ntt")
+    if editing is None:
+        return ConversationHandler.END
+    tr, row = editing
+    if row.status == "scheduled":
+        await edit_or_reply(update, tr("notice.ask_when", zone=context.services.settings.tz))
+    elif row.status == "recurring":
+        await edit_or_reply(update, tr("notice.ask_repeat"))
+    else:
+        await edit_or_reply(update, tr("notice.edit.too_late"))
+        return ConversationHandler.END
+    return EDIT_WHEN
+
+
+async def edit_when(update: Update, context: Ctx) -> int:
+    """The new time of a scheduled notice, or the new rule of a recurring one."""
+    who = await _coordinator(update, context)
+    if who is None:
+        return ConversationHandler.END
+    tr = await translator(update, context)
+    message = update.effective_message
+    text = message.text or "" if message is not None else ""
+    notice_id = context.user_data.get("notice_edit") if context.user_data is not None else None
+    if not isinstance(notice_id, int):
+        await reply(update, tr("common.stale_button"))
+        return ConversationHandler.END
+    notices = context.services.notices
+    try:
+        row = await notices.get_for(who, notice_id)
+        if row.status == "recurring":
+            parsed = parse_repeat(text, notices.zone)
+            if parsed is None:
+                await reply(update, tr("notice.bad_repeat"))
+                return EDIT_WHEN
+            due = await notices.change_repeat(who, notice_id, *parsed)
+            await reply(update, tr("notice.edit.repeat_changed", id=notice_id, when=_local(context, due),
+                                   until=_local(context, parsed[1])))
+            return ConversationHandler.END
+        moment = parse_when(text, notices.zone)
+        if moment is None:
+            await reply(update, tr("notice.bad_when"))
+            return EDIT_WHEN
+        due = await notices.move(who, notice_id, moment)
+    except NoticeError as exc:
+        await reply(update, tr(exc.key))
+        return ConversationHandler.END if exc.key == "notice.edit.too_late" else EDIT_WHEN
+    except AccessDenied:
+        await refuse(update, context)
+        return ConversationHandler.END
+    await reply(update, tr("notice.edit.moved", id=notice_id, when=_local(context, due)))
+    return ConversationHandler.END
 
 
 async def edit_text(update: Update, context: Ctx) -> int:
@@ -899,9 +962,7 @@ async def my_chat_member(update: Update, context: Ctx) -> None:
     status = change.new_chat_member.status
     present = status in (ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
     services = context.services
-    await GroupChatRepo(services.db).set_status(
-        change.chat.id, change.chat.title or "", "member" if present else "left", services.clock.now()
-    )
+    await services.notices.group_chat_changed(change.chat.id, change.chat.title or "", present)
 
 
 async def chat_migrated(update: Update, context: Ctx) -> None:
@@ -909,7 +970,7 @@ async def chat_migrated(update: Update, context: Ctx) -> None:
     if message is None or message.migrate_to_chat_id is None:
         return
     services = context.services
-    await GroupChatRepo(services.db).migrate(message.chat.id, message.migrate_to_chat_id, services.clock.now())
+    await services.notices.group_chat_migrated(message.chat.id, message.migrate_to_chat_id)
 
 
 # --- wiring -----------------------------------------------------------------------------------------------
@@ -963,8 +1024,9 @@ def register(app: LiaisonApp, menu: CommandMenu) -> None:
         per_message=False,
     )
     edit = ConversationHandler(
-        entry_points=[CallbackQueryHandler(edit_start, pattern=r"^nte:")],
-        states={EDIT_TEXT: [MessageHandler(text, edit_text)]},
+        entry_points=[CallbackQueryHandler(edit_start, pattern=r"^nte:"),
+                      CallbackQueryHandler(edit_when_start, pattern=r"^ntt:")],
+        states={EDIT_TEXT: [MessageHandler(text, edit_text)], EDIT_WHEN: [MessageHandler(text, edit_when)]},
         fallbacks=_handlers(common.cancel_fallback()),
         name="notice_edit",
         persistent=True,

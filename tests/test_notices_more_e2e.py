@@ -201,3 +201,74 @@ async def test_send_timing_out_is_classified_unknown(tg: FakeTelegram) -> None:
         item = OutboxItem(1, "notice", 1, user.id, None, "Slow one", None, None, False, 1)
         outcome = await TelegramTransport(bot).send(item)
     assert outcome.status == "unknown"
+
+
+async def test_a_scheduled_notice_can_be_moved_to_another_time(
+    tg: FakeTelegram, bot: BotRuntime, clock: FakeClock
+) -> None:
+    owner, people, _ = await _world(tg, bot, 2)
+    services = bot.services
+    assert services is not None
+    who = await services.roles.actor(OWNER_ID)
+    clock.set(datetime(2026, 12, 1, 2, 0, tzinfo=UTC))  # 10:00 in Shanghai
+    created = await services.notices.create(
+        who, Draft("Moved meeting", Segment(everyone=True), at=clock.now() + timedelta(hours=2), urgent=True), "en")
+    await owner.send("/notices")
+    listing = await owner.next_message()
+    await owner.press(listing, listing.buttons[0])
+    view = await owner.wait_for(lambda m: "Next sending: 2026-12-01 12:00" in m.text)
+    await owner.press(view, "Change time")
+    await owner.wait_for(lambda m: "Type when to send it" in m.text)
+    await owner.send("tomorrow-ish")
+    await owner.wait_for(lambda m: "could not read that time" in m.text)
+    await owner.send("2026-12-01 09:00")  # already past
+    await owner.wait_for(lambda m: "That time has passed" in m.text)
+    await owner.send("2026-12-02 15:30")
+    done = await owner.wait_for(lambda m: f"Notice #{created.notice_id} will now be sent at" in m.text)
+    assert "2026-12-02 15:30" in done.text
+    clock.set(datetime(2026, 12, 1, 5, 0, tzinfo=UTC))  # the old time has passed: nothing fires
+    assert (await services.notices.run_due()).fired == []
+    clock.set(datetime(2026, 12, 2, 7, 31, tzinfo=UTC))
+    assert (await services.notices.run_due()).fired == [created.notice_id]
+    for person in people:
+        await person.wait_for(lambda m: m.text == "Moved meeting")
+
+
+async def test_a_recurring_notice_can_get_a_new_rule(tg: FakeTelegram, bot: BotRuntime, clock: FakeClock) -> None:
+    owner, _people, _ = await _world(tg, bot, 1)
+    clock.set(datetime(2026, 12, 1, 2, 0, tzinfo=UTC))  # a Tuesday
+    control = await _compose(owner, "Weekly study")
+    await owner.press(control, "Repeat…")
+    await owner.wait_for(lambda m: "Type the repetition" in m.text)
+    await owner.send("daily 09:00 until 2026-12-31")
+    await owner.next_message()
+    await owner.send("/notices")
+    listing = await owner.next_message()
+    await owner.press(listing, listing.buttons[0])
+    view = await owner.wait_for(lambda m: "Next sending: 2026-12-02 09:00" in m.text)
+    await owner.press(view, "Change repetition")
+    await owner.wait_for(lambda m: "Type the repetition" in m.text)
+    await owner.send("weekly fri 19:00 until 2026-12-31")
+    done = await owner.wait_for(lambda m: "now repeats; next sending 2026-12-04 19:00" in m.text)
+    assert "until 2026-12-31" in done.text
+    services = bot.services
+    assert services is not None
+    assert await services.notices.next_due() == datetime(2026, 12, 4, 11, 0, tzinfo=UTC)
+
+
+async def test_a_member_cannot_move_a_notice_with_a_forged_button(
+    tg: FakeTelegram, bot: BotRuntime, clock: FakeClock
+) -> None:
+    _owner, people, _ = await _world(tg, bot, 1)
+    services = bot.services
+    assert services is not None
+    who = await services.roles.actor(OWNER_ID)
+    created = await services.notices.create(
+        who, Draft("Not yours", Segment(everyone=True), at=clock.now() + timedelta(hours=2), urgent=True), "en")
+    member = people[0]
+    await member.send("/help")
+    menu = await member.next_message()
+    answer = await (await member.press_data(menu, f"ntt:{created.notice_id}")).answer()
+    assert answer.text
+    row = await services.notices.repo.get(created.notice_id)
+    assert row is not None and row.next_due_at == created.due_at
