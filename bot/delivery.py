@@ -162,8 +162,9 @@ class Pacer:
     ) -> None:
         self._free = _Window(free_per_s, 1.0 + margin, min_gap_fraction * (1.0 + margin) / free_per_s)
         self._paid = _Window(paid_per_s, 1.0 + margin, 0.0)
-        self.private_interval = private_interval
-        self.group_interval = group_interval
+        # a chat's interval gets the margin too: a floating-point hair under it is still under it
+        self.private_interval = private_interval + margin if private_interval else 0.0
+        self.group_interval = group_interval + margin if group_interval else 0.0
         self.group_limit = group_per_window
         self.group_span = group_window + margin
         self.poll = poll
@@ -359,8 +360,8 @@ class DeliveryService:
         chosen: set[int] = set()
         mono = time.monotonic()
         horizon = 0.3
-        # Claim only about CLAIM_AHEAD_S of sending at a time: a crash marks every claimed row
-        # 'unknown', so claimed-but-not-yet-sent rows are kept few.
+        # Claim only about CLAIM_AHEAD_S of sending at a time, so rows enqueued meanwhile with a
+        # higher priority (a reply to the sender, an urgent notice) are picked up soon.
         ahead = [0.0]
 
         def accept(item: OutboxItem) -> bool:
@@ -390,7 +391,6 @@ class DeliveryService:
                 if granted and self.pacer.wait_for(item.chat_id, item.paid) > 0.0:
                     # the pacer makes us wait: first send what it already granted
                     await self._launch(transport, granted)
-                    granted = []
                 granted.append((item, await self.pacer.acquire(item.chat_id, item.paid)))
             await self._launch(transport, granted)
         except BaseException:
@@ -406,7 +406,12 @@ class DeliveryService:
         # recording the answers that came back meanwhile in the same write keeps what a crash
         # could resend down to the requests really in flight
         results, self._results = self._results, []
-        self._touched |= await self.repo.record_and_mark(results, [item.id for item, _ in granted], self.clock.now())
+        try:
+            recorded = await self.repo.record_and_mark(results, [item.id for item, _ in granted], self.clock.now())
+        except BaseException:
+            self._results[:0] = results  # not recorded: keep them for the next write
+            raise
+        self._touched |= recorded
         for item, ticket in granted:
             self._inflight_chats.add(item.chat_id)
             task = asyncio.create_task(self._send(transport, item, ticket))
