@@ -11,21 +11,13 @@ from bot.runtime import BotRuntime
 from sandbox.driver import SandboxUser
 from sandbox.server import FakeTelegram
 from sandbox.state import SandboxMessage
-from tests.activities_helpers import add_coordinator, add_group, add_member, draft, drain_outbox, owner_actor
+from tests.activities_helpers import add_coordinator, add_member, owner_actor, publish, two_districts
 from tests.conftest import OWNER_ID
 
 
 @pytest.fixture(autouse=True)
 def no_flood_limits(tg: FakeTelegram) -> None:
     tg.set_rate_limits(False)
-
-
-async def _publish(bot: BotRuntime, clock: FakeClock, **overrides: object) -> int:
-    assert bot.services is not None
-    result = await bot.services.activities.create(owner_actor(OWNER_ID), draft(clock.now(), **overrides))
-    assert result.activity is not None
-    await drain_outbox(bot)
-    return result.activity.id
 
 
 def _text(message: SandboxMessage) -> str:
@@ -43,7 +35,7 @@ def _short_data(message: SandboxMessage) -> bool:
 async def _with_confirmed(bot: BotRuntime, clock: FakeClock, people: int) -> int:
     """An activity with `people` confirmed members P00, P01, ... (signed up in that order)."""
     assert bot.db is not None and bot.services is not None
-    aid = await _publish(bot, clock, capacity=people + 5)
+    aid = await publish(bot, clock.now(), capacity=people + 5)
     for n in range(people):
         await add_member(bot.db, 900_000 + n, f"P{n:02d}")
         assert (await bot.services.activities.sign_up(900_000 + n, aid)).ok
@@ -63,7 +55,7 @@ async def test_manage_lists_45_activities_on_three_pages(tg: FakeTelegram, bot: 
     start = clock.now() + timedelta(days=3)
     for n in range(45):
         moment = start + timedelta(minutes=n)
-        await _publish(bot, clock, title=f"A{n:02d}", starts_at=moment, ends_at=moment + timedelta(hours=2))
+        await publish(bot, clock.now(), title=f"A{n:02d}", starts_at=moment, ends_at=moment + timedelta(hours=2))
     owner = _owner(tg)
     await owner.send("/manage")
     first = await owner.next_message()
@@ -83,7 +75,7 @@ async def test_manage_lists_45_activities_on_three_pages(tg: FakeTelegram, bot: 
 async def test_manage_page_that_is_not_a_number_is_a_stale_button(
     tg: FakeTelegram, bot: BotRuntime, clock: FakeClock
 ) -> None:
-    await _publish(bot, clock)
+    await publish(bot, clock.now())
     owner = _owner(tg)
     await owner.send("/manage")
     listing = await owner.next_message()
@@ -95,12 +87,10 @@ async def test_manage_shows_a_scoped_coordinator_only_the_activities_they_may_ma
     tg: FakeTelegram, bot: BotRuntime, clock: FakeClock
 ) -> None:
     assert bot.db is not None
-    head = await add_group(bot.db, "Head")
-    pudong = await add_group(bot.db, "Pudong", head)
-    huamu = await add_group(bot.db, "Huamu", head)
-    await _publish(bot, clock, title="In Pudong", group_ids=(pudong,))
-    await _publish(bot, clock, title="Both", group_ids=(pudong, huamu))
-    await _publish(bot, clock, title="In Huamu", group_ids=(huamu,))
+    pudong, huamu = await two_districts(bot.db)
+    await publish(bot, clock.now(), title="In Pudong", group_ids=(pudong,))
+    await publish(bot, clock.now(), title="Both", group_ids=(pudong, huamu))
+    await publish(bot, clock.now(), title="In Huamu", group_ids=(huamu,))
     coordinator = tg.create_user("Pudong coordinator", language_code="en")
     await add_coordinator(bot.db, coordinator.id, pudong)
     await coordinator.send("/manage")
@@ -137,7 +127,7 @@ async def test_attendance_list_of_45_pages_and_marks_a_name_from_page_two(
 async def test_survey_answers_of_40_page_by_ten(tg: FakeTelegram, bot: BotRuntime, clock: FakeClock) -> None:
     assert bot.db is not None and bot.services is not None
     service = bot.services.activities
-    aid = await _publish(bot, clock, capacity=50, survey=True)
+    aid = await publish(bot, clock.now(), capacity=50, survey=True)
     for n in range(40):
         mid = await add_member(bot.db, 910_000 + n, f"S{n:02d}")
         assert (await service.sign_up(910_000 + n, aid)).ok
@@ -184,10 +174,8 @@ async def test_coordinator_outside_the_scope_cannot_page_another_activitys_lists
     tg: FakeTelegram, bot: BotRuntime, clock: FakeClock
 ) -> None:
     assert bot.db is not None
-    head = await add_group(bot.db, "Head")
-    pudong = await add_group(bot.db, "Pudong", head)
-    huamu = await add_group(bot.db, "Huamu", head)
-    aid = await _publish(bot, clock, group_ids=(pudong,))
+    pudong, huamu = await two_districts(bot.db)
+    aid = await publish(bot, clock.now(), group_ids=(pudong,))
     other = tg.create_user("Huamu coordinator", language_code="en")
     await add_coordinator(bot.db, other.id, huamu)
     await other.send("/manage")
