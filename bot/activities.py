@@ -21,12 +21,29 @@ from bot.dates import show
 from bot.i18n import Catalog, Markup
 from bot.roles import Actor, Scope
 from storage import activities as st
-from storage.activities import Activity, ActivityRepo, NewActivity, Recipient
+from storage.activities import Activity as Activity  # re-exported: handlers never import storage
+from storage.activities import ActivityRepo, NewActivity, Recipient
+from storage.activities import RosterEntry as RosterEntry  # re-exported: handlers never import storage
 from storage.audit import record
 from storage.db import Database, Tx
 from storage.outbox import OutgoingMessage, enqueue
 
 log = logging.getLogger(__name__)
+
+__all__ = [
+    "CATEGORIES",
+    "DEFAULT_REMINDERS",
+    "MAX_TEXT",
+    "MAX_TITLE",
+    "Activity",
+    "ActivityService",
+    "Draft",
+    "Result",
+    "RosterEntry",
+    "parse_capacity",
+    "parse_offsets",
+    "plan_edit",
+]
 
 CATEGORIES = ("1", "2", "3", "4")
 DEFAULT_REMINDERS = (1440, 120)
@@ -34,6 +51,8 @@ SURVEY_STILL_MEANINGFUL = timedelta(days=3)
 CHECKIN_EARLY = timedelta(minutes=30)
 MAX_TITLE = 120
 MAX_TEXT = 1500
+MANAGE_SINCE = timedelta(days=7)
+HOLDING_OR_WAITING = ("confirmed", "waiting", "offered")
 
 
 @dataclass(frozen=True)
@@ -455,6 +474,37 @@ class ActivityService:
             return a
         return a if self.check_scope(who, await self.repo.group_paths_of(activity_id)) else None
 
+    async def manageable_upcoming(self, who: Actor) -> list[Activity]:
+        """Published/closed activities (ended a week ago at the earliest) `who` may manage, in one query."""
+        if not who.is_coordinator:
+            return []
+        scope = None if who.scope.everything else who.scope.paths
+        return await self.repo.manageable_upcoming(self.clock.now() - MANAGE_SINCE, scope, who.user_id)
+
+    async def roster(self, who: Actor, activity_id: int) -> tuple[Activity, list[RosterEntry]] | None:
+        """The activity and everyone signed up to it; None when `who` may not manage it."""
+        a = await self.manageable(who, activity_id)
+        return None if a is None else (a, await self.repo.roster(activity_id))
+
+    async def to_mark(self, who: Actor, activity_id: int) -> tuple[Activity, list[RosterEntry]] | None:
+        """Confirmed people not yet checked in (attendance to mark); None when `who` may not manage it."""
+        found = await self.roster(who, activity_id)
+        if found is None:
+            return None
+        a, entries = found
+        return a, [e for e in entries if e.status == "confirmed" and e.checked_in_at is None]
+
+    async def survey_results(
+        self, who: Actor, activity_id: int
+    ) -> tuple[Activity, list[tuple[int, str | None]]] | None:
+        """(rating, comment) answers in the order given; None when `who` may not manage the activity."""
+        a = await self.manageable(who, activity_id)
+        return None if a is None else (a, await self.repo.survey_results(activity_id))
+
+    async def pickable_groups(self, who: Actor, limit: int = 20) -> list[tuple[int, str, str]]:
+        """(id, name, path) of the live groups `who` may address an activity to."""
+        return [g for g in await st.all_groups(self.db) if who.scope.covers_path(g[2])][:limit]
+
     async def change_capacity(self, who: Actor, activity_id: int, capacity: int | None) -> Result:
         now = self.clock.now()
         async with self.db.transaction() as tx:
@@ -587,6 +637,27 @@ class ActivityService:
     async def eligible(self, member_id: int, a: Activity) -> bool:
         rule = Eligibility(tuple(await self.repo.group_paths_of(a.id)) if a.has_groups else (), a.categories)
         return rule.allows(await self.repo.member_paths(member_id), await self.repo.member_category(member_id))
+
+    # --- what a member sees ---------------------------------------------------------------------
+    async def get(self, activity_id: int) -> Activity | None:
+        """The activity as stored now (for re-showing one the caller was just allowed to act on)."""
+        return await self.repo.get(activity_id)
+
+    async def member_view(self, member_id: int, activity_id: int) -> tuple[Activity, str | None] | None:
+        """The activity and the member's sign-up status; None unless signed up or eligible."""
+        a = await self.repo.get(activity_id)
+        if a is None:
+            return None
+        signup = await self.repo.member_signup(activity_id, member_id)
+        if signup is None and not await self.eligible(member_id, a):
+            return None
+        return a, signup.status if signup else None
+
+    async def held_by(self, member_id: int | None, activity_id: int) -> Activity | None:
+        """The activity when the member holds or awaits a seat in it (for the calendar file), else None."""
+        a = await self.repo.get(activity_id)
+        signup = await self.repo.member_signup(activity_id, member_id) if member_id and a else None
+        return a if signup is not None and signup.status in HOLDING_OR_WAITING else None
 
     # --- lists ----------------------------------------------------------------------------------
     async def visible_for(self, member_id: int) -> list[tuple[Activity, str | None]]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, cast
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
 from bot.activities import (
@@ -16,8 +16,10 @@ from bot.activities import (
     DEFAULT_REMINDERS,
     MAX_TEXT,
     MAX_TITLE,
+    Activity,
     Draft,
     Result,
+    RosterEntry,
     parse_capacity,
     parse_offsets,
 )
@@ -30,7 +32,6 @@ from handlers import common
 from handlers import keyboards as kb
 from handlers.base import actor, answer, edit_or_reply, refuse, reply, send_direct, translator, user_id_of
 from handlers.menu import CommandMenu
-from storage.activities import Activity, RosterEntry, all_groups
 
 PAGE = 5
 (TITLE, DESC, START, END, PLACE, CAPACITY, DEADLINE, ELIG, REMIND, SURVEY, OFFER, REPEAT, CONFIRM) = range(13)
@@ -185,8 +186,7 @@ async def got_deadline(update: Update, context: Ctx) -> int:
 
 
 async def _scope_groups(context: Ctx, update: Update) -> list[tuple[int, str, str]]:
-    who = await actor(update, context)
-    return [g for g in await all_groups(context.services.db) if who.scope.covers_path(g[2])][:20]
+    return await context.services.activities.pickable_groups(await actor(update, context))
 
 
 async def _show_elig(update: Update, context: Ctx, *, edit: bool) -> None:
@@ -448,16 +448,12 @@ async def open_activity(update: Update, context: Ctx, activity_id: int) -> None:
     tr = await translator(update, context)
     who = await actor(update, context)
     service = context.services.activities
-    a = await service.repo.get(activity_id)
-    if a is None or who.member_id is None:
-        await answer(update, str(tr("act.r.no_activity")))
-        return
-    signup = await service.repo.member_signup(activity_id, who.member_id)
-    if signup is None and not await service.eligible(who.member_id, a):
+    view = await service.member_view(who.member_id, activity_id) if who.member_id is not None else None
+    if view is None:
         await answer(update, str(tr("act.r.no_activity")))
         return
     await answer(update)
-    status = signup.status if signup else None
+    a, status = view
     line = tr(f"act.status.{status}") if status else tr("act.status.none")
     await edit_or_reply(update, line + "\n\n" + service.card(tr.lang, a), member_keyboard(tr, a, status))
 
@@ -466,9 +462,8 @@ async def send_ics(update: Update, context: Ctx, activity_id: int) -> None:
     tr = await translator(update, context)
     who = await actor(update, context)
     service = context.services.activities
-    a = await service.repo.get(activity_id)
-    signup = await service.repo.member_signup(activity_id, who.member_id) if who.member_id and a else None
-    if a is None or signup is None or signup.status not in ("confirmed", "waiting", "offered"):
+    a = await service.held_by(who.member_id, activity_id)
+    if a is None:
         await answer(update, str(tr("act.r.not_signed_up")), alert=True)
         return
     await answer(update)
@@ -509,16 +504,15 @@ async def show_list(update: Update, context: Ctx, page: int) -> None:
     if not items:
         await edit_or_reply(update, tr("act.list.empty"))
         return
-    pages = (len(items) + PAGE - 1) // PAGE
-    page = min(max(page, 0), pages - 1)
+    shown = kb.page_of(items, page, PAGE)
     zone = context.services.settings.zone
     lines = [tr("act.list.header")]
     buttons = []
-    for a, status in items[page * PAGE : (page + 1) * PAGE]:
+    for a, status in shown.items:
         state = tr(f"act.status.{status}") if status else tr("act.status.none")
         lines.append(tr("act.list.item", title=a.title, start=show(a.starts_at, zone), status=state))
         buttons.append([kb.button(a.title[:40], kb.cb("act", "op", a.id))])
-    nav = kb.pager("actl", page, pages, str(tr("act.btn.prev")), str(tr("act.btn.next")))
+    nav = shown.nav("actl", str(tr("act.btn.prev")), str(tr("act.btn.next")))
     await edit_or_reply(update, Markup("\n".join(lines)), kb.inline([*buttons, nav]))
 
 
@@ -594,21 +588,54 @@ async def survey_skip(update: Update, context: Ctx) -> int:
 
 
 # --- coordinators: roster, exports, code, close, cancel, capacity ------------------------------------
+MANAGE_PAGE = 15
+ATTEND_PAGE = 20
+SURVEY_PAGE = 10
+SURVEY_COMMENT_SHOWN = 300
+# The coordinator lists opened from a roster: action -> (paging action, list to show).
+FIRST_PAGE = {"ro": "rp", "att": "ap", "sv": "sp"}
+
+
+def _nav(tr: Translator, prefix: str, page: kb.Page[Any]) -> list[InlineKeyboardButton]:
+    return page.nav(prefix, str(tr("act.btn.page_prev")), str(tr("act.btn.page_next")))
+
+
+def _page_line(tr: Translator, page: kb.Page[Any]) -> list[Markup]:
+    return [tr("act.list.page", page=page.page + 1, pages=page.pages)] if page.pages > 1 else []
+
+
 async def manage_command(update: Update, context: Ctx) -> None:
+    await show_manage(update, context, 0, edit=False)
+
+
+async def manage_page(update: Update, context: Ctx) -> None:
+    """actml:<page> - another page of the /manage list (a forged page is clamped)."""
+    parts = kb.parse(update.callback_query.data if update.callback_query else None, "actml", 1)
+    page = kb.parse_int(parts[0]) if parts else None
+    if page is None:
+        tr = await translator(update, context)
+        await answer(update, str(tr("common.stale_button")))
+        return
+    await show_manage(update, context, page, edit=True)
+
+
+async def show_manage(update: Update, context: Ctx, page_no: int, *, edit: bool) -> None:
     tr = await translator(update, context)
     who = await actor(update, context)
     if not who.is_coordinator:
         await refuse(update, context)
         return
-    service = context.services.activities
-    rows = []
-    for a in await service.repo.upcoming(service.clock.now() - timedelta(days=7)):
-        if await service.manageable(who, a.id):
-            rows.append([kb.button(a.title[:40], kb.cb("actm", "ro", a.id))])
-    if not rows:
-        await reply(update, tr("act.list.empty"))
+    if edit:
+        await answer(update)
+    activities = await context.services.activities.manageable_upcoming(who)
+    if not activities:
+        await edit_or_reply(update, tr("act.list.empty")) if edit else await reply(update, tr("act.list.empty"))
         return
-    await reply(update, tr("act.manage.header"), kb.inline(rows[:30]))
+    page = kb.page_of(activities, page_no, MANAGE_PAGE)
+    rows = [[kb.button(a.title[:40], kb.cb("actm", "ro", a.id))] for a in page.items]
+    rows.append(_nav(tr, "actml", page))
+    text = tr.join([tr("act.manage.header"), *_page_line(tr, page)])
+    await (edit_or_reply if edit else reply)(update, text, kb.inline(rows))
 
 
 async def manage_button(update: Update, context: Ctx) -> None:
@@ -616,25 +643,26 @@ async def manage_button(update: Update, context: Ctx) -> None:
     data = update.callback_query.data if update.callback_query else None
     parts = kb.parse(data, "actm", 2) or kb.parse(data, "actm", 3)
     aid = kb.parse_int(parts[1]) if parts else None
-    who = await actor(update, context)
-    service = context.services.activities
-    a = await service.manageable(who, aid) if aid is not None else None
-    if parts is None or a is None:
+    if parts is None or aid is None:
         await refuse(update, context)
         return
     action = parts[0]
-    if action == "ro":
-        await answer(update)
-        await show_roster(update, context, a)
-    elif action == "rp":
-        # A forged page number is clamped into range; a non-number is a stale button.
-        page = kb.parse_int(parts[2]) if len(parts) == 3 else None
-        if page is None:
+    if action in FIRST_PAGE or action in FIRST_PAGE.values():
+        # The paged lists: the first page opens a new message, ◀ ▶ edit it. A forged page number
+        # is clamped into range; a non-number is a stale button. The service re-checks the role.
+        page = 0 if action in FIRST_PAGE else (kb.parse_int(parts[2]) if len(parts) == 3 else None)
+        if page is None or (action in FIRST_PAGE and len(parts) != 2):
             await answer(update, str(tr("common.stale_button")))
             return
-        await answer(update)
-        await show_roster(update, context, a, page, edit=True)
-    elif action in ("csv", "xlsx"):
+        await show_managed_list(update, context, action, aid, page)
+        return
+    who = await actor(update, context)
+    service = context.services.activities
+    a = await service.manageable(who, aid)
+    if a is None:
+        await refuse(update, context)
+        return
+    if action in ("csv", "xlsx"):
         await answer(update)
         await send_export(update, context, a, action)
     elif action == "code":
@@ -649,27 +677,55 @@ async def manage_button(update: Update, context: Ctx) -> None:
         await answer(update, str(tr(f"act.r.{result.code}")), alert=True)
         if result.ok:
             await reply(update, tr("act.manage.cancelled", title=a.title, told=result.extra["told"]))
-    elif action == "att":
-        await answer(update)
-        roster = await service.repo.roster(a.id)
-        rows = [
-            [kb.button(r.name[:40] or str(r.member_id), kb.cb("actm", "mk", a.id, r.member_id))]
-            for r in roster
-            if r.status == "confirmed" and r.checked_in_at is None
-        ][:30]
-        await reply(update, tr("act.manage.attendance"), kb.inline(rows))
     elif action == "mk" and len(parts) == 3 and (mid := kb.parse_int(parts[2])) is not None:
         result = await service.mark_attended(who, a.id, mid)
         await answer(update, str(tr(f"act.r.{result.code}")))
-    elif action == "sv":
-        await answer(update)
-        results = await service.repo.survey_results(a.id)
-        avg = sum(r for r, _ in results) / len(results) if results else 0
-        lines: list[str] = [tr("act.manage.survey", count=len(results), average=f"{avg:.1f}")]
-        lines += [f"{'*' * r} {c or ''}" for r, c in results[:30]]
-        await reply(update, tr.join(lines))
     else:
         await refuse(update, context)
+
+
+async def show_managed_list(update: Update, context: Ctx, action: str, aid: int, page_no: int) -> None:
+    """The roster (ro/rp), the names to mark attended (att/ap) or the survey answers (sv/sp)."""
+    tr = await translator(update, context)
+    who = await actor(update, context)
+    service = context.services.activities
+    edit = action not in FIRST_PAGE
+    paging = FIRST_PAGE.get(action, action)
+    if paging == "rp":
+        found = await service.roster(who, aid)
+        if found is None:
+            await refuse(update, context)
+            return
+        await answer(update)
+        await show_roster(update, context, found[0], found[1], page_no, edit=edit)
+        return
+    if paging == "ap":
+        to_mark = await service.to_mark(who, aid)
+        if to_mark is None:
+            await refuse(update, context)
+            return
+        a, people = to_mark
+        names = kb.page_of(people, page_no, ATTEND_PAGE)
+        rows = [
+            [kb.button(r.name[:40] or str(r.member_id), kb.cb("actm", "mk", a.id, r.member_id))] for r in names.items
+        ]
+        rows.append(_nav(tr, f"actm:ap:{a.id}", names))
+        text = tr.join([tr("act.manage.attendance"), *_page_line(tr, names)])
+    else:
+        answers = await service.survey_results(who, aid)
+        if answers is None:
+            await refuse(update, context)
+            return
+        a, results = answers
+        avg = sum(r for r, _ in results) / len(results) if results else 0
+        shown = kb.page_of(results, page_no, SURVEY_PAGE)
+        lines: list[str] = [tr("act.manage.survey", count=len(results), average=f"{avg:.1f}"), *_page_line(tr, shown)]
+        lines += [f"{'*' * r} {(c or '')[:SURVEY_COMMENT_SHOWN]}" for r, c in shown.items]
+        text = tr.join(lines)
+        rows = [_nav(tr, f"actm:sp:{a.id}", shown)]
+    await answer(update)
+    # Telegram refuses an empty inline keyboard: one page and nothing to tap means no keyboard.
+    await (edit_or_reply if edit else reply)(update, text, kb.inline(rows) if any(rows) else None)
 
 
 ROSTER_PAGE = 20
@@ -686,15 +742,13 @@ def roster_page(entries: list[RosterEntry], page: int, ended: bool) -> RosterPag
     `ROSTER_PAGE` a page; totals always count everyone. Checked-in and no-show are among the
     confirmed, so they have their own totals and show the names of this page.
     """
-    listed = [e for status in ROSTER_ORDER for e in entries if e.status == status]
-    pages = max(1, (len(listed) + ROSTER_PAGE - 1) // ROSTER_PAGE)
-    page = min(max(page, 0), pages - 1)
-    on_page = listed[page * ROSTER_PAGE : (page + 1) * ROSTER_PAGE]
+    listed = kb.page_of([e for status in ROSTER_ORDER for e in entries if e.status == status], page, ROSTER_PAGE)
     out: dict[str, tuple[int, list[str]]] = {}
     for key in (*ROSTER_ORDER, "checked_in", "no_show"):
         total = sum(1 for e in entries if _roster_has(key, e, ended))
-        out[key] = (total, [(e.name or str(e.member_id))[:40] for e in on_page if _roster_has(key, e, ended)])
-    return page, pages, out
+        names = [(e.name or str(e.member_id))[:40] for e in listed.items if _roster_has(key, e, ended)]
+        out[key] = (total, names)
+    return listed.page, listed.pages, out
 
 
 def _roster_has(key: str, e: RosterEntry, ended: bool) -> bool:
@@ -705,10 +759,11 @@ def _roster_has(key: str, e: RosterEntry, ended: bool) -> bool:
     return e.status == key
 
 
-async def show_roster(update: Update, context: Ctx, a: Activity, page: int = 0, *, edit: bool = False) -> None:
+async def show_roster(
+    update: Update, context: Ctx, a: Activity, roster: list[RosterEntry], page: int = 0, *, edit: bool = False
+) -> None:
     tr = await translator(update, context)
     service = context.services.activities
-    roster = await service.repo.roster(a.id)
     ended = service.clock.now() >= a.ends_at
     page, pages, groups = roster_page(roster, page, ended)
     lines: list[str] = [service.card(tr.lang, a)]
@@ -935,6 +990,7 @@ def register(app: LiaisonApp, menu: CommandMenu) -> None:
     app.add_handler(CallbackQueryHandler(member_button, pattern=r"^act:"))
     app.add_handler(CallbackQueryHandler(list_page, pattern=r"^actl:"))
     app.add_handler(CallbackQueryHandler(manage_button, pattern=r"^actm:"))
+    app.add_handler(CallbackQueryHandler(manage_page, pattern=r"^actml:"))
     app.add_handler(CommandHandler("activities", list_command, filters=common.COMMAND_FILTER))
     app.add_handler(CommandHandler("manage", manage_command, filters=common.COMMAND_FILTER))
     app.add_handler(CommandHandler("capacity", capacity_command, filters=common.COMMAND_FILTER))

@@ -17,7 +17,7 @@ from typing import Any
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, ConversationHandler, MessageHandler, filters
 
-from bot.activities import MAX_TEXT, MAX_TITLE, parse_capacity, plan_edit
+from bot.activities import MAX_TEXT, MAX_TITLE, Activity, parse_capacity, plan_edit
 from bot.context import Ctx, LiaisonApp
 from bot.dates import show
 from bot.i18n import Markup, Translator
@@ -26,7 +26,6 @@ from handlers import keyboards as kb
 from handlers.activities import _cancel, _clean, _date
 from handlers.base import actor, answer, edit_or_reply, refuse, reply, translator
 from handlers.menu import CommandMenu
-from storage.activities import Activity
 
 CHOOSE, VALUE, CONFIRM = 40, 41, 42
 PENDING = "act_edit"
@@ -194,7 +193,7 @@ async def save(update: Update, context: Ctx) -> int:
         line = tr("act.r.edited", told=result.extra["told"]) if result.ok else tr(f"act.bad.{result.code}")
     await answer(update)
     _set_pending(context, None)
-    fresh = await service.repo.get(a.id) or a
+    fresh = await service.get(a.id) or a
     await edit_or_reply(update, line + "\n\n" + service.card(tr.lang, fresh), _after(tr, a.id))
     return ConversationHandler.END
 

@@ -8,6 +8,8 @@ re-check the caller's rights and the object's state on every press.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from telegram import (
     InlineKeyboardButton,
@@ -18,6 +20,7 @@ from telegram import (
 )
 
 MAX_CALLBACK_BYTES = 64
+T = TypeVar("T")
 SEP = ":"
 
 
@@ -84,6 +87,26 @@ def pager(prefix: str, page: int, pages: int, prev_text: str, next_text: str) ->
     if page + 1 < pages:
         row.append(button(next_text, cb(prefix, page + 1)))
     return row
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a list: its items, the page number (from 0) and how many pages there are."""
+
+    items: list[T]
+    page: int
+    pages: int
+
+    def nav(self, prefix: str, prev_text: str, next_text: str) -> list[InlineKeyboardButton]:
+        """◀ x/y ▶ buttons whose data is `prefix:<page>`."""
+        return pager(prefix, self.page, self.pages, prev_text, next_text)
+
+
+def page_of(items: Sequence[T], page: int, size: int) -> Page[T]:
+    """Page `page` of `items`, `size` a page; a page out of range (forged) is clamped into it."""
+    pages = max(1, (len(items) + size - 1) // size)
+    page = min(max(page, 0), pages - 1)
+    return Page(list(items[page * size : (page + 1) * size]), page, pages)
 
 
 def contact_keyboard(share_text: str, skip_text: str | None = None) -> ReplyKeyboardMarkup:

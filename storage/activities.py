@@ -8,11 +8,13 @@ constraint), uniqueness by UNIQUE(activity_id, member_id); the waitlist order is
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from storage.db import Database, Tx
+from storage.segments import path_clause
 from storage.timefmt import from_db, opt_from_db, to_db
 
 HOLDING = ("confirmed", "offered")
@@ -519,6 +521,23 @@ async def save_comment(tx: Tx, activity_id: int, member_id: int, comment: str) -
     )
 
 
+def manageable_clause(scope_paths: Sequence[str] | None, user_id: int | None, params: list[Any]) -> str:
+    """Activities (alias `a`) the coordinator may manage, as bot/activities.ActivityService.manageable
+    decides: everything (`scope_paths` None), their own, or ones whose groups all lie inside the scope."""
+    if scope_paths is None:
+        return "1 = 1"
+    mine = "a.created_by = ?"
+    params.append(-1 if user_id is None else user_id)
+    if not scope_paths:
+        return mine
+    inside = path_clause("g", scope_paths, params)
+    return (
+        f"({mine} OR (EXISTS (SELECT 1 FROM activity_groups ag WHERE ag.activity_id = a.id)"  # noqa: S608 - fixed clauses, values are parameters
+        " AND NOT EXISTS (SELECT 1 FROM activity_groups ag JOIN groups g ON g.id = ag.group_id"
+        f" WHERE ag.activity_id = a.id AND NOT {inside})))"
+    )
+
+
 class ActivityRepo:
     """Reads outside write transactions."""
 
@@ -541,6 +560,19 @@ class ActivityRepo:
             f"SELECT {_ACT_COLS} FROM activities a WHERE a.status IN ('published', 'closed') AND a.ends_at > ?"  # noqa: S608
             " ORDER BY a.starts_at, a.id LIMIT ?",
             (to_db(now), limit),
+        )
+        return [_activity(r) for r in rows]
+
+    async def manageable_upcoming(
+        self, since: datetime, scope_paths: Sequence[str] | None, user_id: int, limit: int = 500
+    ) -> list[Activity]:
+        """Published or closed activities ending after `since` that the coordinator may manage, in one query."""
+        params: list[Any] = [to_db(since)]
+        where = manageable_clause(scope_paths, user_id, params)
+        rows = await self.db.fetchall(
+            f"SELECT {_ACT_COLS} FROM activities a WHERE a.status IN ('published', 'closed') AND a.ends_at > ?"  # noqa: S608
+            f" AND {where} ORDER BY a.starts_at, a.id LIMIT ?",
+            (*params, limit),
         )
         return [_activity(r) for r in rows]
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from storage.activities import manageable_clause
 from storage.segments import Reader, Recipient, path_clause, reachable, recipients
 from storage.timefmt import from_db, to_db
 
@@ -40,23 +41,6 @@ class QuestionnaireChoice:
     status: str
 
 
-def _activity_visible(scope_paths: Sequence[str] | None, user_id: int | None, params: list[Any]) -> str:
-    """Activities the sender may manage (as bot/activities.ActivityService.manageable decides):
-    everything in scope, their own, or ones whose groups all lie inside the sender's scope."""
-    if scope_paths is None:
-        return "1 = 1"
-    mine = "a.created_by = ?"
-    params.append(-1 if user_id is None else user_id)
-    if not scope_paths:
-        return mine
-    inside = path_clause("g", scope_paths, params)
-    return (
-        f"({mine} OR (EXISTS (SELECT 1 FROM activity_groups ag WHERE ag.activity_id = a.id)"  # noqa: S608 - fixed clauses, values are parameters
-        " AND NOT EXISTS (SELECT 1 FROM activity_groups ag JOIN groups g ON g.id = ag.group_id"
-        f" WHERE ag.activity_id = a.id AND NOT {inside})))"
-    )
-
-
 def _questionnaire_visible(scope_paths: Sequence[str] | None, user_id: int | None, params: list[Any]) -> str:
     """Questionnaires the sender may see (as bot/surveys.SurveyService._covers decides): their own,
     or ones addressed to groups (not to everyone) of which one lies inside the sender's scope."""
@@ -79,7 +63,7 @@ async def activities(
 ) -> tuple[list[ActivityChoice], int]:
     """Not-cancelled activities ending after `since` that the sender may manage (latest first); and the total."""
     params: list[Any] = [to_db(since)]
-    where = "a.status != 'cancelled' AND a.ends_at > ? AND " + _activity_visible(scope_paths, user_id, params)
+    where = "a.status != 'cancelled' AND a.ends_at > ? AND " + manageable_clause(scope_paths, user_id, params)
     total = await reader.fetchall(f"SELECT COUNT(*) FROM activities a WHERE {where}", params)  # noqa: S608
     rows = await reader.fetchall(
         f"SELECT a.id, a.title, a.starts_at, a.status FROM activities a WHERE {where}"  # noqa: S608
@@ -93,7 +77,7 @@ async def activity(
     reader: Reader, activity_id: int, scope_paths: Sequence[str] | None, user_id: int | None
 ) -> ActivityChoice | None:
     params: list[Any] = [activity_id]
-    where = "a.id = ? AND " + _activity_visible(scope_paths, user_id, params)
+    where = "a.id = ? AND " + manageable_clause(scope_paths, user_id, params)
     rows = await reader.fetchall(f"SELECT a.id, a.title, a.starts_at, a.status FROM activities a WHERE {where}", params)  # noqa: S608
     return ActivityChoice(rows[0][0], str(rows[0][1]), from_db(rows[0][2]), str(rows[0][3])) if rows else None
 

@@ -14,6 +14,7 @@ from sandbox.driver import SandboxUser
 from sandbox.server import FakeTelegram
 from storage.db import Database
 from storage.timefmt import to_db
+from tests.conftest import OWNER_ID
 
 EPOCH = "2026-01-01T00:00:00.000000Z"
 
@@ -116,3 +117,18 @@ def owner_actor(user_id: int) -> Actor:
 
 def stamp(moment: datetime) -> str:
     return to_db(moment)
+
+
+async def publish(runtime: BotRuntime, now: datetime, **overrides: object) -> int:
+    """An activity created by the owner from `draft(now, **overrides)`, its announcements sent."""
+    assert runtime.services is not None
+    result = await runtime.services.activities.create(owner_actor(OWNER_ID), draft(now, **overrides))
+    assert result.activity is not None
+    await drain_outbox(runtime)
+    return result.activity.id
+
+
+async def two_districts(db: Database) -> tuple[int, int]:
+    """Groups Pudong and Huamu under a head group: (pudong, huamu)."""
+    head = await add_group(db, "Head")
+    return await add_group(db, "Pudong", head), await add_group(db, "Huamu", head)
