@@ -17,18 +17,20 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from matplotlib.backends.backend_pdf import PdfPages
-from matplotlib.figure import Figure
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from bot import charts
 from bot.i18n import Translator
 from bot.ledger import Stats, median_hours
 from storage.ledger import NoticeRow, Paths, count_rows, export_sheets, iter_rows, open_readonly
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+# matplotlib (about 0.9 s to import) is imported only when a chart or PDF is built, not at start-up.
 
 Text = Callable[..., str]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -164,6 +166,8 @@ def notice_label(notice: NoticeRow) -> str:
 
 def stats_charts(stats: Stats, text: Text) -> list[tuple[str, Figure]]:
     """The comparison charts of a statistics answer, as (name, figure)."""
+    from bot import charts
+
     m = stats.members
     out: list[tuple[str, Figure]] = []
     out.append((
@@ -273,6 +277,10 @@ def stats_lines(stats: Stats, text: Text) -> list[str]:
 
 def build_summary_pdf(stats: Stats, text: Text, sections: Sequence[tuple[str, list[str]]], now: datetime) -> bytes:
     """A4 pages: the period's figures, then each section's list, then the charts."""
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    from bot import charts
+
     title = text("ledger.doc.title", period=stats.period.label)
     body = stats_lines(stats, text)
     for heading, items in sections:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -281,22 +282,30 @@ def _numbers(update: Update, arity: int) -> list[int] | None:
     return None if any(n is None for n in numbers) else [n for n in numbers if n is not None]
 
 
+Shower = Callable[[Update, Ctx, Actor, Translator, int], Awaitable[int]]
+
+
 async def _unavailable(update: Update, context: Ctx) -> None:
     """A forged, stale or no-longer-allowed choice: say so politely and stay where we are."""
     tr = await translator(update, context)
     await answer(update, str(tr("notice.audience.unavailable")), alert=True)
 
 
-async def activity_page(update: Update, context: Ctx) -> int:
+async def _turn_page(update: Update, context: Ctx, state: int, show: Shower) -> int:
+    """◀ ▶ of a picker (`ntc:<x>:<page>`): show that page, or stay on a forged press."""
     who = await _coordinator(update, context)
     if who is None:
         return ConversationHandler.END
     numbers = _numbers(update, 2)
     if numbers is None:
         await _unavailable(update, context)
-        return PICK_ACTIVITY
+        return state
     await answer(update)
-    return await _show_activities(update, context, who, await translator(update, context), numbers[0])
+    return await show(update, context, who, await translator(update, context), numbers[0])
+
+
+async def activity_page(update: Update, context: Ctx) -> int:
+    return await _turn_page(update, context, PICK_ACTIVITY, _show_activities)
 
 
 async def activity_picked(update: Update, context: Ctx) -> int:
@@ -349,15 +358,7 @@ async def status_picked(update: Update, context: Ctx) -> int:
 
 
 async def questionnaire_page(update: Update, context: Ctx) -> int:
-    who = await _coordinator(update, context)
-    if who is None:
-        return ConversationHandler.END
-    numbers = _numbers(update, 2)
-    if numbers is None:
-        await _unavailable(update, context)
-        return PICK_QUESTIONNAIRE
-    await answer(update)
-    return await _show_questionnaires(update, context, who, await translator(update, context), numbers[0])
+    return await _turn_page(update, context, PICK_QUESTIONNAIRE, _show_questionnaires)
 
 
 async def questionnaire_picked(update: Update, context: Ctx) -> int:

@@ -12,7 +12,7 @@ from telegram import Bot
 from bot.app import SANDBOX_TOKEN
 from bot.clock import FakeClock
 from bot.config import ConfigError, load_settings
-from bot.notices import Draft
+from bot.notices import Created, Draft
 from bot.runtime import BotRuntime
 from bot.segments import Segment
 from bot.transport import build_request
@@ -94,18 +94,24 @@ async def test_document_notice_reaches_members_with_its_caption(tg: FakeTelegram
     assert tg.counters.validation_errors == []
 
 
+async def _fire_scheduled(bot: BotRuntime, clock: FakeClock, text: str) -> Created:
+    """The owner schedules `text` to everyone an hour ahead; two hours pass and it fires."""
+    services = bot.services
+    assert services is not None
+    who = await services.roles.actor(OWNER_ID)
+    created = await services.notices.create(
+        who, Draft(text, Segment(everyone=True), at=clock.now() + timedelta(hours=1), urgent=True), "en")
+    clock.advance(timedelta(hours=2))
+    await services.notices.run_due()
+    return created
+
+
 async def test_scheduled_notice_sends_its_author_a_delivery_report(
     tg: FakeTelegram, bot: BotRuntime, clock: FakeClock
 ) -> None:
     owner, people, _ = await _world(tg, bot, 2)
     people[1].block_bot()
-    services = bot.services
-    assert services is not None
-    who = await services.roles.actor(OWNER_ID)
-    created = await services.notices.create(
-        who, Draft("Due later", Segment(everyone=True), at=clock.now() + timedelta(hours=1), urgent=True), "en")
-    clock.advance(timedelta(hours=2))
-    await services.notices.run_due()
+    created = await _fire_scheduled(bot, clock, "Due later")
     report = await owner.wait_for(lambda m: "delivery report" in m.text)
     assert f"#{created.notice_id}" in report.text
     assert "(2 in all): 1 sent, 1 blocked" in report.text
@@ -118,13 +124,7 @@ async def test_a_large_scheduled_send_shows_progress_then_its_report_in_one_mess
 ) -> None:
     monkeypatch.setattr("bot.delivery.PROGRESS_MIN_RECIPIENTS", 5)  # "large" for the test: 24 recipients
     owner, _people, _ = await _world(tg, bot, 24)
-    services = bot.services
-    assert services is not None
-    who = await services.roles.actor(OWNER_ID)
-    created = await services.notices.create(
-        who, Draft("Big scheduled", Segment(everyone=True), at=clock.now() + timedelta(hours=1), urgent=True), "en")
-    clock.advance(timedelta(hours=2))
-    await services.notices.run_due()
+    created = await _fire_scheduled(bot, clock, "Big scheduled")
     progress = await owner.wait_for(lambda m: f"Scheduled notice #{created.notice_id}" in m.text
                                     and "sending" in m.text)
     assert "/ 24 sent" in progress.text
