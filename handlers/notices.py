@@ -151,16 +151,8 @@ async def got_content(update: Update, context: Ctx) -> int:
 
 async def notice_for_activity(update: Update, context: Ctx) -> int:
     """Entry from an activity's management view: /notice with its participants preselected."""
-    who = await _coordinator(update, context)
-    if who is None:
-        return ConversationHandler.END
-    numbers = _numbers(update, 2)
-    try:
-        if numbers is None:
-            raise AccessDenied("forged")
-        choice = await context.services.notices.audiences.activity(who, numbers[0])
-    except AccessDenied:
-        await _unavailable(update, context)
+    who, choice = await _activity_pressed(update, context)
+    if who is None or choice is None:
         return ConversationHandler.END
     await answer(update)
     if context.user_data is not None:
@@ -308,17 +300,27 @@ async def activity_page(update: Update, context: Ctx) -> int:
     return await _turn_page(update, context, PICK_ACTIVITY, _show_activities)
 
 
-async def activity_picked(update: Update, context: Ctx) -> int:
+async def _activity_pressed(update: Update, context: Ctx) -> tuple[Actor | None, ActivityChoice | None]:
+    """The coordinator and the activity an `ntc:<x>:<id>` button names: (None, None) when the caller
+    is no coordinator, (who, None) when the id is forged or not theirs (already answered)."""
     who = await _coordinator(update, context)
     if who is None:
-        return ConversationHandler.END
+        return None, None
     numbers = _numbers(update, 2)
     try:
         if numbers is None:
             raise AccessDenied("forged")
-        choice = await context.services.notices.audiences.activity(who, numbers[0])
+        return who, await context.services.notices.audiences.activity(who, numbers[0])
     except AccessDenied:
         await _unavailable(update, context)
+        return who, None
+
+
+async def activity_picked(update: Update, context: Ctx) -> int:
+    who, choice = await _activity_pressed(update, context)
+    if who is None:
+        return ConversationHandler.END
+    if choice is None:
         return PICK_ACTIVITY
     await answer(update)
     return await _show_statuses(update, context, who, await translator(update, context), choice)
