@@ -63,9 +63,46 @@ async def submit_start(update: Update, context: Ctx) -> int:
         return ConversationHandler.END
     assert context.user_data is not None
     context.user_data["fb"] = {"files": []}
-    buttons = [kb.button(str(tr(f"fb.kind.{k}")), kb.cb("fb", "k", k)) for k in KINDS]
-    await reply(update, tr("fb.choose_kind"), kb.inline(kb.columns(buttons)))
-    return KIND
+    return await _ask(update, context, tr, KIND)
+
+
+async def _ask(update: Update, context: Ctx, tr: Translator, step: int) -> int:
+    """Show the prompt of `step` (remembered in the draft) and return it as the new state.
+
+    Also used to ask the current step again when a press belongs to another step: after a restart
+    the conversation can be one step behind what the chat shows (the state is saved after the reply).
+    """
+    draft = _draft(context)
+    draft["step"] = step
+    if step == KIND:
+        buttons = [kb.button(str(tr(f"fb.kind.{k}")), kb.cb("fb", "k", k)) for k in KINDS]
+        await reply(update, tr("fb.choose_kind"), kb.inline(kb.columns(buttons)))
+    elif step == TEXT:
+        kind = tr("fb.kind_chosen", kind=tr(f"fb.kind.{draft.get('kind', 'other')}"))
+        await edit_or_reply(update, Markup(kind + "\n\n" + tr("fb.write_text", limit=MAX_TEXT)))
+    elif step == ATTACH:
+        skip = kb.button(str(tr("fb.attach_skip")), kb.cb("fb", "ad"))
+        await reply(update, tr("fb.attach_prompt"), kb.inline([[skip]]))
+    elif step == ANON:
+        buttons = [
+            kb.button(str(tr("fb.anon_no")), kb.cb("fb", "an", 0)),
+            kb.button(str(tr("fb.anon_yes")), kb.cb("fb", "an", 1)),
+        ]
+        await edit_or_reply(update, tr("fb.anon_prompt"), kb.inline([buttons]))
+    else:
+        text = tr(
+            "fb.preview",
+            kind=tr(f"fb.kind.{draft['kind']}"),
+            text=draft["text"],
+            files=len(draft.get("files", [])),
+            anonymity=tr("fb.anon_yes" if draft.get("anon") else "fb.anon_no"),
+        )
+        buttons = [
+            kb.button(str(tr("fb.send")), kb.cb("fb", "ok", "yes")),
+            kb.button(str(tr("fb.discard")), kb.cb("fb", "ok", "no")),
+        ]
+        await edit_or_reply(update, text, kb.inline([buttons]))
+    return step
 
 
 async def kind_chosen(update: Update, context: Ctx) -> int:
@@ -74,10 +111,7 @@ async def kind_chosen(update: Update, context: Ctx) -> int:
     if parts is None or parts[1] not in KINDS:
         return KIND
     _draft(context)["kind"] = parts[1]
-    tr = await translator(update, context)
-    text = tr("fb.kind_chosen", kind=tr(f"fb.kind.{parts[1]}")) + "\n\n" + tr("fb.write_text", limit=MAX_TEXT)
-    await edit_or_reply(update, Markup(text))
-    return TEXT
+    return await _ask(update, context, await translator(update, context), TEXT)
 
 
 async def text_received(update: Update, context: Ctx) -> int:
@@ -89,8 +123,7 @@ async def text_received(update: Update, context: Ctx) -> int:
         await reply(update, tr(f"fb.text_{problem.reason}", limit=MAX_TEXT))
         return TEXT
     _draft(context)["text"] = text
-    await reply(update, tr("fb.attach_prompt"), kb.inline([[kb.button(str(tr("fb.attach_skip")), kb.cb("fb", "ad"))]]))
-    return ATTACH
+    return await _ask(update, context, tr, ATTACH)
 
 
 async def text_needed(update: Update, context: Ctx) -> int:
@@ -126,13 +159,7 @@ async def attachment_refused(update: Update, context: Ctx) -> int:
 
 async def attachments_done(update: Update, context: Ctx) -> int:
     await answer(update)
-    tr = await translator(update, context)
-    buttons = [
-        kb.button(str(tr("fb.anon_no")), kb.cb("fb", "an", 0)),
-        kb.button(str(tr("fb.anon_yes")), kb.cb("fb", "an", 1)),
-    ]
-    await edit_or_reply(update, tr("fb.anon_prompt"), kb.inline([buttons]))
-    return ANON
+    return await _ask(update, context, await translator(update, context), ANON)
 
 
 async def anon_chosen(update: Update, context: Ctx) -> int:
@@ -146,19 +173,7 @@ async def anon_chosen(update: Update, context: Ctx) -> int:
     if "kind" not in draft or "text" not in draft:
         await edit_or_reply(update, tr("fb.draft_lost"))
         return ConversationHandler.END
-    text = tr(
-        "fb.preview",
-        kind=tr(f"fb.kind.{draft['kind']}"),
-        text=draft["text"],
-        files=len(draft.get("files", [])),
-        anonymity=tr("fb.anon_yes" if draft["anon"] else "fb.anon_no"),
-    )
-    buttons = [
-        kb.button(str(tr("fb.send")), kb.cb("fb", "ok", "yes")),
-        kb.button(str(tr("fb.discard")), kb.cb("fb", "ok", "no")),
-    ]
-    await edit_or_reply(update, text, kb.inline([buttons]))
-    return CONFIRM
+    return await _ask(update, context, tr, CONFIRM)
 
 
 async def confirmed(update: Update, context: Ctx) -> int:
@@ -199,9 +214,15 @@ async def command_mid_flow(update: Update, context: Ctx) -> None:
     await reply(update, tr("fb.finish_first"))
 
 
-async def button_mid_flow(update: Update, context: Ctx) -> None:
+async def button_mid_flow(update: Update, context: Ctx) -> int | None:
+    """A button of another step of this flow: say so, and ask the current step again."""
     tr = await translator(update, context)
     await answer(update, str(tr("fb.finish_first")))
+    draft = _draft(context)
+    step = draft.get("step")
+    if not isinstance(step, int) or (step == CONFIRM and not {"kind", "text"} <= draft.keys()):
+        return None
+    return await _ask(update, context, tr, step)
 
 
 # --- member: my feedback, helpful, reopen ------------------------------------------------------------

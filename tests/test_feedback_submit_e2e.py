@@ -150,3 +150,25 @@ async def test_home_button_starts_feedback_and_control_characters_are_dropped(
     await (await user.press(preview, "Send")).answer()
     await user.wait_for(lambda m: "FB-2026-0001" in (m.text or ""))
     assert await db_of(bot).fetchval("SELECT body FROM feedback_items") == "\u202bمرحبا bell and emoji 🎉"
+
+
+async def test_a_button_of_another_step_asks_the_current_step_again(tg: FakeTelegram, bot: BotRuntime) -> None:
+    """After a restart the conversation can be one step behind what the chat shows: a press meant for a
+    later step is answered and the step the bot is at is asked again, so the member can go on."""
+    t = await tree(bot)
+    user = tg.create_user("Sun", language_code="en")
+    await add_member(bot, user, "孙丽", [t.local])
+    await user.send("/feedback")
+    await (await user.press(await user.next_message(), "Suggestion")).answer()
+    await user.send("More evening events, please")
+    attach = await user.wait_for(lambda m: "You may send photos" in (m.text or ""))
+    answer = await (await user.press_data(attach, "fb:an:0")).answer()  # the anonymity step's button, too early
+    assert "finish this step first" in (answer.text or "")
+    again = await user.wait_for(lambda m: "You may send photos" in (m.text or "") and m is user.messages[-1]
+                                and m.message_id != attach.message_id)
+    await (await user.press(again, "Skip")).answer()
+    anon = await user.wait_for(lambda m: "Stay anonymous?" in (m.text or ""))
+    await (await user.press(anon, "Show my name")).answer()
+    preview = await user.wait_for(lambda m: "Please confirm" in (m.text or ""))
+    await (await user.press(preview, "Send")).answer()
+    await user.wait_for(lambda m: "reference number" in (m.text or ""))
