@@ -362,7 +362,8 @@ async def group_toggle(update: Update, context: Ctx) -> int:
     if parts[1] == "done":
         if not d.get("groups"):
             await answer(update, str(tr("members.groups.need_one")), alert=True)
-            return GROUPS
+            # show what is really chosen (the message may show a tick the bot lost in a restart)
+            return await ask(update, context, GROUPS)
         await answer(update)
         return await advance(update, context, GROUPS)
     gid = kb.parse_int(parts[1])

@@ -684,8 +684,10 @@ class FlowUser:
                 break
         before = len(user.inbox)
         self.steps += 1
-        with contextlib.suppress(SandboxError):  # the button is gone (the step moved on): look again later
+        try:
             await self._act(last, rule)
+        except SandboxError:  # the button is gone: as a person would, get the bot's attention again
+            await user.send(self.start)
         await self._settle(before, last, text)
 
     async def _act(self, last: Any, rule: Rule | None) -> None:
