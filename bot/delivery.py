@@ -279,7 +279,7 @@ class DeliveryService:
     # Lifecycle --------------------------------------------------------------------------------
     async def recover(self) -> tuple[int, int]:
         """After a crash: claimed rows go back to pending; those in flight are sent again."""
-        released, resent = await self.repo.recover_inflight(self.clock.now())
+        released, resent = await self.repo.recover_inflight()
         if released or resent:
             # the killed process may have sent a full second's worth just before it died, and the
             # pacer's windows died with it: wait one window before sending anything

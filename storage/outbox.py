@@ -166,7 +166,7 @@ class OutboxRepo:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def recover_inflight(self, now: datetime) -> tuple[int, int]:
+    async def recover_inflight(self) -> tuple[int, int]:
         """At start, after a crash: rows left 'sending' go back to 'pending'.
 
         Returns (released, resent): claimed rows that were never attempted, and rows whose
