@@ -43,7 +43,17 @@ from bot.roles import AccessDenied, Actor, Role
 from bot.segments import Segment
 from handlers import common
 from handlers import keyboards as kb
-from handlers.base import actor, answer, edit_or_reply, refuse, reply, send_direct, translator, with_retry_after
+from handlers.base import (
+    actor,
+    answer,
+    edit_or_reply,
+    pressed,
+    refuse,
+    reply,
+    send_direct,
+    translator,
+    with_retry_after,
+)
 from handlers.delivery import TelegramTransport
 from handlers.menu import CommandMenu
 
@@ -193,8 +203,7 @@ async def audience_chosen(update: Update, context: Ctx) -> int:
     who = await _coordinator(update, context)
     if who is None:
         return ConversationHandler.END
-    query = update.callback_query
-    parts = kb.parse(query.data if query else None, "ntc", 2)
+    parts = pressed(update, "ntc", 2)
     await answer(update)
     tr = await translator(update, context)
     draft = _draft(context)
@@ -266,8 +275,7 @@ async def _show_questionnaires(update: Update, context: Ctx, who: Actor, tr: Tra
 
 
 def _numbers(update: Update, arity: int) -> list[int] | None:
-    query = update.callback_query
-    parts = kb.parse(query.data if query else None, "ntc", arity)
+    parts = pressed(update, "ntc", arity)
     if parts is None:
         return None
     numbers = [kb.parse_int(p) for p in parts[1:]]
@@ -341,8 +349,7 @@ async def status_picked(update: Update, context: Ctx) -> int:
     who = await _coordinator(update, context)
     if who is None:
         return ConversationHandler.END
-    query = update.callback_query
-    parts = kb.parse(query.data if query else None, "ntc", 3)
+    parts = pressed(update, "ntc", 3)
     activity_id = kb.parse_int(parts[1]) if parts else None
     status = next((s for s, code in STATUS_CODES.items() if parts and code == parts[2]), None)
     try:
@@ -423,8 +430,7 @@ async def pick_toggled(update: Update, context: Ctx) -> int:
     who = await _coordinator(update, context)
     if who is None:
         return ConversationHandler.END
-    query = update.callback_query
-    parts = kb.parse(query.data if query else None, "ntc", 2)
+    parts = pressed(update, "ntc", 2)
     tr = await translator(update, context)
     draft = _draft(context)
     if parts is None or parts[0] != draft.get("mode") or parts[1] not in {v for _, v in await _options(context, who)}:
@@ -503,8 +509,7 @@ async def option_toggled(update: Update, context: Ctx) -> int:
     who = await _coordinator(update, context)
     if who is None:
         return ConversationHandler.END
-    query = update.callback_query
-    parts = kb.parse(query.data if query else None, "ntc", 2)
+    parts = pressed(update, "ntc", 2)
     await answer(update)
     names = {"groups": "post_groups", "nudge": "nudge", "urgent": "urgent", "paid": "paid"}
     if parts is None or parts[1] not in names:
@@ -639,8 +644,7 @@ def _clear(context: Ctx) -> None:
 
 # --- acknowledgements ---------------------------------------------------------------------------------
 async def ack_pressed(update: Update, context: Ctx) -> None:
-    query = update.callback_query
-    parts = kb.parse(query.data if query else None, "ack", 1)
+    parts = pressed(update, "ack", 1)
     notice_id = kb.parse_int(parts[0]) if parts else None
     tr = await translator(update, context)
     user = update.effective_user
@@ -687,8 +691,7 @@ async def _load(update: Update, context: Ctx, arity: int) -> tuple[Actor, list[s
     who = await _coordinator(update, context)
     if who is None:
         return None
-    query = update.callback_query
-    parts = kb.parse(query.data if query else None, "ntl", arity)
+    parts = pressed(update, "ntl", arity)
     notice_id = kb.parse_int(parts[1]) if parts else None
     tr = await translator(update, context)
     if parts is None or notice_id is None:
@@ -852,8 +855,7 @@ async def _editing(update: Update, context: Ctx, prefix: str) -> tuple[Translato
     who = await _coordinator(update, context)
     if who is None:
         return None
-    query = update.callback_query
-    parts = kb.parse(query.data if query else None, prefix, 1)
+    parts = pressed(update, prefix, 1)
     notice_id = kb.parse_int(parts[0]) if parts else None
     tr = await translator(update, context)
     try:
