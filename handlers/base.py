@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
 from collections import OrderedDict
@@ -19,6 +18,7 @@ from telegram.error import BadRequest, RetryAfter, TelegramError
 from bot.context import Ctx
 from bot.i18n import Markup, Translator
 from bot.roles import AccessDenied, Actor, Role
+from bot.transport import api_call
 from handlers import keyboards as kb
 
 Markup_ = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
@@ -167,27 +167,29 @@ async def edit_or_reply(update: Update, text: str, reply_markup: InlineKeyboardM
     await reply(update, text, reply_markup)
 
 
-_NO_PREVIEW = json.dumps({"is_disabled": True})
+_NO_PREVIEW = {"is_disabled": True}
 
 
 async def _edit_text(message: Message, text: str, reply_markup: InlineKeyboardMarkup | None) -> None:
     """``editMessageText`` of a message the bot sent, HTML, no link preview.
 
-    Like ``message.edit_text(...)`` but without turning Telegram's answer into a ``Message``
-    (nobody uses it here, and parsing it with all its entities cost more CPU than the HTTP call;
-    the same ready-payload path as the outbox sender in handlers/delivery.py). Errors are the
-    same PTB exceptions.
+    Like ``message.edit_text(...)`` but through `api_call` (a ready JSON payload, Telegram's answer
+    not turned into a ``Message``: nobody uses it here, and parsing it with all its entities cost
+    more CPU than the HTTP call; the same path as the outbox sender in handlers/delivery.py).
+    Errors are the same PTB exceptions.
     """
-    data: dict[str, object] = {
-        "chat_id": message.chat_id,
-        "message_id": message.message_id,
-        "text": text,
-        "parse_mode": ParseMode.HTML.value,
-        "link_preview_options": _NO_PREVIEW,
-    }
-    if reply_markup is not None:
-        data["reply_markup"] = reply_markup
-    await message.get_bot()._post("editMessageText", data)
+    await api_call(
+        message.get_bot(),
+        "editMessageText",
+        {
+            "chat_id": message.chat_id,
+            "message_id": message.message_id,
+            "text": text,
+            "parse_mode": ParseMode.HTML.value,
+            "link_preview_options": _NO_PREVIEW,
+            "reply_markup": reply_markup,
+        },
+    )
 
 
 # Ids of callback queries already answered: Telegram accepts one answer per query, and a second
@@ -207,7 +209,8 @@ async def answer(update: Update, text: str | None = None, alert: bool = False) -
     query = update.callback_query
     if query is None or query.id in _ANSWERED:
         return
-    await with_retry_after(lambda: query.answer(text=text[:200] if text else None, show_alert=alert))
+    payload = {"callback_query_id": query.id, "text": text[:200] if text else None, "show_alert": alert or None}
+    await with_retry_after(lambda: api_call(query.get_bot(), "answerCallbackQuery", payload))
     _ANSWERED[query.id] = None
     while len(_ANSWERED) > _ANSWERED_KEEP:
         _ANSWERED.popitem(last=False)

@@ -21,6 +21,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
 from bot.delivery import Outcome
+from bot.transport import api_call
 from storage.outbox import OutboxItem
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,7 @@ class TelegramTransport:
     """Sends outbox rows.
 
     Broadcasts are the hot path (up to 1000 calls/s with paid broadcasts), so a send goes
-    through `Bot._post` with a ready payload: the stored reply_markup JSON is passed through
+    through `api_call` with a ready payload: the stored reply_markup JSON is passed through
     as is, and the answer's `message_id` is read from the raw result instead of building a
     `Message` (which costs more CPU than the HTTP call). Errors are the same PTB exceptions as
     with `send_message`.
@@ -81,7 +82,7 @@ class TelegramTransport:
     async def send(self, item: OutboxItem) -> Outcome:
         method, data = self._payload(item)
         try:
-            result = await self.bot._post(method, data)  # see the class docstring
+            result = await api_call(self.bot, method, data)  # see the class docstring
         except RetryAfter as exc:
             return Outcome("retry_after", error="429", retry_after=_seconds(exc.retry_after))
         except ChatMigrated as exc:
