@@ -317,9 +317,10 @@ class ActivityService:
     async def sign_up(self, user_id: int, activity_id: int) -> Result:
         now = self.clock.now()
         async with self.db.transaction() as tx:
-            return await self._sign_up(tx, user_id, activity_id, now)
+            return await self._sign_up(tx, user_id, activity_id, now, last=True)
 
-    async def _sign_up(self, tx: Tx, user_id: int, activity_id: int, now: datetime) -> Result:
+    async def _sign_up(self, tx: Tx, user_id: int, activity_id: int, now: datetime, *, last: bool = False) -> Result:
+        """Sign the user up inside `tx`; with `last`, taking the seat also commits `tx` (one trip less)."""
         ctx = await st.signup_context(tx, activity_id, user_id)
         if ctx is None:
             return fail("no_activity")
@@ -341,7 +342,7 @@ class ActivityService:
             )
             if not Eligibility(tuple(activity_paths), a.categories).allows(member_paths, ctx.category):
                 return fail("not_eligible", a)
-        ticket = await st.seat_or_waitlist(tx, activity_id, ctx.member_id, now, ctx.signup_id)
+        ticket = await st.seat_or_waitlist(tx, activity_id, ctx.member_id, now, ctx.signup_id, commit=last)
         if ticket.status == "confirmed":
             a = _with(a, seats_taken=a.seats_taken + 1)
             return Result(True, "confirmed", a, status="confirmed")
@@ -416,7 +417,7 @@ class ActivityService:
             head = await st.first_waiting(tx, activity_id)
             if head is None:
                 return
-            await tx.execute("UPDATE activities SET seats_taken = seats_taken + 1 WHERE id = ?", (activity_id,))
+            await st.add_seat(tx, activity_id)
             who = await st.member_recipient(tx, head.member_id)
             if a.offer_hours:
                 expires = now + timedelta(hours=a.offer_hours)

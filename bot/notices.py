@@ -451,9 +451,7 @@ class NoticeService:
     async def _nudge(self, tx: Any, row: NoticeRow, now: datetime) -> int:
         targets = await store.not_acked_members(tx, row.id)
         await store.drop_finished_nudges(tx, row.id)
-        languages = {int(r["user_id"]): r["language"] for r in await tx.fetchall(
-            "SELECT user_id, language FROM bot_users WHERE user_id IN (SELECT chat_id FROM outbox"
-            " WHERE kind = 'notice' AND ref_id = ?)", (row.id,))}
+        languages = await store.recipient_languages(tx, row.id)
         messages = []
         for member_id, chat_id in targets:
             language = languages.get(chat_id)

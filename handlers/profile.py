@@ -143,6 +143,7 @@ async def forget_confirm(update: Update, context: Ctx) -> None:
     # Anonymous or not, the member's feedback stays (counts, answers) but no longer leads to them.
     await context.services.feedback.forget_member(member.id)
     await context.services.members.erase(member)
+    context.services.users.erased(uid)
     if context.user_data is not None:
         context.user_data.clear()
     await context.application.persistence.drop_user_data(uid) if context.application.persistence else None

@@ -278,12 +278,13 @@ class Ticket:
 
 
 async def seat_or_waitlist(
-    tx: Tx, activity_id: int, member_id: int, now: datetime, old_id: int | None
+    tx: Tx, activity_id: int, member_id: int, now: datetime, old_id: int | None, *, commit: bool = False
 ) -> Ticket:
     """Hold a seat if one is free and nobody is waiting (first come, first served), else queue.
 
     Writes a fresh sign-up row (replacing the member's inactive old row `old_id`) and, when
-    queued, counts the position: all in one trip to the database thread, inside `tx`.
+    queued, counts the position: all in one trip to the database thread, inside `tx`; with
+    `commit`, that trip also commits `tx` (when it is the transaction's last statement).
     """
     stamp = to_db(now)
 
@@ -305,7 +306,12 @@ async def seat_or_waitlist(
         cur.close()
         return Ticket(status, signup_id, position)
 
-    return await tx.run(work)
+    return await tx.run(work, commit=commit)
+
+
+async def add_seat(tx: Tx, activity_id: int) -> None:
+    """Count one more seat taken (the caller checked that one is free)."""
+    await tx.execute("UPDATE activities SET seats_taken = seats_taken + 1 WHERE id = ?", (activity_id,))
 
 
 async def free_seat(tx: Tx, activity_id: int) -> None:

@@ -64,14 +64,17 @@ class Tx:
         row = await self.fetchone(sql, params)
         return None if row is None else row[0]
 
-    async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+    async def run(self, work: Callable[[sqlite3.Connection], T], *, commit: bool = False) -> T:
         """Run `work(connection)` on the connection's thread: dependent statements in ONE trip.
 
         For hot paths whose next statement depends on the previous one's result (each trip
         costs a thread hand-off both ways). `work` runs plain, quick SQL on the connection it is
-        given, inside this transaction, and closes its cursors.
+        given, inside this transaction, and closes its cursors. With `commit=True` the same trip
+        commits the transaction when `work` returns (for the transaction's last trip: one hand-off
+        less); the transaction then has nothing left to commit, and a failing `work` still rolls
+        everything back.
         """
-        return await self._run(_call, "", work)
+        return await self._run(_call_commit if commit else _call, "", work)
 
 
 class Database:
@@ -165,6 +168,12 @@ def _begin_then(fn: Callable[[sqlite3.Connection, str, Any], T], conn: sqlite3.C
 
 def _call(conn: sqlite3.Connection, sql: str, work: Callable[[sqlite3.Connection], T]) -> T:
     return work(conn)
+
+
+def _call_commit(conn: sqlite3.Connection, sql: str, work: Callable[[sqlite3.Connection], T]) -> T:
+    result = work(conn)
+    conn.commit()
+    return result
 
 
 def _rowcount(conn: sqlite3.Connection, sql: str, params: Any) -> int:

@@ -190,6 +190,16 @@ async def not_acked_members(tx: Tx, notice_id: int) -> list[tuple[int, int]]:
     return [(int(r["member_id"]), int(r["chat_id"])) for r in rows]
 
 
+async def recipient_languages(tx: Tx, notice_id: int) -> dict[int, str | None]:
+    """chat id -> chosen language (None: none chosen) of the notice's recipients who talked to the bot."""
+    rows = await tx.fetchall(
+        "SELECT user_id, language FROM bot_users WHERE user_id IN (SELECT chat_id FROM outbox"
+        " WHERE kind = 'notice' AND ref_id = ?)",
+        (notice_id,),
+    )
+    return {int(r["user_id"]): r["language"] for r in rows}
+
+
 async def drop_finished_nudges(tx: Tx, notice_id: int) -> None:
     """A new nudge round replaces the finished rows of the previous round."""
     await tx.execute(

@@ -28,6 +28,11 @@ class UserRepo:
             return None
         return BotUser(int(row["user_id"]), row["language"], opt_from_db(row["blocked_at"]))
 
+    async def chosen_languages(self) -> list[tuple[int, str]]:
+        """(user id, language) of everyone who picked a language."""
+        rows = await self._db.fetchall("SELECT user_id, language FROM bot_users WHERE language IS NOT NULL")
+        return [(int(r["user_id"]), str(r["language"])) for r in rows]
+
     async def touch(self, user_id: int, now: datetime) -> None:
         """Record that the user talked to the bot (so they are reachable again)."""
         await self.touch_many([(user_id, now)])

@@ -160,9 +160,78 @@ async def test_run_does_dependent_statements_in_one_trip_and_rolls_back_with_its
     assert await db.fetchval("SELECT COUNT(*) FROM bot_users") == 1
 
 
-async def test_a_sign_up_takes_two_statement_trips_plus_the_commit(
+async def test_run_with_commit_commits_in_the_same_trip_and_a_failure_still_rolls_back(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import aiosqlite
+
+    commits: list[object] = []
+    real_commit = aiosqlite.Connection.commit
+
+    async def counting_commit(self: aiosqlite.Connection) -> None:
+        commits.append(self)
+        await real_commit(self)
+
+    monkeypatch.setattr(aiosqlite.Connection, "commit", counting_commit)
+
+    def insert(user_id: int) -> object:
+        def work(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO bot_users (user_id, started_at, last_seen_at) VALUES (?, 'a', 'a')", (user_id,)
+            ).close()
+
+        return work
+
+    async with db.transaction() as tx:
+        await tx.run(insert(1), commit=True)  # type: ignore[arg-type]
+    assert commits == []  # nothing left for the transaction to commit
+    assert await db.fetchval("SELECT COUNT(*) FROM bot_users") == 1
+
+    def insert_then_fail(conn: sqlite3.Connection) -> None:
+        conn.execute("INSERT INTO bot_users (user_id, started_at, last_seen_at) VALUES (2, 'a', 'a')").close()
+        conn.execute("INSERT INTO bot_users (user_id, started_at, last_seen_at) VALUES (1, 'b', 'b')").close()
+
+    with pytest.raises(sqlite3.IntegrityError):
+        async with db.transaction() as tx:
+            await tx.execute("INSERT INTO bot_users (user_id, started_at, last_seen_at) VALUES (3, 'a', 'a')")
+            await tx.run(insert_then_fail, commit=True)
+    assert [r[0] for r in await db.fetchall("SELECT user_id FROM bot_users")] == [1]
+    async with db.transaction() as tx:  # the writer is usable again
+        await tx.run(insert(4), commit=True)  # type: ignore[arg-type]
+    assert await db.fetchval("SELECT COUNT(*) FROM bot_users") == 2
+
+
+async def test_languages_come_from_memory_after_one_load_and_survive_a_restart(db: Database) -> None:
+    clock = FakeClock(datetime(2026, 3, 1, 8, 0, tzinfo=UTC))
+    repo = UserRepo(db)
+    loads: list[int] = []
+    real_load = repo.chosen_languages
+
+    async def counting_load() -> list[tuple[int, str]]:
+        loads.append(1)
+        return await real_load()
+
+    repo.chosen_languages = counting_load  # type: ignore[method-assign]
+    users = UserService(repo, clock, "zh-Hans")
+    assert await asyncio.gather(*(users.language(i, "en") for i in range(20))) == ["en"] * 20
+    assert await users.language(21, None) == "zh-Hans"
+    await users.set_language(5, "zh-Hans")
+    await users.set_language(6, "en")
+    assert await users.language(5, "en") == "zh-Hans"
+    assert await users.chosen_language(6) == "en"
+    assert await users.chosen_language(7) is None
+    assert loads == [1]
+    restarted = UserService(UserRepo(db), clock, "en")
+    assert (await restarted.language(5, "en"), await restarted.language(6, None)) == ("zh-Hans", "en")
+    restarted.erased(5)  # the member's data was erased: their choice is gone from memory too
+    assert await restarted.language(5, "en") == "en"
+
+
+async def test_a_sign_up_takes_two_statement_trips_and_the_second_commits(
     bot: BotRuntime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import aiosqlite
+
     import storage.db
 
     assert bot.db is not None and bot.services is not None
@@ -178,10 +247,19 @@ async def test_a_sign_up_takes_two_statement_trips_plus_the_commit(
         trips.append(args[1])
         return await real(*args)  # type: ignore[arg-type]
 
+    commits: list[object] = []
+    real_commit = aiosqlite.Connection.commit
+
+    async def counting_commit(self: aiosqlite.Connection) -> None:
+        commits.append(self)
+        await real_commit(self)
+
     monkeypatch.setattr(storage.db, "_on_thread", counting)
+    monkeypatch.setattr(aiosqlite.Connection, "commit", counting_commit)
     first = await service.sign_up(501, created.activity.id)
-    assert (first.code, len(trips)) == ("confirmed", 2)  # BEGIN + context, seat + row; COMMIT is aiosqlite's own
+    assert (first.code, len(trips)) == ("confirmed", 2)  # BEGIN + context, then seat + row + COMMIT
     second = await service.sign_up(502, created.activity.id)
     assert (second.code, second.position, len(trips)) == ("waiting", 1, 4)
+    assert commits == []  # no separate COMMIT trip
     rows = await bot.db.fetchall("SELECT status FROM activity_signups ORDER BY id")
     assert [r["status"] for r in rows] == ["confirmed", "waiting"]
