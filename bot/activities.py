@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -67,6 +68,38 @@ class Result:
 
 def fail(code: str, activity: Activity | None = None, status: str | None = None) -> Result:
     return Result(False, code, activity, status=status)
+
+
+def _refusal(ctx: st.SignupContext, paths: tuple[list[str], list[str]], *, now: datetime) -> str | None:
+    """Why this sign-up may not go ahead (None: it may). Pure: runs inside the write transaction."""
+    a = ctx.activity
+    if ctx.member_id is None or ctx.member_status != "active":
+        return "not_member"
+    if a.status == "cancelled":
+        return "cancelled"
+    if ctx.signup_status in st.ACTIVE:
+        return f"already_{ctx.signup_status}"
+    if a.status == "closed" or now >= a.signup_deadline:
+        return "deadline"
+    if (a.categories or a.has_groups) and not Eligibility(tuple(paths[0]), a.categories).allows(paths[1], ctx.category):
+        return "not_eligible"
+    return None
+
+
+def _signup_result(attempt: st.SignupAttempt) -> Result:
+    ctx = attempt.context
+    if ctx is None:
+        return fail("no_activity")
+    a = ctx.activity
+    if attempt.refusal is not None:
+        if attempt.refusal.startswith("already_"):
+            return Result(False, attempt.refusal, a, attempt.position, ctx.signup_status)
+        return fail(attempt.refusal, a)
+    ticket = attempt.ticket
+    assert ticket is not None
+    if ticket.status == "confirmed":
+        return Result(True, "confirmed", _with(a, seats_taken=a.seats_taken + 1), status="confirmed")
+    return Result(True, "waiting", a, ticket.position, "waiting")
 
 
 @dataclass(frozen=True)
@@ -316,47 +349,19 @@ class ActivityService:
     # --- member actions (the hot path) -------------------------------------------------------------
     async def sign_up(self, user_id: int, activity_id: int) -> Result:
         now = self.clock.now()
-        async with self.db.transaction() as tx:
-            return await self._sign_up(tx, user_id, activity_id, now, last=True)
-
-    async def _sign_up(self, tx: Tx, user_id: int, activity_id: int, now: datetime, *, last: bool = False) -> Result:
-        """Sign the user up inside `tx`; with `last`, taking the seat also commits `tx` (one trip less)."""
-        ctx = await st.signup_context(tx, activity_id, user_id)
-        if ctx is None:
-            return fail("no_activity")
-        a = ctx.activity
-        if ctx.member_id is None or ctx.member_status != "active":
-            return fail("not_member", a)
-        if a.status == "cancelled":
-            return fail("cancelled", a)
-        if ctx.signup_status in st.ACTIVE:
-            position = 0
-            if ctx.signup_status == "waiting" and ctx.signup_id is not None:
-                position = await st.waiting_position(tx, activity_id, ctx.signup_id)
-            return Result(False, f"already_{ctx.signup_status}", a, position, ctx.signup_status)
-        if a.status == "closed" or now >= a.signup_deadline:
-            return fail("deadline", a)
-        if a.categories or a.has_groups:
-            activity_paths, member_paths = (
-                await st.eligibility_paths(tx, activity_id, ctx.member_id) if a.has_groups else ([], [])
-            )
-            if not Eligibility(tuple(activity_paths), a.categories).allows(member_paths, ctx.category):
-                return fail("not_eligible", a)
-        ticket = await st.seat_or_waitlist(tx, activity_id, ctx.member_id, now, ctx.signup_id, commit=last)
-        if ticket.status == "confirmed":
-            a = _with(a, seats_taken=a.seats_taken + 1)
-            return Result(True, "confirmed", a, status="confirmed")
-        return Result(True, "waiting", a, ticket.position, "waiting")
+        (attempt,) = await st.sign_up(self.db, [activity_id], user_id, now, partial(_refusal, now=now))
+        return _signup_result(attempt)
 
     async def sign_up_series(self, user_id: int, activity_id: int) -> Result:
         a = await self.repo.get(activity_id)
         if a is None or a.series_id is None:
             return fail("no_activity")
         now = self.clock.now()
-        results: list[Result] = []
-        async with self.db.transaction() as tx:
-            for occurrence in await self.repo.series_members(a.series_id, now):
-                results.append(await self._sign_up(tx, user_id, occurrence.id, now))
+        occurrences = [o.id for o in await self.repo.series_members(a.series_id, now)]
+        attempts = (
+            await st.sign_up(self.db, occurrences, user_id, now, partial(_refusal, now=now)) if occurrences else []
+        )
+        results = [_signup_result(attempt) for attempt in attempts]
         done = [r for r in results if r.ok or r.code.startswith("already_")]
         if not done:
             return results[0] if results else fail("deadline", a)

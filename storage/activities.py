@@ -8,7 +8,7 @@ constraint), uniqueness by UNIQUE(activity_id, member_id); the waitlist order is
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -207,9 +207,7 @@ async def update_fields(tx: Tx, activity_id: int, fields: dict[str, Any], now: d
             raise ValueError(name)
         sets.append(f"{name} = ?")
         params.append(to_db(value) if isinstance(value, datetime) else value)
-    sql = (
-        f"UPDATE activities SET {', '.join(sets)}, revision = revision + 1, updated_at = ? WHERE id = ?"  # noqa: S608 - fixed names
-    )
+    sql = f"UPDATE activities SET {', '.join(sets)}, revision = revision + 1, updated_at = ? WHERE id = ?"  # noqa: S608 - fixed names
     await tx.execute(sql, (*params, to_db(now), activity_id))
     return int(await tx.fetchval("SELECT revision FROM activities WHERE id = ?", (activity_id,)))
 
@@ -221,17 +219,24 @@ async def set_checkin_code(tx: Tx, activity_id: int, code: str) -> None:
 
 
 # --- sign-ups (the hot path) -------------------------------------------------------------------
-async def signup_context(tx: Tx, activity_id: int, user_id: int) -> SignupContext | None:
-    row = await tx.fetchone(
-        f"SELECT {_ACT_COLS}, m.id AS member_id, m.status AS member_status, m.category,"  # noqa: S608
-        " u.language, s.id AS signup_id, s.status AS signup_status"
-        " FROM activities a"
-        " LEFT JOIN members m ON m.user_id = ?"
-        " LEFT JOIN bot_users u ON u.user_id = ?"
-        " LEFT JOIN activity_signups s ON s.activity_id = a.id AND s.member_id = m.id"
-        " WHERE a.id = ?",
-        (user_id, user_id, activity_id),
-    )
+_SIGNUP_CONTEXT = (
+    f"SELECT {_ACT_COLS}, m.id AS member_id, m.status AS member_status, m.category,"  # noqa: S608
+    " u.language, s.id AS signup_id, s.status AS signup_status"
+    " FROM activities a"
+    " LEFT JOIN members m ON m.user_id = ?"
+    " LEFT JOIN bot_users u ON u.user_id = ?"
+    " LEFT JOIN activity_signups s ON s.activity_id = a.id AND s.member_id = m.id"
+    " WHERE a.id = ?"
+)
+_ELIGIBILITY_PATHS = (
+    "SELECT 'a' AS side, g.path FROM activity_groups ag JOIN groups g ON g.id = ag.group_id"
+    " WHERE ag.activity_id = ?"
+    " UNION ALL SELECT 'm' AS side, g.path FROM member_groups mg JOIN groups g ON g.id = mg.group_id"
+    " WHERE mg.member_id = ? AND mg.status = 'active'"
+)
+
+
+def _signup_context(row: sqlite3.Row | None) -> SignupContext | None:
     if row is None:
         return None
     return SignupContext(
@@ -245,16 +250,17 @@ async def signup_context(tx: Tx, activity_id: int, user_id: int) -> SignupContex
     )
 
 
+def _paths(rows: Sequence[sqlite3.Row]) -> tuple[list[str], list[str]]:
+    return [str(r["path"]) for r in rows if r["side"] == "a"], [str(r["path"]) for r in rows if r["side"] == "m"]
+
+
+async def signup_context(tx: Tx, activity_id: int, user_id: int) -> SignupContext | None:
+    return _signup_context(await tx.fetchone(_SIGNUP_CONTEXT, (user_id, user_id, activity_id)))
+
+
 async def eligibility_paths(tx: Tx | Database, activity_id: int, member_id: int) -> tuple[list[str], list[str]]:
     """(paths of the activity's groups, paths of the member's active groups)."""
-    rows = await tx.fetchall(
-        "SELECT 'a' AS side, g.path FROM activity_groups ag JOIN groups g ON g.id = ag.group_id"
-        " WHERE ag.activity_id = ?"
-        " UNION ALL SELECT 'm' AS side, g.path FROM member_groups mg JOIN groups g ON g.id = mg.group_id"
-        " WHERE mg.member_id = ? AND mg.status = 'active'",
-        (activity_id, member_id),
-    )
-    return [str(r["path"]) for r in rows if r["side"] == "a"], [str(r["path"]) for r in rows if r["side"] == "m"]
+    return _paths(await tx.fetchall(_ELIGIBILITY_PATHS, (activity_id, member_id)))
 
 
 _TAKE_SEAT = (
@@ -277,36 +283,94 @@ class Ticket:
     position: int = 0
 
 
-async def seat_or_waitlist(
-    tx: Tx, activity_id: int, member_id: int, now: datetime, old_id: int | None, *, commit: bool = False
+def _seat_or_waitlist(
+    conn: sqlite3.Connection, activity_id: int, member_id: int, stamp: str, old_id: int | None
 ) -> Ticket:
     """Hold a seat if one is free and nobody is waiting (first come, first served), else queue.
 
     Writes a fresh sign-up row (replacing the member's inactive old row `old_id`) and, when
-    queued, counts the position: all in one trip to the database thread, inside `tx`; with
-    `commit`, that trip also commits `tx` (when it is the transaction's last statement).
+    queued, counts the position.
+    """
+    cur = conn.execute(_TAKE_SEAT, (activity_id, activity_id))
+    status = "confirmed" if cur.rowcount == 1 else "waiting"
+    cur.close()
+    if old_id is not None:
+        conn.execute("DELETE FROM activity_signups WHERE id = ?", (old_id,)).close()
+    cur = conn.execute(_PUT_SIGNUP, (activity_id, member_id, status, stamp, stamp))
+    signup_id = cur.lastrowid
+    cur.close()
+    if signup_id is None:
+        raise RuntimeError("INSERT produced no row id")
+    if status == "confirmed":
+        return Ticket(status, signup_id)
+    return Ticket(status, signup_id, _count(conn, _WAITING_POSITION, (activity_id, signup_id)))
+
+
+def _one(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> sqlite3.Row | None:
+    cur = conn.execute(sql, params)
+    try:
+        row: sqlite3.Row | None = cur.fetchone()
+        return row
+    finally:
+        cur.close()
+
+
+def _count(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> int:
+    row = _one(conn, sql, params)
+    return 0 if row is None else int(row[0])
+
+
+@dataclass(frozen=True)
+class SignupAttempt:
+    """What one sign-up found and did: the context, the refusal (a code of the judge's) or the ticket."""
+
+    context: SignupContext | None
+    refusal: str | None = None
+    ticket: Ticket | None = None
+    position: int = 0  # place on the waitlist of a member who was already waiting
+
+
+# Decides whether a sign-up may go ahead: (context, (activity's group paths, member's group paths))
+# -> None, or the reason it may not. Pure: it runs on the database thread, inside the transaction.
+Judge = Callable[[SignupContext, tuple[list[str], list[str]]], str | None]
+
+
+def _attempt(conn: sqlite3.Connection, activity_id: int, user_id: int, stamp: str, judge: Judge) -> SignupAttempt:
+    ctx = _signup_context(_one(conn, _SIGNUP_CONTEXT, (user_id, user_id, activity_id)))
+    if ctx is None:
+        return SignupAttempt(None)
+    paths: tuple[list[str], list[str]] = ([], [])
+    if ctx.activity.has_groups and ctx.member_id is not None:
+        cur = conn.execute(_ELIGIBILITY_PATHS, (activity_id, ctx.member_id))
+        try:
+            paths = _paths(cur.fetchall())
+        finally:
+            cur.close()
+    refusal = judge(ctx, paths)
+    if refusal is not None:
+        position = 0
+        if ctx.signup_status == "waiting" and ctx.signup_id is not None:
+            position = _count(conn, _WAITING_POSITION, (activity_id, ctx.signup_id))
+        return SignupAttempt(ctx, refusal, position=position)
+    if ctx.member_id is None:
+        raise ValueError("the judge let someone who is not a member sign up")
+    return SignupAttempt(ctx, ticket=_seat_or_waitlist(conn, activity_id, ctx.member_id, stamp, ctx.signup_id))
+
+
+async def sign_up(
+    db: Database, activity_ids: Sequence[int], user_id: int, now: datetime, judge: Judge
+) -> list[SignupAttempt]:
+    """Sign the user up for each activity (all or nothing), in one write transaction and one trip.
+
+    `judge` decides each one from what the database holds at that moment; an activity that does
+    not exist gives an attempt without context.
     """
     stamp = to_db(now)
 
-    def work(conn: sqlite3.Connection) -> Ticket:
-        cur = conn.execute(_TAKE_SEAT, (activity_id, activity_id))
-        status = "confirmed" if cur.rowcount == 1 else "waiting"
-        cur.close()
-        if old_id is not None:
-            conn.execute("DELETE FROM activity_signups WHERE id = ?", (old_id,)).close()
-        cur = conn.execute(_PUT_SIGNUP, (activity_id, member_id, status, stamp, stamp))
-        signup_id = cur.lastrowid
-        cur.close()
-        if signup_id is None:
-            raise RuntimeError("INSERT produced no row id")
-        if status == "confirmed":
-            return Ticket(status, signup_id)
-        cur = conn.execute(_WAITING_POSITION, (activity_id, signup_id))
-        position = int(cur.fetchone()[0])
-        cur.close()
-        return Ticket(status, signup_id, position)
+    def work(conn: sqlite3.Connection) -> list[SignupAttempt]:
+        return [_attempt(conn, activity_id, user_id, stamp, judge) for activity_id in activity_ids]
 
-    return await tx.run(work, commit=commit)
+    return await db.write(work)
 
 
 async def add_seat(tx: Tx, activity_id: int) -> None:
@@ -326,9 +390,7 @@ async def put_signup(tx: Tx, activity_id: int, member_id: int, status: str, now:
 
 
 async def waiting_position(tx: Tx | Database, activity_id: int, signup_id: int) -> int:
-    return int(
-        await tx.fetchval(_WAITING_POSITION, (activity_id, signup_id))
-    )
+    return int(await tx.fetchval(_WAITING_POSITION, (activity_id, signup_id)))
 
 
 async def set_signup_status(

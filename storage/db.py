@@ -64,17 +64,14 @@ class Tx:
         row = await self.fetchone(sql, params)
         return None if row is None else row[0]
 
-    async def run(self, work: Callable[[sqlite3.Connection], T], *, commit: bool = False) -> T:
+    async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run `work(connection)` on the connection's thread: dependent statements in ONE trip.
 
         For hot paths whose next statement depends on the previous one's result (each trip
         costs a thread hand-off both ways). `work` runs plain, quick SQL on the connection it is
-        given, inside this transaction, and closes its cursors. With `commit=True` the same trip
-        commits the transaction when `work` returns (for the transaction's last trip: one hand-off
-        less); the transaction then has nothing left to commit, and a failing `work` still rolls
-        everything back.
+        given, inside this transaction, and closes its cursors.
         """
-        return await self._run(_call_commit if commit else _call, "", work)
+        return await self._run(_call, "", work)
 
 
 class Database:
@@ -118,6 +115,28 @@ class Database:
                 if self._writer.in_transaction:
                     await self._writer.commit()
                 self.writes += 1
+
+    async def write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """A whole write transaction in ONE trip to the writer's thread: BEGIN IMMEDIATE, `work`, COMMIT.
+
+        For hot paths (a sign-up): `work` runs plain, quick SQL on the connection it is given
+        and closes its cursors; if it raises, everything is rolled back and the error re-raised.
+
+        It does not queue for the write lock unless a `transaction()` holds it. The writer's
+        thread runs trips one at a time, in the order they were handed over, so a one-trip
+        transaction cannot land inside another one-trip transaction; and it cannot land between
+        the trips of a `transaction()`, because it is handed over only while nobody holds the lock
+        (the check and the hand-over happen without yielding to the event loop). Waiting for the
+        lock would cost a turn of the event loop per writer, which is what made sign-ups queue.
+        """
+        trip: Callable[[sqlite3.Connection, str, Callable[[sqlite3.Connection], T]], T] = _whole_transaction
+        if self._write_lock.locked():
+            async with self._write_lock:
+                result: T = await _on_thread(self._writer, trip, "", work)
+        else:
+            result = await _on_thread(self._writer, trip, "", work)
+        self.writes += 1
+        return result
 
     # Reads (outside any write transaction) -------------------------------------------------
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
@@ -170,9 +189,15 @@ def _call(conn: sqlite3.Connection, sql: str, work: Callable[[sqlite3.Connection
     return work(conn)
 
 
-def _call_commit(conn: sqlite3.Connection, sql: str, work: Callable[[sqlite3.Connection], T]) -> T:
-    result = work(conn)
-    conn.commit()
+def _whole_transaction(conn: sqlite3.Connection, sql: str, work: Callable[[sqlite3.Connection], T]) -> T:
+    conn.execute("BEGIN IMMEDIATE").close()
+    try:
+        result = work(conn)
+        conn.commit()
+    except BaseException:
+        if conn.in_transaction:
+            conn.rollback()
+        raise
     return result
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -38,20 +39,23 @@ class UserRepo:
         await self.touch_many([(user_id, now)])
 
     async def touch_many(self, seen: list[tuple[int, datetime]]) -> None:
-        """`touch` for several users in one transaction."""
+        """`touch` for several users in one transaction (one trip to the database thread)."""
         rows = [(user_id, to_db(now), to_db(now)) for user_id, now in seen]
-        async with self._db.transaction() as tx:
-            await tx.executemany(
+
+        def work(conn: sqlite3.Connection) -> None:
+            conn.executemany(
                 "INSERT INTO bot_users (user_id, started_at, last_seen_at) VALUES (?, ?, ?)"
                 " ON CONFLICT (user_id) DO UPDATE SET last_seen_at = excluded.last_seen_at,"
                 " blocked_at = NULL",
                 rows,
-            )
+            ).close()
             # talking to the bot again makes a member reachable for notices (see storage/outbox.py)
-            await tx.executemany(
+            conn.executemany(
                 "UPDATE members SET unreachable_at = NULL WHERE user_id = ? AND unreachable_at IS NOT NULL",
                 [(user_id,) for user_id, _ in seen],
-            )
+            ).close()
+
+        await self._db.write(work)
 
     async def set_language(self, user_id: int, language: str, now: datetime) -> None:
         stamp = to_db(now)

@@ -4,6 +4,7 @@ group-committed "last seen" writes, fast timestamp formatting."""
 import asyncio
 import random
 import sqlite3
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -160,45 +161,74 @@ async def test_run_does_dependent_statements_in_one_trip_and_rolls_back_with_its
     assert await db.fetchval("SELECT COUNT(*) FROM bot_users") == 1
 
 
-async def test_run_with_commit_commits_in_the_same_trip_and_a_failure_still_rolls_back(
+def _insert_user(user_id: int) -> Callable[[sqlite3.Connection], None]:
+    def work(conn: sqlite3.Connection) -> None:
+        conn.execute(
+            "INSERT INTO bot_users (user_id, started_at, last_seen_at) VALUES (?, 'a', 'a')", (user_id,)
+        ).close()
+
+    return work
+
+
+async def test_write_is_one_whole_transaction_in_one_trip_and_a_failure_rolls_it_back(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import aiosqlite
+    import storage.db
 
-    commits: list[object] = []
-    real_commit = aiosqlite.Connection.commit
+    trips: list[object] = []
+    real = storage.db._on_thread
 
-    async def counting_commit(self: aiosqlite.Connection) -> None:
-        commits.append(self)
-        await real_commit(self)
+    async def counting(*args: object) -> object:
+        trips.append(args[1])
+        return await real(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(aiosqlite.Connection, "commit", counting_commit)
-
-    def insert(user_id: int) -> object:
-        def work(conn: sqlite3.Connection) -> None:
-            conn.execute(
-                "INSERT INTO bot_users (user_id, started_at, last_seen_at) VALUES (?, 'a', 'a')", (user_id,)
-            ).close()
-
-        return work
-
-    async with db.transaction() as tx:
-        await tx.run(insert(1), commit=True)  # type: ignore[arg-type]
-    assert commits == []  # nothing left for the transaction to commit
+    monkeypatch.setattr(storage.db, "_on_thread", counting)
+    before = db.writes
+    await db.write(_insert_user(1))
+    assert (len(trips), db.writes - before) == (1, 1)
     assert await db.fetchval("SELECT COUNT(*) FROM bot_users") == 1
 
     def insert_then_fail(conn: sqlite3.Connection) -> None:
-        conn.execute("INSERT INTO bot_users (user_id, started_at, last_seen_at) VALUES (2, 'a', 'a')").close()
-        conn.execute("INSERT INTO bot_users (user_id, started_at, last_seen_at) VALUES (1, 'b', 'b')").close()
+        _insert_user(2)(conn)
+        _insert_user(1)(conn)  # duplicate key
 
     with pytest.raises(sqlite3.IntegrityError):
-        async with db.transaction() as tx:
-            await tx.execute("INSERT INTO bot_users (user_id, started_at, last_seen_at) VALUES (3, 'a', 'a')")
-            await tx.run(insert_then_fail, commit=True)
+        await db.write(insert_then_fail)
     assert [r[0] for r in await db.fetchall("SELECT user_id FROM bot_users")] == [1]
-    async with db.transaction() as tx:  # the writer is usable again
-        await tx.run(insert(4), commit=True)  # type: ignore[arg-type]
-    assert await db.fetchval("SELECT COUNT(*) FROM bot_users") == 2
+    await db.write(_insert_user(4))  # the writer is usable again
+    async with db.transaction() as tx:
+        await tx.execute("INSERT INTO bot_users (user_id, started_at, last_seen_at) VALUES (5, 'a', 'a')")
+    assert await db.fetchval("SELECT COUNT(*) FROM bot_users") == 3
+
+
+async def test_a_write_never_lands_inside_a_transaction_in_progress(db: Database) -> None:
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as tx:
+            await tx.execute("INSERT INTO bot_users (user_id, started_at, last_seen_at) VALUES (1, 'a', 'a')")
+            write = asyncio.create_task(db.write(_insert_user(2)))
+            await asyncio.sleep(0.05)
+            assert not write.done()  # waits for the transaction's lock
+            await tx.execute("INSERT INTO bot_users (user_id, started_at, last_seen_at) VALUES (3, 'a', 'a')")
+            raise RuntimeError("roll back")  # had the write landed inside, its row would go too
+    await write
+    assert [r[0] for r in await db.fetchall("SELECT user_id FROM bot_users")] == [2]
+
+
+async def test_concurrent_writes_and_transactions_all_land_once_in_order(db: Database) -> None:
+    async def through_transaction(user_id: int) -> None:
+        async with db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO bot_users (user_id, started_at, last_seen_at) VALUES (?, 'a', 'a')", (user_id,)
+            )
+            await tx.execute("UPDATE bot_users SET language = 'en' WHERE user_id = ?", (user_id,))
+
+    jobs = [db.write(_insert_user(i)) if i % 3 else through_transaction(i) for i in range(1, 121)]
+    await asyncio.gather(*jobs)
+    rows = await db.fetchall("SELECT user_id, language FROM bot_users ORDER BY rowid")
+    assert sorted(r["user_id"] for r in rows) == list(range(1, 121))
+    assert {r["user_id"] for r in rows if r["language"] == "en"} == {i for i in range(1, 121) if i % 3 == 0}
+    writes = [r["user_id"] for r in rows if r["user_id"] % 3]
+    assert writes == sorted(writes)  # one-trip writes land in the order they were made
 
 
 async def test_languages_come_from_memory_after_one_load_and_survive_a_restart(db: Database) -> None:
@@ -227,7 +257,7 @@ async def test_languages_come_from_memory_after_one_load_and_survive_a_restart(d
     assert await restarted.language(5, "en") == "en"
 
 
-async def test_a_sign_up_takes_two_statement_trips_and_the_second_commits(
+async def test_a_sign_up_is_one_trip_including_its_commit(
     bot: BotRuntime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import aiosqlite
@@ -257,9 +287,11 @@ async def test_a_sign_up_takes_two_statement_trips_and_the_second_commits(
     monkeypatch.setattr(storage.db, "_on_thread", counting)
     monkeypatch.setattr(aiosqlite.Connection, "commit", counting_commit)
     first = await service.sign_up(501, created.activity.id)
-    assert (first.code, len(trips)) == ("confirmed", 2)  # BEGIN + context, then seat + row + COMMIT
+    assert (first.code, len(trips)) == ("confirmed", 1)  # BEGIN, context, seat, row, COMMIT
     second = await service.sign_up(502, created.activity.id)
-    assert (second.code, second.position, len(trips)) == ("waiting", 1, 4)
+    assert (second.code, second.position, len(trips)) == ("waiting", 1, 2)
+    again = await service.sign_up(502, created.activity.id)
+    assert (again.code, again.position, len(trips)) == ("already_waiting", 1, 3)
     assert commits == []  # no separate COMMIT trip
     rows = await bot.db.fetchall("SELECT status FROM activity_signups ORDER BY id")
     assert [r["status"] for r in rows] == ["confirmed", "waiting"]
