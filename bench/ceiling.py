@@ -133,9 +133,12 @@ async def burst(tg: FakeTelegram, pid: int, users: list[SandboxUser], post: Work
     return Burst(len(users) / elapsed, cpu * 1000 / len(users), own * 1000 / len(users))
 
 
-async def paced(tg: FakeTelegram, users: list[SandboxUser], post: Workload, rate: float) -> tuple[float, float]:
-    """Post updates at `rate`/s (one per user); p50 and p99 of post -> answer, in ms."""
+async def paced(
+    tg: FakeTelegram, pid: int, users: list[SandboxUser], post: Workload, rate: float
+) -> tuple[float, float, float]:
+    """Post updates at `rate`/s (one per user): p50 and p99 of post -> answer (ms), bot CPU ms per update."""
     latencies: list[float] = []
+    cpu0 = cpu_seconds(pid)
 
     async def one(user: SandboxUser) -> None:
         sent = time.monotonic()
@@ -150,7 +153,8 @@ async def paced(tg: FakeTelegram, users: list[SandboxUser], post: Workload, rate
             await asyncio.sleep(delay)
         tasks.append(asyncio.create_task(one(user)))
     await asyncio.gather(*tasks)
-    return percentile(latencies, 50) * 1000, percentile(latencies, 99) * 1000
+    cpu_ms = (cpu_seconds(pid) - cpu0) * 1000 / len(users)
+    return percentile(latencies, 50) * 1000, percentile(latencies, 99) * 1000, cpu_ms
 
 
 async def measure(kind: str, n: int, latency_s: float, repeats: int, pace_s: float) -> dict[str, Any]:
@@ -182,8 +186,9 @@ async def measure(kind: str, n: int, latency_s: float, repeats: int, pace_s: flo
                     rate = figures["updates_per_s"] / 2
                     settle_heap()  # the bursts' messages, too
                     count = min(len(pool), max(20, int(rate * pace_s)))
-                    p50, p99 = await paced(tg, pool[:count], post, rate)
+                    p50, p99, paced_cpu = await paced(tg, proc.pid, pool[:count], post, rate)
                     figures["p50_ms_half_load"], figures["p99_ms_half_load"] = p50, p99
+                    figures["cpu_ms_half_load"] = paced_cpu
                     figures["half_load_per_s"] = rate
                 return figures
             finally:
@@ -216,6 +221,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         out[f"ratio{suffix}"] = round(liaison["updates_per_s"] / echo["updates_per_s"], 2)
         out[f"p99_ms_half_load{suffix}"] = round(liaison.get("p99_ms_half_load", 0), 1)
         out[f"p50_ms_half_load{suffix}"] = round(liaison.get("p50_ms_half_load", 0), 1)
+        out[f"signup_cpu_ms_half_load{suffix}"] = round(liaison.get("cpu_ms_half_load", 0), 2)
         out[f"echo_cpu_ms{suffix}"] = round(echo["cpu_ms"], 2)
         out[f"signup_cpu_ms{suffix}"] = round(liaison["cpu_ms"], 2)
         out[f"echo_concurrent_updates_per_s{suffix}"] = round(echo_conc["updates_per_s"], 1)

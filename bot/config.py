@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = Field(default=None, alias="LIAISON_WEBHOOK_SECRET")
     listen: str = Field(default="0.0.0.0:8443", alias="LIAISON_LISTEN")
     transport: Literal["aiohttp", "httpx"] = Field(default="aiohttp", alias="LIAISON_TRANSPORT")
+    # Pause after a getUpdates that returned updates, so that under load the next one collects
+    # several (one request and one batch of database writes for many); an idle bot's long poll
+    # still answers the first update at once. 0 = poll again immediately.
+    poll_pause_s: float = Field(default=0.01, ge=0, le=1, alias="LIAISON_POLL_PAUSE")
     phone_required: bool = Field(default=False, alias="LIAISON_PHONE_REQUIRED")
     profile_refresh_days: int = Field(default=180, ge=1, le=3650, alias="LIAISON_PROFILE_REFRESH_DAYS")
     feedback_daily_limit: int = Field(default=5, ge=1, le=1000, alias="LIAISON_FEEDBACK_DAILY_LIMIT")

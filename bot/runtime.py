@@ -68,7 +68,10 @@ class BotRuntime:
             log.info("receiving updates by webhook on %s:%s", host, port)
         else:
             await app.updater.start_polling(
-                poll_interval=0.0, timeout=10, allowed_updates=Update.ALL_TYPES, drop_pending_updates=False
+                poll_interval=self.settings.poll_pause_s,
+                timeout=10,
+                allowed_updates=Update.ALL_TYPES,
+                drop_pending_updates=False,
             )
             log.info("receiving updates by long polling")
 

@@ -84,6 +84,9 @@ class Database:
         self._write_lock = asyncio.Lock()
         self._read_tx = Tx(reader)
         self.writes = 0  # committed write transactions (cheap counter for tests and benchmarks)
+        # One-trip writes waiting for the next trip, and the task handing them over (see `write`).
+        self._queued: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] = []
+        self._handing: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(cls, path: str | Path) -> Database:
@@ -96,6 +99,8 @@ class Database:
         return cls(path, writer, reader)
 
     async def close(self) -> None:
+        if self._handing is not None:
+            await asyncio.shield(self._handing)
         async with self._write_lock:
             await self._writer.close()
         await self._reader.close()
@@ -117,26 +122,58 @@ class Database:
                 self.writes += 1
 
     async def write(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """A whole write transaction in ONE trip to the writer's thread: BEGIN IMMEDIATE, `work`, COMMIT.
+        """A whole write transaction run in one trip to the writer's thread (group-committed).
 
         For hot paths (a sign-up): `work` runs plain, quick SQL on the connection it is given
-        and closes its cursors; if it raises, everything is rolled back and the error re-raised.
+        and closes its cursors; it must depend only on what the database holds (it may run twice,
+        see below). If it raises, its changes are rolled back and the error re-raised here.
 
-        It does not queue for the write lock unless a `transaction()` holds it. The writer's
-        thread runs trips one at a time, in the order they were handed over, so a one-trip
-        transaction cannot land inside another one-trip transaction; and it cannot land between
-        the trips of a `transaction()`, because it is handed over only while nobody holds the lock
-        (the check and the hand-over happen without yielding to the event loop). Waiting for the
-        lock would cost a turn of the event loop per writer, which is what made sign-ups queue.
+        Writes made while a trip is under way are handed over together in the next trip: one
+        BEGIN IMMEDIATE, each `work` in turn (each sees the ones before it, exactly as if they had
+        been separate transactions in that order), one COMMIT; every caller returns once its work
+        is committed. Under load this replaces a thread hand-off, a GIL hand-back per statement and
+        a commit per write by one per batch. If a work in a batch raises, the batch is rolled back
+        and each of its works runs again in a transaction of its own, so one failure cannot undo
+        or fail another caller's write.
+
+        A trip is never handed over while a `transaction()` holds the write lock, and the writer's
+        thread runs trips one at a time in hand-over order, so a batch cannot land between the
+        statements of a multi-trip transaction.
         """
-        trip: Callable[[sqlite3.Connection, str, Callable[[sqlite3.Connection], T]], T] = _whole_transaction
-        if self._write_lock.locked():
-            async with self._write_lock:
-                result: T = await _on_thread(self._writer, trip, "", work)
-        else:
-            result = await _on_thread(self._writer, trip, "", work)
-        self.writes += 1
-        return result
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._queued.append((work, future))
+        if self._handing is None:
+            self._handing = asyncio.create_task(self._hand_over())
+        return await future
+
+    async def _hand_over(self) -> None:
+        try:
+            while self._queued:
+                batch, self._queued = self._queued, []
+                works = [work for work, _ in batch]
+                try:
+                    if self._write_lock.locked():
+                        async with self._write_lock:
+                            outcomes = await _on_thread(self._writer, _batch_transaction, "", works)
+                    else:
+                        outcomes = await _on_thread(self._writer, _batch_transaction, "", works)
+                except BaseException as exc:  # the connection failed (closed, disk full...)
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    if not isinstance(exc, Exception):
+                        raise
+                    continue
+                self.writes += len({id(o.batch) for o in outcomes if o.batch is not None})
+                for (_, future), outcome in zip(batch, outcomes, strict=True):
+                    if future.done():  # the caller was cancelled; its work ran anyway
+                        continue
+                    if outcome.error is not None:
+                        future.set_exception(outcome.error)
+                    else:
+                        future.set_result(outcome.value)
+        finally:
+            self._handing = None
 
     # Reads (outside any write transaction) -------------------------------------------------
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
@@ -189,16 +226,47 @@ def _call(conn: sqlite3.Connection, sql: str, work: Callable[[sqlite3.Connection
     return work(conn)
 
 
-def _whole_transaction(conn: sqlite3.Connection, sql: str, work: Callable[[sqlite3.Connection], T]) -> T:
+class _Outcome:
+    """What one work of a batch gave: its value or its error, and which transaction committed it."""
+
+    __slots__ = ("batch", "error", "value")
+
+    def __init__(self, batch: object, value: Any = None, error: Exception | None = None) -> None:
+        self.batch = batch
+        self.value = value
+        self.error = error
+
+
+def _run_works(conn: sqlite3.Connection, works: Sequence[Callable[[sqlite3.Connection], Any]]) -> list[_Outcome]:
+    """BEGIN IMMEDIATE, every work, COMMIT; the first error rolls everything back and is raised."""
+    token = object()
     conn.execute("BEGIN IMMEDIATE").close()
     try:
-        result = work(conn)
+        values = [work(conn) for work in works]
         conn.commit()
     except BaseException:
         if conn.in_transaction:
             conn.rollback()
         raise
-    return result
+    return [_Outcome(token, value) for value in values]
+
+
+def _batch_transaction(
+    conn: sqlite3.Connection, sql: str, works: Sequence[Callable[[sqlite3.Connection], Any]]
+) -> list[_Outcome]:
+    try:
+        return _run_works(conn, works)
+    except Exception as exc:  # noqa: BLE001 - handed to the caller of `write`, who gets it raised
+        if len(works) == 1:
+            return [_Outcome(None, error=exc)]
+    # One of them failed: each again on its own, so the others are not lost with it.
+    outcomes: list[_Outcome] = []
+    for work in works:
+        try:
+            outcomes.extend(_run_works(conn, [work]))
+        except Exception as exc:  # noqa: BLE001 - handed to the caller of `write`, who gets it raised
+            outcomes.append(_Outcome(None, error=exc))
+    return outcomes
 
 
 def _rowcount(conn: sqlite3.Connection, sql: str, params: Any) -> int:

@@ -10,7 +10,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_defaults_match_the_documented_contract(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("BOT_TOKEN", "LIAISON_DB", "LIAISON_OWNERS", "LIAISON_TZ", "LIAISON_LANGUAGE", "TELEGRAM_API_URL"):
+    for name in (
+        "BOT_TOKEN", "LIAISON_DB", "LIAISON_OWNERS", "LIAISON_TZ", "LIAISON_LANGUAGE", "TELEGRAM_API_URL",
+        "LIAISON_TRANSPORT", "LIAISON_POLL_PAUSE",
+    ):
         monkeypatch.delenv(name, raising=False)
     settings = load_settings(None)
     assert settings.token is None
@@ -19,6 +22,7 @@ def test_defaults_match_the_documented_contract(monkeypatch: pytest.MonkeyPatch)
     assert settings.tz == "Asia/Shanghai"
     assert settings.language == "zh-Hans"
     assert settings.api_url == "https://api.telegram.org/bot"
+    assert (settings.transport, settings.poll_pause_s) == ("aiohttp", 0.01)
 
 
 def test_owner_list_is_parsed_from_commas(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -35,6 +39,8 @@ def test_owner_list_is_parsed_from_commas(monkeypatch: pytest.MonkeyPatch) -> No
         ("TELEGRAM_API_URL", "ftp://example"),
         ("BOT_TOKEN", "not-a-token"),
         ("LIAISON_LISTEN", "nowhere"),
+        ("LIAISON_POLL_PAUSE", "-1"),
+        ("LIAISON_TRANSPORT", "curl"),
     ],
 )
 def test_invalid_value_names_the_variable(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:

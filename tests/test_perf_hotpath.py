@@ -231,6 +231,24 @@ async def test_concurrent_writes_and_transactions_all_land_once_in_order(db: Dat
     assert writes == sorted(writes)  # one-trip writes land in the order they were made
 
 
+async def test_writes_made_together_are_committed_together_in_order(db: Database) -> None:
+    before = db.writes
+    await asyncio.gather(*(db.write(_insert_user(i)) for i in range(1, 101)))
+    assert db.writes - before <= 3  # the first alone, the rest in one or two batches
+    rows = await db.fetchall("SELECT user_id FROM bot_users ORDER BY rowid")
+    assert [r["user_id"] for r in rows] == list(range(1, 101))
+
+
+async def test_a_failing_write_in_a_batch_fails_alone(db: Database) -> None:
+    await db.write(_insert_user(7))
+    results = await asyncio.gather(
+        *(db.write(_insert_user(i)) for i in (1, 2, 7, 3, 4)), return_exceptions=True
+    )
+    assert [type(r).__name__ for r in results] == ["NoneType", "NoneType", "IntegrityError", "NoneType", "NoneType"]
+    rows = await db.fetchall("SELECT user_id FROM bot_users ORDER BY user_id")
+    assert [r["user_id"] for r in rows] == [1, 2, 3, 4, 7]
+
+
 async def test_languages_come_from_memory_after_one_load_and_survive_a_restart(db: Database) -> None:
     clock = FakeClock(datetime(2026, 3, 1, 8, 0, tzinfo=UTC))
     repo = UserRepo(db)
