@@ -11,15 +11,15 @@ runs at start. Backups are SQLite online backups (`Database.backup_to`) named
 from __future__ import annotations
 
 import logging
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from pathlib import Path
 
 from bot.clock import Clock
 from bot.config import Settings
-from storage.db import Database
-from storage.ledger import LedgerRepo, readonly_uri
+from storage.backupfile import BadFile, copy_file, table_counts
+from storage.db import Database, StorageError
+from storage.ledger import LedgerRepo
 
 log = logging.getLogger(__name__)
 JOB = "backup"
@@ -74,7 +74,7 @@ class BackupService:
             return None
         try:
             result = await self.backup_now()
-        except (OSError, sqlite3.Error) as exc:
+        except (OSError, StorageError, RestoreError) as exc:
             log.error("scheduled backup failed: %r", exc)
             await self._repo.finish_job(JOB, f"failed: {exc!r}", now, None, "ledger.backup_failed")
             return None
@@ -113,33 +113,19 @@ def prune(directory: Path, keep: int) -> list[Path]:
 
 def check_file(path: Path) -> dict[str, int]:
     """Integrity check of a backup file; returns row counts of the main tables."""
-    conn = sqlite3.connect(readonly_uri(path), uri=True)
     try:
-        verdict = conn.execute("PRAGMA integrity_check").fetchone()
-        if verdict is None or verdict[0] != "ok":
-            raise RestoreError(f"{path.name}: integrity check failed: {verdict}")
-        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        if "members" not in tables or "schema_migrations" not in tables:
-            raise RestoreError(f"{path.name}: not a liaison-bot database")
-        return {t: int(conn.execute(f'SELECT COUNT(*) FROM "{t}"').fetchone()[0]) for t in sorted(tables)}  # noqa: S608
-    except sqlite3.DatabaseError as exc:
+        return table_counts(path)
+    except BadFile as exc:
         raise RestoreError(f"{path.name}: {exc}") from exc
-    finally:
-        conn.close()
 
 
 def restore(backup: Path, target: Path) -> dict[str, int]:
     """Restore a backup into `target` (the bot must be stopped): check, copy, check again."""
     counts = check_file(backup)
-    for leftover in (target.with_name(target.name + "-wal"), target.with_name(target.name + "-shm")):
-        leftover.unlink(missing_ok=True)
-    source = sqlite3.connect(readonly_uri(backup), uri=True)
-    dest = sqlite3.connect(str(target))
     try:
-        source.backup(dest)
-    finally:
-        dest.close()
-        source.close()
+        copy_file(backup, target)
+    except BadFile as exc:
+        raise RestoreError(f"{backup.name}: {exc}") from exc
     restored = check_file(target)
     if restored != counts:
         raise RestoreError("row counts differ after restore")

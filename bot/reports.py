@@ -98,9 +98,8 @@ def _cell(value: Any, zone: ZoneInfo) -> Any:
 
 def build_export(db_path: Path, paths: Paths, text: Text, zone: ZoneInfo, progress: Progress) -> ExportFiles:
     """The whole ledger of the scope as one XLSX workbook and a zip of CSV files (worker thread)."""
-    conn = open_readonly(db_path)
+    conn = open_readonly(db_path, snapshot=True)  # one consistent picture for every sheet
     try:
-        conn.execute("BEGIN")  # one consistent snapshot for every sheet
         sheets = export_sheets(conn, paths)
         progress.total = sum(count_rows(conn, s) for s in sheets)
         book = Workbook(write_only=True)

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import aiosqlite
 
 Params = Sequence[Any] | dict[str, Any]
+StorageError = sqlite3.Error  # what the database raises (for layers that do not import sqlite3)
 BUSY_TIMEOUT_MS = 10_000
 
 

@@ -473,10 +473,16 @@ def readonly_uri(path: Path) -> str:
     return f"file:{quote(str(Path(path).resolve()))}?mode=ro"
 
 
-def open_readonly(path: Path) -> sqlite3.Connection:
-    """A separate read-only connection for a worker thread (WAL: reads beside the writer)."""
+def open_readonly(path: Path, *, snapshot: bool = False) -> sqlite3.Connection:
+    """A separate read-only connection for a worker thread (WAL: reads beside the writer).
+
+    With `snapshot`, every read on it sees the database as it was at the first one (one
+    consistent picture for a whole export) until the connection is closed.
+    """
     conn = sqlite3.connect(readonly_uri(path), uri=True, check_same_thread=True)
     conn.execute("PRAGMA busy_timeout=10000")
+    if snapshot:
+        conn.execute("BEGIN")
     return conn
 
 
