@@ -29,20 +29,20 @@ class UserRepo:
             return None
         return BotUser(int(row["user_id"]), row["language"], opt_from_db(row["blocked_at"]))
 
-    async def chosen_languages(self) -> list[tuple[int, str]]:
-        """(user id, language) of everyone who picked a language."""
-        rows = await self._db.fetchall("SELECT user_id, language FROM bot_users WHERE language IS NOT NULL")
-        return [(int(r["user_id"]), str(r["language"])) for r in rows]
-
     async def touch(self, user_id: int, now: datetime) -> None:
         """Record that the user talked to the bot (so they are reachable again)."""
         await self.touch_many([(user_id, now)])
 
-    async def touch_many(self, seen: list[tuple[int, datetime]]) -> None:
-        """`touch` for several users in one transaction (one trip to the database thread)."""
-        rows = [(user_id, to_db(now), to_db(now)) for user_id, now in seen]
+    async def touch_many(self, seen: list[tuple[int, datetime]]) -> dict[int, str | None]:
+        """`touch` for several users in one transaction (one trip to the database thread).
 
-        def work(conn: sqlite3.Connection) -> None:
+        Returns their chosen languages (read in the same trip: the first contact's language
+        lookup costs nothing more).
+        """
+        rows = [(user_id, to_db(now), to_db(now)) for user_id, now in seen]
+        ids = [user_id for user_id, _ in seen]
+
+        def work(conn: sqlite3.Connection) -> dict[int, str | None]:
             conn.executemany(
                 "INSERT INTO bot_users (user_id, started_at, last_seen_at) VALUES (?, ?, ?)"
                 " ON CONFLICT (user_id) DO UPDATE SET last_seen_at = excluded.last_seen_at,"
@@ -52,10 +52,20 @@ class UserRepo:
             # talking to the bot again makes a member reachable for notices (see storage/outbox.py)
             conn.executemany(
                 "UPDATE members SET unreachable_at = NULL WHERE user_id = ? AND unreachable_at IS NOT NULL",
-                [(user_id,) for user_id, _ in seen],
+                [(user_id,) for user_id in ids],
             ).close()
+            languages: dict[int, str | None] = {}
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                marks = ", ".join("?" * len(chunk))
+                cur = conn.execute(f"SELECT user_id, language FROM bot_users WHERE user_id IN ({marks})", chunk)  # noqa: S608
+                try:
+                    languages.update((int(r[0]), r[1]) for r in cur.fetchall())
+                finally:
+                    cur.close()
+            return languages
 
-        await self._db.write(work)
+        return await self._db.write(work)
 
     async def set_language(self, user_id: int, language: str, now: datetime) -> None:
         stamp = to_db(now)

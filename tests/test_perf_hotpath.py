@@ -16,7 +16,7 @@ from bot.users import UserService
 from storage.db import Database
 from storage.migrations import migrate
 from storage.timefmt import from_db, to_db
-from storage.users import UserRepo
+from storage.users import BotUser, UserRepo
 from tests.activities_helpers import add_member, draft, owner_actor
 from tests.conftest import OWNER_ID
 
@@ -249,30 +249,32 @@ async def test_a_failing_write_in_a_batch_fails_alone(db: Database) -> None:
     assert [r["user_id"] for r in rows] == [1, 2, 3, 4, 7]
 
 
-async def test_languages_come_from_memory_after_one_load_and_survive_a_restart(db: Database) -> None:
+async def test_a_first_contact_reads_the_language_with_its_last_seen_write(db: Database) -> None:
     clock = FakeClock(datetime(2026, 3, 1, 8, 0, tzinfo=UTC))
+    await UserService(UserRepo(db), clock, "en").set_language(5, "zh-Hans")
     repo = UserRepo(db)
-    loads: list[int] = []
-    real_load = repo.chosen_languages
+    reads: list[int] = []
+    real_get = repo.get
 
-    async def counting_load() -> list[tuple[int, str]]:
-        loads.append(1)
-        return await real_load()
+    async def counting_get(user_id: int) -> BotUser | None:
+        reads.append(user_id)
+        return await real_get(user_id)
 
-    repo.chosen_languages = counting_load  # type: ignore[method-assign]
-    users = UserService(repo, clock, "zh-Hans")
-    assert await asyncio.gather(*(users.language(i, "en") for i in range(20))) == ["en"] * 20
-    assert await users.language(21, None) == "zh-Hans"
-    await users.set_language(5, "zh-Hans")
-    await users.set_language(6, "en")
-    assert await users.language(5, "en") == "zh-Hans"
-    assert await users.chosen_language(6) == "en"
-    assert await users.chosen_language(7) is None
-    assert loads == [1]
-    restarted = UserService(UserRepo(db), clock, "en")
-    assert (await restarted.language(5, "en"), await restarted.language(6, None)) == ("zh-Hans", "en")
-    restarted.erased(5)  # the member's data was erased: their choice is gone from memory too
-    assert await restarted.language(5, "en") == "en"
+    repo.get = counting_get  # type: ignore[method-assign]
+    users = UserService(repo, clock, "en")  # a fresh process
+    before = db.writes
+    await asyncio.gather(*(users.touch(i) for i in range(1, 21)))
+    assert db.writes - before <= 2
+    assert [await users.language(i, "en") for i in range(1, 21)] == ["en"] * 4 + ["zh-Hans"] + ["en"] * 15
+    assert reads == []  # every language came back with the touch
+    assert await users.language(99, None) == "en"  # never seen since the start: read once
+    assert await users.chosen_language(99) is None
+    assert reads == [99]
+    await users.set_language(6, "zh-Hans")
+    assert (await users.language(6, "en"), reads) == ("zh-Hans", [99])
+    users.erased(5)  # the member's data was erased: their choice is gone from memory too
+    await db.write(lambda conn: conn.execute("DELETE FROM bot_users WHERE user_id = 5").close())
+    assert await users.language(5, "en") == "en"
 
 
 async def test_a_sign_up_is_one_trip_including_its_commit(
