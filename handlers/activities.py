@@ -28,7 +28,7 @@ from bot.dates import DateError, parse_local, show
 from bot.i18n import Markup, Translator
 from bot.ics import activity_ics
 from bot.roles import Role
-from handlers import common
+from handlers import common, steps
 from handlers import keyboards as kb
 from handlers.base import actor, answer, edit_or_reply, refuse, reply, send_direct, translator, user_id_of
 from handlers.menu import CommandMenu
@@ -38,6 +38,8 @@ PAGE = 5
 CHECKIN_CODE, SURVEY_COMMENT = 20, 21
 DRAFT = "act_draft"
 DUE_TICK_S = 30.0
+# Step journal of /newactivity (handlers/steps.py): restarted one step behind, it asks again.
+CREATE = steps.Flow("activity_new")
 
 
 def _clean(text: str | None, limit: int) -> str | None:
@@ -68,6 +70,7 @@ async def new_start(update: Update, context: Ctx) -> int:
     if context.user_data is not None:
         context.user_data[DRAFT] = {"groups": [], "cats": []}
     tr = await translator(update, context)
+    await CREATE.enter(update, context, TITLE)
     await reply(update, tr("act.new.title"))
     return TITLE
 
@@ -79,6 +82,7 @@ async def got_title(update: Update, context: Ctx) -> int:
         await reply(update, tr("act.new.bad_text", limit=MAX_TITLE))
         return TITLE
     _draft(context)["title"] = value
+    await CREATE.enter(update, context, DESC)
     await reply(update, tr("act.new.description"))
     return DESC
 
@@ -91,6 +95,7 @@ async def got_desc(update: Update, context: Ctx) -> int:
         await reply(update, tr("act.new.bad_text", limit=MAX_TEXT))
         return DESC
     _draft(context)["desc"] = value
+    await CREATE.enter(update, context, START)
     await reply(update, tr("act.new.start", zone=str(context.services.settings.zone)))
     return START
 
@@ -118,6 +123,7 @@ async def got_start(update: Update, context: Ctx) -> int:
     tr = await translator(update, context)
     _draft(context)["start"] = moment.isoformat()
     zone = context.services.settings.zone
+    await CREATE.enter(update, context, END)
     await reply(update, tr("act.new.start_ok", when=show(moment, zone), zone=str(zone)) + "\n" + tr("act.new.end"))
     return END
 
@@ -133,6 +139,7 @@ async def got_end(update: Update, context: Ctx) -> int:
         return END
     draft["end"] = moment.isoformat()
     zone = context.services.settings.zone
+    await CREATE.enter(update, context, PLACE)
     await reply(update, tr("act.new.end_ok", when=show(moment, zone), zone=str(zone)) + "\n" + tr("act.new.place"))
     return PLACE
 
@@ -145,6 +152,7 @@ async def got_place(update: Update, context: Ctx) -> int:
         await reply(update, tr("act.new.bad_text", limit=300))
         return PLACE
     _draft(context)["place"] = value
+    await CREATE.enter(update, context, CAPACITY)
     await reply(update, tr("act.new.capacity"))
     return CAPACITY
 
@@ -161,6 +169,7 @@ async def got_capacity(update: Update, context: Ctx) -> int:
             await reply(update, tr("act.bad.capacity"))
             return CAPACITY
     _draft(context)["capacity"] = capacity
+    await CREATE.enter(update, context, DEADLINE)
     await reply(update, tr("act.new.deadline"))
     return DEADLINE
 
@@ -180,6 +189,7 @@ async def got_deadline(update: Update, context: Ctx) -> int:
         await reply(update, tr("act.bad.deadline_after_start"))
         return DEADLINE
     draft["deadline"] = moment.isoformat()
+    await CREATE.enter(update, context, ELIG)
     await reply(update, tr("act.new.deadline_ok", when=show(moment, context.services.settings.zone)))
     await _show_elig(update, context, edit=False)
     return ELIG
@@ -242,6 +252,7 @@ async def elig_done(update: Update, context: Ctx) -> int:
         await answer(update, str(tr("act.new.pick_group")), alert=True)
         return ELIG
     await answer(update)
+    await CREATE.enter(update, context, REMIND)
     await reply(update, tr("act.new.reminders"))
     return REMIND
 
@@ -255,9 +266,14 @@ async def got_reminders(update: Update, context: Ctx) -> int:
         await reply(update, tr("act.bad.reminders"))
         return REMIND
     _draft(context)["reminders"] = list(offsets)
+    await CREATE.enter(update, context, SURVEY)
+    await _ask_survey(update, tr)
+    return SURVEY
+
+
+async def _ask_survey(update: Update, tr: Translator) -> None:
     yes_no = kb.inline([[kb.button(str(tr("act.btn.yes")), "acts:1"), kb.button(str(tr("act.btn.no")), "acts:0")]])
     await reply(update, tr("act.new.survey"), yes_no)
-    return SURVEY
 
 
 async def got_survey(update: Update, context: Ctx) -> int:
@@ -268,6 +284,7 @@ async def got_survey(update: Update, context: Ctx) -> int:
     _draft(context)["survey"] = parts[0] == "1"
     await answer(update)
     tr = await translator(update, context)
+    await CREATE.enter(update, context, OFFER)
     await edit_or_reply(update, tr("act.new.offer"))
     return OFFER
 
@@ -282,6 +299,7 @@ async def got_offer(update: Update, context: Ctx) -> int:
             return OFFER
         hours = int(raw)
     _draft(context)["offer"] = hours
+    await CREATE.enter(update, context, REPEAT)
     await reply(update, tr("act.new.repeat"))
     return REPEAT
 
@@ -303,7 +321,13 @@ async def got_repeat(update: Update, context: Ctx) -> int:
             await reply(update, tr("act.bad.repeat"))
             return REPEAT
         draft["repeat"], draft["count"] = parts[0], int(parts[1])
-    draft_obj = _to_draft(draft)
+    await CREATE.enter(update, context, CONFIRM)
+    await _show_summary(update, context, tr)
+    return CONFIRM
+
+
+async def _show_summary(update: Update, context: Ctx, tr: Translator) -> None:
+    draft_obj = _to_draft(_draft(context))
     zone = context.services.settings.zone
     summary = tr(
         "act.new.summary",
@@ -320,7 +344,6 @@ async def got_repeat(update: Update, context: Ctx) -> int:
         [[kb.button(str(tr("act.btn.publish")), "actp:go"), kb.button(str(tr("act.btn.discard")), "actp:no")]]
     )
     await reply(update, summary, buttons)
-    return CONFIRM
 
 
 def _to_draft(d: dict[str, Any]) -> Draft:
@@ -370,6 +393,30 @@ async def got_confirm(update: Update, context: Ctx) -> int:
         ),
     )
     return ConversationHandler.END
+
+
+# Questions of /newactivity asked again after an interrupted step (handlers/steps.py).
+_PROMPTS = {TITLE: "act.new.title", DESC: "act.new.description", START: "act.new.start", END: "act.new.end",
+            PLACE: "act.new.place", CAPACITY: "act.new.capacity", DEADLINE: "act.new.deadline",
+            REMIND: "act.new.reminders", OFFER: "act.new.offer", REPEAT: "act.new.repeat"}
+
+
+@CREATE.asks(*_PROMPTS, ELIG, SURVEY, CONFIRM)
+async def _ask_again(update: Update, context: Ctx, state: int) -> int:
+    who = await actor(update, context)
+    if not who.is_coordinator:
+        await refuse(update, context)
+        return ConversationHandler.END
+    tr = await translator(update, context)
+    if state == ELIG:
+        await _show_elig(update, context, edit=False)
+    elif state == SURVEY:
+        await _ask_survey(update, tr)
+    elif state == CONFIRM:
+        await _show_summary(update, context, tr)
+    else:
+        await reply(update, tr(_PROMPTS[state], zone=str(context.services.settings.zone)))
+    return state
 
 
 # --- member buttons (sign-up is the hot path) --------------------------------------------------------
@@ -931,7 +978,7 @@ def _cancel() -> BaseHandler[Update, Ctx, object]:
 
 def register(app: LiaisonApp, menu: CommandMenu) -> None:
     text = filters.TEXT & ~filters.COMMAND & common.COMMAND_FILTER
-    app.add_handler(
+    app.add_handler(CREATE.protect(app,
         ConversationHandler(
             name="activity_new",
             persistent=True,
@@ -958,7 +1005,7 @@ def register(app: LiaisonApp, menu: CommandMenu) -> None:
             },
             fallbacks=[_cancel()],
         )
-    )
+    ))
     app.add_handler(
         ConversationHandler(
             name="activity_checkin",

@@ -21,7 +21,7 @@ from bot.activities import MAX_TEXT, MAX_TITLE, Activity, parse_capacity, plan_e
 from bot.context import Ctx, LiaisonApp
 from bot.dates import show
 from bot.i18n import Markup, Translator
-from handlers import common
+from handlers import common, steps
 from handlers import keyboards as kb
 from handlers.activities import _cancel, _clean, _date
 from handlers.base import actor, answer, edit_or_reply, refuse, reply, translator
@@ -41,6 +41,8 @@ FIELDS: dict[str, str] = {
     "ca": "capacity",
 }
 TIMES = ("starts_at", "ends_at", "signup_deadline")
+# Step journal (handlers/steps.py): restarted one step behind, the flow asks the current step again.
+EDIT = steps.Flow("activity_edit")
 
 
 def _code(field: str) -> str:
@@ -131,6 +133,7 @@ async def open_menu(update: Update, context: Ctx) -> int:
     tr = await translator(update, context)
     await answer(update)
     text, markup = _menu(tr, a)
+    await EDIT.enter(update, context, CHOOSE)
     await edit_or_reply(update, text, markup)
     return CHOOSE
 
@@ -146,10 +149,14 @@ async def choose_field(update: Update, context: Ctx) -> int:
     tr = await translator(update, context)
     await answer(update)
     _set_pending(context, {"aid": a.id, "field": field})
-    zone = str(context.services.settings.zone)
-    text = tr(f"act.edit.ask.{field}", current=_current(tr, context, a, field), zone=zone)
-    await edit_or_reply(update, text)
+    await EDIT.enter(update, context, VALUE)
+    await edit_or_reply(update, _question(tr, context, a, field))
     return VALUE
+
+
+def _question(tr: Translator, context: Ctx, a: Activity, field: str) -> Markup:
+    zone = str(context.services.settings.zone)
+    return tr(f"act.edit.ask.{field}", current=_current(tr, context, a, field), zone=zone)
 
 
 def _after(tr: Translator, activity_id: int) -> InlineKeyboardMarkup:
@@ -229,6 +236,12 @@ async def got_value(update: Update, context: Ctx) -> int:
         return VALUE
     pending["value"] = value
     _set_pending(context, pending)
+    await EDIT.enter(update, context, CONFIRM)
+    await _preview(update, context, tr, a, field, value)
+    return CONFIRM
+
+
+async def _preview(update: Update, context: Ctx, tr: Translator, a: Activity, field: str, value: Any) -> None:
     buttons = kb.inline(
         [
             [kb.button(str(tr("act.btn.save")), kb.cb("acte", "ok", a.id, _code(field)))],
@@ -246,7 +259,26 @@ async def got_value(update: Update, context: Ctx) -> int:
         new=_shown(tr, context, a, field, value),
     )
     await reply(update, text, buttons)
-    return CONFIRM
+
+
+@EDIT.asks(CHOOSE, VALUE, CONFIRM)
+async def _ask_again(update: Update, context: Ctx, state: int) -> int:
+    """The current step's question again, after an interrupted one (handlers/steps.py)."""
+    tr = await translator(update, context)
+    pending = _pending(context)
+    if state == CHOOSE or pending is None:
+        await reply(update, tr("act.edit.use_buttons"))
+        return CHOOSE
+    a = await _manageable(update, context, int(pending["aid"]))
+    if a is None:
+        _set_pending(context, None)
+        return ConversationHandler.END
+    field = str(pending["field"])
+    if state == CONFIRM and "value" in pending:
+        await _preview(update, context, tr, a, field, pending["value"])
+        return CONFIRM
+    await reply(update, _question(tr, context, a, field))
+    return VALUE
 
 
 _INVALID = object()
@@ -296,7 +328,7 @@ async def use_buttons(update: Update, context: Ctx) -> int | None:
 
 def register(app: LiaisonApp, menu: CommandMenu) -> None:
     text = filters.TEXT & ~filters.COMMAND & common.COMMAND_FILTER
-    app.add_handler(
+    app.add_handler(EDIT.protect(app,
         ConversationHandler(
             name="activity_edit",
             persistent=True,
@@ -315,5 +347,5 @@ def register(app: LiaisonApp, menu: CommandMenu) -> None:
             },
             fallbacks=[_cancel()],
         )
-    )
+    ))
     # Forged or unknown acte data (none of the patterns above) is left to the stale-button answer.

@@ -41,7 +41,7 @@ from bot.i18n import Markup, Translator
 from bot.notices import Created, Draft, NoticeError, NoticeRow, parse_repeat, parse_when
 from bot.roles import AccessDenied, Actor, Role
 from bot.segments import Segment
-from handlers import common
+from handlers import common, steps
 from handlers import keyboards as kb
 from handlers.base import (
     actor,
@@ -69,6 +69,9 @@ MAX_PICK = 40
 CHOICES_PER_PAGE = 8
 # participant status <-> its one-letter code in callback data
 STATUS_CODES = {"confirmed": "c", "waitlisted": "w", "attended": "a"}
+# Step journals (handlers/steps.py): a restart one step behind asks the current step again.
+COMPOSE = steps.Flow("notice")
+EDITING = steps.Flow("notice_edit")
 TICK_S = 30.0  # safety net: the due work is also checked this often
 ALARM_SLACK_S = 0.05  # fire just after the due moment, so the row is due when we look
 
@@ -110,6 +113,7 @@ async def notice_start(update: Update, context: Ctx) -> int:
     if context.user_data is not None:
         context.user_data[DRAFT] = {}
     tr = await translator(update, context)
+    await COMPOSE.enter(update, context, WRITE)
     await reply(update, tr("notice.ask_text"))
     return WRITE
 
@@ -155,6 +159,7 @@ async def got_content(update: Update, context: Ctx) -> int:
             draft.pop("preset_activity", None)
         else:
             return await _show_statuses(update, context, who, tr, choice)
+    await COMPOSE.enter(update, context, AUDIENCE)
     await _ask_audience(update, tr)
     return AUDIENCE
 
@@ -168,6 +173,7 @@ async def notice_for_activity(update: Update, context: Ctx) -> int:
     if context.user_data is not None:
         context.user_data[DRAFT] = {"preset_activity": choice.id}
     tr = await translator(update, context)
+    await COMPOSE.enter(update, context, WRITE)
     await reply(update, tr("notice.ask_text_for_activity", title=choice.title))
     return WRITE
 
@@ -256,6 +262,7 @@ async def _show_activities(update: Update, context: Ctx, who: Actor, tr: Transla
     rows = [[kb.button(_label(f"{_local(context, c.starts_at)[:10]} {c.title}"), kb.cb("ntc", "ai", c.id))]
             for c in choices]
     rows += [_nav(tr, "ap", page, total), _footer(tr)]
+    await COMPOSE.enter(update, context, PICK_ACTIVITY)
     await edit_or_reply(update, tr("notice.pick_activity", page=page + 1, pages=pages), kb.inline(rows))
     return PICK_ACTIVITY
 
@@ -270,6 +277,7 @@ async def _show_questionnaires(update: Update, context: Ctx, who: Actor, tr: Tra
     pages = max(1, (total + CHOICES_PER_PAGE - 1) // CHOICES_PER_PAGE)
     rows = [[kb.button(_label(c.title), kb.cb("ntc", "qi", c.id))] for c in choices]
     rows += [_nav(tr, "qp", page, total), _footer(tr)]
+    await COMPOSE.enter(update, context, PICK_QUESTIONNAIRE)
     await edit_or_reply(update, tr("notice.pick_questionnaire", page=page + 1, pages=pages), kb.inline(rows))
     return PICK_QUESTIONNAIRE
 
@@ -341,6 +349,7 @@ async def _show_statuses(update: Update, context: Ctx, who: Actor, tr: Translato
         rows.append([kb.button(tr(f"notice.participants.{status}", count=count),
                                kb.cb("ntc", "as", choice.id, STATUS_CODES[status]))])
     rows.append(_footer(tr))
+    await COMPOSE.enter(update, context, PICK_STATUS)
     await edit_or_reply(update, tr("notice.pick_status", title=choice.title), kb.inline(rows))
     return PICK_STATUS
 
@@ -422,6 +431,7 @@ async def _show_picker(update: Update, context: Ctx, who: Actor, tr: Translator)
     rows = [*kb.columns(buttons), [kb.button(tr("notice.btn.done"), kb.cb("ntc", "done")),
                                    kb.button(tr("notice.btn.cancel"), kb.cb("ntc", "x"))]]
     key = "notice.pick_groups" if mode == "g" else "notice.pick_categories"
+    await COMPOSE.enter(update, context, PICK)
     await edit_or_reply(update, tr(key), kb.inline(rows))
     return PICK
 
@@ -474,6 +484,7 @@ async def _preview(update: Update, context: Ctx, who: Actor, *, resend: bool = T
         await refuse(update, context)
         return ConversationHandler.END
     groups = await services.notices.group_chat_count() if draft.get("post_groups") else 0
+    await COMPOSE.enter(update, context, PREVIEW)
     chat = update.effective_chat
     if resend and chat is not None:
         # The notice exactly as members get it (the button does nothing here).
@@ -567,6 +578,7 @@ async def ask_when(update: Update, context: Ctx) -> int:
         return ConversationHandler.END
     await answer(update)
     tr = await translator(update, context)
+    await COMPOSE.enter(update, context, WHEN)
     await edit_or_reply(update, tr("notice.ask_when", zone=context.services.settings.tz))
     return WHEN
 
@@ -576,6 +588,7 @@ async def ask_repeat(update: Update, context: Ctx) -> int:
         return ConversationHandler.END
     await answer(update)
     tr = await translator(update, context)
+    await COMPOSE.enter(update, context, REPEAT)
     await edit_or_reply(update, tr("notice.ask_repeat"))
     return REPEAT
 
@@ -640,6 +653,71 @@ async def cancel_button(update: Update, context: Ctx) -> int:
 def _clear(context: Ctx) -> None:
     if context.user_data is not None:
         context.user_data.pop(DRAFT, None)
+    COMPOSE.clear(context)
+
+
+# --- asking a step again after an interrupted one (handlers/steps.py) ------------------------------------
+@COMPOSE.asks(WRITE)
+async def _ask_write(update: Update, context: Ctx, state: int) -> int:
+    tr = await translator(update, context)
+    await reply(update, tr("notice.ask_text"))
+    return WRITE
+
+
+@COMPOSE.asks(AUDIENCE, PICK_STATUS)
+async def _ask_audience_again(update: Update, context: Ctx, state: int) -> int:
+    """The audience question (also for the status of an activity: its choice is not kept)."""
+    if await _coordinator(update, context) is None:
+        return ConversationHandler.END
+    await _ask_audience(update, await translator(update, context))
+    return AUDIENCE
+
+
+@COMPOSE.asks(PICK, PICK_ACTIVITY, PICK_QUESTIONNAIRE, PREVIEW)
+async def _show_again(update: Update, context: Ctx, state: int) -> int:
+    who = await _coordinator(update, context)
+    if who is None:
+        return ConversationHandler.END
+    tr = await translator(update, context)
+    if state == PICK:
+        return await _show_picker(update, context, who, tr)
+    if state == PICK_ACTIVITY:
+        return await _show_activities(update, context, who, tr, 0)
+    if state == PICK_QUESTIONNAIRE:
+        return await _show_questionnaires(update, context, who, tr, 0)
+    return await _preview(update, context, who, resend=False)
+
+
+@COMPOSE.asks(WHEN, REPEAT)
+async def _ask_time_again(update: Update, context: Ctx, state: int) -> int:
+    tr = await translator(update, context)
+    if state == WHEN:
+        await reply(update, tr("notice.ask_when", zone=context.services.settings.tz))
+    else:
+        await reply(update, tr("notice.ask_repeat"))
+    return state
+
+
+@EDITING.asks(EDIT_TEXT, EDIT_WHEN)
+async def _ask_edit_again(update: Update, context: Ctx, state: int) -> int:
+    who = await _coordinator(update, context)
+    notice_id = context.user_data.get("notice_edit") if context.user_data is not None else None
+    if who is None or not isinstance(notice_id, int):
+        return ConversationHandler.END
+    tr = await translator(update, context)
+    if state == EDIT_TEXT:
+        await reply(update, tr("notice.edit.ask"))
+        return EDIT_TEXT
+    try:
+        row = await context.services.notices.get_for(who, notice_id)
+    except (NoticeError, AccessDenied):
+        await reply(update, tr("notice.error.not_found"))
+        return ConversationHandler.END
+    if row.status == "recurring":
+        await reply(update, tr("notice.ask_repeat"))
+    else:
+        await reply(update, tr("notice.ask_when", zone=context.services.settings.tz))
+    return EDIT_WHEN
 
 
 # --- acknowledgements ---------------------------------------------------------------------------------
@@ -879,6 +957,7 @@ async def edit_start(update: Update, context: Ctx) -> int:
     if editing is None:
         return ConversationHandler.END
     tr, _ = editing
+    await EDITING.enter(update, context, EDIT_TEXT)
     await edit_or_reply(update, tr("notice.edit.ask"))
     return EDIT_TEXT
 
@@ -888,6 +967,8 @@ async def edit_when_start(update: Update, context: Ctx) -> int:
     if editing is None:
         return ConversationHandler.END
     tr, row = editing
+    if row.status in ("scheduled", "recurring"):
+        await EDITING.enter(update, context, EDIT_WHEN)
     if row.status == "scheduled":
         await edit_or_reply(update, tr("notice.ask_when", zone=context.services.settings.tz))
     elif row.status == "recurring":
@@ -1037,8 +1118,8 @@ def register(app: LiaisonApp, menu: CommandMenu) -> None:
         persistent=True,
         per_message=False,
     )
-    app.add_handler(conversation)
-    app.add_handler(edit)
+    app.add_handler(COMPOSE.protect(app, conversation))
+    app.add_handler(EDITING.protect(app, edit))
     app.add_handler(CommandHandler("notices", notices_list, filters=private))
     app.add_handler(CallbackQueryHandler(notices_list, pattern=r"^ntl:list$"))
     app.add_handler(CallbackQueryHandler(notice_view, pattern=r"^ntl:v:"))

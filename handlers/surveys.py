@@ -17,7 +17,7 @@ from bot.context import Ctx, LiaisonApp
 from bot.i18n import Catalog, Markup, Translator
 from bot.roles import AccessDenied, Role
 from bot.surveys import CATEGORIES, KINDS, MAX_FREE_TEXT, MAX_QUESTIONS, Progress, SurveyProblem, parse_options
-from handlers import common
+from handlers import common, steps
 from handlers import keyboards as kb
 from handlers.base import actor, answer, edit_or_reply, refuse, reply, send_direct, translator
 from handlers.menu import CommandMenu
@@ -27,6 +27,8 @@ S_ANSWER = 30
 DEADLINE_DAYS = (3, 7, 14)
 PRIVATE = filters.ChatType.PRIVATE & common.COMMAND_FILTER
 TEXT = filters.TEXT & ~filters.COMMAND
+# Step journal of /survey (handlers/steps.py): restarted one step behind, it asks the step again.
+BUILD = steps.Flow("survey_build")
 
 
 def _data(update: Update) -> str | None:
@@ -53,6 +55,7 @@ async def build_start(update: Update, context: Ctx) -> int:
         return ConversationHandler.END
     assert context.user_data is not None
     context.user_data["svb"] = {"questions": []}
+    await BUILD.enter(update, context, S_TITLE)
     await reply(update, tr("sv.build_title"))
     return S_TITLE
 
@@ -78,6 +81,7 @@ async def _kind_picker(update: Update, context: Ctx) -> int:
     buttons = [kb.button(str(tr(f"sv.kind.{k}")), kb.cb("sv", "qk", k)) for k in KINDS] if count < MAX_QUESTIONS else []
     if count:
         buttons.append(kb.button(str(tr("sv.finish_questions")), kb.cb("sv", "qk", "end")))
+    await BUILD.enter(update, context, S_KIND)
     await reply(update, tr("sv.add_question", count=count), kb.inline(kb.columns(buttons)))
     return S_KIND
 
@@ -98,13 +102,19 @@ async def kind_chosen(update: Update, context: Ctx) -> int:
         except AccessDenied:
             await refuse(update, context)
             return ConversationHandler.END
-        buttons = [kb.button(str(tr("sv.target_scope")), kb.cb("sv", "tg", "-"))]
-        buttons += [kb.button(name, kb.cb("sv", "tg", gid)) for gid, name in groups]
-        await edit_or_reply(update, tr("sv.choose_target"), kb.inline(kb.columns(buttons)))
+        await BUILD.enter(update, context, S_TARGET)
+        await _ask_target(update, tr, groups)
         return S_TARGET
     draft["pending"] = parts[1]
+    await BUILD.enter(update, context, S_QTEXT)
     await edit_or_reply(update, tr("sv.question_text", kind=tr(f"sv.kind.{parts[1]}")))
     return S_QTEXT
+
+
+async def _ask_target(update: Update, tr: Translator, groups: list[tuple[int, str]]) -> None:
+    buttons = [kb.button(str(tr("sv.target_scope")), kb.cb("sv", "tg", "-"))]
+    buttons += [kb.button(name, kb.cb("sv", "tg", gid)) for gid, name in groups]
+    await edit_or_reply(update, tr("sv.choose_target"), kb.inline(kb.columns(buttons)))
 
 
 async def question_text(update: Update, context: Ctx) -> int:
@@ -117,6 +127,7 @@ async def question_text(update: Update, context: Ctx) -> int:
     if kind in ("single", "multi"):
         draft["pending_text"] = text
         tr = await translator(update, context)
+        await BUILD.enter(update, context, S_OPTS)
         await reply(update, tr("sv.options_prompt"))
         return S_OPTS
     draft["questions"].append([kind, text, []])
@@ -141,10 +152,15 @@ async def target_chosen(update: Update, context: Ctx) -> int:
         return S_TARGET
     _draft(context)["group"] = None if parts[1] == "-" else int(parts[1])
     tr = await translator(update, context)
+    await BUILD.enter(update, context, S_CATEGORY)
+    await _ask_category(update, tr)
+    return S_CATEGORY
+
+
+async def _ask_category(update: Update, tr: Translator) -> None:
     buttons = [kb.button(str(tr("sv.all_categories")), kb.cb("sv", "ct", "-"))]
     buttons += [kb.button(str(tr(f"sv.cat.{c}")), kb.cb("sv", "ct", c)) for c in CATEGORIES]
     await edit_or_reply(update, tr("sv.choose_category"), kb.inline(kb.columns(buttons)))
-    return S_CATEGORY
 
 
 async def category_chosen(update: Update, context: Ctx) -> int:
@@ -154,9 +170,14 @@ async def category_chosen(update: Update, context: Ctx) -> int:
         return S_CATEGORY
     _draft(context)["category"] = None if parts[1] == "-" else parts[1]
     tr = await translator(update, context)
+    await BUILD.enter(update, context, S_DEADLINE)
+    await _ask_deadline(update, tr)
+    return S_DEADLINE
+
+
+async def _ask_deadline(update: Update, tr: Translator) -> None:
     buttons = [kb.button(str(tr("sv.days", days=d)), kb.cb("sv", "dl", d)) for d in DEADLINE_DAYS]
     await edit_or_reply(update, tr("sv.choose_deadline"), kb.inline([buttons]))
-    return S_DEADLINE
 
 
 async def deadline_chosen(update: Update, context: Ctx) -> int:
@@ -168,6 +189,13 @@ async def deadline_chosen(update: Update, context: Ctx) -> int:
     tr = await translator(update, context)
     draft = _draft(context)
     draft["days"] = days
+    await BUILD.enter(update, context, S_CONFIRM)
+    await _ask_publish(update, tr, draft)
+    return S_CONFIRM
+
+
+async def _ask_publish(update: Update, tr: Translator, draft: dict[str, Any]) -> None:
+    days = int(draft.get("days", 7))
     lines = [tr("sv.preview_head", title=draft.get("title", ""), days=days or 0)]
     for i, (kind, text, options) in enumerate(draft["questions"], 1):
         lines.append(tr("sv.preview_q", n=i, kind=tr(f"sv.kind.{kind}"), text=text))
@@ -178,7 +206,39 @@ async def deadline_chosen(update: Update, context: Ctx) -> int:
     ]
     body = "\n".join(lines)
     await edit_or_reply(update, Markup(body if len(body) < 4000 else body[:3990] + "…"), kb.inline([buttons]))
-    return S_CONFIRM
+
+
+@BUILD.asks(S_TITLE, S_KIND, S_QTEXT, S_OPTS, S_TARGET, S_CATEGORY, S_DEADLINE, S_CONFIRM)
+async def _ask_again(update: Update, context: Ctx, state: int) -> int:
+    """The current step's question again, after an interrupted one (handlers/steps.py)."""
+    tr = await translator(update, context)
+    who = await actor(update, context)
+    if not who.is_coordinator:
+        await refuse(update, context)
+        return ConversationHandler.END
+    draft = _draft(context)
+    if state == S_KIND:
+        return await _kind_picker(update, context)
+    if state == S_TARGET:
+        try:
+            groups = await context.services.feedback.scope_groups(who)
+        except AccessDenied:
+            await refuse(update, context)
+            return ConversationHandler.END
+        await _ask_target(update, tr, groups)
+    elif state == S_CATEGORY:
+        await _ask_category(update, tr)
+    elif state == S_DEADLINE:
+        await _ask_deadline(update, tr)
+    elif state == S_CONFIRM:
+        await _ask_publish(update, tr, draft)
+    elif state == S_QTEXT:
+        await reply(update, tr("sv.question_text", kind=tr(f"sv.kind.{draft.get('pending', 'text')}")))
+    elif state == S_OPTS:
+        await reply(update, tr("sv.options_prompt"))
+    else:
+        await reply(update, tr("sv.build_title"))
+    return state
 
 
 async def publish_chosen(update: Update, context: Ctx) -> int:
@@ -463,7 +523,7 @@ def _conversations() -> tuple[ConversationHandler[Ctx], ConversationHandler[Ctx]
 
 def register(app: LiaisonApp, menu: CommandMenu) -> None:
     build, respond = _conversations()
-    app.add_handler(build)
+    app.add_handler(BUILD.protect(app, build))
     app.add_handler(respond)
     app.add_handler(CommandHandler("surveys", surveys_command, filters=PRIVATE))
     app.add_handler(CallbackQueryHandler(results_pressed, pattern=r"^sv:(r|x|c):"))
