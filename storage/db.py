@@ -158,13 +158,15 @@ class Database:
                             outcomes = await _on_thread(self._writer, _batch_transaction, "", works)
                     else:
                         outcomes = await _on_thread(self._writer, _batch_transaction, "", works)
-                except BaseException as exc:  # the connection failed (closed, disk full...)
+                except Exception as exc:  # noqa: BLE001 - the connection failed (closed, disk full...): every caller gets it
                     for _, future in batch:
                         if not future.done():
                             future.set_exception(exc)
-                    if not isinstance(exc, Exception):
-                        raise
                     continue
+                except BaseException:  # cancelled (shutting down): so are the callers
+                    for _, future in batch:
+                        future.cancel()
+                    raise
                 self.writes += len({id(o.batch) for o in outcomes if o.batch is not None})
                 for (_, future), outcome in zip(batch, outcomes, strict=True):
                     if future.done():  # the caller was cancelled; its work ran anyway
