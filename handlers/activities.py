@@ -75,29 +75,33 @@ async def new_start(update: Update, context: Ctx) -> int:
     return TITLE
 
 
-async def got_title(update: Update, context: Ctx) -> int:
+async def _text_step(
+    update: Update, context: Ctx, field: str, limit: int, state: int, next_state: int, *, optional: bool = False
+) -> tuple[int, Translator]:
+    """Store a typed text (`-` skips an optional one) and move on; a bad one is asked for again."""
     tr = await translator(update, context)
-    value = _clean(update.message.text if update.message else None, MAX_TITLE)
+    raw = update.message.text if update.message else None
+    value = "" if optional and raw and raw.strip() == "-" else _clean(raw, limit)
     if value is None:
-        await reply(update, tr("act.new.bad_text", limit=MAX_TITLE))
-        return TITLE
-    _draft(context)["title"] = value
-    await CREATE.enter(update, context, DESC)
-    await reply(update, tr("act.new.description"))
-    return DESC
+        await reply(update, tr("act.new.bad_text", limit=limit))
+        return state, tr
+    _draft(context)[field] = value
+    await CREATE.enter(update, context, next_state)
+    return next_state, tr
+
+
+async def got_title(update: Update, context: Ctx) -> int:
+    state, tr = await _text_step(update, context, "title", MAX_TITLE, TITLE, DESC)
+    if state == DESC:
+        await reply(update, tr("act.new.description"))
+    return state
 
 
 async def got_desc(update: Update, context: Ctx) -> int:
-    tr = await translator(update, context)
-    raw = update.message.text if update.message else None
-    value = "" if raw and raw.strip() == "-" else _clean(raw, MAX_TEXT)
-    if value is None:
-        await reply(update, tr("act.new.bad_text", limit=MAX_TEXT))
-        return DESC
-    _draft(context)["desc"] = value
-    await CREATE.enter(update, context, START)
-    await reply(update, tr("act.new.start", zone=str(context.services.settings.zone)))
-    return START
+    state, tr = await _text_step(update, context, "desc", MAX_TEXT, DESC, START, optional=True)
+    if state == START:
+        await reply(update, tr("act.new.start", zone=str(context.services.settings.zone)))
+    return state
 
 
 async def _date(update: Update, context: Ctx) -> datetime | None:
@@ -145,16 +149,10 @@ async def got_end(update: Update, context: Ctx) -> int:
 
 
 async def got_place(update: Update, context: Ctx) -> int:
-    tr = await translator(update, context)
-    raw = update.message.text if update.message else None
-    value = "" if raw and raw.strip() == "-" else _clean(raw, 300)
-    if value is None:
-        await reply(update, tr("act.new.bad_text", limit=300))
-        return PLACE
-    _draft(context)["place"] = value
-    await CREATE.enter(update, context, CAPACITY)
-    await reply(update, tr("act.new.capacity"))
-    return CAPACITY
+    state, tr = await _text_step(update, context, "place", 300, PLACE, CAPACITY, optional=True)
+    if state == CAPACITY:
+        await reply(update, tr("act.new.capacity"))
+    return state
 
 
 async def got_capacity(update: Update, context: Ctx) -> int:
