@@ -31,6 +31,38 @@ async def db(tmp_path: Path):
     await database.close()
 
 
+@pytest.fixture
+def trips(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """The functions handed to the database threads, in order (one per trip)."""
+    import storage.db
+
+    seen: list[object] = []
+    real = storage.db._on_thread
+
+    async def counting(*args: object) -> object:
+        seen.append(args[1])
+        return await real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(storage.db, "_on_thread", counting)
+    return seen
+
+
+@pytest.fixture
+def commits(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """aiosqlite's own COMMIT trips (a transaction's closing trip when it is not folded into the last)."""
+    import aiosqlite
+
+    seen: list[object] = []
+    real_commit = aiosqlite.Connection.commit
+
+    async def counting_commit(self: aiosqlite.Connection) -> None:
+        seen.append(self)
+        await real_commit(self)
+
+    monkeypatch.setattr(aiosqlite.Connection, "commit", counting_commit)
+    return seen
+
+
 def test_timestamps_match_the_strftime_form_and_round_trip() -> None:
     rng = random.Random(7)
     zone = timezone(timedelta(hours=8))
@@ -129,19 +161,8 @@ def test_settle_heap_moves_start_up_objects_out_of_the_collectors_way() -> None:
 
 
 async def test_run_does_dependent_statements_in_one_trip_and_rolls_back_with_its_transaction(
-    db: Database, monkeypatch: pytest.MonkeyPatch
+    db: Database, trips: list[object]
 ) -> None:
-    import storage.db
-
-    trips: list[object] = []
-    real = storage.db._on_thread
-
-    async def counting(*args: object) -> object:
-        trips.append(args[1])
-        return await real(*args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(storage.db, "_on_thread", counting)
-
     def work(conn: sqlite3.Connection) -> int:
         conn.execute("INSERT INTO bot_users (user_id, started_at, last_seen_at) VALUES (3, 'a', 'a')").close()
         cur = conn.execute("SELECT COUNT(*) FROM bot_users")
@@ -171,18 +192,8 @@ def _insert_user(user_id: int) -> Callable[[sqlite3.Connection], None]:
 
 
 async def test_write_is_one_whole_transaction_in_one_trip_and_a_failure_rolls_it_back(
-    db: Database, monkeypatch: pytest.MonkeyPatch
+    db: Database, trips: list[object]
 ) -> None:
-    import storage.db
-
-    trips: list[object] = []
-    real = storage.db._on_thread
-
-    async def counting(*args: object) -> object:
-        trips.append(args[1])
-        return await real(*args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(storage.db, "_on_thread", counting)
     before = db.writes
     await db.write(_insert_user(1))
     assert (len(trips), db.writes - before) == (1, 1)
@@ -278,34 +289,16 @@ async def test_a_first_contact_reads_the_language_with_its_last_seen_write(db: D
 
 
 async def test_a_sign_up_is_one_trip_including_its_commit(
-    bot: BotRuntime, monkeypatch: pytest.MonkeyPatch
+    bot: BotRuntime, trips: list[object], commits: list[object]
 ) -> None:
-    import aiosqlite
-
-    import storage.db
-
     assert bot.db is not None and bot.services is not None
     service = bot.services.activities
     created = await service.create(owner_actor(OWNER_ID), draft(service.clock.now(), capacity=1))
     assert created.activity is not None
     await add_member(bot.db, 501, "First")
     await add_member(bot.db, 502, "Second")
-    trips: list[object] = []
-    real = storage.db._on_thread
-
-    async def counting(*args: object) -> object:
-        trips.append(args[1])
-        return await real(*args)  # type: ignore[arg-type]
-
-    commits: list[object] = []
-    real_commit = aiosqlite.Connection.commit
-
-    async def counting_commit(self: aiosqlite.Connection) -> None:
-        commits.append(self)
-        await real_commit(self)
-
-    monkeypatch.setattr(storage.db, "_on_thread", counting)
-    monkeypatch.setattr(aiosqlite.Connection, "commit", counting_commit)
+    trips.clear()  # count from here: the set-up's own trips do not matter
+    commits.clear()
     first = await service.sign_up(501, created.activity.id)
     assert (first.code, len(trips)) == ("confirmed", 1)  # BEGIN, context, seat, row, COMMIT
     second = await service.sign_up(502, created.activity.id)
