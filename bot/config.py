@@ -77,6 +77,14 @@ class Settings(BaseSettings):
             return tuple(int(p) for p in parts)
         return value
 
+    @field_validator("backup_dir", "webhook_url", "webhook_secret", "bot_token", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        """`NAME=` with nothing after it (as in .env.example) means "not set"."""
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
     @field_validator("tz")
     @classmethod
     def _check_tz(cls, value: str) -> str:

@@ -86,3 +86,21 @@ def test_cli_run_without_token_is_a_clear_error(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "BOT_TOKEN" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_env_example_lists_every_setting() -> None:
+    from bot.config import Settings
+
+    example = (ROOT / ".env.example").read_text(encoding="utf-8")
+    listed = {line.split("=", 1)[0] for line in example.splitlines() if line and not line.startswith("#")}
+    aliases = {f.alias for f in Settings.model_fields.values() if f.alias}
+    assert aliases <= listed, aliases - listed
+
+
+def test_env_example_as_it_is_means_sandbox_no_backups_no_webhook(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("BOT_TOKEN", "LIAISON_BACKUP_DIR", "LIAISON_WEBHOOK_URL", "LIAISON_WEBHOOK_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    settings = load_settings(ROOT / ".env.example")
+    unset = (settings.token, settings.backup_dir, settings.webhook_url, settings.webhook_secret)
+    assert unset == (None, None, None, None)
+    assert (settings.transport, settings.poll_pause_s, settings.backup_keep) == ("aiohttp", 0.01, 7)
