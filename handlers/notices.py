@@ -1073,7 +1073,11 @@ async def retarget_start(update: Update, context: Ctx) -> int:
 async def retarget_busy(update: Update, context: Ctx) -> int | None:
     """`nta:` pressed while /notice is under way: restart a re-targeting, never drop a draft being written."""
     draft = context.user_data.get(DRAFT) if context.user_data is not None else None
-    if not isinstance(draft, dict) or isinstance(draft.get(RETARGET), int) or not draft.get("text"):
+    if not isinstance(draft, dict):
+        draft = {}
+    retargeting = isinstance(draft.get(RETARGET), int)
+    writing = bool(draft.get("text")) or draft.get("preset_activity") is not None
+    if retargeting or not writing:
         return await retarget_start(update, context)
     tr = await translator(update, context)
     await answer(update, str(tr("notice.audience.busy")), alert=True)
