@@ -511,6 +511,34 @@ class NoticeService:
             raise NoticeError("notice.error.until_past")
         return await self._set_schedule(actor, row, due, recurrence.to_json(), until)
 
+    async def change_audience(self, actor: Actor, notice_id: int, segment: Segment) -> int:
+        """A scheduled or recurring notice goes to `segment` from its next sending on.
+
+        The caller must be allowed to address `segment` exactly as when composing; when an owner
+        re-targets someone else's notice, it must also be within the author's scope (a notice is
+        sent with its author's scope). Returns the recipients it has at present.
+        """
+        row = await self.get_for(actor, notice_id)
+        if row.status not in ("scheduled", "recurring"):
+            raise NoticeError("notice.audience.too_late")
+        if segment.empty:
+            raise NoticeError("notice.no_selection")
+        await self.segments.check(segment, actor.scope, actor.user_id)
+        author = actor if row.author_user_id == actor.user_id else await self.roles.actor(row.author_user_id)
+        if author is not actor:
+            try:
+                await self.segments.check(segment, author.scope, author.user_id)
+            except AccessDenied as exc:
+                raise NoticeError("notice.audience.outside_author") from exc
+        now = self.clock.now()
+        new = segment.to_json()
+        async with self.db.transaction() as tx:
+            if not await store.set_segment(tx, notice_id, new):
+                raise NoticeError("notice.audience.too_late")
+            await audit.record(tx, now, actor.user_id, "notice.audience", "notice", notice_id,
+                               {"from": row.segment, "to": new})
+        return await self.segments.count(self.db, segment, author.scope)
+
     async def _set_schedule(self, actor: Actor, row: NoticeRow, due: datetime, recurrence: str | None,
                             until: datetime | None) -> datetime:
         now = self.clock.now()

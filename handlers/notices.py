@@ -64,6 +64,7 @@ WRITE, AUDIENCE, PICK, PREVIEW, WHEN, REPEAT, PICK_ACTIVITY, PICK_STATUS, PICK_Q
 EDIT_TEXT = 10
 EDIT_WHEN = 11
 DRAFT = "notice_draft"
+RETARGET = "retarget"  # in a draft: the scheduled/recurring notice whose audience is being changed
 PER_PAGE = 20
 MAX_PICK = 40
 CHOICES_PER_PAGE = 8
@@ -216,7 +217,7 @@ async def audience_chosen(update: Update, context: Ctx) -> int:
     _reset_audience(draft)
     if parts == ["a", "all"]:
         draft["everyone"] = True
-        return await _preview(update, context, who)
+        return await _audience_done(update, context, who)
     if parts == ["a", "groups"]:
         draft["mode"] = "g"
         return await _show_picker(update, context, who, tr)
@@ -372,7 +373,7 @@ async def status_picked(update: Update, context: Ctx) -> int:
     draft = _draft(context)
     _reset_audience(draft)
     draft.update(kind=ACTIVITY, ref=activity_id, status=status)
-    return await _preview(update, context, who)
+    return await _audience_done(update, context, who)
 
 
 async def questionnaire_page(update: Update, context: Ctx) -> int:
@@ -396,7 +397,7 @@ async def questionnaire_picked(update: Update, context: Ctx) -> int:
     draft = _draft(context)
     _reset_audience(draft)
     draft.update(kind=QUESTIONNAIRE, ref=segment.ref_id)
-    return await _preview(update, context, who)
+    return await _audience_done(update, context, who)
 
 
 async def audience_back(update: Update, context: Ctx) -> int:
@@ -467,7 +468,15 @@ async def pick_done(update: Update, context: Ctx) -> int:
         await answer(update, str(tr("notice.no_selection")), alert=True)
         return PICK
     await answer(update)
-    return await _preview(update, context, who)
+    return await _audience_done(update, context, who)
+
+
+async def _audience_done(update: Update, context: Ctx, who: Actor) -> int:
+    """The audience is complete: the preview of a new notice, or re-targeting a scheduled one."""
+    notice_id = _draft(context).get(RETARGET)
+    if not isinstance(notice_id, int):
+        return await _preview(update, context, who)
+    return await _retarget(update, context, who, notice_id)
 
 
 def _state(tr: Translator, on: object) -> Markup:
@@ -807,7 +816,8 @@ async def _view_content(
         timing = "notice.btn.edit_time" if row.status == "scheduled" else "notice.btn.edit_repeat"
         return text, kb.inline([
             [kb.button(tr("notice.btn.edit"), kb.cb("nte", row.id)),
-             kb.button(tr(timing), kb.cb("ntt", row.id))],
+             kb.button(tr("notice.btn.change_audience"), kb.cb("nta", row.id))],
+            [kb.button(tr(timing), kb.cb("ntt", row.id))],
             [kb.button(tr("notice.btn.cancel_notice"), kb.cb("ntl", "x", row.id))],
             [back],
         ])
@@ -928,8 +938,10 @@ async def cancel_notice(update: Update, context: Ctx) -> None:
 
 
 # --- edit text of a scheduled notice (its own small conversation) ----------------------------------------
-async def _editing(update: Update, context: Ctx, prefix: str) -> tuple[Translator, NoticeRow] | None:
-    """The scheduled notice a `nte:`/`ntt:` button names, if the caller may edit it."""
+async def _editing(
+    update: Update, context: Ctx, prefix: str, *, remember: bool = True
+) -> tuple[Translator, NoticeRow] | None:
+    """The scheduled notice a `nte:`/`ntt:`/`nta:` button names, if the caller may edit it."""
     who = await _coordinator(update, context)
     if who is None:
         return None
@@ -947,7 +959,7 @@ async def _editing(update: Update, context: Ctx, prefix: str) -> tuple[Translato
         await refuse(update, context)
         return None
     await answer(update)
-    if context.user_data is not None:
+    if remember and context.user_data is not None:
         context.user_data["notice_edit"] = row.id
     return tr, row
 
@@ -1040,6 +1052,61 @@ async def edit_text(update: Update, context: Ctx) -> int:
     return ConversationHandler.END
 
 
+# --- change the audience of a scheduled notice (an entry into the /notice conversation) ----------------
+async def retarget_start(update: Update, context: Ctx) -> int:
+    """`nta:<id>` on a scheduled/recurring notice's view: choose its new audience with the very
+    screens of composing; when the audience is complete `_retarget` applies it (no preview)."""
+    editing = await _editing(update, context, "nta", remember=False)
+    if editing is None:
+        return ConversationHandler.END
+    tr, row = editing
+    if row.status not in ("scheduled", "recurring"):
+        await edit_or_reply(update, tr("notice.audience.too_late"))
+        return ConversationHandler.END
+    if context.user_data is not None:
+        context.user_data[DRAFT] = {RETARGET: row.id}
+    await COMPOSE.enter(update, context, AUDIENCE)
+    await _ask_audience(update, tr, edit=True)
+    return AUDIENCE
+
+
+async def retarget_busy(update: Update, context: Ctx) -> int | None:
+    """`nta:` pressed while /notice is under way: restart a re-targeting, never drop a draft being written."""
+    draft = context.user_data.get(DRAFT) if context.user_data is not None else None
+    if not isinstance(draft, dict):
+        draft = {}
+    retargeting = isinstance(draft.get(RETARGET), int)
+    writing = bool(draft.get("text")) or draft.get("preset_activity") is not None
+    if retargeting or not writing:
+        return await retarget_start(update, context)
+    tr = await translator(update, context)
+    await answer(update, str(tr("notice.audience.busy")), alert=True)
+    return None
+
+
+async def _retarget(update: Update, context: Ctx, who: Actor, notice_id: int) -> int:
+    tr = await translator(update, context)
+    try:
+        count = await context.services.notices.change_audience(who, notice_id, _segment(_draft(context)))
+    except NoticeError as exc:
+        if exc.key in ("notice.no_selection", "notice.audience.outside_author"):
+            await edit_or_reply(update, tr(exc.key))
+            await COMPOSE.enter(update, context, AUDIENCE)
+            await _ask_audience(update, tr)
+            return AUDIENCE
+        await edit_or_reply(update, tr(exc.key))
+        _clear(context)
+        return ConversationHandler.END
+    except AccessDenied:
+        _clear(context)
+        await refuse(update, context)
+        return ConversationHandler.END
+    _clear(context)
+    await edit_or_reply(update, tr("notice.audience.changed", id=notice_id, count=count),
+                        kb.inline([[kb.button(tr("notice.btn.back"), kb.cb("ntl", "v", notice_id))]]))
+    return ConversationHandler.END
+
+
 # --- group chats -------------------------------------------------------------------------------------------
 async def my_chat_member(update: Update, context: Ctx) -> None:
     change = update.my_chat_member
@@ -1069,7 +1136,8 @@ def register(app: LiaisonApp, menu: CommandMenu) -> None:
     text = private & filters.TEXT & ~filters.COMMAND
     conversation = ConversationHandler(
         entry_points=[CommandHandler("notice", notice_start, filters=private),
-                      CallbackQueryHandler(notice_for_activity, pattern=r"^ntc:pre:")],
+                      CallbackQueryHandler(notice_for_activity, pattern=r"^ntc:pre:"),
+                      CallbackQueryHandler(retarget_start, pattern=r"^nta:")],
         states={
             WRITE: [
                 MessageHandler(private & (filters.TEXT | filters.PHOTO | filters.Document.ALL) & ~filters.COMMAND,
@@ -1104,7 +1172,8 @@ def register(app: LiaisonApp, menu: CommandMenu) -> None:
             WHEN: [MessageHandler(text, got_when)],
             REPEAT: [MessageHandler(text, got_repeat)],
         },
-        fallbacks=_handlers(common.cancel_fallback(), CallbackQueryHandler(cancel_button, pattern=r"^ntc:x$")),
+        fallbacks=_handlers(common.cancel_fallback(), CallbackQueryHandler(cancel_button, pattern=r"^ntc:x$"),
+                            CallbackQueryHandler(retarget_busy, pattern=r"^nta:")),
         name="notice",
         persistent=True,
         per_message=False,

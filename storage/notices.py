@@ -162,6 +162,14 @@ async def set_text(tx: Tx, notice_id: int, text: str) -> bool:
     return changed == 1
 
 
+async def set_segment(tx: Tx, notice_id: int, segment: str) -> bool:
+    """Re-target a notice that has not gone out yet (scheduled, or the rule of a recurring one)."""
+    changed = await tx.execute(
+        "UPDATE notices SET segment = ? WHERE id = ? AND status IN ('scheduled', 'recurring')", (segment, notice_id)
+    )
+    return changed == 1
+
+
 async def set_schedule(
     tx: Tx, notice_id: int, next_due_at: datetime, recurrence: str | None, until_at: datetime | None
 ) -> bool:
