@@ -72,6 +72,21 @@ async def _open_view(user: SandboxUser, notice_id: int) -> SandboxMessage:
     return await user.wait_for(lambda m: m.message_id == listing.message_id and "Next sending" in m.text)
 
 
+async def _owners_notice_to_a(
+    tg: FakeTelegram, bot: BotRuntime, clock: FakeClock, text: str
+) -> tuple[World, int, SandboxMessage]:
+    """The world, a notice the owner scheduled for group A, and its view in the owner's chat."""
+    w = await _world(tg, bot, clock)
+    notice_id = await _schedule(bot, OWNER_ID, Segment(group_ids=(w.a,)), text)
+    return w, notice_id, await _open_view(w.owner, notice_id)
+
+
+async def _ask_audience(user: SandboxUser, view: SandboxMessage) -> SandboxMessage:
+    """From the notice's view: 👥 Change audience; the audience question (the view edited)."""
+    await user.press(view, "👥 Change audience")
+    return await user.wait_for(lambda m: m.message_id == view.message_id and "Who should" in m.text)
+
+
 async def _change_to_group(user: SandboxUser, view: SandboxMessage, group: str) -> SandboxMessage:
     """From the notice's view: 👥 Change audience → By group → `group` → Done; the answer."""
     await user.press(view, "👥 Change audience")
@@ -96,9 +111,7 @@ async def _chats(bot: BotRuntime, notice_id: int) -> set[int]:
 async def test_scheduled_notice_goes_to_the_audience_it_was_changed_to(
     tg: FakeTelegram, bot: BotRuntime, clock: FakeClock
 ) -> None:
-    w = await _world(tg, bot, clock)
-    notice_id = await _schedule(bot, OWNER_ID, Segment(group_ids=(w.a,)), "For whoever it is now")
-    view = await _open_view(w.owner, notice_id)
+    w, notice_id, view = await _owners_notice_to_a(tg, bot, clock, "For whoever it is now")
     done = await _change_to_group(w.owner, view, "Group B")
     assert done.text == f"Audience of notice #{notice_id} changed: 2 recipients at present."
     assert await _segment(bot, notice_id) == Segment(group_ids=(w.b,))
@@ -189,9 +202,7 @@ async def test_forged_change_audience_press_is_refused_and_changes_nothing(
 
 
 async def test_sent_notice_cannot_be_retargeted(tg: FakeTelegram, bot: BotRuntime, clock: FakeClock) -> None:
-    w = await _world(tg, bot, clock)
-    notice_id = await _schedule(bot, OWNER_ID, Segment(group_ids=(w.a,)), "Soon gone")
-    view = await _open_view(w.owner, notice_id)
+    w, notice_id, view = await _owners_notice_to_a(tg, bot, clock, "Soon gone")
     services = bot.services
     assert services is not None
     clock.advance(timedelta(hours=4))
@@ -205,11 +216,8 @@ async def test_sent_notice_cannot_be_retargeted(tg: FakeTelegram, bot: BotRuntim
 async def test_notice_sent_while_choosing_keeps_its_audience(
     tg: FakeTelegram, bot: BotRuntime, clock: FakeClock
 ) -> None:
-    w = await _world(tg, bot, clock)
-    notice_id = await _schedule(bot, OWNER_ID, Segment(group_ids=(w.a,)), "Racing")
-    view = await _open_view(w.owner, notice_id)
-    await w.owner.press(view, "👥 Change audience")
-    ask = await w.owner.wait_for(lambda m: m.message_id == view.message_id and "Who should" in m.text)
+    w, notice_id, view = await _owners_notice_to_a(tg, bot, clock, "Racing")
+    ask = await _ask_audience(w.owner, view)
     services = bot.services
     assert services is not None
     clock.advance(timedelta(hours=4))
@@ -224,11 +232,8 @@ async def test_notice_sent_while_choosing_keeps_its_audience(
 
 
 async def test_audience_change_is_audited(tg: FakeTelegram, bot: BotRuntime, clock: FakeClock) -> None:
-    w = await _world(tg, bot, clock)
-    notice_id = await _schedule(bot, OWNER_ID, Segment(group_ids=(w.a,)), "Audited")
-    view = await _open_view(w.owner, notice_id)
-    await w.owner.press(view, "👥 Change audience")
-    ask = await w.owner.wait_for(lambda m: m.message_id == view.message_id and "Who should" in m.text)
+    w, notice_id, view = await _owners_notice_to_a(tg, bot, clock, "Audited")
+    ask = await _ask_audience(w.owner, view)
     await w.owner.press(ask, "Everyone")
     done = await w.owner.wait_for(lambda m: "Audience of notice" in m.text)
     assert "4 recipients" in done.text
@@ -262,9 +267,7 @@ async def test_service_refuses_an_audience_outside_the_callers_scope(
 async def test_change_audience_while_writing_a_notice_keeps_the_draft(
     tg: FakeTelegram, bot: BotRuntime, clock: FakeClock
 ) -> None:
-    w = await _world(tg, bot, clock)
-    notice_id = await _schedule(bot, OWNER_ID, Segment(group_ids=(w.a,)), "Later")
-    view = await _open_view(w.owner, notice_id)
+    w, notice_id, view = await _owners_notice_to_a(tg, bot, clock, "Later")
     await w.owner.send("/notice")
     await w.owner.next_message()
     await w.owner.send("A draft in progress")
