@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from storage.db import Database, Tx
+from storage.db import Database, Tx, fetch_all, fetch_one
 from storage.segments import path_clause
 from storage.timefmt import from_db, opt_from_db, to_db
 
@@ -306,17 +306,8 @@ def _seat_or_waitlist(
     return Ticket(status, signup_id, _count(conn, _WAITING_POSITION, (activity_id, signup_id)))
 
 
-def _one(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> sqlite3.Row | None:
-    cur = conn.execute(sql, params)
-    try:
-        row: sqlite3.Row | None = cur.fetchone()
-        return row
-    finally:
-        cur.close()
-
-
 def _count(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> int:
-    row = _one(conn, sql, params)
+    row = fetch_one(conn, sql, params)
     return 0 if row is None else int(row[0])
 
 
@@ -336,16 +327,12 @@ Judge = Callable[[SignupContext, tuple[list[str], list[str]]], str | None]
 
 
 def _attempt(conn: sqlite3.Connection, activity_id: int, user_id: int, stamp: str, judge: Judge) -> SignupAttempt:
-    ctx = _signup_context(_one(conn, _SIGNUP_CONTEXT, (user_id, user_id, activity_id)))
+    ctx = _signup_context(fetch_one(conn, _SIGNUP_CONTEXT, (user_id, user_id, activity_id)))
     if ctx is None:
         return SignupAttempt(None)
     paths: tuple[list[str], list[str]] = ([], [])
     if ctx.activity.has_groups and ctx.member_id is not None:
-        cur = conn.execute(_ELIGIBILITY_PATHS, (activity_id, ctx.member_id))
-        try:
-            paths = _paths(cur.fetchall())
-        finally:
-            cur.close()
+        paths = _paths(fetch_all(conn, _ELIGIBILITY_PATHS, (activity_id, ctx.member_id)))
     refusal = judge(ctx, paths)
     if refusal is not None:
         position = 0

@@ -56,10 +56,10 @@ class Tx:
         await self._run(_executemany, sql, list(rows))
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
-        return await self._run(_fetchone, sql, params)
+        return await self._run(fetch_one, sql, params)
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        return await self._run(_fetchall, sql, params)
+        return await self._run(fetch_all, sql, params)
 
     async def fetchval(self, sql: str, params: Params = ()) -> Any:
         row = await self.fetchone(sql, params)
@@ -292,7 +292,8 @@ def _executemany(conn: sqlite3.Connection, sql: str, rows: Any) -> None:
     conn.executemany(sql, rows).close()
 
 
-def _fetchone(conn: sqlite3.Connection, sql: str, params: Any) -> sqlite3.Row | None:
+def fetch_one(conn: sqlite3.Connection, sql: str, params: Any) -> sqlite3.Row | None:
+    """One row of `sql`, its cursor closed (for `work` functions run by `Tx.run` and `Database.write`)."""
     cur = conn.execute(sql, params)
     try:
         row: sqlite3.Row | None = cur.fetchone()
@@ -301,7 +302,8 @@ def _fetchone(conn: sqlite3.Connection, sql: str, params: Any) -> sqlite3.Row | 
         cur.close()
 
 
-def _fetchall(conn: sqlite3.Connection, sql: str, params: Any) -> list[sqlite3.Row]:
+def fetch_all(conn: sqlite3.Connection, sql: str, params: Any) -> list[sqlite3.Row]:
+    """All rows of `sql`, its cursor closed (for `work` functions run by `Tx.run` and `Database.write`)."""
     cur = conn.execute(sql, params)
     try:
         return list(cur.fetchall())

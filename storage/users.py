@@ -6,7 +6,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
-from storage.db import Database
+from storage.db import Database, fetch_all
 from storage.timefmt import opt_from_db, to_db
 
 
@@ -58,11 +58,8 @@ class UserRepo:
             for start in range(0, len(ids), 500):
                 chunk = ids[start : start + 500]
                 marks = ", ".join("?" * len(chunk))
-                cur = conn.execute(f"SELECT user_id, language FROM bot_users WHERE user_id IN ({marks})", chunk)  # noqa: S608
-                try:
-                    languages.update((int(r[0]), r[1]) for r in cur.fetchall())
-                finally:
-                    cur.close()
+                found = fetch_all(conn, f"SELECT user_id, language FROM bot_users WHERE user_id IN ({marks})", chunk)  # noqa: S608
+                languages.update((int(r[0]), r[1]) for r in found)
             return languages
 
         return await self._db.write(work)
