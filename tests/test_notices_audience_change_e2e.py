@@ -16,7 +16,7 @@ from bot.runtime import BotRuntime
 from bot.segments import Segment
 from sandbox.driver import SandboxMessage, SandboxUser
 from sandbox.server import FakeTelegram
-from tests.conftest import OWNER_ID
+from tests.conftest import OWNER_ID, StartBot
 from tests.notices_helpers import add_coordinator, add_group, db_of, members
 
 START = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
@@ -278,3 +278,21 @@ async def test_change_audience_while_writing_a_notice_keeps_the_draft(
     control = await w.owner.wait_for(lambda m: m.message_id == ask.message_id and "Recipients" in m.text)
     assert "Recipients: 4 members" in control.text
     assert await _segment(bot, notice_id) == Segment(group_ids=(w.a,))
+
+
+async def test_a_re_targeting_interrupted_by_a_restart_still_changes_the_same_notice(
+    tg: FakeTelegram, start_bot: StartBot, clock: FakeClock
+) -> None:
+    runtime = await start_bot()
+    w, notice_id, view = await _owners_notice_to_a(tg, runtime, clock, "Survives a restart")
+    ask = await _ask_audience(w.owner, view)
+    await runtime.stop()
+    runtime = await start_bot()  # the conversation and its draft (which notice) come back from the database
+    await w.owner.press(ask, "By group")
+    picker = await w.owner.wait_for(lambda m: m.message_id == view.message_id and "Choose one or more groups" in m.text)
+    await w.owner.press(picker, "Group B")
+    picked = await w.owner.wait_for(lambda m: m.message_id == view.message_id and "✅ Group B" in m.buttons)
+    await w.owner.press(picked, "Done")
+    await w.owner.wait_for(lambda m: m.message_id == view.message_id and "Audience of notice" in m.text)
+    assert await _segment(runtime, notice_id) == Segment(group_ids=(w.b,))
+    assert await db_of(runtime).fetchval("SELECT COUNT(*) FROM notices") == 1  # no new notice was made
