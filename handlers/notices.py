@@ -161,7 +161,7 @@ async def got_content(update: Update, context: Ctx) -> int:
         else:
             return await _show_statuses(update, context, who, tr, choice)
     await COMPOSE.enter(update, context, AUDIENCE)
-    await _ask_audience(update, tr)
+    await _ask_audience(update, context, tr)
     return AUDIENCE
 
 
@@ -185,7 +185,11 @@ async def not_content(update: Update, context: Ctx) -> int:
     return WRITE
 
 
-async def _ask_audience(update: Update, tr: Translator, *, edit: bool = False) -> None:
+async def _ask_audience(update: Update, context: Ctx, tr: Translator, *, edit: bool = False) -> None:
+    """Who should receive it? (naming the notice when a scheduled one is being re-targeted)."""
+    draft = (context.user_data or {}).get(DRAFT)
+    retarget = draft.get(RETARGET) if isinstance(draft, dict) else None
+    question = tr("notice.ask_audience_for", id=retarget) if isinstance(retarget, int) else tr("notice.ask_audience")
     keyboard = kb.inline([
         [kb.button(tr("notice.audience.everyone"), kb.cb("ntc", "a", "all"))],
         [kb.button(tr("notice.audience.groups"), kb.cb("ntc", "a", "groups")),
@@ -195,9 +199,9 @@ async def _ask_audience(update: Update, tr: Translator, *, edit: bool = False) -
         [kb.button(tr("notice.btn.cancel"), kb.cb("ntc", "x"))],
     ])
     if edit:
-        await edit_or_reply(update, tr("notice.ask_audience"), keyboard)
+        await edit_or_reply(update, question, keyboard)
     else:
-        await reply(update, tr("notice.ask_audience"), keyboard)
+        await reply(update, question, keyboard)
 
 
 def _reset_audience(draft: dict[str, Any]) -> None:
@@ -257,7 +261,7 @@ async def _show_activities(update: Update, context: Ctx, who: Actor, tr: Transla
     choices, total = await notices.audiences.activities(who, page, CHOICES_PER_PAGE)
     if total == 0:
         await edit_or_reply(update, tr("notice.no_activities"))
-        await _ask_audience(update, tr)
+        await _ask_audience(update, context, tr)
         return AUDIENCE
     pages = max(1, (total + CHOICES_PER_PAGE - 1) // CHOICES_PER_PAGE)
     rows = [[kb.button(_label(f"{_local(context, c.starts_at)[:10]} {c.title}"), kb.cb("ntc", "ai", c.id))]
@@ -273,7 +277,7 @@ async def _show_questionnaires(update: Update, context: Ctx, who: Actor, tr: Tra
     choices, total = await notices.audiences.questionnaires(who, page, CHOICES_PER_PAGE)
     if total == 0:
         await edit_or_reply(update, tr("notice.no_questionnaires"))
-        await _ask_audience(update, tr)
+        await _ask_audience(update, context, tr)
         return AUDIENCE
     pages = max(1, (total + CHOICES_PER_PAGE - 1) // CHOICES_PER_PAGE)
     rows = [[kb.button(_label(c.title), kb.cb("ntc", "qi", c.id))] for c in choices]
@@ -404,7 +408,7 @@ async def audience_back(update: Update, context: Ctx) -> int:
     if await _coordinator(update, context) is None:
         return ConversationHandler.END
     await answer(update)
-    await _ask_audience(update, await translator(update, context), edit=True)
+    await _ask_audience(update, context, await translator(update, context), edit=True)
     return AUDIENCE
 
 
@@ -422,7 +426,7 @@ async def _show_picker(update: Update, context: Ctx, who: Actor, tr: Translator)
     options = await _options(context, who)
     if not options:
         await edit_or_reply(update, tr("notice.nothing_to_pick"))
-        await _ask_audience(update, tr)
+        await _ask_audience(update, context, tr)
         return AUDIENCE
     mode = draft.get("mode", "g")
     chosen = {str(g) for g in draft.get("groups", [])} if mode == "g" else {
@@ -678,7 +682,7 @@ async def _ask_audience_again(update: Update, context: Ctx, state: int) -> int:
     """The audience question (also for the status of an activity: its choice is not kept)."""
     if await _coordinator(update, context) is None:
         return ConversationHandler.END
-    await _ask_audience(update, await translator(update, context))
+    await _ask_audience(update, context, await translator(update, context))
     return AUDIENCE
 
 
@@ -1066,7 +1070,7 @@ async def retarget_start(update: Update, context: Ctx) -> int:
     if context.user_data is not None:
         context.user_data[DRAFT] = {RETARGET: row.id}
     await COMPOSE.enter(update, context, AUDIENCE)
-    await _ask_audience(update, tr, edit=True)
+    await _ask_audience(update, context, tr, edit=True)
     return AUDIENCE
 
 
@@ -1092,7 +1096,7 @@ async def _retarget(update: Update, context: Ctx, who: Actor, notice_id: int) ->
         if exc.key in ("notice.no_selection", "notice.audience.outside_author"):
             await edit_or_reply(update, tr(exc.key))
             await COMPOSE.enter(update, context, AUDIENCE)
-            await _ask_audience(update, tr)
+            await _ask_audience(update, context, tr)
             return AUDIENCE
         await edit_or_reply(update, tr(exc.key))
         _clear(context)

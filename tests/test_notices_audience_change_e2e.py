@@ -286,6 +286,7 @@ async def test_a_re_targeting_interrupted_by_a_restart_still_changes_the_same_no
     runtime = await start_bot()
     w, notice_id, view = await _owners_notice_to_a(tg, runtime, clock, "Survives a restart")
     ask = await _ask_audience(w.owner, view)
+    assert ask.text.startswith(f"Notice #{notice_id}. Who should receive it?")  # which notice is re-targeted
     await runtime.stop()
     runtime = await start_bot()  # the conversation and its draft (which notice) come back from the database
     await w.owner.press(ask, "By group")
