@@ -995,18 +995,27 @@ async def edit_when_start(update: Update, context: Ctx) -> int:
     return EDIT_WHEN
 
 
-async def edit_when(update: Update, context: Ctx) -> int:
-    """The new time of a scheduled notice, or the new rule of a recurring one."""
+async def _edit_target(update: Update, context: Ctx) -> tuple[Actor, Translator, int] | None:
+    """Caller, translator and the notice being edited (None: not a coordinator, or nothing being edited)."""
     who = await _coordinator(update, context)
     if who is None:
-        return ConversationHandler.END
+        return None
     tr = await translator(update, context)
-    message = update.effective_message
-    text = message.text or "" if message is not None else ""
     notice_id = context.user_data.get("notice_edit") if context.user_data is not None else None
     if not isinstance(notice_id, int):
         await reply(update, tr("common.stale_button"))
+        return None
+    return who, tr, notice_id
+
+
+async def edit_when(update: Update, context: Ctx) -> int:
+    """The new time of a scheduled notice, or the new rule of a recurring one."""
+    target = await _edit_target(update, context)
+    if target is None:
         return ConversationHandler.END
+    who, tr, notice_id = target
+    message = update.effective_message
+    text = message.text or "" if message is not None else ""
     notices = context.services.notices
     try:
         row = await notices.get_for(who, notice_id)
@@ -1035,13 +1044,12 @@ async def edit_when(update: Update, context: Ctx) -> int:
 
 
 async def edit_text(update: Update, context: Ctx) -> int:
-    who = await _coordinator(update, context)
-    if who is None:
+    target = await _edit_target(update, context)
+    if target is None:
         return ConversationHandler.END
-    tr = await translator(update, context)
+    who, tr, notice_id = target
     message = update.effective_message
-    notice_id = context.user_data.get("notice_edit") if context.user_data is not None else None
-    if message is None or not message.text or not isinstance(notice_id, int):
+    if message is None or not message.text:
         await reply(update, tr("notice.needs_text"))
         return EDIT_TEXT
     try:

@@ -65,15 +65,6 @@ class Tx:
         row = await self.fetchone(sql, params)
         return None if row is None else row[0]
 
-    async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `work(connection)` on the connection's thread: dependent statements in ONE trip.
-
-        For hot paths whose next statement depends on the previous one's result (each trip
-        costs a thread hand-off both ways). `work` runs plain, quick SQL on the connection it is
-        given, inside this transaction, and closes its cursors.
-        """
-        return await self._run(_call, "", work)
-
 
 class Database:
     """Owns the writer and reader connections of one SQLite file."""
@@ -225,10 +216,6 @@ def _begin_then(fn: Callable[[sqlite3.Connection, str, Any], T], conn: sqlite3.C
     return fn(conn, sql, params)
 
 
-def _call(conn: sqlite3.Connection, sql: str, work: Callable[[sqlite3.Connection], T]) -> T:
-    return work(conn)
-
-
 class _Outcome:
     """What one work of a batch gave: its value or its error, and which transaction committed it."""
 
@@ -293,7 +280,7 @@ def _executemany(conn: sqlite3.Connection, sql: str, rows: Any) -> None:
 
 
 def fetch_one(conn: sqlite3.Connection, sql: str, params: Any) -> sqlite3.Row | None:
-    """One row of `sql`, its cursor closed (for `work` functions run by `Tx.run` and `Database.write`)."""
+    """One row of `sql`, its cursor closed (for `work` functions run by `Database.write`)."""
     cur = conn.execute(sql, params)
     try:
         row: sqlite3.Row | None = cur.fetchone()
@@ -303,7 +290,7 @@ def fetch_one(conn: sqlite3.Connection, sql: str, params: Any) -> sqlite3.Row | 
 
 
 def fetch_all(conn: sqlite3.Connection, sql: str, params: Any) -> list[sqlite3.Row]:
-    """All rows of `sql`, its cursor closed (for `work` functions run by `Tx.run` and `Database.write`)."""
+    """All rows of `sql`, its cursor closed (for `work` functions run by `Database.write`)."""
     cur = conn.execute(sql, params)
     try:
         return list(cur.fetchall())

@@ -15,6 +15,7 @@ from bot.config import ConfigError, load_settings
 from bot.notices import Created, Draft
 from bot.runtime import BotRuntime
 from bot.segments import Segment
+from bot.services import Services
 from bot.transport import build_request
 from handlers.delivery import TelegramTransport
 from sandbox.server import FakeTelegram
@@ -35,16 +36,26 @@ async def _settled(bot: BotRuntime, kind: str, ref_id: int, timeout: float = 20.
         await asyncio.sleep(0.05)
 
 
+def _services(bot: BotRuntime) -> Services:
+    assert bot.services is not None
+    return bot.services
+
+
+async def _owners_notice(bot: BotRuntime, text: str, at: datetime | None = None) -> Created:
+    """The owner's notice to everyone: sent now, or scheduled (urgent, so quiet hours do not move it) at `at`."""
+    services = bot.services
+    assert services is not None
+    who = await services.roles.actor(OWNER_ID)
+    everyone = Segment(everyone=True)
+    draft = Draft(text, everyone) if at is None else Draft(text, everyone, at=at, urgent=True)
+    return await services.notices.create(who, draft, "en")
+
+
 async def test_edited_text_of_a_scheduled_notice_is_what_members_receive(
     tg: FakeTelegram, bot: BotRuntime, clock: FakeClock
 ) -> None:
     owner, people, _ = await _world(tg, bot, 2)
-    services = bot.services
-    assert services is not None
-    who = await services.roles.actor(OWNER_ID)
-    at = clock.now() + timedelta(hours=3)
-    created = await services.notices.create(who, Draft("Old <b>text</b>", Segment(everyone=True), at=at,
-                                                      urgent=True), "en")
+    created = await _owners_notice(bot, "Old <b>text</b>", clock.now() + timedelta(hours=3))
     await owner.send("/notices")
     listing = await owner.next_message()
     await owner.press(listing, listing.buttons[0])
@@ -54,7 +65,7 @@ async def test_edited_text_of_a_scheduled_notice_is_what_members_receive(
     await owner.send("New text for Friday")
     await owner.wait_for(lambda m: m.text == "The text is updated.")
     clock.advance(timedelta(hours=4))
-    assert (await services.notices.run_due()).fired == [created.notice_id]
+    assert (await _services(bot).notices.run_due()).fired == [created.notice_id]
     for person in people:
         await person.wait_for(lambda m: m.text == "New text for Friday")
         assert not any("Old" in m.text for m in person.inbox)
@@ -98,9 +109,7 @@ async def _fire_scheduled(bot: BotRuntime, clock: FakeClock, text: str) -> Creat
     """The owner schedules `text` to everyone an hour ahead; two hours pass and it fires."""
     services = bot.services
     assert services is not None
-    who = await services.roles.actor(OWNER_ID)
-    created = await services.notices.create(
-        who, Draft(text, Segment(everyone=True), at=clock.now() + timedelta(hours=1), urgent=True), "en")
+    created = await _owners_notice(bot, text, clock.now() + timedelta(hours=1))
     clock.advance(timedelta(hours=2))
     await services.notices.run_due()
     return created
@@ -180,11 +189,8 @@ def test_malformed_quiet_hours_are_a_configuration_error(value: str) -> None:
 
 async def test_send_whose_answer_is_lost_is_unknown_and_not_retried(tg: FakeTelegram, bot: BotRuntime) -> None:
     _owner, people, _ = await _world(tg, bot, 1)
-    services = bot.services
-    assert services is not None
-    who = await services.roles.actor(OWNER_ID)
     tg.set_faults(drop_rate=1.0, drop_after_processing=True)
-    created = await services.notices.create(who, Draft("Lost answer", Segment(everyone=True)), "en")
+    created = await _owners_notice(bot, "Lost answer")
     rows = await _settled(bot, "notice", created.notice_id)
     tg.set_faults()
     assert rows == [(people[0].id, "unknown", 1)]
@@ -207,12 +213,8 @@ async def test_a_scheduled_notice_can_be_moved_to_another_time(
     tg: FakeTelegram, bot: BotRuntime, clock: FakeClock
 ) -> None:
     owner, people, _ = await _world(tg, bot, 2)
-    services = bot.services
-    assert services is not None
-    who = await services.roles.actor(OWNER_ID)
     clock.set(datetime(2026, 12, 1, 2, 0, tzinfo=UTC))  # 10:00 in Shanghai
-    created = await services.notices.create(
-        who, Draft("Moved meeting", Segment(everyone=True), at=clock.now() + timedelta(hours=2), urgent=True), "en")
+    created = await _owners_notice(bot, "Moved meeting", clock.now() + timedelta(hours=2))
     await owner.send("/notices")
     listing = await owner.next_message()
     await owner.press(listing, listing.buttons[0])
@@ -227,9 +229,9 @@ async def test_a_scheduled_notice_can_be_moved_to_another_time(
     done = await owner.wait_for(lambda m: f"Notice #{created.notice_id} will now be sent at" in m.text)
     assert "2026-12-02 15:30" in done.text
     clock.set(datetime(2026, 12, 1, 5, 0, tzinfo=UTC))  # the old time has passed: nothing fires
-    assert (await services.notices.run_due()).fired == []
+    assert (await _services(bot).notices.run_due()).fired == []
     clock.set(datetime(2026, 12, 2, 7, 31, tzinfo=UTC))
-    assert (await services.notices.run_due()).fired == [created.notice_id]
+    assert (await _services(bot).notices.run_due()).fired == [created.notice_id]
     for person in people:
         await person.wait_for(lambda m: m.text == "Moved meeting")
 
@@ -260,15 +262,11 @@ async def test_a_member_cannot_move_a_notice_with_a_forged_button(
     tg: FakeTelegram, bot: BotRuntime, clock: FakeClock
 ) -> None:
     _owner, people, _ = await _world(tg, bot, 1)
-    services = bot.services
-    assert services is not None
-    who = await services.roles.actor(OWNER_ID)
-    created = await services.notices.create(
-        who, Draft("Not yours", Segment(everyone=True), at=clock.now() + timedelta(hours=2), urgent=True), "en")
+    created = await _owners_notice(bot, "Not yours", clock.now() + timedelta(hours=2))
     member = people[0]
     await member.send("/help")
     menu = await member.next_message()
     answer = await (await member.press_data(menu, f"ntt:{created.notice_id}")).answer()
     assert answer.text
-    row = await services.notices.repo.get(created.notice_id)
+    row = await _services(bot).notices.repo.get(created.notice_id)
     assert row is not None and row.next_due_at == created.due_at

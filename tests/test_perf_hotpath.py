@@ -160,28 +160,6 @@ def test_settle_heap_moves_start_up_objects_out_of_the_collectors_way() -> None:
         gc.unfreeze()
 
 
-async def test_run_does_dependent_statements_in_one_trip_and_rolls_back_with_its_transaction(
-    db: Database, trips: list[object]
-) -> None:
-    def work(conn: sqlite3.Connection) -> int:
-        conn.execute("INSERT INTO bot_users (user_id, started_at, last_seen_at) VALUES (3, 'a', 'a')").close()
-        cur = conn.execute("SELECT COUNT(*) FROM bot_users")
-        try:
-            return int(cur.fetchone()[0])
-        finally:
-            cur.close()
-
-    with pytest.raises(RuntimeError):
-        async with db.transaction() as tx:
-            assert await tx.run(work) == 1
-            assert len(trips) == 1  # BEGIN IMMEDIATE travelled with it
-            raise RuntimeError("undo")
-    assert await db.fetchval("SELECT COUNT(*) FROM bot_users") == 0
-    async with db.transaction() as tx:
-        assert await tx.run(work) == 1
-    assert await db.fetchval("SELECT COUNT(*) FROM bot_users") == 1
-
-
 def _insert_user(user_id: int) -> Callable[[sqlite3.Connection], None]:
     def work(conn: sqlite3.Connection) -> None:
         conn.execute(
