@@ -17,7 +17,7 @@ from telegram.error import BadRequest, ChatMigrated, Conflict, InvalidToken, Net
 from telegram.request import BaseRequest, HTTPXRequest, RequestData
 from telegram.request._requestparameter import RequestParameter
 
-from bot.transport import POOL_TIMEOUT_MESSAGE, AiohttpRequest, _redact, build_request
+from bot.transport import POOL_TIMEOUT_MESSAGE, AiohttpRequest, JsonRequestData, _redact, build_request
 
 if TYPE_CHECKING:
     from conftest import FakeApi
@@ -86,6 +86,30 @@ async def test_json_encoded_non_string_values(fake_api: FakeApi, both: dict[str,
     assert json.loads(fields["latitude"]) == 31.2304
     assert json.loads(fields["reply_markup"]) == markup
     assert json.loads(fields["entities"]) == entities
+
+
+async def test_ready_json_payload_reaches_the_api_alike_over_both_transports(
+    fake_api: FakeApi, both: dict[str, BaseRequest]
+) -> None:
+    from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton("取消 ✓", callback_data="act:cx:1")]])
+    data = JsonRequestData({"chat_id": 42, "text": "<b>你好</b> & bye", "show_alert": True, "reply_markup": markup,
+                            "link_preview_options": {"is_disabled": True}, "dropped": None})
+    seen = await _send_both(fake_api, both, "echo", data)
+    a, h = seen["aiohttp"], seen["httpx"]
+    assert a.content_type == "application/json"  # one JSON body, no form encoding
+    assert json.loads(a.body) == {
+        "chat_id": 42,
+        "text": "<b>你好</b> & bye",
+        "show_alert": True,
+        "reply_markup": markup.to_dict(),
+        "link_preview_options": {"is_disabled": True},
+    }
+    assert h.content_type == "application/x-www-form-urlencoded"  # httpx sends the same, form-encoded
+    assert h.fields["text"] == "<b>你好</b> & bye" and h.fields["show_alert"] == "true" and "dropped" not in h.fields
+    assert json.loads(h.fields["reply_markup"]) == markup.to_dict()
+    assert json.loads(h.fields["link_preview_options"]) == {"is_disabled": True}
 
 
 async def test_parameterless_call_matches_httpx(fake_api: FakeApi, both: dict[str, BaseRequest]) -> None:
