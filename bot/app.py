@@ -1,7 +1,9 @@
 """The composition root: builds the Application and registers every handler, in order.
 
 Order matters inside a handler group: the first matching handler wins. The order is:
-  group -2  guards (service identities, flood control, "last seen")
+  group -3  guards (service identities, flood control, "last seen")
+  group -2  chat-type policy (commands in groups get one line and a link to the private chat)
+  group -1  open flows: a command ends the chat's open guided flow first (handlers/flows.py)
   group  0  basic commands, then each feature (conversations before plain commands),
             then the catch-alls that answer what nobody handled
   group 99  persistence flush (conversation progress reaches the database after each update)
@@ -22,10 +24,11 @@ from bot.persistence import SqlitePersistence
 from bot.services import Services
 from bot.transport import build_request
 from bot.updates import PerUserUpdateProcessor
-from handlers import activities, activities_edit, common, ledger, notices, org, profile, registration
+from handlers import activities, activities_edit, chatpolicy, common, flows, ledger, notices, org, profile, registration
 from handlers import feedback as feedback_handlers
 from handlers import surveys as survey_handlers
 from handlers.common import FloodGuard
+from handlers.feature import Feature
 from handlers.menu import CommandMenu
 from handlers.router import route_buttons
 from handlers.state import UiState
@@ -77,6 +80,8 @@ def register_handlers(app: LiaisonApp, menu: CommandMenu) -> None:
     """Every handler of the bot, in the order they are tried."""
     # 1. Guards and basic commands (/start, /help, /language, /cancel) and the error handler.
     common.register(app, menu)
+    chatpolicy.register(app)
+    flows.register(app)
     # 2. Features, each registering its conversations, commands, buttons and menu entries.
     for feature in FEATURES:
         feature.register(app, menu)
@@ -107,16 +112,21 @@ async def flush_persistence(update: Update, context: Ctx) -> None:
     await context.application.update_persistence()
 
 
-# Feature modules in registration order; each has `register(app, menu)` and may have
-# `async on_startup(app)` (re-arming scheduled rows, etc.).
-FEATURES: list[Any] = [
-    registration,  # /start for newcomers: the guided registration
-    org,
-    profile,
-    notices,  # also starts the delivery worker that drains the outbox for every feature
-    activities,
-    activities_edit,  # guided edit of an activity (the Edit button on the roster view)
-    feedback_handlers,
-    survey_handlers,
-    ledger,
+def _legacy(module: Any) -> Feature:
+    """A feature module not yet moved to its package (register + optional on_startup)."""
+    hook = getattr(module, "on_startup", None)
+    return Feature(module.__name__.rsplit(".", 1)[-1], module.register, on_startup=(hook,) if hook else ())
+
+
+# The features in registration order (the contract: handlers/feature.py).
+FEATURES: list[Feature] = [
+    _legacy(registration),  # /start for newcomers: the guided registration
+    _legacy(org),
+    _legacy(profile),
+    _legacy(notices),  # also starts the delivery worker that drains the outbox for every feature
+    _legacy(activities),
+    _legacy(activities_edit),  # guided edit of an activity (the Edit button on the roster view)
+    _legacy(feedback_handlers),
+    _legacy(survey_handlers),
+    _legacy(ledger),
 ]

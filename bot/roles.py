@@ -11,7 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import IntEnum
 
+from bot.scope import Scope
 from storage.roles import RoleRepo
+
+__all__ = ["AccessDenied", "Actor", "Role", "RoleService", "Scope"]
 
 # Telegram's service identities: never a person, let alone an admin.
 ANONYMOUS_ADMIN_ID = 1087968824
@@ -29,28 +32,6 @@ class Role(IntEnum):
 
 class AccessDenied(Exception):
     """The caller may not do this (role or scope)."""
-
-
-@dataclass(frozen=True)
-class Scope:
-    """The groups a coordinator covers: everything, or the subtrees under `paths`."""
-
-    everything: bool = False
-    paths: tuple[str, ...] = field(default_factory=tuple)
-
-    def covers_path(self, path: str | None) -> bool:
-        if self.everything:
-            return True
-        if path is None:
-            return False
-        return any(path.startswith(prefix) for prefix in self.paths)
-
-    def covers_any(self, paths: list[str]) -> bool:
-        return self.everything or any(self.covers_path(p) for p in paths)
-
-    @property
-    def empty(self) -> bool:
-        return not self.everything and not self.paths
 
 
 @dataclass(frozen=True)

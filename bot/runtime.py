@@ -18,6 +18,7 @@ from bot.context import LiaisonApp
 from bot.i18n import Catalog
 from bot.logsetup import install_redaction
 from bot.services import Services
+from handlers import feature as features
 from handlers.common import publish_command_menus
 from storage.db import Database
 from storage.migrations import migrate
@@ -47,10 +48,7 @@ class BotRuntime:
         await app.initialize()
         assert app.bot_data.ui is not None
         await publish_command_menus(app, self.services, app.bot_data.ui.menu)
-        for feature in FEATURES:
-            hook = getattr(feature, "on_startup", None)
-            if hook is not None:
-                await hook(app)
+        await features.start(app, FEATURES)
         await app.start()
         if not polling:
             return

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import weakref
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -136,7 +137,7 @@ async def reply(
     chat = update.effective_chat
     if chat is None:
         return None
-    return await with_retry_after(
+    sent = await with_retry_after(
         lambda: chat.send_message(
             text,
             parse_mode=ParseMode.HTML,
@@ -144,25 +145,69 @@ async def reply(
             disable_web_page_preview=True,
         )
     )
+    if isinstance(reply_markup, InlineKeyboardMarkup):
+        shown(chat.get_bot(), chat.id, sent.message_id, text, reply_markup)
+    return sent
+
+
+# What the bot last showed in each of its recent messages (text as sent, keyboard), so an edit is
+# compared with that and not with the snapshot a button press carries: two quick taps on a
+# toggle carry the same snapshot, and the second one's screen must still be shown. One bounded
+# (LRU) record per bot object; after a restart the snapshot is the best knowledge (and "message
+# is not modified" is harmless).
+_SHOWN: dict[int, OrderedDict[tuple[int, int], tuple[str, InlineKeyboardMarkup | None]]] = {}
+_SHOWN_KEEP = 20_000
+
+
+def _shown_of(bot: object) -> OrderedDict[tuple[int, int], tuple[str, InlineKeyboardMarkup | None]]:
+    record = _SHOWN.get(id(bot))
+    if record is None:
+        record = _SHOWN[id(bot)] = OrderedDict()
+        weakref.finalize(bot, _SHOWN.pop, id(bot), None)
+    return record
+
+
+def shown(bot: object, chat_id: int, message_id: int, text: str, markup: InlineKeyboardMarkup | None) -> None:
+    """Record what `bot` shows in message `message_id` of `chat_id` now."""
+    record = _shown_of(bot)
+    key = (chat_id, message_id)
+    record[key] = (text, markup)
+    record.move_to_end(key)
+    while len(record) > _SHOWN_KEEP:
+        record.popitem(last=False)
+
+
+def last_shown(bot: object, chat_id: int, message_id: int) -> tuple[str, InlineKeyboardMarkup | None] | None:
+    record = _SHOWN.get(id(bot))
+    return record.get((chat_id, message_id)) if record is not None else None
 
 
 async def edit_or_reply(update: Update, text: str, reply_markup: InlineKeyboardMarkup | None = None) -> None:
-    """Edit the message whose button was pressed; otherwise send a new message."""
+    """Edit the message whose button was pressed; otherwise send a new message.
+
+    The new content is compared with what the bot last showed in that message (`shown`), else with
+    the press's snapshot of it: only a real change is sent.
+    """
     query = update.callback_query
     # Only a text message can be edited into text (a pressed document or photo gets a new message).
     message = query.message if query is not None else None
     if isinstance(message, Message) and message.text is not None:
+        before = last_shown(message.get_bot(), message.chat_id, message.message_id)
+        if before is not None:
+            if before[1] == reply_markup and before[0] == text:
+                return
         # Keyboard first: it is cheap to compare and usually differs (then text_html, which parses
         # the message's entities, is not needed).
-        if message.reply_markup == reply_markup and message.text_html == text:
+        elif message.reply_markup == reply_markup and message.text_html == text:
             return
         try:
             await with_retry_after(lambda: _edit_text(message, text, reply_markup))
         except BadRequest as exc:
-            # The message in the update is a snapshot: a press handled just before this one may
-            # already have shown the same content. Nothing to change is not an error.
+            # After a restart the press's snapshot may be older than the message: the same content
+            # may already be there. Nothing to change is not an error.
             if "message is not modified" not in exc.message.lower():
                 raise
+        shown(message.get_bot(), message.chat_id, message.message_id, text, reply_markup)
         return
     await reply(update, text, reply_markup)
 

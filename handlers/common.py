@@ -33,11 +33,12 @@ log = logging.getLogger(__name__)
 
 # Commands must not re-run when an old message is edited.
 COMMAND_FILTER = ~filters.UpdateType.EDITED_MESSAGE
+GUARD_GROUP = -3  # then chat policy (-2, handlers/chatpolicy.py) and open flows (-1, handlers/flows.py)
 LANGUAGE_NAMES: dict[Language, str] = {"zh-Hans": "中文", "en": "English"}
 START_PAYLOAD_HANDLERS = "start_payload_handlers"
 
 
-# --- guards (group -2) -------------------------------------------------------------------------
+# --- guards (group -3) -------------------------------------------------------------------------
 class FloodGuard:
     """Per-user limit on updates per minute; excess gets one polite reply, then silence.
 
@@ -108,7 +109,7 @@ async def guard(update: Update, context: Ctx) -> None:
     if delay > 0:
         await asyncio.sleep(delay)
     if update.effective_chat and update.effective_chat.type == "private":
-        await context.services.users.touch(user.id)
+        await context.services.users.touch(user.id, user.language_code)
 
 
 # --- /start ---------------------------------------------------------------------------------------
@@ -305,7 +306,7 @@ async def on_error(update: object, context: Ctx) -> None:
 
 def register(app: LiaisonApp, menu: CommandMenu) -> None:
     """Guards first, basic commands, and the catch-alls that must come last (see app.py)."""
-    app.add_handler(TypeHandler(Update, guard), group=-2)
+    app.add_handler(TypeHandler(Update, guard), group=GUARD_GROUP)
     # /help and /language work anywhere, even in the middle of a conversation (its state is kept).
     app.add_handler(CommandHandler("help", help_command, filters=COMMAND_FILTER))
     app.add_handler(CommandHandler("language", language_command, filters=COMMAND_FILTER))

@@ -16,6 +16,7 @@ class MenuCommand:
     command: str
     description_key: str
     role: Role
+    in_groups: bool = False  # answered in group chats too (see handlers/chatpolicy.py)
 
 
 @dataclass(frozen=True)
@@ -30,10 +31,13 @@ class CommandMenu:
     commands: list[MenuCommand] = field(default_factory=list)
     home: list[HomeButton] = field(default_factory=list)
 
-    def add(self, command: str, description_key: str, role: Role = Role.STRANGER) -> None:
+    def add(self, command: str, description_key: str, role: Role = Role.STRANGER, *, in_groups: bool = False) -> None:
         if any(c.command == command for c in self.commands):
             raise ValueError(f"command /{command} registered twice")
-        self.commands.append(MenuCommand(command, description_key, role))
+        self.commands.append(MenuCommand(command, description_key, role, in_groups))
+
+    def allowed_in_groups(self, command: str) -> bool:
+        return any(c.command == command and c.in_groups for c in self.commands)
 
     def add_home(self, text_key: str, callback_data: str, role: Role = Role.MEMBER) -> None:
         self.home.append(HomeButton(text_key, callback_data, role))

@@ -1,21 +1,17 @@
-"""Button routing: one handler per run of button handlers, finding candidates by the data's prefix.
+"""Button routing: a lookup by the data's ``(prefix, action)``, not a scan of regular expressions.
 
-Every button press used to be checked against each ``CallbackQueryHandler`` of group 0 in turn
-(a regular expression each, ~40 before the busiest buttons). `route_buttons` replaces each
-*contiguous* run of plain ``CallbackQueryHandler``s with one `ButtonRouter` at the same place.
-The router looks at the callback data's first field (``"act:su:7"`` -> ``"act"``) and tries only
-the handlers of the run whose pattern starts with that literal field, plus those whose pattern
-has no literal first field, in their registration order. Each candidate's own ``check_update``
-still decides, so the first handler that matched before is the one that matches now.
+`route_buttons` replaces each *contiguous* run of button handlers of a group with one
+`ButtonRouter` at the same place. Handlers declared from a `bot.callbacks.Button`
+(`handlers.buttons.ButtonHandler`) are found by the key the pressed data claims; the few
+handlers without a declaration (the catch-all for stale buttons) are tried for every press.
+Candidates keep their registration order and each one's own ``check_update`` still decides,
+so the handler that wins is the one that would have won when tried one by one.
 
-Only contiguous runs are merged (nothing registered between two button handlers changes
-places), conversations keep their own handlers untouched, and handlers with
-``block=False`` stay where they are.
+Conversations keep their own handlers untouched; handlers with ``block=False`` stay where they are.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from telegram import Update
@@ -23,43 +19,9 @@ from telegram._utils.defaultvalue import DEFAULT_TRUE
 from telegram.ext import BaseHandler, CallbackQueryHandler
 from telegram.ext._utils.types import CCT
 
+from bot.callbacks import head_of
 from bot.context import Ctx
-from handlers.keyboards import SEP
-
-# "^act:", "act:", "^home$": a literal first field followed by the separator or the end.
-_HEAD = re.compile(r"\^?([A-Za-z0-9_]+)(?::|\$)")
-
-
-def literal_head(handler: CallbackQueryHandler[Any, Any]) -> str | None:
-    """The literal first field every data this handler's pattern can match starts with, if any."""
-    pattern = handler.pattern
-    if not isinstance(pattern, re.Pattern) or pattern.flags & re.IGNORECASE:
-        return None
-    source = pattern.pattern
-    if not isinstance(source, str) or _top_level_alternation(source):
-        return None
-    found = _HEAD.match(source)
-    return found.group(1) if found else None
-
-
-def _top_level_alternation(source: str) -> bool:
-    depth, escaped, in_class = 0, False, False
-    for char in source:
-        if escaped:
-            escaped = False
-        elif char == "\\":
-            escaped = True
-        elif in_class:
-            in_class = char != "]"
-        elif char == "[":
-            in_class = True
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-        elif char == "|" and depth == 0:
-            return True
-    return False
+from handlers.buttons import ButtonHandler
 
 
 async def _never_called(update: object, context: object) -> None:  # pragma: no cover - see handle_update
@@ -67,23 +29,26 @@ async def _never_called(update: object, context: object) -> None:  # pragma: no 
 
 
 class ButtonRouter(BaseHandler[Update, CCT, Any]):
-    """Stands for a run of ``CallbackQueryHandler``s; see the module docstring."""
+    """Stands for a run of button handlers; see the module docstring."""
 
     def __init__(self, handlers: list[CallbackQueryHandler[CCT, Any]]) -> None:
         super().__init__(_never_called)
         self.handlers = handlers
-        heads = [literal_head(h) for h in handlers]
-        unrouted = [h for h, head in zip(handlers, heads, strict=True) if head is None]
-        self._unrouted = unrouted
-        self._by_head: dict[str, list[CallbackQueryHandler[CCT, Any]]] = {
-            head: [h for h, other in zip(handlers, heads, strict=True) if other in (head, None)]
-            for head in {head for head in heads if head is not None}
+        keys = [h.button.key if isinstance(h, ButtonHandler) else None for h in handlers]
+        self._unrouted = [h for h, key in zip(handlers, keys, strict=True) if key is None]
+        self._by_key: dict[tuple[str, str], list[CallbackQueryHandler[CCT, Any]]] = {
+            key: [h for h, other in zip(handlers, keys, strict=True) if other in (key, None)]
+            for key in {key for key in keys if key is not None}
         }
 
     def candidates(self, data: object) -> list[CallbackQueryHandler[CCT, Any]]:
-        if not isinstance(data, str) or not data:
+        head = head_of(data)
+        if head is None:
             return self.handlers  # games, empty or non-string data: every handler, as before
-        return self._by_head.get(data.split(SEP, 1)[0], self._unrouted)
+        found = self._by_key.get(head)
+        if found is None and head[1]:
+            found = self._by_key.get((head[0], ""))  # a button without an action: prefix:field...
+        return found if found is not None else self._unrouted
 
     def check_update(self, update: object) -> tuple[CallbackQueryHandler[CCT, Any], object] | None:
         if not (isinstance(update, Update) and update.callback_query):
@@ -108,11 +73,13 @@ class ButtonRouter(BaseHandler[Update, CCT, Any]):
 
 def _routable(handler: BaseHandler[Any, Any, Any]) -> bool:
     # Same blocking behaviour as the router itself (PTB's default), so nothing changes there.
-    return type(handler) is CallbackQueryHandler and handler.block is DEFAULT_TRUE
+    return isinstance(handler, CallbackQueryHandler) and handler.block is DEFAULT_TRUE and (
+        type(handler) is CallbackQueryHandler or isinstance(handler, ButtonHandler)
+    )
 
 
 def route_buttons(handlers: list[BaseHandler[Any, Any, Any]]) -> list[BaseHandler[Any, Any, Any]]:
-    """`handlers` with every contiguous run of ≥ 2 plain button handlers replaced by one router."""
+    """`handlers` with every contiguous run of ≥ 2 button handlers replaced by one router."""
     out: list[BaseHandler[Any, Any, Any]] = []
     run: list[Any] = []
 

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
     from bot.context import Ctx
     from handlers.common import FloodGuard
+    from handlers.flows import GuidedFlow
 
 StartPayloadHandler = Callable[["Update", "Ctx", str], Awaitable[None]]
 
@@ -24,3 +25,5 @@ class UiState:
     # deep-link prefix -> handler of the rest of the payload (e.g. "inv_" -> invites)
     start_payloads: dict[str, StartPayloadHandler] = field(default_factory=dict)
     last_owner_alert: float = float("-inf")
+    # every guided flow (handlers/flows.py), in registration order
+    flows: list[GuidedFlow] = field(default_factory=list)

@@ -7,13 +7,12 @@ constraint), uniqueness by UNIQUE(activity_id, member_id); the waitlist order is
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from storage.db import Database, Tx, fetch_all, fetch_one
+from storage.db import Database, Row, SyncTx, Tx
 from storage.segments import path_clause
 from storage.timefmt import from_db, opt_from_db, to_db
 
@@ -49,7 +48,7 @@ class Activity:
     created_by: int
 
 
-def _activity(r: sqlite3.Row) -> Activity:
+def _activity(r: Row) -> Activity:
     return Activity(
         id=int(r["id"]),
         series_id=r["series_id"],
@@ -221,7 +220,7 @@ async def set_checkin_code(tx: Tx, activity_id: int, code: str) -> None:
 # --- sign-ups (the hot path) -------------------------------------------------------------------
 _SIGNUP_CONTEXT = (
     f"SELECT {_ACT_COLS}, m.id AS member_id, m.status AS member_status, m.category,"  # noqa: S608
-    " u.language, s.id AS signup_id, s.status AS signup_status"
+    " COALESCE(u.language, u.tg_language) AS language, s.id AS signup_id, s.status AS signup_status"
     " FROM activities a"
     " LEFT JOIN members m ON m.user_id = ?"
     " LEFT JOIN bot_users u ON u.user_id = ?"
@@ -236,7 +235,7 @@ _ELIGIBILITY_PATHS = (
 )
 
 
-def _signup_context(row: sqlite3.Row | None) -> SignupContext | None:
+def _signup_context(row: Row | None) -> SignupContext | None:
     if row is None:
         return None
     return SignupContext(
@@ -250,7 +249,7 @@ def _signup_context(row: sqlite3.Row | None) -> SignupContext | None:
     )
 
 
-def _paths(rows: Sequence[sqlite3.Row]) -> tuple[list[str], list[str]]:
+def _paths(rows: Sequence[Row]) -> tuple[list[str], list[str]]:
     return [str(r["path"]) for r in rows if r["side"] == "a"], [str(r["path"]) for r in rows if r["side"] == "m"]
 
 
@@ -284,30 +283,24 @@ class Ticket:
 
 
 def _seat_or_waitlist(
-    conn: sqlite3.Connection, activity_id: int, member_id: int, stamp: str, old_id: int | None
+    conn: SyncTx, activity_id: int, member_id: int, stamp: str, old_id: int | None
 ) -> Ticket:
     """Hold a seat if one is free and nobody is waiting (first come, first served), else queue.
 
     Writes a fresh sign-up row (replacing the member's inactive old row `old_id`) and, when
     queued, counts the position.
     """
-    cur = conn.execute(_TAKE_SEAT, (activity_id, activity_id))
-    status = "confirmed" if cur.rowcount == 1 else "waiting"
-    cur.close()
+    status = "confirmed" if conn.execute(_TAKE_SEAT, (activity_id, activity_id)) == 1 else "waiting"
     if old_id is not None:
-        conn.execute("DELETE FROM activity_signups WHERE id = ?", (old_id,)).close()
-    cur = conn.execute(_PUT_SIGNUP, (activity_id, member_id, status, stamp, stamp))
-    signup_id = cur.lastrowid
-    cur.close()
-    if signup_id is None:
-        raise RuntimeError("INSERT produced no row id")
+        conn.execute("DELETE FROM activity_signups WHERE id = ?", (old_id,))
+    signup_id = conn.insert(_PUT_SIGNUP, (activity_id, member_id, status, stamp, stamp))
     if status == "confirmed":
         return Ticket(status, signup_id)
     return Ticket(status, signup_id, _count(conn, _WAITING_POSITION, (activity_id, signup_id)))
 
 
-def _count(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> int:
-    row = fetch_one(conn, sql, params)
+def _count(conn: SyncTx, sql: str, params: Sequence[Any]) -> int:
+    row = conn.fetchone(sql, params)
     return 0 if row is None else int(row[0])
 
 
@@ -326,13 +319,13 @@ class SignupAttempt:
 Judge = Callable[[SignupContext, tuple[list[str], list[str]]], str | None]
 
 
-def _attempt(conn: sqlite3.Connection, activity_id: int, user_id: int, stamp: str, judge: Judge) -> SignupAttempt:
-    ctx = _signup_context(fetch_one(conn, _SIGNUP_CONTEXT, (user_id, user_id, activity_id)))
+def _attempt(conn: SyncTx, activity_id: int, user_id: int, stamp: str, judge: Judge) -> SignupAttempt:
+    ctx = _signup_context(conn.fetchone(_SIGNUP_CONTEXT, (user_id, user_id, activity_id)))
     if ctx is None:
         return SignupAttempt(None)
     paths: tuple[list[str], list[str]] = ([], [])
     if ctx.activity.has_groups and ctx.member_id is not None:
-        paths = _paths(fetch_all(conn, _ELIGIBILITY_PATHS, (activity_id, ctx.member_id)))
+        paths = _paths(conn.fetchall(_ELIGIBILITY_PATHS, (activity_id, ctx.member_id)))
     refusal = judge(ctx, paths)
     if refusal is not None:
         position = 0
@@ -354,7 +347,7 @@ async def sign_up(
     """
     stamp = to_db(now)
 
-    def work(conn: sqlite3.Connection) -> list[SignupAttempt]:
+    def work(conn: SyncTx) -> list[SignupAttempt]:
         return [_attempt(conn, activity_id, user_id, stamp, judge) for activity_id in activity_ids]
 
     return await db.write(work)
@@ -408,7 +401,7 @@ async def member_signup(tx: Tx | Database, activity_id: int, member_id: int) -> 
     return None if row is None else _signup(row)
 
 
-def _signup(row: sqlite3.Row) -> Signup:
+def _signup(row: Row) -> Signup:
     return Signup(
         int(row["id"]),
         int(row["activity_id"]),
@@ -431,7 +424,8 @@ async def first_waiting(tx: Tx, activity_id: int) -> Signup | None:
 async def holders(tx: Tx | Database, activity_id: int, statuses: tuple[str, ...]) -> list[Recipient]:
     marks = ", ".join("?" for _ in statuses)
     rows = await tx.fetchall(
-        "SELECT m.id, m.user_id, m.category, u.language FROM activity_signups s"  # noqa: S608 - placeholders only
+        "SELECT m.id, m.user_id, m.category, COALESCE(u.language, u.tg_language) AS language"  # noqa: S608
+        " FROM activity_signups s"
         " JOIN members m ON m.id = s.member_id LEFT JOIN bot_users u ON u.user_id = m.user_id"
         f" WHERE s.activity_id = ? AND s.status IN ({marks}) AND m.user_id IS NOT NULL ORDER BY s.id",
         (activity_id, *statuses),
@@ -441,7 +435,8 @@ async def holders(tx: Tx | Database, activity_id: int, statuses: tuple[str, ...]
 
 async def checked_in(tx: Tx | Database, activity_id: int) -> list[Recipient]:
     rows = await tx.fetchall(
-        "SELECT m.id, m.user_id, u.language FROM activity_signups s JOIN members m ON m.id = s.member_id"
+        "SELECT m.id, m.user_id, COALESCE(u.language, u.tg_language) AS language"
+        " FROM activity_signups s JOIN members m ON m.id = s.member_id"
         " LEFT JOIN bot_users u ON u.user_id = m.user_id"
         " WHERE s.activity_id = ? AND s.checked_in_at IS NOT NULL AND m.user_id IS NOT NULL ORDER BY s.id",
         (activity_id,),
@@ -462,7 +457,7 @@ async def mark_checked_in(tx: Tx, activity_id: int, member_id: int, now: datetim
 
 async def member_recipient(tx: Tx | Database, member_id: int) -> Recipient | None:
     row = await tx.fetchone(
-        "SELECT m.id, m.user_id, m.category, u.language FROM members m"
+        "SELECT m.id, m.user_id, m.category, COALESCE(u.language, u.tg_language) AS language FROM members m"
         " LEFT JOIN bot_users u ON u.user_id = m.user_id WHERE m.id = ? AND m.user_id IS NOT NULL",
         (member_id,),
     )
@@ -471,7 +466,7 @@ async def member_recipient(tx: Tx | Database, member_id: int) -> Recipient | Non
 
 async def active_members(tx: Tx | Database) -> list[Recipient]:
     rows = await tx.fetchall(
-        "SELECT m.id, m.user_id, m.category, u.language, g.path FROM members m"
+        "SELECT m.id, m.user_id, m.category, COALESCE(u.language, u.tg_language) AS language, g.path FROM members m"
         " LEFT JOIN bot_users u ON u.user_id = m.user_id"
         " LEFT JOIN member_groups mg ON mg.member_id = m.id AND mg.status = 'active'"
         " LEFT JOIN groups g ON g.id = mg.group_id"

@@ -105,7 +105,8 @@ async def participants(
     body = _participants(activity_id, status, scope_paths, params, _LANGUAGE)
     if body is None:
         return []
-    return recipients(await reader.fetchall(f"SELECT m.id, m.user_id, bu.language {body} ORDER BY m.id", params))
+    return recipients(await reader.fetchall(f"SELECT m.id, m.user_id, COALESCE(bu.language, bu.tg_language) AS language"
+        f" {body} ORDER BY m.id", params))
 
 
 async def count_participants(reader: Reader, activity_id: int, status: str, scope_paths: Sequence[str] | None) -> int:
@@ -160,7 +161,8 @@ async def non_respondents(reader: Reader, survey_id: int, scope_paths: Sequence[
     body = _non_respondents(survey_id, scope_paths, params, _LANGUAGE)
     if body is None:
         return []
-    return recipients(await reader.fetchall(f"SELECT m.id, m.user_id, bu.language {body} ORDER BY m.id", params))
+    return recipients(await reader.fetchall(f"SELECT m.id, m.user_id, COALESCE(bu.language, bu.tg_language) AS language"
+        f" {body} ORDER BY m.id", params))
 
 
 async def count_non_respondents(reader: Reader, survey_id: int, scope_paths: Sequence[str] | None) -> int:

@@ -20,6 +20,9 @@ import aiosqlite
 
 Params = Sequence[Any] | dict[str, Any]
 StorageError = sqlite3.Error  # what the database raises (for layers that do not import sqlite3)
+# A result row: by position (row[0]) and by column name (row["id"]). Feature code names this type,
+# never the driver's, so a second backend only has to give rows that behave the same.
+Row = sqlite3.Row
 BUSY_TIMEOUT_MS = 10_000
 
 
@@ -63,6 +66,38 @@ class Tx:
 
     async def fetchval(self, sql: str, params: Params = ()) -> Any:
         row = await self.fetchone(sql, params)
+        return None if row is None else row[0]
+
+
+class SyncTx:
+    """The portable statements of a one-trip write (`Database.write`): the work runs on the
+    database's own thread, so these are plain calls, the same names as `Tx`'s."""
+
+    __slots__ = ("_conn",)
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, params: Params = ()) -> int:
+        return _rowcount(self._conn, sql, params)
+
+    def insert(self, sql: str, params: Params = ()) -> int:
+        rowid = _lastrowid(self._conn, sql, params)
+        if rowid is None:
+            raise RuntimeError("INSERT produced no row id")
+        return rowid
+
+    def executemany(self, sql: str, rows: Iterable[Params]) -> None:
+        _executemany(self._conn, sql, list(rows))
+
+    def fetchone(self, sql: str, params: Params = ()) -> Row | None:
+        return fetch_one(self._conn, sql, params)
+
+    def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        return fetch_all(self._conn, sql, params)
+
+    def fetchval(self, sql: str, params: Params = ()) -> Any:
+        row = fetch_one(self._conn, sql, params)
         return None if row is None else row[0]
 
 
@@ -113,10 +148,10 @@ class Database:
                     await self._writer.commit()
                 self.writes += 1
 
-    async def write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+    async def write(self, work: Callable[[SyncTx], T]) -> T:
         """A whole write transaction run in one trip to the writer's thread (group-committed).
 
-        For hot paths (a sign-up): `work` runs plain, quick SQL on the connection it is given
+        For hot paths (a sign-up): `work` runs plain, quick SQL on the `SyncTx` it is given
         and closes its cursors; it must depend only on what the database holds (it may run twice,
         see below). If it raises, its changes are rolled back and the error re-raised here.
 
@@ -133,7 +168,7 @@ class Database:
         statements of a multi-trip transaction.
         """
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._queued.append((work, future))
+        self._queued.append((lambda conn: work(SyncTx(conn)), future))
         if self._handing is None:
             self._handing = asyncio.create_task(self._hand_over())
         return await future

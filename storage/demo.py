@@ -9,11 +9,10 @@ independently, and the demo loader must keep working while they do.
 from __future__ import annotations
 
 import logging
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from storage.db import Database, Tx
+from storage.db import Database, StorageError, Tx
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +106,7 @@ class DemoRepo:
                 f"INSERT INTO {table} ({', '.join(keys)}) VALUES ({placeholders})",  # noqa: S608 - schema names
                 [values[k] for k in keys],
             )
-        except sqlite3.Error as exc:
+        except StorageError as exc:
             raise DemoSkippedError(f"{table}: {exc}") from exc
 
     async def add_to_count(self, tx: Tx, table: str, column: str, row_id: int, amount: int) -> None:

@@ -515,7 +515,7 @@ class FeedbackRepo:
             params = [p + "%" for p in seg_paths]
         async with self._db.transaction() as tx:
             sql = (
-                "SELECT DISTINCT m.id, m.user_id, b.language FROM members m"  # noqa: S608 - cond: fixed text
+                "SELECT DISTINCT m.id, m.user_id, COALESCE(b.language, b.tg_language) AS language FROM members m"  # noqa: S608 - cond: fixed text
                 " JOIN member_groups mg ON mg.member_id = m.id AND mg.status = 'active'"
                 " JOIN groups g ON g.id = mg.group_id LEFT JOIN bot_users b ON b.user_id = m.user_id"
                 f" WHERE m.status = 'active' AND m.user_id IS NOT NULL AND {cond} ORDER BY m.id"

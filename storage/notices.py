@@ -201,7 +201,8 @@ async def not_acked_members(tx: Tx, notice_id: int) -> list[tuple[int, int]]:
 async def recipient_languages(tx: Tx, notice_id: int) -> dict[int, str | None]:
     """chat id -> chosen language (None: none chosen) of the notice's recipients who talked to the bot."""
     rows = await tx.fetchall(
-        "SELECT user_id, language FROM bot_users WHERE user_id IN (SELECT chat_id FROM outbox"
+        "SELECT user_id, COALESCE(language, tg_language) AS language"
+        " FROM bot_users WHERE user_id IN (SELECT chat_id FROM outbox"
         " WHERE kind = 'notice' AND ref_id = ?)",
         (notice_id,),
     )

@@ -97,7 +97,8 @@ async def members(
     if where is None:
         return []
     sql = (
-        "SELECT m.id, m.user_id, bu.language FROM members m LEFT JOIN bot_users bu ON bu.user_id = m.user_id"  # noqa: S608
+        "SELECT m.id, m.user_id, COALESCE(bu.language, bu.tg_language) AS language"  # noqa: S608
+        " FROM members m LEFT JOIN bot_users bu ON bu.user_id = m.user_id"
         f" WHERE {where} ORDER BY m.id"  # (clauses are fixed strings, values are parameters)
     )
     return recipients(await reader.fetchall(sql, params))

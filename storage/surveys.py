@@ -127,7 +127,8 @@ class SurveyRepo:
             else ""
         )
         sql = (
-            "SELECT m.id, m.user_id, b.language FROM survey_targets t JOIN members m ON m.id = t.member_id"  # noqa: S608
+            "SELECT m.id, m.user_id, COALESCE(b.language, b.tg_language) AS language"  # noqa: S608
+            " FROM survey_targets t JOIN members m ON m.id = t.member_id"
             " LEFT JOIN bot_users b ON b.user_id = m.user_id"
             " WHERE t.survey_id = ? AND m.user_id IS NOT NULL" + extra + " ORDER BY m.id"  # extra: fixed text
         )

@@ -13,7 +13,7 @@ import pytest
 from bot.clock import FakeClock
 from bot.runtime import BotRuntime
 from bot.users import UserService
-from storage.db import Database
+from storage.db import Database, SyncTx
 from storage.migrations import migrate
 from storage.timefmt import from_db, to_db
 from storage.users import BotUser, UserRepo
@@ -160,11 +160,9 @@ def test_settle_heap_moves_start_up_objects_out_of_the_collectors_way() -> None:
         gc.unfreeze()
 
 
-def _insert_user(user_id: int) -> Callable[[sqlite3.Connection], None]:
-    def work(conn: sqlite3.Connection) -> None:
-        conn.execute(
-            "INSERT INTO bot_users (user_id, started_at, last_seen_at) VALUES (?, 'a', 'a')", (user_id,)
-        ).close()
+def _insert_user(user_id: int) -> Callable[[SyncTx], None]:
+    def work(conn: SyncTx) -> None:
+        conn.execute("INSERT INTO bot_users (user_id, started_at, last_seen_at) VALUES (?, 'a', 'a')", (user_id,))
 
     return work
 
@@ -177,7 +175,7 @@ async def test_write_is_one_whole_transaction_in_one_trip_and_a_failure_rolls_it
     assert (len(trips), db.writes - before) == (1, 1)
     assert await db.fetchval("SELECT COUNT(*) FROM bot_users") == 1
 
-    def insert_then_fail(conn: sqlite3.Connection) -> None:
+    def insert_then_fail(conn: SyncTx) -> None:
         _insert_user(2)(conn)
         _insert_user(1)(conn)  # duplicate key
 
@@ -262,7 +260,7 @@ async def test_a_first_contact_reads_the_language_with_its_last_seen_write(db: D
     await users.set_language(6, "zh-Hans")
     assert (await users.language(6, "en"), reads) == ("zh-Hans", [99])
     users.erased(5)  # the member's data was erased: their choice is gone from memory too
-    await db.write(lambda conn: conn.execute("DELETE FROM bot_users WHERE user_id = 5").close())
+    await db.write(lambda conn: conn.execute("DELETE FROM bot_users WHERE user_id = 5"))
     assert await users.language(5, "en") == "en"
 
 

@@ -12,7 +12,9 @@ from bot.app import flush_persistence
 from bot.context import Ctx
 from bot.persistence import SqlitePersistence
 from bot.runtime import BotRuntime
-from handlers.router import ButtonRouter, literal_head, route_buttons
+from bot.callbacks import Button
+from handlers.buttons import on
+from handlers.router import ButtonRouter, route_buttons
 
 
 async def _noop(update: object, context: object) -> None:
@@ -45,32 +47,22 @@ def _flatten(handlers: list[BaseHandler]) -> list[BaseHandler]:
     return out
 
 
-def test_literal_head_only_for_patterns_anchored_on_a_literal_first_field() -> None:
-    def head(pattern: object) -> str | None:
-        return literal_head(CallbackQueryHandler(_noop, pattern=pattern))
-
-    assert head(r"^act:") == "act"
-    assert head(r"^home$") == "home"
-    assert head(r"grp:(arch|appr|mv):") == "grp"
-    assert head(r"^acts?:") is None
-    assert head(r"^act:|^other") is None
-    assert head(r"^(a|b):") is None
-    assert head(re.compile(r"^act:", re.IGNORECASE)) is None
-    assert head(lambda data: True) is None
-    assert literal_head(CallbackQueryHandler(_noop)) is None
-
-
-def test_router_keeps_registration_order_and_unrouted_handlers() -> None:
-    first = CallbackQueryHandler(_noop, pattern=r"^a:1")
-    catch = CallbackQueryHandler(_noop, pattern=r"^.*:1$")  # no literal head: always a candidate
-    second = CallbackQueryHandler(_noop, pattern=r"^a:")
-    other = CallbackQueryHandler(_noop, pattern=r"^b$")
+def test_router_finds_declared_buttons_by_key_in_registration_order() -> None:
+    a1 = Button("ra", "one", register=False, n=int)
+    a_any = Button("ra", "two", register=False, n=int)
+    bare = Button("rb", register=False, n=int)
+    first = on(a1, _noop)
+    catch = CallbackQueryHandler(_noop, pattern=r"^.*:1$")  # undeclared: a candidate for every press
+    second = on(a_any, _noop)
+    other = on(bare, _noop)
     routed = route_buttons([first, catch, second, other])
     assert len(routed) == 1 and isinstance(routed[0], ButtonRouter)
-    assert _winner(routed, _press("a:1")) is first
-    assert _winner(routed, _press("b:1")) is catch
-    assert _winner(routed, _press("a:2")) is second
-    assert _winner(routed, _press("b")) is other
+    assert _winner(routed, _press("ra:one:1")) is first
+    assert _winner(routed, _press("ra:two:1")) is catch  # registered before `second`: it wins, as in a scan
+    assert _winner(routed, _press("ra:two:2")) is second
+    assert _winner(routed, _press("rb:5")) is other
+    assert _winner(routed, _press("rb:x")) is None  # malformed: no handler, the catch-all answers
+    assert _winner(routed, _press("ra:one:²")) is None  # a non-ASCII digit is forged data
     assert _winner(routed, _press("zz")) is None
 
 
