@@ -128,5 +128,5 @@ FEATURES: list[Feature] = [
     _legacy(activities_edit),  # guided edit of an activity (the Edit button on the roster view)
     _legacy(feedback_handlers),
     _legacy(survey_handlers),
-    _legacy(ledger),
+    ledger.FEATURE,
 ]

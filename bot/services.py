@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.activities import ActivityService
-from bot.backup import BackupService
 from bot.clock import Clock
 from bot.config import Settings
 from bot.delivery import DeliveryService
 from bot.feedback import FeedbackService
 from bot.i18n import Catalog
-from bot.ledger import LedgerService
+from bot.ledger.backup import BackupService
+from bot.ledger.service import LedgerService
 from bot.members import MemberService
 from bot.notices import NoticeService
 from bot.org import OrgService
@@ -23,7 +23,6 @@ from storage.db import Database
 from storage.feedback import FeedbackRepo
 from storage.groups import GroupRepo
 from storage.invites import InviteRepo
-from storage.ledger import LedgerRepo
 from storage.members import MemberRepo
 from storage.roles import RoleRepo
 from storage.surveys import SurveyRepo
@@ -62,8 +61,8 @@ class Services:
             users=users,
             roles=roles,
             audit=AuditRepo(db),
-            ledger=LedgerService(LedgerRepo(db), settings, clock),
-            backup=BackupService(db, LedgerRepo(db), settings, clock),
+            ledger=LedgerService(db, settings, clock),
+            backup=BackupService(db, settings, clock),
             activities=ActivityService(db, clock, catalog, settings.zone),
             feedback=FeedbackService(FeedbackRepo(db), roles, clock, settings),
             surveys=SurveyService(SurveyRepo(db), roles, clock, settings),
