@@ -221,9 +221,9 @@ def pdf_text(data: bytes) -> list[str]:
             unicode_ref = re.search(rb"/ToUnicode (\d+) 0 R", dicts.get(int(number), b""))
             fonts[name] = _cmap(_stream(objects[int(unicode_ref[1])])) if unicode_ref else {}
     lines: list[str] = []
-    for body in objects.values():
-        if b"stream" in body and b"BT" in _stream(body):
-            lines += _shown_text(_stream(body), fonts)
+    for page in (b for b in dicts.values() if re.search(rb"/Type\s*/Page[^s]", b)):
+        for number in re.findall(rb"/Contents (\d+) 0 R", page):
+            lines += _shown_text(_stream(objects[int(number)]), fonts)
     return lines
 
 
