@@ -319,8 +319,3 @@ def build_summary_pdf(stats: Stats, text: Text, sections: Sequence[tuple[str, li
             figure.set_size_inches(*charts.A4_INCHES)
             pdf.savefig(figure)
     return buffer.getvalue()
-
-
-def summary_page_count(stats: Stats, sections: Sequence[tuple[str, list[str]]], text: Text) -> int:
-    body = len(stats_lines(stats, text)) + sum(2 + max(1, len(items)) for _h, items in sections)
-    return max(1, -(-body // LINES_PER_PAGE)) + len(stats_charts(stats, text))
