@@ -20,8 +20,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from bot.ledger.models import (
@@ -328,35 +326,21 @@ class Sheet:
     labelled: tuple[tuple[int, str], ...] = ()  # (column, label kind): stored values shown as words
 
 
-class Snapshot:
+class Snapshot(ReadSnapshot):
     """The export's one consistent picture of the database: the scope's sheets, their sizes, their rows.
 
     Synchronous: used by the worker thread that opened it, never on the event loop.
     """
 
-    def __init__(self, db_path: Path) -> None:
-        self._read = ReadSnapshot(db_path)
-
     def sheets(self, paths: Paths) -> list[Sheet]:
         """The ledger's sheets for the scope (other features' sheets when their tables exist)."""
-        return export_sheets(self._read.tables(), paths)
+        return export_sheets(self.tables(), paths)
 
     def count_rows(self, sheet: Sheet) -> int:
-        return int(self._read.fetchval(f"SELECT COUNT(*) FROM ({sheet.sql}) AS counted", sheet.params))  # noqa: S608
+        return int(self.fetchval(f"SELECT COUNT(*) FROM ({sheet.sql}) AS counted", sheet.params))  # noqa: S608
 
     def iter_rows(self, sheet: Sheet) -> Iterator[Row]:
-        return self._read.rows(sheet.sql, sheet.params)
-
-    def close(self) -> None:
-        self._read.close()
-
-    def __enter__(self) -> Snapshot:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
+        return self.rows(sheet.sql, sheet.params)
 
 
 def export_sheets(tables: set[str], paths: Paths) -> list[Sheet]:

@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 from urllib.parse import quote
 
 __all__ = ["ReadSnapshot", "readonly_uri"]
@@ -53,7 +53,7 @@ class ReadSnapshot:
         finally:
             self._conn.close()
 
-    def __enter__(self) -> ReadSnapshot:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
