@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
+from bot import labels
 from bot.config import Language
 from bot.i18n import Catalog
+from bot.ledger.models import LABELLED
 from bot.runtime import BotRuntime
 from sandbox.driver import SandboxUser
 from sandbox.server import FakeTelegram
@@ -149,3 +151,12 @@ async def test_export_signups_follow_the_roster_rule(tg: FakeTelegram, bot: BotR
     xlsx, _zip = await _export(head)
     signups = list(load_workbook(io.BytesIO(xlsx), read_only=True)["Sign-ups"].iter_rows(min_row=2, values_only=True))
     assert [(r[0], r[2]) for r in signups] == [(6, 1), (6, 6)]  # the head association sees both
+
+
+def test_every_value_the_ledger_shows_has_a_label_in_both_languages() -> None:
+    catalog = Catalog.load()
+    for kind in LABELLED:
+        for value in labels.KINDS[kind]:
+            for language in ("zh-Hans", "en"):
+                assert labels.key(kind, value) in catalog.messages[language], (language, kind, value)
+    assert {v for kind in LABELLED for v in labels.KINDS[kind]} == RAW_KEYS
