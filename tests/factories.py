@@ -76,7 +76,7 @@ async def add_member(
     membership = "pending" if status == "pending" else ("left" if status == "left" else "active")
     async with db.transaction() as tx:
         member_id = await tx.insert(
-            f"INSERT INTO members (user_id, status, registered_at, updated_at, {names})"  # noqa: S608 - test columns
+            f"INSERT INTO members (user_id, status, registered_at, updated_at, {names})"
             f" VALUES (?, ?, ?, ?, {marks})",
             (user_id, status, at, at, *columns.values()),
         )

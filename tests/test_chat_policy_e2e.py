@@ -17,7 +17,7 @@ ADMIN_COMMANDS = ["/manage", "/newactivity", "/capacity", "/editactivity 1 title
 MEMBER_COMMANDS = ["/activities", "/checkin 123456", "/profile", "/mydata", "/feedback", "/myrecord", "/help"]
 
 
-async def _group_with_owner(tg: FakeTelegram, bot: BotRuntime):  # noqa: ANN202 - test helper
+async def _group_with_owner(tg: FakeTelegram, bot: BotRuntime):
     owner = tg.create_user("Owner", user_id=OWNER_ID, language_code="en")
     member = tg.create_user("李娜", language_code="en")
     head = await add_group(db_of(bot), "浦东新联总会")
