@@ -17,7 +17,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-BOT_INFRA = {"bot.app", "bot.runtime", "bot.context", "bot.transport", "bot.persistence", "bot.updates", "bot.cli"}
+BOT_INFRA = {
+    "bot.app", "bot.runtime", "bot.context", "bot.transport", "bot.persistence", "bot.updates", "bot.cli", "bot.webhook"
+}
 DRIVERS = ("sqlite3", "aiosqlite", "psycopg", "psycopg_pool", "asyncpg")
 
 

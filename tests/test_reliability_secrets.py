@@ -92,7 +92,7 @@ async def test_forged_webhook_calls_leave_no_trace_in_the_database(
     port = _free_port()
     runtime = BotRuntime(
         Settings.model_validate(settings.model_dump() | {
-            "webhook_url": f"http://127.0.0.1:{port}/telegram", "webhook_secret": "right-Secret_9",
+            "webhook_url": f"http://127.0.0.1:{port}/telegram", "webhook_secret": "right-Secret_9-of-twenty",
             "listen": f"127.0.0.1:{port}"}),
         clock=clock, token=tg.token,
     )
@@ -107,8 +107,8 @@ async def test_forged_webhook_calls_leave_no_trace_in_the_database(
         }
         url = f"http://127.0.0.1:{port}/telegram"
         async with aiohttp.ClientSession() as session:
-            for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "right-Secret_"},
-                            {"X-Telegram-Bot-Api-Secret-Token": "Right-Secret_9"}):
+            for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "right-Secret_9-of-twent"},
+                            {"X-Telegram-Bot-Api-Secret-Token": "Right-Secret_9-of-twenty"}):
                 async with session.post(url, json=forged, headers=headers) as resp:
                     assert resp.status == 403
         await asyncio.sleep(0.3)
