@@ -208,7 +208,7 @@ async def _migrate(settings: Settings) -> list[int]:
 
 async def _import_groups(settings: Settings, path: Path) -> int:
     from bot.clock import Clock
-    from bot.org import ImportError_, load_tree
+    from bot.members.org import ImportError_, load_tree
     from storage.db import Database
     from storage.groups import GroupRepo
     from storage.migrations import migrate

@@ -12,9 +12,9 @@ from bot.delivery import DeliveryService
 from bot.feedback import FeedbackService
 from bot.i18n import Catalog
 from bot.ledger import LedgerService
-from bot.members import MemberService
+from bot.members.org import OrgService
+from bot.members.service import MemberService
 from bot.notices import NoticeService
-from bot.org import OrgService
 from bot.roles import RoleService
 from bot.surveys import SurveyService
 from bot.users import UserService
@@ -67,7 +67,7 @@ class Services:
             activities=ActivityService(db, clock, catalog, settings.zone),
             feedback=FeedbackService(FeedbackRepo(db), roles, clock, settings),
             surveys=SurveyService(SurveyRepo(db), roles, clock, settings),
-            members=MemberService(MemberRepo(db), clock, settings.profile_refresh_days),
+            members=MemberService(db, clock, settings.profile_refresh_days, catalog),
             org=OrgService(GroupRepo(db), InviteRepo(db), MemberRepo(db), clock),
             delivery=delivery,
             notices=NoticeService.build(settings, db, clock, catalog, roles, delivery),

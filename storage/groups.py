@@ -6,53 +6,15 @@ when a group is created and rewritten for the whole subtree when a group moves.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bot.members.models import GROUP_KINDS, Appointment, Group, GroupSpec, TreeError
 from storage import audit
 from storage.db import Database, Tx
 from storage.timefmt import to_db
 
-KINDS = ("head", "sub", "local", "club")
 _COLUMNS = "id, parent_id, name, kind, path, requires_approval, archived_at"
-
-
-class TreeError(Exception):
-    """A change that would break the tree (unknown parent, moving under itself)."""
-
-
-@dataclass(frozen=True)
-class Group:
-    id: int
-    parent_id: int | None
-    name: str
-    kind: str
-    path: str
-    requires_approval: bool
-    archived: bool
-
-    @property
-    def depth(self) -> int:
-        return self.path.count("/") - 2
-
-
-@dataclass(frozen=True)
-class GroupSpec:
-    """One node of a tree to import."""
-
-    name: str
-    kind: str
-    requires_approval: bool = False
-    children: tuple[GroupSpec, ...] = ()
-
-
-@dataclass(frozen=True)
-class Appointment:
-    user_id: int
-    group_id: int
-    group_name: str
-    member_name: str | None
 
 
 def _group(row: Any) -> Group:
@@ -71,7 +33,7 @@ async def insert_group(
     tx: Tx, name: str, kind: str, parent_id: int | None, requires_approval: bool, now: datetime
 ) -> Group:
     """Create a group and write its path (inside the caller's transaction)."""
-    if kind not in KINDS:
+    if kind not in GROUP_KINDS:
         raise TreeError(f"unknown kind {kind!r}")
     parent_path = "/"
     if parent_id is not None:

@@ -2,32 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bot.members.models import Invite
 from storage import audit
 from storage.db import Database
 from storage.timefmt import opt_from_db, to_db
-
-
-@dataclass(frozen=True)
-class Invite:
-    id: int
-    token: str
-    group_id: int
-    group_name: str
-    created_by: int
-    expires_at: datetime | None
-    max_uses: int | None
-    uses: int
-    revoked: bool
-
-    def usable(self, now: datetime) -> bool:
-        if self.revoked or (self.expires_at is not None and self.expires_at <= now):
-            return False
-        return self.max_uses is None or self.uses < self.max_uses
-
 
 _SELECT = (
     "SELECT i.id, i.token, i.group_id, g.name AS group_name, i.created_by, i.expires_at, i.max_uses, i.uses,"

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.members.models import InviteUnavailable, Member, Membership, PendingRequest, Registration, SearchFilter
 from storage import audit
 from storage.db import Database, Tx
+from storage.scope import member_in, path_in
 from storage.timefmt import opt_from_db, to_db
 
 PROFILE_FIELDS = ("name", "category", "organisation", "position", "phone", "expertise_note", "interests")
@@ -15,73 +16,6 @@ _MEMBER_COLUMNS = (
     "id, user_id, status, name, category, organisation, position, phone, expertise_note, interests,"
     " consent_at, registered_at, updated_at, profile_confirmed_at, left_at"
 )
-
-
-class InviteUnavailable(Exception):
-    """The invite is unknown, revoked, expired or used up."""
-
-
-@dataclass(frozen=True)
-class Member:
-    id: int
-    user_id: int | None
-    status: str
-    name: str | None
-    category: str | None
-    organisation: str | None
-    position: str | None
-    phone: str | None
-    expertise_note: str | None
-    interests: str | None
-    consent_at: datetime | None
-    registered_at: datetime | None
-    updated_at: datetime | None
-    profile_confirmed_at: datetime | None
-    expertise: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Membership:
-    group_id: int
-    group_name: str
-    path: str
-    status: str
-    reason: str | None
-
-
-@dataclass(frozen=True)
-class Registration:
-    user_id: int
-    name: str
-    category: str
-    organisation: str | None
-    position: str | None
-    phone: str | None
-    expertise: tuple[str, ...]
-    expertise_note: str | None
-    interests: str | None
-    group_ids: tuple[int, ...]
-    invite_token: str | None = None
-
-
-@dataclass(frozen=True)
-class PendingRequest:
-    member_id: int
-    user_id: int | None
-    name: str | None
-    group_id: int
-    group_name: str
-
-
-@dataclass(frozen=True)
-class SearchFilter:
-    paths: tuple[str, ...] | None  # None: everything
-    name: str | None = None
-    category: str | None = None
-    group_id: int | None = None
-    expertise: str | None = None
-    status: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _member(row: Any, expertise: tuple[str, ...] = ()) -> Member:
@@ -128,6 +62,28 @@ async def consume_invite(tx: Tx, token: str, now: datetime) -> int:
     return int(group_id)
 
 
+async def claim_due_refresh(
+    tx: Tx, now: datetime, retry: timedelta, limit: int = 200
+) -> list[tuple[int, int, str | None]]:
+    """Claim members whose profile check is due (next try after `retry`), inside the caller's
+    transaction: (member id, user id, language or None) each; a row is claimed once."""
+    rows = await tx.fetchall(
+        "SELECT m.id, m.user_id, COALESCE(bu.language, bu.tg_language) AS language FROM members m"
+        " LEFT JOIN bot_users bu ON bu.user_id = m.user_id WHERE m.status = 'active' AND m.user_id IS NOT NULL"
+        " AND m.profile_due_at IS NOT NULL AND m.profile_due_at <= ? ORDER BY m.profile_due_at LIMIT ?",
+        (to_db(now), limit),
+    )
+    claimed: list[tuple[int, int, str | None]] = []
+    for r in rows:
+        changed = await tx.execute(
+            "UPDATE members SET profile_due_at = ? WHERE id = ? AND profile_due_at <= ?",
+            (to_db(now + retry), r["id"], to_db(now)),
+        )
+        if changed:
+            claimed.append((int(r["id"]), int(r["user_id"]), r["language"]))
+    return claimed
+
+
 class MemberRepo:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -153,24 +109,22 @@ class MemberRepo:
 
     async def memberships(self, member_id: int) -> list[Membership]:
         rows = await self._db.fetchall(
-            "SELECT g.id, g.name, g.path, mg.status, mg.reason FROM member_groups mg"
+            "SELECT g.id, g.name, g.path, g.kind, mg.status, mg.reason FROM member_groups mg"
             " JOIN groups g ON g.id = mg.group_id WHERE mg.member_id = ? ORDER BY g.path",
             (member_id,),
         )
-        return [Membership(int(r["id"]), str(r["name"]), str(r["path"]), str(r["status"]), r["reason"]) for r in rows]
+        return [
+            Membership(int(r["id"]), str(r["name"]), str(r["path"]), str(r["status"]), r["reason"], str(r["kind"]))
+            for r in rows
+        ]
 
     async def search(self, flt: SearchFilter, limit: int, offset: int) -> tuple[list[Member], int]:
         where = ["m.status <> 'erased'"]
         params: list[Any] = []
         if flt.paths is not None:
-            if not flt.paths:
-                return [], 0
-            ors = " OR ".join("g.path LIKE ? || '%'" for _ in flt.paths)
-            where.append(
-                "EXISTS (SELECT 1 FROM member_groups mg JOIN groups g ON g.id = mg.group_id"  # noqa: S608
-                f" WHERE mg.member_id = m.id AND mg.status IN ('active', 'pending') AND ({ors}))"
-            )
-            params += list(flt.paths)
+            cond, scope_params = member_in(flt.paths, "m.id", active_only=True)
+            where.append(cond)
+            params += scope_params
         if flt.name:
             where.append("LOWER(m.name) LIKE ? ESCAPE '\\'")
             escaped = flt.name.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -200,15 +154,18 @@ class MemberRepo:
         return [_member(r) for r in rows], total
 
     async def pending_requests(self, paths: tuple[str, ...] | None) -> list[PendingRequest]:
+        """Join requests waiting in groups inside the subtrees `paths` (None: everywhere)."""
+        cond, params = path_in(paths, "g.path")
         rows = await self._db.fetchall(
-            "SELECT m.id, m.user_id, m.name, g.id AS group_id, g.name AS group_name, g.path FROM member_groups mg"
+            "SELECT m.id, m.user_id, m.name, g.id AS group_id, g.name AS group_name FROM member_groups mg"  # noqa: S608
             " JOIN members m ON m.id = mg.member_id JOIN groups g ON g.id = mg.group_id"
-            " WHERE mg.status = 'pending' AND m.status IN ('pending', 'active') ORDER BY mg.requested_at, m.id"
+            f" WHERE mg.status = 'pending' AND m.status IN ('pending', 'active') AND {cond}"
+            " ORDER BY mg.requested_at, m.id",
+            params,
         )
         return [
             PendingRequest(int(r["id"]), r["user_id"], r["name"], int(r["group_id"]), str(r["group_name"]))
             for r in rows
-            if paths is None or any(str(r["path"]).startswith(p) for p in paths)
         ]
 
     # Writes -----------------------------------------------------------------------------------
@@ -419,24 +376,6 @@ class MemberRepo:
                 "UPDATE members SET profile_confirmed_at = ?, profile_due_at = ? WHERE id = ?",
                 (to_db(now), to_db(now + refresh), member_id),
             )
-
-    async def claim_due_refresh(self, now: datetime, retry: timedelta, limit: int = 200) -> list[tuple[int, int]]:
-        """Claim members whose profile check is due: (member_id, user_id); each claimed once."""
-        claimed: list[tuple[int, int]] = []
-        async with self._db.transaction() as tx:
-            rows = await tx.fetchall(
-                "SELECT id, user_id FROM members WHERE status = 'active' AND user_id IS NOT NULL"
-                " AND profile_due_at IS NOT NULL AND profile_due_at <= ? ORDER BY profile_due_at LIMIT ?",
-                (to_db(now), limit),
-            )
-            for r in rows:
-                changed = await tx.execute(
-                    "UPDATE members SET profile_due_at = ? WHERE id = ? AND profile_due_at <= ?",
-                    (to_db(now + retry), r["id"], to_db(now)),
-                )
-                if changed:
-                    claimed.append((int(r["id"]), int(r["user_id"])))
-        return claimed
 
     async def next_refresh_due(self) -> datetime | None:
         value = await self._db.fetchval(

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from bot.members.models import Registration
 from storage.db import Database
 from storage.groups import GroupRepo, insert_group
-from storage.members import MemberRepo, Registration
+from storage.members import MemberRepo
 
 SEED_TIME = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
 

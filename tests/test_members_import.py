@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.cli import main
-from bot.org import load_tree
+from bot.members.org import load_tree
 from storage.db import Database
 from storage.groups import GroupRepo
 from storage.migrations import migrate

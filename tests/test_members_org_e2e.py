@@ -8,7 +8,6 @@ import pytest
 
 from bot.clock import FakeClock
 from bot.runtime import BotRuntime
-from handlers.profile import run_due_refresh
 from sandbox.driver import SandboxUser
 from sandbox.server import FakeTelegram
 from sandbox.state import SandboxMessage
@@ -125,13 +124,13 @@ async def test_approval_group_waits_and_rejection_reason_reaches_member(tg: Fake
     await register_via_invite(applicant, payload, "申请人")
     await see(applicant, "waits for a coordinator's approval")
     assert await bot.db.fetchval("SELECT status FROM members WHERE user_id = ?", (applicant.id,)) == "pending"
-    await see(coord, "新申请")
+    await see(coord, "New request: 申请人")
     await coord.send("/approvals")
     await coord.press(await see(coord, "Pending requests"), "Reject 申请人")
     await see(coord, "Why is it rejected")
     await coord.send("名额已满 <full>")
     await see(coord, "Rejected 申请人")
-    await see(applicant, "理由：名额已满 <full>")
+    await see(applicant, "Reason: 名额已满 <full>")  # in their Telegram language
     assert await bot.db.fetchval("SELECT status FROM member_groups") == "rejected"
     assert await bot.db.fetchval("SELECT COUNT(*) FROM audit_log WHERE action = 'member.reject'") == 1
 
@@ -147,7 +146,7 @@ async def test_approval_activates_member_and_notifies(tg: FakeTelegram, bot: Bot
     await coord.send("/approvals")
     await coord.press(await see(coord, "Pending requests"), "Approve 待审")
     await see(coord, "Approved 待审")
-    await see(applicant, "已获批准")
+    await see(applicant, "was approved")
     assert await bot.db.fetchval("SELECT status FROM members WHERE user_id = 5001") == "active"
 
 
@@ -248,7 +247,7 @@ async def test_owner_appoints_coordinator_by_user_id(tg: FakeTelegram, bot: BotR
     await owner.send(str(future.id))
     await owner.press(await see(owner, "as coordinator of which group"), lambda b: "花木" in b["text"])
     await see(owner, "is now coordinator of")
-    await see(future, "您已被任命为")
+    await see(future, "You are now a coordinator of 花木街道新联会")
     assert await bot.db.fetchval("SELECT group_id FROM coordinators WHERE user_id = ?", (future.id,)) == gid
     assert await bot.db.fetchval("SELECT COUNT(*) FROM audit_log WHERE action = 'coordinator.appoint'") == 1
     commands = {c["command"] for c in tg.commands("chat", chat_id=future.id)}
@@ -287,12 +286,12 @@ async def test_profile_check_prompt_is_sent_once_when_due(tg: FakeTelegram, bot:
     member = tg.create_user("Mem", language_code="en")
     await member.send("/help")
     await seed_member(bot.db, member.id, "成员")
-    assert await run_due_refresh(bot.app.bot, bot.services) == 0
+    assert await bot.services.members.run_due_refresh() == 0
     clock.advance(timedelta(days=181))
-    assert await run_due_refresh(bot.app.bot, bot.services) == 1
-    assert await run_due_refresh(bot.app.bot, bot.services) == 0
-    prompt = await see(member, "仍然准确")
-    await member.press(prompt, "仍然准确")
+    assert await bot.services.members.run_due_refresh() == 1
+    assert await bot.services.members.run_due_refresh() == 0
+    prompt = await see(member, "Is your profile still correct")  # queued in the member's language
+    await member.press(prompt, "Still correct")
     await see(member, "Thank you")
     confirmed = await bot.db.fetchval("SELECT profile_confirmed_at FROM members WHERE user_id = ?", (member.id,))
     assert confirmed.startswith("2027-05")
@@ -330,7 +329,8 @@ async def test_archiving_a_group_hides_its_subtree_and_is_audited(tg: FakeTelegr
 async def test_max_uses_holds_under_concurrent_joins(tg: FakeTelegram, bot: BotRuntime) -> None:
     import asyncio
 
-    from storage.members import InviteUnavailable, MemberRepo
+    from bot.members.models import InviteUnavailable
+    from storage.members import MemberRepo
 
     assert bot.db is not None and bot.services is not None
     gid = await seed_group(bot.db, "花木街道新联会")

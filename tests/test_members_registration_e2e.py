@@ -219,7 +219,7 @@ async def test_mydata_sends_text_and_json(tg: FakeTelegram, bot: BotRuntime) -> 
     await see(user, "Everything stored about you")
     doc = await user.wait_for(lambda m: m.document is not None)
     data = json.loads(await user.download(doc))
-    assert data["name"] == "孙丽" and data["expertise"] == ["law"]
+    assert data["members"]["profile"]["name"] == "孙丽" and data["members"]["expertise"] == ["Law"]
 
 
 async def test_forget_erases_personal_data_but_keeps_counts(tg: FakeTelegram, bot: BotRuntime) -> None:

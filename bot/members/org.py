@@ -1,4 +1,8 @@
-"""Organisation rules: the group tree, invites, coordinators, the member directory."""
+"""Organisation rules: the group tree, invites, coordinators, the member directory.
+
+Callers check the actor's role and scope with RoleService first; the directory checks its own
+filters against the scope (a group filter outside it would reveal who belongs there).
+"""
 
 from __future__ import annotations
 
@@ -8,13 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from bot.clock import Clock
-from bot.members import INVITE_PREFIX, new_invite_token
-from bot.roles import Actor
-from storage.groups import KINDS, Appointment, GroupRepo, GroupSpec
-from storage.groups import Group as Group  # re-exported: handlers never import storage
-from storage.groups import TreeError as TreeError  # re-exported: handlers never import storage
-from storage.invites import Invite, InviteRepo
-from storage.members import Member, MemberRepo, SearchFilter
+from bot.errors import Refusal
+from bot.members.models import GROUP_KINDS, Appointment, Group, GroupSpec, Invite, Member, SearchFilter, TreeError
+from bot.members.rules import INVITE_PREFIX, new_invite_token
+from bot.roles import AccessDenied, Actor
+from storage.groups import GroupRepo
+from storage.invites import InviteRepo
+from storage.members import MemberRepo
 
 PAGE_SIZE = 8
 
@@ -30,7 +34,7 @@ def parse_tree(data: dict[str, Any]) -> list[GroupSpec]:
         if not isinstance(raw, dict) or not isinstance(raw.get("name"), str) or not raw["name"].strip():
             raise ImportError_("every group needs a name")
         kind = raw.get("kind", "local")
-        if kind not in KINDS:
+        if kind not in GROUP_KINDS:
             raise ImportError_(f"unknown kind {kind!r} for {raw['name']!r}")
         children = raw.get("group", [])
         if not isinstance(children, list):
@@ -60,7 +64,7 @@ class OrgService:
     def now(self) -> datetime:
         return self._clock.now()
 
-    # --- the group tree (callers check the actor's role and scope with RoleService first) ---------
+    # --- the group tree ----------------------------------------------------------------------------
     async def group(self, group_id: int) -> Group | None:
         return await self.groups.get(group_id)
 
@@ -80,11 +84,17 @@ class OrgService:
         await self.groups.set_approval(actor.user_id, group.id, not group.requires_approval, self.now())
 
     async def move_group(self, actor: Actor, group_id: int, new_parent_id: int) -> Group:
-        """Raises TreeError when the move would make a cycle (or the groups are gone)."""
-        return await self.groups.move(actor.user_id, group_id, new_parent_id, self.now())
+        """Refusal ``members.groups.move_invalid`` when the move would make a cycle (or the groups are gone)."""
+        try:
+            return await self.groups.move(actor.user_id, group_id, new_parent_id, self.now())
+        except TreeError:
+            raise Refusal("members.groups.move_invalid") from None
 
     async def archive_group(self, actor: Actor, group_id: int) -> int:
         return await self.groups.archive(actor.user_id, group_id, self.now())
+
+    async def import_tree(self, roots: list[GroupSpec]) -> int | None:
+        return await self.groups.import_tree(roots, self.now())
 
     # --- coordinators ------------------------------------------------------------------------------
     async def coordinators_of(self, path: str) -> list[int]:
@@ -99,9 +109,7 @@ class OrgService:
     async def dismiss(self, actor: Actor, user_id: int, group_id: int) -> bool:
         return await self.groups.dismiss(actor.user_id, user_id, group_id, self.now())
 
-    async def import_tree(self, roots: list[GroupSpec]) -> int | None:
-        return await self.groups.import_tree(roots, self.now())
-
+    # --- invites -----------------------------------------------------------------------------------
     async def create_invite(self, actor: Actor, group_id: int, days: int | None, max_uses: int | None) -> Invite:
         now = self.now()
         expires = None if days is None else now + timedelta(days=days)
@@ -125,10 +133,17 @@ class OrgService:
     def invite_link(bot_username: str, invite: Invite) -> str:
         return f"https://t.me/{bot_username}?start={INVITE_PREFIX}{invite.token}"
 
-    def search_filter(self, actor: Actor, **criteria: Any) -> SearchFilter:
-        paths = None if actor.scope.everything else actor.scope.paths
-        return SearchFilter(paths=paths, **criteria)
+    # --- the directory -----------------------------------------------------------------------------
+    async def search_filter(self, actor: Actor, **criteria: Any) -> SearchFilter:
+        """The directory's filter within the actor's scope; AccessDenied for a group outside it."""
+        group_id = criteria.get("group_id")
+        if group_id is not None and not actor.scope.everything:
+            group = await self.groups.get(int(group_id))
+            if group is None or not actor.scope.covers_path(group.path):
+                raise AccessDenied("group filter outside scope")
+        return SearchFilter(paths=actor.scope.paths_or_none, **criteria)
 
     async def directory(self, actor: Actor, criteria: dict[str, Any], page: int) -> tuple[list[Member], int]:
         """One page of the member directory within the actor's scope, and the total found."""
-        return await self.members.search(self.search_filter(actor, **criteria), PAGE_SIZE, page * PAGE_SIZE)
+        flt = await self.search_filter(actor, **criteria)
+        return await self.members.search(flt, PAGE_SIZE, page * PAGE_SIZE)
