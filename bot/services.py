@@ -21,10 +21,7 @@ from bot.users import UserService
 from storage.audit import AuditRepo
 from storage.db import Database
 from storage.feedback import FeedbackRepo
-from storage.groups import GroupRepo
-from storage.invites import InviteRepo
 from storage.ledger import LedgerRepo
-from storage.members import MemberRepo
 from storage.roles import RoleRepo
 from storage.surveys import SurveyRepo
 from storage.users import UserRepo
@@ -68,7 +65,7 @@ class Services:
             feedback=FeedbackService(FeedbackRepo(db), roles, clock, settings),
             surveys=SurveyService(SurveyRepo(db), roles, clock, settings),
             members=MemberService(db, clock, settings.profile_refresh_days, catalog),
-            org=OrgService(GroupRepo(db), InviteRepo(db), MemberRepo(db), clock),
+            org=OrgService(db, clock),
             delivery=delivery,
             notices=NoticeService.build(settings, db, clock, catalog, roles, delivery),
         )

@@ -329,19 +329,22 @@ async def test_archiving_a_group_hides_its_subtree_and_is_audited(tg: FakeTelegr
 async def test_max_uses_holds_under_concurrent_joins(tg: FakeTelegram, bot: BotRuntime) -> None:
     import asyncio
 
-    from bot.members.models import InviteUnavailable
-    from storage.members import MemberRepo
+    from bot.errors import Refusal
+    from storage.invites import insert_invite
 
     assert bot.db is not None and bot.services is not None
+    services = bot.services
     gid = await seed_group(bot.db, "花木街道新联会")
     ids = [await seed_member(bot.db, 8000 + i, f"m{i}") for i in range(5)]
-    invite = await bot.services.org.invites.create(1, "tok_once", gid, None, 1, bot.services.clock.now())
-    repo = MemberRepo(bot.db)
+    async with bot.db.transaction() as tx:
+        await insert_invite(tx, 1, "tok_once", gid, None, 1, services.clock.now())
 
     async def attempt(mid: int) -> bool:
+        member = await services.members.get(mid)
+        assert member is not None
         try:
-            await repo.join(mid, 0, invite.token, None, bot.services.clock.now())  # type: ignore[union-attr]
-        except InviteUnavailable:
+            await services.members.join_by_invite(member, "tok_once")
+        except Refusal:
             return False
         return True
 

@@ -16,6 +16,10 @@ from bot.errors import Refusal
 from bot.members.models import GROUP_KINDS, Appointment, Group, GroupSpec, Invite, Member, SearchFilter, TreeError
 from bot.members.rules import INVITE_PREFIX, new_invite_token
 from bot.roles import AccessDenied, Actor
+from storage import audit
+from storage import groups as group_store
+from storage import invites as invite_store
+from storage.db import Database
 from storage.groups import GroupRepo
 from storage.invites import InviteRepo
 from storage.members import MemberRepo
@@ -55,10 +59,11 @@ def load_tree(path: Path) -> list[GroupSpec]:
 
 
 class OrgService:
-    def __init__(self, groups: GroupRepo, invites: InviteRepo, members: MemberRepo, clock: Clock) -> None:
-        self.groups = groups
-        self.invites = invites
-        self.members = members
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.groups = GroupRepo(db)
+        self.invites = InviteRepo(db)
+        self.members = MemberRepo(db)
         self._clock = clock
 
     def now(self) -> datetime:
@@ -75,26 +80,55 @@ class OrgService:
         return [g for g in await self.groups.all() if actor.scope.covers_path(g.path)]
 
     async def create_group(self, actor: Actor, name: str, kind: str, parent_id: int | None) -> Group:
-        return await self.groups.create(actor.user_id, name, kind, parent_id, False, self.now())
+        now = self.now()
+        async with self.db.transaction() as tx:
+            group = await group_store.insert_group(tx, name, kind, parent_id, False, now)
+            await audit.record(tx, now, actor.user_id, "group.create", "group", group.id, {"name": name, "kind": kind})
+        return group
 
     async def rename_group(self, actor: Actor, group_id: int, name: str) -> bool:
-        return await self.groups.rename(actor.user_id, group_id, name, self.now())
+        now = self.now()
+        async with self.db.transaction() as tx:
+            renamed = await group_store.rename(tx, group_id, name)
+            if renamed:
+                await audit.record(tx, now, actor.user_id, "group.rename", "group", group_id, {"name": name})
+        return renamed
 
     async def toggle_approval(self, actor: Actor, group: Group) -> None:
-        await self.groups.set_approval(actor.user_id, group.id, not group.requires_approval, self.now())
+        now = self.now()
+        required = not group.requires_approval
+        async with self.db.transaction() as tx:
+            await group_store.set_approval(tx, group.id, required)
+            await audit.record(tx, now, actor.user_id, "group.approval", "group", group.id, {"required": required})
 
     async def move_group(self, actor: Actor, group_id: int, new_parent_id: int) -> Group:
         """Refusal ``members.groups.move_invalid`` when the move would make a cycle (or the groups are gone)."""
+        now = self.now()
         try:
-            return await self.groups.move(actor.user_id, group_id, new_parent_id, self.now())
+            async with self.db.transaction() as tx:
+                group = await group_store.move(tx, group_id, new_parent_id)
+                details = {"parent_id": new_parent_id}
+                await audit.record(tx, now, actor.user_id, "group.move", "group", group_id, details)
         except TreeError:
             raise Refusal("members.groups.move_invalid") from None
+        return group
 
     async def archive_group(self, actor: Actor, group_id: int) -> int:
-        return await self.groups.archive(actor.user_id, group_id, self.now())
+        now = self.now()
+        async with self.db.transaction() as tx:
+            count = await group_store.archive(tx, group_id, now)
+            if count:
+                await audit.record(tx, now, actor.user_id, "group.archive", "group", group_id, {"count": count})
+        return count
 
     async def import_tree(self, roots: list[GroupSpec]) -> int | None:
-        return await self.groups.import_tree(roots, self.now())
+        """Create the whole tree at once; None (nothing written) when groups exist already."""
+        now = self.now()
+        async with self.db.transaction() as tx:
+            created = await group_store.insert_tree(tx, roots, now)
+            if created is not None:
+                await audit.record(tx, now, None, "group.import", "group", None, {"count": created})
+        return created
 
     # --- coordinators ------------------------------------------------------------------------------
     async def coordinators_of(self, path: str) -> list[int]:
@@ -104,16 +138,36 @@ class OrgService:
         return await self.groups.appointments()
 
     async def appoint(self, actor: Actor, user_id: int, group_id: int) -> bool:
-        return await self.groups.appoint(actor.user_id, user_id, group_id, self.now())
+        now = self.now()
+        async with self.db.transaction() as tx:
+            added = await group_store.appoint(tx, actor.user_id, user_id, group_id, now)
+            if added:
+                details = {"group_id": group_id}
+                await audit.record(tx, now, actor.user_id, "coordinator.appoint", "user", user_id, details)
+        return added
 
     async def dismiss(self, actor: Actor, user_id: int, group_id: int) -> bool:
-        return await self.groups.dismiss(actor.user_id, user_id, group_id, self.now())
+        now = self.now()
+        async with self.db.transaction() as tx:
+            removed = await group_store.dismiss(tx, user_id, group_id)
+            if removed:
+                details = {"group_id": group_id}
+                await audit.record(tx, now, actor.user_id, "coordinator.dismiss", "user", user_id, details)
+        return removed
 
     # --- invites -----------------------------------------------------------------------------------
     async def create_invite(self, actor: Actor, group_id: int, days: int | None, max_uses: int | None) -> Invite:
         now = self.now()
         expires = None if days is None else now + timedelta(days=days)
-        return await self.invites.create(actor.user_id, new_invite_token(), group_id, expires, max_uses, now)
+        async with self.db.transaction() as tx:
+            invite_id = await invite_store.insert_invite(
+                tx, actor.user_id, new_invite_token(), group_id, expires, max_uses, now
+            )
+            details = {"group_id": group_id, "max_uses": max_uses}
+            await audit.record(tx, now, actor.user_id, "invite.create", "invite", invite_id, details)
+        invite = await self.invites.get(invite_id)
+        assert invite is not None
+        return invite
 
     async def invite(self, invite_id: int) -> Invite | None:
         return await self.invites.get(invite_id)
@@ -127,7 +181,12 @@ class OrgService:
         return [i for i in await self.invites.active(self.now()) if i.group_id in visible]
 
     async def revoke_invite(self, actor: Actor, invite_id: int) -> bool:
-        return await self.invites.revoke(actor.user_id, invite_id, self.now())
+        now = self.now()
+        async with self.db.transaction() as tx:
+            revoked = await invite_store.revoke(tx, invite_id, now)
+            if revoked:
+                await audit.record(tx, now, actor.user_id, "invite.revoke", "invite", invite_id, None)
+        return revoked
 
     @staticmethod
     def invite_link(bot_username: str, invite: Invite) -> str:

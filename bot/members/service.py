@@ -11,8 +11,10 @@ from bot.members.callbacks import PROFILE_FRESH, PROFILE_UPDATE
 from bot.members.models import EXPERTISE, InviteUnavailable, Member, Membership, PendingRequest, Registration
 from bot.members.rules import valid_token
 from bot.roles import Actor
+from storage import audit
+from storage import members as store
 from storage.db import Database
-from storage.members import MemberRepo, claim_due_refresh
+from storage.members import MemberRepo
 from storage.outbox import OutgoingMessage, enqueue
 
 REFRESH_RETRY = timedelta(days=7)
@@ -40,24 +42,38 @@ class MemberService:
 
     async def register(self, reg: Registration) -> Member:
         """Refusal ``members.invite.expired_during`` when the invite was used up meanwhile."""
+        now = self._clock.now()
         try:
-            return await self.repo.register(reg, self._clock.now(), self.refresh)
+            async with self.db.transaction() as tx:
+                member_id, status = await store.insert_member(tx, reg, now, self.refresh)
+                await audit.record(tx, now, reg.user_id, "member.register", "member", member_id, {"status": status})
         except InviteUnavailable:
             raise Refusal("members.invite.expired_during") from None
+        member = await self.repo.get(member_id)
+        assert member is not None
+        return member
 
     async def save_profile(self, member: Member, values: dict[str, str | None], tags: tuple[str, ...]) -> None:
         """Save an edited profile and count it as confirmed (the periodic check starts again)."""
-        await self.repo.update_profile(member.id, values, tuple(t for t in tags if t in EXPERTISE), self._clock.now())
-        await self.confirm_profile(member)
+        now = self._clock.now()
+        async with self.db.transaction() as tx:
+            await store.update_profile(tx, member.id, values, now)
+            await store.set_expertise(tx, member.id, tuple(t for t in tags if t in EXPERTISE))
+            await store.confirm_profile(tx, member.id, now, self.refresh)
 
     async def join_by_invite(self, member: Member, token: str) -> str:
         """The membership's status (or "already"); Refusal ``members.invite.invalid`` otherwise."""
         if not valid_token(token):
             raise Refusal("members.invite.invalid")
+        now = self._clock.now()
         try:
-            return await self.repo.join(member.id, member.user_id or 0, token, None, self._clock.now())
+            async with self.db.transaction() as tx:
+                group_id, status = await store.join(tx, member.id, token, None, now)
+                if status != "already":
+                    await audit.record(tx, now, member.user_id, "member.join", "group", group_id, {"status": status})
         except InviteUnavailable:
             raise Refusal("members.invite.invalid") from None
+        return status
 
     async def memberships(self, member: Member) -> list[Membership]:
         return await self.repo.memberships(member.id)
@@ -76,22 +92,43 @@ class MemberService:
 
     async def record_message(self, actor: Actor, member: Member) -> None:
         """Audit that a coordinator messaged a member (the caller checked the member is in scope)."""
-        await self.repo.record_message(actor.user_id, member.id, self._clock.now())
+        now = self._clock.now()
+        async with self.db.transaction() as tx:
+            await audit.record(tx, now, actor.user_id, "member.message", "member", member.id, None)
 
     async def decide(self, actor_id: int, member_id: int, group_id: int, approve: bool, reason: str | None) -> bool:
-        return await self.repo.decide(actor_id, member_id, group_id, approve, reason, self._clock.now())
+        now = self._clock.now()
+        async with self.db.transaction() as tx:
+            done = await store.decide(tx, actor_id, member_id, group_id, approve, reason, now)
+            if done:
+                action = "member.approve" if approve else "member.reject"
+                details = {"group_id": group_id, "reason": reason}
+                await audit.record(tx, now, actor_id, action, "member", member_id, details)
+        return done
 
     async def leave_group(self, member: Member, group_id: int) -> bool:
-        return await self.repo.leave_group(member.id, member.user_id or 0, group_id, self._clock.now())
+        now = self._clock.now()
+        async with self.db.transaction() as tx:
+            left = await store.leave_group(tx, member.id, group_id, now)
+            if left:
+                await audit.record(tx, now, member.user_id, "member.leave_group", "group", group_id, None)
+        return left
 
     async def leave(self, member: Member) -> None:
-        await self.repo.leave_association(member.id, member.user_id or 0, self._clock.now())
+        now = self._clock.now()
+        async with self.db.transaction() as tx:
+            await store.leave_association(tx, member.id, now)
+            await audit.record(tx, now, member.user_id, "member.leave", "member", member.id, None)
 
     async def erase(self, member: Member) -> None:
-        await self.repo.erase(member.id, member.user_id or 0, self._clock.now())
+        now = self._clock.now()
+        async with self.db.transaction() as tx:
+            await store.erase(tx, member.id, member.user_id or 0, now)
+            await audit.record(tx, now, None, "member.erase", "member", member.id, None)
 
     async def confirm_profile(self, member: Member) -> None:
-        await self.repo.confirm_profile(member.id, self._clock.now(), self.refresh)
+        async with self.db.transaction() as tx:
+            await store.confirm_profile(tx, member.id, self._clock.now(), self.refresh)
 
     async def run_due_refresh(self) -> int:
         """Queue the profile check for each member whose check is due (each claimed once, in the
@@ -99,7 +136,7 @@ class MemberService:
         now = self._clock.now()
         day = int(now.timestamp()) // 86400  # one check a day at most per member (outbox key)
         async with self.db.transaction() as tx:
-            claimed = await claim_due_refresh(tx, now, REFRESH_RETRY)
+            claimed = await store.claim_due_refresh(tx, now, REFRESH_RETRY)
             messages = [self._profile_check(day, *row) for row in claimed]
             await enqueue(tx, messages, now)
         return len(claimed)
