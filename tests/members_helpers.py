@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from bot.members.models import Registration
+from sandbox.driver import SandboxUser
+from sandbox.state import SandboxMessage
 from storage import groups, members
 from storage.db import Database
 from storage.groups import insert_group
@@ -53,3 +55,11 @@ async def seed_member(
 async def seed_coordinator(db: Database, user_id: int, group_id: int, appointed_by: int = 0) -> None:
     async with db.transaction() as tx:
         await groups.appoint(tx, appointed_by, user_id, group_id, SEED_TIME)
+
+
+async def see(user: SandboxUser, text: str) -> SandboxMessage:
+    """The first message (or edit) that shows `text`; the messages seen so far when none does."""
+    try:
+        return await user.wait_for(lambda m: text in (m.text or ""))
+    except TimeoutError:
+        raise AssertionError(f"{text!r} not in {[m.text for m in user.messages]}") from None

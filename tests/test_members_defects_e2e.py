@@ -10,7 +10,7 @@ from bot.runtime import BotRuntime
 from sandbox.driver import SandboxUser
 from sandbox.server import FakeTelegram
 from sandbox.state import SandboxMessage
-from tests.members_helpers import seed_coordinator, seed_group, seed_member
+from tests.members_helpers import see, seed_coordinator, seed_group, seed_member
 
 
 @pytest.fixture(autouse=True)
@@ -18,11 +18,6 @@ def _bursty_chats(tg: FakeTelegram) -> None:
     tg.set_rate_limits(True, private_burst=100)
 
 
-async def see(user: SandboxUser, text: str) -> SandboxMessage:
-    try:
-        return await user.wait_for(lambda m: text in (m.text or ""))
-    except TimeoutError:
-        raise AssertionError(f"{text!r} not in {[m.text for m in user.messages]}") from None
 
 
 def rejected_edits(tg: FakeTelegram) -> list[tuple[str, str]]:
@@ -219,3 +214,25 @@ async def test_directory_filters_and_group_screen_use_words(tg: FakeTelegram, bo
     await coord.press(await see(coord, "Choose one to manage it"), "浦东新联总会")
     detail = await see(coord, "Approval required")
     assert "head association" in (detail.text or "")
+
+
+async def test_a_command_closes_the_profile_edit_and_keeps_its_draft(tg: FakeTelegram, bot: BotRuntime) -> None:
+    assert bot.db is not None
+    user = tg.create_user("Draft", language_code="en")
+    await seed_member(bot.db, user.id, "草稿")
+    await user.send("/profile")
+    await user.press(await see(user, "Your profile"), "Edit a field")
+    await user.press(await see(user, "Which field"), "Organisation")
+    await see(user, "Your organisation")
+    await user.send("Acme Ltd")
+    await user.wait_for(lambda m: "Your profile" in (m.text or "") and "Acme Ltd" in (m.text or ""))
+    await user.send("/mydata")  # another command: the edit is closed, its draft kept
+    await see(user, "its draft is kept")
+    await see(user, "Everything stored about you")
+    assert await bot.db.fetchval("SELECT organisation FROM members WHERE user_id = ?", (user.id,)) is None
+    await user.send("/profile")
+    again = await user.wait_for(lambda m: m is user.messages[-1] and "Your profile" in (m.text or ""))
+    assert "Acme Ltd" in (again.text or "")
+    await user.press(again, "Save")
+    await see(user, "profile is saved")
+    assert await bot.db.fetchval("SELECT organisation FROM members WHERE user_id = ?", (user.id,)) == "Acme Ltd"

@@ -10,9 +10,8 @@ from bot.clock import FakeClock
 from bot.runtime import BotRuntime
 from sandbox.driver import SandboxUser
 from sandbox.server import FakeTelegram
-from sandbox.state import SandboxMessage
 from tests.conftest import OWNER_ID
-from tests.members_helpers import seed_coordinator, seed_group, seed_member
+from tests.members_helpers import see, seed_coordinator, seed_group, seed_member
 
 
 @pytest.fixture(autouse=True)
@@ -21,11 +20,6 @@ def _bursty_chats(tg: FakeTelegram) -> None:
     tg.set_rate_limits(True, private_burst=100)
 
 
-async def see(user: SandboxUser, text: str) -> SandboxMessage:
-    try:
-        return await user.wait_for(lambda m: text in (m.text or ""))
-    except TimeoutError:
-        raise AssertionError(f"{text!r} not in {[m.text for m in user.messages]}") from None
 
 
 async def make_invite(coordinator: SandboxUser, group: str, option: str = "7 days, unlimited") -> str:

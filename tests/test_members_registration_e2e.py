@@ -9,9 +9,8 @@ import pytest
 from bot.runtime import BotRuntime
 from sandbox.driver import SandboxUser
 from sandbox.server import FakeTelegram
-from sandbox.state import SandboxMessage
 from tests.conftest import StartBot
-from tests.members_helpers import seed_group, seed_member
+from tests.members_helpers import see, seed_group, seed_member
 
 
 @pytest.fixture(autouse=True)
@@ -20,8 +19,6 @@ def _bursty_chats(tg: FakeTelegram) -> None:
     tg.set_rate_limits(True, private_burst=100)
 
 
-async def see(user: SandboxUser, text: str) -> SandboxMessage:
-    return await user.wait_for(lambda m: text in (m.text or ""))
 
 
 async def register(user: SandboxUser, name: str = "张伟", group: str | None = None) -> None:
