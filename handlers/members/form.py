@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, ReplyKeyboardMarkup, Update
-from telegram.ext import BaseHandler, MessageHandler, filters
+from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
 from bot import labels
 from bot.context import Ctx
@@ -64,6 +64,13 @@ Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | None
 
 def _text(update: Update) -> str:
     return update.message.text if update.message and update.message.text else ""
+
+
+def beside(*commands: Handler) -> list[Handler]:
+    """Fallbacks of the form's flows: `commands` (which continue the flow) and /help and /language,
+    which answer beside it (common handles them first; listed here, they do not end the flow)."""
+    keep = [CommandHandler(name, common.help_command, filters=common.COMMAND_FILTER) for name in ("help", "language")]
+    return [*commands, *keep]
 
 
 def telegram_name(update: Update) -> str:

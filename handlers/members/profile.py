@@ -29,7 +29,7 @@ from handlers.base import answer, edit_or_reply, reply, translator, user_id_of
 from handlers.buttons import on, press
 from handlers.flows import guided
 from handlers.members.common import profile_of, summary_lines
-from handlers.members.form import SUMMARY, Form, Handler
+from handlers.members.form import SUMMARY, Form, Handler, beside
 from handlers.menu import CommandMenu
 
 FLOW = steps.Flow("profile")
@@ -182,11 +182,7 @@ def register(app: LiaisonApp, menu: CommandMenu) -> None:
             title_key="flow.profile",
             entry_points=[CommandHandler("profile", profile_entry, filters=command)],
             states=FORM.states(),
-            # /help answers beside the edit; /profile shows it again: neither ends it
-            fallbacks=[
-                CommandHandler("profile", profile_entry, filters=command),
-                CommandHandler("help", common.help_command, filters=common.COMMAND_FILTER),
-            ],
+            fallbacks=beside(CommandHandler("profile", profile_entry, filters=command)),  # /profile shows it again
             keeps_draft=True,
         )
     )

@@ -21,7 +21,7 @@ from handlers.base import actor, answer, edit_or_reply, reply, translator, user_
 from handlers.buttons import on, press
 from handlers.flows import guided
 from handlers.members.common import notify_approvers, summary_lines
-from handlers.members.form import CATEGORY_STEP, CONSENT, GROUPS, NAME, PHONE, SUMMARY, Form, Handler
+from handlers.members.form import CATEGORY_STEP, CONSENT, GROUPS, NAME, PHONE, SUMMARY, Form, Handler, beside
 
 FLOW = steps.Flow("registration")
 
@@ -179,8 +179,7 @@ def register(app: LiaisonApp) -> None:
             title_key="flow.registration",
             entry_points=entries(),
             states=FORM.states({CONSENT: [on(REG_CONSENT, consent)]}),
-            # /start and /register continue the registration, /help answers beside it: they do not end it
-            fallbacks=[*entries(), CommandHandler("help", common.help_command, filters=common.COMMAND_FILTER)],
+            fallbacks=beside(*entries()),  # /start and /register continue the registration
             keeps_draft=True,
         )
     )
