@@ -70,6 +70,26 @@ async def test_one_cancel_ends_an_unfinished_profile_edit(tg: FakeTelegram, bot:
     assert await bot.db.fetchval("SELECT organisation FROM members WHERE user_id = ?", (user.id,)) is None
 
 
+async def test_one_cancel_after_profile_edit_and_feedback_ends_both(tg: FakeTelegram, bot: BotRuntime) -> None:
+    assert bot.db is not None
+    gid = await seed_group(bot.db, "花木街道新联会")
+    user = tg.create_user("Two", language_code="en")
+    await seed_member(bot.db, user.id, "两次", group_ids=[gid])
+    await user.send("/profile")
+    await user.press(await see(user, "Your profile"), "Edit a field")
+    await user.press(await see(user, "Which field"), "Organisation")
+    await see(user, "Your organisation")
+    await user.send("/feedback")
+    await user.press(await see(user, "What kind of feedback"), "Suggestion")
+    await see(user, "Please write your text")
+    await user.send("/cancel")  # once
+    await see(user, "Left the current step")
+    await user.send("Acme Ltd")
+    await see(user, "didn't understand")
+    assert await bot.db.fetchval("SELECT organisation FROM members WHERE user_id = ?", (user.id,)) is None
+    assert await bot.db.fetchval("SELECT COUNT(*) FROM feedback_items") == 0
+
+
 # --- #2 what the picker shows is what is stored -------------------------------------------------------
 async def test_double_tapped_expertise_shows_what_is_stored(tg: FakeTelegram, bot: BotRuntime) -> None:
     assert bot.db is not None
@@ -186,6 +206,7 @@ async def test_mydata_json_shows_words_not_keys(tg: FakeTelegram, bot: BotRuntim
     await user.send("/mydata")
     text = await see(user, "Everything stored about you")
     assert "New-media practitioners" in (text.text or "")
+    assert "Groups: 花木街道新联会 (member)" in (text.text or "")  # the membership's status in words
     doc = await user.wait_for(lambda m: m.document is not None)
     raw = (await user.download(doc)).decode("utf-8")
     data = json.loads(raw)
