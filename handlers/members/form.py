@@ -106,10 +106,10 @@ class Form:
         """Record `state` in the journal, show its prompt (from the draft) and return it."""
         if state == GROUPS and not await self.wants_groups(context):
             state = SUMMARY
+        d = self.draft(context)
+        d["step"] = state  # where a draft kept after its flow was ended continues
         await self.flow.enter(update, context, state)
         tr = await translator(update, context)
-        d = self.draft(context)
-        d["step"] = state  # where an ended (kept) draft continues
         skip = kb.button(str(tr("members.skip")), REG_SKIP.data())
         if state == NAME:
             name = telegram_name(update)
