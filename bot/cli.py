@@ -225,9 +225,8 @@ async def _migrate(settings: Settings) -> list[int]:
 
 async def _import_groups(settings: Settings, path: Path) -> int:
     from bot.clock import Clock
-    from bot.org import ImportError_, load_tree
+    from bot.members.org import ImportError_, OrgService, load_tree
     from storage.db import Database
-    from storage.groups import GroupRepo
     from storage.migrations import migrate
 
     try:
@@ -238,7 +237,7 @@ async def _import_groups(settings: Settings, path: Path) -> int:
     db = await Database.open(settings.db_path)
     try:
         await migrate(db)
-        created = await GroupRepo(db).import_tree(roots, Clock().now())
+        created = await OrgService(db, Clock()).import_tree(roots)
     finally:
         await db.close()
     if created is None:

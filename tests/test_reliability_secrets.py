@@ -38,6 +38,8 @@ def _realistic_token() -> str:
 
 async def _workload(server: FakeTelegram) -> None:
     user = server.create_user("Hal <b>", language_code="en")
+    await user.send("/nonsense")  # before /start: a command would end the open registration
+    await user.next_message()
     await user.send("/start")
     await user.next_message()
     await user.send("/help")
@@ -46,7 +48,6 @@ async def _workload(server: FakeTelegram) -> None:
     picker = await user.next_message()
     await (await user.press(picker, "中文")).answer()
     await (await user.press_data(picker, "lang:zz:forged")).answer()
-    await user.send("/nonsense")
     await user.send("<i>unclosed & hostile</i>\x00")
     # /start began registration: text at its consent step is answered and the step asked again
     await user.wait_for(lambda m: "这一步需要的不是这个" in (m.text or ""))
