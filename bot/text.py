@@ -117,7 +117,7 @@ def split_html(html: str, limit: int = MESSAGE_LIMIT) -> list[str]:
             last_break = None
         current.append(token)
         size += width
-        if token == "\n":
+        if token == "\n":  # noqa: S105 - a line break, not a password
             last_break = (len(current), size, list(stack))
     if current:
         body = "".join(current)
@@ -130,7 +130,7 @@ def _units(html: str) -> list[str]:
     """Tags, entities, and single characters (a surrogate-pair emoji is one unit)."""
     units: list[str] = []
     for token in _TOKEN.findall(html):
-        if (token.startswith("<") or token.startswith("&")) and len(token) > 1:
+        if token.startswith(("<", "&")) and len(token) > 1:
             units.append(token)
         else:
             units.extend(token)
