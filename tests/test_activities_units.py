@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.activities import Eligibility, parse_capacity, parse_offsets, validate_times
-from bot.dates import DateError, parse_local
 from bot.activities.ics import activity_ics, escape_text
+from bot.dates import DateError, parse_local
 
 ZONE = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai

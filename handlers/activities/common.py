@@ -45,15 +45,23 @@ async def typed_date(update: Update, context: Ctx) -> datetime | None:
     return moment
 
 
-def pager(tr: Translator, button: Button, page: int, pages: int, **fixed: int | str) -> list[InlineKeyboardButton]:
+def pager(
+    tr: Translator,
+    button: Button,
+    page: int,
+    pages: int,
+    *,
+    texts: tuple[str, str] = ("act.btn.page_prev", "act.btn.page_next"),
+    **fixed: int | str,
+) -> list[InlineKeyboardButton]:
     """◀ x/y ▶ for a paged list whose pages are `button` presses (its `page` field)."""
     row: list[InlineKeyboardButton] = []
     if page > 0:
-        row.append(kb.button(str(tr("act.btn.page_prev")), button.data(**fixed, page=page - 1)))
+        row.append(kb.button(str(tr(texts[0])), button.data(**fixed, page=page - 1)))
     if pages > 1:
         row.append(kb.button(f"{page + 1}/{pages}", NOOP.data()))
     if page + 1 < pages:
-        row.append(kb.button(str(tr("act.btn.page_next")), button.data(**fixed, page=page + 1)))
+        row.append(kb.button(str(tr(texts[1])), button.data(**fixed, page=page + 1)))
     return row
 
 
