@@ -185,7 +185,7 @@ async def show_roster(
         lines.append(tr("act.roster.page", page=page + 1, pages=pages, size=ROSTER_PAGE))
     ref = {"id": a.id}
     buttons = [
-        pager(tr, cb.ROSTER_PAGE, page, pages, **ref),
+        pager(tr, cb.ROSTER_PAGE, page, pages, id=a.id),
         [kb.button(str(tr("act.btn.edit")), cb.EDIT_MENU.data(**ref))],
         [kb.button("CSV", cb.EXPORT_CSV.data(**ref)), kb.button("XLSX", cb.EXPORT_XLSX.data(**ref))],
         [
