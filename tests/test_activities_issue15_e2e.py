@@ -61,13 +61,17 @@ async def test_double_tapped_group_shows_what_is_stored_and_the_summary_names_ev
     b = await owner.press(picker, "Huamu")
     await a.answer()
     await b.answer()
+    await (await owner.press(picker, "Enterprise staff")).answer()  # the members' categories (bot/labels)
+    picker = await owner.wait_for(lambda m: m.message_id == picker.message_id and "[x] Enterprise" in str(m.buttons))
     await (await owner.press(picker, "Done")).answer()  # handled after both taps (one user's updates in order)
     reminders = await owner.next_message()
     stored = await bot.db.fetchval("SELECT data FROM ptb_user_data WHERE user_id = ?", (OWNER_ID,))
-    draft_groups = json.loads(str(stored))["act_draft"]["groups"]
+    draft = json.loads(str(stored))["act_draft"]
+    draft_groups = draft["groups"]
     screen = [str(button["text"]) for button in _current(owner, picker).inline_buttons]
     ticked = sorted(text.removeprefix("[x] ") for text in screen if text.startswith("[x] "))
-    assert draft_groups == [pudong] and ticked == ["Pudong"]  # the screen is what the bot will use
+    assert draft_groups == [pudong] and ticked == ["Enterprise staff", "Pudong"]  # the screen is what is stored
+    assert draft["cats"] == ["enterprise"]
     assert "Reminders" in (reminders.text or "") or "reminder" in (reminders.text or "").lower()
     await owner.send("1d")
     await (await owner.press(await owner.next_message(), "No")).answer()
@@ -76,7 +80,8 @@ async def test_double_tapped_group_shows_what_is_stored_and_the_summary_names_ev
     await owner.next_message()  # repeat?
     await owner.send("weekly 2")
     summary = (await owner.next_message()).text or ""
-    for shown_choice in ("Who may sign up: Pudong", "Members told now: 2", "Reminders: 1d", "Repeat: weekly, 2 times"):
+    choices = ("Who may sign up: Pudong; Enterprise staff", "Members told now: 2", "Reminders: 1d", "Repeat: weekly, 2 times")
+    for shown_choice in choices:
         assert shown_choice in summary, summary
     assert "Seats: 20" in summary
     await (await owner.press(await owner.wait_for(lambda m: "Publish?" in (m.text or "")), "Publish")).answer()

@@ -7,6 +7,7 @@ repeat; then a summary showing every choice that will take effect, and Publish.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +31,7 @@ from handlers.flows import guided
 
 (TITLE, DESC, START, END, PLACE, CAPACITY, DEADLINE, ELIG, REMIND, SURVEY, OFFER, REPEAT, CONFIRM) = range(13)
 DRAFT = "act_draft"
+Parse = Callable[[str], dict[str, Any]]  # a typed answer -> draft fields; ValueError if invalid
 # Step journal of /newactivity (handlers/steps.py): restarted one step behind, it asks again.
 CREATE = steps.Flow("activity_new")
 
@@ -120,21 +122,55 @@ async def got_place(update: Update, context: Ctx) -> int:
     return state
 
 
-async def got_capacity(update: Update, context: Ctx) -> int:
+async def _parsed_step(
+    update: Update, context: Ctx, parse: Parse, bad_key: str, state: int, next_state: int
+) -> tuple[int, Translator]:
+    """Store what `parse` makes of the typed answer and move on; a bad one (ValueError) is asked again."""
     tr = await translator(update, context)
-    raw = typed(update)
+    try:
+        values = parse(typed(update))
+    except ValueError:
+        await reply(update, tr(bad_key))
+        return state, tr
+    _draft(context).update(values)
+    await CREATE.enter(update, context, next_state)
+    return next_state, tr
+
+
+def _capacity(raw: str) -> dict[str, Any]:
+    return {"capacity": None if raw == "-" else parse_capacity(raw)}
+
+
+def _reminders(raw: str) -> dict[str, Any]:
+    return {"reminders": list(DEFAULT_REMINDERS if raw == "-" else parse_offsets(raw))}
+
+
+def _offer(raw: str) -> dict[str, Any]:
+    """Hours a freed seat is held for the next on the waitlist (`-`: confirmed at once)."""
     if raw == "-":
-        capacity = None
-    else:
-        try:
-            capacity = parse_capacity(raw)
-        except ValueError:
-            await reply(update, tr("act.bad.capacity"))
-            return CAPACITY
-    _draft(context)["capacity"] = capacity
-    await CREATE.enter(update, context, DEADLINE)
-    await reply(update, tr("act.new.deadline"))
-    return DEADLINE
+        return {"offer": None}
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= 168:
+        raise ValueError(raw)
+    return {"offer": int(raw)}
+
+
+def _repeat(raw: str) -> dict[str, Any]:
+    """`weekly 4` / `monthly 3` (2-52 occurrences), or `-` for once."""
+    if raw == "-":
+        return {"repeat": "none", "count": 1}
+    parts = raw.lower().split()
+    if len(parts) != 2 or parts[0] not in ("weekly", "monthly") or not parts[1].isascii() or not parts[1].isdigit():
+        raise ValueError(raw)
+    if not 2 <= int(parts[1]) <= 52:
+        raise ValueError(raw)
+    return {"repeat": parts[0], "count": int(parts[1])}
+
+
+async def got_capacity(update: Update, context: Ctx) -> int:
+    state, tr = await _parsed_step(update, context, _capacity, "act.bad.capacity", CAPACITY, DEADLINE)
+    if state == DEADLINE:
+        await reply(update, tr("act.new.deadline"))
+    return state
 
 
 async def got_deadline(update: Update, context: Ctx) -> int:
@@ -221,17 +257,10 @@ async def elig_done(update: Update, context: Ctx) -> int:
 
 # --- reminders, survey, offers, repeat --------------------------------------------------------------
 async def got_reminders(update: Update, context: Ctx) -> int:
-    tr = await translator(update, context)
-    raw = typed(update)
-    try:
-        offsets = DEFAULT_REMINDERS if raw == "-" else parse_offsets(raw)
-    except ValueError:
-        await reply(update, tr("act.bad.reminders"))
-        return REMIND
-    _draft(context)["reminders"] = list(offsets)
-    await CREATE.enter(update, context, SURVEY)
-    await _ask_survey(update, tr)
-    return SURVEY
+    state, tr = await _parsed_step(update, context, _reminders, "act.bad.reminders", REMIND, SURVEY)
+    if state == SURVEY:
+        await _ask_survey(update, tr)
+    return state
 
 
 async def _ask_survey(update: Update, tr: Translator) -> None:
@@ -253,41 +282,17 @@ async def got_survey(update: Update, context: Ctx) -> int:
 
 
 async def got_offer(update: Update, context: Ctx) -> int:
-    tr = await translator(update, context)
-    raw = typed(update)
-    hours: int | None = None
-    if raw != "-":
-        if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= 168:
-            await reply(update, tr("act.bad.offer"))
-            return OFFER
-        hours = int(raw)
-    _draft(context)["offer"] = hours
-    await CREATE.enter(update, context, REPEAT)
-    await reply(update, tr("act.new.repeat"))
-    return REPEAT
+    state, tr = await _parsed_step(update, context, _offer, "act.bad.offer", OFFER, REPEAT)
+    if state == REPEAT:
+        await reply(update, tr("act.new.repeat"))
+    return state
 
 
 async def got_repeat(update: Update, context: Ctx) -> int:
-    tr = await translator(update, context)
-    raw = typed(update).lower()
-    draft = _draft(context)
-    if raw == "-":
-        draft["repeat"], draft["count"] = "none", 1
-    else:
-        parts = raw.split()
-        if (
-            len(parts) != 2
-            or parts[0] not in ("weekly", "monthly")
-            or not parts[1].isascii()
-            or not parts[1].isdigit()
-            or not 2 <= int(parts[1]) <= 52
-        ):
-            await reply(update, tr("act.bad.repeat"))
-            return REPEAT
-        draft["repeat"], draft["count"] = parts[0], int(parts[1])
-    await CREATE.enter(update, context, CONFIRM)
-    await _show_summary(update, context, tr)
-    return CONFIRM
+    state, tr = await _parsed_step(update, context, _repeat, "act.bad.repeat", REPEAT, CONFIRM)
+    if state == CONFIRM:
+        await _show_summary(update, context, tr)
+    return state
 
 
 # --- the summary: every choice that will take effect, from the stored draft -----------------------

@@ -288,34 +288,31 @@ async def checkin_code(update: Update, context: Ctx) -> None:
 
 
 async def close(update: Update, context: Ctx) -> None:
-    pressed = press(update, cb.CLOSE)
-    if pressed is None or not await _private(update, context):
-        return
-    tr = await translator(update, context)
-    try:
-        result = await context.services.activities.close_signup(await actor(update, context), pressed.num("id"))
-    except AccessDenied:
-        await refuse(update, context)
-    except Refusal as refusal:
-        await tell_refusal(update, context, refusal)
-    else:
-        await answer(update, str(tr(f"act.r.{result.code}")), alert=True)
+    await _status_change(update, context, cb.CLOSE)
 
 
 async def cancel_activity(update: Update, context: Ctx) -> None:
-    pressed = press(update, cb.CANCEL_ACTIVITY)
+    await _status_change(update, context, cb.CANCEL_ACTIVITY)
+
+
+async def _status_change(update: Update, context: Ctx, button: Button) -> None:
+    """Close the sign-up or cancel the activity (members holding or awaiting a seat are told)."""
+    pressed = press(update, button)
     if pressed is None or not await _private(update, context):
         return
     tr = await translator(update, context)
+    service = context.services.activities
+    action = service.close_signup if button is cb.CLOSE else service.cancel_activity
     try:
-        result = await context.services.activities.cancel_activity(await actor(update, context), pressed.num("id"))
+        result = await action(await actor(update, context), pressed.num("id"))
     except AccessDenied:
         await refuse(update, context)
+        return
     except Refusal as refusal:
         await tell_refusal(update, context, refusal)
-    else:
-        await answer(update, str(tr(f"act.r.{result.code}")), alert=True)
-        assert result.activity is not None
+        return
+    await answer(update, str(tr(f"act.r.{result.code}")), alert=True)
+    if button is cb.CANCEL_ACTIVITY and result.activity is not None:
         await reply(update, tr("act.manage.cancelled", title=result.activity.title, told=result.extra["told"]))
 
 
