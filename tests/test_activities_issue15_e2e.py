@@ -80,7 +80,12 @@ async def test_double_tapped_group_shows_what_is_stored_and_the_summary_names_ev
     await owner.next_message()  # repeat?
     await owner.send("weekly 2")
     summary = (await owner.next_message()).text or ""
-    choices = ("Who may sign up: Pudong; Enterprise staff", "Members told now: 2", "Reminders: 1d", "Repeat: weekly, 2 times")
+    choices = (
+        "Who may sign up: Pudong; Enterprise staff",
+        "Members told now: 2",
+        "Reminders: 1d",
+        "Repeat: weekly, 2 times",
+    )
     for shown_choice in choices:
         assert shown_choice in summary, summary
     assert "Seats: 20" in summary
@@ -125,8 +130,14 @@ async def test_activity_commands_in_a_group_get_one_line_and_nothing_is_posted_t
     aid = await publish(bot, clock.now(), group_ids=(head,))
     await (await member.press(await member.next_message(), "Sign up")).answer()
     group = tg.create_group("Members' group", [coordinator, member])
-    commands = ["/manage", "/newactivity", f"/capacity {aid} 5", f"/editactivity {aid} place Hall", "/activities",
-                "/checkin"]
+    commands = [
+        "/manage",
+        "/newactivity",
+        f"/capacity {aid} 5",
+        f"/editactivity {aid} place Hall",
+        "/activities",
+        "/checkin",
+    ]
     for command in commands:
         await group.send(coordinator, command)
         line = await group.next_message()
