@@ -213,11 +213,6 @@ async def mark_due_skipped(tx: Tx, due_id: int, note: str) -> None:
     await tx.execute("UPDATE activity_due SET status = 'skipped', note = ? WHERE id = ?", (note, due_id))
 
 
-async def next_due_at(db: Database) -> datetime | None:
-    value = await db.fetchval("SELECT MIN(due_at) FROM activity_due WHERE status = 'pending'")
-    return None if value is None else from_db(str(value))
-
-
 def manageable(paths: Paths, alias: str = "a") -> tuple[str, list[Any]]:
     """Activities (alias `alias`) a coordinator with scope `paths` may manage: every group the
     activity is addressed to lies in scope (everything for the head association and owners)."""
@@ -307,9 +302,6 @@ class ActivityRepo:
             "SELECT kind, tag, status, note FROM activity_due WHERE activity_id = ? ORDER BY id", (activity_id,)
         )
         return [(str(r["kind"]), int(r["tag"]), str(r["status"]), r["note"]) for r in rows]
-
-    async def next_due_at(self) -> datetime | None:
-        return await next_due_at(self.db)
 
     async def due_ids(self, now: datetime) -> list[int]:
         return await due_ids(self.db, now)

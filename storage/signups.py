@@ -64,11 +64,6 @@ async def signup_context(tx: Tx, activity_id: int, user_id: int) -> SignupContex
     return _signup_context(await tx.fetchone(_SIGNUP_CONTEXT, (user_id, user_id, activity_id)))
 
 
-async def eligibility_paths(tx: Tx | Database, activity_id: int, member_id: int) -> tuple[list[str], list[str]]:
-    """(paths of the activity's groups, paths of the member's active groups)."""
-    return _paths(await tx.fetchall(_ELIGIBILITY_PATHS, (activity_id, member_id)))
-
-
 _TAKE_SEAT = (
     "UPDATE activities SET seats_taken = seats_taken + 1 WHERE id = ?"
     " AND (capacity IS NULL OR seats_taken < capacity)"
@@ -153,10 +148,6 @@ async def put_signup(tx: Tx, activity_id: int, member_id: int, status: str, now:
     if old_id is not None:
         await tx.execute("DELETE FROM activity_signups WHERE id = ?", (old_id,))
     return await tx.insert(_PUT_SIGNUP, (activity_id, member_id, status, to_db(now), to_db(now)))
-
-
-async def waiting_position(tx: Tx | Database, activity_id: int, signup_id: int) -> int:
-    return int(await tx.fetchval(_WAITING_POSITION, (activity_id, signup_id)))
 
 
 async def set_signup_status(
@@ -295,14 +286,6 @@ class SignupRepo:
             )
             for r in rows
         ]
-
-    async def signups(self, activity_id: int) -> list[Signup]:
-        rows = await self.db.fetchall(
-            "SELECT id, activity_id, member_id, status, offer_expires, checked_in_at FROM activity_signups"
-            " WHERE activity_id = ? ORDER BY id",
-            (activity_id,),
-        )
-        return [_signup(r) for r in rows]
 
     async def member_signup(self, activity_id: int, member_id: int) -> Signup | None:
         return await member_signup(self.db, activity_id, member_id)
