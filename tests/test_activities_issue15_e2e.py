@@ -144,14 +144,26 @@ async def test_activity_commands_in_a_group_get_one_line_and_nothing_is_posted_t
         assert "private chat" in (line.text or ""), command
     # A press on the bot's message in the group (forged roster/export data) posts nothing there.
     line = group.messages[-1]
-    for data in (f"actm:ro:{aid}", f"actm:csv:{aid}", f"actm:xlsx:{aid}", f"actm:rp:{aid}:0", f"act:ics:{aid}"):
-        pressing = member if data.startswith("act:") else coordinator
-        await (await pressing.press_data(line, data)).answer()
+    for data in (
+        f"actm:ro:{aid}",
+        f"actm:csv:{aid}",
+        f"actm:xlsx:{aid}",
+        f"actm:rp:{aid}:0",
+        f"act:ics:{aid}",
+        f"act:ci:{aid}",
+        f"act:op:{aid}",
+        f"act:cx:{aid}",
+        "actl:0",
+    ):
+        pressing = member if data.startswith("act") else coordinator
+        answer = await (await pressing.press_data(line, data)).answer()
+        assert "private chat" in (answer.text or ""), data
     await drain_outbox(bot)
     posted = group.messages
     assert len(posted) == len(commands)  # only the one-line answers
     assert all(m.document is None for m in posted)
-    assert not any("Member" in (m.text or "") for m in posted)  # no roster
+    assert not any("Member" in (m.text or "") or m.edited for m in posted)  # no roster, nothing rewritten
+    assert await bot.db.fetchval("SELECT status FROM activity_signups") == "confirmed"
     assert await bot.db.fetchval("SELECT capacity FROM activities WHERE id = ?", (aid,)) == 2
     assert await bot.db.fetchval("SELECT COUNT(*) FROM ptb_conversations WHERE name = 'activity_new'") == 0
 

@@ -9,7 +9,7 @@ from bot.activities import callbacks as cb
 from bot.context import Ctx, LiaisonApp
 from bot.errors import Refusal
 from handlers import common, steps
-from handlers.activities.common import tell_refusal
+from handlers.activities.common import private_chat, tell_refusal
 from handlers.base import actor, answer, refuse, reply, translator
 from handlers.buttons import on
 from handlers.flows import guided
@@ -32,6 +32,8 @@ async def checkin_command(update: Update, context: Ctx) -> int:
 
 
 async def checkin_button(update: Update, context: Ctx) -> int:
+    if not await private_chat(update, context):
+        return ConversationHandler.END
     tr = await translator(update, context)
     await answer(update)
     await CHECKIN.enter(update, context, CHECKIN_CODE)

@@ -87,3 +87,17 @@ async def tell_refusal(update: Update, context: Ctx, refusal: Refusal, *, alert:
 def number(text: str) -> int | None:
     """A non-negative number typed with ASCII digits (``²`` is not one), or None."""
     return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
+
+
+async def private_chat(update: Update, context: Ctx) -> bool:
+    """Whether the press came from a private chat; otherwise answer so (an alert) and do nothing.
+
+    Commands in groups are answered by handlers/chatpolicy.py; this covers buttons pressed on a
+    message in a group, so nothing personal or administrative is ever posted there.
+    """
+    chat = update.effective_chat
+    if chat is None or chat.type == chat.PRIVATE:
+        return True
+    tr = await translator(update, context)
+    await answer(update, str(tr("chat.private_only")), alert=True)
+    return False

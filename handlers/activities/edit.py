@@ -28,7 +28,7 @@ from bot.i18n import Markup, Translator
 from bot.roles import AccessDenied
 from handlers import common, steps
 from handlers import keyboards as kb
-from handlers.activities.common import clean, number, refusal_text, typed_date
+from handlers.activities.common import clean, number, private_chat, refusal_text, typed_date
 from handlers.base import actor, answer, edit_or_reply, refuse, reply, translator
 from handlers.buttons import on, press
 from handlers.flows import guided
@@ -69,9 +69,7 @@ def _set_pending(context: Ctx, value: dict[str, Any] | None) -> None:
 
 async def _manageable(update: Update, context: Ctx, activity_id: int | None) -> Activity | None:
     """The activity if the caller may manage it now; otherwise refuse politely (None)."""
-    chat = update.effective_chat
-    if chat is not None and chat.type != chat.PRIVATE:
-        await refuse(update, context, "chat.private_only")
+    if not await private_chat(update, context):
         return None
     who = await actor(update, context)
     a = await context.services.activities.manageable(who, activity_id) if activity_id is not None else None

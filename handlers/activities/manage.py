@@ -26,7 +26,7 @@ from bot.labels import label
 from bot.roles import AccessDenied
 from handlers import common
 from handlers import keyboards as kb
-from handlers.activities.common import number, page_line, pager, refusal_text, tell_refusal
+from handlers.activities.common import number, page_line, pager, private_chat, refusal_text, tell_refusal
 from handlers.base import actor, answer, edit_or_reply, refuse, reply, send_direct, translator, user_id_of
 from handlers.buttons import on, press
 
@@ -39,16 +39,6 @@ ROSTER_ORDER = ("confirmed", "offered", "waiting", "not_going")
 RosterPage = tuple[int, int, dict[str, tuple[int, list[str]]]]
 
 
-async def _private(update: Update, context: Ctx) -> bool:
-    """Whether the press came from a private chat; otherwise answer so and do nothing."""
-    chat = update.effective_chat
-    if chat is None or chat.type == chat.PRIVATE:
-        return True
-    tr = await translator(update, context)
-    await answer(update, str(tr("chat.private_only")), alert=True)
-    return False
-
-
 # --- /manage -------------------------------------------------------------------------------------------
 async def manage_command(update: Update, context: Ctx) -> None:
     await show_manage(update, context, 0, edit=False)
@@ -57,7 +47,7 @@ async def manage_command(update: Update, context: Ctx) -> None:
 async def manage_page(update: Update, context: Ctx) -> None:
     """Another page of the /manage list (a forged page is clamped)."""
     pressed = press(update, cb.MANAGE_PAGE)
-    if pressed is not None and await _private(update, context):
+    if pressed is not None and await private_chat(update, context):
         await show_manage(update, context, pressed.num("page"), edit=True)
 
 
@@ -89,7 +79,7 @@ NEXT_PAGES = set(FIRST_PAGES.values())
 def _paged(button: Button) -> Any:
     async def callback(update: Update, context: Ctx) -> None:
         pressed = press(update, button)
-        if pressed is None or not await _private(update, context):
+        if pressed is None or not await private_chat(update, context):
             return
         first = button in FIRST_PAGES
         paging = FIRST_PAGES.get(button, button)
@@ -230,7 +220,7 @@ def _cell(value: str) -> str:
 
 async def export(update: Update, context: Ctx) -> None:
     pressed = press(update, cb.EXPORT_CSV) or press(update, cb.EXPORT_XLSX)
-    if pressed is None or not await _private(update, context):
+    if pressed is None or not await private_chat(update, context):
         return
     kind = "csv" if pressed.button is cb.EXPORT_CSV else "xlsx"
     tr = await translator(update, context)
@@ -272,7 +262,7 @@ async def export(update: Update, context: Ctx) -> None:
 # --- code, close, cancel, mark attended ---------------------------------------------------------------
 async def checkin_code(update: Update, context: Ctx) -> None:
     pressed = press(update, cb.CHECKIN_CODE)
-    if pressed is None or not await _private(update, context):
+    if pressed is None or not await private_chat(update, context):
         return
     tr = await translator(update, context)
     service = context.services.activities
@@ -298,7 +288,7 @@ async def cancel_activity(update: Update, context: Ctx) -> None:
 async def _status_change(update: Update, context: Ctx, button: Button) -> None:
     """Close the sign-up or cancel the activity (members holding or awaiting a seat are told)."""
     pressed = press(update, button)
-    if pressed is None or not await _private(update, context):
+    if pressed is None or not await private_chat(update, context):
         return
     tr = await translator(update, context)
     service = context.services.activities
@@ -318,7 +308,7 @@ async def _status_change(update: Update, context: Ctx, button: Button) -> None:
 
 async def mark_attended(update: Update, context: Ctx) -> None:
     pressed = press(update, cb.MARK_ATTENDED)
-    if pressed is None or not await _private(update, context):
+    if pressed is None or not await private_chat(update, context):
         return
     tr = await translator(update, context)
     who = await actor(update, context)

@@ -19,7 +19,7 @@ from bot.i18n import Markup, Translator
 from bot.labels import label
 from handlers import common
 from handlers import keyboards as kb
-from handlers.activities.common import pager, refusal_text
+from handlers.activities.common import pager, private_chat, refusal_text
 from handlers.base import actor, answer, edit_or_reply, refuse, send_direct, translator, user_id_of
 from handlers.buttons import on, press
 
@@ -61,7 +61,7 @@ Action = Callable[[int, int], Awaitable[Result]]
 async def _act(update: Update, context: Ctx, button: Button, action: Action) -> None:
     """Run a member's action and show its outcome on the card (a refusal as an alert)."""
     pressed = press(update, button)
-    if pressed is None:  # the handler's pattern and the declaration agree: never happens
+    if pressed is None or not await private_chat(update, context):
         return
     tr = await translator(update, context)
     service = context.services.activities
@@ -109,6 +109,8 @@ async def sign_up_series(update: Update, context: Ctx) -> None:
 
 async def open_activity(update: Update, context: Ctx) -> None:
     pressed = press(update, cb.OPEN)
+    if not await private_chat(update, context):
+        return
     tr = await translator(update, context)
     who = await actor(update, context)
     service = context.services.activities
@@ -129,6 +131,8 @@ async def open_activity(update: Update, context: Ctx) -> None:
 
 async def send_ics(update: Update, context: Ctx) -> None:
     pressed = press(update, cb.CALENDAR)
+    if not await private_chat(update, context):
+        return
     tr = await translator(update, context)
     who = await actor(update, context)
     service = context.services.activities
@@ -162,6 +166,8 @@ async def list_command(update: Update, context: Ctx) -> None:
 
 async def list_page(update: Update, context: Ctx) -> None:
     pressed = press(update, cb.LIST_PAGE)
+    if not await private_chat(update, context):
+        return
     await answer(update)
     await show_list(update, context, pressed.num("page") if pressed is not None else 0)
 

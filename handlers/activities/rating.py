@@ -10,7 +10,7 @@ from bot.activities import callbacks as cb
 from bot.context import Ctx, LiaisonApp
 from bot.errors import Refusal
 from handlers import common, steps
-from handlers.activities.common import clean, tell_refusal
+from handlers.activities.common import clean, private_chat, tell_refusal
 from handlers.base import actor, answer, edit_or_reply, reply, translator
 from handlers.buttons import on, press
 from handlers.flows import guided
@@ -22,7 +22,7 @@ RATING = steps.Flow("activity_survey")
 
 async def rate_button(update: Update, context: Ctx) -> int:
     pressed = press(update, cb.RATE)
-    if pressed is None:
+    if pressed is None or not await private_chat(update, context):
         return ConversationHandler.END
     tr = await translator(update, context)
     who = await actor(update, context)
