@@ -221,3 +221,21 @@ async def test_a_coordinator_moved_to_another_branch_gets_no_roster_of_the_activ
     assert "not allowed" in ((await coordinator.next_message()).text or "").lower()
     assert all(m.document is None and "Alice" not in (m.text or "") for m in coordinator.messages)
     assert await bot.db.fetchval("SELECT COUNT(*) FROM audit_log WHERE action = 'activity.export'") == 0
+
+
+# --- #4: statuses in words (the roster export is checked in test_activities_e2e.py) -------------------
+async def test_activity_and_sign_up_statuses_are_shown_in_words(
+    tg: FakeTelegram, bot: BotRuntime, clock: FakeClock
+) -> None:
+    assert bot.db is not None and bot.services is not None
+    alice = await member_user(tg, bot.db, "Alice")
+    aid = await publish(bot, clock.now())
+    await (await alice.press(await alice.next_message(), "Sign up")).answer()
+    await bot.services.activities.close_signup(owner_actor(OWNER_ID), aid)
+    owner = tg.create_user("Owner", language_code="en", user_id=OWNER_ID)
+    await owner.send("/manage")
+    listing = await owner.next_message()
+    assert "Reading club · Sign-up closed" in str(listing.buttons)
+    await alice.send("/activities")
+    mine = await alice.wait_for(lambda m: "Upcoming activities" in (m.text or ""))
+    assert "Signed up" in (mine.text or "") and "confirmed" not in (mine.text or "")

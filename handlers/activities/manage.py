@@ -64,10 +64,17 @@ async def show_manage(update: Update, context: Ctx, page_no: int, *, edit: bool)
         await (edit_or_reply if edit else reply)(update, tr("act.list.empty"))
         return
     page = kb.page_of(activities, page_no, MANAGE_PAGE)
-    rows = [[kb.button(a.title[:40], cb.ROSTER.data(id=a.id))] for a in page.items]
+    rows = [[kb.button(_manage_item(tr, a), cb.ROSTER.data(id=a.id))] for a in page.items]
     rows.append(pager(tr, cb.MANAGE_PAGE, page.page, page.pages))
     text = tr.join([tr("act.manage.header"), *page_line(tr, page)])
     await (edit_or_reply if edit else reply)(update, text, kb.inline(rows))
+
+
+def _manage_item(tr: Translator, a: Activity) -> str:
+    """An activity in the /manage list: its title, and its status in words unless it is open."""
+    if a.status == "published":
+        return a.title[:40]
+    return f"{a.title[:40]} · {label(tr, 'activity_status', a.status)}"
 
 
 # --- the paged lists of one activity -----------------------------------------------------------------
