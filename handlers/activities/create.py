@@ -373,7 +373,7 @@ async def got_confirm(update: Update, context: Ctx) -> int:
     try:
         result = await context.services.activities.create(who, _to_draft(_draft(context)))
     except AccessDenied:
-        await edit_or_reply(update, tr("act.bad.out_of_scope"))
+        await edit_or_reply(update, tr("act.bad.out_of_scope" if who.is_coordinator else "act.bad.not_allowed"))
         return ConversationHandler.END
     except Refusal as refusal:
         await edit_or_reply(update, refusal_text(tr, refusal))
