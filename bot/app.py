@@ -24,12 +24,13 @@ from bot.persistence import SqlitePersistence
 from bot.services import Services
 from bot.transport import build_request
 from bot.updates import PerUserUpdateProcessor
-from handlers import chatpolicy, common, flows, ledger, notices, org, profile, registration
+from handlers import chatpolicy, common, flows, ledger, notices
 from handlers import feedback as feedback_handlers
 from handlers import surveys as survey_handlers
 from handlers.activities import FEATURE as ACTIVITIES
 from handlers.common import FloodGuard
 from handlers.feature import Feature
+from handlers.members import FEATURE as MEMBERS
 from handlers.menu import CommandMenu
 from handlers.router import route_buttons
 from handlers.state import UiState
@@ -121,9 +122,7 @@ def _legacy(module: Any) -> Feature:
 
 # The features in registration order (the contract: handlers/feature.py).
 FEATURES: list[Feature] = [
-    _legacy(registration),  # /start for newcomers: the guided registration
-    _legacy(org),
-    _legacy(profile),
+    MEMBERS,  # first: its registration flow takes /start from newcomers; /mydata asks every feature
     _legacy(notices),  # also starts the delivery worker that drains the outbox for every feature
     ACTIVITIES,
     _legacy(feedback_handlers),

@@ -13,6 +13,7 @@ from typing import Any
 
 from bot.activities.models import (
     Activity,
+    MemberSignup,
     Recipient,
     RosterEntry,
     Signup,
@@ -303,3 +304,25 @@ class SignupRepo:
             "SELECT rating, comment FROM activity_survey WHERE activity_id = ? ORDER BY answered_at", (activity_id,)
         )
         return [(int(r["rating"]), r["comment"]) for r in rows]
+
+    async def history(self, member_id: int) -> list[MemberSignup]:
+        """Every sign-up of the member, with the activity's title and their rating (for /mydata)."""
+        rows = await self.db.fetchall(
+            "SELECT a.title, a.starts_at, s.status, s.created_at, s.checked_in_at, r.rating, r.comment"
+            " FROM activity_signups s JOIN activities a ON a.id = s.activity_id"
+            " LEFT JOIN activity_survey r ON r.activity_id = s.activity_id AND r.member_id = s.member_id"
+            " WHERE s.member_id = ? ORDER BY a.starts_at, a.id",
+            (member_id,),
+        )
+        return [
+            MemberSignup(
+                str(r["title"]),
+                from_db(r["starts_at"]),
+                str(r["status"]),
+                from_db(r["created_at"]),
+                opt_from_db(r["checked_in_at"]),
+                r["rating"],
+                r["comment"],
+            )
+            for r in rows
+        ]

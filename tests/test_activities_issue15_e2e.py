@@ -61,8 +61,10 @@ async def test_double_tapped_group_shows_what_is_stored_and_the_summary_names_ev
     b = await owner.press(picker, "Huamu")
     await a.answer()
     await b.answer()
-    await (await owner.press(picker, "Enterprise staff")).answer()  # the members' categories (bot/labels)
-    picker = await owner.wait_for(lambda m: m.message_id == picker.message_id and "[x] Enterprise" in str(m.buttons))
+    assert bot.services is not None
+    enterprise = str(bot.services.catalog.text("en", "label.category.enterprise"))  # the members' categories
+    await (await owner.press(picker, lambda b: b.get("callback_data") == "actc:enterprise")).answer()
+    picker = await owner.wait_for(lambda m: m.message_id == picker.message_id and f"[x] {enterprise}" in str(m.buttons))
     await (await owner.press(picker, "Done")).answer()  # handled after both taps (one user's updates in order)
     reminders = await owner.next_message()
     stored = await bot.db.fetchval("SELECT data FROM ptb_user_data WHERE user_id = ?", (OWNER_ID,))
@@ -70,7 +72,7 @@ async def test_double_tapped_group_shows_what_is_stored_and_the_summary_names_ev
     draft_groups = draft["groups"]
     screen = [str(button["text"]) for button in _current(owner, picker).inline_buttons]
     ticked = sorted(text.removeprefix("[x] ") for text in screen if text.startswith("[x] "))
-    assert draft_groups == [pudong] and ticked == ["Enterprise staff", "Pudong"]  # the screen is what is stored
+    assert draft_groups == [pudong] and ticked == sorted([enterprise, "Pudong"])  # the screen is what is stored
     assert draft["cats"] == ["enterprise"]
     assert "Reminders" in (reminders.text or "") or "reminder" in (reminders.text or "").lower()
     await owner.send("1d")
@@ -81,7 +83,7 @@ async def test_double_tapped_group_shows_what_is_stored_and_the_summary_names_ev
     await owner.send("weekly 2")
     summary = (await owner.next_message()).text or ""
     choices = (
-        "Who may sign up: Pudong; Enterprise staff",
+        f"Who may sign up: Pudong; {enterprise}",
         "Members told now: 2",
         "Reminders: 1d",
         "Repeat: weekly, 2 times",
@@ -239,3 +241,17 @@ async def test_activity_and_sign_up_statuses_are_shown_in_words(
     await alice.send("/activities")
     mine = await alice.wait_for(lambda m: "Upcoming activities" in (m.text or ""))
     assert "Signed up" in (mine.text or "") and "confirmed" not in (mine.text or "")
+
+
+async def test_mydata_lists_the_members_sign_ups_with_statuses_in_words(
+    tg: FakeTelegram, bot: BotRuntime, clock: FakeClock
+) -> None:
+    assert bot.db is not None
+    alice = await member_user(tg, bot.db, "Alice")
+    await publish(bot, clock.now())
+    await (await alice.press(await alice.next_message(), "Sign up")).answer()
+    await alice.send("/mydata")
+    doc = await alice.wait_for(lambda m: m.document is not None)
+    data = json.loads((await alice.download(doc)).decode("utf-8"))
+    (signup,) = data["activities"]["sign_ups"]
+    assert (signup["activity"], signup["status"], signup["checked_in_at"]) == ("Reading club", "Signed up", None)

@@ -142,6 +142,19 @@ class SignupAttempt:
 
 
 @dataclass(frozen=True)
+class MemberSignup:
+    """One of a member's sign-ups, for their /mydata export."""
+
+    title: str
+    starts_at: datetime
+    status: str
+    signed_up_at: datetime
+    checked_in_at: datetime | None
+    rating: int | None
+    comment: str | None
+
+
+@dataclass(frozen=True)
 class Group:
     """A live group an activity can be addressed to."""
 
