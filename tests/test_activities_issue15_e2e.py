@@ -255,3 +255,22 @@ async def test_mydata_lists_the_members_sign_ups_with_statuses_in_words(
     data = json.loads((await alice.download(doc)).decode("utf-8"))
     (signup,) = data["activities"]["sign_ups"]
     assert (signup["activity"], signup["status"], signup["checked_in_at"]) == ("Reading club", "Signed up", None)
+
+
+async def test_a_command_closes_an_unfinished_new_activity_and_its_text_is_not_taken(
+    tg: FakeTelegram, bot: BotRuntime
+) -> None:
+    assert bot.db is not None
+    owner = tg.create_user("Owner", language_code="en", user_id=OWNER_ID)
+    await owner.send("/newactivity")
+    await owner.next_message()
+    await owner.send("Tea salon")
+    assert "description" in ((await owner.next_message()).text or "").lower()
+    await owner.send("/manage")  # another command: the unfinished /newactivity is closed first
+    closed = await owner.next_message()
+    assert "new activity" in (closed.text or "") and "closed" in (closed.text or "")
+    await owner.next_message()  # /manage's own answer
+    await owner.send("This is not a description")
+    await owner.next_message()
+    assert await bot.db.fetchval("SELECT COUNT(*) FROM ptb_conversations WHERE name = 'activity_new'") == 0
+    assert await bot.db.fetchval("SELECT COUNT(*) FROM activities") == 0

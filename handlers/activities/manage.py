@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from telegram import Update
@@ -28,7 +27,7 @@ from handlers import common
 from handlers import keyboards as kb
 from handlers.activities.common import number, page_line, pager, private_chat, refusal_text, tell_refusal
 from handlers.base import actor, answer, edit_or_reply, refuse, reply, send_direct, translator, user_id_of
-from handlers.buttons import on, press
+from handlers.buttons import ButtonCallback, on, press
 
 MANAGE_PAGE = 15
 ATTEND_PAGE = 20
@@ -83,7 +82,7 @@ FIRST_PAGES = {cb.ROSTER: cb.ROSTER_PAGE, cb.ATTENDANCE: cb.ATTENDANCE_PAGE, cb.
 NEXT_PAGES = set(FIRST_PAGES.values())
 
 
-def _paged(button: Button) -> Any:
+def _paged(button: Button) -> ButtonCallback:
     async def callback(update: Update, context: Ctx) -> None:
         pressed = press(update, button)
         if pressed is None or not await private_chat(update, context):
