@@ -12,18 +12,15 @@ from bot.feedback import FeedbackService
 from bot.i18n import Catalog
 from bot.ledger.backup import BackupService
 from bot.ledger.service import LedgerService
-from bot.members import MemberService
+from bot.members.org import OrgService
+from bot.members.service import MemberService
 from bot.notices import NoticeService
-from bot.org import OrgService
 from bot.roles import RoleService
 from bot.surveys import SurveyService
 from bot.users import UserService
 from storage.audit import AuditRepo
 from storage.db import Database
 from storage.feedback import FeedbackRepo
-from storage.groups import GroupRepo
-from storage.invites import InviteRepo
-from storage.members import MemberRepo
 from storage.roles import RoleRepo
 from storage.surveys import SurveyRepo
 from storage.users import UserRepo
@@ -66,8 +63,8 @@ class Services:
             activities=ActivityService(db, clock, catalog, settings.zone),
             feedback=FeedbackService(FeedbackRepo(db), roles, clock, settings),
             surveys=SurveyService(SurveyRepo(db), roles, clock, settings),
-            members=MemberService(MemberRepo(db), clock, settings.profile_refresh_days),
-            org=OrgService(GroupRepo(db), InviteRepo(db), MemberRepo(db), clock),
+            members=MemberService(db, clock, settings.profile_refresh_days, catalog),
+            org=OrgService(db, clock),
             delivery=delivery,
             notices=NoticeService.build(settings, db, clock, catalog, roles, delivery),
         )
