@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 
 from storage.db import Database
 from storage.timefmt import to_db
+from tests import factories
 
 CATEGORIES = {  # stored keys, as registration stores them (shown to people through bot/labels)
     "A": "enterprise",
@@ -52,38 +53,30 @@ HEAD_COORDINATOR = 202
 
 
 async def seed(db: Database) -> None:
+    """The dataset above, through tests/factories.py (then what the factories do not set)."""
     now = to_db(NOV)
+    for gid, parent, name, kind, _path in GROUPS:
+        assert await factories.add_group(db, name, parent, kind, at=now) == gid
+    for mid, uid, status, name, cat, registered in MEMBERS:
+        fields = {"phone": "=13900000001"} if mid == 1 else {}
+        if mid == 3:
+            fields["unreachable_at"] = now
+        if status == "erased":
+            fields["erased_at"] = now
+        groups = [gid for member, gid, _status in MEMBERSHIPS if member == mid]
+        added = await factories.add_member(db, uid, name, groups, CATEGORIES[cat], status, at=to_db(registered),
+                                           **fields)
+        assert added == mid
+    for uid in (101, 102, 103, 104, 106, 107, GROUP_COORDINATOR, HEAD_COORDINATOR):
+        await factories.bot_user(db, uid, "en" if uid == HEAD_COORDINATOR else None, at=now)
+    for uid, gid in ((GROUP_COORDINATOR, 2), (HEAD_COORDINATOR, 1)):
+        await factories.add_coordinator(db, uid, gid, 1, at=now)
     async with db.transaction() as tx:
-        for gid, parent, name, kind, path in GROUPS:
-            await tx.execute(
-                "INSERT INTO groups (id, parent_id, name, kind, path, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (gid, parent, name, kind, path, now),
-            )
-        for mid, uid, status, name, cat, registered in MEMBERS:
-            await tx.execute(
-                "INSERT INTO members (id, user_id, status, name, category, phone, registered_at, updated_at,"
-                " unreachable_at, erased_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    mid, uid, status, name, CATEGORIES[cat], f"=1390000000{mid}" if mid == 1 else None,
-                    to_db(registered), now, now if mid == 3 else None, now if status == "erased" else None,
-                ),
-            )
-        for mid, gid, status in MEMBERSHIPS:
-            await tx.execute(
-                "INSERT INTO member_groups (member_id, group_id, status, requested_at) VALUES (?, ?, ?, ?)",
-                (mid, gid, status, now),
-            )
-        for uid in (101, 102, 103, 104, 106, 107, GROUP_COORDINATOR, HEAD_COORDINATOR):
-            await tx.execute(
-                "INSERT INTO bot_users (user_id, language, started_at, last_seen_at, blocked_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (uid, "en" if uid == HEAD_COORDINATOR else None, now, now, now if uid == 107 else None),
-            )
-        for uid, gid in ((GROUP_COORDINATOR, 2), (HEAD_COORDINATOR, 1)):
-            await tx.execute(
-                "INSERT INTO coordinators (user_id, group_id, appointed_by, appointed_at) VALUES (?, ?, ?, ?)",
-                (uid, gid, 1, now),
-            )
+        await tx.executemany(
+            "UPDATE member_groups SET status = ?, requested_at = ? WHERE member_id = ? AND group_id = ?",
+            [(status, now, mid, gid) for mid, gid, status in MEMBERSHIPS],
+        )
+        await tx.execute("UPDATE bot_users SET blocked_at = ? WHERE user_id = 107", (now,))
 
 
 def _t(text: str) -> str:
