@@ -68,7 +68,7 @@ async def _export(user: SandboxUser) -> tuple[bytes, bytes]:
 def same_as_label(language: Language) -> set[str]:
     """Stored values whose own label reads the same in `language` (English "active"): not detectable."""
     texts = Catalog.load().messages[language]
-    return {v for kind in LABELLED for v in labels.KINDS[kind] if texts.get(labels.key(kind, v)) == v}
+    return {v for kind in LABELLED for v in labels.KINDS.get(kind, ()) if texts.get(labels.key(kind, v)) == v}
 
 
 def _raw_words(text: str, allowed: set[str]) -> set[str]:
