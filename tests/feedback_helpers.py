@@ -37,7 +37,8 @@ async def add_group(runtime: BotRuntime, name: str, parent: int | None = None, k
     return group_id
 
 
-async def _bot_user(db: Database, user_id: int, language: str) -> None:
+async def _bot_user(db: Database, user_id: int, language: str | None) -> None:
+    """`language` None: no /language choice (the Telegram language seen later applies)."""
     async with db.transaction() as tx:
         await tx.execute(
             "INSERT INTO bot_users (user_id, language, started_at, last_seen_at) VALUES (?, ?, ?, ?)"
@@ -46,7 +47,9 @@ async def _bot_user(db: Database, user_id: int, language: str) -> None:
         )
 
 
-async def add_member(runtime: BotRuntime, user: SandboxUser, name: str, groups: list[int], language: str = "en") -> int:
+async def add_member(
+    runtime: BotRuntime, user: SandboxUser, name: str, groups: list[int], language: str | None = "en"
+) -> int:
     db = db_of(runtime)
     await _bot_user(db, user.id, language)
     async with db.transaction() as tx:
@@ -62,7 +65,9 @@ async def add_member(runtime: BotRuntime, user: SandboxUser, name: str, groups: 
     return member_id
 
 
-async def add_coordinator(runtime: BotRuntime, user: SandboxUser, group_id: int, language: str = "en") -> None:
+async def add_coordinator(
+    runtime: BotRuntime, user: SandboxUser, group_id: int, language: str | None = "en"
+) -> None:
     db = db_of(runtime)
     await _bot_user(db, user.id, language)
     async with db.transaction() as tx:
@@ -137,6 +142,32 @@ async def submit_feedback(
     done = await user.wait_for(lambda m: m.message_id == prompt.message_id and "reference number" in (m.text or ""))
     assert done.text is not None
     return done.text.split("reference number is ")[1].split(".")[0]
+
+
+async def fresh_queue(coord: SandboxUser) -> SandboxMessage:
+    before = max((m.message_id for m in coord.inbox), default=0)
+    await coord.send("/queue")
+    return await coord.wait_for(
+        lambda m: m.message_id > before and ("Feedback queue" in (m.text or "") or "No feedback" in (m.text or ""))
+    )
+
+
+async def open_item(coord: SandboxUser, ref: str, status_filter: str | None = None) -> SandboxMessage:
+    queue = await fresh_queue(coord)
+    if status_filter:
+        await (await coord.press(queue, status_filter)).answer()
+        queue = await coord.wait_for(lambda m: m.message_id == queue.message_id and ref in str(m.buttons))
+    await (await coord.press(queue, lambda b: str(b.get("text", "")).startswith(ref))).answer()
+    return await coord.wait_for(lambda m: m.message_id == queue.message_id and (m.text or "").startswith(ref))
+
+
+async def write(coord: SandboxUser, item: SandboxMessage, button: str, text: str) -> str:
+    before = max((m.message_id for m in coord.inbox), default=0)
+    await (await coord.press(item, button)).answer()
+    prompt = await coord.wait_for(lambda m: m.message_id > before and "/cancel" in (m.text or ""))
+    await coord.send(text)
+    done = await coord.wait_for(lambda m: m.message_id > prompt.message_id)
+    return done.text or ""
 
 
 @pytest.fixture
