@@ -20,7 +20,6 @@ from bot.surveys import SurveyService
 from bot.users import UserService
 from storage.audit import AuditRepo
 from storage.db import Database
-from storage.feedback import FeedbackRepo
 from storage.groups import GroupRepo
 from storage.invites import InviteRepo
 from storage.ledger import LedgerRepo
@@ -65,7 +64,7 @@ class Services:
             ledger=LedgerService(LedgerRepo(db), settings, clock),
             backup=BackupService(db, LedgerRepo(db), settings, clock),
             activities=ActivityService(db, clock, catalog, settings.zone),
-            feedback=FeedbackService(FeedbackRepo(db), roles, clock, settings),
+            feedback=FeedbackService(db, roles, clock, settings, catalog, users, delivery.wake),
             surveys=SurveyService(SurveyRepo(db), roles, clock, settings),
             members=MemberService(MemberRepo(db), clock, settings.profile_refresh_days),
             org=OrgService(GroupRepo(db), InviteRepo(db), MemberRepo(db), clock),

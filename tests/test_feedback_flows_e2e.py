@@ -103,10 +103,11 @@ async def test_any_command_ends_the_feedback_flow_with_one_line(tg: FakeTelegram
     user = tg.create_user("陈静", language_code="en")
     await add_member(bot, user, "陈静", [t.local])
     await feedback_up_to_text(user, "Other")
+    before = max(m.message_id for m in user.inbox)
     await user.send("/myfeedback")
-    closed = await user.next_message()
-    assert "was closed" in (closed.text or "")
-    assert "not sent any feedback" in ((await user.next_message()).text or "")
+    await user.wait_for(lambda m: m.message_id > before and "not sent any feedback" in (m.text or ""))
+    closed = [m.text or "" for m in user.inbox if m.message_id > before and "was closed" in (m.text or "")]
+    assert closed == ["The unfinished “feedback” was closed."]
     await user.send("not feedback any more")
-    assert "didn't understand" in ((await user.next_message()).text or "")
+    await user.wait_for(lambda m: "didn't understand" in (m.text or ""))
     assert await db_of(bot).fetchval("SELECT COUNT(*) FROM feedback_items") == 0

@@ -86,7 +86,7 @@ async def test_items_outside_scope_are_invisible_and_forged_buttons_refused(tg: 
     queue = await outsider.next_message()
     assert ref not in str(queue.buttons) and "No feedback" in (queue.text or "")
     item_id = await db_of(bot).fetchval("SELECT id FROM feedback_items")
-    for forged in (f"fb:v:{item_id}", f"fb:take:{item_id}", f"fb:close:{item_id}", f"fb:asg:{item_id}:{outsider.id}"):
+    for forged in (f"fb:v:{item_id}", f"fb:take:{item_id}", f"fb:close:{item_id}", f"fb:to:{item_id}:{outsider.id}"):
         result = await outsider.press_data(queue, forged)
         assert "not yours" in ((await result.answer()).text or "")
     own = member.last_message
