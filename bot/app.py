@@ -25,7 +25,7 @@ from bot.services import Services
 from bot.transport import build_request
 from bot.updates import PerUserUpdateProcessor
 from handlers import activities, activities_edit, chatpolicy, common, flows, ledger, notices, org, profile, registration
-from handlers import feedback
+from handlers import feedback as feedback_handlers
 from handlers import surveys as survey_handlers
 from handlers.common import FloodGuard
 from handlers.feature import Feature
@@ -126,7 +126,7 @@ FEATURES: list[Feature] = [
     _legacy(notices),  # also starts the delivery worker that drains the outbox for every feature
     _legacy(activities),
     _legacy(activities_edit),  # guided edit of an activity (the Edit button on the roster view)
-    feedback.FEATURE,
-    _legacy(survey_handlers),
+    feedback_handlers.FEATURE,
+    survey_handlers.FEATURE,
     _legacy(ledger),
 ]

@@ -25,7 +25,6 @@ from storage.invites import InviteRepo
 from storage.ledger import LedgerRepo
 from storage.members import MemberRepo
 from storage.roles import RoleRepo
-from storage.surveys import SurveyRepo
 from storage.users import UserRepo
 
 
@@ -65,7 +64,7 @@ class Services:
             backup=BackupService(db, LedgerRepo(db), settings, clock),
             activities=ActivityService(db, clock, catalog, settings.zone),
             feedback=FeedbackService(db, roles, clock, settings, catalog, users, delivery.wake),
-            surveys=SurveyService(SurveyRepo(db), roles, clock, settings),
+            surveys=SurveyService(db, roles, clock, settings, catalog, delivery.wake),
             members=MemberService(MemberRepo(db), clock, settings.profile_refresh_days),
             org=OrgService(GroupRepo(db), InviteRepo(db), MemberRepo(db), clock),
             delivery=delivery,

@@ -383,7 +383,8 @@ async def claim(tx: Tx, job_id: int, now: datetime) -> JobTarget | None:
 
 async def digest_recipients(tx: Tx, paths: Paths) -> list[Recipient]:
     """Active members of the segment with a Telegram account, and their resolved language."""
-    cond, params = member_in(paths, "m.id", active_only=True)
+    # everything ("/"): still only members with an active membership of a live group
+    cond, params = member_in(paths if paths is not None else ("/",), "m.id", active_only=True)
     rows = await tx.fetchall(
         "SELECT m.id, m.user_id, COALESCE(b.language, b.tg_language) AS language FROM members m"  # noqa: S608
         " LEFT JOIN bot_users b ON b.user_id = m.user_id"

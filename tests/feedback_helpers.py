@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import json
+import asyncio
 from dataclasses import dataclass
 
 import pytest
-from telegram import Bot, InlineKeyboardMarkup
-from telegram.error import TelegramError
 
 from bot.runtime import BotRuntime
 from sandbox.driver import SandboxUser
 from sandbox.server import FakeTelegram
 from sandbox.state import SandboxMessage
 from storage.db import Database
+from storage.outbox import FINAL_STATUSES
 
 NOW = "2026-11-01T00:00:00.000000Z"
 
@@ -94,23 +93,16 @@ async def tree(runtime: BotRuntime) -> Tree:
     return Tree(head, sub, local, other)
 
 
-async def drain_outbox(runtime: BotRuntime, tg: FakeTelegram) -> int:
-    """Test-only: send pending outbox rows through the bot (the real worker lives elsewhere)."""
+async def drain_outbox(runtime: BotRuntime, tg: FakeTelegram, timeout: float = 5.0) -> int:
+    """Wait until the delivery worker has sent every queued outbox row; returns how many were sent."""
     db = db_of(runtime)
-    rows = await db.fetchall("SELECT id, chat_id, text, reply_markup FROM outbox WHERE status = 'pending' ORDER BY id")
-    sent = 0
-    async with Bot(tg.token, base_url=tg.api_url) as bot:
-        for row in rows:
-            markup = InlineKeyboardMarkup.de_json(json.loads(row["reply_markup"]), bot) if row["reply_markup"] else None
-            try:
-                await bot.send_message(row["chat_id"], row["text"], parse_mode="HTML", reply_markup=markup)
-                status = "sent"
-                sent += 1
-            except TelegramError:
-                status = "failed"
-            async with db.transaction() as tx:
-                await tx.execute("UPDATE outbox SET status = ? WHERE id = ?", (status, row["id"]))
-    return sent
+    marks = ", ".join("?" for _ in FINAL_STATUSES)
+    deadline = asyncio.get_running_loop().time() + timeout
+    while await db.fetchval(f"SELECT COUNT(*) FROM outbox WHERE status NOT IN ({marks})", FINAL_STATUSES):
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError("outbox not drained")
+        await asyncio.sleep(0.02)
+    return int(await db.fetchval("SELECT COUNT(*) FROM outbox WHERE status = 'sent'"))
 
 
 def has_button(text: str) -> object:
