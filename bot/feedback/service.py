@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -243,12 +243,21 @@ class FeedbackService:
         return ref
 
     async def start_work(self, actor: Actor, item_id: int) -> bool:
+        return await self._change(actor, item_id, st.start_work, "feedback.in_progress")
+
+    async def close(self, actor: Actor, item_id: int) -> bool:
+        return await self._change(actor, item_id, st.close, "feedback.close")
+
+    async def _change(
+        self, actor: Actor, item_id: int, change: Callable[[Tx, int, datetime], Awaitable[bool]], action: str
+    ) -> bool:
+        """A status change of an item in scope, audited when it happened."""
         await self._item_in_scope(actor, item_id)
         now = self.clock.now()
         async with self.db.transaction() as tx:
-            ok = await st.start_work(tx, item_id, now)
+            ok = await change(tx, item_id, now)
             if ok:
-                await audit.record(tx, now, actor.user_id, "feedback.in_progress", "feedback", item_id)
+                await audit.record(tx, now, actor.user_id, action, "feedback", item_id)
         return ok
 
     async def add_note(self, actor: Actor, item_id: int, text: str) -> None:
@@ -276,15 +285,6 @@ class FeedbackService:
         if fresh is None:
             raise Refusal("fb.not_found")
         return fresh, None if author is None else author[1]
-
-    async def close(self, actor: Actor, item_id: int) -> bool:
-        await self._item_in_scope(actor, item_id)
-        now = self.clock.now()
-        async with self.db.transaction() as tx:
-            ok = await st.close(tx, item_id, now)
-            if ok:
-                await audit.record(tx, now, actor.user_id, "feedback.close", "feedback", item_id)
-        return ok
 
     async def export(self, actor: Actor) -> list[Item]:
         self.roles.require_coordinator(actor)
