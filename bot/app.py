@@ -24,11 +24,12 @@ from bot.persistence import SqlitePersistence
 from bot.services import Services
 from bot.transport import build_request
 from bot.updates import PerUserUpdateProcessor
-from handlers import activities, activities_edit, chatpolicy, common, flows, ledger, notices, org, profile, registration
+from handlers import activities, activities_edit, chatpolicy, common, flows, ledger, notices
 from handlers import feedback as feedback_handlers
 from handlers import surveys as survey_handlers
 from handlers.common import FloodGuard
 from handlers.feature import Feature
+from handlers.members import FEATURE as MEMBERS
 from handlers.menu import CommandMenu
 from handlers.router import route_buttons
 from handlers.state import UiState
@@ -120,9 +121,7 @@ def _legacy(module: Any) -> Feature:
 
 # The features in registration order (the contract: handlers/feature.py).
 FEATURES: list[Feature] = [
-    _legacy(registration),  # /start for newcomers: the guided registration
-    _legacy(org),
-    _legacy(profile),
+    MEMBERS,  # first: its registration flow takes /start from newcomers; /mydata asks every feature
     _legacy(notices),  # also starts the delivery worker that drains the outbox for every feature
     _legacy(activities),
     _legacy(activities_edit),  # guided edit of an activity (the Edit button on the roster view)

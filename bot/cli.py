@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.config import ConfigError, Settings, load_settings
-from bot.logsetup import configure_logging
+from bot.logsetup import REDACTOR, configure_logging
 
 if TYPE_CHECKING:
     from bot.clock import Clock
@@ -50,8 +50,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
     try:
         if command == "run":
-            asyncio.run(_run(settings))
-        elif command == "sandbox":
+            return _run_reporting_failure(settings)
+        if command == "sandbox":
             if args.command is None:
                 print("BOT_TOKEN is not set: starting the local sandbox instead of Telegram.", flush=True)
             asyncio.run(_sandbox(settings, args))
@@ -110,6 +110,23 @@ def settle_heap() -> None:
     """
     gc.collect()
     gc.freeze()
+
+
+EXIT_STARTUP = 1
+
+
+def _run_reporting_failure(settings: Settings) -> int:
+    """Run the bot; a failure (rejected token, unreachable API, bad database) ends the process
+    with one redacted line and a non-zero exit code, so a supervisor restarts it."""
+    try:
+        asyncio.run(_run(settings))
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as exc:  # noqa: BLE001 - the process must exit, saying why, never with a traceback holding secrets
+        reason = REDACTOR.redact(f"{type(exc).__name__}: {exc}")
+        print(f"liaison-bot: could not run: {reason}", file=sys.stderr, flush=True)
+        return EXIT_STARTUP
+    return 0
 
 
 async def _run(settings: Settings) -> None:
@@ -208,9 +225,8 @@ async def _migrate(settings: Settings) -> list[int]:
 
 async def _import_groups(settings: Settings, path: Path) -> int:
     from bot.clock import Clock
-    from bot.org import ImportError_, load_tree
+    from bot.members.org import ImportError_, OrgService, load_tree
     from storage.db import Database
-    from storage.groups import GroupRepo
     from storage.migrations import migrate
 
     try:
@@ -221,7 +237,7 @@ async def _import_groups(settings: Settings, path: Path) -> int:
     db = await Database.open(settings.db_path)
     try:
         await migrate(db)
-        created = await GroupRepo(db).import_tree(roots, Clock().now())
+        created = await OrgService(db, Clock()).import_tree(roots)
     finally:
         await db.close()
     if created is None:

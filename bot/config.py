@@ -6,17 +6,20 @@ Every value is validated once at start-up; a bad or missing value becomes a
 
 from __future__ import annotations
 
+import re
 from datetime import time
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_API_URL = "https://api.telegram.org/bot"
 Language = Literal["zh-Hans", "en"]
 LANGUAGES: tuple[Language, ...] = ("zh-Hans", "en")
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 def parse_quiet_hours(text: str) -> tuple[time, time] | None:
@@ -115,9 +118,31 @@ class Settings(BaseSettings):
         if value in (None, ""):
             return None
         assert value is not None
-        if not value.startswith("https://") and not value.startswith("http://"):
-            raise ValueError("must be an http(s) URL")
+        host = urlsplit(value).hostname or ""
+        if value.startswith("https://") and host:
+            return value
+        # Telegram only calls https webhooks; plain http is accepted for this machine only (the
+        # sandbox and tests), never for an address Telegram would reach over the network.
+        if value.startswith("http://") and host in LOOPBACK_HOSTS:
+            return value
+        raise ValueError("must be an https:// URL (http:// only for 127.0.0.1/localhost)")
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _check_webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", value.get_secret_value()):
+            # Telegram's secret_token alphabet; at least 16 characters. Never echo the value.
+            raise ValueError("must be 16-256 characters of A-Z, a-z, 0-9, _ and -")
         return value
+
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> Settings:
+        if self.webhook_url and self.webhook_secret is None:
+            # Without it anyone who finds the address could post updates as any user, the owner included.
+            raise ValueError("LIAISON_WEBHOOK_SECRET: required when LIAISON_WEBHOOK_URL is set")
+        return self
 
     @field_validator("listen")
     @classmethod
@@ -165,10 +190,10 @@ def load_settings(env_file: str | Path | None = ".env", **overrides: Any) -> Set
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = first.get("loc", ())
-        field = str(loc[0]) if loc else "?"
-        name = _alias_of(field)
         message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
-        raise ConfigError(f"{name}: {message}") from None
+        if not loc:  # a rule across several settings: the message names the variable itself
+            raise ConfigError(message) from None
+        raise ConfigError(f"{_alias_of(str(loc[0]))}: {message}") from None
 
 
 def _alias_of(field: str) -> str:

@@ -18,6 +18,7 @@ from bot.context import LiaisonApp
 from bot.i18n import Catalog
 from bot.logsetup import install_redaction
 from bot.services import Services
+from bot.webhook import WebhookServer
 from handlers import feature as features
 from handlers.common import publish_command_menus
 from storage.db import Database
@@ -34,8 +35,17 @@ class BotRuntime:
     db: Database | None = None
     app: LiaisonApp | None = None
     services: Services | None = None
+    webhook: WebhookServer | None = None
 
     async def start(self, *, polling: bool = True) -> None:
+        """Open, migrate, build and start everything; on any failure close what was opened and raise."""
+        try:
+            await self._start(polling=polling)
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start(self, *, polling: bool) -> None:
         secret = self.settings.webhook_secret.get_secret_value() if self.settings.webhook_secret else None
         install_redaction([self.token or self.settings.token, secret])
         self.db = await Database.open(self.settings.db_path)
@@ -54,15 +64,11 @@ class BotRuntime:
             return
         assert app.updater is not None
         if self.settings.webhook_url:
+            if secret is None:  # bot/config.py refuses this; never serve a webhook without it
+                raise RuntimeError("LIAISON_WEBHOOK_SECRET is required in webhook mode")
             host, port = self.settings.listen_host_port
-            await app.updater.start_webhook(
-                listen=host,
-                port=port,
-                url_path="telegram",
-                webhook_url=self.settings.webhook_url,
-                secret_token=secret,
-                allowed_updates=Update.ALL_TYPES,
-            )
+            self.webhook = WebhookServer(app, secret, host, port)
+            await self.webhook.start(self.settings.webhook_url)
             log.info("receiving updates by webhook on %s:%s", host, port)
         else:
             await app.updater.start_polling(
@@ -74,12 +80,20 @@ class BotRuntime:
             log.info("receiving updates by long polling")
 
     async def stop(self) -> None:
+        if self.webhook is not None:
+            await self.webhook.stop()
+            self.webhook = None
         app = self.app
         if app is not None:
             if app.updater is not None and app.updater.running:
                 await app.updater.stop()
             if app.running:
                 await app.stop()
+            if not getattr(app, "_initialized", False):
+                # Initialisation failed half-way (getMe refused or unreachable): PTB's shutdown is a
+                # no-op then, but the HTTP clients were opened; close them so nothing is left behind.
+                for request in getattr(app.bot, "_request", ()):
+                    await request.shutdown()
             await app.shutdown()
             self.app = None
         if self.db is not None:

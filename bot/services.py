@@ -12,18 +12,15 @@ from bot.delivery import DeliveryService
 from bot.feedback import FeedbackService
 from bot.i18n import Catalog
 from bot.ledger import LedgerService
-from bot.members import MemberService
+from bot.members.org import OrgService
+from bot.members.service import MemberService
 from bot.notices import NoticeService
-from bot.org import OrgService
 from bot.roles import RoleService
 from bot.surveys import SurveyService
 from bot.users import UserService
 from storage.audit import AuditRepo
 from storage.db import Database
-from storage.groups import GroupRepo
-from storage.invites import InviteRepo
 from storage.ledger import LedgerRepo
-from storage.members import MemberRepo
 from storage.roles import RoleRepo
 from storage.users import UserRepo
 
@@ -65,8 +62,8 @@ class Services:
             activities=ActivityService(db, clock, catalog, settings.zone),
             feedback=FeedbackService(db, roles, clock, settings, catalog, users, delivery.wake),
             surveys=SurveyService(db, roles, clock, settings, catalog, delivery.wake),
-            members=MemberService(MemberRepo(db), clock, settings.profile_refresh_days),
-            org=OrgService(GroupRepo(db), InviteRepo(db), MemberRepo(db), clock),
+            members=MemberService(db, clock, settings.profile_refresh_days, catalog),
+            org=OrgService(db, clock),
             delivery=delivery,
             notices=NoticeService.build(settings, db, clock, catalog, roles, delivery),
         )

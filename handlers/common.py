@@ -20,6 +20,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot import callbacks
 from bot.config import LANGUAGES, Language
 from bot.context import Ctx, LiaisonApp
 from bot.i18n import Catalog
@@ -27,6 +28,7 @@ from bot.roles import SERVICE_IDS, Role
 from bot.services import Services
 from handlers import keyboards as kb
 from handlers.base import actor, answer, edit_or_reply, flood_limited, reply, translator, with_retry_after
+from handlers.buttons import on, press
 from handlers.menu import CommandMenu
 
 log = logging.getLogger(__name__)
@@ -158,16 +160,16 @@ async def help_command(update: Update, context: Ctx) -> None:
 # --- /language -------------------------------------------------------------------------------------
 async def language_command(update: Update, context: Ctx) -> None:
     tr = await translator(update, context)
-    buttons = [kb.button(LANGUAGE_NAMES[lang], kb.cb("lang", lang)) for lang in LANGUAGES]
+    buttons = [kb.button(LANGUAGE_NAMES[lang], callbacks.LANGUAGE.data(code=lang)) for lang in LANGUAGES]
     await reply(update, tr("language.choose"), kb.inline([buttons]))
 
 
 async def language_chosen(update: Update, context: Ctx) -> None:
-    parts = kb.parse(update.callback_query.data if update.callback_query else None, "lang", 1)
-    if parts is None or parts[0] not in LANGUAGES or update.effective_user is None:
+    pressed = press(update, callbacks.LANGUAGE)
+    if pressed is None or update.effective_user is None:
         await answer(update)
         return
-    lang: Language = "en" if parts[0] == "en" else "zh-Hans"
+    lang: Language = "en" if pressed.text("code") == "en" else "zh-Hans"
     await context.services.users.set_language(update.effective_user.id, lang)
     tr = context.services.catalog.for_lang(lang)
     await answer(update, str(tr("language.changed")))
@@ -310,9 +312,9 @@ def register(app: LiaisonApp, menu: CommandMenu) -> None:
     # /help and /language work anywhere, even in the middle of a conversation (its state is kept).
     app.add_handler(CommandHandler("help", help_command, filters=COMMAND_FILTER))
     app.add_handler(CommandHandler("language", language_command, filters=COMMAND_FILTER))
-    app.add_handler(CallbackQueryHandler(language_chosen, pattern=r"^lang:"))
-    app.add_handler(CallbackQueryHandler(home_button, pattern=r"^home$"))
-    app.add_handler(CallbackQueryHandler(noop, pattern=r"^noop$"))
+    app.add_handler(on(callbacks.LANGUAGE, language_chosen))
+    app.add_handler(on(callbacks.HOME, home_button))
+    app.add_handler(on(callbacks.NOOP, noop))
     menu.add("start", "cmd.start")
     menu.add("help", "cmd.help")
     menu.add("language", "cmd.language")

@@ -19,6 +19,8 @@ from telegram import (
     ReplyKeyboardRemove,
 )
 
+from bot.callbacks import NOOP
+
 MAX_CALLBACK_BYTES = 64
 T = TypeVar("T")
 SEP = ":"
@@ -83,7 +85,7 @@ def pager(prefix: str, page: int, pages: int, prev_text: str, next_text: str) ->
     if page > 0:
         row.append(button(prev_text, cb(prefix, page - 1)))
     if pages > 1:
-        row.append(button(f"{page + 1}/{pages}", cb("noop")))
+        row.append(button(f"{page + 1}/{pages}", NOOP.data()))
     if page + 1 < pages:
         row.append(button(next_text, cb(prefix, page + 1)))
     return row

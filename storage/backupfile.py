@@ -8,6 +8,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from storage.db import private_file
 from storage.ledger import readonly_uri
 
 __all__ = ["BadFile", "copy_file", "table_counts"]
@@ -38,6 +39,7 @@ def copy_file(source: Path, target: Path) -> None:
     """Copy the database `source` over `target` (page by page, consistent), dropping target's WAL leftovers."""
     for leftover in (target.with_name(target.name + "-wal"), target.with_name(target.name + "-shm")):
         leftover.unlink(missing_ok=True)
+    private_file(target)
     src = sqlite3.connect(readonly_uri(source), uri=True)
     dest = sqlite3.connect(str(target))
     try:

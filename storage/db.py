@@ -9,6 +9,7 @@ This module and the repositories beside it are the only places that know SQL.
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -119,7 +120,7 @@ class Database:
     async def open(cls, path: str | Path) -> Database:
         path = Path(path)
         if str(path) != ":memory:":
-            path.parent.mkdir(parents=True, exist_ok=True)
+            private_file(path)  # SQLite gives the -wal and -shm files the database file's mode
         writer = await _connect(path)
         await _pragma(writer, "PRAGMA journal_mode=WAL")
         reader = await _connect(path)
@@ -225,7 +226,7 @@ class Database:
     async def backup_to(self, target: str | Path) -> None:
         """SQLite online backup of the live database into `target` (overwritten)."""
         target = Path(target)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        private_file(target)
         async with self._write_lock:
             dest = await aiosqlite.connect(str(target))
             try:
@@ -235,6 +236,23 @@ class Database:
 
 
 T = TypeVar("T")
+PRIVATE_FILE = 0o600  # the database holds phone numbers and anonymous complaints: owner only
+PRIVATE_DIR = 0o700
+
+
+def private_file(path: Path) -> None:
+    """Create `path` (and missing folders) readable by the owner only; tighten an existing file."""
+    missing = [folder for folder in (path.parent, *path.parent.parents) if not folder.exists()]
+    for folder in reversed(missing):  # each new folder private (mkdir's parents=True would not make them so)
+        folder.mkdir(mode=PRIVATE_DIR, exist_ok=True)
+        os.chmod(folder, PRIVATE_DIR)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, PRIVATE_FILE)
+    os.close(fd)
+    os.chmod(path, PRIVATE_FILE)
+    for suffix in ("-wal", "-shm"):
+        side = path.with_name(path.name + suffix)
+        if side.exists():
+            os.chmod(side, PRIVATE_FILE)
 
 
 async def _on_thread(

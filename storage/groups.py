@@ -1,4 +1,7 @@
-"""The group tree (1 + 6 + N) and coordinator appointments.
+"""The group tree (1 + 6 + N) and coordinator appointments: SQL only.
+
+Reads go through `GroupRepo`; writes are functions over the caller's transaction (the service,
+bot/members/org.py, opens it and writes the audit row in it).
 
 `groups.path` is the materialised path of ids from the root ('/1/4/9/'); it is written
 when a group is created and rewritten for the whole subtree when a group moves.
@@ -6,53 +9,14 @@ when a group is created and rewritten for the whole subtree when a group moves.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from storage import audit
+from bot.members.models import GROUP_KINDS, Appointment, Group, GroupSpec, TreeError
 from storage.db import Database, Tx
 from storage.timefmt import to_db
 
-KINDS = ("head", "sub", "local", "club")
 _COLUMNS = "id, parent_id, name, kind, path, requires_approval, archived_at"
-
-
-class TreeError(Exception):
-    """A change that would break the tree (unknown parent, moving under itself)."""
-
-
-@dataclass(frozen=True)
-class Group:
-    id: int
-    parent_id: int | None
-    name: str
-    kind: str
-    path: str
-    requires_approval: bool
-    archived: bool
-
-    @property
-    def depth(self) -> int:
-        return self.path.count("/") - 2
-
-
-@dataclass(frozen=True)
-class GroupSpec:
-    """One node of a tree to import."""
-
-    name: str
-    kind: str
-    requires_approval: bool = False
-    children: tuple[GroupSpec, ...] = ()
-
-
-@dataclass(frozen=True)
-class Appointment:
-    user_id: int
-    group_id: int
-    group_name: str
-    member_name: str | None
 
 
 def _group(row: Any) -> Group:
@@ -71,7 +35,7 @@ async def insert_group(
     tx: Tx, name: str, kind: str, parent_id: int | None, requires_approval: bool, now: datetime
 ) -> Group:
     """Create a group and write its path (inside the caller's transaction)."""
-    if kind not in KINDS:
+    if kind not in GROUP_KINDS:
         raise TreeError(f"unknown kind {kind!r}")
     parent_path = "/"
     if parent_id is not None:
@@ -106,101 +70,6 @@ class GroupRepo:
     async def count(self) -> int:
         return int(await self._db.fetchval("SELECT COUNT(*) FROM groups"))
 
-    async def create(
-        self, actor_id: int, name: str, kind: str, parent_id: int | None, requires_approval: bool, now: datetime
-    ) -> Group:
-        async with self._db.transaction() as tx:
-            group = await insert_group(tx, name, kind, parent_id, requires_approval, now)
-            await audit.record(tx, now, actor_id, "group.create", "group", group.id, {"name": name, "kind": kind})
-        return group
-
-    async def rename(self, actor_id: int, group_id: int, name: str, now: datetime) -> bool:
-        async with self._db.transaction() as tx:
-            changed = await tx.execute("UPDATE groups SET name = ? WHERE id = ?", (name, group_id))
-            if changed:
-                await audit.record(tx, now, actor_id, "group.rename", "group", group_id, {"name": name})
-        return changed == 1
-
-    async def set_approval(self, actor_id: int, group_id: int, required: bool, now: datetime) -> None:
-        async with self._db.transaction() as tx:
-            await tx.execute("UPDATE groups SET requires_approval = ? WHERE id = ?", (1 if required else 0, group_id))
-            await audit.record(tx, now, actor_id, "group.approval", "group", group_id, {"required": required})
-
-    async def move(self, actor_id: int, group_id: int, new_parent_id: int, now: datetime) -> Group:
-        """Move a group (and its subtree) under another group; paths are rewritten."""
-        async with self._db.transaction() as tx:
-            old = await tx.fetchval("SELECT path FROM groups WHERE id = ?", (group_id,))
-            parent = await tx.fetchval("SELECT path FROM groups WHERE id = ? AND archived_at IS NULL", (new_parent_id,))
-            if old is None or parent is None:
-                raise TreeError("group not found")
-            old_path, parent_path = str(old), str(parent)
-            if parent_path.startswith(old_path):
-                raise TreeError("cannot move a group under itself")
-            new_path = f"{parent_path}{group_id}/"
-            await tx.execute(
-                "UPDATE groups SET path = ? || SUBSTR(path, ?) WHERE path LIKE ? || '%'",
-                (new_path, len(old_path) + 1, old_path),
-            )
-            await tx.execute("UPDATE groups SET parent_id = ? WHERE id = ?", (new_parent_id, group_id))
-            await audit.record(tx, now, actor_id, "group.move", "group", group_id, {"parent_id": new_parent_id})
-            row = await tx.fetchone(f"SELECT {_COLUMNS} FROM groups WHERE id = ?", (group_id,))  # noqa: S608
-        assert row is not None
-        return _group(row)
-
-    async def archive(self, actor_id: int, group_id: int, now: datetime) -> int:
-        """Archive a group and its whole subtree; returns how many groups were archived."""
-        async with self._db.transaction() as tx:
-            path = await tx.fetchval("SELECT path FROM groups WHERE id = ?", (group_id,))
-            if path is None:
-                return 0
-            count = await tx.execute(
-                "UPDATE groups SET archived_at = ? WHERE path LIKE ? || '%' AND archived_at IS NULL",
-                (to_db(now), str(path)),
-            )
-            await audit.record(tx, now, actor_id, "group.archive", "group", group_id, {"count": count})
-        return count
-
-    async def import_tree(self, roots: list[GroupSpec], now: datetime) -> int | None:
-        """Create a whole tree in one transaction; None (and nothing written) if groups exist."""
-        async with self._db.transaction() as tx:
-            existing = int(await tx.fetchval("SELECT COUNT(*) FROM groups"))
-            if existing:
-                return None
-            created = 0
-
-            async def add(spec: GroupSpec, parent_id: int | None) -> None:
-                nonlocal created
-                group = await insert_group(tx, spec.name, spec.kind, parent_id, spec.requires_approval, now)
-                created += 1
-                for child in spec.children:
-                    await add(child, group.id)
-
-            for root in roots:
-                await add(root, None)
-            await audit.record(tx, now, None, "group.import", "group", None, {"count": created})
-        return created
-
-    # Coordinators -----------------------------------------------------------------------------
-    async def appoint(self, actor_id: int, user_id: int, group_id: int, now: datetime) -> bool:
-        async with self._db.transaction() as tx:
-            added = await tx.execute(
-                "INSERT INTO coordinators (user_id, group_id, appointed_by, appointed_at) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (user_id, group_id) DO NOTHING",
-                (user_id, group_id, actor_id, to_db(now)),
-            )
-            if added:
-                await audit.record(tx, now, actor_id, "coordinator.appoint", "user", user_id, {"group_id": group_id})
-        return added == 1
-
-    async def dismiss(self, actor_id: int, user_id: int, group_id: int, now: datetime) -> bool:
-        async with self._db.transaction() as tx:
-            removed = await tx.execute(
-                "DELETE FROM coordinators WHERE user_id = ? AND group_id = ?", (user_id, group_id)
-            )
-            if removed:
-                await audit.record(tx, now, actor_id, "coordinator.dismiss", "user", user_id, {"group_id": group_id})
-        return removed == 1
-
     async def appointments(self) -> list[Appointment]:
         rows = await self._db.fetchall(
             "SELECT c.user_id, c.group_id, g.name AS group_name, m.name AS member_name FROM coordinators c"
@@ -219,3 +88,74 @@ class GroupRepo:
             (path,),
         )
         return [int(r["user_id"]) for r in rows]
+
+
+# --- writes: each takes the caller's transaction ------------------------------------------------------
+async def rename(tx: Tx, group_id: int, name: str) -> bool:
+    return await tx.execute("UPDATE groups SET name = ? WHERE id = ?", (name, group_id)) == 1
+
+
+async def set_approval(tx: Tx, group_id: int, required: bool) -> None:
+    await tx.execute("UPDATE groups SET requires_approval = ? WHERE id = ?", (1 if required else 0, group_id))
+
+
+async def move(tx: Tx, group_id: int, new_parent_id: int) -> Group:
+    """Move a group (and its subtree) under another group; paths are rewritten. TreeError for a
+    cycle or a group that is gone."""
+    old = await tx.fetchval("SELECT path FROM groups WHERE id = ?", (group_id,))
+    parent = await tx.fetchval("SELECT path FROM groups WHERE id = ? AND archived_at IS NULL", (new_parent_id,))
+    if old is None or parent is None:
+        raise TreeError("group not found")
+    old_path, parent_path = str(old), str(parent)
+    if parent_path.startswith(old_path):
+        raise TreeError("cannot move a group under itself")
+    new_path = f"{parent_path}{group_id}/"
+    await tx.execute(
+        "UPDATE groups SET path = ? || SUBSTR(path, ?) WHERE path LIKE ? || '%'",
+        (new_path, len(old_path) + 1, old_path),
+    )
+    await tx.execute("UPDATE groups SET parent_id = ? WHERE id = ?", (new_parent_id, group_id))
+    row = await tx.fetchone(f"SELECT {_COLUMNS} FROM groups WHERE id = ?", (group_id,))  # noqa: S608
+    assert row is not None
+    return _group(row)
+
+
+async def archive(tx: Tx, group_id: int, now: datetime) -> int:
+    """Archive a group and its whole subtree; returns how many groups were archived."""
+    path = await tx.fetchval("SELECT path FROM groups WHERE id = ?", (group_id,))
+    if path is None:
+        return 0
+    return await tx.execute(
+        "UPDATE groups SET archived_at = ? WHERE path LIKE ? || '%' AND archived_at IS NULL", (to_db(now), str(path))
+    )
+
+
+async def insert_tree(tx: Tx, roots: list[GroupSpec], now: datetime) -> int | None:
+    """Create a whole tree; None (and nothing written) if groups exist."""
+    if int(await tx.fetchval("SELECT COUNT(*) FROM groups")):
+        return None
+    created = 0
+
+    async def add(spec: GroupSpec, parent_id: int | None) -> None:
+        nonlocal created
+        group = await insert_group(tx, spec.name, spec.kind, parent_id, spec.requires_approval, now)
+        created += 1
+        for child in spec.children:
+            await add(child, group.id)
+
+    for root in roots:
+        await add(root, None)
+    return created
+
+
+async def appoint(tx: Tx, actor_id: int, user_id: int, group_id: int, now: datetime) -> bool:
+    added = await tx.execute(
+        "INSERT INTO coordinators (user_id, group_id, appointed_by, appointed_at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (user_id, group_id) DO NOTHING",
+        (user_id, group_id, actor_id, to_db(now)),
+    )
+    return added == 1
+
+
+async def dismiss(tx: Tx, user_id: int, group_id: int) -> bool:
+    return await tx.execute("DELETE FROM coordinators WHERE user_id = ? AND group_id = ?", (user_id, group_id)) == 1

@@ -2,32 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from storage import audit
-from storage.db import Database
+from bot.members.models import Invite
+from storage.db import Database, Tx
 from storage.timefmt import opt_from_db, to_db
-
-
-@dataclass(frozen=True)
-class Invite:
-    id: int
-    token: str
-    group_id: int
-    group_name: str
-    created_by: int
-    expires_at: datetime | None
-    max_uses: int | None
-    uses: int
-    revoked: bool
-
-    def usable(self, now: datetime) -> bool:
-        if self.revoked or (self.expires_at is not None and self.expires_at <= now):
-            return False
-        return self.max_uses is None or self.uses < self.max_uses
-
 
 _SELECT = (
     "SELECT i.id, i.token, i.group_id, g.name AS group_name, i.created_by, i.expires_at, i.max_uses, i.uses,"
@@ -53,34 +33,6 @@ class InviteRepo:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def create(
-        self,
-        actor_id: int,
-        token: str,
-        group_id: int,
-        expires_at: datetime | None,
-        max_uses: int | None,
-        now: datetime,
-    ) -> Invite:
-        async with self._db.transaction() as tx:
-            invite_id = await tx.insert(
-                "INSERT INTO invites (token, group_id, created_by, created_at, expires_at, max_uses)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (token, group_id, actor_id, to_db(now), None if expires_at is None else to_db(expires_at), max_uses),
-            )
-            await audit.record(
-                tx,
-                now,
-                actor_id,
-                "invite.create",
-                "invite",
-                invite_id,
-                {"group_id": group_id, "max_uses": max_uses},
-            )
-        invite = await self.get(invite_id)
-        assert invite is not None
-        return invite
-
     async def get(self, invite_id: int) -> Invite | None:
         row = await self._db.fetchone(_SELECT + " WHERE i.id = ?", (invite_id,))
         return None if row is None else _invite(row)
@@ -97,11 +49,19 @@ class InviteRepo:
         )
         return [_invite(r) for r in rows]
 
-    async def revoke(self, actor_id: int, invite_id: int, now: datetime) -> bool:
-        async with self._db.transaction() as tx:
-            changed = await tx.execute(
-                "UPDATE invites SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", (to_db(now), invite_id)
-            )
-            if changed:
-                await audit.record(tx, now, actor_id, "invite.revoke", "invite", invite_id, None)
-        return changed == 1
+
+# --- writes: each takes the caller's transaction ------------------------------------------------------
+async def insert_invite(
+    tx: Tx, actor_id: int, token: str, group_id: int, expires_at: datetime | None, max_uses: int | None, now: datetime
+) -> int:
+    return await tx.insert(
+        "INSERT INTO invites (token, group_id, created_by, created_at, expires_at, max_uses) VALUES (?, ?, ?, ?, ?, ?)",
+        (token, group_id, actor_id, to_db(now), None if expires_at is None else to_db(expires_at), max_uses),
+    )
+
+
+async def revoke(tx: Tx, invite_id: int, now: datetime) -> bool:
+    changed = await tx.execute(
+        "UPDATE invites SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", (to_db(now), invite_id)
+    )
+    return changed == 1

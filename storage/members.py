@@ -1,13 +1,17 @@
-"""Members, their groups and expertise: registration, profile edits, approvals, erasure."""
+"""Members, their groups and expertise: SQL only.
+
+Reads go through `MemberRepo` (a Database); writes are functions over the caller's transaction
+(`Tx`): the service (bot/members/service.py) opens it and writes the audit row in it.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from storage import audit
+from bot.members.models import InviteUnavailable, Member, Membership, PendingRequest, Registration, SearchFilter
 from storage.db import Database, Tx
+from storage.scope import member_in, path_in
 from storage.timefmt import opt_from_db, to_db
 
 PROFILE_FIELDS = ("name", "category", "organisation", "position", "phone", "expertise_note", "interests")
@@ -15,73 +19,6 @@ _MEMBER_COLUMNS = (
     "id, user_id, status, name, category, organisation, position, phone, expertise_note, interests,"
     " consent_at, registered_at, updated_at, profile_confirmed_at, left_at"
 )
-
-
-class InviteUnavailable(Exception):
-    """The invite is unknown, revoked, expired or used up."""
-
-
-@dataclass(frozen=True)
-class Member:
-    id: int
-    user_id: int | None
-    status: str
-    name: str | None
-    category: str | None
-    organisation: str | None
-    position: str | None
-    phone: str | None
-    expertise_note: str | None
-    interests: str | None
-    consent_at: datetime | None
-    registered_at: datetime | None
-    updated_at: datetime | None
-    profile_confirmed_at: datetime | None
-    expertise: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Membership:
-    group_id: int
-    group_name: str
-    path: str
-    status: str
-    reason: str | None
-
-
-@dataclass(frozen=True)
-class Registration:
-    user_id: int
-    name: str
-    category: str
-    organisation: str | None
-    position: str | None
-    phone: str | None
-    expertise: tuple[str, ...]
-    expertise_note: str | None
-    interests: str | None
-    group_ids: tuple[int, ...]
-    invite_token: str | None = None
-
-
-@dataclass(frozen=True)
-class PendingRequest:
-    member_id: int
-    user_id: int | None
-    name: str | None
-    group_id: int
-    group_name: str
-
-
-@dataclass(frozen=True)
-class SearchFilter:
-    paths: tuple[str, ...] | None  # None: everything
-    name: str | None = None
-    category: str | None = None
-    group_id: int | None = None
-    expertise: str | None = None
-    status: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _member(row: Any, expertise: tuple[str, ...] = ()) -> Member:
@@ -128,6 +65,28 @@ async def consume_invite(tx: Tx, token: str, now: datetime) -> int:
     return int(group_id)
 
 
+async def claim_due_refresh(
+    tx: Tx, now: datetime, retry: timedelta, limit: int = 200
+) -> list[tuple[int, int, str | None]]:
+    """Claim members whose profile check is due (next try after `retry`), inside the caller's
+    transaction: (member id, user id, language or None) each; a row is claimed once."""
+    rows = await tx.fetchall(
+        "SELECT m.id, m.user_id, COALESCE(bu.language, bu.tg_language) AS language FROM members m"
+        " LEFT JOIN bot_users bu ON bu.user_id = m.user_id WHERE m.status = 'active' AND m.user_id IS NOT NULL"
+        " AND m.profile_due_at IS NOT NULL AND m.profile_due_at <= ? ORDER BY m.profile_due_at LIMIT ?",
+        (to_db(now), limit),
+    )
+    claimed: list[tuple[int, int, str | None]] = []
+    for r in rows:
+        changed = await tx.execute(
+            "UPDATE members SET profile_due_at = ? WHERE id = ? AND profile_due_at <= ?",
+            (to_db(now + retry), r["id"], to_db(now)),
+        )
+        if changed:
+            claimed.append((int(r["id"]), int(r["user_id"]), r["language"]))
+    return claimed
+
+
 class MemberRepo:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -153,24 +112,22 @@ class MemberRepo:
 
     async def memberships(self, member_id: int) -> list[Membership]:
         rows = await self._db.fetchall(
-            "SELECT g.id, g.name, g.path, mg.status, mg.reason FROM member_groups mg"
+            "SELECT g.id, g.name, g.path, g.kind, mg.status, mg.reason FROM member_groups mg"
             " JOIN groups g ON g.id = mg.group_id WHERE mg.member_id = ? ORDER BY g.path",
             (member_id,),
         )
-        return [Membership(int(r["id"]), str(r["name"]), str(r["path"]), str(r["status"]), r["reason"]) for r in rows]
+        return [
+            Membership(int(r["id"]), str(r["name"]), str(r["path"]), str(r["status"]), r["reason"], str(r["kind"]))
+            for r in rows
+        ]
 
     async def search(self, flt: SearchFilter, limit: int, offset: int) -> tuple[list[Member], int]:
         where = ["m.status <> 'erased'"]
         params: list[Any] = []
         if flt.paths is not None:
-            if not flt.paths:
-                return [], 0
-            ors = " OR ".join("g.path LIKE ? || '%'" for _ in flt.paths)
-            where.append(
-                "EXISTS (SELECT 1 FROM member_groups mg JOIN groups g ON g.id = mg.group_id"  # noqa: S608
-                f" WHERE mg.member_id = m.id AND mg.status IN ('active', 'pending') AND ({ors}))"
-            )
-            params += list(flt.paths)
+            cond, scope_params = member_in(flt.paths, "m.id", active_only=True)
+            where.append(cond)
+            params += scope_params
         if flt.name:
             where.append("LOWER(m.name) LIKE ? ESCAPE '\\'")
             escaped = flt.name.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -200,250 +157,180 @@ class MemberRepo:
         return [_member(r) for r in rows], total
 
     async def pending_requests(self, paths: tuple[str, ...] | None) -> list[PendingRequest]:
+        """Join requests waiting in groups inside the subtrees `paths` (None: everywhere)."""
+        cond, params = path_in(paths, "g.path")
         rows = await self._db.fetchall(
-            "SELECT m.id, m.user_id, m.name, g.id AS group_id, g.name AS group_name, g.path FROM member_groups mg"
+            "SELECT m.id, m.user_id, m.name, g.id AS group_id, g.name AS group_name FROM member_groups mg"  # noqa: S608
             " JOIN members m ON m.id = mg.member_id JOIN groups g ON g.id = mg.group_id"
-            " WHERE mg.status = 'pending' AND m.status IN ('pending', 'active') ORDER BY mg.requested_at, m.id"
+            f" WHERE mg.status = 'pending' AND m.status IN ('pending', 'active') AND {cond}"
+            " ORDER BY mg.requested_at, m.id",
+            params,
         )
         return [
             PendingRequest(int(r["id"]), r["user_id"], r["name"], int(r["group_id"]), str(r["group_name"]))
             for r in rows
-            if paths is None or any(str(r["path"]).startswith(p) for p in paths)
         ]
 
-    # Writes -----------------------------------------------------------------------------------
-    async def register(self, reg: Registration, now: datetime, refresh: timedelta) -> Member:
-        """Member row, memberships and expertise in one transaction (invite use counted too)."""
-        stamp = to_db(now)
-        async with self._db.transaction() as tx:
-            groups = list(dict.fromkeys(reg.group_ids))
-            if reg.invite_token:
-                invited = await consume_invite(tx, reg.invite_token, now)
-                if invited not in groups:
-                    groups.insert(0, invited)
-            approval: dict[int, bool] = {}
-            for gid in groups:
-                value = await tx.fetchval(
-                    "SELECT requires_approval FROM groups WHERE id = ? AND archived_at IS NULL", (gid,)
-                )
-                if value is not None:
-                    approval[gid] = bool(value)
-            needs_approval = bool(approval) and all(approval.values())
-            status = "pending" if needs_approval else "active"
-            member_id = await tx.insert(
-                "INSERT INTO members (user_id, status, name, category, organisation, position, phone,"
-                " expertise_note, interests, consent_at, registered_at, updated_at, profile_confirmed_at,"
-                " profile_due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    reg.user_id,
-                    status,
-                    reg.name,
-                    reg.category,
-                    reg.organisation,
-                    reg.position,
-                    reg.phone,
-                    reg.expertise_note,
-                    reg.interests,
-                    stamp,
-                    stamp,
-                    stamp,
-                    stamp,
-                    to_db(now + refresh),
-                ),
-            )
-            await tx.executemany(
-                "INSERT INTO member_groups (member_id, group_id, status, requested_at, decided_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                [
-                    (member_id, gid, "pending" if need else "active", stamp, None if need else stamp)
-                    for gid, need in approval.items()
-                ],
-            )
-            await tx.executemany(
-                "INSERT INTO member_expertise (member_id, tag) VALUES (?, ?)",
-                [(member_id, tag) for tag in dict.fromkeys(reg.expertise)],
-            )
-            await audit.record(tx, now, reg.user_id, "member.register", "member", member_id, {"status": status})
-        member = await self.get(member_id)
-        assert member is not None
-        return member
 
-    async def update_field(self, member_id: int, column: str, value: str | None, now: datetime) -> None:
-        if column not in PROFILE_FIELDS:
-            raise ValueError(column)
-        async with self._db.transaction() as tx:
-            await tx.execute(
-                f"UPDATE members SET {column} = ?, updated_at = ? WHERE id = ?",  # noqa: S608 - column whitelisted
-                (value, to_db(now), member_id),
-            )
+# --- writes: each takes the caller's transaction (the service owns it, and the audit) ----------------
+async def insert_member(tx: Tx, reg: Registration, now: datetime, refresh: timedelta) -> tuple[int, str]:
+    """Member row, memberships and expertise (an invite's use counted too): (member id, status).
 
-    async def update_profile(
-        self, member_id: int, values: dict[str, str | None], expertise: tuple[str, ...], now: datetime
-    ) -> None:
-        """Save an edited profile (fields and expertise) in one transaction."""
-        columns = [c for c in values if c in PROFILE_FIELDS]
-        async with self._db.transaction() as tx:
-            if columns:
-                assignments = ", ".join(f"{c} = ?" for c in columns)
-                await tx.execute(
-                    f"UPDATE members SET {assignments}, updated_at = ? WHERE id = ?",  # noqa: S608 - whitelisted
-                    (*[values[c] for c in columns], to_db(now), member_id),
-                )
-            await tx.execute("DELETE FROM member_expertise WHERE member_id = ?", (member_id,))
-            await tx.executemany(
-                "INSERT INTO member_expertise (member_id, tag) VALUES (?, ?)",
-                [(member_id, t) for t in dict.fromkeys(expertise)],
-            )
+    The member waits for approval when every group they join requires it.
+    """
+    stamp = to_db(now)
+    groups = list(dict.fromkeys(reg.group_ids))
+    if reg.invite_token:
+        invited = await consume_invite(tx, reg.invite_token, now)
+        if invited not in groups:
+            groups.insert(0, invited)
+    approval: dict[int, bool] = {}
+    for gid in groups:
+        value = await tx.fetchval("SELECT requires_approval FROM groups WHERE id = ? AND archived_at IS NULL", (gid,))
+        if value is not None:
+            approval[gid] = bool(value)
+    status = "pending" if approval and all(approval.values()) else "active"
+    member_id = await tx.insert(
+        "INSERT INTO members (user_id, status, name, category, organisation, position, phone,"
+        " expertise_note, interests, consent_at, registered_at, updated_at, profile_confirmed_at,"
+        " profile_due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            reg.user_id,
+            status,
+            reg.name,
+            reg.category,
+            reg.organisation,
+            reg.position,
+            reg.phone,
+            reg.expertise_note,
+            reg.interests,
+            stamp,
+            stamp,
+            stamp,
+            stamp,
+            to_db(now + refresh),
+        ),
+    )
+    await tx.executemany(
+        "INSERT INTO member_groups (member_id, group_id, status, requested_at, decided_at) VALUES (?, ?, ?, ?, ?)",
+        [
+            (member_id, gid, "pending" if need else "active", stamp, None if need else stamp)
+            for gid, need in approval.items()
+        ],
+    )
+    await set_expertise(tx, member_id, reg.expertise)
+    return member_id, status
 
-    async def set_expertise(self, member_id: int, tags: tuple[str, ...], now: datetime) -> None:
-        async with self._db.transaction() as tx:
-            await tx.execute("DELETE FROM member_expertise WHERE member_id = ?", (member_id,))
-            await tx.executemany(
-                "INSERT INTO member_expertise (member_id, tag) VALUES (?, ?)",
-                [(member_id, t) for t in dict.fromkeys(tags)],
-            )
-            await tx.execute("UPDATE members SET updated_at = ? WHERE id = ?", (to_db(now), member_id))
 
-    async def join(self, member_id: int, user_id: int, token: str | None, group_id: int | None, now: datetime) -> str:
-        """Join a group (through an invite token or directly); returns the membership status."""
-        stamp = to_db(now)
-        async with self._db.transaction() as tx:
-            if token is not None:
-                group_id = await consume_invite(tx, token, now)
-            assert group_id is not None
-            needs = await tx.fetchval(
-                "SELECT requires_approval FROM groups WHERE id = ? AND archived_at IS NULL", (group_id,)
-            )
-            if needs is None:
-                raise InviteUnavailable("group")
-            status = "pending" if needs else "active"
-            current = await tx.fetchval(
-                "SELECT status FROM member_groups WHERE member_id = ? AND group_id = ?", (member_id, group_id)
-            )
-            if current == "active":
-                return "already"
-            await tx.execute(
-                "INSERT INTO member_groups (member_id, group_id, status, requested_at, decided_at)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (member_id, group_id) DO UPDATE SET status = excluded.status,"
-                " requested_at = excluded.requested_at, decided_at = excluded.decided_at, reason = NULL,"
-                " decided_by = NULL",
-                (member_id, group_id, status, stamp, None if needs else stamp),
-            )
-            await tx.execute(
-                "UPDATE members SET status = ?, left_at = NULL, updated_at = ? WHERE id = ? AND status = 'left'",
-                (status, stamp, member_id),
-            )
-            await audit.record(tx, now, user_id, "member.join", "group", group_id, {"status": status})
-        return status
+async def set_expertise(tx: Tx, member_id: int, tags: tuple[str, ...]) -> None:
+    await tx.execute("DELETE FROM member_expertise WHERE member_id = ?", (member_id,))
+    await tx.executemany(
+        "INSERT INTO member_expertise (member_id, tag) VALUES (?, ?)", [(member_id, t) for t in dict.fromkeys(tags)]
+    )
 
-    async def decide(
-        self, actor_id: int, member_id: int, group_id: int, approve: bool, reason: str | None, now: datetime
-    ) -> bool:
-        """Approve or reject a pending membership; the member becomes active on the first approval."""
-        stamp = to_db(now)
-        async with self._db.transaction() as tx:
-            changed = await tx.execute(
-                "UPDATE member_groups SET status = ?, decided_at = ?, decided_by = ?, reason = ?"
-                " WHERE member_id = ? AND group_id = ? AND status = 'pending'",
-                ("active" if approve else "rejected", stamp, actor_id, reason, member_id, group_id),
-            )
-            if not changed:
-                return False
-            if approve:
-                await tx.execute(
-                    "UPDATE members SET status = 'active', updated_at = ? WHERE id = ? AND status = 'pending'",
-                    (stamp, member_id),
-                )
-            await audit.record(
-                tx,
-                now,
-                actor_id,
-                "member.approve" if approve else "member.reject",
-                "member",
-                member_id,
-                {"group_id": group_id, "reason": reason},
-            )
-        return True
 
-    async def leave_group(self, member_id: int, user_id: int, group_id: int, now: datetime) -> bool:
-        async with self._db.transaction() as tx:
-            changed = await tx.execute(
-                "UPDATE member_groups SET status = 'left', decided_at = ? WHERE member_id = ? AND group_id = ?"
-                " AND status IN ('active', 'pending')",
-                (to_db(now), member_id, group_id),
-            )
-            if changed:
-                await audit.record(tx, now, user_id, "member.leave_group", "group", group_id, None)
-        return changed == 1
+async def update_profile(tx: Tx, member_id: int, values: dict[str, str | None], now: datetime) -> None:
+    """Write the profile fields of `values` (other keys are ignored)."""
+    columns = [c for c in values if c in PROFILE_FIELDS]
+    assignments = "".join(f"{c} = ?, " for c in columns)
+    await tx.execute(
+        f"UPDATE members SET {assignments}updated_at = ? WHERE id = ?",  # noqa: S608 - columns whitelisted
+        (*[values[c] for c in columns], to_db(now), member_id),
+    )
 
-    async def leave_association(self, member_id: int, user_id: int, now: datetime) -> None:
-        stamp = to_db(now)
-        async with self._db.transaction() as tx:
-            await tx.execute(
-                "UPDATE member_groups SET status = 'left', decided_at = ? WHERE member_id = ?"
-                " AND status IN ('active', 'pending')",
-                (stamp, member_id),
-            )
-            await tx.execute(
-                "UPDATE members SET status = 'left', left_at = ?, updated_at = ?, profile_due_at = NULL WHERE id = ?",
-                (stamp, stamp, member_id),
-            )
-            await audit.record(tx, now, user_id, "member.leave", "member", member_id, None)
 
-    async def erase(self, member_id: int, user_id: int, now: datetime) -> None:
-        """Erase personal data; keep an anonymous row so aggregate counts stay right."""
-        stamp = to_db(now)
-        async with self._db.transaction() as tx:
-            await tx.execute(
-                "UPDATE members SET status = 'erased', name = NULL, phone = NULL, organisation = NULL,"
-                " position = NULL, expertise_note = NULL, interests = NULL, user_id = NULL, consent_at = NULL,"
-                " profile_due_at = NULL, erased_at = ?, updated_at = ? WHERE id = ?",
-                (stamp, stamp, member_id),
-            )
-            await tx.execute("DELETE FROM member_expertise WHERE member_id = ?", (member_id,))
-            await tx.execute(
-                "UPDATE member_groups SET reason = NULL, decided_by = NULL WHERE member_id = ?", (member_id,)
-            )
-            await tx.execute("DELETE FROM bot_users WHERE user_id = ?", (user_id,))
-            await tx.execute("DELETE FROM ptb_user_data WHERE user_id = ?", (user_id,))
-            await tx.execute("DELETE FROM ptb_chat_data WHERE chat_id = ?", (user_id,))
-            await tx.execute("DELETE FROM coordinators WHERE user_id = ?", (user_id,))
-            # The audit log keeps what happened, but no longer who did it (their account id).
-            await tx.execute("UPDATE audit_log SET actor_user_id = NULL WHERE actor_user_id = ?", (user_id,))
-            await audit.record(tx, now, None, "member.erase", "member", member_id, None)
+async def join(tx: Tx, member_id: int, token: str | None, group_id: int | None, now: datetime) -> tuple[int, str]:
+    """Join a group (through an invite token or directly): (group id, status) — status "already"
+    when the member is in it; InviteUnavailable for an unusable invite or an archived group."""
+    stamp = to_db(now)
+    if token is not None:
+        group_id = await consume_invite(tx, token, now)
+    if group_id is None:
+        raise InviteUnavailable("group")
+    needs = await tx.fetchval("SELECT requires_approval FROM groups WHERE id = ? AND archived_at IS NULL", (group_id,))
+    if needs is None:
+        raise InviteUnavailable("group")
+    current = await tx.fetchval(
+        "SELECT status FROM member_groups WHERE member_id = ? AND group_id = ?", (member_id, group_id)
+    )
+    if current == "active":
+        return group_id, "already"
+    status = "pending" if needs else "active"
+    await tx.execute(
+        "INSERT INTO member_groups (member_id, group_id, status, requested_at, decided_at)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (member_id, group_id) DO UPDATE SET status = excluded.status,"
+        " requested_at = excluded.requested_at, decided_at = excluded.decided_at, reason = NULL,"
+        " decided_by = NULL",
+        (member_id, group_id, status, stamp, None if needs else stamp),
+    )
+    await tx.execute(
+        "UPDATE members SET status = ?, left_at = NULL, updated_at = ? WHERE id = ? AND status = 'left'",
+        (status, stamp, member_id),
+    )
+    return group_id, status
 
-    # Profile freshness ------------------------------------------------------------------------
-    async def confirm_profile(self, member_id: int, now: datetime, refresh: timedelta) -> None:
-        async with self._db.transaction() as tx:
-            await tx.execute(
-                "UPDATE members SET profile_confirmed_at = ?, profile_due_at = ? WHERE id = ?",
-                (to_db(now), to_db(now + refresh), member_id),
-            )
 
-    async def claim_due_refresh(self, now: datetime, retry: timedelta, limit: int = 200) -> list[tuple[int, int]]:
-        """Claim members whose profile check is due: (member_id, user_id); each claimed once."""
-        claimed: list[tuple[int, int]] = []
-        async with self._db.transaction() as tx:
-            rows = await tx.fetchall(
-                "SELECT id, user_id FROM members WHERE status = 'active' AND user_id IS NOT NULL"
-                " AND profile_due_at IS NOT NULL AND profile_due_at <= ? ORDER BY profile_due_at LIMIT ?",
-                (to_db(now), limit),
-            )
-            for r in rows:
-                changed = await tx.execute(
-                    "UPDATE members SET profile_due_at = ? WHERE id = ? AND profile_due_at <= ?",
-                    (to_db(now + retry), r["id"], to_db(now)),
-                )
-                if changed:
-                    claimed.append((int(r["id"]), int(r["user_id"])))
-        return claimed
-
-    async def next_refresh_due(self) -> datetime | None:
-        value = await self._db.fetchval(
-            "SELECT MIN(profile_due_at) FROM members WHERE status = 'active' AND profile_due_at IS NOT NULL"
+async def decide(
+    tx: Tx, actor_id: int, member_id: int, group_id: int, approve: bool, reason: str | None, now: datetime
+) -> bool:
+    """Approve or reject a pending membership; the member becomes active on the first approval."""
+    stamp = to_db(now)
+    changed = await tx.execute(
+        "UPDATE member_groups SET status = ?, decided_at = ?, decided_by = ?, reason = ?"
+        " WHERE member_id = ? AND group_id = ? AND status = 'pending'",
+        ("active" if approve else "rejected", stamp, actor_id, reason, member_id, group_id),
+    )
+    if changed and approve:
+        await tx.execute(
+            "UPDATE members SET status = 'active', updated_at = ? WHERE id = ? AND status = 'pending'",
+            (stamp, member_id),
         )
-        return opt_from_db(value)
+    return changed == 1
 
-    async def record_message(self, actor_id: int, member_id: int, now: datetime) -> None:
-        async with self._db.transaction() as tx:
-            await audit.record(tx, now, actor_id, "member.message", "member", member_id, None)
+
+async def leave_group(tx: Tx, member_id: int, group_id: int, now: datetime) -> bool:
+    changed = await tx.execute(
+        "UPDATE member_groups SET status = 'left', decided_at = ? WHERE member_id = ? AND group_id = ?"
+        " AND status IN ('active', 'pending')",
+        (to_db(now), member_id, group_id),
+    )
+    return changed == 1
+
+
+async def leave_association(tx: Tx, member_id: int, now: datetime) -> None:
+    stamp = to_db(now)
+    await tx.execute(
+        "UPDATE member_groups SET status = 'left', decided_at = ? WHERE member_id = ?"
+        " AND status IN ('active', 'pending')",
+        (stamp, member_id),
+    )
+    await tx.execute(
+        "UPDATE members SET status = 'left', left_at = ?, updated_at = ?, profile_due_at = NULL WHERE id = ?",
+        (stamp, stamp, member_id),
+    )
+
+
+async def erase(tx: Tx, member_id: int, user_id: int, now: datetime) -> None:
+    """Erase personal data; keep an anonymous row so aggregate counts stay right."""
+    stamp = to_db(now)
+    await tx.execute(
+        "UPDATE members SET status = 'erased', name = NULL, phone = NULL, organisation = NULL,"
+        " position = NULL, expertise_note = NULL, interests = NULL, user_id = NULL, consent_at = NULL,"
+        " profile_due_at = NULL, erased_at = ?, updated_at = ? WHERE id = ?",
+        (stamp, stamp, member_id),
+    )
+    await tx.execute("DELETE FROM member_expertise WHERE member_id = ?", (member_id,))
+    await tx.execute("UPDATE member_groups SET reason = NULL, decided_by = NULL WHERE member_id = ?", (member_id,))
+    await tx.execute("DELETE FROM bot_users WHERE user_id = ?", (user_id,))
+    await tx.execute("DELETE FROM ptb_user_data WHERE user_id = ?", (user_id,))
+    await tx.execute("DELETE FROM ptb_chat_data WHERE chat_id = ?", (user_id,))
+    await tx.execute("DELETE FROM coordinators WHERE user_id = ?", (user_id,))
+    # The audit log keeps what happened, but no longer who did it (their account id).
+    await tx.execute("UPDATE audit_log SET actor_user_id = NULL WHERE actor_user_id = ?", (user_id,))
+
+
+async def confirm_profile(tx: Tx, member_id: int, now: datetime, refresh: timedelta) -> None:
+    await tx.execute(
+        "UPDATE members SET profile_confirmed_at = ?, profile_due_at = ? WHERE id = ?",
+        (to_db(now), to_db(now + refresh), member_id),
+    )

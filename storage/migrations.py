@@ -77,6 +77,10 @@ async def migrate(db: Database, directory: Path = MIGRATIONS_DIR) -> list[int]:
         if migration.version in done:
             continue
         async with db.transaction() as tx:
+            # Another process may have applied it since `done` was read: re-check inside the
+            # write transaction (BEGIN IMMEDIATE holds the database's write lock from here on).
+            if await tx.fetchval("SELECT 1 FROM schema_migrations WHERE version = ?", (migration.version,)):
+                continue
             for statement in migration.statements():
                 await tx.execute(statement)
             await tx.execute(

@@ -2,22 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from bot.members.models import MemberStatus, ScopeGroup
 from storage.db import Database
-
-
-@dataclass(frozen=True)
-class ScopeGroup:
-    group_id: int
-    path: str
-    is_root: bool
-
-
-@dataclass(frozen=True)
-class MemberStatus:
-    member_id: int
-    status: str
 
 
 class RoleRepo:

@@ -1,12 +1,15 @@
-"""Seeding helpers for tests of any feature: groups, members, coordinators (via the storage repos)."""
+"""Seeding helpers for tests of any feature: groups, members, coordinators (via the storage functions)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from bot.members.models import Registration
+from sandbox.driver import SandboxUser
+from sandbox.state import SandboxMessage
+from storage import groups, members
 from storage.db import Database
-from storage.groups import GroupRepo, insert_group
-from storage.members import MemberRepo, Registration
+from storage.groups import insert_group
 
 SEED_TIME = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
 
@@ -40,14 +43,23 @@ async def seed_member(
         interests=None,
         group_ids=tuple(group_ids),
     )
-    member = await MemberRepo(db).register(reg, SEED_TIME, timedelta(days=180))
-    if status != member.status:
-        async with db.transaction() as tx:
-            await tx.execute("UPDATE members SET status = ? WHERE id = ?", (status, member.id))
+    async with db.transaction() as tx:
+        member_id, stored = await members.insert_member(tx, reg, SEED_TIME, timedelta(days=180))
+        if status != stored:
+            await tx.execute("UPDATE members SET status = ? WHERE id = ?", (status, member_id))
             membership = status if status in ("pending", "left") else "active"
-            await tx.execute("UPDATE member_groups SET status = ? WHERE member_id = ?", (membership, member.id))
-    return member.id
+            await tx.execute("UPDATE member_groups SET status = ? WHERE member_id = ?", (membership, member_id))
+    return member_id
 
 
 async def seed_coordinator(db: Database, user_id: int, group_id: int, appointed_by: int = 0) -> None:
-    await GroupRepo(db).appoint(appointed_by, user_id, group_id, SEED_TIME)
+    async with db.transaction() as tx:
+        await groups.appoint(tx, appointed_by, user_id, group_id, SEED_TIME)
+
+
+async def see(user: SandboxUser, text: str) -> SandboxMessage:
+    """The first message (or edit) that shows `text`; the messages seen so far when none does."""
+    try:
+        return await user.wait_for(lambda m: text in (m.text or ""))
+    except TimeoutError:
+        raise AssertionError(f"{text!r} not in {[m.text for m in user.messages]}") from None

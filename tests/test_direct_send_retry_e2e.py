@@ -22,7 +22,7 @@ async def test_mydata_file_arrives_after_a_short_429(tg: FakeTelegram, bot: BotR
         await user.send("/mydata")
         doc = await user.wait_for(lambda m: m.document is not None, timeout=10)
     data = json.loads(await user.download(doc))
-    assert data["name"] == "孙丽"
+    assert data["members"]["profile"]["name"] == "孙丽"
     assert tg.counters.http_429 == 1
     assert [m for m in user.messages if m.document] == [doc], "the retry must not send the file twice"
     assert not any(TRY_LATER in (m.text or "") for m in user.messages)
@@ -58,7 +58,7 @@ async def test_a_long_retry_after_gets_a_polite_try_later(tg: FakeTelegram, bot:
     # Nothing is stuck: the next request is served normally.
     await user.send("/mydata")
     doc = await user.wait_for(lambda m: m.document is not None, timeout=10)
-    assert json.loads(await user.download(doc))["name"] == "孙丽"
+    assert json.loads(await user.download(doc))["members"]["profile"]["name"] == "孙丽"
 
 
 async def test_a_summary_pressed_under_a_long_429_is_answered_not_lost(tg: FakeTelegram, bot: BotRuntime) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.cli import main
-from bot.org import load_tree
+from bot.members.org import load_tree
+from storage import groups as group_store
 from storage.db import Database
 from storage.groups import GroupRepo
 from storage.migrations import migrate
@@ -19,7 +20,8 @@ async def test_import_creates_the_example_tree_with_paths_and_is_idempotent(tmp_
     try:
         await migrate(db)
         repo = GroupRepo(db)
-        created = await repo.import_tree(load_tree(EXAMPLE), SEED_TIME)
+        async with db.transaction() as tx:
+            created = await group_store.insert_tree(tx, load_tree(EXAMPLE), SEED_TIME)
         groups = await repo.all()
         assert created == len(groups) == 12
         root = [g for g in groups if g.parent_id is None]
@@ -32,7 +34,8 @@ async def test_import_creates_the_example_tree_with_paths_and_is_idempotent(tmp_
             assert g.path == expected
         assert {g.name for g in groups if g.kind == "local"} >= {"陆家嘴金融城新联会", "花木街道新联会"}
         assert len([g for g in groups if g.kind == "club"]) == 2
-        assert await repo.import_tree(load_tree(EXAMPLE), SEED_TIME) is None
+        async with db.transaction() as tx:
+            assert await group_store.insert_tree(tx, load_tree(EXAMPLE), SEED_TIME) is None
         assert await repo.count() == 12
     finally:
         await db.close()
@@ -54,10 +57,12 @@ async def test_moving_a_group_rewrites_the_subtree_paths(tmp_path: Path) -> None
     try:
         await migrate(db)
         repo = GroupRepo(db)
-        await repo.import_tree(load_tree(EXAMPLE), SEED_TIME)
+        async with db.transaction() as tx:
+            await group_store.insert_tree(tx, load_tree(EXAMPLE), SEED_TIME)
         groups = {g.name: g for g in await repo.all()}
         media, startup = groups["新媒体从业人员联谊会"], groups["创新创业人员联谊会"]
-        moved = await repo.move(1, media.id, startup.id, SEED_TIME)
+        async with db.transaction() as tx:
+            moved = await group_store.move(tx, media.id, startup.id)
         assert moved.path == f"{startup.path}{media.id}/"
         club = next(g for g in await repo.all() if g.name == "新媒体读书会")
         assert club.path == f"{moved.path}{club.id}/"

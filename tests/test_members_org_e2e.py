@@ -8,12 +8,10 @@ import pytest
 
 from bot.clock import FakeClock
 from bot.runtime import BotRuntime
-from handlers.profile import run_due_refresh
 from sandbox.driver import SandboxUser
 from sandbox.server import FakeTelegram
-from sandbox.state import SandboxMessage
 from tests.conftest import OWNER_ID
-from tests.members_helpers import seed_coordinator, seed_group, seed_member
+from tests.members_helpers import see, seed_coordinator, seed_group, seed_member
 
 
 @pytest.fixture(autouse=True)
@@ -22,11 +20,6 @@ def _bursty_chats(tg: FakeTelegram) -> None:
     tg.set_rate_limits(True, private_burst=100)
 
 
-async def see(user: SandboxUser, text: str) -> SandboxMessage:
-    try:
-        return await user.wait_for(lambda m: text in (m.text or ""))
-    except TimeoutError:
-        raise AssertionError(f"{text!r} not in {[m.text for m in user.messages]}") from None
 
 
 async def make_invite(coordinator: SandboxUser, group: str, option: str = "7 days, unlimited") -> str:
@@ -125,13 +118,13 @@ async def test_approval_group_waits_and_rejection_reason_reaches_member(tg: Fake
     await register_via_invite(applicant, payload, "申请人")
     await see(applicant, "waits for a coordinator's approval")
     assert await bot.db.fetchval("SELECT status FROM members WHERE user_id = ?", (applicant.id,)) == "pending"
-    await see(coord, "新申请")
+    await see(coord, "New request: 申请人")
     await coord.send("/approvals")
     await coord.press(await see(coord, "Pending requests"), "Reject 申请人")
     await see(coord, "Why is it rejected")
     await coord.send("名额已满 <full>")
     await see(coord, "Rejected 申请人")
-    await see(applicant, "理由：名额已满 <full>")
+    await see(applicant, "Reason: 名额已满 <full>")  # in their Telegram language
     assert await bot.db.fetchval("SELECT status FROM member_groups") == "rejected"
     assert await bot.db.fetchval("SELECT COUNT(*) FROM audit_log WHERE action = 'member.reject'") == 1
 
@@ -147,7 +140,7 @@ async def test_approval_activates_member_and_notifies(tg: FakeTelegram, bot: Bot
     await coord.send("/approvals")
     await coord.press(await see(coord, "Pending requests"), "Approve 待审")
     await see(coord, "Approved 待审")
-    await see(applicant, "已获批准")
+    await see(applicant, "was approved")
     assert await bot.db.fetchval("SELECT status FROM members WHERE user_id = 5001") == "active"
 
 
@@ -248,7 +241,7 @@ async def test_owner_appoints_coordinator_by_user_id(tg: FakeTelegram, bot: BotR
     await owner.send(str(future.id))
     await owner.press(await see(owner, "as coordinator of which group"), lambda b: "花木" in b["text"])
     await see(owner, "is now coordinator of")
-    await see(future, "您已被任命为")
+    await see(future, "You are now a coordinator of 花木街道新联会")
     assert await bot.db.fetchval("SELECT group_id FROM coordinators WHERE user_id = ?", (future.id,)) == gid
     assert await bot.db.fetchval("SELECT COUNT(*) FROM audit_log WHERE action = 'coordinator.appoint'") == 1
     commands = {c["command"] for c in tg.commands("chat", chat_id=future.id)}
@@ -287,12 +280,12 @@ async def test_profile_check_prompt_is_sent_once_when_due(tg: FakeTelegram, bot:
     member = tg.create_user("Mem", language_code="en")
     await member.send("/help")
     await seed_member(bot.db, member.id, "成员")
-    assert await run_due_refresh(bot.app.bot, bot.services) == 0
+    assert await bot.services.members.run_due_refresh() == 0
     clock.advance(timedelta(days=181))
-    assert await run_due_refresh(bot.app.bot, bot.services) == 1
-    assert await run_due_refresh(bot.app.bot, bot.services) == 0
-    prompt = await see(member, "仍然准确")
-    await member.press(prompt, "仍然准确")
+    assert await bot.services.members.run_due_refresh() == 1
+    assert await bot.services.members.run_due_refresh() == 0
+    prompt = await see(member, "Is your profile still correct")  # queued in the member's language
+    await member.press(prompt, "Still correct")
     await see(member, "Thank you")
     confirmed = await bot.db.fetchval("SELECT profile_confirmed_at FROM members WHERE user_id = ?", (member.id,))
     assert confirmed.startswith("2027-05")
@@ -330,18 +323,22 @@ async def test_archiving_a_group_hides_its_subtree_and_is_audited(tg: FakeTelegr
 async def test_max_uses_holds_under_concurrent_joins(tg: FakeTelegram, bot: BotRuntime) -> None:
     import asyncio
 
-    from storage.members import InviteUnavailable, MemberRepo
+    from bot.errors import Refusal
+    from storage.invites import insert_invite
 
     assert bot.db is not None and bot.services is not None
+    services = bot.services
     gid = await seed_group(bot.db, "花木街道新联会")
     ids = [await seed_member(bot.db, 8000 + i, f"m{i}") for i in range(5)]
-    invite = await bot.services.org.invites.create(1, "tok_once", gid, None, 1, bot.services.clock.now())
-    repo = MemberRepo(bot.db)
+    async with bot.db.transaction() as tx:
+        await insert_invite(tx, 1, "tok_once", gid, None, 1, services.clock.now())
 
     async def attempt(mid: int) -> bool:
+        member = await services.members.get(mid)
+        assert member is not None
         try:
-            await repo.join(mid, 0, invite.token, None, bot.services.clock.now())  # type: ignore[union-attr]
-        except InviteUnavailable:
+            await services.members.join_by_invite(member, "tok_once")
+        except Refusal:
             return False
         return True
 

@@ -9,9 +9,8 @@ import pytest
 from bot.runtime import BotRuntime
 from sandbox.driver import SandboxUser
 from sandbox.server import FakeTelegram
-from sandbox.state import SandboxMessage
 from tests.conftest import StartBot
-from tests.members_helpers import seed_group, seed_member
+from tests.members_helpers import see, seed_group, seed_member
 
 
 @pytest.fixture(autouse=True)
@@ -20,8 +19,6 @@ def _bursty_chats(tg: FakeTelegram) -> None:
     tg.set_rate_limits(True, private_burst=100)
 
 
-async def see(user: SandboxUser, text: str) -> SandboxMessage:
-    return await user.wait_for(lambda m: text in (m.text or ""))
 
 
 async def register(user: SandboxUser, name: str = "张伟", group: str | None = None) -> None:
@@ -219,7 +216,7 @@ async def test_mydata_sends_text_and_json(tg: FakeTelegram, bot: BotRuntime) -> 
     await see(user, "Everything stored about you")
     doc = await user.wait_for(lambda m: m.document is not None)
     data = json.loads(await user.download(doc))
-    assert data["name"] == "孙丽" and data["expertise"] == ["law"]
+    assert data["members"]["profile"]["name"] == "孙丽" and data["members"]["expertise"] == ["Law"]
 
 
 async def test_forget_erases_personal_data_but_keeps_counts(tg: FakeTelegram, bot: BotRuntime) -> None:

@@ -9,10 +9,10 @@ from telegram import CallbackQuery, Chat, Message, Update, User
 from telegram.ext import Application, BaseHandler, CallbackQueryHandler
 
 from bot.app import flush_persistence
+from bot.callbacks import Button
 from bot.context import Ctx
 from bot.persistence import SqlitePersistence
 from bot.runtime import BotRuntime
-from bot.callbacks import Button
 from handlers.buttons import on
 from handlers.router import ButtonRouter, route_buttons
 

@@ -38,6 +38,8 @@ def _realistic_token() -> str:
 
 async def _workload(server: FakeTelegram) -> None:
     user = server.create_user("Hal <b>", language_code="en")
+    await user.send("/nonsense")  # before /start: a command would end the open registration
+    await user.next_message()
     await user.send("/start")
     await user.next_message()
     await user.send("/help")
@@ -46,7 +48,6 @@ async def _workload(server: FakeTelegram) -> None:
     picker = await user.next_message()
     await (await user.press(picker, "中文")).answer()
     await (await user.press_data(picker, "lang:zz:forged")).answer()
-    await user.send("/nonsense")
     await user.send("<i>unclosed & hostile</i>\x00")
     # /start began registration: text at its consent step is answered and the step asked again
     await user.wait_for(lambda m: "这一步需要的不是这个" in (m.text or ""))
@@ -92,7 +93,7 @@ async def test_forged_webhook_calls_leave_no_trace_in_the_database(
     port = _free_port()
     runtime = BotRuntime(
         Settings.model_validate(settings.model_dump() | {
-            "webhook_url": f"http://127.0.0.1:{port}/telegram", "webhook_secret": "right-Secret_9",
+            "webhook_url": f"http://127.0.0.1:{port}/telegram", "webhook_secret": "right-Secret_9-of-twenty",
             "listen": f"127.0.0.1:{port}"}),
         clock=clock, token=tg.token,
     )
@@ -107,8 +108,8 @@ async def test_forged_webhook_calls_leave_no_trace_in_the_database(
         }
         url = f"http://127.0.0.1:{port}/telegram"
         async with aiohttp.ClientSession() as session:
-            for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "right-Secret_"},
-                            {"X-Telegram-Bot-Api-Secret-Token": "Right-Secret_9"}):
+            for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "right-Secret_9-of-twent"},
+                            {"X-Telegram-Bot-Api-Secret-Token": "Right-Secret_9-of-twenty"}):
                 async with session.post(url, json=forged, headers=headers) as resp:
                     assert resp.status == 403
         await asyncio.sleep(0.3)

@@ -174,3 +174,37 @@ async def test_questionnaire_building_behind_after_restart_does_not_take_options
     await coord.wait_for(lambda m: m.message_id == picker.message_id and "queued" in m.text)
     rows = await db_of(runtime).fetchall("SELECT kind, text, options FROM survey_questions")
     assert [tuple(r) for r in rows] == [("single", "Which day?", '["Saturday", "Sunday"]')]
+
+
+async def test_registration_behind_after_restart_asks_the_category_again(
+    tg: FakeTelegram, start_bot: StartBot, settings: Settings
+) -> None:
+    from handlers.members.form import CATEGORY_STEP, NAME
+
+    tg.set_rate_limits(False)
+    runtime = await start_bot()
+    user = tg.create_user("Newcomer", language_code="en")
+    await user.send("/start")
+    await (await user.press(await user.next_message(), "I agree")).answer()
+    await user.wait_for(lambda m: "What is your name" in m.text)
+    await user.send("刘洋")
+    category = await user.wait_for(lambda m: "Which category" in m.text)
+    await runtime.stop()
+    assert user_data(settings.db_path, user.id)["steps"]["registration"] == CATEGORY_STEP
+    set_state(settings.db_path, "registration", user.id, NAME)  # the category question was lost
+
+    runtime = await start_bot()
+    await (await user.press(category, "Freelancers")).answer()  # arrives in NAME: not a name
+    assert INTERRUPTED in (await user.wait_for(lambda m: INTERRUPTED in m.text)).text
+    again = await user.wait_for(lambda m: "Which category" in m.text and bool(m.buttons))
+    await (await user.press(again, "Freelancers")).answer()
+    await user.press(await user.wait_for(lambda m: "Your organisation" in m.text), "Skip")
+    await user.press(await user.wait_for(lambda m: "Your position" in m.text), "Skip")
+    await user.press(await user.wait_for(lambda m: "areas of expertise" in m.text), "Done")
+    await user.press(await user.wait_for(lambda m: "Your interests" in m.text), "Skip")
+    await user.wait_for(lambda m: "Share your phone number" in m.text)
+    await user.send("Skip")
+    await user.press(await user.wait_for(lambda m: "Please check your details" in m.text), "Confirm")
+    await user.wait_for(lambda m: "You are registered" in m.text)
+    row = await db_of(runtime).fetchone("SELECT name, category FROM members WHERE user_id = ?", (user.id,))
+    assert row is not None and (row["name"], row["category"]) == ("刘洋", "freelancer")
