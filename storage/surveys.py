@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.surveys.models import Invitee, Progress, Question, Survey
+from bot.surveys.models import Invitee, MemberResponse, Progress, Question, Survey
 from storage.db import Database, Tx
 from storage.scope import Paths, member_in
 from storage.timefmt import from_db, to_db
@@ -107,12 +107,47 @@ class SurveyRepo:
             found.setdefault(int(r["question_id"]), []).append(json.loads(r["value"]))
         return int(completed or 0), found
 
+    async def responses_of(self, member_id: int) -> list[MemberResponse]:
+        """The member's own responses, with their answers (their /mydata export)."""
+        rows = await self._db.fetchall(
+            "SELECT r.id, s.title, r.started_at, r.completed_at FROM survey_responses r"
+            " JOIN surveys s ON s.id = r.survey_id WHERE r.member_id = ? ORDER BY r.id",
+            (member_id,),
+        )
+        found = []
+        for r in rows:
+            answers = await self._db.fetchall(
+                "SELECT q.kind, q.text, q.options, a.value FROM survey_answers a"
+                " JOIN survey_questions q ON q.id = a.question_id WHERE a.response_id = ? ORDER BY q.position",
+                (r["id"],),
+            )
+            found.append(
+                MemberResponse(
+                    str(r["title"]),
+                    from_db(r["started_at"]),
+                    None if r["completed_at"] is None else from_db(r["completed_at"]),
+                    tuple(
+                        (str(a["text"]), _shown(str(a["kind"]), json.loads(a["options"]), json.loads(a["value"])))
+                        for a in answers
+                    ),
+                )
+            )
+        return found
+
     async def due_jobs(self, now: datetime) -> list[tuple[int, int, str]]:
         rows = await self._db.fetchall(
             "SELECT id, survey_id, kind FROM survey_jobs WHERE claimed_at IS NULL AND due_at <= ? ORDER BY due_at, id",
             (to_db(now),),
         )
         return [(int(r["id"]), int(r["survey_id"]), r["kind"]) for r in rows]
+
+
+def _shown(kind: str, options: list[str], value: Any) -> str:
+    """An answer as the member gave it: the option's text, the rating, or the text."""
+    if kind in ("single", "multi"):
+        picked = value if isinstance(value, list) else [value]
+        return ", ".join(options[int(i)] for i in picked if 0 <= int(i) < len(options))
+    return str(value)
 
 
 # --- writes (inside the service's transaction) ------------------------------------------------------

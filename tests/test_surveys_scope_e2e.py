@@ -6,6 +6,7 @@ of members inside their branch, in the message and in both exports; its status i
 from __future__ import annotations
 
 import io
+import json
 from datetime import timedelta
 
 import pytest
@@ -112,3 +113,31 @@ async def test_survey_status_is_shown_in_words_in_results_and_exports(
     assert sheet is not None
     cells = [str(c) for row in sheet.iter_rows(values_only=True) for c in row]
     assert "已结束" in cells and "closed" not in cells
+
+
+async def test_mydata_holds_the_members_feedback_and_answers_in_words(tg: FakeTelegram, bot: BotRuntime) -> None:
+    t = await tree(bot)
+    coord = tg.create_user("Coord", language_code="en")
+    await add_coordinator(bot, coord, t.sub)
+    member = tg.create_user("王芳", language_code="zh-hans")
+    await add_member(bot, member, "王芳", [t.local], language="zh-Hans")
+    assert bot.services is not None
+    who = await bot.services.roles.actor(member.id)
+    await bot.services.feedback.submit(who, "complaint", "会场太吵", False, [])
+    survey_id, _ = await bot.services.surveys.publish(
+        await bot.services.roles.actor(coord.id), "需求调研", QUESTIONS, None, 7
+    )
+    await answer(bot, member, survey_id, "1", "多办沙龙")
+    await member.send("/mydata")
+    doc = await member.wait_for(lambda m: m.document is not None)
+    raw = (await member.download(doc)).decode("utf-8")
+    data = json.loads(raw)
+    [item] = data["feedback"]["items"]
+    assert (item["kind"], item["status"], item["text"]) == ("投诉", "新提交", "会场太吵")
+    [response] = data["surveys"]["responses"]
+    assert response["questionnaire"] == "需求调研" and response["completed_at"] is not None
+    assert response["answers"] == [
+        {"question": "Which day suits you?", "answer": "Sunday"},
+        {"question": "Anything else?", "answer": "多办沙龙"},
+    ]
+    assert "complaint" not in raw and '"new"' not in raw

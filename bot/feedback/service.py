@@ -156,6 +156,10 @@ class FeedbackService:
     async def mine(self, actor: Actor) -> list[MemberItem]:
         return await self.repo.for_member(self._require_member(actor))
 
+    async def of_member(self, member_id: int) -> list[MemberItem]:
+        """The member's own items (their /mydata export)."""
+        return await self.repo.for_member(member_id, limit=1000)
+
     async def mark_helpful(self, actor: Actor, item_id: int, helpful: bool) -> bool:
         member_id = self._require_member(actor)
         async with self.db.transaction() as tx:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from bot.callbacks import Button
+from bot.members.models import CATEGORIES as CATEGORIES  # the members feature owns the codes
 from bot.surveys.models import KINDS
 
 ALL = "-"  # no group / no category chosen: the whole scope, every category
-CATEGORIES = ("enterprise", "intermediary", "freelancer", "new_media", "other")  # members' category codes
 
 # /survey building
 QUESTION_KIND = Button("sv", "qk", kind=(*KINDS, "end"))

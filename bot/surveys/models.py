@@ -42,6 +42,16 @@ class Progress:
 
 
 @dataclass(frozen=True)
+class MemberResponse:
+    """A member's own response: the questionnaire, when, and each answer as (question, answer)."""
+
+    title: str
+    started_at: datetime
+    completed_at: datetime | None
+    answers: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
 class Invitee:
     """A member a questionnaire message goes to, with their resolved language."""
 

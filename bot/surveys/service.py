@@ -18,7 +18,7 @@ from bot.errors import Refusal
 from bot.i18n import Catalog
 from bot.roles import AccessDenied, Actor, RoleService
 from bot.surveys import callbacks as cb
-from bot.surveys.models import Progress, QuestionResult, Results, Survey
+from bot.surveys.models import MemberResponse, Progress, QuestionResult, Results, Survey
 from storage import audit, outbox
 from storage import surveys as st
 from storage.db import Database, Tx
@@ -191,6 +191,10 @@ class SurveyService:
                 return state, await self.repo.progress(survey_id, member_id)
             completed = await st.save_answer(tx, survey_id, member_id, question.id, value, final, now)
         return ("completed" if completed else "saved"), await self.repo.progress(survey_id, member_id)
+
+    async def responses_of(self, member_id: int) -> list[MemberResponse]:
+        """The member's own responses (their /mydata export)."""
+        return await self.repo.responses_of(member_id)
 
     # --- coordinators: results ----------------------------------------------------------------------
     async def visible(self, actor: Actor) -> list[Survey]:

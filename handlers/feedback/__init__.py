@@ -44,4 +44,5 @@ FEATURE = Feature(
     "feedback",
     register,
     due=(DueWork("deadlines", timedelta(minutes=1), lambda services: services.feedback.run_due()),),
+    my_data=mine.my_data,
 )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from telegram import Update
 
 from bot.context import Ctx
@@ -11,6 +13,9 @@ from bot.i18n import Markup
 from bot.labels import label
 from handlers.base import actor, answer, reply, translator
 from handlers.buttons import press
+
+if TYPE_CHECKING:
+    from bot.services import Services
 
 
 async def my_feedback(update: Update, context: Ctx) -> None:
@@ -49,3 +54,30 @@ async def helpful_pressed(update: Update, context: Ctx) -> None:
         return
     ok = await context.services.feedback.mark_helpful(who, pressed.num("id"), pressed.text("helpful") == "1")
     await answer(update, str(tr("fb.thanks_rating" if ok else "fb.not_found")))
+
+
+async def my_data(services: Services, member_id: int) -> dict[str, Any]:
+    """The feedback part of /mydata: the member's own items, kinds and statuses in their words."""
+    items = await services.feedback.of_member(member_id)
+    if not items:
+        return {}
+    member = await services.members.get(member_id)
+    user_id = member.user_id if member is not None else None
+    tr = services.catalog.for_lang(
+        await services.users.language(user_id) if user_id is not None else services.settings.language
+    )
+    return {
+        "items": [
+            {
+                "ref": item.ref,
+                "kind": label(tr, "feedback_kind", item.kind),
+                "status": label(tr, "feedback_status", item.status),
+                "text": item.body,
+                "answer": item.answer,
+                "helpful": item.helpful,
+                "reopened": item.reopened,
+                "created_at": item.created_at.isoformat(),
+            }
+            for item in items
+        ]
+    }

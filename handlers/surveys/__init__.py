@@ -35,4 +35,5 @@ FEATURE = Feature(
     "surveys",
     register,
     due=(DueWork("deadlines", timedelta(minutes=1), lambda services: services.surveys.run_due()),),
+    my_data=respond.my_data,
 )

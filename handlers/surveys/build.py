@@ -14,6 +14,8 @@ from telegram.ext import CommandHandler, ConversationHandler, MessageHandler, fi
 from bot.context import Ctx, LiaisonApp
 from bot.errors import Refusal
 from bot.i18n import Markup, Translator
+from bot.labels import label
+from bot.members.models import CATEGORY
 from bot.roles import AccessDenied
 from bot.surveys import KINDS, MAX_QUESTIONS, clean, parse_options
 from bot.surveys import callbacks as cb
@@ -159,7 +161,7 @@ async def target_chosen(update: Update, context: Ctx) -> int:
 
 async def _ask_category(update: Update, tr: Translator) -> None:
     buttons = [kb.button(str(tr("sv.all_categories")), cb.CATEGORY.data(category=cb.ALL))]
-    buttons += [kb.button(str(tr(f"sv.cat.{c}")), cb.CATEGORY.data(category=c)) for c in cb.CATEGORIES]
+    buttons += [kb.button(label(tr, CATEGORY, c), cb.CATEGORY.data(category=c)) for c in cb.CATEGORIES]
     await edit_or_reply(update, tr("sv.choose_category"), kb.inline(kb.columns(buttons)))
 
 

@@ -7,6 +7,8 @@ comes from the database on every answer, so a restart loses nothing; any command
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ConversationHandler, MessageHandler, filters
 
@@ -19,6 +21,9 @@ from handlers import keyboards as kb
 from handlers.base import actor, answer, edit_or_reply, reply, translator
 from handlers.buttons import on, press
 from handlers.flows import guided
+
+if TYPE_CHECKING:
+    from bot.services import Services
 
 S_ANSWER = 30
 CURRENT = "sv"  # user_data key: the survey being answered
@@ -145,3 +150,21 @@ def register(app: LiaisonApp) -> None:
             },
         )
     )
+
+
+async def my_data(services: Services, member_id: int) -> dict[str, Any]:
+    """The questionnaires part of /mydata: the member's own responses and answers."""
+    responses = await services.surveys.responses_of(member_id)
+    if not responses:
+        return {}
+    return {
+        "responses": [
+            {
+                "questionnaire": r.title,
+                "started_at": r.started_at.isoformat(),
+                "completed_at": r.completed_at.isoformat() if r.completed_at else None,
+                "answers": [{"question": q, "answer": a} for q, a in r.answers],
+            }
+            for r in responses
+        ]
+    }
