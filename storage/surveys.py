@@ -14,8 +14,15 @@ from typing import Any
 
 from bot.surveys.models import Invitee, MemberResponse, Progress, Question, Survey
 from storage.db import Database, Tx
-from storage.scope import Paths, member_in
+from storage.scope import Clause, Paths, member_in, survey_in
 from storage.timefmt import from_db, to_db
+
+
+def visible_to(paths: Paths, user_id: int, survey: str) -> Clause:
+    """The surveys (table alias `survey`) a coordinator may see: one targets a subtree of their scope
+    (a survey of the whole association, '/', only for those who cover everything), or they made it."""
+    cond, params = survey_in(paths, f"{survey}.id")
+    return f"({cond} OR {survey}.created_by = ?)", [*params, user_id]
 
 
 class SurveyRepo:
@@ -50,8 +57,17 @@ class SurveyRepo:
             tuple(str(p["path"]) for p in paths),
         )
 
-    async def surveys(self, limit: int = 20) -> list[Survey]:
-        rows = await self._db.fetchall("SELECT id FROM surveys ORDER BY id DESC LIMIT ?", (limit,))
+    async def visible(self, paths: Paths, user_id: int, limit: int = 20, survey_id: int | None = None) -> list[Survey]:
+        """The newest surveys a coordinator may see: one of their subtrees is targeted, or they made it.
+
+        A survey of the whole association ('/') is seen by those who cover everything and its author.
+        """
+        cond, params = visible_to(paths, user_id, "s")
+        only = "" if survey_id is None else " AND s.id = ?"
+        rows = await self._db.fetchall(
+            f"SELECT s.id FROM surveys s WHERE {cond}{only} ORDER BY s.id DESC LIMIT ?",  # noqa: S608
+            (*params, *(() if survey_id is None else (survey_id,)), limit),
+        )
         found = [await self.survey(int(r["id"])) for r in rows]
         return [s for s in found if s is not None]
 

@@ -199,22 +199,15 @@ class SurveyService:
     # --- coordinators: results ----------------------------------------------------------------------
     async def visible(self, actor: Actor) -> list[Survey]:
         self.roles.require_coordinator(actor)
-        return [s for s in await self.repo.surveys() if self._covers(actor, s)]
-
-    @staticmethod
-    def _covers(actor: Actor, survey: Survey) -> bool:
-        return (
-            actor.scope.everything
-            or survey.created_by == actor.user_id
-            or ("/" not in survey.paths and actor.scope.covers_any(list(survey.paths)))
-        )
+        return await self.repo.visible(actor.scope.paths_or_none, actor.user_id)
 
     async def results(self, actor: Actor, survey_id: int) -> Results:
         """The results the coordinator may see: only invitations and answers of members in their scope."""
         self.roles.require_coordinator(actor)
-        survey = await self.repo.survey(survey_id)
-        if survey is None or not self._covers(actor, survey):
+        found = await self.repo.visible(actor.scope.paths_or_none, actor.user_id, 1, survey_id)
+        if not found:
             raise AccessDenied("survey outside scope")
+        survey = found[0]
         paths = actor.scope.paths_or_none
         invited = await self.repo.invited(survey_id, paths)
         completed, answers = await self.repo.answers(survey_id, paths)

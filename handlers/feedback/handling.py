@@ -13,6 +13,7 @@ from functools import partial
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
+from bot.callbacks import NOOP
 from bot.context import Ctx
 from bot.errors import Refusal
 from bot.feedback import KINDS, STATUSES, Item, Note
@@ -89,7 +90,7 @@ async def show_queue(update: Update, context: Ctx, status: str, kind: str, group
     if result.page > 0:
         pager.append(kb.button(str(tr("fb.prev")), _queue(status, kind, group, result.page - 1)))
     if result.pages > 1:
-        pager.append(kb.button(f"{result.page + 1}/{result.pages}", kb.cb("noop")))
+        pager.append(kb.button(f"{result.page + 1}/{result.pages}", NOOP.data()))
     if result.page + 1 < result.pages:
         pager.append(kb.button(str(tr("fb.next")), _queue(status, kind, group, result.page + 1)))
     rows.append(pager)
