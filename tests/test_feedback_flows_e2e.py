@@ -98,15 +98,21 @@ async def test_survey_command_during_feedback_closes_it_and_starts_building(tg: 
     assert await db_of(bot).fetchval("SELECT COUNT(*) FROM feedback_items") == 0
 
 
-async def test_any_command_ends_the_feedback_flow_with_one_line(tg: FakeTelegram, bot: BotRuntime) -> None:
+async def test_help_answers_beside_the_feedback_flow_and_other_commands_end_it(
+    tg: FakeTelegram, bot: BotRuntime
+) -> None:
     t = await tree(bot)
     user = tg.create_user("陈静", language_code="en")
     await add_member(bot, user, "陈静", [t.local])
     await feedback_up_to_text(user, "Other")
-    before = max(m.message_id for m in user.inbox)
-    await user.send("/myfeedback")
-    await user.wait_for(lambda m: m.message_id > before and "not sent any feedback" in (m.text or ""))
-    closed = [m.text or "" for m in user.inbox if m.message_id > before and "was closed" in (m.text or "")]
+    await user.send("/help")  # /help (and /language) answer beside the flow: it stays open
+    await user.wait_for(lambda m: "/myfeedback" in (m.text or ""))
+    await user.send("Still the feedback's text")
+    attach = await user.wait_for(lambda m: "You may send photos" in (m.text or ""))
+    assert not any("was closed" in (m.text or "") for m in user.inbox)
+    await user.send("/myfeedback")  # any other command ends the flow, with one line
+    await user.wait_for(lambda m: m.message_id > attach.message_id and "not sent any feedback" in (m.text or ""))
+    closed = [m.text or "" for m in user.inbox if "was closed" in (m.text or "")]
     assert closed == ["The unfinished “feedback” was closed."]
     await user.send("not feedback any more")
     await user.wait_for(lambda m: "didn't understand" in (m.text or ""))
