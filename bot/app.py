@@ -24,9 +24,10 @@ from bot.persistence import SqlitePersistence
 from bot.services import Services
 from bot.transport import build_request
 from bot.updates import PerUserUpdateProcessor
-from handlers import activities, activities_edit, chatpolicy, common, flows, ledger, notices
+from handlers import chatpolicy, common, flows, ledger, notices
 from handlers import feedback as feedback_handlers
 from handlers import surveys as survey_handlers
+from handlers.activities import FEATURE as ACTIVITIES
 from handlers.common import FloodGuard
 from handlers.feature import Feature
 from handlers.members import FEATURE as MEMBERS
@@ -123,8 +124,7 @@ def _legacy(module: Any) -> Feature:
 FEATURES: list[Feature] = [
     MEMBERS,  # first: its registration flow takes /start from newcomers; /mydata asks every feature
     _legacy(notices),  # also starts the delivery worker that drains the outbox for every feature
-    _legacy(activities),
-    _legacy(activities_edit),  # guided edit of an activity (the Edit button on the roster view)
+    ACTIVITIES,
     feedback_handlers.FEATURE,
     survey_handlers.FEATURE,
     _legacy(ledger),

@@ -255,7 +255,14 @@ async def answer(update: Update, text: str | None = None, alert: bool = False) -
     if query is None or query.id in _ANSWERED:
         return
     payload = {"callback_query_id": query.id, "text": text[:200] if text else None, "show_alert": alert or None}
-    await with_retry_after(lambda: api_call(query.get_bot(), "answerCallbackQuery", payload))
+    try:
+        await with_retry_after(lambda: api_call(query.get_bot(), "answerCallbackQuery", payload))
+    except BadRequest as exc:
+        # A press from before a restart (or a slow queue) can no longer be answered: the button has
+        # stopped spinning on the client already. Everything else about the press still happens.
+        if "query is too old" not in exc.message.lower() and "query id is invalid" not in exc.message.lower():
+            raise
+        log.info("callback query %s expired before it was answered", query.id)
     _ANSWERED[query.id] = None
     while len(_ANSWERED) > _ANSWERED_KEEP:
         _ANSWERED.popitem(last=False)

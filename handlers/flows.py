@@ -2,7 +2,8 @@
 
 - persistent (conversation state in the database), per chat, commands ignore edited messages;
 - one restart-recovery mechanism: the step journal (`handlers.steps.Flow`), protecting every state;
-- **any command ends the open flow**: before a command (or a button that starts another flow)
+- **any command ends the open flow** (except /help and /language, which only inform and are
+  answered beside it): before a command (or a button that starts another flow)
   is handled, every open flow of the chat other than the one it belongs to is ended, with one
   short line saying so ("the unfinished X was closed; its draft is kept" where the flow keeps a
   draft). ``/cancel`` ends every open flow at once.
@@ -30,6 +31,8 @@ from handlers.base import reply, translator
 log = logging.getLogger(__name__)
 
 Handler = BaseHandler[Update, Ctx, Any]
+# Commands that only inform (they start nothing): answered beside an open flow, which stays open.
+NEUTRAL_COMMANDS = frozenset({"help", "language"})
 Abandon = Callable[[Update, Ctx], Awaitable[None]]
 
 
@@ -135,7 +138,7 @@ async def end_open_flows(update: Update, context: Ctx) -> None:
     if not flows or update.effective_chat is None or update.effective_user is None:
         return
     command = command_of(update)
-    if command is None and update.callback_query is None:
+    if command in NEUTRAL_COMMANDS or (command is None and update.callback_query is None):
         return
     open_flows = [f for f in flows if f.is_open(update)]
     if not open_flows:

@@ -37,7 +37,7 @@ async def add_member(
     user_id: int,
     name: str,
     groups: tuple[int, ...] = (),
-    category: str | None = "1",
+    category: str | None = "enterprise",
     status: str = "active",
     language: str | None = None,
 ) -> int:
@@ -70,7 +70,7 @@ async def add_coordinator(db: Database, user_id: int, group_id: int) -> None:
 
 
 async def member_user(
-    tg: FakeTelegram, db: Database, name: str, groups: tuple[int, ...] = (), category: str | None = "1"
+    tg: FakeTelegram, db: Database, name: str, groups: tuple[int, ...] = (), category: str | None = "enterprise"
 ) -> SandboxUser:
     """A sandbox user (chat opened) who is an active member speaking English."""
     user = tg.create_user(name, language_code="en")

@@ -208,7 +208,7 @@ async def test_check_in_with_code_then_survey_rating(tg: FakeTelegram, bot: BotR
     await alice.wait_for(lambda m: "4-star" in (m.text or ""))
     await alice.send("Great <talk>")
     await alice.wait_for(lambda m: "Comment saved" in (m.text or ""))
-    assert await services(bot).activities.repo.survey_results(aid) == [(4, "Great <talk>")]
+    assert await services(bot).activities.signups.survey_results(aid) == [(4, "Great <talk>")]
     owner = tg.create_user("Owner", language_code="en", user_id=OWNER_ID)
     await owner.send("/manage")
     await owner.press(await owner.next_message(), "Reading club")
@@ -237,11 +237,11 @@ async def test_roster_exports_csv_and_xlsx_and_ics_for_members(
     await (await owner.press(roster, "CSV")).answer()
     doc = await owner.wait_for(lambda m: m.document is not None and m.document.get("file_name", "").endswith("csv"))
     rows = list(csv.reader(io.StringIO((await owner.download(doc)).decode("utf-8-sig"))))
-    assert rows[1][1] == "'=Alice" and rows[1][3] == "confirmed"
+    assert rows[1][1] == "'=Alice" and rows[1][3] == "Signed up"  # the status in words (bot/labels), not the key
     await (await owner.press(roster, "XLSX")).answer()
     doc = await owner.wait_for(lambda m: m.document is not None and m.document.get("file_name", "").endswith("xlsx"))
     sheet = load_workbook(io.BytesIO(await owner.download(doc))).active
-    assert sheet is not None and sheet.cell(2, 4).value == "confirmed"
+    assert sheet is not None and sheet.cell(2, 4).value == "Signed up"
 
 
 async def test_new_activity_conversation_validates_and_publishes(
@@ -292,7 +292,7 @@ async def test_new_activity_conversation_validates_and_publishes(
     assert "Repeat" in ((await coord.next_message()).text or "")
     await coord.send("weekly 3")
     summary = await coord.next_message()
-    assert "Occurrences: 3" in (summary.text or "")
+    assert "Repeat: weekly, 3 times" in (summary.text or "")
     await (await coord.press(summary, "Publish")).answer()
     await coord.wait_for(lambda m: "Published" in (m.text or ""))
     assert await bot.db.fetchval("SELECT COUNT(*) FROM activities") == 3

@@ -200,10 +200,12 @@ async def test_forged_edit_press_by_a_member_is_refused(tg: FakeTelegram, bot: B
     alice = await member_user(tg, bot.db, "Alice")
     aid = await _publish(bot, clock)
     announce = await alice.next_message()
-    for data in (f"acte:{aid}", f"acte:f:{aid}:ti", f"acte:ok:{aid}", f"acte:no:{aid}", f"actm:rp:{aid}:1"):
+    for data in (f"acte:{aid}", f"acte:f:{aid}:ti", f"acte:ok:{aid}:ti", f"acte:no:{aid}", f"actm:rp:{aid}:1"):
         result = await alice.press_data(announce, data)
         answer = await result.answer()
         assert "not allowed" in (answer.text or "").lower() and answer.show_alert
+    malformed = await (await alice.press_data(announce, f"acte:ok:{aid}")).answer()  # no field: not a button of ours
+    assert "expired" in (malformed.text or "").lower()
     await alice.send("Hacked")
     assert "Hacked" not in _text(await alice.next_message())
     assert (await _activity(bot.db, aid))["title"] == "Reading club"

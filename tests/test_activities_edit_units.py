@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.activities import plan_edit
-from storage.activities import Activity
+from bot.activities import Activity, plan_edit
 
 NOW = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
 

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from bot.activities import ActivityService
 from bot.clock import FakeClock
+from bot.errors import Refusal
 from bot.i18n import Catalog
 from storage.db import Database
 from storage.migrations import migrate
@@ -45,19 +46,22 @@ async def _run(steps: list[tuple[str, int]], offer: bool, directory: Path) -> No
         aid = created.activity.id
         queue: list[int] = []
         for op, arg in steps:
-            if op == "signup":
-                result = await service.sign_up(arg, aid)
-                if result.code == "waiting":
-                    queue.append(arg)
-            elif op == "cancel":
-                await service.cancel_signup(arg, aid)
-            elif op == "accept":
-                await service.accept_offer(arg, aid)
-            elif op == "capacity":
-                await service.change_capacity(boss, aid, arg)
-            else:
-                clock.advance(timedelta(hours=2))
-                await service.run_due()
+            try:  # a refused action (already signed up, nothing to cancel...) changes nothing
+                if op == "signup":
+                    result = await service.sign_up(arg, aid)
+                    if result.code == "waiting":
+                        queue.append(arg)
+                elif op == "cancel":
+                    await service.cancel_signup(arg, aid)
+                elif op == "accept":
+                    await service.accept_offer(arg, aid)
+                elif op == "capacity":
+                    await service.change_capacity(boss, aid, arg)
+                else:
+                    clock.advance(timedelta(hours=2))
+                    await service.run_due()
+            except Refusal:
+                pass
             rows = await db.fetchall(
                 "SELECT m.user_id, s.status FROM activity_signups s JOIN members m ON m.id = s.member_id"
                 " WHERE s.activity_id = ? ORDER BY s.id",

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.activities import Eligibility, parse_capacity, parse_offsets, validate_times
+from bot.activities.ics import activity_ics, escape_text
 from bot.dates import DateError, parse_local
-from bot.ics import activity_ics, escape_text
 
 ZONE = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
@@ -90,3 +91,34 @@ def test_long_ics_lines_are_folded_without_splitting_characters() -> None:
     text = data.decode("utf-8")
     assert "\r\n " in text
     assert escape_text("a\r\nb\x00") == "a\\nb"
+
+
+async def test_old_category_numbers_of_activities_become_the_members_category_keys(tmp_path: Path) -> None:
+    from storage.db import Database
+    from storage.migrations import MIGRATIONS_DIR, migrate, split_statements
+
+    db = await Database.open(tmp_path / "m.db")
+    try:
+        await migrate(db)
+        async with db.transaction() as tx:
+            for cats in ("", "1", "1|2", "2|4|3", "enterprise"):
+                await tx.execute(
+                    "INSERT INTO activities (title, description, place, starts_at, ends_at, signup_deadline,"
+                    " categories, status, created_by, created_at, updated_at) VALUES ('t', '', '',"
+                    " '2026-01-02T00:00:00.000000Z', '2026-01-03T00:00:00.000000Z', '2026-01-01T00:00:00.000000Z',"
+                    " ?, 'published', 1, 'x', 'x')",
+                    (cats,),
+                )
+            sql = (MIGRATIONS_DIR / "0302_activity_categories.sql").read_text(encoding="utf-8")
+            for statement in split_statements(sql):  # as if these rows were there before the migration
+                await tx.execute(statement)
+        rows = await db.fetchall("SELECT categories FROM activities ORDER BY id")
+        assert [r["categories"] for r in rows] == [
+            "",
+            "enterprise",
+            "enterprise|intermediary",
+            "intermediary|new_media|freelancer",
+            "enterprise",
+        ]
+    finally:
+        await db.close()

@@ -68,3 +68,60 @@ async def test_moving_a_group_rewrites_the_subtree_paths(tmp_path: Path) -> None
         assert club.path == f"{moved.path}{club.id}/"
     finally:
         await db.close()
+
+
+def _bad(tmp_path: Path, body: str) -> str:
+    path = tmp_path / "tree.toml"
+    path.write_text(body, encoding="utf-8")
+    import pytest
+
+    from bot.members.org import ImportError_
+
+    with pytest.raises(ImportError_) as caught:
+        load_tree(path)
+    return str(caught.value)
+
+
+HEAD = '[[group]]\nname = "浦东新联总会"\nkind = "head"\n\n'
+
+
+def test_import_refuses_an_overlong_name_with_its_line(tmp_path: Path) -> None:
+    message = _bad(tmp_path, HEAD + f'  [[group.group]]\n  name = "{"长" * 5000}"\n  kind = "sub"\n')
+    assert message.startswith("line 5: ") and "longer than" in message
+    assert "长长长" not in message  # the offending text is not echoed back
+
+
+def test_import_refuses_control_characters_in_a_name(tmp_path: Path) -> None:
+    message = _bad(tmp_path, HEAD + '  [[group.group]]\n  name = "花木\\u001b[31m街道"\n  kind = "local"\n')
+    assert message.startswith("line 5: ") and "control" in message
+
+
+def test_import_refuses_requires_approval_written_as_text(tmp_path: Path) -> None:
+    message = _bad(tmp_path, HEAD + '  [[group.group]]\n  name = "花木街道新联会"\n  requires_approval = "no"\n')
+    assert message.startswith("line 5: ") and "true or false" in message
+
+
+def test_import_refuses_a_head_association_below_the_top(tmp_path: Path) -> None:
+    body = HEAD + '  [[group.group]]\n  name = "企业管理技术人员联谊会"\n  kind = "sub"\n\n' + (
+        '    [[group.group.group]]\n    name = "又一个总会"\n    kind = "head"\n'
+    )
+    message = _bad(tmp_path, body)
+    assert message.startswith("line 9: ") and "top level" in message
+
+
+def test_import_refuses_unknown_keys_and_kinds(tmp_path: Path) -> None:
+    assert "unknown key" in _bad(tmp_path, HEAD + '  [[group.group]]\n  name = "A"\n  parent = "x"\n')
+    assert "unknown kind" in _bad(tmp_path, HEAD + '  [[group.group]]\n  name = "A"\n  kind = "district"\n')
+
+
+def test_the_cli_reports_a_bad_file_in_one_line_and_creates_nothing(tmp_path: Path, capsys: object,
+                                                                       monkeypatch: object) -> None:
+    import pytest
+
+    assert isinstance(monkeypatch, pytest.MonkeyPatch) and isinstance(capsys, pytest.CaptureFixture)
+    monkeypatch.setenv("LIAISON_DB", str(tmp_path / "cli.db"))
+    path = tmp_path / "tree.toml"
+    path.write_text(HEAD + '  [[group.group]]\n  name = "A"\n  requires_approval = "no"\n', encoding="utf-8")
+    assert main(["--env-file", "/nonexistent", "import-groups", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "line 5" in err

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.clock import FakeClock
+from bot.errors import Refusal
 from bot.runtime import BotRuntime
 from bot.users import UserService
 from storage.db import Database, SyncTx
@@ -279,8 +280,9 @@ async def test_a_sign_up_is_one_trip_including_its_commit(
     assert (first.code, len(trips)) == ("confirmed", 1)  # BEGIN, context, seat, row, COMMIT
     second = await service.sign_up(502, created.activity.id)
     assert (second.code, second.position, len(trips)) == ("waiting", 1, 2)
-    again = await service.sign_up(502, created.activity.id)
-    assert (again.code, again.position, len(trips)) == ("already_waiting", 1, 3)
+    with pytest.raises(Refusal) as again:  # the judge's refusal, still one trip
+        await service.sign_up(502, created.activity.id)
+    assert (again.value.key, again.value.values["position"], len(trips)) == ("act.r.already_waiting", 1, 3)
     assert commits == []  # no separate COMMIT trip
     rows = await bot.db.fetchall("SELECT status FROM activity_signups ORDER BY id")
     assert [r["status"] for r in rows] == ["confirmed", "waiting"]

@@ -75,7 +75,7 @@ async def test_every_button_reaches_the_handler_a_plain_scan_would_pick(bot: Bot
         isinstance(h, CallbackQueryHandler) for h in routed
     )
     sign_up = _winner(routed, _press("act:su:1"))
-    assert sign_up is not None and sign_up.callback.__name__ == "member_button"
+    assert sign_up is not None and sign_up.callback.__name__ == "sign_up"
     samples = ["", "act", "act:su:1", "act:ci:3", "act:rt:1:5", "actl:2", "actm:r:1", "home", "noop", "lang:en",
                "grp:list", "grp:arch:1", "grpmv:1:2", "prof:fresh", "ntl:v:1", "ack:1", "fb:h:1", "fb:new",
                "fbq:1", "sv:go:1", "sv:r:1", "lg:h", "lg:s:1", "nte:1", "zzz:1", "home:x", "ACT:su:1"]

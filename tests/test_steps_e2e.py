@@ -60,7 +60,7 @@ async def test_notice_compose_behind_after_restart_asks_the_audience_again(
 async def test_activity_creation_behind_after_restart_does_not_take_the_start_as_description(
     tg: FakeTelegram, start_bot: StartBot, settings: Settings
 ) -> None:
-    from handlers.activities import DESC, START
+    from handlers.activities.create import DESC, START
 
     tg.set_rate_limits(False)
     runtime = await start_bot()
@@ -106,7 +106,7 @@ async def test_activity_creation_behind_after_restart_does_not_take_the_start_as
 async def test_activity_edit_behind_after_restart_asks_the_value_again(
     tg: FakeTelegram, start_bot: StartBot, settings: Settings, clock: FakeClock
 ) -> None:
-    from handlers.activities_edit import CHOOSE, VALUE
+    from handlers.activities.edit import CHOOSE, VALUE
 
     tg.set_rate_limits(False)
     runtime = await start_bot()

@@ -6,6 +6,7 @@ filters against the scope (a group filter outside it would reveal who belongs th
 
 from __future__ import annotations
 
+import re
 import tomllib
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 from bot.clock import Clock
 from bot.errors import Refusal
 from bot.members.models import GROUP_KINDS, Appointment, Group, GroupSpec, Invite, Member, SearchFilter, TreeError
-from bot.members.rules import INVITE_PREFIX, new_invite_token
+from bot.members.rules import INVITE_PREFIX, NAME_MAX, clean_text, new_invite_token
 from bot.roles import AccessDenied, Actor
 from storage import audit
 from storage import groups as group_store
@@ -31,31 +32,70 @@ class ImportError_(ValueError):
     """The import file is not a valid group tree."""
 
 
-def parse_tree(data: dict[str, Any]) -> list[GroupSpec]:
-    """TOML `[[group]]` tables with name, kind, optional requires_approval and nested `[[group.group]]`."""
+_HEADER = re.compile(r"^\s*\[\[\s*group(?:\s*\.\s*group)*\s*\]\]")
+_ALLOWED_KEYS = frozenset({"name", "kind", "requires_approval", "group"})
+_NAME_REFUSALS = {
+    "members.invalid.empty": "the name is empty",
+    "members.invalid.control": "the name holds control or invisible formatting characters",
+    "members.invalid.too_long": f"the name is longer than {NAME_MAX} characters",
+}
 
-    def node(raw: Any) -> GroupSpec:
-        if not isinstance(raw, dict) or not isinstance(raw.get("name"), str) or not raw["name"].strip():
-            raise ImportError_("every group needs a name")
+
+def parse_tree(data: dict[str, Any], source: str | None = None) -> list[GroupSpec]:
+    """TOML `[[group]]` tables with name, kind, optional requires_approval and nested `[[group.group]]`.
+
+    Validated like the chat validates a new group: a name cleaned by the same rule (no control
+    characters, at most NAME_MAX characters), a known kind, `head` only at the top level,
+    `requires_approval` a real boolean (``"no"`` is refused, not read as true), no unknown keys.
+    With `source` (the file's text) each error names the line of the group's ``[[group]]`` header.
+    """
+    lines = [i + 1 for i, text in enumerate((source or "").splitlines()) if _HEADER.match(text)]
+    order = iter(range(len(lines) + 10_000))
+
+    def where(index: int) -> str:
+        return f"line {lines[index]}: " if index < len(lines) else ""
+
+    def node(raw: Any, depth: int) -> GroupSpec:
+        index = next(order)  # tables come in document order: the n-th group is the n-th header
+        at = where(index)
+        if not isinstance(raw, dict):
+            raise ImportError_(f"{at}a group must be a table")
+        name_raw = raw.get("name")
+        if not isinstance(name_raw, str):
+            raise ImportError_(f"{at}every group needs a name (text)")
+        try:
+            name = clean_text(name_raw, NAME_MAX)
+        except Refusal as refusal:
+            raise ImportError_(f"{at}{_NAME_REFUSALS.get(refusal.key, 'the name is not valid')}") from None
+        unknown = sorted(set(raw) - _ALLOWED_KEYS)
+        if unknown:
+            raise ImportError_(f"{at}group {name!r}: unknown key(s) {', '.join(unknown)}")
         kind = raw.get("kind", "local")
         if kind not in GROUP_KINDS:
-            raise ImportError_(f"unknown kind {kind!r} for {raw['name']!r}")
+            raise ImportError_(f"{at}group {name!r}: unknown kind {kind!r} (one of {', '.join(GROUP_KINDS)})")
+        if kind == "head" and depth > 0:
+            raise ImportError_(f"{at}group {name!r}: a head association can only be at the top level")
+        approval = raw.get("requires_approval", False)
+        if not isinstance(approval, bool):
+            raise ImportError_(f"{at}group {name!r}: requires_approval must be true or false, not {approval!r}")
         children = raw.get("group", [])
         if not isinstance(children, list):
-            raise ImportError_("'group' must be a list of tables")
-        return GroupSpec(
-            raw["name"].strip(), kind, bool(raw.get("requires_approval", False)), tuple(node(c) for c in children)
-        )
+            raise ImportError_(f"{at}group {name!r}: 'group' must be a list of tables")
+        return GroupSpec(name, kind, approval, tuple(node(c, depth + 1) for c in children))
 
     roots = data.get("group")
     if not isinstance(roots, list) or not roots:
         raise ImportError_("no [[group]] tables found")
-    return [node(r) for r in roots]
+    return [node(r, 0) for r in roots]
 
 
 def load_tree(path: Path) -> list[GroupSpec]:
-    with path.open("rb") as handle:
-        return parse_tree(tomllib.load(handle))
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ImportError_(str(exc)) from None
+    return parse_tree(data, text)
 
 
 class OrgService:

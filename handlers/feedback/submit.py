@@ -23,7 +23,6 @@ from handlers import keyboards as kb
 from handlers.base import actor, answer, edit_or_reply, reply, translator
 from handlers.buttons import on, press
 from handlers.flows import guided
-from handlers.members.form import beside
 
 KIND, TEXT, ATTACH, ANON, CONFIRM = range(5)
 DRAFT = "fb"  # user_data key of the draft
@@ -223,7 +222,6 @@ def register(app: LiaisonApp) -> None:
                 CommandHandler("feedback", submit_start, filters=common.COMMAND_FILTER),
                 on(cb.NEW, submit_start),
             ],
-            fallbacks=beside(),  # /help and /language answer beside the flow
             states={
                 KIND: [on(cb.KIND, kind_chosen)],
                 TEXT: [

@@ -23,7 +23,6 @@ from handlers import keyboards as kb
 from handlers.base import actor, answer, reply, translator, with_retry_after
 from handlers.buttons import on
 from handlers.flows import guided
-from handlers.members.form import beside
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +129,6 @@ def register(app: LiaisonApp) -> None:
             "feedback_write",
             title_key="flow.feedback_write",
             entry_points=[on(button, write_start) for button in MODES],
-            fallbacks=beside(),  # /help and /language answer beside the flow
             states={
                 WRITE: [
                     MessageHandler(filters.TEXT & ~filters.COMMAND, write_text),

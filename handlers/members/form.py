@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, ReplyKeyboardMarkup, Update
-from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import BaseHandler, MessageHandler, filters
 
 from bot import labels
 from bot.context import Ctx
@@ -67,10 +67,9 @@ def _text(update: Update) -> str:
 
 
 def beside(*commands: Handler) -> list[Handler]:
-    """Fallbacks of the form's flows: `commands` (which continue the flow) and /help and /language,
-    which answer beside it (common handles them first; listed here, they do not end the flow)."""
-    keep = [CommandHandler(name, common.help_command, filters=common.COMMAND_FILTER) for name in ("help", "language")]
-    return [*commands, *keep]
+    """Fallbacks of the form's flows: `commands`, which continue the flow (/help and /language are
+    answered beside every flow: handlers/flows.NEUTRAL_COMMANDS)."""
+    return list(commands)
 
 
 def telegram_name(update: Update) -> str:

@@ -25,7 +25,6 @@ from handlers import keyboards as kb
 from handlers.base import actor, answer, edit_or_reply, refuse, reply, translator
 from handlers.buttons import on, press
 from handlers.flows import guided
-from handlers.members.form import beside
 
 S_TITLE, S_KIND, S_QTEXT, S_OPTS, S_TARGET, S_DEADLINE, S_CONFIRM, S_CATEGORY = range(20, 28)
 DEADLINE_DAYS = (3, 7, 14)
@@ -287,7 +286,6 @@ def register(app: LiaisonApp) -> None:
             title_key="flow.survey_build",
             on_abandon=drop_draft,
             entry_points=[CommandHandler("survey", build_start, filters=common.COMMAND_FILTER)],
-            fallbacks=beside(),  # /help and /language answer beside the flow
             states={
                 S_TITLE: [MessageHandler(TEXT, title_received)],
                 S_KIND: [on(cb.QUESTION_KIND, kind_chosen)],

@@ -21,7 +21,6 @@ from handlers import keyboards as kb
 from handlers.base import actor, answer, edit_or_reply, reply, translator
 from handlers.buttons import on, press
 from handlers.flows import guided
-from handlers.members.form import beside
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -142,7 +141,6 @@ def register(app: LiaisonApp) -> None:
             "survey_answer",
             title_key="flow.survey_answer",
             entry_points=[on(cb.START, begin_pressed), on(cb.ANSWER, choice_pressed)],
-            fallbacks=beside(),  # /help and /language answer beside the flow
             states={
                 S_ANSWER: [
                     on(cb.START, begin_pressed),

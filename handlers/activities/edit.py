@@ -1,12 +1,14 @@
-"""Guided edit of an activity (coordinators): Edit button on the roster view -> choose a field by
-button -> type the new value (validated with the creation rules and texts) -> confirm -> saved.
+"""Editing an activity (coordinators).
 
-Every press carries the activity id and is re-checked (`ActivityService.manageable`); all the
-buttons are entry points (with re-entry), so a stale or forged press is answered the same way
-whatever the conversation state. The value waiting for confirmation lives in `user_data`
-(persisted), so the flow survives a restart. Saving goes through the same service methods as
-/editactivity and /capacity (`ActivityService.edit` tells signed-up members; `change_capacity`
-promotes the waitlist), which also write the audit log.
+The guided edit: Edit button on the roster view -> choose a field by button -> type the new value
+(validated with the creation rules and texts) -> confirm -> saved. Every press carries the
+activity id and is re-checked (`ActivityService.manageable`); all the buttons are entry points
+(with re-entry), so a stale or forged press is answered the same way whatever the state. The
+value waiting for confirmation lives in `user_data` (persisted), so the flow survives a restart.
+Saving goes through the same service methods as /editactivity and /capacity (`edit` tells
+signed-up members; `change_capacity` promotes the waitlist), which also write the audit log.
+
+/editactivity <id> <title|place|start|end> <value>: the one-line edit.
 """
 
 from __future__ import annotations
@@ -15,31 +17,32 @@ from datetime import datetime
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.ext import CallbackQueryHandler, ConversationHandler, MessageHandler, filters
+from telegram.ext import CommandHandler, ConversationHandler, MessageHandler, filters
 
-from bot.activities import MAX_TEXT, MAX_TITLE, Activity, parse_capacity, plan_edit
+from bot.activities import MAX_PLACE, MAX_TEXT, MAX_TITLE, Activity, parse_capacity, plan_edit
+from bot.activities import callbacks as cb
 from bot.context import Ctx, LiaisonApp
-from bot.dates import show
+from bot.dates import DateError, parse_local, show
+from bot.errors import Refusal
 from bot.i18n import Markup, Translator
+from bot.roles import AccessDenied
 from handlers import common, steps
 from handlers import keyboards as kb
-from handlers.activities import _cancel, _clean, _date
+from handlers.activities.common import clean, number, private_chat, refusal_text, typed_date
 from handlers.base import actor, answer, edit_or_reply, refuse, reply, translator
-from handlers.menu import CommandMenu
+from handlers.buttons import on, press
+from handlers.flows import guided
 
 CHOOSE, VALUE, CONFIRM = 40, 41, 42
 PENDING = "act_edit"
-PLACE_LIMIT = 300
 # Short codes in callback data -> the field names of the model (and of the catalogue keys).
-FIELDS: dict[str, str] = {
-    "ti": "title",
-    "de": "description",
-    "pl": "place",
-    "st": "starts_at",
-    "en": "ends_at",
-    "dl": "signup_deadline",
-    "ca": "capacity",
-}
+FIELDS: dict[str, str] = dict(
+    zip(
+        cb.EDIT_FIELD_CODES,
+        ("title", "description", "place", "starts_at", "ends_at", "signup_deadline", "capacity"),
+        strict=True,
+    )
+)
 TIMES = ("starts_at", "ends_at", "signup_deadline")
 # Step journal (handlers/steps.py): restarted one step behind, the flow asks the current step again.
 EDIT = steps.Flow("activity_edit")
@@ -66,6 +69,8 @@ def _set_pending(context: Ctx, value: dict[str, Any] | None) -> None:
 
 async def _manageable(update: Update, context: Ctx, activity_id: int | None) -> Activity | None:
     """The activity if the caller may manage it now; otherwise refuse politely (None)."""
+    if not await private_chat(update, context):
+        return None
     who = await actor(update, context)
     a = await context.services.activities.manageable(who, activity_id) if activity_id is not None else None
     if a is None:
@@ -116,17 +121,20 @@ def _shown(tr: Translator, context: Ctx, a: Activity, field: str, value: Any) ->
 
 
 def _menu(tr: Translator, a: Activity) -> tuple[Markup, InlineKeyboardMarkup]:
-    buttons = [kb.button(str(tr(f"act.field.{name}")), kb.cb("acte", "f", a.id, code)) for code, name in FIELDS.items()]
+    buttons = [
+        kb.button(str(tr(f"act.field.{name}")), cb.EDIT_FIELD.data(id=a.id, field=code))
+        for code, name in FIELDS.items()
+    ]
     rows = kb.columns(buttons)
-    rows.append([kb.button(str(tr("act.btn.discard")), kb.cb("acte", "no", a.id))])
+    rows.append([kb.button(str(tr("act.btn.discard")), cb.EDIT_DISCARD.data(id=a.id))])
     return tr("act.edit.menu", title=a.title), kb.inline(rows)
 
 
 # --- buttons (all entry points: re-checked on every press) -----------------------------------------
 async def open_menu(update: Update, context: Ctx) -> int:
-    """acte:<id> - the field menu."""
-    parts = kb.parse_ints(update.callback_query.data if update.callback_query else None, "acte", 1)
-    a = await _manageable(update, context, parts[0] if parts else None)
+    """The field menu."""
+    pressed = press(update, cb.EDIT_MENU)
+    a = await _manageable(update, context, pressed.num("id") if pressed else None)
     if a is None:
         return ConversationHandler.END
     _set_pending(context, None)
@@ -139,13 +147,12 @@ async def open_menu(update: Update, context: Ctx) -> int:
 
 
 async def choose_field(update: Update, context: Ctx) -> int:
-    """acte:f:<id>:<field> - ask for the new value."""
-    parts = kb.parse(update.callback_query.data if update.callback_query else None, "acte", 3)
-    aid = kb.parse_int(parts[1]) if parts and parts[0] == "f" else None
-    field = FIELDS.get(parts[2]) if parts else None
-    a = await _manageable(update, context, aid if field else None)
-    if a is None or field is None:
+    """Ask for the new value of the chosen field."""
+    pressed = press(update, cb.EDIT_FIELD)
+    a = await _manageable(update, context, pressed.num("id") if pressed else None)
+    if a is None or pressed is None:
         return ConversationHandler.END
+    field = FIELDS[pressed.text("field")]
     tr = await translator(update, context)
     await answer(update)
     _set_pending(context, {"aid": a.id, "field": field})
@@ -164,27 +171,25 @@ def _after(tr: Translator, activity_id: int) -> InlineKeyboardMarkup:
     return kb.inline(
         [
             [
-                kb.button(str(tr("act.btn.edit_more")), kb.cb("acte", activity_id)),
-                kb.button(str(tr("act.btn.roster")), kb.cb("actm", "ro", activity_id)),
+                kb.button(str(tr("act.btn.edit_more")), cb.EDIT_MENU.data(id=activity_id)),
+                kb.button(str(tr("act.btn.roster")), cb.ROSTER.data(id=activity_id)),
             ]
         ]
     )
 
 
 async def save(update: Update, context: Ctx) -> int:
-    """acte:ok:<id>:<field> - apply the pending change through the service."""
-    parts = kb.parse(update.callback_query.data if update.callback_query else None, "acte", 3)
-    aid = kb.parse_int(parts[1]) if parts and parts[0] == "ok" else None
-    a = await _manageable(update, context, aid)
-    if a is None or parts is None:
+    """Apply the pending change through the service."""
+    pressed = press(update, cb.EDIT_SAVE)
+    a = await _manageable(update, context, pressed.num("id") if pressed else None)
+    if a is None or pressed is None:
         return ConversationHandler.END
     tr = await translator(update, context)
     pending = _pending(context)
-    field_code = parts[2]
     if (
         pending is None
         or pending.get("aid") != a.id
-        or FIELDS.get(field_code) != pending.get("field")
+        or FIELDS[pressed.text("field")] != pending.get("field")
         or "value" not in pending
     ):
         await answer(update, str(tr("act.edit.stale")), alert=True)
@@ -192,12 +197,18 @@ async def save(update: Update, context: Ctx) -> int:
     field, value = str(pending["field"]), pending["value"]
     who = await actor(update, context)
     service = context.services.activities
-    if field == "capacity":
-        result = await service.change_capacity(who, a.id, value)
-        line = tr(f"act.r.{result.code}")
-    else:
-        result = await service.edit(who, a.id, _changes(a, field, value))
-        line = tr("act.r.edited", told=result.extra["told"]) if result.ok else tr(f"act.bad.{result.code}")
+    try:
+        if field == "capacity":
+            result = await service.change_capacity(who, a.id, value)
+            line = tr(f"act.r.{result.code}")
+        else:
+            result = await service.edit(who, a.id, _changes(a, field, value))
+            line = tr("act.r.edited", told=result.extra["told"])
+    except AccessDenied:
+        await refuse(update, context)
+        return ConversationHandler.END
+    except Refusal as refusal:
+        line = refusal_text(tr, refusal)
     await answer(update)
     _set_pending(context, None)
     fresh = await service.get(a.id) or a
@@ -206,10 +217,9 @@ async def save(update: Update, context: Ctx) -> int:
 
 
 async def discard(update: Update, context: Ctx) -> int:
-    """acte:no:<id> - leave without changing anything."""
-    parts = kb.parse(update.callback_query.data if update.callback_query else None, "acte", 2)
-    aid = kb.parse_int(parts[1]) if parts and parts[0] == "no" else None
-    a = await _manageable(update, context, aid)
+    """Leave without changing anything."""
+    pressed = press(update, cb.EDIT_DISCARD)
+    a = await _manageable(update, context, pressed.num("id") if pressed else None)
     if a is None:
         return ConversationHandler.END
     tr = await translator(update, context)
@@ -244,10 +254,10 @@ async def got_value(update: Update, context: Ctx) -> int:
 async def _preview(update: Update, context: Ctx, tr: Translator, a: Activity, field: str, value: Any) -> None:
     buttons = kb.inline(
         [
-            [kb.button(str(tr("act.btn.save")), kb.cb("acte", "ok", a.id, _code(field)))],
+            [kb.button(str(tr("act.btn.save")), cb.EDIT_SAVE.data(id=a.id, field=_code(field)))],
             [
-                kb.button(str(tr("act.btn.other_field")), kb.cb("acte", a.id)),
-                kb.button(str(tr("act.btn.discard")), kb.cb("acte", "no", a.id)),
+                kb.button(str(tr("act.btn.other_field")), cb.EDIT_MENU.data(id=a.id)),
+                kb.button(str(tr("act.btn.discard")), cb.EDIT_DISCARD.data(id=a.id)),
             ],
         ]
     )
@@ -289,8 +299,8 @@ async def _parse(update: Update, context: Ctx, tr: Translator, a: Activity, fiel
     raw = update.message.text if update.message else None
     stripped = (raw or "").strip()
     if field in ("title", "description", "place"):
-        limit = {"title": MAX_TITLE, "description": MAX_TEXT, "place": PLACE_LIMIT}[field]
-        value = "" if field != "title" and stripped == "-" else _clean(raw, limit)
+        limit = {"title": MAX_TITLE, "description": MAX_TEXT, "place": MAX_PLACE}[field]
+        value = "" if field != "title" and stripped == "-" else clean(raw, limit)
         if value is None:
             await reply(update, tr("act.new.bad_text", limit=limit))
             return _INVALID
@@ -310,7 +320,7 @@ async def _parse(update: Update, context: Ctx, tr: Translator, a: Activity, fiel
     if field == "signup_deadline" and stripped == "-":
         moment: datetime | None = a.starts_at
     else:
-        moment = await _date(update, context)
+        moment = await typed_date(update, context)
     if moment is None:
         return _INVALID
     _planned, problem = plan_edit(a, _changes(a, field, moment.isoformat()), context.services.clock.now())
@@ -326,26 +336,71 @@ async def use_buttons(update: Update, context: Ctx) -> int | None:
     return None
 
 
-def register(app: LiaisonApp, menu: CommandMenu) -> None:
+# --- /editactivity ------------------------------------------------------------------------------------
+async def edit_command(update: Update, context: Ctx) -> None:
+    """/editactivity <id> <title|place|start|end> <value>"""
+    tr = await translator(update, context)
+    who = await actor(update, context)
+    text = update.message.text if update.message else ""
+    if not who.is_coordinator:
+        await refuse(update, context)
+        return
+    parts = (text or "").split(maxsplit=3)
+    aid = number(parts[1]) if len(parts) > 1 else None
+    if aid is None:
+        await reply(update, tr("act.edit.usage"))
+        return
+    service = context.services.activities
+    if await service.manageable(who, aid) is None:
+        await refuse(update, context)
+        return
+    if len(parts) < 4 or parts[2] not in ("title", "place", "start", "end"):
+        await reply(update, tr("act.edit.usage"))
+        return
+    field, raw = parts[2], parts[3]
+    changes: dict[str, Any] = {}
+    if field in ("start", "end"):
+        try:
+            changes[f"{field}s_at"] = parse_local(raw, context.services.settings.zone, context.services.clock.now())
+        except DateError:
+            await reply(update, tr("act.new.bad_date"))
+            return
+    else:
+        value = clean(raw, MAX_TITLE if field == "title" else MAX_PLACE)
+        if value is None:
+            await reply(update, tr("act.new.bad_text", limit=MAX_TITLE))
+            return
+        changes[field] = value
+    try:
+        result = await service.edit(who, aid, changes)
+    except AccessDenied:
+        await refuse(update, context)
+        return
+    except Refusal as refusal:
+        await reply(update, refusal_text(tr, refusal))
+        return
+    await reply(update, tr("act.r.edited", told=result.extra["told"]))
+
+
+def register(app: LiaisonApp) -> None:
     text = filters.TEXT & ~filters.COMMAND & common.COMMAND_FILTER
-    app.add_handler(EDIT.protect(app,
-        ConversationHandler(
-            name="activity_edit",
-            persistent=True,
-            per_message=False,
-            allow_reentry=True,
+    app.add_handler(
+        guided(
+            app,
+            EDIT,
+            title_key="flow.activity_edit",
             entry_points=[
-                CallbackQueryHandler(open_menu, pattern=r"^acte:\d+$"),
-                CallbackQueryHandler(choose_field, pattern=r"^acte:f:"),
-                CallbackQueryHandler(save, pattern=r"^acte:ok:"),
-                CallbackQueryHandler(discard, pattern=r"^acte:no:"),
+                on(cb.EDIT_MENU, open_menu),
+                on(cb.EDIT_FIELD, choose_field),
+                on(cb.EDIT_SAVE, save),
+                on(cb.EDIT_DISCARD, discard),
             ],
             states={
                 CHOOSE: [MessageHandler(text, use_buttons)],
                 VALUE: [MessageHandler(text, got_value)],
                 CONFIRM: [MessageHandler(text, got_value)],  # typing again replaces the value
             },
-            fallbacks=[_cancel()],
         )
-    ))
-    # Forged or unknown acte data (none of the patterns above) is left to the stale-button answer.
+    )
+    # Forged or unknown acte data (none of the declarations above) is left to the stale-button answer.
+    app.add_handler(CommandHandler("editactivity", edit_command, filters=common.COMMAND_FILTER))

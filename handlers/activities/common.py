@@ -1,0 +1,103 @@
+"""Pieces every activities flow shares: cleaning typed text, reading a typed date, pagers from
+button declarations, and showing a refusal."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from telegram import InlineKeyboardButton, Update
+
+from bot.callbacks import NOOP, Button
+from bot.context import Ctx
+from bot.dates import DateError, parse_local
+from bot.errors import Refusal
+from bot.i18n import Markup, Translator
+from handlers import keyboards as kb
+from handlers.base import answer, reply, translator
+
+
+def clean(text: str | None, limit: int) -> str | None:
+    """User text without control characters; None when empty or too long."""
+    if text is None:
+        return None
+    value = "".join(ch for ch in text if ch == "\n" or ch.isprintable()).strip()
+    return value if 0 < len(value) <= limit else None
+
+
+def typed(update: Update) -> str:
+    """The text the user typed (stripped)."""
+    return (update.message.text or "").strip() if update.message else ""
+
+
+async def typed_date(update: Update, context: Ctx) -> datetime | None:
+    """A future moment typed in the configured zone; None after saying what is wrong."""
+    tr = await translator(update, context)
+    services = context.services
+    try:
+        moment = parse_local(typed(update), services.settings.zone, services.clock.now())
+    except DateError:
+        await reply(update, tr("act.new.bad_date"))
+        return None
+    if moment <= services.clock.now():
+        await reply(update, tr("act.bad.start_past"))
+        return None
+    return moment
+
+
+def pager(
+    tr: Translator,
+    button: Button,
+    page: int,
+    pages: int,
+    *,
+    texts: tuple[str, str] = ("act.btn.page_prev", "act.btn.page_next"),
+    **fixed: int | str,
+) -> list[InlineKeyboardButton]:
+    """◀ x/y ▶ for a paged list whose pages are `button` presses (its `page` field)."""
+    row: list[InlineKeyboardButton] = []
+    if page > 0:
+        row.append(kb.button(str(tr(texts[0])), button.data(**fixed, page=page - 1)))
+    if pages > 1:
+        row.append(kb.button(f"{page + 1}/{pages}", NOOP.data()))
+    if page + 1 < pages:
+        row.append(kb.button(str(tr(texts[1])), button.data(**fixed, page=page + 1)))
+    return row
+
+
+def page_line(tr: Translator, page: kb.Page[Any]) -> list[Markup]:
+    return [tr("act.list.page", page=page.page + 1, pages=page.pages)] if page.pages > 1 else []
+
+
+def refusal_text(tr: Translator, refusal: Refusal) -> Markup:
+    """The refusal in the reader's words (the activity and status it carries are for re-showing)."""
+    values = {k: v for k, v in refusal.values.items() if k not in ("activity", "status")}
+    return tr(refusal.key, **values)
+
+
+async def tell_refusal(update: Update, context: Ctx, refusal: Refusal, *, alert: bool = True) -> None:
+    """A refusal as the answer of a press (an alert) or as a message."""
+    tr = await translator(update, context)
+    if update.callback_query is not None:
+        await answer(update, str(refusal_text(tr, refusal)), alert=alert)
+    else:
+        await reply(update, refusal_text(tr, refusal))
+
+
+def number(text: str) -> int | None:
+    """A non-negative number typed with ASCII digits (``²`` is not one), or None."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
+
+
+async def private_chat(update: Update, context: Ctx) -> bool:
+    """Whether the press came from a private chat; otherwise answer so (an alert) and do nothing.
+
+    Commands in groups are answered by handlers/chatpolicy.py; this covers buttons pressed on a
+    message in a group, so nothing personal or administrative is ever posted there.
+    """
+    chat = update.effective_chat
+    if chat is None or chat.type == chat.PRIVATE:
+        return True
+    tr = await translator(update, context)
+    await answer(update, str(tr("chat.private_only")), alert=True)
+    return False
