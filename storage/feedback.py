@@ -146,15 +146,6 @@ class FeedbackRepo:
         )
         return [Appointment(int(r["user_id"]), str(r["path"]), r["parent_id"]) for r in rows]
 
-    async def group_path(self, group_id: int) -> str | None:
-        value = await self._db.fetchval("SELECT path FROM groups WHERE id = ? AND archived_at IS NULL", (group_id,))
-        return None if value is None else str(value)
-
-    async def groups(self) -> list[tuple[int, str, str]]:
-        """(id, name, path) of live groups, tree order."""
-        rows = await self._db.fetchall("SELECT id, name, path FROM groups WHERE archived_at IS NULL ORDER BY path")
-        return [(int(r["id"]), str(r["name"]), str(r["path"])) for r in rows]
-
     async def display_name(self, user_id: int) -> str | None:
         value = await self._db.fetchval("SELECT name FROM members WHERE user_id = ?", (user_id,))
         return None if value is None else str(value)

@@ -31,15 +31,6 @@ class SurveyRepo:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def group_path(self, group_id: int) -> str | None:
-        value = await self._db.fetchval("SELECT path FROM groups WHERE id = ? AND archived_at IS NULL", (group_id,))
-        return None if value is None else str(value)
-
-    async def groups(self) -> list[tuple[int, str, str]]:
-        """(id, name, path) of live groups, tree order."""
-        rows = await self._db.fetchall("SELECT id, name, path FROM groups WHERE archived_at IS NULL ORDER BY path")
-        return [(int(r["id"]), str(r["name"]), str(r["path"])) for r in rows]
-
     async def survey(self, survey_id: int) -> Survey | None:
         row = await self._db.fetchone("SELECT * FROM surveys WHERE id = ?", (survey_id,))
         if row is None:

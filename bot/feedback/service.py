@@ -40,6 +40,7 @@ from bot.users import UserService
 from storage import audit, outbox
 from storage import feedback as st
 from storage.db import Database, Tx
+from storage.groups import GroupRepo
 
 log = logging.getLogger(__name__)
 
@@ -86,9 +87,11 @@ class FeedbackService:
     wake: Callable[[], None] = lambda: None  # the outbox worker looks at once after a commit
     target_days: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_TARGET_DAYS))
     repo: st.FeedbackRepo = field(init=False)
+    groups: GroupRepo = field(init=False)
 
     def __post_init__(self) -> None:
         self.repo = st.FeedbackRepo(self.db)
+        self.groups = GroupRepo(self.db)
 
     # --- helpers ---------------------------------------------------------------------------------
     clean_text = staticmethod(clean_text)
@@ -120,8 +123,8 @@ class FeedbackService:
         if group_id is None:
             return actor.scope.paths_or_none
         await self.roles.require_group(actor, group_id)
-        path = await self.repo.group_path(group_id)
-        return (path,) if path else ()
+        group = await self.groups.get(group_id)
+        return (group.path,) if group is not None and not group.archived else ()
 
     async def _notify(self, tx: Tx, kind: str, ref_id: int, users: Sequence[int], key: str, **values: Any) -> int:
         """Queue `key` to each user in their language (inside the caller's transaction)."""
@@ -209,8 +212,7 @@ class FeedbackService:
     async def scope_groups(self, actor: Actor) -> list[tuple[int, str]]:
         """(group id, name) of the live groups the coordinator covers (tree order, the first few)."""
         self.roles.require_coordinator(actor)
-        covered = [(gid, name) for gid, name, path in await self.repo.groups() if actor.scope.covers_path(path)]
-        return covered[:SCOPE_GROUPS_SHOWN]
+        return [(g.id, g.name) for g in await self.groups.all() if actor.scope.covers_path(g.path)][:SCOPE_GROUPS_SHOWN]
 
     async def view(self, actor: Actor, item_id: int) -> tuple[Item, list[Note]]:
         item = await self._item_in_scope(actor, item_id)

@@ -22,6 +22,7 @@ from bot.surveys.models import MemberResponse, Progress, QuestionResult, Results
 from storage import audit, outbox
 from storage import surveys as st
 from storage.db import Database, Tx
+from storage.groups import GroupRepo
 
 MAX_TITLE = 200
 MAX_QUESTION = 300
@@ -66,9 +67,11 @@ class SurveyService:
     catalog: Catalog
     wake: Callable[[], None] = lambda: None  # the outbox worker looks at once after a commit
     repo: st.SurveyRepo = field(init=False)
+    groups: GroupRepo = field(init=False)
 
     def __post_init__(self) -> None:
         self.repo = st.SurveyRepo(self.db)
+        self.groups = GroupRepo(self.db)
 
     # --- messages --------------------------------------------------------------------------------
     def invitation(
@@ -97,8 +100,7 @@ class SurveyService:
     async def scope_groups(self, actor: Actor) -> list[tuple[int, str]]:
         """(group id, name) of the live groups the coordinator covers (tree order, the first few)."""
         self.roles.require_coordinator(actor)
-        covered = [(gid, name) for gid, name, path in await self.repo.groups() if actor.scope.covers_path(path)]
-        return covered[:SCOPE_GROUPS_SHOWN]
+        return [(g.id, g.name) for g in await self.groups.all() if actor.scope.covers_path(g.path)][:SCOPE_GROUPS_SHOWN]
 
     async def publish(
         self,
@@ -121,8 +123,8 @@ class SurveyService:
         paths = actor.scope.paths_or_none
         if group_id is not None:
             await self.roles.require_group(actor, group_id)
-            path = await self.repo.group_path(group_id)
-            paths = (path,) if path else ()
+            group = await self.groups.get(group_id)
+            paths = (group.path,) if group is not None and not group.archived else ()
         name = clean(title, MAX_TITLE)
         now = self.clock.now()
         deadline = now + timedelta(days=days)
