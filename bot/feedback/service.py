@@ -244,6 +244,7 @@ class FeedbackService:
             ref = await st.ref_of(tx, item_id)
             await audit.record(tx, now, actor.user_id, action, "feedback", item_id, {"ref": ref, "assignee": to_user})
             if to_user != actor.user_id:
+                # one notice per (item, assignee): the outbox does not queue (kind, ref, chat) twice
                 await self._notify(tx, "feedback_assigned", item_id, [to_user], "fb.notify.assigned", ref=ref)
         self.wake()
         return ref
