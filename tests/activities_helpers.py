@@ -16,57 +16,11 @@ from storage.db import Database
 from storage.timefmt import to_db
 from tests.conftest import OWNER_ID
 
-EPOCH = "2026-01-01T00:00:00.000000Z"
-
-
-async def add_group(db: Database, name: str, parent: int | None = None, kind: str = "local") -> int:
-    async with db.transaction() as tx:
-        parent_path = (
-            "/" if parent is None else str(await tx.fetchval("SELECT path FROM groups WHERE id = ?", (parent,)))
-        )
-        gid = await tx.insert(
-            "INSERT INTO groups (parent_id, name, kind, created_at) VALUES (?, ?, ?, ?)",
-            (parent, name, "head" if parent is None else kind, EPOCH),
-        )
-        await tx.execute("UPDATE groups SET path = ? WHERE id = ?", (f"{parent_path}{gid}/", gid))
-    return gid
-
-
-async def add_member(
-    db: Database,
-    user_id: int,
-    name: str,
-    groups: tuple[int, ...] = (),
-    category: str | None = "enterprise",
-    status: str = "active",
-    language: str | None = None,
-) -> int:
-    async with db.transaction() as tx:
-        mid = await tx.insert(
-            "INSERT INTO members (user_id, status, name, category, registered_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (user_id, status, name, category, EPOCH, EPOCH),
-        )
-        for gid in groups:
-            await tx.execute(
-                "INSERT INTO member_groups (member_id, group_id, status, requested_at) VALUES (?, ?, 'active', ?)",
-                (mid, gid, EPOCH),
-            )
-        if language:
-            await tx.execute(
-                "INSERT INTO bot_users (user_id, language, started_at, last_seen_at) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (user_id) DO UPDATE SET language = excluded.language",
-                (user_id, language, EPOCH, EPOCH),
-            )
-    return mid
-
-
-async def add_coordinator(db: Database, user_id: int, group_id: int) -> None:
-    async with db.transaction() as tx:
-        await tx.execute(
-            "INSERT INTO coordinators (user_id, group_id, appointed_by, appointed_at) VALUES (?, ?, 0, ?)",
-            (user_id, group_id, EPOCH),
-        )
+# Seeding lives in tests/factories.py (re-exported here for the activities tests).
+from tests.factories import EPOCH as EPOCH
+from tests.factories import add_coordinator as add_coordinator
+from tests.factories import add_group as add_group
+from tests.factories import add_member as add_member
 
 
 async def member_user(

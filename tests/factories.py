@@ -24,19 +24,22 @@ async def add_group(
     db: Database,
     name: str,
     parent: int | None = None,
-    kind: str = "local",
+    kind: str | None = None,
     *,
     requires_approval: bool = False,
     at: str = EPOCH,
 ) -> int:
-    """A group under `parent` (a head association when `parent` is None); returns its id."""
+    """A group under `parent`; returns its id. Its kind: `kind`, else a head association at the
+    top and a local group below."""
+    if kind is None:
+        kind = "head" if parent is None else "local"
     async with db.transaction() as tx:
         parent_path = "/"
         if parent is not None:
             parent_path = str(await tx.fetchval("SELECT path FROM groups WHERE id = ?", (parent,)))
         group_id = await tx.insert(
             "INSERT INTO groups (parent_id, name, kind, requires_approval, created_at) VALUES (?, ?, ?, ?, ?)",
-            (parent, name, "head" if parent is None else kind, 1 if requires_approval else 0, at),
+            (parent, name, kind, 1 if requires_approval else 0, at),
         )
         await tx.execute("UPDATE groups SET path = ? WHERE id = ?", (f"{parent_path}{group_id}/", group_id))
     return group_id

@@ -7,19 +7,19 @@ from datetime import UTC, datetime, timedelta
 from bot.members.models import Registration
 from sandbox.driver import SandboxUser
 from sandbox.state import SandboxMessage
-from storage import groups, members
+from storage import members
 from storage.db import Database
-from storage.groups import insert_group
+from storage.timefmt import to_db
+from tests import factories
 
 SEED_TIME = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
+_AT = to_db(SEED_TIME)
 
 
 async def seed_group(
     db: Database, name: str, kind: str = "local", parent_id: int | None = None, requires_approval: bool = False
 ) -> int:
-    async with db.transaction() as tx:
-        group = await insert_group(tx, name, kind, parent_id, requires_approval, SEED_TIME)
-    return group.id
+    return await factories.add_group(db, name, parent_id, kind, requires_approval=requires_approval, at=_AT)
 
 
 async def seed_member(
@@ -53,8 +53,7 @@ async def seed_member(
 
 
 async def seed_coordinator(db: Database, user_id: int, group_id: int, appointed_by: int = 0) -> None:
-    async with db.transaction() as tx:
-        await groups.appoint(tx, appointed_by, user_id, group_id, SEED_TIME)
+    await factories.add_coordinator(db, user_id, group_id, appointed_by, at=_AT)
 
 
 async def see(user: SandboxUser, text: str) -> SandboxMessage:

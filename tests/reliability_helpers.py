@@ -31,6 +31,7 @@ from sandbox.driver import SandboxError
 from sandbox.state import CallbackQueryState
 from storage.db import Database
 from storage.timefmt import to_db
+from tests import factories
 
 NOW = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
 ANONYMOUS_ADMIN_ID = 1087968824
@@ -58,17 +59,8 @@ PRIVILEGED_TABLES = (
 
 
 # --- seeding ----------------------------------------------------------------------------------
-async def seed_group(db: Database, name: str, parent_id: int | None = None, kind: str = "local") -> int:
-    async with db.transaction() as tx:
-        parent_path = "/"
-        if parent_id is not None:
-            parent_path = str(await tx.fetchval("SELECT path FROM groups WHERE id = ?", (parent_id,)))
-        group_id = await tx.insert(
-            "INSERT INTO groups (parent_id, name, kind, created_at) VALUES (?, ?, ?, ?)",
-            (parent_id, name, "head" if parent_id is None else kind, to_db(NOW)),
-        )
-        await tx.execute("UPDATE groups SET path = ? WHERE id = ?", (f"{parent_path}{group_id}/", group_id))
-    return group_id
+async def seed_group(db: Database, name: str, parent_id: int | None = None, kind: str | None = None) -> int:
+    return await factories.add_group(db, name, parent_id, kind, at=to_db(NOW))
 
 
 async def seed_member(
@@ -80,29 +72,12 @@ async def seed_member(
     group_id: int | None = None,
     **fields: str | None,
 ) -> int:
-    columns = {"name": name, **fields}
-    names = ", ".join(columns)
-    marks = ", ".join("?" for _ in columns)
-    async with db.transaction() as tx:
-        member_id = await tx.insert(
-            f"INSERT INTO members (user_id, status, registered_at, updated_at, {names})"
-            f" VALUES (?, ?, ?, ?, {marks})",
-            (user_id, status, to_db(NOW), to_db(NOW), *columns.values()),
-        )
-        if group_id is not None:
-            await tx.execute(
-                "INSERT INTO member_groups (member_id, group_id, status, requested_at) VALUES (?, ?, ?, ?)",
-                (member_id, group_id, "active" if status == "active" else "pending", to_db(NOW)),
-            )
-    return member_id
+    groups = () if group_id is None else (group_id,)
+    return await factories.add_member(db, user_id, name, groups, None, status, at=to_db(NOW), **fields)
 
 
 async def seed_coordinator(db: Database, user_id: int, group_id: int, appointed_by: int = 1) -> None:
-    async with db.transaction() as tx:
-        await tx.execute(
-            "INSERT INTO coordinators (user_id, group_id, appointed_by, appointed_at) VALUES (?, ?, ?, ?)",
-            (user_id, group_id, appointed_by, to_db(NOW)),
-        )
+    await factories.add_coordinator(db, user_id, group_id, appointed_by, at=to_db(NOW))
 
 
 # --- observing ----------------------------------------------------------------------------------
@@ -253,7 +228,9 @@ def random_callback_data(rng: random.Random, prefixes: list[str]) -> str:
     prefix = rng.choice([*prefixes, "admin", "x", ""])
     args = [
         rng.choice(["", "0", "-1", "1", "2", "999999999999999999999", "abc", "%00", "1.5", "NaN", "٣", "😀",
-                    "' OR 1=1", "\x00", str(rng.randint(0, 10**6))])
+                    "' OR 1=1", "\x00", str(rng.randint(0, 10**6)),
+                    # digits and numbers that are not ASCII: str.isdigit() accepts some, int() not all
+                    "²", "¹²", "١٢", "１２", "①", "Ⅻ", "߁", "𝟙"])
         for _ in range(rng.randint(0, 5))
     ]
     data = ":".join([prefix, *args])
@@ -368,9 +345,13 @@ _COMMAND_PATTERN = re.compile(r"""CommandHandler\(\s*["'](\w+)["']""")
 
 
 def discover_callback_prefixes(root: Path = ROOT) -> list[str]:
-    """Every callback-data prefix the handlers build or match (new features are covered too)."""
-    found: set[str] = set()
-    for path in (root / "handlers").glob("*.py"):
+    """Every declared button's head (``prefix`` or ``prefix:action``), plus any prefix the handlers
+    still build or match by hand (new features are covered too)."""
+    import bot.app  # noqa: F401 - imports every feature, so every button is declared
+    from bot.callbacks import REGISTRY
+
+    found: set[str] = {f"{prefix}:{action}" if action else prefix for prefix, action in REGISTRY}
+    for path in (root / "handlers").rglob("*.py"):
         text = path.read_text(encoding="utf-8")
         for pattern in _CB_PATTERNS:
             found.update(pattern.findall(text))
@@ -380,7 +361,7 @@ def discover_callback_prefixes(root: Path = ROOT) -> list[str]:
 def discover_commands(app: Any, root: Path = ROOT) -> list[str]:
     """Commands in the app's command menu plus every CommandHandler in handlers/."""
     found = {c.command for c in app.bot_data.ui.menu.commands}
-    for path in (root / "handlers").glob("*.py"):
+    for path in (root / "handlers").rglob("*.py"):
         found.update(_COMMAND_PATTERN.findall(path.read_text(encoding="utf-8")))
     return sorted(found)
 
