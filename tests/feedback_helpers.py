@@ -1,4 +1,4 @@
-"""Seeding helpers for the feedback and survey tests (rows inserted straight into core tables)."""
+"""Helpers of the feedback and survey tests; seeding goes through tests/factories.py."""
 
 from __future__ import annotations
 
@@ -11,69 +11,31 @@ from bot.runtime import BotRuntime
 from sandbox.driver import SandboxUser
 from sandbox.server import FakeTelegram
 from sandbox.state import SandboxMessage
-from storage.db import Database
 from storage.outbox import FINAL_STATUSES
+from tests import factories
+from tests.factories import db_of as db_of  # re-exported for the feature tests
 
 NOW = "2026-11-01T00:00:00.000000Z"
 
 
-def db_of(runtime: BotRuntime) -> Database:
-    assert runtime.db is not None
-    return runtime.db
-
-
 async def add_group(runtime: BotRuntime, name: str, parent: int | None = None, kind: str = "local") -> int:
-    db = db_of(runtime)
-    async with db.transaction() as tx:
-        parent_path = (
-            "/" if parent is None else str(await tx.fetchval("SELECT path FROM groups WHERE id = ?", (parent,)))
-        )
-        group_id = await tx.insert(
-            "INSERT INTO groups (parent_id, name, kind, created_at) VALUES (?, ?, ?, ?)",
-            (parent, name, "head" if parent is None else kind, NOW),
-        )
-        await tx.execute("UPDATE groups SET path = ? WHERE id = ?", (f"{parent_path}{group_id}/", group_id))
-    return group_id
-
-
-async def _bot_user(db: Database, user_id: int, language: str | None) -> None:
-    """`language` None: no /language choice (the Telegram language seen later applies)."""
-    async with db.transaction() as tx:
-        await tx.execute(
-            "INSERT INTO bot_users (user_id, language, started_at, last_seen_at) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (user_id) DO UPDATE SET language = excluded.language",
-            (user_id, language, NOW, NOW),
-        )
+    return await factories.add_group(db_of(runtime), name, parent, "head" if parent is None else kind, at=NOW)
 
 
 async def add_member(
     runtime: BotRuntime, user: SandboxUser, name: str, groups: list[int], language: str | None = "en"
 ) -> int:
-    db = db_of(runtime)
-    await _bot_user(db, user.id, language)
-    async with db.transaction() as tx:
-        member_id = await tx.insert(
-            "INSERT INTO members (user_id, status, name, category, registered_at, updated_at)"
-            " VALUES (?, 'active', ?, 'enterprise', ?, ?)",
-            (user.id, name, NOW, NOW),
-        )
-        await tx.executemany(
-            "INSERT INTO member_groups (member_id, group_id, status, requested_at) VALUES (?, ?, 'active', ?)",
-            [(member_id, g, NOW) for g in groups],
-        )
-    return member_id
+    """An active member (category enterprise); `language` None: no /language choice, not yet in touch."""
+    return await factories.add_member(db_of(runtime), user.id, name, groups, language=language, at=NOW)
 
 
 async def add_coordinator(
     runtime: BotRuntime, user: SandboxUser, group_id: int, language: str | None = "en"
 ) -> None:
     db = db_of(runtime)
-    await _bot_user(db, user.id, language)
-    async with db.transaction() as tx:
-        await tx.execute(
-            "INSERT INTO coordinators (user_id, group_id, appointed_by, appointed_at) VALUES (?, ?, 1, ?)",
-            (user.id, group_id, NOW),
-        )
+    if language is not None:
+        await factories.bot_user(db, user.id, language, at=NOW)
+    await factories.add_coordinator(db, user.id, group_id, 1, at=NOW)
 
 
 @dataclass
