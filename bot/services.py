@@ -20,9 +20,7 @@ from bot.surveys import SurveyService
 from bot.users import UserService
 from storage.audit import AuditRepo
 from storage.db import Database
-from storage.feedback import FeedbackRepo
 from storage.roles import RoleRepo
-from storage.surveys import SurveyRepo
 from storage.users import UserRepo
 
 
@@ -61,8 +59,8 @@ class Services:
             ledger=LedgerService(db, settings, clock),
             backup=BackupService(db, settings, clock),
             activities=ActivityService(db, clock, catalog, settings.zone),
-            feedback=FeedbackService(FeedbackRepo(db), roles, clock, settings),
-            surveys=SurveyService(SurveyRepo(db), roles, clock, settings),
+            feedback=FeedbackService(db, roles, clock, settings, catalog, users, delivery.wake),
+            surveys=SurveyService(db, roles, clock, settings, catalog, delivery.wake),
             members=MemberService(db, clock, settings.profile_refresh_days, catalog),
             org=OrgService(db, clock),
             delivery=delivery,
