@@ -1,0 +1,92 @@
+"""`liaison-bot` without BOT_TOKEN, as a newcomer runs it: the start lines, then silence.
+
+The real CLI runs as a subprocess with --demo; its output is watched for IDLE_WINDOW_S seconds of
+idling (long enough for every 30 s scheduler job to run at least once). The window bounds the
+observation; nothing is asserted about timing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bot.cli import CHATTY_LOGGERS, SANDBOX_CHATTY_LOGGERS, quiet_libraries
+
+ROOT = Path(__file__).resolve().parents[2]
+IDLE_WINDOW_S = 60.0
+START_TIMEOUT_S = 60.0
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _read_lines(proc: subprocess.Popen[str], until: float, stop_at: str | None = None) -> list[str]:
+    """Lines the process prints before ``until`` (or up to and including one containing ``stop_at``)."""
+    assert proc.stdout is not None
+    lines: list[str] = []
+    with selectors.DefaultSelector() as selector:
+        selector.register(proc.stdout, selectors.EVENT_READ)
+        while (left := until - time.monotonic()) > 0:
+            if not selector.select(timeout=left):
+                continue
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line.rstrip("\n"))
+            if stop_at is not None and stop_at in line:
+                break
+    return lines
+
+
+def test_an_idle_demo_sandbox_prints_its_start_lines_then_nothing(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "TMPDIR": str(tmp_path),
+           "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", "LANG": "C.UTF-8"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "--env-file", str(tmp_path / "none.env"), "sandbox", "--demo",
+         "--port", str(port)],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        start = _read_lines(proc, time.monotonic() + START_TIMEOUT_S, stop_at="Ctrl+C")
+        assert start and "Ctrl+C" in start[-1], start
+        assert f"Web chat: http://127.0.0.1:{port}/  <- open it in a browser to chat with the bot" in start, start
+        assert any("temporary database, removed when the sandbox stops; keep it with --db FILE" in line
+                   for line in start), start
+        assert not any(" WARNING " in line or " INFO " in line or "spec" in line for line in start), start
+        assert list(tmp_path.glob("liaison-sandbox-*/liaison.db")), "the run's database is in the temp dir"
+        idle = _read_lines(proc, time.monotonic() + IDLE_WINDOW_S)
+        assert idle == [], f"an idle sandbox logged {len(idle)} lines: {idle[:5]}"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            rest, _ = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            rest, _ = proc.communicate()
+    assert proc.returncode == 0, rest
+    assert rest.strip() == "", rest
+    assert not list(tmp_path.glob("liaison-sandbox-*")), "the temporary database is removed on exit"
+
+
+def test_routine_library_narration_is_quiet() -> None:
+    names = (*CHATTY_LOGGERS, *SANDBOX_CHATTY_LOGGERS)
+    saved = {name: logging.getLogger(name).level for name in names}
+    try:
+        quiet_libraries(sandbox=True)
+        for name in ("apscheduler.scheduler", "apscheduler.executors.default", "matplotlib.font_manager",
+                     "fontTools.subset", "telegram.ext.Application", "bot.runtime"):
+            logger = logging.getLogger(name)
+            assert not logger.isEnabledFor(logging.INFO) and logger.isEnabledFor(logging.WARNING), name
+    finally:
+        for name, level in saved.items():
+            logging.getLogger(name).setLevel(level)
