@@ -17,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from bot.cli import CHATTY_LOGGERS, SANDBOX_CHATTY_LOGGERS, quiet_libraries
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,3 +92,14 @@ def test_routine_library_narration_is_quiet() -> None:
     finally:
         for name, level in saved.items():
             logging.getLogger(name).setLevel(level)
+
+
+def test_the_readmes_first_screen_gives_the_web_chat_address(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.cli import _parser
+
+    monkeypatch.delenv("LIAISON_SANDBOX_PORT", raising=False)
+    port = _parser().parse_args([]).port  # the default the start line prints
+    first_screen = "\n".join((ROOT / "README.md").read_text(encoding="utf-8").splitlines()[:30])
+    assert "python3 dev.py run" in first_screen
+    assert f"Web chat: http://127.0.0.1:{port}/" in first_screen
+    assert "--db FILE" in first_screen
