@@ -80,6 +80,24 @@ def test_an_idle_demo_sandbox_prints_its_start_lines_then_nothing(tmp_path: Path
     assert not list(tmp_path.glob("liaison-sandbox-*")), "the temporary database is removed on exit"
 
 
+def test_with_db_the_start_line_says_where_data_is_kept_and_it_stays(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "TMPDIR": str(tmp_path),
+           "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", "LANG": "C.UTF-8"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "--env-file", str(tmp_path / "none.env"), "sandbox", "--demo",
+         "--port", str(port), "--db", "mine.db"],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        start = _read_lines(proc, time.monotonic() + START_TIMEOUT_S, stop_at="Ctrl+C")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
+    assert "Data: kept in mine.db (run again with --db mine.db to continue)." in start, start
+    assert proc.returncode == 0
+    assert (tmp_path / "mine.db").is_file()
+
+
 def test_routine_library_narration_is_quiet() -> None:
     names = (*CHATTY_LOGGERS, *SANDBOX_CHATTY_LOGGERS)
     saved = {name: logging.getLogger(name).level for name in names}
