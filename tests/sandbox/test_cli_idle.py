@@ -32,6 +32,12 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def _env(tmp_path: Path) -> dict[str, str]:
+    """No BOT_TOKEN, no .env: what a newcomer has; temporary files go under ``tmp_path``."""
+    return {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "TMPDIR": str(tmp_path),
+            "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", "LANG": "C.UTF-8"}
+
+
 def _read_lines(proc: subprocess.Popen[str], until: float, stop_at: str | None = None) -> list[str]:
     """Lines the process prints before ``until`` (or up to and including one containing ``stop_at``)."""
     assert proc.stdout is not None
@@ -52,12 +58,10 @@ def _read_lines(proc: subprocess.Popen[str], until: float, stop_at: str | None =
 
 def test_an_idle_demo_sandbox_prints_its_start_lines_then_nothing(tmp_path: Path) -> None:
     port = _free_port()
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "TMPDIR": str(tmp_path),
-           "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", "LANG": "C.UTF-8"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "--env-file", str(tmp_path / "none.env"), "sandbox", "--demo",
          "--port", str(port)],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        cwd=tmp_path, env=_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         start = _read_lines(proc, time.monotonic() + START_TIMEOUT_S, stop_at="Ctrl+C")
         assert start and "Ctrl+C" in start[-1], start
@@ -82,12 +86,10 @@ def test_an_idle_demo_sandbox_prints_its_start_lines_then_nothing(tmp_path: Path
 
 def test_with_db_the_start_line_says_where_data_is_kept_and_it_stays(tmp_path: Path) -> None:
     port = _free_port()
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "TMPDIR": str(tmp_path),
-           "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", "LANG": "C.UTF-8"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "--env-file", str(tmp_path / "none.env"), "sandbox", "--demo",
          "--port", str(port), "--db", "mine.db"],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        cwd=tmp_path, env=_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         start = _read_lines(proc, time.monotonic() + START_TIMEOUT_S, stop_at="Ctrl+C")
     finally:
