@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import logging
 import os
-import selectors
+import queue
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -38,22 +40,47 @@ def _env(tmp_path: Path) -> dict[str, str]:
             "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", "LANG": "C.UTF-8"}
 
 
-def _read_lines(proc: subprocess.Popen[str], until: float, stop_at: str | None = None) -> list[str]:
-    """Lines the process prints before ``until`` (or up to and including one containing ``stop_at``)."""
-    assert proc.stdout is not None
-    lines: list[str] = []
-    with selectors.DefaultSelector() as selector:
-        selector.register(proc.stdout, selectors.EVENT_READ)
+class Output:
+    """The process's output lines, read by a thread (a selector on a buffered pipe misses lines
+    already in Python's buffer)."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        assert proc.stdout is not None
+        self._stream = proc.stdout
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._pump, args=(proc.stdout,), daemon=True)
+        self._thread.start()
+
+    def _pump(self, stream: IO[str]) -> None:
+        for line in stream:
+            self._lines.put(line.rstrip("\n"))
+        self._lines.put(None)
+
+    def read(self, until: float, stop_at: str | None = None) -> list[str]:
+        """Lines printed before ``until`` (or up to and including one containing ``stop_at``)."""
+        lines: list[str] = []
         while (left := until - time.monotonic()) > 0:
-            if not selector.select(timeout=left):
-                continue
-            line = proc.stdout.readline()
-            if not line:
+            try:
+                line = self._lines.get(timeout=left)
+            except queue.Empty:
                 break
-            lines.append(line.rstrip("\n"))
+            if line is None:
+                break
+            lines.append(line)
             if stop_at is not None and stop_at in line:
                 break
-    return lines
+        return lines
+
+    def rest(self) -> list[str]:
+        """Everything left once the process has ended."""
+        self._thread.join(timeout=30)
+        self._stream.close()
+        lines: list[str] = []
+        while not self._lines.empty():
+            line = self._lines.get()
+            if line is not None:
+                lines.append(line)
+        return lines
 
 
 def test_an_idle_demo_sandbox_prints_its_start_lines_then_nothing(tmp_path: Path) -> None:
@@ -62,25 +89,27 @@ def test_an_idle_demo_sandbox_prints_its_start_lines_then_nothing(tmp_path: Path
         [sys.executable, "-m", "bot.cli", "--env-file", str(tmp_path / "none.env"), "sandbox", "--demo",
          "--port", str(port)],
         cwd=tmp_path, env=_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    output = Output(proc)
     try:
-        start = _read_lines(proc, time.monotonic() + START_TIMEOUT_S, stop_at="Ctrl+C")
+        start = output.read(time.monotonic() + START_TIMEOUT_S, stop_at="Ctrl+C")
         assert start and "Ctrl+C" in start[-1], start
         assert f"Web chat: http://127.0.0.1:{port}/  <- open it in a browser to chat with the bot" in start, start
         assert any("temporary database, removed when the sandbox stops; keep it with --db FILE" in line
                    for line in start), start
         assert not any(" WARNING " in line or " INFO " in line or "spec" in line for line in start), start
         assert list(tmp_path.glob("liaison-sandbox-*/liaison.db")), "the run's database is in the temp dir"
-        idle = _read_lines(proc, time.monotonic() + IDLE_WINDOW_S)
+        idle = output.read(time.monotonic() + IDLE_WINDOW_S)
         assert idle == [], f"an idle sandbox logged {len(idle)} lines: {idle[:5]}"
     finally:
         proc.send_signal(signal.SIGINT)
         try:
-            rest, _ = proc.communicate(timeout=30)
+            proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
-            rest, _ = proc.communicate()
+            proc.wait()
+    rest = output.rest()
     assert proc.returncode == 0, rest
-    assert rest.strip() == "", rest
+    assert rest == [], rest
     assert not list(tmp_path.glob("liaison-sandbox-*")), "the temporary database is removed on exit"
 
 
@@ -90,11 +119,13 @@ def test_with_db_the_start_line_says_where_data_is_kept_and_it_stays(tmp_path: P
         [sys.executable, "-m", "bot.cli", "--env-file", str(tmp_path / "none.env"), "sandbox", "--demo",
          "--port", str(port), "--db", "mine.db"],
         cwd=tmp_path, env=_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    output = Output(proc)
     try:
-        start = _read_lines(proc, time.monotonic() + START_TIMEOUT_S, stop_at="Ctrl+C")
+        start = output.read(time.monotonic() + START_TIMEOUT_S, stop_at="Ctrl+C")
     finally:
         proc.send_signal(signal.SIGINT)
-        proc.communicate(timeout=30)
+        proc.wait(timeout=30)
+        output.rest()
     assert "Data: kept in mine.db (run again with --db mine.db to continue)." in start, start
     assert proc.returncode == 0
     assert (tmp_path / "mine.db").is_file()
