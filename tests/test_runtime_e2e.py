@@ -154,12 +154,12 @@ def test_no_token_starts_the_sandbox_and_says_so(tmp_path: Path) -> None:
         for _ in range(40):
             line = proc.stdout.readline()
             lines.append(line)
-            if "Sandbox running" in line:
+            if "Web chat: http://" in line:
                 break
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
     output = "".join(lines)
     assert "BOT_TOKEN is not set: starting the local sandbox" in output
-    assert "Sandbox running" in output
+    assert f"Web chat: http://127.0.0.1:{port}/" in output
     assert proc.returncode == 0
 
