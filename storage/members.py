@@ -310,25 +310,6 @@ async def leave_association(tx: Tx, member_id: int, now: datetime) -> None:
     )
 
 
-async def erase(tx: Tx, member_id: int, user_id: int, now: datetime) -> None:
-    """Erase personal data; keep an anonymous row so aggregate counts stay right."""
-    stamp = to_db(now)
-    await tx.execute(
-        "UPDATE members SET status = 'erased', name = NULL, phone = NULL, organisation = NULL,"
-        " position = NULL, expertise_note = NULL, interests = NULL, user_id = NULL, consent_at = NULL,"
-        " profile_due_at = NULL, erased_at = ?, updated_at = ? WHERE id = ?",
-        (stamp, stamp, member_id),
-    )
-    await tx.execute("DELETE FROM member_expertise WHERE member_id = ?", (member_id,))
-    await tx.execute("UPDATE member_groups SET reason = NULL, decided_by = NULL WHERE member_id = ?", (member_id,))
-    await tx.execute("DELETE FROM bot_users WHERE user_id = ?", (user_id,))
-    await tx.execute("DELETE FROM ptb_user_data WHERE user_id = ?", (user_id,))
-    await tx.execute("DELETE FROM ptb_chat_data WHERE chat_id = ?", (user_id,))
-    await tx.execute("DELETE FROM coordinators WHERE user_id = ?", (user_id,))
-    # The audit log keeps what happened, but no longer who did it (their account id).
-    await tx.execute("UPDATE audit_log SET actor_user_id = NULL WHERE actor_user_id = ?", (user_id,))
-
-
 async def confirm_profile(tx: Tx, member_id: int, now: datetime, refresh: timedelta) -> None:
     await tx.execute(
         "UPDATE members SET profile_confirmed_at = ?, profile_due_at = ? WHERE id = ?",

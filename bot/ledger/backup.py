@@ -13,23 +13,30 @@ newest `backup_keep` are kept.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from typing import Any, TypeVar
 
 from bot.clock import Clock
 from bot.config import Settings
+from storage import erasure
 from storage import ledger as st
 from storage.audit import record
 from storage.backupfile import BadFile, copy_file, table_counts
 from storage.db import Database, StorageError
+from storage.migrations import migrate
 
 log = logging.getLogger(__name__)
 JOB = "backup"
 PREFIX = "liaison-"
 SUFFIX = ".db"
 RUN_AT = time(3, 0)  # local time of the daily backup
+T = TypeVar("T")
 
 
 class RestoreError(RuntimeError):
@@ -135,9 +142,34 @@ def check_file(path: Path) -> dict[str, int]:
         raise RestoreError(f"{path.name}: {exc}") from exc
 
 
+def _run(work: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run async storage work from this synchronous tool (on its own thread: callers may have a loop)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(work())).result()
+
+
+async def _erasures_of(path: Path) -> list[tuple[str, str, str]]:
+    db = await Database.open(path)
+    try:
+        return await erasure.records(db)
+    finally:
+        await db.close()
+
+
+async def _erase_again(path: Path, erased: list[tuple[str, str, str]]) -> int:
+    db = await Database.open(path)
+    try:
+        await migrate(db)
+        return await erasure.replay(db, erased, datetime.now(UTC))
+    finally:
+        await db.close()
+
+
 def restore(backup: Path, target: Path) -> dict[str, int]:
-    """Restore a backup into `target` (the bot must be stopped): check, copy, check again."""
+    """Restore a backup into `target` (the bot must be stopped): check, copy, check again, then
+    erase again every member erased in `target` since the backup was taken (its erasure records)."""
     counts = check_file(backup)
+    erased = _run(lambda: _erasures_of(target)) if target.exists() else []
     try:
         copy_file(backup, target)
     except BadFile as exc:
@@ -145,6 +177,9 @@ def restore(backup: Path, target: Path) -> dict[str, int]:
     restored = check_file(target)
     if restored != counts:
         raise RestoreError("row counts differ after restore")
+    if erased:
+        again = _run(lambda: _erase_again(target, erased))
+        log.warning("restore: %d member(s) erased since the backup were erased again", again)
     return restored
 
 

@@ -11,7 +11,7 @@ from bot.members.callbacks import PROFILE_FRESH, PROFILE_UPDATE
 from bot.members.models import EXPERTISE, InviteUnavailable, Member, Membership, PendingRequest, Registration
 from bot.members.rules import valid_token
 from bot.roles import Actor
-from storage import audit
+from storage import audit, erasure
 from storage import members as store
 from storage.db import Database
 from storage.members import MemberRepo
@@ -123,8 +123,9 @@ class MemberService:
     async def erase(self, member: Member) -> None:
         now = self._clock.now()
         async with self.db.transaction() as tx:
-            await store.erase(tx, member.id, member.user_id or 0, now)
-            await audit.record(tx, now, None, "member.erase", "member", member.id, None)
+            # every link to the member goes (storage/erasure); an anonymous row keeps the counts
+            await erasure.erase_member(tx, member.id, member.user_id, now)
+            await audit.record(tx, now, None, "member.erase", "member", None, None)
 
     async def confirm_profile(self, member: Member) -> None:
         async with self.db.transaction() as tx:
