@@ -11,10 +11,12 @@ count do. Non-anonymous items carry `author_member_id` for the coordinators.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from bot.feedback.models import (
+    ANONYMITY_MIN,
     OPEN_STATUSES,
     Appointment,
     Created,
@@ -123,7 +125,12 @@ class FeedbackRepo:
         files = await self._db.fetchall(
             "SELECT type, file_id FROM feedback_attachments WHERE feedback_id = ? ORDER BY id", (item_id,)
         )
-        return _item(row, groups, files)
+        item = _item(row, groups, files)
+        if item.anonymous and item.paths:
+            crowd = await self._db.fetchval(_CROWD.format(path="?"), (item.paths[0],))
+            if int(crowd or 0) < ANONYMITY_MIN:  # the crowd shrank (or never was): no group shown
+                item = replace(item, group_names=())
+        return item
 
     async def export_items(self, paths: Paths) -> list[Item]:
         clause, params = feedback_in(paths, "f.id")
@@ -226,12 +233,15 @@ async def insert_item(tx: Tx, new: NewFeedback, now: datetime, due_at: datetime,
             to_db(now),
         ),
     )
-    await tx.execute(
-        "INSERT INTO feedback_groups (feedback_id, group_id, path)"
-        " SELECT ?, g.id, g.path FROM member_groups mg JOIN groups g ON g.id = mg.group_id"
-        " WHERE mg.member_id = ? AND mg.status = 'active'",
-        (item_id, new.member_id),
-    )
+    if new.anonymous:
+        await _one_hiding_group(tx, item_id, new.member_id)
+    else:
+        await tx.execute(
+            "INSERT INTO feedback_groups (feedback_id, group_id, path)"
+            " SELECT ?, g.id, g.path FROM member_groups mg JOIN groups g ON g.id = mg.group_id"
+            " WHERE mg.member_id = ? AND mg.status = 'active'",
+            (item_id, new.member_id),
+        )
     await tx.execute(
         "INSERT INTO feedback_authors (feedback_id, member_id, user_id, created_at) VALUES (?, ?, ?, ?)",
         (item_id, new.member_id, new.user_id, to_db(now)),
@@ -245,6 +255,38 @@ async def insert_item(tx: Tx, new: NewFeedback, now: datetime, due_at: datetime,
         [(item_id, "remind", to_db(remind_at)), (item_id, "escalate", to_db(due_at))],
     )
     return Created(item_id, ref)
+
+
+# Active members in a group's subtree (the crowd an anonymous author hides in).
+_CROWD = (
+    "SELECT COUNT(DISTINCT cm.member_id) FROM member_groups cm JOIN groups cg ON cg.id = cm.group_id"
+    " JOIN members cmm ON cmm.id = cm.member_id WHERE cm.status = 'active' AND cmm.status = 'active'"
+    " AND cg.archived_at IS NULL AND cg.path LIKE {path} || '%'"
+)
+
+
+async def _one_hiding_group(tx: Tx, item_id: int, member_id: int) -> None:
+    """An anonymous item's ONE scope group: the deepest of the author's groups and their ancestors
+    whose subtree has at least ANONYMITY_MIN active members; else the top of the author's tree
+    (its name then stays hidden: `FeedbackRepo.item`). Several groups would let their intersection
+    name the author."""
+    candidates = (
+        "SELECT g.id, g.path, (" + _CROWD.format(path="g.path") + ") AS crowd FROM groups g"  # noqa: S608
+        " WHERE g.archived_at IS NULL AND EXISTS (SELECT 1 FROM member_groups mg JOIN groups ag"
+        " ON ag.id = mg.group_id WHERE mg.member_id = ? AND mg.status = 'active' AND ag.path LIKE g.path || '%')"
+    )
+    row = await tx.fetchone(
+        f"SELECT id, path FROM ({candidates}) c WHERE crowd >= ? ORDER BY LENGTH(path) DESC, crowd, id LIMIT 1",  # noqa: S608
+        (member_id, ANONYMITY_MIN),
+    )
+    if row is None:
+        top = f"SELECT id, path FROM ({candidates}) c ORDER BY LENGTH(path), id LIMIT 1"  # noqa: S608
+        row = await tx.fetchone(top, (member_id,))
+    if row is not None:
+        await tx.execute(
+            "INSERT INTO feedback_groups (feedback_id, group_id, path) VALUES (?, ?, ?)",
+            (item_id, row["id"], row["path"]),
+        )
 
 
 async def ref_of(tx: Tx, item_id: int) -> str:

@@ -10,6 +10,8 @@ from bot import labels
 KINDS = ("suggestion", "need", "complaint", "other")
 STATUSES = ("new", "assigned", "in_progress", "answered", "closed")
 OPEN_STATUSES = ("new", "assigned", "in_progress")
+# An anonymous item shows one group whose subtree holds at least this many active members.
+ANONYMITY_MIN = 5
 labels.register("feedback_kind", KINDS)
 labels.register("feedback_status", STATUSES)
 

@@ -81,7 +81,11 @@ async def write_text(update: Update, context: Ctx) -> int:
         elif mode == "ans":
             item, author_chat = await service.answer(who, item_id, text)
             delivered = author_chat is not None and await deliver_answer(context, author_chat, item)
-            await reply(update, tr("fb.answer_sent" if delivered else "fb.answer_saved_undelivered", ref=item.ref))
+            # anonymous: whether it reached the author (blocked, erased) would say something about them
+            outcome = "fb.answer_saved_anonymous" if item.anonymous else (
+                "fb.answer_sent" if delivered else "fb.answer_saved_undelivered"
+            )
+            await reply(update, tr(outcome, ref=item.ref))
         elif mode == "re":
             ref = await service.reopen(who, item_id, text)
             await reply(update, tr("fb.reopened", ref=ref))
