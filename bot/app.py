@@ -12,6 +12,7 @@ Order matters inside a handler group: the first matching handler wins. The order
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 from typing import Any
 
 from telegram import Update
@@ -24,7 +25,7 @@ from bot.persistence import SqlitePersistence
 from bot.services import Services
 from bot.transport import build_request
 from bot.updates import PerUserUpdateProcessor
-from handlers import chatpolicy, common, flows, ledger, notices
+from handlers import chatpolicy, common, flows, ledger, notices, notices_mydata
 from handlers import feedback as feedback_handlers
 from handlers import surveys as survey_handlers
 from handlers.activities import FEATURE as ACTIVITIES
@@ -123,7 +124,7 @@ def _legacy(module: Any) -> Feature:
 # The features in registration order (the contract: handlers/feature.py).
 FEATURES: list[Feature] = [
     MEMBERS,  # first: its registration flow takes /start from newcomers; /mydata asks every feature
-    _legacy(notices),  # also starts the delivery worker that drains the outbox for every feature
+    replace(_legacy(notices), my_data=notices_mydata.my_data),  # also starts the delivery worker that drains the outbox for every feature
     ACTIVITIES,
     feedback_handlers.FEATURE,
     survey_handlers.FEATURE,

@@ -43,6 +43,7 @@ class MemberItem:
     helpful: bool | None
     reopened: bool
     created_at: datetime
+    anonymous: bool = False
 
 
 @dataclass(frozen=True)

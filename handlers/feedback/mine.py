@@ -76,6 +76,7 @@ async def my_data(services: Services, member_id: int) -> dict[str, Any]:
                 "answer": item.answer,
                 "helpful": item.helpful,
                 "reopened": item.reopened,
+                "anonymous": item.anonymous,
                 "created_at": item.created_at.isoformat(),
             }
             for item in items

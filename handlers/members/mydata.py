@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from telegram import Update
 from telegram.ext import CommandHandler
 
-from bot import labels
+from bot import labels, member_data
 from bot.context import Ctx, LiaisonApp
 from bot.i18n import Markup
 from bot.members.callbacks import FORGET_CONFIRM
@@ -66,7 +66,9 @@ async def my_data(services: Services, member_id: int) -> dict[str, Any]:
         if m.reason:
             group["reason"] = m.reason
         groups.append(group)
+    chosen, telegram = await member_data.languages(services.db, member.user_id) if member.user_id else (None, None)
     return {
+        "language": {"resolved": lang, "chosen": chosen, "telegram": telegram},
         "profile": profile,
         "expertise": [labels.label(tr, EXPERTISE_TAG, t) for t in member.expertise],
         "groups": groups,
