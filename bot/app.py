@@ -124,7 +124,8 @@ def _legacy(module: Any) -> Feature:
 # The features in registration order (the contract: handlers/feature.py).
 FEATURES: list[Feature] = [
     MEMBERS,  # first: its registration flow takes /start from newcomers; /mydata asks every feature
-    replace(_legacy(notices), my_data=notices_mydata.my_data),  # also starts the delivery worker that drains the outbox for every feature
+    # also starts the delivery worker that drains the outbox for every feature
+    replace(_legacy(notices), my_data=notices_mydata.my_data),
     ACTIVITIES,
     feedback_handlers.FEATURE,
     survey_handlers.FEATURE,

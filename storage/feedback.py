@@ -55,7 +55,8 @@ class FeedbackRepo:
 
     async def for_member(self, member_id: int, limit: int = 20) -> list[MemberItem]:
         rows = await self._db.fetchall(
-            "SELECT f.id, f.ref, f.kind, f.status, f.body, f.answer, f.helpful, f.reopened_at, f.created_at, f.anonymous"
+            "SELECT f.id, f.ref, f.kind, f.status, f.body, f.answer, f.helpful, f.reopened_at, f.created_at,"
+            " f.anonymous"
             " FROM feedback_items f JOIN feedback_authors a ON a.feedback_id = f.id"
             " WHERE a.member_id = ? ORDER BY f.id DESC LIMIT ?",
             (member_id, limit),
