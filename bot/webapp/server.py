@@ -13,6 +13,7 @@ Role and scope come from `RoleService.actor`, as in the chat.
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 import re
@@ -86,6 +87,7 @@ class WebApp:
     def __init__(self, services: Services, token: str, *, clock: Callable[[], float] | None = None) -> None:
         self.services = services
         self._token = token
+        self._files: dict[str, tuple[bytes, bytes]] = {}  # name -> (bytes, gzipped): read once
         # The bot's clock (real time in production; the tests' clock in tests).
         self._clock = clock or (lambda: services.clock.now().timestamp())
 
@@ -101,18 +103,24 @@ class WebApp:
         tail = request.path[len(PREFIX):].lstrip("/")
         if tail.startswith("api/"):
             return await self._api(request, tail[4:])
-        return self._static(tail or "index.html")
+        return self._static(tail or "index.html", "gzip" in request.headers.get("Accept-Encoding", ""))
 
-    def _static(self, name: str) -> web.StreamResponse:
-        if not re.fullmatch(r"[a-z0-9_.-]+", name) or name.startswith("."):
+    def _static(self, name: str, gzip_ok: bool) -> web.StreamResponse:
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", name) or name.startswith("."):
             return web.Response(status=404)
-        path = STATIC / name
-        if not path.is_file():
-            return web.Response(status=404)
-        kind = CONTENT_TYPES.get(path.suffix, "application/octet-stream")
-        cache = "no-cache" if name == "index.html" else "public, max-age=86400"
-        return web.Response(body=path.read_bytes(), content_type=kind, charset="utf-8",
-                            headers={"Cache-Control": cache, "X-Content-Type-Options": "nosniff"})
+        if name not in self._files:
+            path = STATIC / name
+            if not path.is_file():
+                return web.Response(status=404)
+            raw = path.read_bytes()
+            self._files[name] = (raw, gzip.compress(raw, 6))
+        raw, packed = self._files[name]
+        kind = CONTENT_TYPES.get(Path(name).suffix, "application/octet-stream")
+        headers = {"Cache-Control": "no-cache" if name == "index.html" else "public, max-age=86400",
+                   "X-Content-Type-Options": "nosniff", "Vary": "Accept-Encoding"}
+        if gzip_ok:
+            headers["Content-Encoding"] = "gzip"
+        return web.Response(body=packed if gzip_ok else raw, content_type=kind, charset="utf-8", headers=headers)
 
     async def _api(self, request: web.Request, tail: str) -> web.StreamResponse:
         header = request.headers.get("Authorization", "")
