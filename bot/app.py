@@ -34,6 +34,7 @@ from handlers.members import FEATURE as MEMBERS
 from handlers.menu import CommandMenu
 from handlers.router import route_buttons
 from handlers.state import UiState
+from handlers.webapp import FEATURE as WEBAPP
 from storage.ptbstate import PtbStateRepo
 
 # Our conversations mix message and button steps on purpose (per_message=False): the
@@ -128,4 +129,5 @@ FEATURES: list[Feature] = [
     _legacy(feedback_handlers),
     _legacy(survey_handlers),
     _legacy(ledger),
+    WEBAPP,  # the Mini App's menu button and /desk
 ]

@@ -146,3 +146,26 @@ async def test_owner_sees_ledger_and_everything(tg: FakeTelegram, bot: BotRuntim
     status, page = await owner.get("members", group=ids["b"])
     assert [m["name"] for m in page["items"]] == ["Bea B"]
     assert (await owner.get("ledger", period="bad"))[0] == 400
+
+
+async def test_menu_button_and_desk_buttons_when_configured(tg: FakeTelegram, start_bot) -> None:  # type: ignore[no-untyped-def]
+    owner = tg.create_user("Owner", language_code="en", user_id=OWNER_ID)
+    owner.state.started = True
+    bot = await start_bot(LIAISON_WEBAPP_URL=f"{tg.base}/webapp/")
+    menu = tg.api.menu_buttons[OWNER_ID]
+    assert menu["type"] == "web_app" and menu["web_app"]["url"] == f"{tg.base}/webapp/"
+    assert menu["text"] == "工作台"  # the default language: the owner has not written yet
+    await owner.send("/desk")
+    msg = await owner.next_message()
+    assert tg.api.menu_buttons[OWNER_ID]["text"] == "Workspace"  # set again, in their language
+    urls = [b["web_app"]["url"] for row in msg.reply_markup["inline_keyboard"] for b in row]
+    assert urls == [f"{tg.base}/webapp/?view={v}" for v in ("ledger", "notices", "activities", "feedback", "members")]
+    assert bot.webapp is not None
+
+
+async def test_no_menu_button_or_desk_buttons_without_the_url(tg: FakeTelegram, bot: BotRuntime) -> None:
+    owner = tg.create_user("Owner", language_code="en", user_id=OWNER_ID)
+    await owner.send("/desk")
+    msg = await owner.next_message()
+    assert msg.reply_markup is None and "LIAISON_WEBAPP_URL" in msg.text
+    assert OWNER_ID not in tg.api.menu_buttons
