@@ -17,6 +17,7 @@ import gzip
 import json
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -88,8 +89,9 @@ class WebApp:
         self.services = services
         self._token = token
         self._files: dict[str, tuple[bytes, bytes]] = {}  # name -> (bytes, gzipped): read once
-        # The bot's clock (real time in production; the tests' clock in tests).
-        self._clock = clock or (lambda: services.clock.now().timestamp())
+        # Telegram signs auth_date with real time, so it is checked against real time (not the bot's
+        # Clock, which tests move by hand).
+        self._clock = clock or time.time
 
     def mount(self, app: web.Application) -> None:
         """Add the Mini App to an aiohttp application (the webhook server, our own, or a test's)."""
