@@ -48,6 +48,13 @@ def lang_of(actor_lang: str | None) -> Language:
     return "en" if actor_lang == "en" else "zh-Hans"
 
 
+def _label(tr: Any, kind: str, value: str | None) -> str:
+    """`labels.label`, showing a value the catalogue does not know (older data) as stored."""
+    if value is not None and value not in labels.KINDS.get(kind, ()):
+        return value
+    return labels.label(tr, kind, value)
+
+
 def coordinator(actor: Actor) -> None:
     RoleService.require_coordinator(actor)
 
@@ -70,7 +77,7 @@ async def me(services: Services, actor: Actor, lang: str) -> dict[str, Any]:
     return {
         "user_id": actor.user_id, "role": actor.role.name.lower(), "lang": lang_of(lang),
         "groups": [{"id": g.id, "name": g.name, "path": g.path} for g in groups],
-        "categories": [{"key": c, "label": labels.label(tr, "category", c)} for c in labels.KINDS["category"]],
+        "categories": [{"key": c, "label": _label(tr, "category", c)} for c in labels.KINDS["category"]],
     }
 
 
@@ -87,7 +94,7 @@ async def members(services: Services, actor: Actor, q: dict[str, str], lang: str
     found, total = await services.org.directory(actor, criteria, page)
     tr = services.catalog.for_lang(lang_of(lang))
     return {"page": page, "total": total, "per_page": len(found) if found else 0,
-            "items": [{"id": m.id, "name": m.name, "category": labels.label(tr, "category", m.category),
+            "items": [{"id": m.id, "name": m.name, "category": _label(tr, "category", m.category),
                        "organisation": m.organisation, "expertise": list(m.expertise)} for m in found]}
 
 
@@ -98,7 +105,7 @@ async def member_card(services: Services, actor: Actor, member_id: int, lang: st
         raise AccessDenied("no such member")
     tr = services.catalog.for_lang(lang_of(lang))
     groups = await services.members.memberships_in_scope(actor, member)
-    return {"id": member.id, "name": member.name, "category": labels.label(tr, "category", member.category),
+    return {"id": member.id, "name": member.name, "category": _label(tr, "category", member.category),
             "organisation": member.organisation, "position": member.position, "phone": member.phone,
             "expertise": list(member.expertise), "interests": member.interests, "status": member.status,
             "groups": [g.group_name for g in groups]}
@@ -211,7 +218,7 @@ async def ledger(services: Services, actor: Actor, q: dict[str, str], lang: str)
         "period": {"code": period.code, "first": period.first.isoformat(), "last": period.last.isoformat()},
         "members": {"total": m.total, "active": m.active, "pending_approvals": m.pending_approvals,
                     "joined": m.joined_in_period, "stale": m.stale_profiles, "unreachable": m.unreachable},
-        "by_category": [{"key": c.category, "label": labels.label(tr, "category", c.category) or "—",
+        "by_category": [{"key": c.category, "label": _label(tr, "category", c.category) or "—",
                          "active": c.active, "pending": c.pending} for c in m.by_category],
         "by_group": [{"id": g.group_id, "name": g.name, "active": g.active, "pending": g.pending}
                      for g in m.by_group],
