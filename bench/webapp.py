@@ -37,7 +37,7 @@ from bot.webapp.auth import sign
 from bot.webapp.server import WebApp, serve
 from storage.db import Database
 
-TOKEN = "7000000:bench"  # noqa: S105 - a fake token
+TOKEN = "7000000:bench"  # a fake token
 OWNER = 9000001
 COORDINATOR = 9000002
 CHROMIUM = Path("/usr/bin/chromium")
