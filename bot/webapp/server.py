@@ -135,7 +135,7 @@ class WebApp:
         if found is None:
             return _json({"error": "not_found"}, 404)
         match, call = found
-        query = {k: v for k, v in request.query.items()}
+        query = {k: v for k, v in request.query.items() if k != "ui"}
         ids = tuple(int(g) for g in match.groups() if g.isdigit())
         actions = [g for g in match.groups() if not g.isdigit()]
         if actions:
@@ -154,6 +154,9 @@ class WebApp:
         services = self.services
         actor = await services.roles.actor(user.user_id)
         lang = await services.users.language(user.user_id, user.language_code)
+        shown = request.query.get("ui")  # the language the page is showing (its zh/EN switch)
+        if shown in ("en", "zh"):
+            lang = "en" if shown == "en" else "zh-Hans"
         try:
             return _json(await call(Ctx(services, actor, lang, ids, query, body)))
         except AccessDenied:

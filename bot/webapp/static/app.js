@@ -58,7 +58,7 @@
   let me = null, current = "ledger", charts = [];
 
   async function api(path, body, query) {
-    const q = query ? "?" + new URLSearchParams(query).toString() : "";
+    const q = "?" + new URLSearchParams(Object.assign({ui: lang}, query || {})).toString();
     const r = await fetch("api/" + path + q, {method: body ? "POST" : "GET", headers: {"Authorization": "tma " + initData,
       "Content-Type": "application/json"}, body: body ? JSON.stringify(body) : undefined});
     if (r.status === 401) { view.innerHTML = `<p class="muted">${t("signedIn")}</p>`; throw new Error("401"); }
