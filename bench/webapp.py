@@ -88,7 +88,8 @@ async def browser_first_load(base: str, auth: str) -> float | None:
             await browser.close()
 
 
-async def api_latencies(base: str, auths: list[str], groups: list[int], rounds: int) -> list[float]:
+async def api_latencies(base: str, auths: list[str], groups: list[int], rounds: int,
+                        slowest: dict[str, float]) -> list[float]:
     paths: list[tuple[str, dict[str, str]]] = [
         ("me", {}), ("members", {}), ("members", {"page": "3"}), ("members", {"page": "200"}),
         ("members", {"category": "自由职业人员"}), ("members", {"expertise": "法律"}), ("members", {"name": "张"}),
@@ -106,7 +107,10 @@ async def api_latencies(base: str, auths: list[str], groups: list[int], rounds: 
                                            headers={"Authorization": f"tma {auth}"}) as resp:
                         await resp.read()
                         assert resp.status in (200, 403), (path, resp.status)
-                    times.append(time.perf_counter() - started)
+                    took = time.perf_counter() - started
+                    times.append(took)
+                    key = path + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
+                    slowest[key] = max(slowest.get(key, 0.0), took)
     return times
 
 
@@ -132,7 +136,8 @@ async def run(db_path: Path, rounds: int) -> dict[str, Any]:
             cold = await first_load(base, owner)
             warm = await first_load(base, owner)
             browser = await browser_first_load(base, owner)
-            times = await api_latencies(base, [owner, coordinator], groups, rounds)
+            slowest: dict[str, float] = {}
+            times = await api_latencies(base, [owner, coordinator], groups, rounds, slowest)
         finally:
             await runner.cleanup()
     finally:
@@ -143,6 +148,7 @@ async def run(db_path: Path, rounds: int) -> dict[str, Any]:
         "browser_first_load_s": None if browser is None else round(browser, 3),
         "api_requests": len(times), "api_p50_ms": round(percentile(times, 50) * 1000, 1),
         "api_p99_ms": round(percentile(times, 99) * 1000, 1), "api_max_ms": round(max(times) * 1000, 1),
+        "slowest_ms": {k: round(v * 1000, 1) for k, v in sorted(slowest.items(), key=lambda kv: -kv[1])[:5]},
     }
 
 

@@ -84,7 +84,7 @@ async def test_actions_go_through_the_services_and_are_audited(tg: FakeTelegram,
     status, roster = await api.get(f"activities/{made['id']}/roster")
     assert roster["activity"]["title"] == "Tea & talk" and [e["name"] for e in roster["items"]] == ["Alice"]
     status, marked = await api.post(f"activities/{made['id']}/checkin/{alice}")
-    assert status == 200
+    assert (status, marked) == (200, {"done": "marked"})
     status, roster = await api.get(f"activities/{made['id']}/roster")
     assert roster["items"][0]["checked_in"] is True
     assert await _audit(bot, "activity.create") == 1 and await _audit(bot, "activity.edit") == 1
@@ -116,7 +116,7 @@ async def test_actions_go_through_the_services_and_are_audited(tg: FakeTelegram,
     status, detail = await api.get(f"notices/{sent['id']}")
     assert detail["stats"]["recipients"] == 2 and detail["pending"]["total"] == 2
     status, nudged = await api.post(f"notices/{sent['id']}/nudge")
-    assert status == 200 and await _audit(bot, "notice.nudge") == 1
+    assert (status, nudged) == (200, {"queued": 2}) and await _audit(bot, "notice.nudge") == 1
     # a refusal of the service comes back as its catalogue text
     status, refused = await api.post("notices", {"text": "", "group_ids": [branch], "send": True})
     assert status == 409 and refused["key"] == "notice.error.empty" and refused["text"]

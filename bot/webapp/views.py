@@ -8,9 +8,11 @@ re-pointing them after the merge touches nothing else.
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, is_dataclass
 from datetime import date, datetime
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from bot import labels
 from bot.config import Language
@@ -208,10 +210,30 @@ def _period(services: Services, code: str | None) -> Period:
         raise BadRequest("bad period") from exc
 
 
+LEDGER_FRESH_S = 30.0  # the workspace's charts may be this old; the chat's /stats is always live
+# per database (weakly held: a closed runtime's entries go with it), then (scope, period)
+_ledger_cache: WeakKeyDictionary[object, dict[tuple[object, ...], tuple[float, Any]]] = WeakKeyDictionary()
+
+
+async def _stats(services: Services, actor: Actor, period: Period) -> Any:
+    """The ledger's figures for (scope, period), computed at most every LEDGER_FRESH_S per service."""
+    cache = _ledger_cache.setdefault(services.db, {})
+    key = (actor.scope, period.code)
+    now = time.monotonic()
+    hit = cache.get(key)
+    if hit is not None and now - hit[0] < LEDGER_FRESH_S:
+        return hit[1]
+    stats = await services.ledger.stats(actor.scope, period)
+    if len(cache) > 256:
+        cache.clear()
+    cache[key] = (now, stats)
+    return stats
+
+
 async def ledger(services: Services, actor: Actor, q: dict[str, str], lang: str) -> dict[str, Any]:
     coordinator(actor)
     period = _period(services, q.get("period"))
-    stats = await services.ledger.stats(actor.scope, period)
+    stats = await _stats(services, actor, period)
     tr = services.catalog.for_lang(lang_of(lang))
     m = stats.members
     return {
