@@ -146,6 +146,8 @@ async def test_owner_sees_ledger_and_everything(tg: FakeTelegram, bot: BotRuntim
     status, page = await owner.get("members", group=ids["b"])
     assert [m["name"] for m in page["items"]] == ["Bea B"]
     assert (await owner.get("ledger", period="bad"))[0] == 400
+    status, month = await owner.get("ledger", period=ledger["periods"]["month"])
+    assert status == 200 and month["period"]["code"] == ledger["periods"]["month"] != ledger["period"]["code"]
 
 
 async def test_menu_button_and_desk_buttons_when_configured(tg: FakeTelegram, start_bot) -> None:  # type: ignore[no-untyped-def]

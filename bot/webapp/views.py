@@ -238,6 +238,7 @@ async def ledger(services: Services, actor: Actor, q: dict[str, str], lang: str)
     m = stats.members
     return {
         "period": {"code": period.code, "first": period.first.isoformat(), "last": period.last.isoformat()},
+        "periods": {"month": services.ledger.this_month().code, "year": services.ledger.this_year().code},
         "members": {"total": m.total, "active": m.active, "pending_approvals": m.pending_approvals,
                     "joined": m.joined_in_period, "stale": m.stale_profiles, "unreachable": m.unreachable},
         "by_category": [{"key": c.category, "label": _label(tr, "category", c.category) or "—",

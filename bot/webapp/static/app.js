@@ -16,7 +16,7 @@
       expertise: "专长", name: "姓名", filter: "筛选", approvals: "待审批申请", approve: "批准", reject: "拒绝",
       back: "返回", more: "更多", none: "暂无", forbidden: "无权访问", error: "出错了", done: "完成",
       st_sent: "已发送", st_scheduled: "已定时", st_recurring: "重复", st_cancelled: "已取消", st_published: "报名中",
-      st_closed: "已截止", edit: "编辑", all: "全部", signedIn: "登录信息无效，请从 Telegram 重新打开"},
+      st_closed: "已截止", edit: "编辑", all: "全部", signedIn: "登录信息无效，请从 Telegram 重新打开", year: "本年", month: "本月"},
     en: {ledger: "Ledger", notices: "Notices", activities: "Activities", feedback: "Feedback", members: "Members",
       total: "Members", active: "Active", pending: "Pending", joined: "Joined", held: "Activities held", sent: "Notices sent",
       byCategory: "By category", byGroup: "By group", compose: "Compose", audience: "Audience", everyone: "All members",
@@ -29,7 +29,7 @@
       expertise: "Expertise", name: "Name", filter: "Filter", approvals: "Join requests", approve: "Approve", reject: "Reject",
       back: "Back", more: "More", none: "Nothing yet", forbidden: "Not allowed", error: "Something went wrong", done: "Done",
       st_sent: "sent", st_scheduled: "scheduled", st_recurring: "recurring", st_cancelled: "cancelled", st_published: "open",
-      st_closed: "closed", edit: "Edit", all: "All", signedIn: "Sign-in data invalid: open again from Telegram"}
+      st_closed: "closed", edit: "Edit", all: "All", signedIn: "Sign-in data invalid: open again from Telegram", year: "This year", month: "This month"}
   };
   const VIEWS = ["ledger", "notices", "activities", "feedback", "members"];
 
@@ -85,12 +85,15 @@
   }
 
   // --- 台账 --------------------------------------------------------------------------------------------
-  async function ledger() {
-    const d = await api("ledger");
-    view.innerHTML = `<h2>${t("ledger")} <span class="muted">${esc(d.period.first)} – ${esc(d.period.last)}</span></h2>
+  async function ledger(arg) {
+    const d = await api("ledger", null, arg && arg.period ? {period: arg.period} : null);
+    view.innerHTML = `<div class="row"><h2 style="flex:1">${t("ledger")} <span class="muted">${esc(d.period.first)} – ${esc(d.period.last)}</span></h2>
+      <select id="period" aria-label="period">${[["year", t("year")], ["month", t("month")]].map(([k, l]) => `<option value="${d.periods[k]}" ${d.periods[k] === d.period.code ? "selected" : ""}>${l}</option>`).join("")}</select></div>
       <div class="kpis">${[["total", d.members.total], ["active", d.members.active], ["pending", d.members.pending_approvals],
         ["joined", d.members.joined], ["held", d.activities.held], ["sent", d.notices.sent]].map(([k, n]) => `<div class="kpi"><b>${n}</b><span>${t(k)}</span></div>`).join("")}</div>
       <h2>${t("byCategory")}</h2><div id="c1" class="chart"></div><h2>${t("byGroup")}</h2><div id="c2" class="chart"></div>`;
+    $("#period").onchange = () => show("ledger", {period: $("#period").value});
+    $("#period").style.width = "auto";
     if (!window.echarts) return;
     const base = {backgroundColor: "transparent", textStyle: {color: getComputedStyle(document.body).color}};
     const c1 = echarts.init($("#c1"), dark ? "dark" : null, {renderer: "canvas"});
