@@ -171,3 +171,43 @@ async def test_no_menu_button_or_desk_buttons_without_the_url(tg: FakeTelegram, 
     msg = await owner.next_message()
     assert msg.reply_markup is None and "LIAISON_WEBAPP_URL" in msg.text
     assert OWNER_ID not in tg.api.menu_buttons
+
+
+async def test_the_sandbox_signs_launch_data_the_bot_accepts(tg: FakeTelegram, bot: BotRuntime) -> None:
+    import time
+    from urllib.parse import parse_qsl
+
+    import aiohttp
+
+    from bot.app import SANDBOX_TOKEN
+    from bot.webapp.auth import validate
+
+    await _world(tg, bot)
+    user = tg.create_user("Panel", language_code="en")
+    async with aiohttp.ClientSession() as session, session.get(
+        f"{tg.base}/sandbox/api/users/{user.id}/webapp", params={"theme": "dark"}
+    ) as resp:
+        launch = await resp.json()
+    fields = dict(parse_qsl(launch["fragment"][1:]))
+    signed = validate(fields["tgWebAppData"], SANDBOX_TOKEN, time.time(), 60)
+    assert signed is not None and signed.user_id == user.id
+    assert '"bg_color": "#212121"' in fields["tgWebAppThemeParams"]
+    assert launch["menu_button"] == {"type": "default"}
+    assert (await Api(tg, fields["tgWebAppData"]).get("me"))[0] == 200
+
+
+async def test_bad_bodies_are_refused_plainly(tg: FakeTelegram, bot: BotRuntime) -> None:
+    import aiohttp
+
+    await _world(tg, bot)
+    auth = {"Authorization": f"tma {init_data(bot, OWNER_ID)}"}
+    url = f"{tg.base}/webapp/api/notices/audience"
+    async with aiohttp.ClientSession() as session:
+        async with session.post(url, data=b"{not json", headers=auth) as resp:
+            assert resp.status == 400
+        async with session.post(url, data=b"[1]", headers=auth) as resp:
+            assert resp.status == 400
+        async with session.post(url, data=b"{" + b" " * 70_000 + b"}", headers=auth) as resp:
+            assert resp.status == 413
+        async with session.get(f"{tg.base}/webapp/api/members", params={"page": "x"}, headers=auth) as resp:
+            assert resp.status == 400
