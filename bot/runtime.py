@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from telegram import Update
+from telegram import InputFile, Update
 
 from bot.app import FEATURES, build_application
 from bot.clock import Clock
@@ -66,7 +66,12 @@ class BotRuntime:
         await app.start()
         token = self.token or self.settings.token
         if token:
-            self.webapp = WebApp(self.services, token)
+            bot = app.bot
+
+            async def send_file(chat_id: int, name: str, data: bytes, caption: str) -> None:
+                await bot.send_document(chat_id, InputFile(data, filename=name), caption=caption[:1024])
+
+            self.webapp = WebApp(self.services, token, send_file=send_file)
         if not polling:
             return
         assert app.updater is not None

@@ -60,6 +60,8 @@ async def test_actions_go_through_the_services_and_are_audited(tg: FakeTelegram,
     branch = await add_group(db, "Branch", head, requires_approval=True)
     await bot_user(db, COORD, "en")
     await add_coordinator(db, COORD, branch)
+    coord_user = tg.create_user("Coord", language_code="en", user_id=COORD)
+    coord_user.state.started = True
     alice_user = tg.create_user("Alice", language_code="en")
     alice = await add_member(db, alice_user.id, "Alice", [branch], language="en")
     alice_user.state.started = True
@@ -86,7 +88,13 @@ async def test_actions_go_through_the_services_and_are_audited(tg: FakeTelegram,
     status, marked = await api.post(f"activities/{made['id']}/checkin/{alice}")
     assert (status, marked) == (200, {"done": "marked"})
     status, roster = await api.get(f"activities/{made['id']}/roster")
-    assert roster["items"][0]["checked_in"] is True
+    assert roster["items"][0]["checked_in"] is True and roster["items"][0]["status_label"] == "Signed up"
+    status, exported = await api.post(f"activities/{made['id']}/export")
+    assert (status, exported) == (200, {"sent": True, "rows": 1})
+    sent = await coord_user.wait_for(lambda m: m.document is not None, timeout=5)
+    data = await coord_user.download(sent)
+    assert data.decode("utf-8-sig").splitlines()[1].split(",")[1] == "Alice"
+    assert await _audit(bot, "activity.export") == 1
     assert await _audit(bot, "activity.create") == 1 and await _audit(bot, "activity.edit") == 1
     assert await _audit(bot, "activity.mark_attended") == 1
     # bad input is a 400, not a crash

@@ -45,8 +45,9 @@ class Ctx:
     """One authenticated API call: the services, the caller, path numbers, query and body."""
 
     def __init__(self, services: Services, actor: Actor, lang: str, ids: tuple[int, ...],
-                 query: dict[str, str], body: dict[str, Any]) -> None:
+                 query: dict[str, str], body: dict[str, Any], send_file: views.SendFile | None = None) -> None:
         self.services, self.actor, self.lang, self.ids, self.query, self.body = services, actor, lang, ids, query, body
+        self.send_file = send_file
 
 
 def _routes() -> list[tuple[str, re.Pattern[str], Call]]:
@@ -61,7 +62,9 @@ def _routes() -> list[tuple[str, re.Pattern[str], Call]]:
         ("GET", r"activities", lambda c: s.activities(c.services, c.actor, c.query)),
         ("POST", r"activities", lambda c: s.create_activity(c.services, c.actor, c.body)),
         ("POST", r"activities/(\d+)", lambda c: s.edit_activity(c.services, c.actor, c.ids[0], c.body)),
-        ("GET", r"activities/(\d+)/roster", lambda c: s.roster(c.services, c.actor, c.ids[0])),
+        ("GET", r"activities/(\d+)/roster", lambda c: s.roster(c.services, c.actor, c.ids[0], c.lang)),
+        ("POST", r"activities/(\d+)/export", lambda c: s.export_roster(c.services, c.actor, c.ids[0], c.lang,
+                                                                       c.send_file)),
         ("POST", r"activities/(\d+)/checkin/(\d+)", lambda c: s.check_in(c.services, c.actor, c.ids[0], c.ids[1])),
         ("GET", r"ledger", lambda c: s.ledger(c.services, c.actor, c.query, c.lang)),
         ("GET", r"notices", lambda c: s.notices(c.services, c.actor, c.query)),
@@ -85,8 +88,10 @@ def _json(data: Any, status: int = 200) -> web.Response:
 
 
 class WebApp:
-    def __init__(self, services: Services, token: str, *, clock: Callable[[], float] | None = None) -> None:
+    def __init__(self, services: Services, token: str, *, clock: Callable[[], float] | None = None,
+                 send_file: views.SendFile | None = None) -> None:
         self.services = services
+        self.send_file = send_file  # (chat id, file name, bytes, caption): exports go to the caller's chat
         self._token = token
         self._files: dict[str, tuple[bytes, bytes]] = {}  # name -> (bytes, gzipped): read once
         # Telegram signs auth_date with real time, so it is checked against real time (not the bot's
@@ -158,7 +163,7 @@ class WebApp:
         if shown in ("en", "zh"):
             lang = "en" if shown == "en" else "zh-Hans"
         try:
-            return _json(await call(Ctx(services, actor, lang, ids, query, body)))
+            return _json(await call(Ctx(services, actor, lang, ids, query, body, self.send_file)))
         except AccessDenied:
             return _json({"error": "forbidden"}, 403)
         except views.BadRequest as exc:

@@ -8,7 +8,10 @@ re-pointing them after the merge touches nothing else.
 
 from __future__ import annotations
 
+import csv
+import io
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, is_dataclass
 from datetime import date, datetime
 from typing import Any
@@ -16,6 +19,7 @@ from weakref import WeakKeyDictionary
 
 from bot import labels
 from bot.config import Language
+from bot.dates import show
 from bot.feedback import NotFound as FeedbackNotFound
 from bot.feedback import TextProblem
 from bot.ledger import BadPeriod, Period, period_from_code
@@ -24,6 +28,7 @@ from bot.notices import NoticeError, parse_repeat
 from bot.roles import AccessDenied, Actor, RoleService
 from bot.segments import Segment
 from bot.services import Services
+from bot.text import export_safe
 from storage.feedback import OPEN_STATUSES
 from storage.outbox import OutgoingMessage, enqueue
 
@@ -142,14 +147,37 @@ async def activities(services: Services, actor: Actor, q: dict[str, str]) -> dic
          "status": a.status} for a in part]}
 
 
-async def roster(services: Services, actor: Actor, activity_id: int) -> dict[str, Any]:
+async def roster(services: Services, actor: Actor, activity_id: int, lang: str) -> dict[str, Any]:
     found = await services.activities.roster(actor, activity_id)
     if found is None:
         raise AccessDenied("activity outside scope")
     a, entries = found
     return {"activity": jsonable(a) | {"checkin_code": None}, "items": [
         {"member_id": e.member_id, "name": e.name, "status": e.status,
+         "status_label": labels.label(services.catalog.for_lang(lang_of(lang)), "signup_status", e.status),
          "checked_in": e.checked_in_at is not None} for e in entries]}
+
+
+SendFile = Callable[[int, str, bytes, str], Awaitable[None]]
+
+
+async def export_roster(services: Services, actor: Actor, activity_id: int, lang: str,
+                        send_file: SendFile | None) -> dict[str, Any]:
+    """The roster as CSV, sent to the coordinator's own chat (the chat's export, audited by the service)."""
+    if send_file is None:
+        raise BadRequest("files cannot be sent from here")
+    a, entries = await services.activities.export_roster(actor, activity_id, "csv")
+    tr = services.catalog.for_lang(lang_of(lang))
+    zone = services.settings.zone
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([str(tr(f"act.col.{c}")) for c in ("n", "name", "user", "status", "signed_up", "checked_in")])
+    for i, e in enumerate(entries, 1):
+        writer.writerow([export_safe(cell) for cell in (
+            str(i), e.name, str(e.user_id or ""), labels.label(tr, "signup_status", e.status), show(e.created_at, zone),
+            show(e.checked_in_at, zone) if e.checked_in_at else "")])
+    await send_file(actor.user_id, f"roster-{a.id}.csv", buffer.getvalue().encode("utf-8-sig"), a.title)
+    return {"sent": True, "rows": len(entries)}
 
 
 async def check_in(services: Services, actor: Actor, activity_id: int, member_id: int) -> dict[str, Any]:

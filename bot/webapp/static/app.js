@@ -16,7 +16,7 @@
       expertise: "专长", name: "姓名", filter: "筛选", approvals: "待审批申请", approve: "批准", reject: "拒绝",
       back: "返回", more: "更多", none: "暂无", forbidden: "无权访问", error: "出错了", done: "完成",
       st_sent: "已发送", st_scheduled: "已定时", st_recurring: "重复", st_cancelled: "已取消", st_published: "报名中",
-      st_closed: "已截止", edit: "编辑", all: "全部", signedIn: "登录信息无效，请从 Telegram 重新打开", year: "本年", month: "本月"},
+      st_closed: "已截止", edit: "编辑", all: "全部", signedIn: "登录信息无效，请从 Telegram 重新打开", year: "本年", month: "本月", export: "导出", exported: "名单已发送到您的聊天"},
     en: {ledger: "Ledger", notices: "Notices", activities: "Activities", feedback: "Feedback", members: "Members",
       total: "Members", active: "Active", pending: "Pending", joined: "Joined", held: "Activities held", sent: "Notices sent",
       byCategory: "By category", byGroup: "By group", compose: "Compose", audience: "Audience", everyone: "All members",
@@ -29,7 +29,7 @@
       expertise: "Expertise", name: "Name", filter: "Filter", approvals: "Join requests", approve: "Approve", reject: "Reject",
       back: "Back", more: "More", none: "Nothing yet", forbidden: "Not allowed", error: "Something went wrong", done: "Done",
       st_sent: "sent", st_scheduled: "scheduled", st_recurring: "recurring", st_cancelled: "cancelled", st_published: "open",
-      st_closed: "closed", edit: "Edit", all: "All", signedIn: "Sign-in data invalid: open again from Telegram", year: "This year", month: "This month"}
+      st_closed: "closed", edit: "Edit", all: "All", signedIn: "Sign-in data invalid: open again from Telegram", year: "This year", month: "This month", export: "Export", exported: "The roster was sent to your chat"}
   };
   const VIEWS = ["ledger", "notices", "activities", "feedback", "members"];
 
@@ -188,13 +188,14 @@
   }
   async function roster(id) {
     const d = await api("activities/" + id + "/roster");
-    view.innerHTML = `<button class="ghost" id="back">${t("back")}</button> <button class="ghost" id="edit">${t("edit")}</button>
+    view.innerHTML = `<button class="ghost" id="back">${t("back")}</button> <button class="ghost" id="edit">${t("edit")}</button> <button class="ghost" id="export">${t("export")}</button>
       <h2>${esc(d.activity.title)}</h2><div class="meta">${local(d.activity.starts_at)} · ${esc(d.activity.place)}</div>
       <label for="q">${t("search")}</label><input id="q" type="search">
-      <table id="ro">${d.items.map((e) => `<tr data-name="${esc((e.name || "").toLowerCase())}"><td>${esc(e.name)}</td><td class="muted">${esc(e.status)}</td>
+      <table id="ro">${d.items.map((e) => `<tr data-name="${esc((e.name || "").toLowerCase())}"><td>${esc(e.name)}</td><td class="muted">${esc(e.status_label || e.status)}</td>
         <td>${e.checked_in ? `✓ ${t("checked")}` : `<button class="ghost" data-m="${e.member_id}">${t("checkin")}</button>`}</td></tr>`).join("")}</table>`;
     $("#back").onclick = () => show("activities");
     $("#edit").onclick = () => show("activities", {form: id});
+    $("#export").onclick = async () => { await api("activities/" + id + "/export", {}); toast(t("exported")); };
     $("#q").oninput = () => { const q = $("#q").value.toLowerCase(); view.querySelectorAll("#ro tr").forEach((r) => { r.hidden = !r.dataset.name.includes(q); }); };
     view.querySelectorAll("button[data-m]").forEach((b) => { b.onclick = async () => { await api(`activities/${id}/checkin/${b.dataset.m}`, {}); b.parentElement.textContent = "✓ " + t("checked"); }; });
   }
