@@ -204,7 +204,7 @@
   async function feedback(arg) {
     const status = (arg && arg.status) || "new";
     const d = await api("feedback", null, {status});
-    view.innerHTML = `<div class="subtabs">${["new", "in_progress", "answered", "overdue"].map((s) => `<button data-s="${s}" class="${s === status ? "on" : ""}">${t(s === "overdue" ? "overdue" : "s_" + s)}</button>`).join("")}</div>` +
+    view.innerHTML = `<div class="subtabs">${["new", "assigned", "in_progress", "answered", "overdue"].map((s) => `<button data-s="${s}" class="${s === status ? "on" : ""}">${t(s === "overdue" ? "overdue" : "s_" + s)}</button>`).join("")}</div>` +
       (d.items.length ? d.items.map((i) => `<div class="card" data-id="${i.id}"><b>${esc(i.ref)}</b> <span class="meta">${t("s_" + i.status)}${i.overdue ? " · " + t("overdue") : ""} · ${esc(i.groups.join(", "))}</span>
         <div>${esc(i.body)}</div>${i.answer ? `<div class="preview">${esc(i.answer)}</div>` : ""}
         <div class="row" style="margin-top:6px"><button class="ghost" data-a="assign">${t("assignMe")}</button><button class="ghost" data-a="note">${t("note")}</button><button class="ghost" data-a="answer">${t("answer")}</button></div>
