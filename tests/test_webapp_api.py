@@ -211,3 +211,20 @@ async def test_bad_bodies_are_refused_plainly(tg: FakeTelegram, bot: BotRuntime)
             assert resp.status == 413
         async with session.get(f"{tg.base}/webapp/api/members", params={"page": "x"}, headers=auth) as resp:
             assert resp.status == 400
+
+
+async def test_a_member_sends_feedback_from_the_mini_app(tg: FakeTelegram, bot: BotRuntime) -> None:
+    ids = await _world(tg, bot)
+    member = api(tg, bot, MEMBER)
+    status, mine = await member.get("mine/feedback")
+    assert status == 200 and mine["items"] == [] and mine["remaining_today"] == 5
+    status, sent = await member.post("mine/feedback", {"kind": "need", "text": "Evening events please"})
+    assert status == 200 and sent["ref"].startswith("FB-")
+    assert (await member.post("mine/feedback", {"kind": "bogus", "text": "x"}))[0] == 400
+    assert (await member.post("mine/feedback", {"kind": "need", "text": "   "}))[0] == 400
+    status, board = await api(tg, bot, COORD_A).get("feedback", status="new")
+    assert [i["ref"] for i in board["items"]] == [sent["ref"]]
+    status, board_b = await api(tg, bot, COORD_B).get("feedback", status="new")
+    assert board_b["items"] == [] and ids["b"]
+    # a coordinator who is not a member has no own feedback form
+    assert (await api(tg, bot, COORD_A).get("mine/feedback"))[0] == 403

@@ -124,9 +124,16 @@ async def test_ledger_drills_down_into_the_member_list(phone: Phone) -> None:
     assert await phone.page.locator("#fg").input_value() != ""
 
 
-async def test_a_member_sees_no_coordinator_views(phone: Phone) -> None:
+async def test_a_member_gets_their_feedback_form_not_the_coordinator_views(phone: Phone) -> None:
     await phone.launch(LI_NA, "members", "light", "en")
-    await expect(phone.page.locator("#view")).to_have_text("Not allowed", timeout=TIMEOUT_MS)
+    page = phone.page
+    await expect(page.locator("#view[data-view='mine']")).to_be_visible(timeout=TIMEOUT_MS)
+    await expect(page.locator("#tabs button")).to_have_count(1)
+    await page.select_option("#fk", "need")
+    await page.fill("#ft", "A quiet room for lawyers' meetings")
+    await page.locator("#fs").click()
+    await expect(page.locator("#view .card").first).to_contain_text("A quiet room", timeout=TIMEOUT_MS)
+    await phone.shot("member-feedback-en-light")
 
 
 async def test_compose_send_acknowledge_progress_loop(phone: Phone) -> None:

@@ -72,6 +72,8 @@ def _routes() -> list[tuple[str, re.Pattern[str], Call]]:
         ("POST", r"notices/(\d+)/nudge", lambda c: s.nudge(c.services, c.actor, c.ids[0])),
         ("POST", r"notices/audience", lambda c: s.audience(c.services, c.actor, c.body)),
         ("POST", r"notices", lambda c: s.compose(c.services, c.actor, c.body, c.lang)),
+        ("GET", r"mine/feedback", lambda c: s.my_feedback(c.services, c.actor)),
+        ("POST", r"mine/feedback", lambda c: s.submit_feedback(c.services, c.actor, c.body)),
         ("GET", r"feedback", lambda c: s.feedback(c.services, c.actor, c.query)),
         ("POST", r"feedback/(\d+)/(assign|note|answer)", lambda c: s.feedback_action(
             c.services, c.actor, c.ids[0], c.query["_action"], c.body)),

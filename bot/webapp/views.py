@@ -20,8 +20,10 @@ from weakref import WeakKeyDictionary
 from bot import labels
 from bot.config import Language
 from bot.dates import show
+from bot.errors import Refusal
+from bot.feedback import KINDS as FEEDBACK_KINDS
+from bot.feedback import LimitReached, TextProblem
 from bot.feedback import NotFound as FeedbackNotFound
-from bot.feedback import TextProblem
 from bot.ledger import BadPeriod, Period, period_from_code
 from bot.notices import Draft as NoticeDraft
 from bot.notices import NoticeError, parse_repeat
@@ -386,6 +388,26 @@ async def feedback_action(services: Services, actor: Actor, item_id: int, action
                        text=item.body[:200], answer=item.answer or "")
         return {"ref": item.ref, "status": item.status}
     raise BadRequest("unknown action")
+
+
+# --- a member's own feedback (the chat's /feedback as a form) -----------------------------------------------
+async def my_feedback(services: Services, actor: Actor) -> dict[str, Any]:
+    items = await services.feedback.mine(actor)
+    return {"remaining_today": await services.feedback.remaining_today(actor),
+            "items": [{"id": i.id, "ref": i.ref, "kind": i.kind, "status": i.status, "body": i.body[:300],
+                       "answer": i.answer} for i in items]}
+
+
+async def submit_feedback(services: Services, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
+    kind = str(body.get("kind", "suggestion"))
+    if kind not in FEEDBACK_KINDS:
+        raise BadRequest("unknown kind")
+    try:
+        created = await services.feedback.submit(
+            actor, kind, str(body.get("text", "")), bool(body.get("anonymous")), [])
+    except LimitReached as exc:
+        raise Refusal("fb.limit", limit=services.settings.feedback_daily_limit) from exc
+    return {"ref": created.ref}
 
 
 def _int(text: str | None) -> int:

@@ -16,7 +16,8 @@
       expertise: "专长", name: "姓名", filter: "筛选", approvals: "待审批申请", approve: "批准", reject: "拒绝",
       back: "返回", more: "更多", none: "暂无", forbidden: "无权访问", error: "出错了", done: "完成",
       st_sent: "已发送", st_scheduled: "已定时", st_recurring: "重复", st_cancelled: "已取消", st_published: "报名中",
-      st_closed: "已截止", edit: "编辑", all: "全部", signedIn: "登录信息无效，请从 Telegram 重新打开", year: "本年", month: "本月", export: "导出", exported: "名单已发送到您的聊天"},
+      st_closed: "已截止", edit: "编辑", all: "全部", signedIn: "登录信息无效，请从 Telegram 重新打开", year: "本年", month: "本月", export: "导出", exported: "名单已发送到您的聊天", myFeedback: "我的反馈", kind: "类型",
+      k_suggestion: "建议", k_need: "需求", k_complaint: "投诉", k_other: "其他", anonymous: "匿名", remaining: "今日还可提交"},
     en: {ledger: "Ledger", notices: "Notices", activities: "Activities", feedback: "Feedback", members: "Members",
       total: "Members", active: "Active", pending: "Pending", joined: "Joined", held: "Activities held", sent: "Notices sent",
       byCategory: "By category", byGroup: "By group", compose: "Compose", audience: "Audience", everyone: "All members",
@@ -29,7 +30,8 @@
       expertise: "Expertise", name: "Name", filter: "Filter", approvals: "Join requests", approve: "Approve", reject: "Reject",
       back: "Back", more: "More", none: "Nothing yet", forbidden: "Not allowed", error: "Something went wrong", done: "Done",
       st_sent: "sent", st_scheduled: "scheduled", st_recurring: "recurring", st_cancelled: "cancelled", st_published: "open",
-      st_closed: "closed", edit: "Edit", all: "All", signedIn: "Sign-in data invalid: open again from Telegram", year: "This year", month: "This month", export: "Export", exported: "The roster was sent to your chat"}
+      st_closed: "closed", edit: "Edit", all: "All", signedIn: "Sign-in data invalid: open again from Telegram", year: "This year", month: "This month", export: "Export", exported: "The roster was sent to your chat", myFeedback: "My feedback", kind: "Kind",
+      k_suggestion: "Suggestion", k_need: "Need", k_complaint: "Complaint", k_other: "Other", anonymous: "Anonymous", remaining: "Left today"}
   };
   const VIEWS = ["ledger", "notices", "activities", "feedback", "members"];
 
@@ -250,6 +252,22 @@
     $("#back").onclick = () => show("members");
   }
 
-  api("me").then((d) => { me = d; if (d.role !== "coordinator" && d.role !== "owner") { tabs(); view.innerHTML = `<p class="muted">${t("forbidden")}</p>`; return; } const start = new URLSearchParams(location.search).get("view"); show(VIEWS.includes(start) ? start : "ledger"); }).catch(() => {});
+  // --- a member: their own feedback (the chat's /feedback as a form) -------------------------------------
+  async function memberHome() {
+    $("#tabs").innerHTML = `<button type="button" class="on">${t("myFeedback")}</button>`;
+    $("#lang").textContent = lang === "zh" ? "EN" : "中文";
+    $("#lang").onclick = () => { lang = lang === "zh" ? "en" : "zh"; localStorage.setItem("lang", lang); memberHome(); };
+    const d = await api("mine/feedback");
+    view.dataset.view = "mine";
+    view.innerHTML = `<h2>${t("myFeedback")}</h2><label for="fk">${t("kind")}</label><select id="fk">${["suggestion", "need", "complaint", "other"].map((k) => `<option value="${k}">${t("k_" + k)}</option>`).join("")}</select>
+      <label for="ft">${t("text")}</label><textarea id="ft" rows="5"></textarea>
+      <label style="display:flex;gap:6px;align-items:center"><input id="fa" type="checkbox" style="width:auto">${t("anonymous")}</label>
+      <p><button class="act" id="fs">${t("send")}</button> <span class="muted">${t("remaining")}: ${d.remaining_today}</span></p>
+      ${d.items.map((i) => `<div class="card"><b>${esc(i.ref)}</b> <span class="meta">${t("s_" + i.status)}</span><div>${esc(i.body)}</div>${i.answer ? `<div class="preview">${esc(i.answer)}</div>` : ""}</div>`).join("")}`;
+    $("#fs").onclick = async () => { const r = await api("mine/feedback", {kind: $("#fk").value, text: $("#ft").value, anonymous: $("#fa").checked}); toast(`${t("done")}: ${r.ref}`); memberHome(); };
+  }
+
+  api("me").then((d) => { me = d; if (d.role === "member") { memberHome().catch(() => {}); return; }
+    if (d.role !== "coordinator" && d.role !== "owner") { tabs(); view.innerHTML = `<p class="muted">${t("forbidden")}</p>`; return; } const start = new URLSearchParams(location.search).get("view"); show(VIEWS.includes(start) ? start : "ledger"); }).catch(() => {});
   tabs();
 })();
