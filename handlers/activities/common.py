@@ -8,9 +8,9 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, Update
 
+from bot import when
 from bot.callbacks import NOOP, Button
 from bot.context import Ctx
-from bot.dates import DateError, parse_local
 from bot.errors import Refusal
 from bot.i18n import Markup, Translator
 from handlers import keyboards as kb
@@ -30,19 +30,24 @@ def typed(update: Update) -> str:
     return (update.message.text or "").strip() if update.message else ""
 
 
-async def typed_date(update: Update, context: Ctx) -> datetime | None:
-    """A future moment typed in the configured zone; None after saying what is wrong."""
+async def typed_date(update: Update, context: Ctx, *, after: datetime | None = None) -> datetime | None:
+    """A future moment typed in the configured zone (bot/when.py; a bare time is on the day of
+    `after`); None after saying what is wrong, with an example."""
     tr = await translator(update, context)
     services = context.services
-    try:
-        moment = parse_local(typed(update), services.settings.zone, services.clock.now())
-    except DateError:
-        await reply(update, tr("act.new.bad_date"))
+    moment = when.parse(typed(update), services.clock.now(), services.settings.zone, tr.lang, after=after)
+    if isinstance(moment, Refusal):
+        await reply(update, tr(moment.key, **moment.values))
         return None
     if moment <= services.clock.now():
         await reply(update, tr("act.bad.start_past"))
         return None
     return moment
+
+
+def zone_name(tr: Translator, context: Ctx) -> str:
+    """The configured zone as people call it (北京时间)."""
+    return when.zone_name(tr, context.services.settings.zone)
 
 
 def pager(

@@ -24,7 +24,7 @@ from bot.labels import KINDS, label
 from bot.roles import AccessDenied
 from handlers import common, steps
 from handlers import keyboards as kb
-from handlers.activities.common import clean, refusal_text, typed, typed_date
+from handlers.activities.common import clean, refusal_text, typed, typed_date, zone_name
 from handlers.base import actor, answer, edit_or_reply, refuse, reply, translator
 from handlers.buttons import on, press
 from handlers.flows import guided
@@ -83,7 +83,7 @@ async def got_title(update: Update, context: Ctx) -> int:
 async def got_desc(update: Update, context: Ctx) -> int:
     state, tr = await _text_step(update, context, "desc", MAX_TEXT, DESC, START, optional=True)
     if state == START:
-        await reply(update, tr("act.new.start", zone=str(context.services.settings.zone)))
+        await reply(update, tr("act.new.start", zone=zone_name(tr, context)))
     return state
 
 
@@ -95,23 +95,25 @@ async def got_start(update: Update, context: Ctx) -> int:
     _draft(context)["start"] = moment.isoformat()
     zone = context.services.settings.zone
     await CREATE.enter(update, context, END)
-    await reply(update, tr("act.new.start_ok", when=show(moment, zone), zone=str(zone)) + "\n" + tr("act.new.end"))
+    ok = tr("act.new.start_ok", when=show(moment, zone), zone=zone_name(tr, context))
+    await reply(update, ok + "\n" + tr("act.new.end"))
     return END
 
 
 async def got_end(update: Update, context: Ctx) -> int:
-    moment = await typed_date(update, context)
+    draft = _draft(context)
+    moment = await typed_date(update, context, after=datetime.fromisoformat(draft["start"]))
     if moment is None:
         return END
     tr = await translator(update, context)
-    draft = _draft(context)
     if moment <= datetime.fromisoformat(draft["start"]):
         await reply(update, tr("act.bad.end_before_start"))
         return END
     draft["end"] = moment.isoformat()
     zone = context.services.settings.zone
     await CREATE.enter(update, context, PLACE)
-    await reply(update, tr("act.new.end_ok", when=show(moment, zone), zone=str(zone)) + "\n" + tr("act.new.place"))
+    ok = tr("act.new.end_ok", when=show(moment, zone), zone=zone_name(tr, context))
+    await reply(update, ok + "\n" + tr("act.new.place"))
     return PLACE
 
 
@@ -314,7 +316,7 @@ async def _show_summary(update: Update, context: Ctx, tr: Translator) -> None:
         title=draft.title,
         start=show(draft.starts_at, zone),
         end=show(draft.ends_at, zone),
-        zone=str(zone),
+        zone=zone_name(tr, context),
         place=draft.place or "-",
         capacity=draft.capacity or "-",
         deadline=show(draft.signup_deadline, zone),
@@ -421,7 +423,7 @@ async def _ask_again(update: Update, context: Ctx, state: int) -> int:
     elif state == CONFIRM:
         await _show_summary(update, context, tr)
     else:
-        await reply(update, tr(_PROMPTS[state], zone=str(context.services.settings.zone)))
+        await reply(update, tr(_PROMPTS[state], zone=zone_name(tr, context)))
     return state
 
 
