@@ -233,6 +233,18 @@ async def mark_checked_in(tx: Tx, activity_id: int, member_id: int, now: datetim
     )
 
 
+async def unmark_checked_in(tx: Tx, activity_id: int, member_id: int, now: datetime) -> bool:
+    """Undo a check-in (a coordinator's second tap); False when the member was not checked in."""
+    return (
+        await tx.execute(
+            "UPDATE activity_signups SET checked_in_at = NULL, updated_at = ? WHERE activity_id = ? AND member_id = ?"
+            " AND checked_in_at IS NOT NULL",
+            (to_db(now), activity_id, member_id),
+        )
+        == 1
+    )
+
+
 # --- surveys -----------------------------------------------------------------------------------
 async def save_rating(tx: Tx, activity_id: int, member_id: int, rating: int, now: datetime) -> None:
     await tx.execute(

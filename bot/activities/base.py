@@ -68,12 +68,13 @@ class ActivityBase:
         return None if a is None else (a, await self.signups.roster(activity_id))
 
     async def to_mark(self, who: Actor, activity_id: int) -> tuple[Activity, list[RosterEntry]] | None:
-        """Confirmed people not yet checked in (attendance to mark); None when `who` may not manage it."""
+        """Confirmed people, checked in or not (attendance to mark or undo); None when `who` may not
+        manage it."""
         found = await self.roster(who, activity_id)
         if found is None:
             return None
         a, entries = found
-        return a, [e for e in entries if e.status == "confirmed" and e.checked_in_at is None]
+        return a, [e for e in entries if e.status == "confirmed"]
 
     async def survey_results(
         self, who: Actor, activity_id: int
