@@ -1,0 +1,134 @@
+"""Issue #17 in activities, end to end through the sandbox: cancelling asks first, manual check-in
+in the window with ✅ and undo, dates typed as people write them, the card's one-line time."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.clock import FakeClock
+from bot.runtime import BotRuntime
+from sandbox.server import FakeTelegram
+from tests.activities_helpers import add_coordinator, add_group, drain_outbox, member_user, publish
+from tests.conftest import OWNER_ID
+
+
+@pytest.fixture(autouse=True)
+def no_flood_limits(tg: FakeTelegram) -> None:
+    tg.set_rate_limits(False)
+
+
+def _text(m: object) -> str:
+    return getattr(m, "text", None) or ""
+
+
+async def test_cancel_asks_with_the_number_told_and_sends_the_reason(
+    tg: FakeTelegram, bot: BotRuntime, clock: FakeClock
+) -> None:
+    assert bot.db is not None
+    alice, bob = await member_user(tg, bot.db, "Alice"), await member_user(tg, bot.db, "Bob")
+    aid = await publish(bot, clock.now(), capacity=1)
+    for user in (alice, bob):  # Alice holds the seat, Bob waits: both are told
+        await (await user.press(await user.next_message(), "Sign up")).answer()
+    owner = tg.create_user("Owner", language_code="en", user_id=OWNER_ID)
+    await owner.send("/manage")
+    await owner.press(await owner.next_message(), "Reading club")
+    roster = await owner.next_message()
+    assert roster.buttons[-1] == "Cancel activity"  # the irreversible action on its own, last row
+    await (await owner.press(roster, "Cancel activity")).answer()
+    ask = await owner.next_message()
+    assert "2 members" in _text(ask) and "cannot be undone" in _text(ask)
+    assert await bot.db.fetchval("SELECT status FROM activities WHERE id = ?", (aid,)) == "published"
+    await owner.send("The venue is flooded")
+    again = await owner.next_message()
+    assert "Reason: The venue is flooded" in _text(again)
+    await (await owner.press(again, "⚠️ Cancel and tell 2 people")).answer()
+    await owner.wait_for(lambda m: "cancelled" in _text(m) and "2" in _text(m))
+    assert await bot.db.fetchval("SELECT status FROM activities WHERE id = ?", (aid,)) == "cancelled"
+    await drain_outbox(bot)
+    for user in (alice, bob):
+        told = await user.wait_for(lambda m: "Activity cancelled" in _text(m))
+        assert "Reason: The venue is flooded" in _text(told)
+        assert _text(told).count("Reading club") == 1  # the title once
+    audit = await bot.db.fetchone("SELECT details FROM audit_log WHERE action = 'activity.cancel'")
+    assert audit is not None and "flooded" in audit["details"]
+
+
+async def test_cancel_can_be_turned_back(tg: FakeTelegram, bot: BotRuntime, clock: FakeClock) -> None:
+    assert bot.db is not None
+    aid = await publish(bot, clock.now())
+    owner = tg.create_user("Owner", language_code="en", user_id=OWNER_ID)
+    await owner.send("/manage")
+    await owner.press(await owner.next_message(), "Reading club")
+    await (await owner.press(await owner.next_message(), "Cancel activity")).answer()
+    ask = await owner.next_message()
+    assert "0 members" in _text(ask)
+    await (await owner.press(ask, "Back, don't cancel")).answer()
+    await owner.wait_for(lambda m: "not cancelled" in _text(m))
+    assert await bot.db.fetchval("SELECT status FROM activities WHERE id = ?", (aid,)) == "published"
+
+
+async def test_manual_check_in_in_the_window_shows_a_tick_and_a_second_tap_undoes(
+    tg: FakeTelegram, bot: BotRuntime, clock: FakeClock
+) -> None:
+    assert bot.db is not None
+    came = await member_user(tg, bot.db, "Came")
+    aid = await publish(bot, clock.now(), capacity=5)
+    await (await came.press(await came.next_message(), "Sign up")).answer()
+    clock.advance(timedelta(days=3) - timedelta(minutes=10))  # 10 minutes before the start
+    owner = tg.create_user("Owner", language_code="en", user_id=OWNER_ID)
+    await owner.send("/manage")
+    await owner.press(await owner.next_message(), "Reading club")
+    await (await owner.press(await owner.next_message(), "Mark attendance")).answer()
+    names = await owner.next_message()
+    assert "Checked in: 0/1" in _text(names)
+    assert "marked" in (_text(await (await owner.press(names, "Came")).answer())).lower()
+    ticked = await owner.wait_for(lambda m: m.message_id == names.message_id and "✅ Came" in m.buttons)
+    assert "Checked in: 1/1" in _text(ticked)
+    assert "undone" in (_text(await (await owner.press(ticked, "✅ Came")).answer())).lower()
+    await owner.wait_for(lambda m: m.message_id == names.message_id and "Came" in m.buttons)
+    row = await bot.db.fetchone("SELECT checked_in_at FROM activity_signups WHERE activity_id = ?", (aid,))
+    assert row is not None and row["checked_in_at"] is None
+    actions = await bot.db.fetchall("SELECT action FROM audit_log WHERE action LIKE '%attended' ORDER BY id")
+    assert [r["action"] for r in actions] == ["activity.mark_attended", "activity.unmark_attended"]
+
+
+async def test_manual_check_in_days_before_asks_first(tg: FakeTelegram, bot: BotRuntime, clock: FakeClock) -> None:
+    assert bot.db is not None
+    came = await member_user(tg, bot.db, "Came")
+    aid = await publish(bot, clock.now(), capacity=5)
+    await (await came.press(await came.next_message(), "Sign up")).answer()
+    owner = tg.create_user("Owner", language_code="en", user_id=OWNER_ID)
+    await owner.send("/manage")
+    await owner.press(await owner.next_message(), "Reading club")
+    await (await owner.press(await owner.next_message(), "Mark attendance")).answer()
+    await (await owner.press(await owner.next_message(), "Came")).answer()
+    ask = await owner.next_message()
+    assert "not open" in _text(ask)
+    row = await bot.db.fetchone("SELECT checked_in_at FROM activity_signups WHERE activity_id = ?", (aid,))
+    assert row is not None and row["checked_in_at"] is None  # nothing counted yet
+
+
+async def test_new_activity_reads_dates_as_people_write_them(
+    tg: FakeTelegram, bot: BotRuntime, clock: FakeClock
+) -> None:
+    assert bot.db is not None
+    clock.set(datetime(2026, 12, 3, 11, 20, tzinfo=UTC))  # Thursday 19:20 Beijing time
+    pudong = await add_group(bot.db, "Pudong")
+    coord = tg.create_user("协调员", language_code="zh-hans")
+    await add_coordinator(bot.db, coord.id, pudong)
+    await coord.send("/newactivity")
+    await coord.next_message()
+    await coord.send("茶话会")
+    await coord.next_message()
+    await coord.send("-")
+    prompt = _text(await coord.next_message())
+    assert "北京时间" in prompt and "Asia/Shanghai" not in prompt and "下周三下午2点" in prompt
+    await coord.send("下个礼拜")
+    refused = _text(await coord.next_message())
+    assert refused.startswith("没看懂这个时间") and "12月4日 下午2点" in refused
+    await coord.send("12月20日 下午2点")
+    assert "2026-12-20 14:00" in _text(await coord.next_message())
+    await coord.send("16:30")  # a bare end time: on the start's day
+    assert "2026-12-20 16:30" in _text(await coord.next_message())
