@@ -132,3 +132,24 @@ async def test_new_activity_reads_dates_as_people_write_them(
     assert "2026-12-20 14:00" in _text(await coord.next_message())
     await coord.send("16:30")  # a bare end time: on the start's day
     assert "2026-12-20 16:30" in _text(await coord.next_message())
+
+
+async def test_card_ics_and_waitlist(tg: FakeTelegram, bot: BotRuntime, clock: FakeClock) -> None:
+    assert bot.db is not None
+    clock.set(datetime(2026, 12, 3, 11, 20, tzinfo=UTC))
+    alice, bob = await member_user(tg, bot.db, "Alice"), await member_user(tg, bot.db, "Bob")
+    start = datetime(2026, 12, 17, 1, 0, tzinfo=UTC)  # Thursday 09:00 Beijing time
+    await publish(bot, clock.now(), capacity=1, starts_at=start, ends_at=start + timedelta(hours=4))
+    announce = await alice.next_message()
+    assert "When: Thu 17 Dec 09:00–13:00" in _text(announce) and _text(announce).count("Reading club") == 1
+    await (await alice.press(announce, "Sign up")).answer()
+    held = await alice.wait_for(lambda m: m.message_id == announce.message_id and m.edited)
+    await (await alice.press(held, "Add to calendar (.ics)")).answer()
+    ics = await alice.wait_for(lambda m: m.document is not None)
+    assert ics.document is not None and ics.document.get("file_name") == "Reading_club.ics"
+    data = await alice.download(ics)
+    assert b"BEGIN:VALARM" in data and b"TRIGGER:-PT60M" in data
+    waiting = await bob.next_message()
+    await (await bob.press(waiting, "Sign up")).answer()
+    listed = await bob.wait_for(lambda m: m.message_id == waiting.message_id and m.edited)
+    assert "Add to calendar (.ics)" not in listed.buttons  # waitlisted: no calendar entry yet
