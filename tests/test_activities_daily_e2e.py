@@ -10,7 +10,7 @@ import pytest
 from bot.clock import FakeClock
 from bot.runtime import BotRuntime
 from sandbox.server import FakeTelegram
-from tests.activities_helpers import add_coordinator, add_group, drain_outbox, member_user, publish
+from tests.activities_helpers import add_coordinator, add_group, drain_outbox, member_user, owner_actor, publish
 from tests.conftest import OWNER_ID
 
 
@@ -153,3 +153,25 @@ async def test_card_ics_and_waitlist(tg: FakeTelegram, bot: BotRuntime, clock: F
     await (await bob.press(waiting, "Sign up")).answer()
     listed = await bob.wait_for(lambda m: m.message_id == waiting.message_id and m.edited)
     assert "Add to calendar (.ics)" not in listed.buttons  # waitlisted: no calendar entry yet
+
+
+async def test_checkin_outside_the_window_says_when_it_opens(
+    tg: FakeTelegram, bot: BotRuntime, clock: FakeClock
+) -> None:
+    assert bot.db is not None and bot.services is not None
+    clock.set(datetime(2026, 12, 3, 11, 20, tzinfo=UTC))
+    alice = await member_user(tg, bot.db, "Alice")
+    start = datetime(2026, 12, 17, 1, 0, tzinfo=UTC)  # 09:00 Beijing time
+    aid = await publish(bot, clock.now(), starts_at=start, ends_at=start + timedelta(hours=4))
+    await (await alice.press(await alice.next_message(), "Sign up")).answer()
+    code = await bot.services.activities.checkin_code(owner_actor(OWNER_ID), aid)
+    await alice.send(f"/checkin {code}")
+    told = _text(await alice.next_message())
+    assert "not open yet" in told and "2026-12-17 08:30" in told
+
+
+async def test_an_unregistered_persons_member_command_points_to_start(tg: FakeTelegram, bot: BotRuntime) -> None:
+    stranger = tg.create_user("Newcomer", language_code="en")
+    for command in ("/activities", "/checkin"):
+        await stranger.send(command)
+        assert "/start" in _text(await stranger.next_message()), command

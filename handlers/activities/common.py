@@ -14,7 +14,7 @@ from bot.context import Ctx
 from bot.errors import Refusal
 from bot.i18n import Markup, Translator
 from handlers import keyboards as kb
-from handlers.base import answer, reply, translator
+from handlers.base import actor, answer, refuse, reply, translator
 
 
 def clean(text: str | None, limit: int) -> str | None:
@@ -92,6 +92,17 @@ async def tell_refusal(update: Update, context: Ctx, refusal: Refusal, *, alert:
 def number(text: str) -> int | None:
     """A non-negative number typed with ASCII digits (``²`` is not one), or None."""
     return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
+
+
+async def refuse_non_member(update: Update, context: Ctx) -> bool:
+    """For a member command: True for an active member; otherwise say what to do (an unregistered
+    person is pointed to /start, a pending one told the request is being reviewed) and False."""
+    who = await actor(update, context)
+    if who.member_id is not None and who.is_member:
+        return True
+    key = {None: "act.r.register_first", "pending": "act.r.pending_member"}.get(who.member_status, "act.r.not_member")
+    await refuse(update, context, key)
+    return False
 
 
 async def private_chat(update: Update, context: Ctx) -> bool:

@@ -19,8 +19,8 @@ from bot.i18n import Markup, Translator
 from bot.labels import label
 from handlers import common
 from handlers import keyboards as kb
-from handlers.activities.common import pager, private_chat, refusal_text
-from handlers.base import actor, answer, edit_or_reply, refuse, send_direct, translator, user_id_of
+from handlers.activities.common import pager, private_chat, refusal_text, refuse_non_member
+from handlers.base import actor, answer, edit_or_reply, send_direct, translator, user_id_of
 from handlers.buttons import on, press
 
 PAGE = 5
@@ -172,10 +172,10 @@ async def list_page(update: Update, context: Ctx) -> None:
 
 async def show_list(update: Update, context: Ctx, page: int) -> None:
     tr = await translator(update, context)
-    who = await actor(update, context)
-    if who.member_id is None or not who.is_member:
-        await refuse(update, context, "act.r.not_member")
+    if not await refuse_non_member(update, context):
         return
+    who = await actor(update, context)
+    assert who.member_id is not None
     items = await context.services.activities.visible_for(who.member_id)
     if not items:
         await edit_or_reply(update, tr("act.list.empty"))
