@@ -100,7 +100,9 @@ async def refuse_non_member(update: Update, context: Ctx) -> bool:
     who = await actor(update, context)
     if who.member_id is not None and who.is_member:
         return True
-    key = {None: "act.r.register_first", "pending": "act.r.pending_member"}.get(who.member_status, "act.r.not_member")
+    key = {None: "act.r.not_registered", "pending": "act.r.pending_not_member"}.get(
+        who.member_status, "act.r.not_member"
+    )
     await refuse(update, context, key)
     return False
 
