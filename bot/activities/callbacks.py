@@ -60,3 +60,7 @@ CANCEL_CONFIRM = Button("actm", "cx", id=int)
 CANCEL_KEEP = Button("actm", "keep", id=int)
 # Manual check-in outside the check-in window, confirmed.
 MARK_CONFIRM = Button("actm", "mkc", id=int, member=int)
+
+# /newactivity: a quick answer of a step (its `pick`-th button), taken as if it had been typed.
+QUICK_STEPS = ("desc", "place", "cap", "dl", "rem", "off", "rep")
+QUICK = Button("actq", step=QUICK_STEPS, pick=int)

@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from telegram import InlineKeyboardButton, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot import when
+from bot.activities import callbacks as cb
 from bot.callbacks import NOOP, Button
 from bot.context import Ctx
 from bot.errors import Refusal
@@ -25,9 +26,55 @@ def clean(text: str | None, limit: int) -> str | None:
     return value if 0 < len(value) <= limit else None
 
 
+# Quick answers of /newactivity's steps: (button text key, or "=" and the text itself; the answer
+# it stands for, as it would be typed). Typing stays possible for anything else.
+QUICK: dict[str, tuple[tuple[str, str], ...]] = {
+    "desc": (("act.btn.skip", "-"),),
+    "place": (("act.btn.skip", "-"),),
+    "cap": (("act.btn.unlimited", "-"), ("=10", "10"), ("=20", "20"), ("=30", "30"), ("=50", "50")),
+    "dl": (("act.btn.until_start", "-"),),
+    "rem": (
+        ("act.btn.rem_default", "-"),
+        ("act.btn.rem_1d", "1d"),
+        ("act.btn.rem_2h", "2h"),
+        ("act.btn.rem_1d2h30m", "1d,2h,30m"),
+    ),
+    "off": (("act.btn.offer_auto", "-"), ("act.btn.offer_12", "12"), ("act.btn.offer_24", "24")),
+    "rep": (
+        ("act.btn.repeat_none", "-"),
+        ("act.btn.weekly_4", "weekly 4"),
+        ("act.btn.weekly_8", "weekly 8"),
+        ("act.btn.monthly_3", "monthly 3"),
+        ("act.btn.monthly_6", "monthly 6"),
+    ),
+}
+
+
+def quick_keyboard(tr: Translator, step: str) -> InlineKeyboardMarkup:
+    """The quick answers of a /newactivity step as buttons (two a row)."""
+    buttons = [
+        kb.button(key[1:] if key.startswith("=") else str(tr(key)), cb.QUICK.data(step=step, pick=i))
+        for i, (key, _text) in enumerate(QUICK[step])
+    ]
+    return kb.inline(kb.columns(buttons))
+
+
+def quick_answer(update: Update, step: str) -> str | None:
+    """The answer a quick button of `step` stands for; None when the press is not one of them."""
+    query = update.callback_query
+    pressed = cb.QUICK.parse(query.data) if query is not None else None
+    if pressed is None or pressed.text("step") != step or not 0 <= pressed.num("pick") < len(QUICK[step]):
+        return None
+    return QUICK[step][pressed.num("pick")][1]
+
+
 def typed(update: Update) -> str:
-    """The text the user typed (stripped)."""
-    return (update.message.text or "").strip() if update.message else ""
+    """The text the user typed (stripped), or the answer a quick button stands for."""
+    if update.message:
+        return (update.message.text or "").strip()
+    query = update.callback_query
+    pressed = cb.QUICK.parse(query.data) if query is not None else None
+    return (quick_answer(update, pressed.text("step")) or "") if pressed is not None else ""
 
 
 async def typed_date(update: Update, context: Ctx, *, after: datetime | None = None) -> datetime | None:

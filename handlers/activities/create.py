@@ -7,7 +7,7 @@ repeat; then a summary showing every choice that will take effect, and Publish.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -24,9 +24,9 @@ from bot.labels import KINDS, label
 from bot.roles import AccessDenied
 from handlers import common, steps
 from handlers import keyboards as kb
-from handlers.activities.common import clean, refusal_text, typed, typed_date, zone_name
+from handlers.activities.common import clean, quick_answer, quick_keyboard, refusal_text, typed, typed_date, zone_name
 from handlers.base import actor, answer, edit_or_reply, refuse, reply, translator
-from handlers.buttons import on, press
+from handlers.buttons import ButtonHandler, on, press
 from handlers.flows import guided
 
 (TITLE, DESC, START, END, PLACE, CAPACITY, DEADLINE, ELIG, REMIND, SURVEY, OFFER, REPEAT, CONFIRM) = range(13)
@@ -63,7 +63,7 @@ async def _text_step(
 ) -> tuple[int, Translator]:
     """Store a typed text (`-` skips an optional one) and move on; a bad one is asked for again."""
     tr = await translator(update, context)
-    raw = update.message.text if update.message else None
+    raw = update.message.text if update.message else (typed(update) or None)
     value = "" if optional and raw and raw.strip() == "-" else clean(raw, limit)
     if value is None:
         await reply(update, tr("act.new.bad_text", limit=limit))
@@ -76,7 +76,7 @@ async def _text_step(
 async def got_title(update: Update, context: Ctx) -> int:
     state, tr = await _text_step(update, context, "title", MAX_TITLE, TITLE, DESC)
     if state == DESC:
-        await reply(update, tr("act.new.description"))
+        await reply(update, tr("act.new.description"), quick_keyboard(tr, "desc"))
     return state
 
 
@@ -113,14 +113,14 @@ async def got_end(update: Update, context: Ctx) -> int:
     zone = context.services.settings.zone
     await CREATE.enter(update, context, PLACE)
     ok = tr("act.new.end_ok", when=show(moment, zone), zone=zone_name(tr, context))
-    await reply(update, ok + "\n" + tr("act.new.place"))
+    await reply(update, ok + "\n" + tr("act.new.place"), quick_keyboard(tr, "place"))
     return PLACE
 
 
 async def got_place(update: Update, context: Ctx) -> int:
     state, tr = await _text_step(update, context, "place", MAX_PLACE, PLACE, CAPACITY, optional=True)
     if state == CAPACITY:
-        await reply(update, tr("act.new.capacity"))
+        await reply(update, tr("act.new.capacity"), quick_keyboard(tr, "cap"))
     return state
 
 
@@ -171,7 +171,7 @@ def _repeat(raw: str) -> dict[str, Any]:
 async def got_capacity(update: Update, context: Ctx) -> int:
     state, tr = await _parsed_step(update, context, _capacity, "act.bad.capacity", CAPACITY, DEADLINE)
     if state == DEADLINE:
-        await reply(update, tr("act.new.deadline"))
+        await reply(update, tr("act.new.deadline"), quick_keyboard(tr, "dl"))
     return state
 
 
@@ -253,7 +253,7 @@ async def elig_done(update: Update, context: Ctx) -> int:
         return ELIG
     await answer(update)
     await CREATE.enter(update, context, REMIND)
-    await reply(update, tr("act.new.reminders"))
+    await reply(update, tr("act.new.reminders"), quick_keyboard(tr, "rem"))
     return REMIND
 
 
@@ -279,14 +279,14 @@ async def got_survey(update: Update, context: Ctx) -> int:
     _draft(context)["survey"] = pressed.text("yes") == "1"
     tr = await translator(update, context)
     await CREATE.enter(update, context, OFFER)
-    await edit_or_reply(update, tr("act.new.offer"))
+    await edit_or_reply(update, tr("act.new.offer"), quick_keyboard(tr, "off"))
     return OFFER
 
 
 async def got_offer(update: Update, context: Ctx) -> int:
     state, tr = await _parsed_step(update, context, _offer, "act.bad.offer", OFFER, REPEAT)
     if state == REPEAT:
-        await reply(update, tr("act.new.repeat"))
+        await reply(update, tr("act.new.repeat"), quick_keyboard(tr, "rep"))
     return state
 
 
@@ -409,6 +409,34 @@ _PROMPTS = {
 }
 
 
+# The steps answered with a quick button too (handlers/activities/common.QUICK).
+_QUICK_STEP = {
+    DESC: "desc",
+    PLACE: "place",
+    CAPACITY: "cap",
+    DEADLINE: "dl",
+    REMIND: "rem",
+    OFFER: "off",
+    REPEAT: "rep",
+}
+Step = Callable[[Update, Ctx], Awaitable[int]]
+
+
+def _quick(state: int, step_answer: Step) -> ButtonHandler:
+    """A quick button of `state`'s question, answered as if its text had been typed."""
+
+    async def callback(update: Update, context: Ctx) -> int:
+        if quick_answer(update, _QUICK_STEP[state]) is None:  # a button of another (earlier) question
+            tr = await translator(update, context)
+            await answer(update, str(tr("act.new.quick_stale")))
+            return state
+        await answer(update)
+        return await step_answer(update, context)
+
+    callback.__name__ = f"quick_{_QUICK_STEP[state]}"
+    return on(cb.QUICK, callback)
+
+
 @CREATE.asks(*_PROMPTS, ELIG, SURVEY, CONFIRM)
 async def _ask_again(update: Update, context: Ctx, state: int) -> int:
     who = await actor(update, context)
@@ -423,7 +451,10 @@ async def _ask_again(update: Update, context: Ctx, state: int) -> int:
     elif state == CONFIRM:
         await _show_summary(update, context, tr)
     else:
-        await reply(update, tr(_PROMPTS[state], zone=zone_name(tr, context)))
+        step = _QUICK_STEP.get(state)
+        await reply(
+            update, tr(_PROMPTS[state], zone=zone_name(tr, context)), quick_keyboard(tr, step) if step else None
+        )
     return state
 
 
@@ -438,21 +469,21 @@ def register(app: LiaisonApp) -> None:
             entry_points=[CommandHandler("newactivity", new_start, filters=common.COMMAND_FILTER)],
             states={
                 TITLE: [MessageHandler(text, got_title)],
-                DESC: [MessageHandler(text, got_desc)],
+                DESC: [MessageHandler(text, got_desc), _quick(DESC, got_desc)],
                 START: [MessageHandler(text, got_start)],
                 END: [MessageHandler(text, got_end)],
-                PLACE: [MessageHandler(text, got_place)],
-                CAPACITY: [MessageHandler(text, got_capacity)],
-                DEADLINE: [MessageHandler(text, got_deadline)],
+                PLACE: [MessageHandler(text, got_place), _quick(PLACE, got_place)],
+                CAPACITY: [MessageHandler(text, got_capacity), _quick(CAPACITY, got_capacity)],
+                DEADLINE: [MessageHandler(text, got_deadline), _quick(DEADLINE, got_deadline)],
                 ELIG: [
                     on(cb.PICK_GROUP, toggle_group),
                     on(cb.PICK_CATEGORY, toggle_cat),
                     on(cb.ELIGIBILITY_DONE, elig_done),
                 ],
-                REMIND: [MessageHandler(text, got_reminders)],
+                REMIND: [MessageHandler(text, got_reminders), _quick(REMIND, got_reminders)],
                 SURVEY: [on(cb.SURVEY_CHOICE, got_survey)],
-                OFFER: [MessageHandler(text, got_offer)],
-                REPEAT: [MessageHandler(text, got_repeat)],
+                OFFER: [MessageHandler(text, got_offer), _quick(OFFER, got_offer)],
+                REPEAT: [MessageHandler(text, got_repeat), _quick(REPEAT, got_repeat)],
                 CONFIRM: [on(cb.PUBLISH, got_confirm)],
             },
         )
