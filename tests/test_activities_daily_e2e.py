@@ -175,3 +175,44 @@ async def test_an_unregistered_persons_member_command_points_to_start(tg: FakeTe
     for command in ("/activities", "/checkin"):
         await stranger.send(command)
         assert "/start" in _text(await stranger.next_message()), command
+
+
+async def test_new_activity_every_choice_is_a_button(tg: FakeTelegram, bot: BotRuntime, clock: FakeClock) -> None:
+    assert bot.db is not None
+    clock.set(datetime(2026, 12, 3, 11, 20, tzinfo=UTC))
+    pudong = await add_group(bot.db, "Pudong")
+    coord = tg.create_user("协调员", language_code="zh-hans")
+    await add_coordinator(bot.db, coord.id, pudong)
+    await coord.send("/newactivity")
+    await coord.next_message()
+    await coord.send("茶话会")
+
+    async def tap(label: str) -> None:
+        asked = await coord.next_message()
+        assert label in asked.buttons, (label, asked.buttons)
+        await (await coord.press(asked, label)).answer()
+
+    await tap("跳过")  # no description: nothing typed
+    await coord.next_message()  # the start time
+    await coord.send("12月20日 下午2点")
+    await coord.next_message()
+    await coord.send("16:30")
+    await tap("跳过")  # no place
+    await tap("20")  # seats
+    await tap("开始前均可报名")
+    assert "报名截止" in _text(await coord.next_message())
+    picker = await coord.next_message()
+    await (await coord.press(picker, "Pudong")).answer()
+    picker = await coord.wait_for(lambda m: m.message_id == picker.message_id and "[x] Pudong" in str(m.buttons))
+    await (await coord.press(picker, "完成")).answer()
+    await tap("提前2小时")
+    await tap("否")  # the survey
+    offer = await coord.wait_for(lambda m: "自动递补" in m.buttons)
+    await (await coord.press(offer, "自动递补")).answer()
+    await tap("每周，共4次")
+    summary = await coord.next_message()
+    assert "每周，共 4 次" in _text(summary) and "名额：20" in _text(summary) and "提醒：2h" in _text(summary)
+    await (await coord.press(summary, "发布")).answer()
+    await coord.wait_for(lambda m: "已发布" in _text(m))
+    assert await bot.db.fetchval("SELECT COUNT(*) FROM activities") == 4
+    assert await bot.db.fetchval("SELECT place FROM activities ORDER BY id LIMIT 1") == ""
