@@ -283,7 +283,8 @@ class SignupRepo:
 
     async def roster(self, activity_id: int) -> list[RosterEntry]:
         rows = await self.db.fetchall(
-            "SELECT s.id, s.member_id, m.user_id, m.name, s.status, s.checked_in_at, s.created_at"
+            "SELECT s.id, s.member_id, m.user_id, m.name, s.status, s.checked_in_at, s.created_at,"
+            " m.organisation, m.phone"
             " FROM activity_signups s JOIN members m ON m.id = s.member_id WHERE s.activity_id = ? ORDER BY s.id",
             (activity_id,),
         )
@@ -296,6 +297,8 @@ class SignupRepo:
                 str(r["status"]),
                 opt_from_db(r["checked_in_at"]),
                 from_db(r["created_at"]),
+                str(r["organisation"] or ""),
+                str(r["phone"] or ""),
             )
             for r in rows
         ]

@@ -216,3 +216,22 @@ async def test_new_activity_every_choice_is_a_button(tg: FakeTelegram, bot: BotR
     await coord.wait_for(lambda m: "已发布" in _text(m))
     assert await bot.db.fetchval("SELECT COUNT(*) FROM activities") == 4
     assert await bot.db.fetchval("SELECT place FROM activities ORDER BY id LIMIT 1") == ""
+
+
+async def test_two_members_of_the_same_name_are_told_apart_in_the_roster(
+    tg: FakeTelegram, bot: BotRuntime, clock: FakeClock
+) -> None:
+    from tests.factories import add_member as seed_member
+
+    assert bot.db is not None and bot.services is not None
+    aid = await publish(bot, clock.now(), capacity=5)
+    await seed_member(bot.db, 700_001, "王芳", organisation="华东医院", language="zh-hans")
+    await seed_member(bot.db, 700_002, "王芳", phone="+86 138 0013 4567", language="zh-hans")
+    await seed_member(bot.db, 700_003, "李雷", language="zh-hans")
+    for uid in (700_001, 700_002, 700_003):
+        assert (await bot.services.activities.sign_up(uid, aid)).ok
+    owner = tg.create_user("Owner", language_code="zh-hans", user_id=OWNER_ID)
+    await owner.send("/manage")
+    await owner.press(await owner.next_message(), "Reading club")
+    roster = _text(await owner.next_message())
+    assert "王芳（华东医院）" in roster and "王芳（尾号4567）" in roster and "李雷（" not in roster

@@ -118,7 +118,10 @@ async def show_managed_list(
             return
         a, people = to_mark
         names = kb.page_of(people, page_no, ATTEND_PAGE)
-        rows = [[kb.button(_attendee(r), cb.MARK_ATTENDED.data(id=a.id, member=r.member_id))] for r in names.items]
+        display = shown_names(tr, people)
+        rows = [
+            [kb.button(_attendee(r, display), cb.MARK_ATTENDED.data(id=a.id, member=r.member_id))] for r in names.items
+        ]
         rows.append(pager(tr, cb.ATTENDANCE_PAGE, names.page, names.pages, id=a.id))
         here = sum(1 for r in people if r.checked_in_at is not None)
         text = tr.join(
@@ -145,7 +148,24 @@ async def show_managed_list(
     await (edit_or_reply if edit else reply)(update, text, kb.inline(rows) if any(rows) else None)
 
 
-def roster_page(entries: list[RosterEntry], page: int, ended: bool) -> RosterPage:
+def shown_names(tr: Translator, entries: list[RosterEntry]) -> dict[int, str]:
+    """Each member's name as listed; two people of the same name (two 王芳) are told apart by
+    their organisation, else the last 4 digits of their phone."""
+    counts: dict[str, int] = {}
+    for e in entries:
+        counts[e.name] = counts.get(e.name, 0) + 1
+    out: dict[int, str] = {}
+    for e in entries:
+        name = e.name[:40] or str(e.member_id)
+        if counts[e.name] > 1:
+            digits = "".join(ch for ch in e.phone if ch.isascii() and ch.isdigit())
+            hint = e.organisation[:20] or (str(tr("act.roster.phone_tail", digits=digits[-4:])) if digits else "")
+            name = str(tr("act.roster.same_name", name=name, hint=hint)) if hint else name
+        out[e.member_id] = name
+    return out
+
+
+def roster_page(entries: list[RosterEntry], page: int, ended: bool, names: dict[int, str] | None = None) -> RosterPage:
     """One page of the roster: (page clamped into range, pages, status -> (total, names on the page)).
 
     People are listed in status order (confirmed, offered, waiting in waitlist order, not going),
@@ -156,8 +176,12 @@ def roster_page(entries: list[RosterEntry], page: int, ended: bool) -> RosterPag
     out: dict[str, tuple[int, list[str]]] = {}
     for key in (*ROSTER_ORDER, "checked_in", "no_show"):
         total = sum(1 for e in entries if _roster_has(key, e, ended))
-        names = [(e.name or str(e.member_id))[:40] for e in listed.items if _roster_has(key, e, ended)]
-        out[key] = (total, names)
+        shown = [
+            (names or {}).get(e.member_id) or (e.name or str(e.member_id))[:40]
+            for e in listed.items
+            if _roster_has(key, e, ended)
+        ]
+        out[key] = (total, shown)
     return listed.page, listed.pages, out
 
 
@@ -175,7 +199,7 @@ async def show_roster(
     tr = await translator(update, context)
     service = context.services.activities
     ended = service.clock.now() >= a.ends_at
-    page, pages, groups = roster_page(roster, page, ended)
+    page, pages, groups = roster_page(roster, page, ended, shown_names(tr, roster))
     lines: list[str] = [service.card(tr.lang, a)]
     for key, (total, names) in groups.items():
         if total or key in ("confirmed", "waiting"):
@@ -305,9 +329,9 @@ async def close(update: Update, context: Ctx) -> None:
     await answer(update, str(tr(f"act.r.{result.code}")), alert=True)
 
 
-def _attendee(r: RosterEntry) -> str:
+def _attendee(r: RosterEntry, shown: dict[int, str]) -> str:
     """A name in the attendance list, ✅ once checked in (a second tap undoes it)."""
-    name = r.name[:40] or str(r.member_id)
+    name = shown.get(r.member_id) or r.name[:40] or str(r.member_id)
     return f"✅ {name}" if r.checked_in_at is not None else name
 
 
