@@ -203,7 +203,7 @@ async def test_new_activity_every_choice_is_a_button(tg: FakeTelegram, bot: BotR
     assert "报名截止" in _text(await coord.next_message())
     picker = await coord.next_message()
     await (await coord.press(picker, "Pudong")).answer()
-    picker = await coord.wait_for(lambda m: m.message_id == picker.message_id and "[x] Pudong" in str(m.buttons))
+    picker = await coord.wait_for(lambda m: m.message_id == picker.message_id and "✅ Pudong" in str(m.buttons))
     await (await coord.press(picker, "完成")).answer()
     await tap("提前2小时")
     await tap("否")  # the survey

@@ -281,7 +281,7 @@ async def test_new_activity_conversation_validates_and_publishes(
     picker = await coord.next_message()
     await (await coord.press(picker, "Done")).answer()  # none picked: refused for a scoped coordinator
     await (await coord.press(picker, "Pudong")).answer()
-    picker = await coord.wait_for(lambda m: m.message_id == picker.message_id and "[x] Pudong" in str(m.buttons))
+    picker = await coord.wait_for(lambda m: m.message_id == picker.message_id and "✅ Pudong" in str(m.buttons))
     await (await coord.press(picker, "Done")).answer()
     assert "Reminders" in ((await coord.next_message()).text or "")
     await coord.send("-")

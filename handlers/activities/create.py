@@ -202,10 +202,10 @@ async def _show_elig(update: Update, context: Ctx, *, edit: bool) -> None:
     draft = _draft(context)
     rows = []
     for g in await context.services.activities.pickable_groups(await actor(update, context)):
-        mark = "[x] " if g.id in draft["groups"] else ""
+        mark = "✅ " if g.id in draft["groups"] else ""
         rows.append([kb.button(mark + g.name, cb.PICK_GROUP.data(id=g.id))])
     cats = [
-        kb.button(("[x] " if c in draft["cats"] else "") + label(tr, "category", c), cb.PICK_CATEGORY.data(cat=c))
+        kb.button(("✅ " if c in draft["cats"] else "") + label(tr, "category", c), cb.PICK_CATEGORY.data(cat=c))
         for c in KINDS["category"]
     ]
     rows += kb.columns(cats)
