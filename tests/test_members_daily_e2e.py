@@ -55,3 +55,29 @@ async def test_profile_offers_save_only_after_an_edit_and_has_back(tg: FakeTeleg
     await user.press(await user.wait_for(lambda m: m is user.messages[-1] and "↩️ 返回" in m.buttons), "我的组织")
     groups = await user.wait_for(lambda m: "退出新联会（注销会员）" in m.buttons)
     assert groups is not None
+
+
+async def test_approvals_show_category_and_organisation_page_beyond_ten_and_tell_namesakes_apart(
+    tg: FakeTelegram, bot: BotRuntime
+) -> None:
+    from tests.members_helpers import seed_coordinator, seed_member
+
+    assert bot.db is not None
+    group = await seed_group(bot.db, "花木街道新联会", requires_approval=True)
+    first = await seed_member(bot.db, 6401, "王芳", group_ids=[group], status="pending")
+    second = await seed_member(bot.db, 6402, "王芳", group_ids=[group], status="pending")
+    await bot.db.write(lambda c: c.execute("UPDATE members SET organisation = '华东医院' WHERE id = ?", (first,)))
+    await bot.db.write(lambda c: c.execute("UPDATE members SET phone = '+8613800134567' WHERE id = ?", (second,)))
+    for n in range(10):
+        await seed_member(bot.db, 6500 + n, f"Applicant {n:02d}", group_ids=[group], status="pending")
+    coord = tg.create_user("Coord", language_code="en")
+    await seed_coordinator(bot.db, coord.id, group)
+    await coord.send("/approvals")
+    listing = await see(coord, "Pending requests")
+    text = listing.text or ""
+    assert "(12)" in text and "Page 1/2" in text
+    assert "• 王芳 (Managers and technical staff of private/foreign firms · 华东医院) → 花木街道新联会" in text
+    assert "Approve 王芳 (华东医院)" in listing.buttons and "Approve 王芳 (phone …4567)" in listing.buttons
+    await coord.press(listing, "▶")
+    page_two = await coord.wait_for(lambda m: m.message_id == listing.message_id and "Page 2/2" in (m.text or ""))
+    assert "Applicant 09" in (page_two.text or "")
