@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.runtime import BotRuntime
 from sandbox.server import FakeTelegram
+from tests.conftest import OWNER_ID
 from tests.members_helpers import see, seed_group
 
 
@@ -81,3 +82,18 @@ async def test_approvals_show_category_and_organisation_page_beyond_ten_and_tell
     await coord.press(listing, "▶")
     page_two = await coord.wait_for(lambda m: m.message_id == listing.message_id and "Page 2/2" in (m.text or ""))
     assert "Applicant 09" in (page_two.text or "")
+
+
+async def test_members_directory_tells_namesakes_apart(tg: FakeTelegram, bot: BotRuntime) -> None:
+    from tests.members_helpers import seed_member
+
+    assert bot.db is not None
+    group = await seed_group(bot.db, "花木街道新联会")
+    first = await seed_member(bot.db, 6601, "王芳", group_ids=[group])
+    await seed_member(bot.db, 6602, "王芳", group_ids=[group])
+    await bot.db.write(lambda c: c.execute("UPDATE members SET organisation = '华东医院' WHERE id = ?", (first,)))
+    await bot.db.write(lambda c: c.execute("UPDATE members SET phone = '+8613800134567' WHERE id <> ?", (first,)))
+    owner = tg.create_user("Owner", language_code="zh-hans", user_id=OWNER_ID)
+    await owner.send("/members")
+    listing = await owner.wait_for(lambda m: any("王芳" in b for b in m.buttons))
+    assert "王芳（华东医院）" in listing.buttons and "王芳（尾号4567）" in listing.buttons
