@@ -127,6 +127,15 @@ def example(now: datetime, zone: ZoneInfo, lang: str) -> dict[str, int | str]:
     return {"month": tomorrow.month, "day": tomorrow.day}
 
 
+_RANGE = re.compile(r"^(?P<start>.+?\d)\s*(?:-|–|—|~|至|到)\s*(?P<end>\d{1,2}\s*[:：]\s*\d{2})$")
+
+
+def split_range(text: str) -> tuple[str, str] | None:
+    """A start and a bare end time typed together (明天 09:00-13:00, 12月20日 14:00至16:30), or None."""
+    found = _RANGE.match(text.strip())
+    return (found.group("start"), found.group("end")) if found else None
+
+
 def zone_name(tr: Translator, zone: ZoneInfo) -> str:
     """The configured zone as people call it (``zone.Asia/Shanghai`` = 北京时间), else its key."""
     key = f"zone.{zone.key}"

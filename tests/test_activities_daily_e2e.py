@@ -235,3 +235,29 @@ async def test_two_members_of_the_same_name_are_told_apart_in_the_roster(
     await owner.press(await owner.next_message(), "Reading club")
     roster = _text(await owner.next_message())
     assert "王芳（华东医院）" in roster and "王芳（尾号4567）" in roster and "李雷（" not in roster
+
+
+async def test_new_activity_time_in_one_step_or_a_quick_button(
+    tg: FakeTelegram, bot: BotRuntime, clock: FakeClock
+) -> None:
+    assert bot.db is not None
+    clock.set(datetime(2026, 12, 3, 11, 20, tzinfo=UTC))  # Thursday 19:20 Beijing time
+    pudong = await add_group(bot.db, "Pudong")
+    coord = tg.create_user("协调员", language_code="zh-hans")
+    await add_coordinator(bot.db, coord.id, pudong)
+    for text in ("/newactivity", "茶话会", "-"):
+        await coord.send(text)
+        await coord.next_message()
+    await coord.send("12月20日 14:00-16:30")  # start and end in one answer: no end step
+    both = _text(await coord.next_message())
+    assert "2026-12-20 14:00" in both and "2026-12-20 16:30" in both and "地点" in both
+    other = tg.create_user("另一位协调员", language_code="zh-hans")
+    await add_coordinator(bot.db, other.id, pudong)
+    for text in ("/newactivity", "读书会"):
+        await other.send(text)
+        await other.next_message()
+    await other.send("-")
+    start = await other.next_message()
+    assert "本周六 14:00" in start.buttons and "明天 09:00" in start.buttons
+    await (await other.press(start, "明天 09:00")).answer()
+    assert "2026-12-04 09:00" in _text(await other.next_message())

@@ -62,5 +62,5 @@ CANCEL_KEEP = Button("actm", "keep", id=int)
 MARK_CONFIRM = Button("actm", "mkc", id=int, member=int)
 
 # /newactivity: a quick answer of a step (its `pick`-th button), taken as if it had been typed.
-QUICK_STEPS = ("desc", "place", "cap", "dl", "rem", "off", "rep")
+QUICK_STEPS = ("desc", "place", "cap", "dl", "rem", "off", "rep", "start")
 QUICK = Button("actq", step=QUICK_STEPS, pick=int)

@@ -26,9 +26,18 @@ def clean(text: str | None, limit: int) -> str | None:
     return value if 0 < len(value) <= limit else None
 
 
-# Quick answers of /newactivity's steps: (button text key, or "=" and the text itself; the answer
-# it stands for, as it would be typed). Typing stays possible for anything else.
+# Quick answers of /newactivity's steps: (button text key, or "=" and the text itself, or "@" a key
+# and a time after a space; the answer it stands for, as it would be typed — bot/when.py reads the
+# English words in any language). Typing stays possible for anything else.
 QUICK: dict[str, tuple[tuple[str, str], ...]] = {
+    "start": (
+        ("@when.btn.today 19:00", "today 19:00"),
+        ("@when.btn.tomorrow 09:00", "tomorrow 09:00"),
+        ("@when.btn.tomorrow 14:00", "tomorrow 14:00"),
+        ("@when.btn.tomorrow 19:00", "tomorrow 19:00"),
+        ("@when.btn.saturday 09:00", "this sat 09:00"),
+        ("@when.btn.saturday 14:00", "this sat 14:00"),
+    ),
     "desc": (("act.btn.skip", "-"),),
     "place": (("act.btn.skip", "-"),),
     "cap": (("act.btn.unlimited", "-"), ("=10", "10"), ("=20", "20"), ("=30", "30"), ("=50", "50")),
@@ -53,10 +62,18 @@ QUICK: dict[str, tuple[tuple[str, str], ...]] = {
 def quick_keyboard(tr: Translator, step: str) -> InlineKeyboardMarkup:
     """The quick answers of a /newactivity step as buttons (two a row)."""
     buttons = [
-        kb.button(key[1:] if key.startswith("=") else str(tr(key)), cb.QUICK.data(step=step, pick=i))
-        for i, (key, _text) in enumerate(QUICK[step])
+        kb.button(_quick_label(tr, key), cb.QUICK.data(step=step, pick=i)) for i, (key, _) in enumerate(QUICK[step])
     ]
     return kb.inline(kb.columns(buttons))
+
+
+def _quick_label(tr: Translator, key: str) -> str:
+    if key.startswith("="):
+        return key[1:]
+    if key.startswith("@"):
+        word, time = key[1:].split(" ", 1)
+        return f"{tr(word)} {time}"
+    return str(tr(key))
 
 
 def quick_answer(update: Update, step: str) -> str | None:
@@ -77,12 +94,15 @@ def typed(update: Update) -> str:
     return (quick_answer(update, pressed.text("step")) or "") if pressed is not None else ""
 
 
-async def typed_date(update: Update, context: Ctx, *, after: datetime | None = None) -> datetime | None:
+async def typed_date(
+    update: Update, context: Ctx, *, after: datetime | None = None, text: str | None = None
+) -> datetime | None:
     """A future moment typed in the configured zone (bot/when.py; a bare time is on the day of
     `after`); None after saying what is wrong, with an example."""
     tr = await translator(update, context)
     services = context.services
-    moment = when.parse(typed(update), services.clock.now(), services.settings.zone, tr.lang, after=after)
+    raw = typed(update) if text is None else text
+    moment = when.parse(raw, services.clock.now(), services.settings.zone, tr.lang, after=after)
     if isinstance(moment, Refusal):
         await reply(update, tr(moment.key, **moment.values))
         return None

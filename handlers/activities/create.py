@@ -14,6 +14,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import CommandHandler, ConversationHandler, MessageHandler, filters
 
+from bot import when
 from bot.activities import DEFAULT_REMINDERS, MAX_PLACE, MAX_TEXT, MAX_TITLE, Draft, parse_capacity, parse_offsets
 from bot.activities import callbacks as cb
 from bot.context import Ctx, LiaisonApp
@@ -83,17 +84,32 @@ async def got_title(update: Update, context: Ctx) -> int:
 async def got_desc(update: Update, context: Ctx) -> int:
     state, tr = await _text_step(update, context, "desc", MAX_TEXT, DESC, START, optional=True)
     if state == START:
-        await reply(update, tr("act.new.start", zone=zone_name(tr, context)))
+        await reply(update, tr("act.new.start", zone=zone_name(tr, context)), quick_keyboard(tr, "start"))
     return state
 
 
 async def got_start(update: Update, context: Ctx) -> int:
-    moment = await typed_date(update, context)
+    """The start, or the start and end typed together (明天 09:00-13:00: the end step is skipped)."""
+    both = when.split_range(typed(update))
+    moment = await typed_date(update, context, text=both[0] if both else None)
     if moment is None:
         return START
     tr = await translator(update, context)
     _draft(context)["start"] = moment.isoformat()
     zone = context.services.settings.zone
+    if both:
+        end = await typed_date(update, context, after=moment, text=both[1])
+        if end is None:
+            return START
+        if end <= moment:
+            await reply(update, tr("act.bad.end_before_start"))
+            return START
+        _draft(context)["end"] = end.isoformat()
+        await CREATE.enter(update, context, PLACE)
+        ok = tr("act.new.start_ok", when=show(moment, zone), zone=zone_name(tr, context))
+        ok_end = tr("act.new.end_ok", when=show(end, zone), zone=zone_name(tr, context))
+        await reply(update, ok + "\n" + ok_end + "\n" + tr("act.new.place"), quick_keyboard(tr, "place"))
+        return PLACE
     await CREATE.enter(update, context, END)
     ok = tr("act.new.start_ok", when=show(moment, zone), zone=zone_name(tr, context))
     await reply(update, ok + "\n" + tr("act.new.end"))
@@ -412,6 +428,7 @@ _PROMPTS = {
 # The steps answered with a quick button too (handlers/activities/common.QUICK).
 _QUICK_STEP = {
     DESC: "desc",
+    START: "start",
     PLACE: "place",
     CAPACITY: "cap",
     DEADLINE: "dl",
@@ -470,7 +487,7 @@ def register(app: LiaisonApp) -> None:
             states={
                 TITLE: [MessageHandler(text, got_title)],
                 DESC: [MessageHandler(text, got_desc), _quick(DESC, got_desc)],
-                START: [MessageHandler(text, got_start)],
+                START: [MessageHandler(text, got_start), _quick(START, got_start)],
                 END: [MessageHandler(text, got_end)],
                 PLACE: [MessageHandler(text, got_place), _quick(PLACE, got_place)],
                 CAPACITY: [MessageHandler(text, got_capacity), _quick(CAPACITY, got_capacity)],
