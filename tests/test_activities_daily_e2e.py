@@ -211,7 +211,7 @@ async def test_new_activity_every_choice_is_a_button(tg: FakeTelegram, bot: BotR
     await (await coord.press(offer, "自动递补")).answer()
     await tap("每周，共4次")
     summary = await coord.next_message()
-    assert "每周，共 4 次" in _text(summary) and "名额：20" in _text(summary) and "提醒：2h" in _text(summary)
+    assert "每周，共 4 次" in _text(summary) and "名额：20" in _text(summary) and "提醒：提前2小时" in _text(summary)
     await (await coord.press(summary, "发布")).answer()
     await coord.wait_for(lambda m: "已发布" in _text(m))
     assert await bot.db.fetchval("SELECT COUNT(*) FROM activities") == 4

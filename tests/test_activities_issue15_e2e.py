@@ -85,7 +85,7 @@ async def test_double_tapped_group_shows_what_is_stored_and_the_summary_names_ev
     choices = (
         f"Who may sign up: Pudong; {enterprise}",
         "Members told now: 2",
-        "Reminders: 1d",
+        "Reminders: 1 d before",  # in words, not the typed syntax (#17)
         "Repeat: weekly, 2 times",
     )
     for shown_choice in choices:

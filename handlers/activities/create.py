@@ -322,7 +322,8 @@ async def _show_summary(update: Update, context: Ctx, tr: Translator) -> None:
     names = {g.id: g.name for g in await service.pickable_groups(who, limit=10_000)}
     groups = ", ".join(names.get(g, str(g)) for g in draft.group_ids) or str(tr("act.summary.all_groups"))
     categories = ", ".join(label(tr, "category", c) for c in draft.categories) or str(tr("act.summary.all_categories"))
-    reminders = ", ".join(_offset(m) for m in draft.reminder_offsets) or str(tr("act.summary.no_reminders"))
+    offsets = str(tr("act.offset.sep")).join(_offset(tr, m) for m in draft.reminder_offsets)
+    reminders = str(tr("act.offset.before", offsets=offsets)) if offsets else str(tr("act.summary.no_reminders"))
     repeat = tr(f"act.summary.repeat.{draft.repeat}", count=draft.occurrences)
     offer = (
         tr("act.summary.offer.hours", hours=draft.offer_hours) if draft.offer_hours else tr("act.summary.offer.none")
@@ -349,13 +350,13 @@ async def _show_summary(update: Update, context: Ctx, tr: Translator) -> None:
     await reply(update, summary, buttons)
 
 
-def _offset(minutes: int) -> str:
-    """A reminder offset as typed: 1d, 2h, 30m."""
+def _offset(tr: Translator, minutes: int) -> str:
+    """A reminder offset in words: 1天 / 2小时 / 30分钟."""
     if minutes % 1440 == 0:
-        return f"{minutes // 1440}d"
+        return str(tr("act.offset.d", n=minutes // 1440))
     if minutes % 60 == 0:
-        return f"{minutes // 60}h"
-    return f"{minutes}m"
+        return str(tr("act.offset.h", n=minutes // 60))
+    return str(tr("act.offset.m", n=minutes))
 
 
 def _to_draft(d: dict[str, Any]) -> Draft:
