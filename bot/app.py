@@ -24,12 +24,13 @@ from bot.persistence import SqlitePersistence
 from bot.services import Services
 from bot.transport import build_request
 from bot.updates import PerUserUpdateProcessor
-from handlers import activities, activities_edit, chatpolicy, common, flows, ledger, notices, org, profile, registration
+from handlers import activities, activities_edit, chatpolicy, common, flows, ledger, org, profile, registration
 from handlers import feedback as feedback_handlers
 from handlers import surveys as survey_handlers
 from handlers.common import FloodGuard
 from handlers.feature import Feature
 from handlers.menu import CommandMenu
+from handlers.notices import FEATURE as NOTICES
 from handlers.router import route_buttons
 from handlers.state import UiState
 from storage.ptbstate import PtbStateRepo
@@ -123,7 +124,7 @@ FEATURES: list[Feature] = [
     _legacy(registration),  # /start for newcomers: the guided registration
     _legacy(org),
     _legacy(profile),
-    _legacy(notices),  # also starts the delivery worker that drains the outbox for every feature
+    NOTICES,  # also starts the delivery worker that drains the outbox for every feature
     _legacy(activities),
     _legacy(activities_edit),  # guided edit of an activity (the Edit button on the roster view)
     _legacy(feedback_handlers),

@@ -13,7 +13,7 @@ from bot.feedback import FeedbackService
 from bot.i18n import Catalog
 from bot.ledger import LedgerService
 from bot.members import MemberService
-from bot.notices import NoticeService
+from bot.notices.service import NoticeService
 from bot.org import OrgService
 from bot.roles import RoleService
 from bot.surveys import SurveyService
