@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+from bot.clock import FakeClock
+from bot.notices import Draft, Segment
 from bot.runtime import BotRuntime
 from sandbox.driver import SandboxMessage, SandboxUser
 from sandbox.server import FakeTelegram
@@ -188,7 +191,7 @@ async def test_member_with_an_english_telegram_gets_notice_button_and_nudge_in_e
 
 
 # --- #4: words, not raw keys ------------------------------------------------------------------------------
-async def test_category_picker_and_notice_list_show_words_not_keys(tg: FakeTelegram, bot: BotRuntime) -> None:
+async def test_category_picker_shows_words_not_keys(tg: FakeTelegram, bot: BotRuntime) -> None:
     w = await _world(tg, bot)
     picker = await _picker(w.owner, "By category")
     shown = {str(b["text"]) for b in picker.inline_buttons}
@@ -202,6 +205,32 @@ async def test_scoped_coordinator_is_offered_only_categories_of_members_in_scope
 ) -> None:
     w = await _world(tg, bot)
     picker = await _picker(w.coord, "By category")
-    shown = {str(b["text"]) for b in picker.inline_buttons}
-    assert "Enterprise" in shown
-    assert "New media" not in shown and "new_media" not in shown  # only a member of Group B has it
+    offered = [str(b["text"]) for b in picker.inline_buttons if b.get("text") not in ("Done", "Cancel")]
+    assert len(offered) == 1  # "new media": only a member of Group B, outside the scope, has it
+    assert offered[0].lower() == "enterprise"
+
+
+async def test_delivery_report_of_a_scheduled_notice_follows_the_authors_language_when_it_fires(
+    tg: FakeTelegram, bot: BotRuntime, clock: FakeClock
+) -> None:
+    """Composed while the author's language was Chinese; by the time it fires they chose English."""
+    tg.set_rate_limits(True, private_burst=10)
+    db = db_of(bot)
+    head = await add_group(db, "浦东新联会")
+    local = await add_group(db, "花木街道新联会", head)
+    await members(tg, db, 2, [local])
+    author = tg.create_user("作者", language_code="zh-hans", user_id=OWNER_ID)
+    author.state.started = True
+    services = bot.services
+    assert services is not None
+    who = await services.roles.actor(OWNER_ID)
+    draft = Draft(text="Due later", segment=Segment(everyone=True), at=clock.now() + timedelta(hours=1))
+    created = await services.notices.create(who, draft, "zh-Hans")
+    await author.send("/language")
+    choose = await author.next_message()
+    await (await author.press(choose, lambda b: b.get("callback_data") == "lang:en")).answer()
+    clock.advance(timedelta(hours=2))
+    await services.notices.run_due()
+    report = await author.wait_for(lambda m: (f"#{created.notice_id}" in m.text and "report" in m.text.lower())
+                                   or "发送报告" in m.text)
+    assert "delivery report" in report.text

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Awaitable, Callable
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -60,7 +61,9 @@ class NoticeService:
         zone: ZoneInfo,
         quiet: tuple[time, time] | None = (time(22), time(8)),
         audiences: AudienceService | None = None,
+        language: Callable[[int], Awaitable[Language]] | None = None,
     ) -> None:
+        self._language = language  # the one language resolution (bot/users.py), for messages to authors
         self.db = db
         self.repo = NoticeRepo(db)
         self.group_chats = GroupChatRepo(db)
@@ -109,7 +112,8 @@ class NoticeService:
         resolver = SegmentResolver(SegmentRepo(db))
         audiences = AudienceService(db, clock)
         audiences.install(resolver)  # activity participants, questionnaire non-respondents
-        return cls(db, clock, catalog, roles, resolver, delivery, ZoneInfo(settings.tz), settings.quiet, audiences)
+        return cls(db, clock, catalog, roles, resolver, delivery, ZoneInfo(settings.tz), settings.quiet, audiences,
+                   language=delivery.language)
 
     # --- composing ------------------------------------------------------------------------------
     async def count(self, actor: Actor, segment: Segment) -> int:
@@ -283,6 +287,8 @@ class NoticeService:
 
     async def _tell_author(self, tx: Any, row: NoticeRow, key: str, now: datetime) -> None:
         lang: Language = "en" if row.author_lang == "en" else "zh-Hans"
+        if self._language is not None:
+            lang = await self._language(row.author_user_id)
         text = self.catalog.text(lang, key, id=row.id, excerpt=_excerpt(row.text))
         await enqueue(tx, [OutgoingMessage(key.replace(".", "_"), row.id, row.author_user_id, text,
                                            priority=1)], now)

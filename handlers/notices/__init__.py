@@ -16,8 +16,8 @@ from telegram.ext import ChatMemberHandler, CommandHandler, MessageHandler, filt
 from bot.context import LiaisonApp
 from bot.notices import callbacks as cb
 from bot.roles import Role
-from handlers.common import COMMAND_FILTER
 from handlers.buttons import on
+from handlers.common import COMMAND_FILTER
 from handlers.feature import Feature
 from handlers.menu import CommandMenu
 from handlers.notices import ack, chats, compose, due, edit, status
