@@ -24,7 +24,7 @@ from bot.persistence import SqlitePersistence
 from bot.services import Services
 from bot.transport import build_request
 from bot.updates import PerUserUpdateProcessor
-from handlers import chatpolicy, common, flows, ledger, notices
+from handlers import chatpolicy, common, flows, ledger
 from handlers import feedback as feedback_handlers
 from handlers import surveys as survey_handlers
 from handlers.activities import FEATURE as ACTIVITIES
@@ -32,6 +32,7 @@ from handlers.common import FloodGuard
 from handlers.feature import Feature
 from handlers.members import FEATURE as MEMBERS
 from handlers.menu import CommandMenu
+from handlers.notices import FEATURE as NOTICES
 from handlers.router import route_buttons
 from handlers.state import UiState
 from handlers.webapp import FEATURE as WEBAPP
@@ -124,7 +125,7 @@ def _legacy(module: Any) -> Feature:
 # The features in registration order (the contract: handlers/feature.py).
 FEATURES: list[Feature] = [
     MEMBERS,  # first: its registration flow takes /start from newcomers; /mydata asks every feature
-    _legacy(notices),  # also starts the delivery worker that drains the outbox for every feature
+    NOTICES,  # also starts the delivery worker that drains the outbox for every feature
     ACTIVITIES,
     feedback_handlers.FEATURE,
     survey_handlers.FEATURE,

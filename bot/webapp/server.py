@@ -170,11 +170,11 @@ class WebApp:
             return _json({"error": "forbidden"}, 403)
         except views.BadRequest as exc:
             return _json({"error": "bad_request", "detail": str(exc)}, 400)
-        except (Refusal, views.NoticeError) as exc:
+        except Refusal as exc:
             key = exc.key
             if key.endswith(".not_found"):
                 return _json({"error": "not_found"}, 404)
-            values = exc.values if isinstance(exc, Refusal) else {}
+            values = exc.values
             text = services.catalog.text(views.lang_of(lang), key, **values)
             if key in BAD_INPUT:  # the request itself is unusable (empty or overlong text): 400
                 return _json({"error": "bad_request", "key": key, "text": str(text)}, 400)

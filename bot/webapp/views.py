@@ -25,9 +25,9 @@ from bot.feedback.models import KINDS as FEEDBACK_KINDS
 from bot.feedback.models import OPEN_STATUSES
 from bot.ledger import Period, period_from_code
 from bot.notices import Draft as NoticeDraft
-from bot.notices import NoticeError, parse_repeat
+from bot.notices.models import Segment
+from bot.notices.timing import parse_repeat
 from bot.roles import AccessDenied, Actor, RoleService
-from bot.segments import Segment
 from bot.services import Services
 from bot.text import export_safe
 from storage.outbox import OutgoingMessage, enqueue
@@ -410,4 +410,4 @@ def _int(text: str | None) -> int:
     return int(text)
 
 
-__all__ = ["AccessDenied", "BadRequest", "NoticeDraft", "NoticeError"]
+__all__ = ["AccessDenied", "BadRequest", "NoticeDraft"]
