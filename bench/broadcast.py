@@ -33,7 +33,7 @@ from bot.clock import Clock
 from bot.delivery import DeliveryService, Pacer, Ticket
 from bot.i18n import Catalog
 from bot.transport import build_request
-from handlers.delivery import TelegramTransport
+from handlers.notices.delivery import TelegramTransport
 from sandbox.ratelimit import SENDING_METHODS, RateLimiter
 from sandbox.server import FakeTelegram
 from storage.db import Database

@@ -41,7 +41,8 @@ SEGMENT_SQL = (
 async def select_segment(db: Database, group_id: int, path: str) -> list[Any]:
     """The notices feature's resolver for a group segment when it exists, else the same SQL."""
     try:
-        from bot.segments import Segment, SegmentResolver
+        from bot.notices import Segment
+        from bot.notices.segments import SegmentResolver
         from storage.segments import SegmentRepo
     except ImportError:
         return list(await db.fetchall(SEGMENT_SQL, (path + "%",)))
@@ -51,7 +52,8 @@ async def select_segment(db: Database, group_id: int, path: str) -> list[Any]:
 
 async def count_segment(db: Database, group_id: int, path: str) -> int:
     """What a notice preview runs: the count-only path (the full selection where it does not exist)."""
-    from bot.segments import Segment, SegmentResolver
+    from bot.notices import Segment
+    from bot.notices.segments import SegmentResolver
     from storage.segments import SegmentRepo
 
     resolver = SegmentResolver(SegmentRepo(db))

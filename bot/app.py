@@ -25,7 +25,7 @@ from bot.persistence import SqlitePersistence
 from bot.services import Services
 from bot.transport import build_request
 from bot.updates import PerUserUpdateProcessor
-from handlers import chatpolicy, common, flows, ledger, notices, notices_mydata
+from handlers import chatpolicy, common, flows, ledger, notices_mydata
 from handlers import feedback as feedback_handlers
 from handlers import surveys as survey_handlers
 from handlers.activities import FEATURE as ACTIVITIES
@@ -33,8 +33,10 @@ from handlers.common import FloodGuard
 from handlers.feature import Feature
 from handlers.members import FEATURE as MEMBERS
 from handlers.menu import CommandMenu
+from handlers.notices import FEATURE as NOTICES
 from handlers.router import route_buttons
 from handlers.state import UiState
+from handlers.webapp import FEATURE as WEBAPP
 from storage.ptbstate import PtbStateRepo
 
 # Our conversations mix message and button steps on purpose (per_message=False): the
@@ -124,10 +126,12 @@ def _legacy(module: Any) -> Feature:
 # The features in registration order (the contract: handlers/feature.py).
 FEATURES: list[Feature] = [
     MEMBERS,  # first: its registration flow takes /start from newcomers; /mydata asks every feature
-    # also starts the delivery worker that drains the outbox for every feature
-    replace(_legacy(notices), my_data=notices_mydata.my_data),
+    # also starts the delivery worker that drains the outbox for every feature; its /mydata part
+    # (acknowledgements) lives in handlers/notices_mydata until notices' FEATURE takes it
+    replace(NOTICES, my_data=notices_mydata.my_data),
     ACTIVITIES,
     feedback_handlers.FEATURE,
     survey_handlers.FEATURE,
     ledger.FEATURE,
+    WEBAPP,  # the Mini App's menu button and /desk
 ]

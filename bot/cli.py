@@ -200,7 +200,10 @@ async def start_sandbox_bot(tg: FakeTelegram, settings: Settings, db_path: Path,
 
     configured = settings.owners or (SANDBOX_OWNER_ID,)
     owners = (*configured, *(i for i in SPARE_OWNER_IDS if i not in configured))
-    sandbox_settings = settings.model_copy(update={"api_url": tg.api_url, "db_path": db_path, "owners": owners})
+    sandbox_settings = settings.model_copy(update={
+        "api_url": tg.api_url, "db_path": db_path, "owners": owners,
+        "webapp_url": settings.webapp_url or f"{tg.base}/webapp/",  # the Mini App on the sandbox's port
+    })
     clock = clock or RealClock()
     tg.owner_ids = list(owners)
     owner_lang = "en" if settings.language == "en" else "zh-hans"
@@ -230,6 +233,8 @@ async def start_sandbox_bot(tg: FakeTelegram, settings: Settings, db_path: Path,
                   f"{summary.feedback} feedback items.", flush=True)
     runtime = BotRuntime(sandbox_settings, clock=clock, token=token or SANDBOX_TOKEN)
     await runtime.start()
+    if runtime.webapp is not None:
+        tg.webapp_handler = runtime.webapp.handle
     if demo and not any(not chat.is_private for chat in tg.world.chats.values()):
         personas = [tg.user(uid) for uid in [*owners[:1], *(p.user_id for p in summary.personas)]]
         tg.create_group(summary.chat_title or DEMO_GROUP_TITLE, personas)

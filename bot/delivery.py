@@ -38,7 +38,8 @@ from bot.config import Language
 from bot.i18n import Catalog
 from bot.users import UserService
 from storage.db import Database
-from storage.outbox import NEW_MESSAGE, Counts, OutboxItem, OutboxRepo, OutgoingMessage, Result
+from storage.outbox import NEW_MESSAGE, Counts, OutboxRepo, OutgoingMessage, Result
+from storage.outbox import OutboxItem as OutboxItem  # re-exported: the item the Telegram sender sends
 
 log = logging.getLogger(__name__)
 
@@ -250,7 +251,10 @@ class DeliveryService:
         concurrency: int = 64,
         on_blocked: Callable[[int], Awaitable[None]] | None = None,
         retry_base_s: float = 0.5,
+        language: Callable[[int], Awaitable[Language]] | None = None,
     ) -> None:
+        # the one language resolution (bot/users.py): progress and reports in the sender's language now
+        self.language = language
         self.retry_base_s = retry_base_s
         self.repo = repo
         self.clock = clock
@@ -274,7 +278,7 @@ class DeliveryService:
 
     @classmethod
     def create(cls, db: Database, clock: Clock, catalog: Catalog, users: UserService) -> DeliveryService:
-        return cls(OutboxRepo(db), clock, catalog, on_blocked=users.mark_blocked)
+        return cls(OutboxRepo(db), clock, catalog, on_blocked=users.mark_blocked, language=users.language)
 
     # Lifecycle --------------------------------------------------------------------------------
     async def recover(self) -> tuple[int, int]:
@@ -476,6 +480,8 @@ class DeliveryService:
                 continue
             counts = await self.repo.counts(kind, ref_id)
             lang: Language = "en" if progress.lang == "en" else "zh-Hans"
+            if self.language is not None:
+                lang = await self.language(progress.chat_id)
             scheduled = progress.scheduled
             if progress.message_id == NEW_MESSAGE:
                 # a scheduled or recurring send: no progress message yet

@@ -14,7 +14,7 @@ from bot.ledger.backup import BackupService
 from bot.ledger.service import LedgerService
 from bot.members.org import OrgService
 from bot.members.service import MemberService
-from bot.notices import NoticeService
+from bot.notices.service import NoticeService
 from bot.roles import RoleService
 from bot.surveys import SurveyService
 from bot.users import UserService

@@ -7,12 +7,13 @@ scope (`storage.segments.reachable`); `scope_paths` None means everything.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bot.notices.models import ActivityChoice, QuestionnaireChoice, Recipient
+from storage import scope
 from storage.activities import manageable_clause
-from storage.segments import Reader, Recipient, path_clause, reachable, recipients
+from storage.segments import Reader, reachable, recipients
 from storage.timefmt import from_db, to_db
 
 # Which sign-ups each participant status selects (alias `s` = activity_signups).
@@ -25,22 +26,6 @@ PARTICIPANTS = {
 _LANGUAGE = " LEFT JOIN bot_users bu ON bu.user_id = m.user_id"  # only when recipients are built, not counted
 
 
-@dataclass(frozen=True)
-class ActivityChoice:
-    id: int
-    title: str
-    starts_at: datetime
-    status: str
-
-
-@dataclass(frozen=True)
-class QuestionnaireChoice:
-    id: int
-    title: str
-    deadline_at: datetime
-    status: str
-
-
 def _questionnaire_visible(scope_paths: Sequence[str] | None, user_id: int | None, params: list[Any]) -> str:
     """Questionnaires the sender may see (as bot/surveys.SurveyService._covers decides): their own,
     or ones addressed to groups (not to everyone) of which one lies inside the sender's scope."""
@@ -50,7 +35,8 @@ def _questionnaire_visible(scope_paths: Sequence[str] | None, user_id: int | Non
     params.append(-1 if user_id is None else user_id)
     if not scope_paths:
         return mine
-    inside = path_clause("ss", scope_paths, params)
+    inside, values = scope.path_in(scope_paths, "ss.path")
+    params.extend(values)
     return (
         f"({mine} OR (NOT EXISTS (SELECT 1 FROM survey_scopes ss WHERE ss.survey_id = q.id AND ss.path = '/')"  # noqa: S608 - fixed clauses, values are parameters
         f" AND EXISTS (SELECT 1 FROM survey_scopes ss WHERE ss.survey_id = q.id AND {inside})))"

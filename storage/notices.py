@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bot.notices.models import AckStats, NewNotice, NoticeRow, NoticeView, Pending
 from storage.db import Database, Tx
 from storage.timefmt import from_db, opt_from_db, to_db
 
@@ -13,62 +13,6 @@ _COLUMNS = (
     "id, parent_id, author_user_id, author_lang, text, attachment, segment, post_to_groups, paid, urgent,"
     " status, recurrence, next_due_at, until_at, nudge_after_h, nudge_due_at, created_at, sent_at"
 )
-
-
-@dataclass(frozen=True)
-class NoticeRow:
-    id: int
-    parent_id: int | None
-    author_user_id: int
-    author_lang: str
-    text: str
-    attachment: str | None
-    segment: str
-    post_to_groups: bool
-    paid: bool
-    urgent: bool
-    status: str
-    recurrence: str | None
-    next_due_at: datetime | None
-    until_at: datetime | None
-    nudge_after_h: int | None
-    nudge_due_at: datetime | None
-    created_at: datetime
-    sent_at: datetime | None
-
-
-@dataclass(frozen=True)
-class NewNotice:
-    author_user_id: int
-    author_lang: str
-    text: str
-    attachment: str | None
-    segment: str
-    post_to_groups: bool
-    paid: bool
-    urgent: bool
-    status: str
-    recurrence: str | None = None
-    next_due_at: datetime | None = None
-    until_at: datetime | None = None
-    nudge_after_h: int | None = None
-    parent_id: int | None = None
-
-
-@dataclass(frozen=True)
-class AckStats:
-    recipients: int
-    delivered: int
-    failed: int
-    acknowledged: int
-
-
-@dataclass(frozen=True)
-class Pending:
-    member_id: int
-    user_id: int
-    name: str
-    group_name: str
 
 
 def _row(r: Any) -> NoticeRow:
@@ -231,15 +175,6 @@ async def ack(tx: Tx, notice_id: int, user_id: int, now: datetime) -> str:
         (notice_id, int(row["member_id"]), to_db(now)),
     )
     return "ok" if changed == 1 else "already"
-
-
-@dataclass(frozen=True)
-class NoticeView:
-    notice_id: int
-    chat_id: int
-    message_id: int
-    user_id: int
-    lang: str
 
 
 class NoticeRepo:

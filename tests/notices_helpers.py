@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from bot.runtime import BotRuntime
-from sandbox.driver import SandboxUser
+from sandbox.driver import SandboxMessage, SandboxUser
 from sandbox.server import FakeTelegram
 from storage.db import Database
 from storage.timefmt import to_db
@@ -78,3 +78,10 @@ async def outbox_rows(db: Database, kind: str, ref_id: int) -> list[tuple[int, s
         "SELECT chat_id, status, attempts FROM outbox WHERE kind = ? AND ref_id = ? ORDER BY id", (kind, ref_id)
     )
     return [(int(r["chat_id"]), str(r["status"]), int(r["attempts"])) for r in rows]
+
+
+async def confirm_schedule(user: SandboxUser) -> SandboxMessage:
+    """After typing a time or a repeat rule: the summary of every choice, then Schedule; the confirmation."""
+    summary = await user.next_message()
+    await user.press(summary, lambda b: b.get("text") in ("Schedule", "确认定时"))
+    return await user.next_message()

@@ -827,10 +827,9 @@ SCHEDULED_TEXT = "Crash-test scheduled notice"
 
 async def _seed_scheduled(db: Database, group_id: int, count: int, first_s: float, spacing_s: float) -> list[int]:
     """One-off scheduled notices (and one daily recurring one) to `group_id`, due during the kills."""
-    from bot.notices import Recurrence
-    from bot.segments import Segment
+    from bot.notices import Recurrence, Segment
+    from bot.notices.models import NewNotice
     from storage import notices as store
-    from storage.notices import NewNotice
 
     now = datetime.now(UTC)
     segment = Segment(group_ids=(group_id,)).to_json()

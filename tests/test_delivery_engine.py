@@ -7,9 +7,8 @@ import asyncio
 from bot.clock import FakeClock
 from bot.delivery import DeliveryService
 from bot.i18n import Catalog
-from bot.notices import Draft
+from bot.notices import Draft, Segment
 from bot.runtime import BotRuntime
-from bot.segments import Segment
 from sandbox.server import FakeTelegram
 from storage.outbox import Counts, OutboxRepo
 from tests.conftest import OWNER_ID, StartBot

@@ -10,10 +10,10 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 
 from bot.clock import FakeClock
-from bot.notices import Draft, NoticeError, Recurrence
+from bot.errors import Refusal
+from bot.notices import Draft, Recurrence, Segment
 from bot.roles import AccessDenied
 from bot.runtime import BotRuntime
-from bot.segments import Segment
 from sandbox.driver import SandboxMessage, SandboxUser
 from sandbox.server import FakeTelegram
 from tests.conftest import OWNER_ID, StartBot
@@ -258,7 +258,7 @@ async def test_service_refuses_an_audience_outside_the_callers_scope(
     with pytest.raises(AccessDenied):
         await services.notices.change_audience(coord, notice_id, Segment(group_ids=(w.b,)))
     owner = await services.roles.actor(OWNER_ID)
-    with pytest.raises(NoticeError) as raised:  # the notice is sent with its author's scope
+    with pytest.raises(Refusal) as raised:  # the notice is sent with its author's scope
         await services.notices.change_audience(owner, notice_id, Segment(group_ids=(w.b,)))
     assert raised.value.key == "notice.audience.outside_author"
     assert await _segment(bot, notice_id) == Segment(group_ids=(w.a,))

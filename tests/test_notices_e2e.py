@@ -6,13 +6,12 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from bot.clock import FakeClock
-from bot.notices import Draft
+from bot.notices import Draft, Segment
 from bot.runtime import BotRuntime
-from bot.segments import Segment
 from sandbox.driver import SandboxMessage, SandboxUser
 from sandbox.server import FakeTelegram
 from tests.conftest import OWNER_ID
-from tests.notices_helpers import add_coordinator, add_group, db_of, members, outbox_rows
+from tests.notices_helpers import add_coordinator, add_group, confirm_schedule, db_of, members, outbox_rows
 
 
 async def _world(tg: FakeTelegram, bot: BotRuntime, count: int = 3) -> tuple[SandboxUser, list[SandboxUser], int]:
@@ -150,7 +149,7 @@ async def test_scheduled_notice_fires_when_due(tg: FakeTelegram, bot: BotRuntime
     await owner.press(control, "Send at…")
     await owner.wait_for(lambda m: "Type when" in m.text)
     await owner.send("2026-12-05 14:00")
-    confirm = await owner.next_message()
+    confirm = await confirm_schedule(owner)
     assert "Scheduled for 2026-12-05 14:00" in confirm.text
     services = bot.services
     assert services is not None
@@ -172,7 +171,7 @@ async def test_quiet_hours_push_a_scheduled_notice_to_the_morning(
     await owner.press(control, "Send at…")
     await owner.wait_for(lambda m: "Type when" in m.text)
     await owner.send("2026-12-05 23:30")
-    assert "Scheduled for 2026-12-06 08:00" in (await owner.next_message()).text
+    assert "Scheduled for 2026-12-06 08:00" in (await confirm_schedule(owner)).text
 
 
 async def test_recurring_notice_fires_each_day_until_its_end(
@@ -184,7 +183,7 @@ async def test_recurring_notice_fires_each_day_until_its_end(
     await owner.press(control, "Repeat…")
     await owner.wait_for(lambda m: "Type the repetition" in m.text)
     await owner.send("daily 09:00 until 2026-12-03")
-    assert "first at 2026-12-02 09:00" in (await owner.next_message()).text
+    assert "first at 2026-12-02 09:00" in (await confirm_schedule(owner)).text
     services = bot.services
     assert services is not None
     fired = []

@@ -12,16 +12,15 @@ from telegram import Bot
 from bot.app import SANDBOX_TOKEN
 from bot.clock import FakeClock
 from bot.config import ConfigError, load_settings
-from bot.notices import Created, Draft
+from bot.notices import Created, Draft, Segment
 from bot.runtime import BotRuntime
-from bot.segments import Segment
 from bot.services import Services
 from bot.transport import build_request
-from handlers.delivery import TelegramTransport
+from handlers.notices.delivery import TelegramTransport
 from sandbox.server import FakeTelegram
 from storage.outbox import OutboxItem
 from tests.conftest import OWNER_ID, StartBot
-from tests.notices_helpers import db_of, outbox_rows
+from tests.notices_helpers import confirm_schedule, db_of, outbox_rows
 from tests.test_notices_e2e import _compose, _world
 
 
@@ -152,7 +151,7 @@ async def test_each_firing_of_a_recurring_notice_reports_to_its_author(
     await owner.press(control, "Repeat…")
     await owner.wait_for(lambda m: "Type the repetition" in m.text)
     await owner.send("daily 09:00 until 2026-12-03")
-    await owner.next_message()
+    await confirm_schedule(owner)
     services = bot.services
     assert services is not None
     for day, reports in ((2, 1), (3, 2)):
@@ -168,7 +167,7 @@ async def test_quiet_hours_come_from_configuration(tg: FakeTelegram, start_bot: 
     await owner.press(control, "Send at…")
     await owner.wait_for(lambda m: "Type when" in m.text)
     await owner.send("2026-12-05 21:30")
-    assert "Scheduled for 2026-12-06 07:30" in (await owner.next_message()).text
+    assert "Scheduled for 2026-12-06 07:30" in (await confirm_schedule(owner)).text
 
 
 async def test_empty_quiet_hours_keep_a_late_time(tg: FakeTelegram, start_bot: StartBot) -> None:
@@ -178,7 +177,7 @@ async def test_empty_quiet_hours_keep_a_late_time(tg: FakeTelegram, start_bot: S
     await owner.press(control, "Send at…")
     await owner.wait_for(lambda m: "Type when" in m.text)
     await owner.send("2026-12-05 23:30")
-    assert "Scheduled for 2026-12-05 23:30" in (await owner.next_message()).text
+    assert "Scheduled for 2026-12-05 23:30" in (await confirm_schedule(owner)).text
 
 
 @pytest.mark.parametrize("value", ["22:00", "25:00-08:00", "08:00-08:00", "10pm-8am"])
@@ -243,7 +242,7 @@ async def test_a_recurring_notice_can_get_a_new_rule(tg: FakeTelegram, bot: BotR
     await owner.press(control, "Repeat…")
     await owner.wait_for(lambda m: "Type the repetition" in m.text)
     await owner.send("daily 09:00 until 2026-12-31")
-    await owner.next_message()
+    await confirm_schedule(owner)
     await owner.send("/notices")
     listing = await owner.next_message()
     await owner.press(listing, listing.buttons[0])

@@ -32,7 +32,7 @@ async def test_webhook_mode_processes_updates_with_the_right_secret(tg: FakeTele
     port = _free_port()
     await start_bot(
         webhook_url=f"http://127.0.0.1:{port}/telegram",
-        webhook_secret="s3cret-Token_1",
+        webhook_secret="s3cret-Token_1-long-enough",
         listen=f"127.0.0.1:{port}",
     )
     user = tg.create_user("Webhook Wu", language_code="en")
@@ -44,7 +44,7 @@ async def test_webhook_rejects_missing_or_wrong_secret(tg: FakeTelegram, start_b
     port = _free_port()
     await start_bot(
         webhook_url=f"http://127.0.0.1:{port}/telegram",
-        webhook_secret="s3cret-Token_1",
+        webhook_secret="s3cret-Token_1-long-enough",
         listen=f"127.0.0.1:{port}",
     )
     victim = tg.create_user("Target", language_code="en")

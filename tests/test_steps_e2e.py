@@ -24,7 +24,7 @@ INTERRUPTED = "last step was interrupted"
 async def test_notice_compose_behind_after_restart_asks_the_audience_again(
     tg: FakeTelegram, start_bot: StartBot, settings: Settings
 ) -> None:
-    from handlers.notices import AUDIENCE, WRITE
+    from handlers.notices.common import AUDIENCE, WRITE
 
     tg.set_rate_limits(True, private_burst=10)
     runtime = await start_bot()

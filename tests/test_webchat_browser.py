@@ -59,7 +59,7 @@ async def test_start_reply_is_rendered(chat: Chat) -> None:
 async def test_help_renders_bold_html_as_elements(chat: Chat) -> None:
     await chat.open(ALICE)
     await chat.send("/help")
-    heading = chat.last_bot_message().locator(".text b")
+    heading = chat.last_bot_message().locator(".text b").first  # /help is grouped: the intro, then sections
     await expect(heading).to_have_text("Member commands", timeout=TIMEOUT_MS)
     await expect(chat.last_bot_message()).to_contain_text("/language")
 
@@ -81,13 +81,13 @@ async def test_language_button_edit_shows_live(chat: Chat) -> None:
 async def test_owner_coordinator_and_member_can_be_switched_between(chat: Chat) -> None:
     await chat.open(OWNER_ID)
     await chat.send("/help")
-    await expect(chat.last_bot_message().locator("b")).to_have_text(heading("owner"), timeout=TIMEOUT_MS)
+    await expect(chat.last_bot_message().locator("b").first).to_have_text(heading("owner"), timeout=TIMEOUT_MS)
     await chat.open(ZHANG_WEI)
     await chat.send("/help")
-    await expect(chat.last_bot_message().locator("b")).to_have_text(heading("coordinator"), timeout=TIMEOUT_MS)
+    await expect(chat.last_bot_message().locator("b").first).to_have_text(heading("coordinator"), timeout=TIMEOUT_MS)
     await chat.open(ALICE)
     await chat.send("/help")
-    await expect(chat.last_bot_message().locator("b")).to_have_text("Member commands", timeout=TIMEOUT_MS)
+    await expect(chat.last_bot_message().locator("b").first).to_have_text("Member commands", timeout=TIMEOUT_MS)
     await chat.open(OWNER_ID)  # each chat keeps its own history
     await expect(chat.bot_messages()).to_have_count(1)
     await expect(chat.last_bot_message()).to_contain_text(heading("owner"))
@@ -203,4 +203,4 @@ async def test_owner_created_on_the_page_gets_owner_commands(chat: Chat) -> None
     await chat.page.click("#nu-create")
     await expect(chat.page.locator("#chat-sub")).to_contain_text("owner", timeout=TIMEOUT_MS)
     await chat.send("/help")
-    await expect(chat.last_bot_message().locator("b")).to_have_text(heading("owner"), timeout=TIMEOUT_MS)
+    await expect(chat.last_bot_message().locator("b").first).to_have_text(heading("owner"), timeout=TIMEOUT_MS)

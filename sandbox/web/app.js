@@ -310,7 +310,9 @@ function renderMessage(message, isPrivate) {
     for (const row of markup.inline_keyboard) {
       const line = el("div", { class: "row" });
       for (const button of row) {
-        if (button.url) {
+        if (button.web_app) {  // opened in the Mini App panel (webapp_panel.js)
+          line.appendChild(el("button", { type: "button", class: "web-app-btn", "data-url": button.web_app.url }, button.text + " ▣"));
+        } else if (button.url) {
           line.appendChild(el("a", { href: SAFE_URL.test(button.url) ? button.url : "#", target: "_blank", rel: "noopener noreferrer" }, button.text + " ↗"));
         } else {
           line.appendChild(el("button", { type: "button", onclick: () => press(message, button) }, button.text));

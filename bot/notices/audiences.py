@@ -11,31 +11,30 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.clock import Clock
+from bot.notices.models import (
+    ACTIVITY,
+    PARTICIPANT_STATUSES,
+    QUESTIONNAIRE,
+    ActivityChoice,
+    QuestionnaireChoice,
+    Recipient,
+    Segment,
+    activity_segment,
+    questionnaire_segment,
+)
+from bot.notices.segments import SegmentResolver
 from bot.roles import AccessDenied, Actor, RoleService, Scope
-from bot.segments import Segment, SegmentResolver
 from storage import audiences as store
-from storage.audiences import ActivityChoice, QuestionnaireChoice
-from storage.segments import Reader, Recipient
+from storage.segments import Reader
 
-ACTIVITY = "activity"
-QUESTIONNAIRE = "questionnaire"
-PARTICIPANT_STATUSES = ("confirmed", "waitlisted", "attended")
 RECENT = timedelta(days=30)  # activities that ended longer ago are not offered any more
 
 __all__ = ["ACTIVITY", "PARTICIPANT_STATUSES", "QUESTIONNAIRE", "ActivityChoice", "AudienceService",
            "QuestionnaireChoice", "activity_segment", "questionnaire_segment"]
 
 
-def activity_segment(activity_id: int, status: str) -> Segment:
-    return Segment(kind=ACTIVITY, ref_id=activity_id, status=status)
-
-
-def questionnaire_segment(survey_id: int) -> Segment:
-    return Segment(kind=QUESTIONNAIRE, ref_id=survey_id)
-
-
-def _paths(scope: Scope) -> list[str] | None:
-    return None if scope.everything else list(scope.paths)
+def _paths(scope: Scope) -> tuple[str, ...] | None:
+    return scope.paths_or_none
 
 
 class AudienceService:
@@ -71,6 +70,14 @@ class AudienceService:
         return await store.questionnaires(
             self.reader, _paths(actor.scope), actor.user_id, self.clock.now(), per_page, max(0, page) * per_page
         )
+
+    async def questionnaire_title(self, actor: Actor, survey_id: int) -> str:
+        """The title of a questionnaire the actor may see (for the summary before sending)."""
+        RoleService.require_coordinator(actor)
+        found = await store.questionnaire(self.reader, survey_id, _paths(actor.scope), actor.user_id)
+        if found is None:
+            raise AccessDenied("questionnaire not visible")
+        return found.title
 
     # --- the segment kinds ---------------------------------------------------------------------------------
     async def _check_activity(self, segment: Segment, scope: Scope, user_id: int | None) -> None:

@@ -10,166 +10,43 @@ from __future__ import annotations
 
 import json
 import re
-from calendar import monthrange
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.audiences import AudienceService
 from bot.clock import Clock
 from bot.config import Language, Settings
 from bot.delivery import DeliveryService
+from bot.errors import Refusal
 from bot.i18n import Catalog, Markup
+from bot.notices.audiences import AudienceService
+from bot.notices.callbacks import ack_markup
+from bot.notices.models import (
+    AckStats,
+    Created,
+    Draft,
+    DueReport,
+    GroupRow,
+    NewNotice,
+    NoticeRow,
+    NoticeView,
+    Pending,
+    Recurrence,
+    Segment,
+)
+from bot.notices.segments import SegmentResolver
 from bot.roles import AccessDenied, Actor, RoleService
-from bot.segments import Segment, SegmentResolver
 from storage import audit
 from storage import notices as store
 from storage.db import Database
-from storage.notices import AckStats, GroupChatRepo, NewNotice, NoticeRepo, NoticeView, Pending
-from storage.notices import NoticeRow as NoticeRow  # re-exported: handlers never import storage
+from storage.notices import GroupChatRepo, NoticeRepo
 from storage.outbox import NEW_MESSAGE, OutgoingMessage, enqueue, track_progress
-from storage.segments import GroupRow, SegmentRepo
+from storage.segments import SegmentRepo
 
 MISSED_AFTER = timedelta(hours=24)
 MAX_TEXT = 3500
 MAX_CAPTION = 1000
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-class NoticeError(Exception):
-    """A notice request that cannot be carried out; `key` names the catalogue text."""
-
-    def __init__(self, key: str) -> None:
-        super().__init__(key)
-        self.key = key
-
-
-@dataclass(frozen=True)
-class Recurrence:
-    """Daily, weekly on `weekdays` (0 = Monday), or monthly on `monthday`, at `at` local time."""
-
-    freq: str
-    at: time
-    weekdays: tuple[int, ...] = ()
-    monthday: int = 1
-
-    def to_json(self) -> str:
-        return json.dumps({"freq": self.freq, "at": self.at.strftime("%H:%M"), "weekdays": list(self.weekdays),
-                           "monthday": self.monthday})
-
-    @classmethod
-    def from_json(cls, text: str) -> Recurrence:
-        data = json.loads(text)
-        return cls(str(data["freq"]), time.fromisoformat(str(data["at"])),
-                   tuple(int(d) for d in data.get("weekdays", [])), int(data.get("monthday", 1)))
-
-    def matches(self, day: date) -> bool:
-        if self.freq == "daily":
-            return True
-        if self.freq == "weekly":
-            return day.weekday() in self.weekdays
-        return day.day == min(self.monthday, monthrange(day.year, day.month)[1])
-
-    def next_after(self, after: datetime, zone: ZoneInfo) -> datetime:
-        """The first occurrence strictly after `after`."""
-        local = after.astimezone(zone)
-        for offset in range(400):
-            day = local.date() + timedelta(days=offset)
-            if not self.matches(day):
-                continue
-            candidate = datetime.combine(day, self.at, zone)
-            if candidate > after:
-                return candidate
-        raise ValueError("recurrence never occurs")
-
-
-@dataclass(frozen=True)
-class Draft:
-    text: str
-    segment: Segment
-    attachment: dict[str, Any] | None = None
-    post_to_groups: bool = False
-    paid: bool = False
-    urgent: bool = False
-    at: datetime | None = None
-    recurrence: Recurrence | None = None
-    until: datetime | None = None
-    nudge_after_h: int | None = None
-
-
-@dataclass(frozen=True)
-class Created:
-    notice_id: int
-    recipients: int
-    group_chats: int
-    due_at: datetime | None
-
-
-@dataclass(frozen=True)
-class DueReport:
-    fired: list[int] = field(default_factory=list)
-    missed: list[int] = field(default_factory=list)
-    nudged: list[int] = field(default_factory=list)
-
-
-# --- parsing typed input ---------------------------------------------------------------------------
-_WHEN = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})\s+(\d{1,2}):(\d{2})\s*$")
-_TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
-_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
-
-
-def parse_when(text: str, zone: ZoneInfo) -> datetime | None:
-    """'2026-12-05 14:00' in the configured zone, or None."""
-    match = _WHEN.match(text)
-    if not match:
-        return None
-    year, month, day, hour, minute = (int(g) for g in match.groups())
-    try:
-        return datetime(year, month, day, hour, minute, tzinfo=zone)
-    except ValueError:
-        return None
-
-
-def parse_repeat(text: str, zone: ZoneInfo) -> tuple[Recurrence, datetime] | None:
-    """'daily 08:30 until 2026-12-31', 'weekly mon,thu 19:00 until ...', 'monthly 5 09:00 until ...'."""
-    words = text.lower().replace("，", ",").split()
-    if len(words) < 4 or words[-2] != "until":
-        return None
-    date_match = _DATE.match(words[-1])
-    time_match = _TIME.match(words[-3])
-    if not date_match or not time_match:
-        return None
-    hour, minute = int(time_match.group(1)), int(time_match.group(2))
-    if hour > 23 or minute > 59:
-        return None
-    try:
-        until_day = date(*(int(g) for g in date_match.groups()))
-    except ValueError:
-        return None
-    until = datetime.combine(until_day, time(23, 59), zone)
-    at = time(hour, minute)
-    freq, args = words[0], words[1:-3]
-    if freq == "daily" and not args:
-        return Recurrence("daily", at), until
-    if freq == "weekly" and len(args) == 1:
-        days: list[int] = []
-        for part in args[0].split(","):
-            if part in WEEKDAYS:
-                days.append(WEEKDAYS.index(part))
-            elif part.isdigit() and 1 <= int(part) <= 7:
-                days.append(int(part) - 1)
-            else:
-                return None
-        return Recurrence("weekly", at, tuple(sorted(set(days)))), until
-    if freq == "monthly" and len(args) == 1 and args[0].isdigit() and 1 <= int(args[0]) <= 31:
-        return Recurrence("monthly", at, monthday=int(args[0])), until
-    return None
-
-
-def ack_markup(notice_id: int, label: str) -> dict[str, Any]:
-    return {"inline_keyboard": [[{"text": label, "callback_data": f"ack:{notice_id}"}]]}
 
 
 class NoticeService:
@@ -184,7 +61,9 @@ class NoticeService:
         zone: ZoneInfo,
         quiet: tuple[time, time] | None = (time(22), time(8)),
         audiences: AudienceService | None = None,
+        language: Callable[[int], Awaitable[Language]] | None = None,
     ) -> None:
+        self._language = language  # the one language resolution (bot/users.py), for messages to authors
         self.db = db
         self.repo = NoticeRepo(db)
         self.group_chats = GroupChatRepo(db)
@@ -196,7 +75,6 @@ class NoticeService:
         self.zone = zone
         self.quiet = quiet
         self.audiences = audiences if audiences is not None else AudienceService(db, clock)
-        self.on_schedule: Callable[[], Awaitable[None]] | None = None  # the alarm clock, set at start
 
     async def next_due(self) -> datetime | None:
         return await self.repo.next_due()
@@ -205,11 +83,16 @@ class NoticeService:
     async def pickable_groups(self, actor: Actor) -> list[GroupRow]:
         """Groups the sender may address: those in their scope."""
         RoleService.require_coordinator(actor)
-        return await self.segments.repo.groups(None if actor.scope.everything else list(actor.scope.paths))
+        return await self.segments.repo.groups(actor.scope.paths_or_none)
 
     async def categories(self, actor: Actor) -> list[str]:
+        """Categories of the members the sender may reach (none of another branch's members)."""
         RoleService.require_coordinator(actor)
-        return await self.segments.repo.categories()
+        return await self.segments.repo.categories(actor.scope.paths_or_none)
+
+    async def group_names(self, group_ids: tuple[int, ...]) -> list[str]:
+        """Names of chosen groups (for the summary before sending), in the order of the tree."""
+        return await self.segments.repo.group_names(group_ids)
 
     async def group_chat_count(self) -> int:
         """Association group chats the bot is in (where 'also post to groups' goes)."""
@@ -221,10 +104,6 @@ class NoticeService:
     async def group_chat_migrated(self, old_id: int, new_id: int) -> None:
         await self.group_chats.migrate(old_id, new_id, self.clock.now())
 
-    async def _schedule_changed(self) -> None:
-        if self.on_schedule is not None:
-            await self.on_schedule()
-
     @classmethod
     def build(
         cls, settings: Settings, db: Database, clock: Clock, catalog: Catalog, roles: RoleService,
@@ -233,7 +112,8 @@ class NoticeService:
         resolver = SegmentResolver(SegmentRepo(db))
         audiences = AudienceService(db, clock)
         audiences.install(resolver)  # activity participants, questionnaire non-respondents
-        return cls(db, clock, catalog, roles, resolver, delivery, ZoneInfo(settings.tz), settings.quiet, audiences)
+        return cls(db, clock, catalog, roles, resolver, delivery, ZoneInfo(settings.tz), settings.quiet, audiences,
+                   language=delivery.language)
 
     # --- composing ------------------------------------------------------------------------------
     async def count(self, actor: Actor, segment: Segment) -> int:
@@ -258,6 +138,28 @@ class NoticeService:
             return datetime.combine(local.date(), end, self.zone)
         return moment
 
+    def planned(self, draft: Draft) -> tuple[str, datetime | None]:
+        """The status a draft would get and when it first goes out (quiet hours applied), as
+        `create` would record it; refused when that moment is past or beyond the repeat's end."""
+        now = self.clock.now()
+        due: datetime | None = None
+        status = "sent"
+        if draft.recurrence is not None:
+            if draft.until is None or draft.until <= now:
+                raise Refusal("notice.error.until_past")
+            status = "recurring"
+            due = draft.recurrence.next_after(now, self.zone)
+        elif draft.at is not None:
+            if draft.at <= now:
+                raise Refusal("notice.error.in_past")
+            status = "scheduled"
+            due = draft.at
+        if due is not None and not draft.urgent:
+            due = self.out_of_quiet(due)
+        if draft.recurrence is not None and draft.until is not None and due is not None and due > draft.until:
+            raise Refusal("notice.error.until_past")
+        return status, due
+
     async def create(self, actor: Actor, draft: Draft, lang: str,
                      progress: tuple[int, int] | None = None) -> Created:
         """Record a notice; send it now (through the outbox), or schedule it."""
@@ -265,26 +167,11 @@ class NoticeService:
         await self.segments.check(draft.segment, actor.scope, actor.user_id)
         limit = MAX_CAPTION if draft.attachment else MAX_TEXT
         if not draft.text.strip() and not draft.attachment:
-            raise NoticeError("notice.error.empty")
+            raise Refusal("notice.error.empty")
         if len(draft.text) > limit:
-            raise NoticeError("notice.error.too_long")
+            raise Refusal("notice.error.too_long")
         now = self.clock.now()
-        due: datetime | None = None
-        status = "sent"
-        if draft.recurrence is not None:
-            if draft.until is None or draft.until <= now:
-                raise NoticeError("notice.error.until_past")
-            status = "recurring"
-            due = draft.recurrence.next_after(now, self.zone)
-        elif draft.at is not None:
-            if draft.at <= now:
-                raise NoticeError("notice.error.in_past")
-            status = "scheduled"
-            due = draft.at
-        if due is not None and not draft.urgent:
-            due = self.out_of_quiet(due)
-        if draft.recurrence is not None and draft.until is not None and due is not None and due > draft.until:
-            raise NoticeError("notice.error.until_past")
+        status, due = self.planned(draft)
         row = NewNotice(
             author_user_id=actor.user_id, author_lang=lang, text=draft.text,
             attachment=None if draft.attachment is None else json.dumps(draft.attachment),
@@ -306,8 +193,6 @@ class NoticeService:
             self.delivery.wake()
         else:
             recipients = await self.count(actor, draft.segment)
-        if due is not None or draft.nudge_after_h:
-            await self._schedule_changed()
         return Created(notice_id, recipients, groups, due)
 
     async def _fire(self, tx: Any, notice_id: int, row: NewNotice | NoticeRow, actor: Actor,
@@ -346,6 +231,9 @@ class NoticeService:
         """Fire scheduled/recurring notices and automatic nudges that are due; report missed ones."""
         now = self.clock.now()
         report = DueReport()
+        due = await self.repo.next_due()  # a read: the regular tick opens no write transaction for nothing
+        if due is None or due > now:
+            return report
         async with self.db.transaction() as tx:
             for row in await store.due(tx, now):
                 assert row.next_due_at is not None
@@ -399,6 +287,8 @@ class NoticeService:
 
     async def _tell_author(self, tx: Any, row: NoticeRow, key: str, now: datetime) -> None:
         lang: Language = "en" if row.author_lang == "en" else "zh-Hans"
+        if self._language is not None:
+            lang = await self._language(row.author_user_id)
         text = self.catalog.text(lang, key, id=row.id, excerpt=_excerpt(row.text))
         await enqueue(tx, [OutgoingMessage(key.replace(".", "_"), row.id, row.author_user_id, text,
                                            priority=1)], now)
@@ -413,7 +303,7 @@ class NoticeService:
         RoleService.require_coordinator(actor)
         row = await self.repo.get(notice_id)
         if row is None:
-            raise NoticeError("notice.error.not_found")
+            raise Refusal("notice.error.not_found")
         if not actor.is_owner and row.author_user_id != actor.user_id:
             raise AccessDenied("not the author")
         return row
@@ -440,7 +330,7 @@ class NoticeService:
     async def nudge(self, actor: Actor, notice_id: int) -> int:
         row = await self.get_for(actor, notice_id)
         if row.status != "sent":
-            raise NoticeError("notice.error.not_sent")
+            raise Refusal("notice.error.not_sent")
         now = self.clock.now()
         async with self.db.transaction() as tx:
             count = await self._nudge(tx, row, now)
@@ -475,9 +365,9 @@ class NoticeService:
         row = await self.get_for(actor, notice_id)
         limit = MAX_CAPTION if row.attachment else MAX_TEXT
         if not text.strip():
-            raise NoticeError("notice.error.empty")
+            raise Refusal("notice.error.empty")
         if len(text) > limit:
-            raise NoticeError("notice.error.too_long")
+            raise Refusal("notice.error.too_long")
         now = self.clock.now()
         async with self.db.transaction() as tx:
             done = await store.set_text(tx, notice_id, text)
@@ -490,9 +380,9 @@ class NoticeService:
         row = await self.get_for(actor, notice_id)
         now = self.clock.now()
         if row.status != "scheduled":
-            raise NoticeError("notice.edit.too_late")
+            raise Refusal("notice.edit.too_late")
         if at <= now:
-            raise NoticeError("notice.error.in_past")
+            raise Refusal("notice.error.in_past")
         due = at if row.urgent else self.out_of_quiet(at)
         return await self._set_schedule(actor, row, due, None, None)
 
@@ -501,14 +391,14 @@ class NoticeService:
         row = await self.get_for(actor, notice_id)
         now = self.clock.now()
         if row.status != "recurring":
-            raise NoticeError("notice.edit.too_late")
+            raise Refusal("notice.edit.too_late")
         if until <= now:
-            raise NoticeError("notice.error.until_past")
+            raise Refusal("notice.error.until_past")
         due = recurrence.next_after(now, self.zone)
         if not row.urgent:
             due = self.out_of_quiet(due)
         if due > until:
-            raise NoticeError("notice.error.until_past")
+            raise Refusal("notice.error.until_past")
         return await self._set_schedule(actor, row, due, recurrence.to_json(), until)
 
     async def change_audience(self, actor: Actor, notice_id: int, segment: Segment) -> int:
@@ -520,21 +410,21 @@ class NoticeService:
         """
         row = await self.get_for(actor, notice_id)
         if row.status not in ("scheduled", "recurring"):
-            raise NoticeError("notice.audience.too_late")
+            raise Refusal("notice.audience.too_late")
         if segment.empty:
-            raise NoticeError("notice.no_selection")
+            raise Refusal("notice.no_selection")
         await self.segments.check(segment, actor.scope, actor.user_id)
         author = actor if row.author_user_id == actor.user_id else await self.roles.actor(row.author_user_id)
         if author is not actor:
             try:
                 await self.segments.check(segment, author.scope, author.user_id)
             except AccessDenied as exc:
-                raise NoticeError("notice.audience.outside_author") from exc
+                raise Refusal("notice.audience.outside_author") from exc
         now = self.clock.now()
         new = segment.to_json()
         async with self.db.transaction() as tx:
             if not await store.set_segment(tx, notice_id, new):
-                raise NoticeError("notice.audience.too_late")
+                raise Refusal("notice.audience.too_late")
             await audit.record(tx, now, actor.user_id, "notice.audience", "notice", notice_id,
                                {"from": row.segment, "to": new})
         return await self.segments.count(self.db, segment, author.scope)
@@ -544,10 +434,9 @@ class NoticeService:
         now = self.clock.now()
         async with self.db.transaction() as tx:
             if not await store.set_schedule(tx, row.id, due, recurrence, until):
-                raise NoticeError("notice.edit.too_late")
+                raise Refusal("notice.edit.too_late")
             await audit.record(tx, now, actor.user_id, "notice.reschedule", "notice", row.id,
                                {"due": due.isoformat(), "recurrence": recurrence})
-        await self._schedule_changed()
         return due
 
 

@@ -20,9 +20,8 @@ from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
-from bot.delivery import Outcome
+from bot.delivery import OutboxItem, Outcome
 from bot.transport import api_call
-from storage.outbox import OutboxItem
 
 log = logging.getLogger(__name__)
 

@@ -4,63 +4,19 @@ A `Segment` is a small, JSON-serialisable description of an audience. `SegmentRe
 turns it into recipients inside the caller's transaction (so the recipient list and the
 outbox rows commit together), always limited to the sender's scope, or only counts them
 (previews). Other features add kinds (e.g. "activity" participants, "questionnaire"
-non-respondents, see bot/audiences.py) with `register`.
+non-respondents, see bot/notices/audiences.py) with `register`.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from bot.notices.models import MEMBERS, Recipient, Segment
 from bot.roles import AccessDenied, Scope
-from storage.segments import Reader, Recipient, SegmentRepo, count_members, members
+from storage.segments import Reader, SegmentRepo, count_members, members
 
-MEMBERS = "members"
-
-
-@dataclass(frozen=True)
-class Segment:
-    """`kind` "members": everyone in scope, or narrowed by groups (subtrees) and/or categories.
-
-    Other kinds name their object in `ref_id` (an activity, a questionnaire) and may qualify it
-    with `status` (e.g. which participants of an activity).
-    """
-
-    kind: str = MEMBERS
-    everyone: bool = False
-    group_ids: tuple[int, ...] = field(default_factory=tuple)
-    categories: tuple[str, ...] = field(default_factory=tuple)
-    ref_id: int | None = None
-    status: str | None = None
-
-    @property
-    def empty(self) -> bool:
-        if self.kind != MEMBERS:
-            return self.ref_id is None
-        return not self.everyone and not self.group_ids and not self.categories
-
-    def to_json(self) -> str:
-        return json.dumps(
-            {"kind": self.kind, "everyone": self.everyone, "group_ids": list(self.group_ids),
-             "categories": list(self.categories), "ref_id": self.ref_id, "status": self.status},
-            ensure_ascii=False,
-        )
-
-    @classmethod
-    def from_json(cls, text: str) -> Segment:
-        """Reads every stored form (older rows have no `status`)."""
-        data = json.loads(text)
-        ref_id = data.get("ref_id")
-        status = data.get("status")
-        return cls(
-            kind=str(data.get("kind", MEMBERS)),
-            everyone=bool(data.get("everyone", False)),
-            group_ids=tuple(int(g) for g in data.get("group_ids", [])),
-            categories=tuple(str(c) for c in data.get("categories", [])),
-            ref_id=None if ref_id is None else int(ref_id),
-            status=None if status is None else str(status),
-        )
+__all__ = ["Segment", "SegmentResolver"]
 
 
 KindResolver = Callable[[Reader, Segment, Scope], Awaitable[list[Recipient]]]
@@ -120,7 +76,7 @@ class SegmentResolver:
             return await self._kind(segment).resolve(reader, segment, scope)
         if scope.empty:
             return []
-        scope_paths = None if scope.everything else list(scope.paths)
+        scope_paths = scope.paths_or_none
         if segment.everyone:
             return await members(reader, scope_paths=scope_paths)
         group_paths = list((await self.repo.group_paths(segment.group_ids)).values())
@@ -137,7 +93,7 @@ class SegmentResolver:
             return await handler.count(reader, segment, scope)
         if scope.empty:
             return 0
-        scope_paths = None if scope.everything else list(scope.paths)
+        scope_paths = scope.paths_or_none
         if segment.everyone:
             return await count_members(reader, scope_paths=scope_paths)
         group_paths = list((await self.repo.group_paths(segment.group_ids)).values())

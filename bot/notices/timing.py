@@ -1,0 +1,63 @@
+"""Typed times of notices: a moment ('2026-12-05 14:00') or a repeat rule ('weekly mon 19:00 until ...')."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+from bot.notices.models import Recurrence
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+_WHEN = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})\s+(\d{1,2}):(\d{2})\s*$")
+_TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
+_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+
+
+def parse_when(text: str, zone: ZoneInfo) -> datetime | None:
+    """'2026-12-05 14:00' in the configured zone, or None."""
+    match = _WHEN.match(text)
+    if not match:
+        return None
+    year, month, day, hour, minute = (int(g) for g in match.groups())
+    try:
+        return datetime(year, month, day, hour, minute, tzinfo=zone)
+    except ValueError:
+        return None
+
+
+def parse_repeat(text: str, zone: ZoneInfo) -> tuple[Recurrence, datetime] | None:
+    """'daily 08:30 until 2026-12-31', 'weekly mon,thu 19:00 until ...', 'monthly 5 09:00 until ...'."""
+    words = text.lower().replace("，", ",").split()
+    if len(words) < 4 or words[-2] != "until":
+        return None
+    date_match = _DATE.match(words[-1])
+    time_match = _TIME.match(words[-3])
+    if not date_match or not time_match:
+        return None
+    hour, minute = int(time_match.group(1)), int(time_match.group(2))
+    if hour > 23 or minute > 59:
+        return None
+    try:
+        until_day = date(*(int(g) for g in date_match.groups()))
+    except ValueError:
+        return None
+    until = datetime.combine(until_day, time(23, 59), zone)
+    at = time(hour, minute)
+    freq, args = words[0], words[1:-3]
+    if freq == "daily" and not args:
+        return Recurrence("daily", at), until
+    if freq == "weekly" and len(args) == 1:
+        days: list[int] = []
+        for part in args[0].split(","):
+            if part in WEEKDAYS:
+                days.append(WEEKDAYS.index(part))
+            elif part.isdigit() and 1 <= int(part) <= 7:
+                days.append(int(part) - 1)
+            else:
+                return None
+        return Recurrence("weekly", at, tuple(sorted(set(days)))), until
+    if freq == "monthly" and len(args) == 1 and args[0].isdigit() and 1 <= int(args[0]) <= 31:
+        return Recurrence("monthly", at, monthday=int(args[0])), until
+    return None

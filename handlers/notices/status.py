@@ -1,0 +1,203 @@
+"""/notices: the list, one notice's status (updated live as acknowledgements arrive), who has not
+acknowledged, a nudge, and cancelling a scheduled notice."""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+
+from telegram import InlineKeyboardMarkup, Message, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, RetryAfter
+
+from bot.callbacks import Button, Pressed
+from bot.context import Ctx
+from bot.errors import Refusal
+from bot.i18n import Markup, Translator
+from bot.notices import NoticeRow
+from bot.notices import callbacks as cb
+from bot.roles import AccessDenied, Actor
+from handlers import keyboards as kb
+from handlers.base import answer, edit_or_reply, refuse, translator, with_retry_after
+from handlers.buttons import press
+from handlers.notices.common import coordinator, local, plain, status_label
+
+log = logging.getLogger(__name__)
+PER_PAGE = 20
+LIVE_REFRESH_DELAY_S = 1.5  # acknowledgements arriving together cause one edit per open view
+
+
+async def notices_list(update: Update, context: Ctx) -> None:
+    who = await coordinator(update, context)
+    if who is None:
+        return
+    if update.callback_query:
+        await answer(update)
+    tr = await translator(update, context)
+    rows = await context.services.notices.listing(who)
+    if not rows:
+        await edit_or_reply(update, tr("notice.list.empty"))
+        return
+    buttons = [[kb.button(str(tr("notice.list.item", id=r.id, status=status_label(tr, r.status),
+                                     excerpt=plain(r.text, 30)))[:64], cb.VIEW.data(id=r.id))] for r in rows]
+    await edit_or_reply(update, tr("notice.list.title"), kb.inline(buttons))
+
+
+async def _load(update: Update, context: Ctx, button: Button) -> tuple[Actor, Pressed, NoticeRow] | None:
+    """The press of `button` naming a notice the caller may manage."""
+    who = await coordinator(update, context)
+    if who is None:
+        return None
+    pressed = press(update, button)
+    tr = await translator(update, context)
+    if pressed is None:
+        await answer(update, str(tr("common.stale_button")))
+        return None
+    try:
+        row = await context.services.notices.get_for(who, pressed.num("id"))
+    except Refusal as exc:
+        await answer(update, str(tr(exc.key, **exc.values)), alert=True)
+        return None
+    except AccessDenied:
+        await refuse(update, context)
+        return None
+    return who, pressed, row
+
+
+async def notice_view(update: Update, context: Ctx) -> None:
+    loaded = await _load(update, context, cb.VIEW)
+    if loaded is None:
+        return
+    who, _, row = loaded
+    await answer(update)
+    await _render_view(update, context, who, row)
+
+
+async def _view_content(
+    context: Ctx, tr: Translator, who: Actor, row: NoticeRow
+) -> tuple[Markup, InlineKeyboardMarkup]:
+    """The status text and buttons of one notice (shared by the view and its live refresh)."""
+    excerpt = plain(row.text, 200)
+    back = kb.button(tr("notice.btn.back"), cb.LIST.data())
+    if row.status in ("scheduled", "recurring"):
+        text = tr("notice.status_due", id=row.id, status=status_label(tr, row.status), excerpt=excerpt,
+                  when=local(context, row.next_due_at))
+        timing = "notice.btn.edit_time" if row.status == "scheduled" else "notice.btn.edit_repeat"
+        return text, kb.inline([
+            [kb.button(tr("notice.btn.edit"), cb.EDIT_TEXT.data(id=row.id)),
+             kb.button(tr("notice.btn.change_audience"), cb.CHANGE_AUDIENCE.data(id=row.id))],
+            [kb.button(tr(timing), cb.EDIT_TIME.data(id=row.id))],
+            [kb.button(tr("notice.btn.cancel_notice"), cb.CANCEL_NOTICE.data(id=row.id))],
+            [back],
+        ])
+    _, stats = await context.services.notices.stats(who, row.id)
+    text = tr("notice.status", id=row.id, status=status_label(tr, row.status), excerpt=excerpt,
+              recipients=stats.recipients, delivered=stats.delivered, failed=stats.failed,
+              acked=stats.acknowledged, pending=stats.recipients - stats.acknowledged)
+    return text, kb.inline([
+        [kb.button(tr("notice.btn.refresh"), cb.VIEW.data(id=row.id)),
+         kb.button(tr("notice.btn.who"), cb.WHO_HAS_NOT.data(id=row.id, page=0))],
+        [kb.button(tr("notice.btn.nudge_now"), cb.NUDGE.data(id=row.id))] if row.status == "sent" else [],
+        [back],
+    ])
+
+
+async def _render_view(update: Update, context: Ctx, who: Actor, row: NoticeRow) -> None:
+    tr = await translator(update, context)
+    text, keyboard = await _view_content(context, tr, who, row)
+    await edit_or_reply(update, text, keyboard)
+    query = update.callback_query
+    if row.status not in ("scheduled", "recurring") and query is not None and isinstance(query.message, Message):
+        # Remember the open view, so arriving acknowledgements update it (a live summary).
+        await context.services.notices.remember_view(
+            who, row.id, query.message.chat.id, query.message.message_id, tr.lang
+        )
+
+
+def schedule_live_refresh(context: Ctx, notice_id: int) -> None:
+    queue = context.application.job_queue
+    name = f"notice-view-{notice_id}"
+    if queue is None or queue.get_jobs_by_name(name):
+        return
+    queue.run_once(_refresh_views, LIVE_REFRESH_DELAY_S, data=notice_id, name=name)  # type: ignore[arg-type]
+
+
+async def _refresh_views(context: Ctx) -> None:
+    """Re-render every open status view of a notice with the current counts."""
+    job = context.job
+    if job is None or not isinstance(job.data, int):
+        return
+    services = context.services
+    for view in await services.notices.views(job.data):
+        who = await services.roles.actor(view.user_id)
+        try:
+            row = await services.notices.get_for(who, view.notice_id)
+        except (Refusal, AccessDenied):
+            continue
+        tr = services.catalog.for_lang("en" if view.lang == "en" else "zh-Hans")
+        text, keyboard = await _view_content(context, tr, who, row)
+        try:
+            await with_retry_after(partial(
+                context.bot.edit_message_text, text, chat_id=view.chat_id, message_id=view.message_id,
+                parse_mode=ParseMode.HTML, reply_markup=keyboard,
+            ))
+        except (BadRequest, RetryAfter) as exc:  # not modified, gone, or flood-limited: not updated now
+            log.debug("live notice view %s not updated: %s", view.notice_id, exc.message)
+
+
+async def who_has_not(update: Update, context: Ctx) -> None:
+    loaded = await _load(update, context, cb.WHO_HAS_NOT)
+    if loaded is None:
+        return
+    who, pressed, row = loaded
+    await answer(update)
+    tr = await translator(update, context)
+    page = pressed.num("page")
+    people, total = await context.services.notices.pending(who, row.id, page, PER_PAGE)
+    if total == 0:
+        text = tr("notice.who.none")
+    else:
+        lines: list[str] = []
+        current: str | None = None
+        for person in people:
+            group = person.group_name or str(tr("notice.who.no_group"))
+            if group != current:
+                lines.append(f"\n<b>{tr.join([group], '')}</b>")
+                current = group
+            lines.append("• " + tr.join([person.name or str(person.user_id)], ""))
+        text = Markup(tr("notice.who.title", total=total) + "\n".join(lines))
+    pages = max(1, (total + PER_PAGE - 1) // PER_PAGE)
+    nav = []
+    if page > 0:
+        nav.append(kb.button(tr("notice.btn.prev"), cb.WHO_HAS_NOT.data(id=row.id, page=page - 1)))
+    if page + 1 < pages:
+        nav.append(kb.button(tr("notice.btn.next"), cb.WHO_HAS_NOT.data(id=row.id, page=page + 1)))
+    keyboard = kb.inline([nav, [kb.button(tr("notice.btn.back"), cb.VIEW.data(id=row.id))]])
+    await edit_or_reply(update, text, keyboard)
+
+
+async def nudge_pressed(update: Update, context: Ctx) -> None:
+    loaded = await _load(update, context, cb.NUDGE)
+    if loaded is None:
+        return
+    who, _, row = loaded
+    tr = await translator(update, context)
+    try:
+        count = await context.services.notices.nudge(who, row.id)
+    except Refusal as exc:
+        await answer(update, str(tr(exc.key, **exc.values)), alert=True)
+        return
+    await answer(update, str(tr("notice.nudged", count=count)))
+    await edit_or_reply(update, tr("notice.nudged", count=count),
+                        kb.inline([[kb.button(tr("notice.btn.back"), cb.VIEW.data(id=row.id))]]))
+
+
+async def cancel_notice(update: Update, context: Ctx) -> None:
+    loaded = await _load(update, context, cb.CANCEL_NOTICE)
+    if loaded is None:
+        return
+    who, _, row = loaded
+    tr = await translator(update, context)
+    done = await context.services.notices.cancel(who, row.id)
+    await answer(update, str(tr("notice.cancelled" if done else "notice.not_cancellable")))
+    await edit_or_reply(update, tr("notice.cancelled" if done else "notice.not_cancellable"))
