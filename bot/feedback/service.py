@@ -13,7 +13,6 @@ service reads solely to route answers back and to count the daily limit; coordin
 from __future__ import annotations
 
 import logging
-import unicodedata
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -36,6 +35,7 @@ from bot.feedback.models import (
 )
 from bot.i18n import Catalog, Markup, Translator
 from bot.roles import AccessDenied, Actor, RoleService
+from bot.text import MESSAGE_LIMIT, clean_member_text, truncate_html, utf16_len
 from bot.users import UserService
 from storage import audit, outbox
 from storage import feedback as st
@@ -55,11 +55,11 @@ SCOPE_GROUPS_SHOWN = 12
 
 
 def clean_text(text: str | None, limit: int = MAX_TEXT) -> str:
-    """Strip, drop control characters (keeping newlines and tabs), enforce 1..limit characters."""
-    value = "".join(ch for ch in (text or "") if ch in "\n\t" or unicodedata.category(ch) != "Cc").strip()
+    """The one cleaning policy (bot/text.clean_member_text), then 1..limit characters."""
+    value = clean_member_text(text)
     if not value:
         raise Refusal("fb.text_empty", limit=limit)
-    if len(value) > limit:
+    if utf16_len(value) > limit:  # Telegram's units: an emoji outside the BMP counts two
         raise Refusal("fb.text_too_long", limit=limit)
     return value
 
@@ -73,7 +73,7 @@ def digest_text(tr: Translator, entries: Sequence[DigestEntry]) -> Markup:
     parts = [tr("fb.digest_title")]
     parts += [tr("fb.digest_entry", text=short(e.body, 120), answer=short(e.answer, 300)) for e in entries]
     text = "\n\n".join(parts)
-    return Markup(text if len(text) <= 4000 else text[:3990] + "…")
+    return Markup(truncate_html(text, MESSAGE_LIMIT))
 
 
 @dataclass

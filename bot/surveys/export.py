@@ -8,6 +8,7 @@ import io
 from bot.i18n import Translator
 from bot.labels import label
 from bot.surveys.models import Results
+from bot.text import export_safe
 
 
 def table(results: Results, tr: Translator) -> list[list[str]]:
@@ -53,5 +54,6 @@ def xlsx_bytes(results: Results, tr: Translator) -> bytes:
 
 
 def _safe(value: str) -> str:
-    """Neutralise spreadsheet formulas in exported cells."""
+    """Any stored character is fine in a cell (bot/text.export_safe); formulas are neutralised."""
+    value = export_safe(value)
     return "'" + value if value[:1] in ("=", "+", "-", "@") else value

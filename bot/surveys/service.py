@@ -19,6 +19,7 @@ from bot.i18n import Catalog
 from bot.roles import AccessDenied, Actor, RoleService
 from bot.surveys import callbacks as cb
 from bot.surveys.models import MemberResponse, Progress, QuestionResult, Results, Survey
+from bot.text import clean_member_text, utf16_len
 from storage import audit, outbox
 from storage import surveys as st
 from storage.db import Database, Tx
@@ -44,10 +45,10 @@ def parse_options(text: str) -> list[str]:
 
 
 def clean(text: str | None, limit: int) -> str:
-    value = (text or "").strip()
+    value = clean_member_text(text)
     if not value:
         raise Refusal("sv.problem.empty")
-    if len(value) > limit:
+    if utf16_len(value) > limit:
         raise Refusal("sv.problem.too_long", limit=MAX_FREE_TEXT)
     return value
 

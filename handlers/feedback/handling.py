@@ -21,6 +21,7 @@ from bot.feedback import callbacks as cb
 from bot.i18n import Markup, Translator, escape
 from bot.labels import label
 from bot.roles import AccessDenied
+from bot.text import MESSAGE_LIMIT, export_safe, truncate_html
 from handlers import keyboards as kb
 from handlers.base import actor, answer, edit_or_reply, refuse, send_direct, translator
 from handlers.buttons import press
@@ -122,7 +123,7 @@ def render_item(tr: Translator, item: Item, notes: list[Note], local: Callable[[
     if item.answer:
         lines.append(tr("fb.view_answer", answer=item.answer))
     text = "\n".join(lines)
-    return Markup(text if len(text) <= 4000 else text[:3990] + "…")
+    return Markup(truncate_html(text, MESSAGE_LIMIT))  # Telegram's units; never inside a tag or entity
 
 
 def item_keyboard(tr: Translator, item: Item) -> InlineKeyboardMarkup:
@@ -259,5 +260,6 @@ async def export_pressed(update: Update, context: Ctx) -> None:
 
 
 def _cell(value: str) -> str:
-    """Neutralise spreadsheet formulas in exported cells."""
+    """Any stored character is fine in a cell (bot/text.export_safe); formulas are neutralised."""
+    value = export_safe(value)
     return "'" + value if value[:1] in ("=", "+", "-", "@") else value

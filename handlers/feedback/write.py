@@ -19,6 +19,7 @@ from bot.errors import Refusal
 from bot.feedback import MAX_TEXT, Item, clean_text, short
 from bot.feedback import callbacks as cb
 from bot.roles import AccessDenied
+from bot.text import MESSAGE_LIMIT, truncate_html
 from handlers import keyboards as kb
 from handlers.base import actor, answer, reply, translator, with_retry_after
 from handlers.buttons import on
@@ -117,7 +118,7 @@ async def deliver_answer(context: Ctx, chat_id: int, item: Item) -> bool:
     try:
         await with_retry_after(
             lambda: context.bot.send_message(
-                chat_id, text[:4096], parse_mode=ParseMode.HTML, reply_markup=kb.inline(buttons)
+                chat_id, truncate_html(text, MESSAGE_LIMIT), parse_mode=ParseMode.HTML, reply_markup=kb.inline(buttons)
             )
         )
     except (Forbidden, BadRequest, RetryAfter) as exc:

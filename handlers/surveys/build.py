@@ -20,6 +20,7 @@ from bot.roles import AccessDenied
 from bot.surveys import KINDS, MAX_QUESTIONS, clean, parse_options
 from bot.surveys import callbacks as cb
 from bot.surveys.service import MAX_QUESTION, MAX_TITLE
+from bot.text import MESSAGE_LIMIT, truncate_html
 from handlers import common, steps
 from handlers import keyboards as kb
 from handlers.base import actor, answer, edit_or_reply, refuse, reply, translator
@@ -207,7 +208,7 @@ async def _ask_publish(update: Update, tr: Translator, draft: dict[str, Any]) ->
         kb.button(str(tr("sv.discard")), cb.PUBLISH.data(choice="no")),
     ]
     body = "\n".join(lines)
-    await edit_or_reply(update, Markup(body if len(body) < 4000 else body[:3990] + "…"), kb.inline([buttons]))
+    await edit_or_reply(update, Markup(truncate_html(body, MESSAGE_LIMIT)), kb.inline([buttons]))
 
 
 @BUILD.asks(S_TITLE, S_KIND, S_QTEXT, S_OPTS, S_TARGET, S_CATEGORY, S_DEADLINE, S_CONFIRM)

@@ -10,6 +10,7 @@ from bot.labels import label
 from bot.roles import AccessDenied
 from bot.surveys import callbacks as cb
 from bot.surveys.export import csv_bytes, xlsx_bytes
+from bot.text import split_html
 from handlers import keyboards as kb
 from handlers.base import actor, answer, edit_or_reply, refuse, reply, send_direct, translator
 from handlers.buttons import press
@@ -74,4 +75,12 @@ async def results_pressed(update: Update, context: Ctx) -> None:
             lines += [tr("sv.results_text", text=t[:200]) for t in r.texts[:10]]
     body = "\n".join(lines)
     buttons = [kb.button("XLSX", cb.XLSX.data(id=survey_id)), kb.button("CSV", cb.CSV.data(id=survey_id))]
-    await edit_or_reply(update, Markup(body if len(body) < 4000 else body[:3990] + "…"), kb.inline([buttons]))
+    # long results: parts cut at safe boundaries (never inside a tag or an entity), Telegram's units;
+    # the first replaces the pressed message, the export buttons go on the last
+    parts = split_html(body)
+    if len(parts) == 1:
+        await edit_or_reply(update, Markup(parts[0]), kb.inline([buttons]))
+        return
+    await edit_or_reply(update, Markup(parts[0]))
+    for n, part in enumerate(parts[1:], start=2):
+        await reply(update, Markup(part), kb.inline([buttons]) if n == len(parts) else None)
