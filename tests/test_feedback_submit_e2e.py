@@ -137,7 +137,8 @@ async def test_home_button_starts_feedback_and_control_characters_are_dropped(
     preview = await user.wait_for(lambda m: m.message_id == prompt.message_id and "confirm" in (m.text or ""))
     await (await user.press(preview, "Send")).answer()
     await user.wait_for(lambda m: "FB-2026-0001" in (m.text or ""))
-    assert await db_of(bot).fetchval("SELECT body FROM feedback_items") == "مرحبا bell and emoji 🎉"  # issue 16: bidi controls go too
+    # issue 16: bidi controls go too (the one cleaning policy, bot/text.clean_member_text)
+    assert await db_of(bot).fetchval("SELECT body FROM feedback_items") == "مرحبا bell and emoji 🎉"
 
 
 async def test_feedback_behind_after_restart_asks_the_current_step_again(
