@@ -8,7 +8,7 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bot.activities import ActivityService
@@ -87,8 +87,17 @@ async def _run(steps: list[tuple[str, int]], offer: bool, directory: Path) -> No
         await db.close()
 
 
+# Explicit examples that always reach promotions (issue 16: random runs caught a "promote the
+# newest waiter" mutation in 1 run of 5): capacity 2, five sign-ups (three wait), a holder cancels.
+PROMOTE = [("signup", 1), ("signup", 2), ("signup", 3), ("signup", 4), ("signup", 5), ("cancel", 1)]
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(steps=ops, offer=st.booleans())
+@example(steps=PROMOTE, offer=False)
+@example(steps=PROMOTE, offer=True)
+@example(steps=[*PROMOTE, ("cancel", 2), ("expire", 0), ("accept", 4)], offer=True)
+@example(steps=[*PROMOTE[:5], ("capacity", 4)], offer=False)
 def test_capacity_uniqueness_and_waitlist_order_hold(steps: list[tuple[str, int]], offer: bool) -> None:
     with tempfile.TemporaryDirectory() as directory:
         asyncio.run(_run(steps, offer, Path(directory)))
