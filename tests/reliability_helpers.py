@@ -109,18 +109,41 @@ def table_names(path: Path) -> set[str]:
         return {str(r[0]) for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
 
 
-def snapshot(path: Path, tables: tuple[str, ...] = PRIVILEGED_TABLES) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of the privileged tables that exist in the database file (committed state)."""
+# Columns naming who acted or which group a row belongs to (rows of another branch's own work).
+_ACTOR_COLUMNS = ("created_by", "author_user_id", "user_id", "appointed_by", "sent_by")
+
+
+def snapshot(
+    path: Path,
+    tables: tuple[str, ...] = PRIVILEGED_TABLES,
+    *,
+    own_users: frozenset[int] = frozenset(),
+    own_groups: frozenset[int] = frozenset(),
+) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of the privileged tables that exist in the database file (committed state), except
+    rows a coordinator of another branch may change in their own branch: rows they made
+    (`own_users` in an actor column) and rows of their groups (`own_groups`)."""
     present = table_names(path)
     out: dict[str, list[tuple[Any, ...]]] = {}
     with sqlite3.connect(path) as conn:
+        conn.row_factory = sqlite3.Row
         for table in tables:
             if table in present:
-                out[table] = sorted(
-                    (tuple(r) for r in conn.execute(f"SELECT * FROM {table}")),
-                    key=repr,
-                )
+                rows = [
+                    r for r in conn.execute(f"SELECT * FROM {table}")
+                    if not _own(table, r, own_users, own_groups)
+                ]
+                out[table] = sorted((tuple(r) for r in rows), key=repr)
     return out
+
+
+def _own(table: str, row: sqlite3.Row, users: frozenset[int], groups: frozenset[int]) -> bool:
+    keys = row.keys()
+    if any(c in keys and row[c] in users for c in _ACTOR_COLUMNS):
+        return True
+    if "group_id" in keys and row["group_id"] in groups:
+        return True
+    return table == "groups" and (row["id"] in groups or row["parent_id"] in groups)
 
 
 async def wait_idle(tg: Any, app: Any, timeout: float = 60.0) -> None:
@@ -404,8 +427,24 @@ class FuzzResult:
         }
 
 
-def _bystander_rows(path: Path) -> list[tuple[Any, ...]]:
+def _bystander_rows(path: Path, branch: int | None = None) -> list[tuple[Any, ...]]:
+    """The bystanders' rows, and with `branch` everything of their branch: the group (and its
+    subtree), its coordinators, invites, memberships and the activities published to it."""
     with sqlite3.connect(path) as conn:
+        if branch is not None:
+            like = str(conn.execute("SELECT path FROM groups WHERE id = ?", (branch,)).fetchone()[0]) + "%"
+            scoped = [
+                ("SELECT * FROM groups WHERE path LIKE ? ORDER BY id", (like,)),
+                ("SELECT c.* FROM coordinators c JOIN groups g ON g.id = c.group_id WHERE g.path LIKE ?"
+                 " ORDER BY c.user_id, c.group_id", (like,)),
+                ("SELECT i.* FROM invites i JOIN groups g ON g.id = i.group_id WHERE g.path LIKE ? ORDER BY i.id",
+                 (like,)),
+                ("SELECT a.* FROM activities a JOIN activity_groups ag ON ag.activity_id = a.id"
+                 " JOIN groups g ON g.id = ag.group_id WHERE g.path LIKE ? ORDER BY a.id", (like,)),
+            ]
+            branch_rows = [tuple(r) for sql, args in scoped for r in conn.execute(sql, args).fetchall()]
+        else:
+            branch_rows = []
         rows = conn.execute(
             "SELECT * FROM members WHERE user_id IN (?, ?) ORDER BY id", (BYSTANDER_COORDINATOR, BYSTANDER_MEMBER)
         ).fetchall()
@@ -414,7 +453,7 @@ def _bystander_rows(path: Path) -> list[tuple[Any, ...]]:
             " WHERE m.user_id IN (?, ?) ORDER BY mg.member_id, mg.group_id",
             (BYSTANDER_COORDINATOR, BYSTANDER_MEMBER),
         ).fetchall()
-    return [tuple(r) for r in rows]
+    return [tuple(r) for r in rows] + branch_rows
 
 
 async def run_fuzz(tg: Any, runtime: Any, count: int, seed: int, users: int = 60, batch: int = 150) -> FuzzResult:
@@ -428,10 +467,18 @@ async def run_fuzz(tg: Any, runtime: Any, count: int, seed: int, users: int = 60
     await seed_member(db, BYSTANDER_COORDINATOR, name="Coordinator Chen", group_id=local)
     await seed_coordinator(db, BYSTANDER_COORDINATOR, local)
     await seed_member(db, BYSTANDER_MEMBER, name="Bystander Bai", group_id=local, phone="+8613800000001")
+    # coordinators of ANOTHER branch send too (scope regressions): nothing of the bystanders'
+    # branch may change; what they do in their own branch is theirs
+    other = await seed_group(db, "张江科学城新联会", head)
     fuzzers = [tg.create_user(f"Fuzz {i} <b>&", language_code=("en" if i % 2 else "zh-hans")) for i in range(users)]
+    other_coordinators: set[int] = set()
     for i, user in enumerate(fuzzers):
         user.state.started = True
-        if i % 3 == 1:
+        if i % 6 == 0:
+            await seed_member(db, user.id, name=f"Other coordinator {i}", group_id=other)
+            await seed_coordinator(db, user.id, other)
+            other_coordinators.add(user.id)
+        elif i % 3 == 1:
             await seed_member(db, user.id, name=f"Member {i}", group_id=local)
         elif i % 3 == 2:
             await seed_member(db, user.id, status="pending", name=f"Pending {i}", group_id=local)
@@ -445,8 +492,9 @@ async def run_fuzz(tg: Any, runtime: Any, count: int, seed: int, users: int = 60
     path = Path(db.path)
     await wait_idle(tg, app)  # the bot has recorded the group it was added to (my_chat_member)
     await db.checkpoint()
-    before = snapshot(path)
-    bystanders = _bystander_rows(path)
+    own = {"own_users": frozenset(other_coordinators), "own_groups": frozenset({other})}
+    before = snapshot(path, **own)
+    bystanders = _bystander_rows(path, local)
     rng = random.Random(seed)
     queries: list[tuple[CallbackQueryState, str]] = []
     started = time.monotonic()
@@ -459,7 +507,7 @@ async def run_fuzz(tg: Any, runtime: Any, count: int, seed: int, users: int = 60
                 await wait_idle(tg, app)
         await wait_idle(tg, app)
     seconds = time.monotonic() - started
-    after = snapshot(path)
+    after = snapshot(path, **own)
     changes = [table for table in sorted(set(before) | set(after)) if before.get(table) != after.get(table)]
     return FuzzResult(
         updates=count,
@@ -473,7 +521,7 @@ async def run_fuzz(tg: Any, runtime: Any, count: int, seed: int, users: int = 60
         unanswered_callbacks=sum(1 for q, _ in queries if not q.answered),
         unanswered_data=[label for q, label in queries if not q.answered][:20],
         privileged_changes=changes,
-        bystander_changed=_bystander_rows(path) != bystanders,
+        bystander_changed=_bystander_rows(path, local) != bystanders,
         prefixes=cfg.callback_prefixes,
         commands=cfg.commands,
     )

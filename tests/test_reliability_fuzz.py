@@ -43,6 +43,7 @@ async def test_hostile_updates_with_flood_guard_on_stay_harmless(tg: FakeTelegra
     assert result.validation_errors == []
     assert result.unanswered_callbacks == 0, result.unanswered_data
     assert result.privileged_changes == []
+    assert not result.bystander_changed  # also with coordinators of another branch sending
 
 
 async def test_two_quick_presses_on_one_message_cause_no_error(tg: FakeTelegram, bot: BotRuntime) -> None:
