@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import secrets
-import unicodedata
 
 from bot.errors import Refusal
+from bot.text import clean_member_text, utf16_len
 
 NAME_MAX = 64
 TEXT_MAX = 200
@@ -14,19 +14,21 @@ INVITE_PREFIX = "inv_"
 
 
 def clean_text(value: str | None, max_len: int = TEXT_MAX) -> str:
-    """Trim, refuse control characters, empty text and overlong text (counted in characters).
+    """The one cleaning policy for member text (bot/text.clean_member_text), strict for profile fields.
 
-    Markup is kept as typed (it is escaped when shown); emoji and right-to-left text are fine,
-    but bidirectional override/isolate controls are refused with the other control characters.
+    Line ends and tabs become plain spacing and the text is NFC, as everywhere; a character the
+    policy would drop (control, bidirectional override/isolate, zero-width; the emoji joiners are
+    kept) is refused rather than silently removed, because a profile field is shown to others as
+    typed. Lengths count Telegram's UTF-16 units. Markup is kept as typed (escaped when shown).
     Refusals: ``members.invalid.empty`` / ``.control`` / ``.too_long``.
     """
-    text = (value or "").strip()
+    raw = value or ""
+    if any(not ch.isspace() and clean_member_text(ch) == "" for ch in raw):
+        raise Refusal("members.invalid.control")
+    text = clean_member_text(raw)
     if not text:
         raise Refusal("members.invalid.empty")
-    for ch in text:
-        if unicodedata.category(ch) in ("Cc", "Cf") and ch not in ("\u200d", "\ufe0f"):
-            raise Refusal("members.invalid.control")
-    if len(text) > max_len:
+    if utf16_len(text) > max_len:
         raise Refusal("members.invalid.too_long")
     return text
 
