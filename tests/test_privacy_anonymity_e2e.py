@@ -3,10 +3,15 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 
 from bot.runtime import BotRuntime
 from sandbox.server import FakeTelegram
+from storage.db import Database
+from storage.migrations import MIGRATIONS_DIR, migrate
 from tests import factories
 from tests.feedback_helpers import (
     add_coordinator,
@@ -65,3 +70,36 @@ async def test_anonymous_item_of_a_small_association_shows_no_group(tg: FakeTele
     ref = await submit_feedback(author, "Complaint", "Something happened", anonymous=True)
     item = await open_item(coord, ref)  # still reaches the head association's coordinators
     assert _groups_line(item.text or "") == "Groups: —"
+
+
+async def test_items_stored_before_keep_only_their_coarsest_group(tmp_path: Path) -> None:
+    """Migration 0701: anonymous items stored with every group of their author keep one."""
+    before = tmp_path / "before"
+    before.mkdir()
+    for sql in MIGRATIONS_DIR.glob("*.sql"):
+        if sql.name < "0701":
+            shutil.copy(sql, before / sql.name)
+    db = await Database.open(tmp_path / "old.db")
+    try:
+        await migrate(db, before)
+        head = await factories.add_group(db, "总会")
+        local = await factories.add_group(db, "本地", head)
+        club = await factories.add_group(db, "俱乐部", head, "club")
+        async with db.transaction() as tx:
+            for item, anonymous in ((1, 1), (2, 0)):
+                await tx.execute(
+                    "INSERT INTO feedback_items (id, year, seq, ref, kind, body, anonymous, status, due_at,"
+                    " created_at, updated_at) VALUES (?, 2026, ?, ?, 'other', 'x', ?, 'new', 'a', 'a', 'a')",
+                    (item, item, f"FB-2026-000{item}", anonymous),
+                )
+                for gid in (local, club):
+                    path = await tx.fetchval("SELECT path FROM groups WHERE id = ?", (gid,))
+                    await tx.execute(
+                        "INSERT INTO feedback_groups (feedback_id, group_id, path) VALUES (?, ?, ?)", (item, gid, path)
+                    )
+        await migrate(db)
+        assert await db.fetchval("SELECT COUNT(*) FROM feedback_groups WHERE feedback_id = 1") == 1
+        assert await db.fetchval("SELECT group_id FROM feedback_groups WHERE feedback_id = 1") == local
+        assert await db.fetchval("SELECT COUNT(*) FROM feedback_groups WHERE feedback_id = 2") == 2
+    finally:
+        await db.close()
