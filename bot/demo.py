@@ -188,7 +188,8 @@ async def _feedback(db: Database, repo: DemoRepo, data: dict[str, Any], tables: 
                               {"feedback_id": feedback_id, "member_id": member_id, "user_id": user_id,
                                "created_at": to_db(created)}, author_cols)
             if scope_cols is not None:
-                for group_id in groups_of.get(str(item.get("author")), []):
+                groups = groups_of.get(str(item.get("author")), [])
+                for group_id in groups[:1] if anonymous else groups:  # anonymous: one group (issue 16)
                     path = await repo.group_path(tx, group_id)
                     await _insert(repo, tx, "feedback_groups",
                                   {"feedback_id": feedback_id, "group_id": group_id, "path": path}, scope_cols)
