@@ -251,9 +251,10 @@ class DeliveryService:
         concurrency: int = 64,
         on_blocked: Callable[[int], Awaitable[None]] | None = None,
         retry_base_s: float = 0.5,
-        language: Callable[[int], Awaitable[Language]] | None = None,
+        language: Callable[[int], Awaitable[Language | None]] | None = None,
     ) -> None:
-        # the one language resolution (bot/users.py): progress and reports in the sender's language now
+        # the recipient's /language choice now (bot/users.py), else the language stored with the row
+        # (resolved when it was written: choice, else Telegram's, else the default)
         self.language = language
         self.retry_base_s = retry_base_s
         self.repo = repo
@@ -278,7 +279,7 @@ class DeliveryService:
 
     @classmethod
     def create(cls, db: Database, clock: Clock, catalog: Catalog, users: UserService) -> DeliveryService:
-        return cls(OutboxRepo(db), clock, catalog, on_blocked=users.mark_blocked, language=users.language)
+        return cls(OutboxRepo(db), clock, catalog, on_blocked=users.mark_blocked, language=users.chosen_language)
 
     # Lifecycle --------------------------------------------------------------------------------
     async def recover(self) -> tuple[int, int]:
@@ -481,7 +482,7 @@ class DeliveryService:
             counts = await self.repo.counts(kind, ref_id)
             lang: Language = "en" if progress.lang == "en" else "zh-Hans"
             if self.language is not None:
-                lang = await self.language(progress.chat_id)
+                lang = await self.language(progress.chat_id) or lang
             scheduled = progress.scheduled
             if progress.message_id == NEW_MESSAGE:
                 # a scheduled or recurring send: no progress message yet

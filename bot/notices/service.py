@@ -61,9 +61,9 @@ class NoticeService:
         zone: ZoneInfo,
         quiet: tuple[time, time] | None = (time(22), time(8)),
         audiences: AudienceService | None = None,
-        language: Callable[[int], Awaitable[Language]] | None = None,
+        language: Callable[[int], Awaitable[Language | None]] | None = None,
     ) -> None:
-        self._language = language  # the one language resolution (bot/users.py), for messages to authors
+        self._language = language  # an author's /language choice now (else the language stored when composing)
         self.db = db
         self.repo = NoticeRepo(db)
         self.group_chats = GroupChatRepo(db)
@@ -288,7 +288,7 @@ class NoticeService:
     async def _tell_author(self, tx: Any, row: NoticeRow, key: str, now: datetime) -> None:
         lang: Language = "en" if row.author_lang == "en" else "zh-Hans"
         if self._language is not None:
-            lang = await self._language(row.author_user_id)
+            lang = await self._language(row.author_user_id) or lang
         text = self.catalog.text(lang, key, id=row.id, excerpt=_excerpt(row.text))
         await enqueue(tx, [OutgoingMessage(key.replace(".", "_"), row.id, row.author_user_id, text,
                                            priority=1)], now)

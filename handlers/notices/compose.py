@@ -241,36 +241,31 @@ async def _show_summary(update: Update, context: Ctx, who: Actor, tr: Translator
     return CONFIRM
 
 
-async def got_when(update: Update, context: Ctx) -> int:
+async def _got_time(update: Update, context: Ctx, state: int) -> int:
+    """A typed time (WHEN) or repeat rule (REPEAT): kept in the draft as typed, then the summary."""
     who = await coordinator(update, context)
     if who is None:
         return ConversationHandler.END
     message = update.effective_message
     tr = await translator(update, context)
-    text = (message.text or "") if message else ""
-    if parse_when(text, context.services.notices.zone) is None:
-        await reply(update, tr("notice.bad_when"))
-        return WHEN
+    text = " ".join(((message.text or "") if message else "").split())
+    zone = context.services.notices.zone
+    valid = parse_when(text, zone) is not None if state == WHEN else parse_repeat(text, zone) is not None
+    if not valid:
+        await reply(update, tr("notice.bad_when" if state == WHEN else "notice.bad_repeat"))
+        return state
     draft = draft_of(context)
-    draft.pop("repeat", None)
-    draft["at"] = text.strip()
-    return await _show_summary(update, context, who, tr, WHEN)
+    draft.pop("repeat" if state == WHEN else "at", None)
+    draft["at" if state == WHEN else "repeat"] = text
+    return await _show_summary(update, context, who, tr, state)
+
+
+async def got_when(update: Update, context: Ctx) -> int:
+    return await _got_time(update, context, WHEN)
 
 
 async def got_repeat(update: Update, context: Ctx) -> int:
-    who = await coordinator(update, context)
-    if who is None:
-        return ConversationHandler.END
-    message = update.effective_message
-    tr = await translator(update, context)
-    text = (message.text or "") if message else ""
-    if parse_repeat(text, context.services.notices.zone) is None:
-        await reply(update, tr("notice.bad_repeat"))
-        return REPEAT
-    draft = draft_of(context)
-    draft.pop("at", None)
-    draft["repeat"] = " ".join(text.split())
-    return await _show_summary(update, context, who, tr, REPEAT)
+    return await _got_time(update, context, REPEAT)
 
 
 async def confirm_schedule(update: Update, context: Ctx) -> int:
