@@ -247,6 +247,23 @@ def random_text(rng: random.Random) -> str:
     return rng.choice(HOSTILE_TEXTS) * rng.randint(2, 50)
 
 
+def scope_probe_data(ids: list[int]) -> list[str]:
+    """Data of every declared button, its number fields set to each of `ids` in turn."""
+    from bot.callbacks import REGISTRY
+
+    out: list[str] = []
+    for button in REGISTRY.values():
+        for ident in ids:
+            values: dict[str, int | str] = {}
+            for name, kind in button.fields:
+                values[name] = ident if kind is int else (kind[0] if isinstance(kind, tuple) else str(ident))
+            try:
+                out.append(button.data(**values))
+            except ValueError:
+                continue
+    return out
+
+
 def random_callback_data(rng: random.Random, prefixes: list[str]) -> str:
     prefix = rng.choice([*prefixes, "admin", "x", ""])
     args = [
@@ -464,9 +481,11 @@ async def run_fuzz(tg: Any, runtime: Any, count: int, seed: int, users: int = 60
     local = await seed_group(db, "花木街道新联会", head)
     for bystander in (BYSTANDER_COORDINATOR, BYSTANDER_MEMBER):  # they talk to the bot too
         tg.create_user(f"Bystander {bystander}", language_code="en", user_id=bystander).state.started = True
-    await seed_member(db, BYSTANDER_COORDINATOR, name="Coordinator Chen", group_id=local)
+    bystander_ids = [
+        await seed_member(db, BYSTANDER_COORDINATOR, name="Coordinator Chen", group_id=local),
+        await seed_member(db, BYSTANDER_MEMBER, name="Bystander Bai", group_id=local, phone="+8613800000001"),
+    ]
     await seed_coordinator(db, BYSTANDER_COORDINATOR, local)
-    await seed_member(db, BYSTANDER_MEMBER, name="Bystander Bai", group_id=local, phone="+8613800000001")
     # coordinators of ANOTHER branch send too (scope regressions): nothing of the bystanders'
     # branch may change; what they do in their own branch is theirs
     other = await seed_group(db, "张江科学城新联会", head)
@@ -503,6 +522,17 @@ async def run_fuzz(tg: Any, runtime: Any, count: int, seed: int, users: int = 60
             query = action.apply(tg)
             if query is not None:
                 queries.append((query, f"{action.chat_id}/{action.sender['id']}/{action.data}"))
+            if sent % batch == 0:
+                await wait_idle(tg, app)
+        await wait_idle(tg, app)
+        # scope probe: a coordinator of the other branch presses every declared button with the
+        # ids of the bystanders' branch (its group, its members): random data rarely hits them
+        prober = next(u for u in cfg.users if u["id"] in other_coordinators)
+        inject_message(tg, prober["id"], prober, {"text": "/help", "entities": _entities_for("/help")})
+        await wait_idle(tg, app)  # a bot message to press buttons on
+        for sent, data in enumerate(scope_probe_data([local, *bystander_ids]), start=1):
+            # (its presses come in a burst that the flood guard may drop: only the scope is checked)
+            FuzzAction("callback", prober["id"], prober, data=data).apply(tg)
             if sent % batch == 0:
                 await wait_idle(tg, app)
         await wait_idle(tg, app)
