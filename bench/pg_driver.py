@@ -25,11 +25,11 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import asyncpg  # type: ignore[import-untyped]
-import psycopg
-from psycopg_pool import AsyncConnectionPool
+import asyncpg  # type: ignore[import-untyped]  # noqa: E402
+import psycopg  # noqa: E402
+from psycopg_pool import AsyncConnectionPool  # noqa: E402
 
-from tests.pg_cluster import throwaway_cluster
+from tests.pg_cluster import throwaway_cluster  # noqa: E402
 
 SETUP = [
     "DROP TABLE IF EXISTS bench_rows",

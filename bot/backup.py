@@ -74,7 +74,7 @@ class BackupService:
             return None
         try:
             result = await self.backup_now()
-        except (OSError, StorageError, RestoreError) as exc:
+        except _BACKUP_FAILURES as exc:
             log.error("scheduled backup failed: %r", exc)
             await self._repo.finish_job(JOB, f"failed: {exc!r}", now, None, "ledger.backup_failed")
             return None
@@ -156,3 +156,6 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+_BACKUP_FAILURES: tuple[type[Exception], ...] = (OSError, RestoreError, *StorageError)

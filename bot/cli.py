@@ -42,7 +42,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"liaison-bot: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    secrets = [settings.token, settings.webhook_secret.get_secret_value() if settings.webhook_secret else None]
+    secrets = [settings.token, settings.webhook_secret.get_secret_value() if settings.webhook_secret else None,
+               settings.database]
     configure_logging(args.log_level, secrets)
     command = args.command or ("run" if settings.token else "sandbox")
     if command == "run" and not settings.token:
@@ -213,10 +214,10 @@ async def start_sandbox_bot(tg: FakeTelegram, settings: Settings, db_path: Path,
 
 
 async def _migrate(settings: Settings) -> list[int]:
-    from storage.db import Database
+    from storage.backend import open_database
     from storage.migrations import migrate
 
-    db = await Database.open(settings.db_path)
+    db = await open_database(settings)
     try:
         return await migrate(db)
     finally:
@@ -226,7 +227,7 @@ async def _migrate(settings: Settings) -> list[int]:
 async def _import_groups(settings: Settings, path: Path) -> int:
     from bot.clock import Clock
     from bot.members.org import ImportError_, OrgService, load_tree
-    from storage.db import Database
+    from storage.backend import open_database
     from storage.migrations import migrate
 
     try:
@@ -234,7 +235,7 @@ async def _import_groups(settings: Settings, path: Path) -> int:
     except (OSError, ValueError, ImportError_) as exc:
         print(f"liaison-bot: cannot read {path}: {exc}", file=sys.stderr)
         return 1
-    db = await Database.open(settings.db_path)
+    db = await open_database(settings)
     try:
         await migrate(db)
         created = await OrgService(db, Clock()).import_tree(roots)
@@ -248,11 +249,11 @@ async def _import_groups(settings: Settings, path: Path) -> int:
 
 
 async def _backup(settings: Settings, target: Path) -> None:
-    from storage.db import Database
+    from storage.backend import open_database
 
-    if not settings.db_path.exists():
+    if settings.database is None and not settings.db_path.exists():
         raise SystemExit(f"liaison-bot: no database at {settings.db_path}")
-    db = await Database.open(settings.db_path)
+    db = await open_database(settings)
     try:
         await db.backup_to(target)
     finally:
