@@ -64,6 +64,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif command == "backup":
             asyncio.run(_backup(settings, Path(args.path)))
             print(f"backup written to {args.path}")
+        elif command == "copy-to":
+            return asyncio.run(_copy_to(settings, args.url))
     except KeyboardInterrupt:
         return 0
     return 0
@@ -88,6 +90,8 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("file")
     backup = sub.add_parser("backup", help="online backup of the live database")
     backup.add_argument("path")
+    copy = sub.add_parser("copy-to", help="copy the SQLite database (LIAISON_DB) into an empty PostgreSQL one")
+    copy.add_argument("url", help="postgresql://user:password@host:port/dbname of an empty database")
     return parser
 
 
@@ -258,6 +262,38 @@ async def _backup(settings: Settings, target: Path) -> None:
         await db.backup_to(target)
     finally:
         await db.close()
+
+
+
+async def _copy_to(settings: Settings, url: str) -> int:
+    """Copy the SQLite file into the empty PostgreSQL database at `url`, verifying row counts."""
+    from storage.copy import CopyError, copy_database
+    from storage.db import Database, StorageError
+    from storage.pg import PgDatabase
+
+    if not url.startswith(("postgresql://", "postgres://")):
+        print("liaison-bot: copy-to needs a postgresql:// URL", file=sys.stderr)
+        return EXIT_CONFIG
+    if not settings.db_path.exists():
+        print(f"liaison-bot: no database at {settings.db_path}", file=sys.stderr)
+        return 1
+    REDACTOR.add_secret(url)
+    source = await Database.open(settings.db_path)
+    try:
+        target = await PgDatabase.connect(url)
+        try:
+            report = await copy_database(source, target)
+        finally:
+            await target.close()
+    except (CopyError, *StorageError) as exc:  # type: ignore[misc]  # a tuple of exception types
+        print(f"liaison-bot: copy-to failed: {REDACTOR.redact(str(exc))}", file=sys.stderr)
+        return 1
+    finally:
+        await source.close()
+    for table, count in report.counts.items():
+        print(f"{table:24} {count:>10} rows")
+    print(f"copied {report.total} rows in {len(report.counts)} tables; row counts verified on both sides")
+    return 0
 
 
 if __name__ == "__main__":
