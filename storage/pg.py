@@ -6,10 +6,10 @@ stays here:
 * Statements are written with `?` (and `:name`) placeholders; `translate` turns them into psycopg's
   `%s` / `%(name)s` once per distinct statement (cached), doubling every literal `%`, and
   maps the few type names that differ (`REAL` is float4 in PostgreSQL: DOUBLE PRECISION instead).
-* Parameters are typed like SQLite's affinity would: Python ints and bools go as untyped literals
-  (the server takes the column's type: `text_column = 5` compares as text, `int_column = '5'` as a
-  number), strings likewise; results of `numeric` (SUM, AVG of integers) come back as int when
-  whole, else float, as SQLite gives them.
+* Parameters: strings go untyped (the server takes the type the context needs), ints as integers,
+  bools as the integers 0/1 SQLite stores; `? IS NULL` gets a cast (an untyped NULL has no type to
+  test). Results of `numeric` (SUM, AVG of integers) come back as int when whole, else float, as
+  SQLite gives them.
 * Rows are `storage.rows.PgRow`: `row[0]` and `row["col"]` like `sqlite3.Row`.
 * Write transactions are serialised, as SQLite's single writer serialises them, across every
   process using the database: each takes `pg_advisory_xact_lock(WRITE_LOCK)` first (sent together
@@ -55,16 +55,18 @@ _TOKENS = re.compile(
     r"|\bREAL\b",
     re.IGNORECASE,
 )
+_IS_NULL = re.compile(r"\s+IS\s+(?:NOT\s+)?NULL\b", re.IGNORECASE)
 
 
 @lru_cache(maxsize=4096)
 def translate(sql: str) -> str:
-    """SQLite-style placeholders to psycopg's, literal `%` doubled (outside quotes and comments)."""
+    """SQLite-style placeholders to psycopg's, every literal `%` doubled (psycopg reads them all)."""
 
     def one(match: re.Match[str]) -> str:
         text = match.group(0)
         if text == "?":
-            return "%s"
+            # `? IS NULL` needs a type to test an untyped value
+            return "%s::text" if _IS_NULL.match(sql, match.end()) else "%s"
         if text == "%":
             return "%%"
         if match.group(1):
@@ -81,13 +83,13 @@ def _params(params: Params) -> Params:
 
 
 # --- adaptation ----------------------------------------------------------------------------------
-class _Untyped(Dumper):
-    """An int or bool sent as an untyped literal: the server gives it the type its context needs."""
+class _BoolAsInt(Dumper):
+    """A bool as the integer SQLite stores (flags are INTEGER columns, 0 or 1)."""
 
-    oid = 0
+    oid = psycopg.adapters.types["int8"].oid
 
     def dump(self, obj: Any) -> bytes:
-        return b"1" if obj is True else b"0" if obj is False else str(int(obj)).encode()
+        return b"1" if obj else b"0"
 
 
 class _Numeric(Loader):
@@ -101,8 +103,7 @@ class _Numeric(Loader):
 
 
 ADAPTERS = AdaptersMap(psycopg.adapters)
-ADAPTERS.register_dumper(int, _Untyped)
-ADAPTERS.register_dumper(bool, _Untyped)
+ADAPTERS.register_dumper(bool, _BoolAsInt)
 ADAPTERS.register_loader("numeric", _Numeric)
 
 
