@@ -202,7 +202,7 @@ class PgDatabase(Database):
     def __init__(self, url: str, pool: AsyncConnectionPool[Any], sync_pool: ConnectionPool[Any]) -> None:
         self.url = url
         name = (urlsplit(url).path or "/").lstrip("/") or "postgres"
-        self.path = Path(f"postgresql:{name}")  # a label: there is no file
+        self.path = Path(f"/nonexistent/postgresql/{name}")  # no file: SQLite-only code fails loudly
         self._pool = pool
         self._sync_pool = sync_pool
         self._write_lock = asyncio.Lock()
