@@ -176,7 +176,7 @@ async def start_sandbox_bot(tg: FakeTelegram, settings: Settings, db_path: Path,
     from bot.clock import Clock as RealClock
     from bot.demo import load_demo
     from bot.runtime import BotRuntime
-    from storage.db import Database
+    from storage.backend import open_database
     from storage.migrations import migrate
 
     configured = settings.owners or (SANDBOX_OWNER_ID,)
@@ -189,7 +189,7 @@ async def start_sandbox_bot(tg: FakeTelegram, settings: Settings, db_path: Path,
         tg.create_user("Owner", language_code=owner_lang, user_id=configured[0])
         tg.user_notes[configured[0]] = "owner (LIAISON_OWNERS)" if settings.owners else "owner (sandbox default)"
     if demo:
-        db = await Database.open(db_path)
+        db = await open_database(sandbox_settings)
         try:
             await migrate(db)
             summary = await load_demo(db, clock.now(), sandbox_settings.zone, owners[0])
