@@ -23,14 +23,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot import reports
 from bot.clock import FakeClock
 from bot.config import load_settings
 from bot.i18n import Catalog
-from bot.ledger import LedgerService
-from bot.roles import Scope
+from bot.ledger import reports
+from bot.ledger.service import LedgerService
+from bot.roles import Actor, Role, Scope
 from storage.db import Database
-from storage.ledger import LedgerRepo
 
 SEGMENT_SQL = (
     "SELECT m.id, m.user_id FROM members m WHERE m.status = 'active' AND m.user_id IS NOT NULL"
@@ -76,7 +75,7 @@ async def measure(path: Path, members: int) -> dict[str, object]:
     clock = FakeClock(datetime(2026, 11, 22, 2, 0, tzinfo=UTC))
     db = await Database.open(path)
     try:
-        ledger = LedgerService(LedgerRepo(db), settings, clock)
+        ledger = LedgerService(db, settings, clock)
         await ledger.stats(Scope(everything=True), ledger.this_year())  # warm the page cache
         started = time.perf_counter()
         stats = await ledger.stats(Scope(everything=True), ledger.this_year())
@@ -97,7 +96,7 @@ async def measure(path: Path, members: int) -> dict[str, object]:
         text = reports.plain(Catalog.load().for_lang("zh-Hans"))
         progress = reports.Progress()
         started = time.perf_counter()
-        files = await asyncio.to_thread(reports.build_export, path, None, text, settings.zone, progress)
+        files = await ledger.export(Actor(0, Role.OWNER, scope=Scope(everything=True)), text, progress)
         export_s = time.perf_counter() - started
     finally:
         await db.close()

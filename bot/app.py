@@ -125,7 +125,7 @@ FEATURES: list[Feature] = [
     MEMBERS,  # first: its registration flow takes /start from newcomers; /mydata asks every feature
     _legacy(notices),  # also starts the delivery worker that drains the outbox for every feature
     ACTIVITIES,
-    _legacy(feedback_handlers),
-    _legacy(survey_handlers),
-    _legacy(ledger),
+    feedback_handlers.FEATURE,
+    survey_handlers.FEATURE,
+    ledger.FEATURE,
 ]

@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.activities import ActivityService
-from bot.backup import BackupService
 from bot.clock import Clock
 from bot.config import Settings
 from bot.delivery import DeliveryService
 from bot.feedback import FeedbackService
 from bot.i18n import Catalog
-from bot.ledger import LedgerService
+from bot.ledger.backup import BackupService
+from bot.ledger.service import LedgerService
 from bot.members.org import OrgService
 from bot.members.service import MemberService
 from bot.notices import NoticeService
@@ -20,10 +20,7 @@ from bot.surveys import SurveyService
 from bot.users import UserService
 from storage.audit import AuditRepo
 from storage.db import Database
-from storage.feedback import FeedbackRepo
-from storage.ledger import LedgerRepo
 from storage.roles import RoleRepo
-from storage.surveys import SurveyRepo
 from storage.users import UserRepo
 
 
@@ -59,11 +56,11 @@ class Services:
             users=users,
             roles=roles,
             audit=AuditRepo(db),
-            ledger=LedgerService(LedgerRepo(db), settings, clock),
-            backup=BackupService(db, LedgerRepo(db), settings, clock),
+            ledger=LedgerService(db, settings, clock),
+            backup=BackupService(db, settings, clock),
             activities=ActivityService(db, clock, catalog, settings.zone),
-            feedback=FeedbackService(FeedbackRepo(db), roles, clock, settings),
-            surveys=SurveyService(SurveyRepo(db), roles, clock, settings),
+            feedback=FeedbackService(db, roles, clock, settings, catalog, users, delivery.wake),
+            surveys=SurveyService(db, roles, clock, settings, catalog, delivery.wake),
             members=MemberService(db, clock, settings.profile_refresh_days, catalog),
             org=OrgService(db, clock),
             delivery=delivery,

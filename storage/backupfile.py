@@ -1,6 +1,6 @@
 """Database files outside the running bot: checking a backup, copying one into place.
 
-Used by the backup service and the `python -m bot.backup` tool (the bot stopped for a restore).
+Used by the backup service and the `python -m bot.ledger.backup` tool (the bot stopped for a restore).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import sqlite3
 from pathlib import Path
 
 from storage.db import private_file
-from storage.ledger import readonly_uri
+from storage.snapshot import readonly_uri
 
 __all__ = ["BadFile", "copy_file", "table_counts"]
 

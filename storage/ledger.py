@@ -1,29 +1,55 @@
-"""All the counting SQL of the ledger (台账): figures, lists, export rows, backup job rows.
+"""All the counting SQL of the ledger (台账): figures, lists, export sheets, backup job rows.
 
-Scope is given as `paths`: None means everything; otherwise a tuple of group paths whose
-subtrees are covered (a path prefix, see 0001_core.sql). Every figure is one SQL aggregate
-over the live tables: exact, never estimated. Erased members keep their status 'erased'
-and their category, so they still count in aggregates.
+Scope is given as `paths` (storage/scope.py, the one scope module): None means everything;
+otherwise a tuple of group paths whose subtrees are covered. Every figure is one SQL aggregate
+over the live tables: exact, never estimated. Erased members keep their status 'erased' and
+their category, so they still count in aggregates. Rows come back as the dataclasses of
+bot/ledger/models.py. Reads go through `Database`; writes take the service's `Tx`.
 
-The export iterators are synchronous and take a plain read-only `sqlite3.Connection`: the
-export runs in a worker thread with its own connection and must not touch the event loop.
+Sign-ups a scope sees (`signups_in`) follow the roster rule of the activities feature: every
+sign-up of an activity whose groups all lie in the scope (its roster is open to the
+coordinator), and otherwise only the sign-ups of members in the scope. The export's sheets and
+the /stats figures count the same rows.
+
+The export reads through `Snapshot`: one consistent read-only picture for a worker thread
+(storage/snapshot.py holds the driver side).
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
-from storage.audit import record
-from storage.db import Database
+from bot.ledger.models import (
+    ACTIVITY_STATUS,
+    CATEGORY,
+    FEEDBACK_KIND,
+    FEEDBACK_STATUS,
+    GROUP_KIND,
+    MEMBER_STATUS,
+    MEMBERSHIP_STATUS,
+    NOTICE_STATUS,
+    SIGNUP_STATUS,
+    SURVEY_STATUS,
+    ActivityRow,
+    AnsweredItem,
+    AttendedActivity,
+    AuditRow,
+    CategoryCount,
+    FeedbackFigures,
+    GroupCount,
+    JobRow,
+    MemberBasics,
+    MemberFigures,
+    NoticeRow,
+)
+from storage.db import Database, Tx
+from storage.scope import Clause, Paths, activity_in, activity_within, feedback_in, member_in, path_in, survey_in
+from storage.snapshot import ReadSnapshot
 from storage.timefmt import from_db, opt_from_db, to_db
 
-Paths = tuple[str, ...] | None
 Row = tuple[Any, ...]
 
 
@@ -32,188 +58,13 @@ def _fast_time(text: str) -> datetime:
     return datetime.fromisoformat(text[:26]).replace(tzinfo=UTC)
 
 
-def scope_sql(paths: Paths, column: str) -> tuple[str, list[Any]]:
-    """A condition 'column is inside one of the subtrees' (always true for everything)."""
+def signups_in(paths: Paths, activity_column: str, member_column: str) -> Clause:
+    """The sign-ups a scope sees (see the module's docstring): roster open, or the member in scope."""
     if paths is None:
         return "1 = 1", []
-    if not paths:
-        return "1 = 0", []
-    clause = " OR ".join(f"{column} LIKE ?" for _ in paths)
-    return f"({clause})", [p.replace("%", "").replace("_", "") + "%" for p in paths]
-
-
-def member_scope_sql(paths: Paths, member_column: str) -> tuple[str, list[Any]]:
-    """A condition 'the member belongs (or belonged) to a group in scope'."""
-    if paths is None:
-        return "1 = 1", []
-    cond, params = scope_sql(paths, "sg.path")
-    return (
-        f"{member_column} IN (SELECT smg.member_id FROM member_groups smg"  # noqa: S608 - fixed clauses
-        " JOIN groups sg ON sg.id = smg.group_id"
-        f" WHERE smg.status <> 'rejected' AND {cond})",
-        params,
-    )
-
-
-def activity_scope_sql(paths: Paths, activity_column: str) -> tuple[str, list[Any]]:
-    """An activity is in a group coordinator's scope when it is addressed to a group there."""
-    if paths is None:
-        return "1 = 1", []
-    cond, params = scope_sql(paths, "ag_g.path")
-    return (
-        f"EXISTS (SELECT 1 FROM activity_groups ag JOIN groups ag_g ON ag_g.id = ag.group_id"  # noqa: S608
-        f" WHERE ag.activity_id = {activity_column} AND {cond})",
-        params,
-    )
-
-
-def feedback_scope_sql(paths: Paths, item_column: str) -> tuple[str, list[Any]]:
-    """Feedback is in scope by the author's groups at submission time (feedback_groups)."""
-    if paths is None:
-        return "1 = 1", []
-    cond, params = scope_sql(paths, "fg.path")
-    return (
-        f"EXISTS (SELECT 1 FROM feedback_groups fg WHERE fg.feedback_id = {item_column} AND {cond})",  # noqa: S608
-        params,
-    )
-
-
-def survey_scope_sql(paths: Paths, survey_column: str) -> tuple[str, list[Any]]:
-    if paths is None:
-        return "1 = 1", []
-    cond, params = scope_sql(paths, "ss.path")
-    return (
-        f"EXISTS (SELECT 1 FROM survey_scopes ss WHERE ss.survey_id = {survey_column} AND {cond})",  # noqa: S608
-        params,
-    )
-
-
-# --- figures -------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class CategoryCount:
-    category: str | None
-    active: int
-    pending: int
-    left: int
-    erased: int
-
-    @property
-    def total(self) -> int:
-        return self.active + self.pending + self.left + self.erased
-
-
-@dataclass(frozen=True)
-class GroupCount:
-    group_id: int
-    name: str
-    path: str
-    kind: str
-    active: int
-    pending: int
-
-
-@dataclass(frozen=True)
-class MemberFigures:
-    by_category: list[CategoryCount]
-    by_group: list[GroupCount]
-    pending_approvals: int
-    unreachable: int
-    stale_profiles: int
-    joined_in_period: int
-
-    @property
-    def active(self) -> int:
-        return sum(c.active for c in self.by_category)
-
-    @property
-    def total(self) -> int:
-        return sum(c.total for c in self.by_category)
-
-
-@dataclass(frozen=True)
-class ActivityRow:
-    """One activity of the period with its confirmed sign-ups and check-ins (counted in SQL)."""
-
-    activity_id: int
-    title: str
-    starts_at: datetime
-    ends_at: datetime
-    confirmed: int
-    attended: int
-
-
-@dataclass(frozen=True)
-class FeedbackFigures:
-    by_kind_status: dict[tuple[str, str], int]  # received in the period
-    answered: int  # received in the period and answered since
-    answer_seconds: list[float]  # time to the first answer of each answered item, ascending
-    overdue: int  # open now and past its target time
-
-    @property
-    def received(self) -> int:
-        return sum(self.by_kind_status.values())
-
-    def by_kind(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for (kind, _status), n in self.by_kind_status.items():
-            out[kind] = out.get(kind, 0) + n
-        return out
-
-
-@dataclass(frozen=True)
-class NoticeRow:
-    """A notice sent in the period with its recipients in scope (outbox rows) and their results."""
-
-    notice_id: int
-    text: str
-    sent_at: datetime
-    recipients: int
-    delivered: int
-    acknowledged: int
-
-
-@dataclass(frozen=True)
-class AnsweredItem:
-    ref: str
-    kind: str
-    body: str
-    answered_at: datetime
-
-
-@dataclass(frozen=True)
-class AttendedActivity:
-    title: str
-    starts_at: datetime
-    ends_at: datetime
-
-
-@dataclass(frozen=True)
-class AuditRow:
-    id: int
-    at: datetime
-    actor_user_id: int | None
-    action: str
-    target_type: str | None
-    target_id: str | None
-    details: str
-
-
-@dataclass(frozen=True)
-class MemberBasics:
-    member_id: int
-    name: str | None
-    category: str | None
-    status: str
-    registered_at: datetime
-    groups: list[str]
-
-
-@dataclass(frozen=True)
-class JobRow:
-    name: str
-    due_at: datetime
-    last_run_at: datetime | None
-    last_result: str | None
+    within, wp = activity_within(paths, activity_column)
+    member, mp = member_in(paths, member_column)
+    return f"({within} OR {member})", [*wp, *mp]
 
 
 class LedgerRepo:
@@ -224,7 +75,7 @@ class LedgerRepo:
     async def member_figures(
         self, paths: Paths, start: datetime, end: datetime, stale_before: datetime
     ) -> MemberFigures:
-        in_scope, sp = member_scope_sql(paths, "m.id")
+        in_scope, sp = member_in(paths, "m.id")
         # One pass over the members in scope: counts by (category, status) plus the flags.
         rows = await self._db.fetchall(
             "SELECT m.category, m.status, COUNT(*) AS n,"  # noqa: S608
@@ -249,7 +100,7 @@ class LedgerRepo:
             CategoryCount(cat, d.get("active", 0), d.get("pending", 0), d.get("left", 0), d.get("erased", 0))
             for cat, d in sorted(cats.items(), key=lambda kv: (kv[0] is None, kv[0] or ""))
         ]
-        gcond, gp = scope_sql(paths, "g.path")
+        gcond, gp = path_in(paths, "g.path")
         groups = await self._db.fetchall(
             "SELECT g.id, g.name, g.path, g.kind,"  # noqa: S608
             " COUNT(CASE WHEN mg.status = 'active' THEN 1 END) AS active,"
@@ -281,15 +132,17 @@ class LedgerRepo:
 
     # Activities --------------------------------------------------------------------------------
     async def activity_rows(self, paths: Paths, start: datetime, end: datetime, now: datetime) -> list[ActivityRow]:
-        """Activities held in the period (not cancelled, started by now), with their counts."""
-        cond, params = activity_scope_sql(paths, "a.id")
+        """Activities in scope held in the period (not cancelled, started by now), counting the
+        confirmed sign-ups and check-ins the scope sees (`signups_in`)."""
+        cond, params = activity_in(paths, "a.id")
+        seen, sp = signups_in(paths, "a.id", "s.member_id")
         rows = await self._db.fetchall(
             "SELECT a.id, a.title, a.starts_at, a.ends_at, COUNT(s.id) AS confirmed,"  # noqa: S608
-            " COUNT(s.checked_in_at) AS attended"
-            " FROM activities a LEFT JOIN activity_signups s ON s.activity_id = a.id AND s.status = 'confirmed'"
+            " COUNT(s.checked_in_at) AS attended FROM activities a"
+            f" LEFT JOIN activity_signups s ON s.activity_id = a.id AND s.status = 'confirmed' AND {seen}"
             " WHERE a.status <> 'cancelled' AND a.starts_at >= ? AND a.starts_at < ? AND a.starts_at <= ?"
             f" AND {cond} GROUP BY a.id, a.title, a.starts_at, a.ends_at ORDER BY a.starts_at, a.id",
-            [to_db(start), to_db(end), to_db(now), *params],
+            [*sp, to_db(start), to_db(end), to_db(now), *params],
         )
         return [
             ActivityRow(
@@ -302,7 +155,7 @@ class LedgerRepo:
     # Notices -------------------------------------------------------------------------------
     async def notice_rows(self, paths: Paths, start: datetime, end: datetime) -> list[NoticeRow]:
         """Notices sent in the period, counted over their recipients who are in scope."""
-        cond, params = member_scope_sql(paths, "o.member_id")
+        cond, params = member_in(paths, "o.member_id")
         rows = await self._db.fetchall(
             "SELECT n.id, n.text, n.sent_at, COUNT(o.id) AS recipients,"  # noqa: S608
             " COUNT(CASE WHEN o.status = 'sent' THEN 1 END) AS delivered,"
@@ -323,7 +176,7 @@ class LedgerRepo:
 
     # Feedback --------------------------------------------------------------------------------
     async def feedback_figures(self, paths: Paths, start: datetime, end: datetime, now: datetime) -> FeedbackFigures:
-        cond, params = feedback_scope_sql(paths, "f.id")
+        cond, params = feedback_in(paths, "f.id")
         period = [to_db(start), to_db(end)]
         rows = await self._db.fetchall(
             "SELECT f.kind, f.status, COUNT(*) AS n FROM feedback_items f"  # noqa: S608
@@ -351,7 +204,7 @@ class LedgerRepo:
         )
 
     async def answered_suggestions(self, paths: Paths, start: datetime, end: datetime) -> list[AnsweredItem]:
-        cond, params = feedback_scope_sql(paths, "f.id")
+        cond, params = feedback_in(paths, "f.id")
         rows = await self._db.fetchall(
             "SELECT f.ref, f.kind, f.body, f.answered_at FROM feedback_items f"  # noqa: S608
             " WHERE f.kind = 'suggestion' AND f.answered_at >= ? AND f.answered_at < ?"
@@ -429,11 +282,6 @@ class LedgerRepo:
             int(total),
         )
 
-    async def record_read(self, now: datetime, actor: int, action: str, details: dict[str, Any]) -> None:
-        """Audit a privileged read (an export or a summary of members' data)."""
-        async with self._db.transaction() as tx:
-            await record(tx, now, actor, action, "ledger", None, details)
-
     # Scheduled jobs (backup) -------------------------------------------------------------------
     async def job(self, name: str) -> JobRow | None:
         row = await self._db.fetchone(
@@ -443,68 +291,69 @@ class LedgerRepo:
             return None
         return JobRow(str(row["name"]), from_db(row["due_at"]), opt_from_db(row["last_run_at"]), row["last_result"])
 
-    async def ensure_job(self, name: str, due_at: datetime) -> JobRow:
-        async with self._db.transaction() as tx:
-            await tx.execute(
-                "INSERT INTO ledger_jobs (name, due_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
-                (name, to_db(due_at)),
-            )
-        job = await self.job(name)
-        assert job is not None
-        return job
+    def open_snapshot(self) -> Snapshot:
+        """The export's read-only picture (open it in the worker thread that reads it)."""
+        return Snapshot(self._db.path)
 
-    async def claim_job(self, name: str, now: datetime, next_due: datetime) -> bool:
-        """Move a due job to its next time; True for exactly one caller per due time."""
-        async with self._db.transaction() as tx:
-            changed = await tx.execute(
-                "UPDATE ledger_jobs SET due_at = ?, last_run_at = ? WHERE name = ? AND due_at <= ?",
-                (to_db(next_due), to_db(now), name, to_db(now)),
-            )
-        return changed == 1
 
-    async def finish_job(self, name: str, result: str, now: datetime, actor: int | None, action: str) -> None:
-        async with self._db.transaction() as tx:
-            await tx.execute("UPDATE ledger_jobs SET last_result = ? WHERE name = ?", (result[:500], name))
-            await record(tx, now, actor, action, "job", name, {"result": result[:500]})
+# --- writes (the service's transaction) -----------------------------------------------------------
+async def ensure_job(tx: Tx, name: str, due_at: datetime) -> None:
+    await tx.execute(
+        "INSERT INTO ledger_jobs (name, due_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING", (name, to_db(due_at))
+    )
+
+
+async def claim_job(tx: Tx, name: str, now: datetime, next_due: datetime) -> bool:
+    """Move a due job to its next time; True for exactly one caller per due time."""
+    changed = await tx.execute(
+        "UPDATE ledger_jobs SET due_at = ?, last_run_at = ? WHERE name = ? AND due_at <= ?",
+        (to_db(next_due), to_db(now), name, to_db(now)),
+    )
+    return changed == 1
+
+
+async def set_job_result(tx: Tx, name: str, result: str) -> None:
+    await tx.execute("UPDATE ledger_jobs SET last_result = ? WHERE name = ?", (result[:500], name))
 
 
 # --- export (synchronous, worker thread) --------------------------------------------------------
-def readonly_uri(path: Path) -> str:
-    return f"file:{quote(str(Path(path).resolve()))}?mode=ro"
-
-
-def open_readonly(path: Path, *, snapshot: bool = False) -> sqlite3.Connection:
-    """A separate read-only connection for a worker thread (WAL: reads beside the writer).
-
-    With `snapshot`, every read on it sees the database as it was at the first one (one
-    consistent picture for a whole export) until the connection is closed.
-    """
-    conn = sqlite3.connect(readonly_uri(path), uri=True, check_same_thread=True)
-    conn.execute("PRAGMA busy_timeout=10000")
-    if snapshot:
-        conn.execute("BEGIN")
-    return conn
-
-
 @dataclass(frozen=True)
 class Sheet:
     key: str  # catalogue key suffix for the sheet name and its column headers
     sql: str
     params: Sequence[Any]
     html_columns: tuple[int, ...] = ()  # columns holding Telegram HTML (exported as plain text)
+    labelled: tuple[tuple[int, str], ...] = ()  # (column, label kind): stored values shown as words
 
 
-def export_sheets(conn: sqlite3.Connection, paths: Paths) -> list[Sheet]:
+class Snapshot(ReadSnapshot):
+    """The export's one consistent picture of the database: the scope's sheets, their sizes, their rows.
+
+    Synchronous: used by the worker thread that opened it, never on the event loop.
+    """
+
+    def sheets(self, paths: Paths) -> list[Sheet]:
+        """The ledger's sheets for the scope (other features' sheets when their tables exist)."""
+        return export_sheets(self.tables(), paths)
+
+    def count_rows(self, sheet: Sheet) -> int:
+        return int(self.fetchval(f"SELECT COUNT(*) FROM ({sheet.sql}) AS counted", sheet.params))  # noqa: S608
+
+    def iter_rows(self, sheet: Sheet) -> Iterator[Row]:
+        return self.rows(sheet.sql, sheet.params)
+
+
+def export_sheets(tables: set[str], paths: Paths) -> list[Sheet]:
     """The ledger's sheets for the scope, only for tables that exist."""
-    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    ms, mp = member_scope_sql(paths, "m.id")
-    gs, gp = scope_sql(paths, "g.path")
+    ms, mp = member_in(paths, "m.id")
+    gs, gp = path_in(paths, "g.path")
     sheets = [
         Sheet(
             "members",
             "SELECT m.id, m.name, m.category, m.status, m.organisation, m.position, m.phone, m.registered_at,"  # noqa: S608
             f" m.profile_confirmed_at, m.unreachable_at FROM members m WHERE {ms} ORDER BY m.id",
             mp,
+            labelled=((2, CATEGORY), (3, MEMBER_STATUS)),
         ),
         Sheet(
             "groups",
@@ -512,6 +361,7 @@ def export_sheets(conn: sqlite3.Connection, paths: Paths) -> list[Sheet]:
             " (SELECT COUNT(*) FROM member_groups mg WHERE mg.group_id = g.id AND mg.status = 'active')"
             f" FROM groups g WHERE g.archived_at IS NULL AND {gs} ORDER BY g.path",
             gp,
+            labelled=((3, GROUP_KIND),),
         ),
         Sheet(
             "memberships",
@@ -519,36 +369,14 @@ def export_sheets(conn: sqlite3.Connection, paths: Paths) -> list[Sheet]:
             " FROM member_groups mg JOIN groups g ON g.id = mg.group_id JOIN members m ON m.id = mg.member_id"
             f" WHERE {gs} ORDER BY mg.member_id, g.path",
             gp,
+            labelled=((4, MEMBERSHIP_STATUS),),
         ),
     ]
-    sheets += _extra_sheets(tables, paths)
-    return sheets
-
-
-def _extra_sheets(tables: set[str], paths: Paths) -> list[Sheet]:
-    """Sheets over other features' tables (added when those tables exist)."""
-    out: list[Sheet] = []
     if {"activities", "activity_signups"} <= tables:
-        ac, ap = activity_scope_sql(paths, "a.id")
-        out.append(Sheet(
-            "activities",
-            "SELECT a.id, a.title, a.place, a.starts_at, a.ends_at, a.status, a.capacity,"  # noqa: S608
-            " COUNT(s.id), COUNT(s.checked_in_at) FROM activities a"
-            " LEFT JOIN activity_signups s ON s.activity_id = a.id AND s.status = 'confirmed'"
-            f" WHERE {ac} GROUP BY a.id, a.title, a.place, a.starts_at, a.ends_at, a.status, a.capacity"
-            " ORDER BY a.starts_at, a.id",
-            ap,
-        ))
-        out.append(Sheet(
-            "signups",
-            "SELECT s.activity_id, a.title, s.member_id, m.name, s.status, s.checked_in_at, s.created_at"  # noqa: S608
-            " FROM activity_signups s JOIN activities a ON a.id = s.activity_id JOIN members m ON m.id = s.member_id"
-            f" WHERE {ac} ORDER BY s.activity_id, s.id",
-            ap,
-        ))
+        sheets += _activity_sheets(paths)
     if {"notices", "notice_acks", "outbox"} <= tables:
-        nc, np_ = member_scope_sql(paths, "o.member_id")
-        out.append(Sheet(
+        nc, np_ = member_in(paths, "o.member_id")
+        sheets.append(Sheet(
             "notices",
             "SELECT n.id, n.sent_at, n.status, n.text, COUNT(o.id),"  # noqa: S608
             " COUNT(CASE WHEN o.status = 'sent' THEN 1 END), COUNT(CASE WHEN o.status = 'sent' THEN a.member_id END)"
@@ -557,11 +385,12 @@ def _extra_sheets(tables: set[str], paths: Paths) -> list[Sheet]:
             f" WHERE {nc} GROUP BY n.id, n.sent_at, n.status, n.text ORDER BY n.id",
             np_,
             html_columns=(3,),
+            labelled=((2, NOTICE_STATUS),),
         ))
     if "feedback_items" in tables:
-        fc, fp = feedback_scope_sql(paths, "f.id")
+        fc, fp = feedback_in(paths, "f.id")
         # Anonymous items: no author at all (feedback_authors is never read here).
-        out.append(Sheet(
+        sheets.append(Sheet(
             "feedback",
             "SELECT f.ref, f.kind, f.status, f.anonymous,"  # noqa: S608
             " CASE WHEN f.anonymous = 0 THEN f.author_member_id END,"
@@ -570,39 +399,66 @@ def _extra_sheets(tables: set[str], paths: Paths) -> list[Sheet]:
             " FROM feedback_items f LEFT JOIN members m ON m.id = f.author_member_id AND f.anonymous = 0"
             f" WHERE {fc} ORDER BY f.id",
             fp,
+            labelled=((1, FEEDBACK_KIND), (2, FEEDBACK_STATUS)),
         ))
-    if {"surveys", "survey_questions", "survey_responses", "survey_answers"} <= tables:
-        sc, sp = survey_scope_sql(paths, "v.id")
-        out.append(Sheet(
+    if {"surveys", "survey_questions", "survey_responses", "survey_answers", "survey_targets"} <= tables:
+        sheets += _survey_sheets(paths)
+    return sheets
+
+
+def _activity_sheets(paths: Paths) -> list[Sheet]:
+    """Activities addressed to the scope; the sign-ups the scope sees (`signups_in`) and their counts."""
+    ac, ap = activity_in(paths, "a.id")
+    seen, sp = signups_in(paths, "a.id", "s.member_id")
+    return [
+        Sheet(
+            "activities",
+            "SELECT a.id, a.title, a.place, a.starts_at, a.ends_at, a.status, a.capacity,"  # noqa: S608
+            " COUNT(s.id), COUNT(s.checked_in_at) FROM activities a"
+            f" LEFT JOIN activity_signups s ON s.activity_id = a.id AND s.status = 'confirmed' AND {seen}"
+            f" WHERE {ac} GROUP BY a.id, a.title, a.place, a.starts_at, a.ends_at, a.status, a.capacity"
+            " ORDER BY a.starts_at, a.id",
+            [*sp, *ap],
+            labelled=((5, ACTIVITY_STATUS),),
+        ),
+        Sheet(
+            "signups",
+            "SELECT s.activity_id, a.title, s.member_id, m.name, s.status, s.checked_in_at, s.created_at"  # noqa: S608
+            " FROM activity_signups s JOIN activities a ON a.id = s.activity_id JOIN members m ON m.id = s.member_id"
+            f" WHERE {ac} AND {seen} ORDER BY s.activity_id, s.id",
+            [*ap, *sp],
+            labelled=((4, SIGNUP_STATUS),),
+        ),
+    ]
+
+
+def _survey_sheets(paths: Paths) -> list[Sheet]:
+    """Questionnaires addressed to the scope, counted and summed over the respondents in scope."""
+    sc, sp = survey_in(paths, "v.id")
+    targets, tp = member_in(paths, "t.member_id")
+    started, rp = member_in(paths, "r.member_id")
+    done, dp = member_in(paths, "r.member_id")
+    invited = "v.invited" if paths is None else (
+        f"(SELECT COUNT(*) FROM survey_targets t WHERE t.survey_id = v.id AND {targets})"  # noqa: S608
+    )
+    return [
+        Sheet(
             "surveys",
-            "SELECT v.id, v.title, v.status, v.invited,"  # noqa: S608
-            " (SELECT COUNT(*) FROM survey_responses r WHERE r.survey_id = v.id),"
-            " (SELECT COUNT(*) FROM survey_responses r WHERE r.survey_id = v.id AND r.completed_at IS NOT NULL),"
-            f" v.deadline_at FROM surveys v WHERE {sc} ORDER BY v.id",
-            sp,
-        ))
+            f"SELECT v.id, v.title, v.status, {invited},"  # noqa: S608
+            f" (SELECT COUNT(*) FROM survey_responses r WHERE r.survey_id = v.id AND {started}),"
+            " (SELECT COUNT(*) FROM survey_responses r WHERE r.survey_id = v.id AND r.completed_at IS NOT NULL"
+            f" AND {done}), v.deadline_at FROM surveys v WHERE {sc} ORDER BY v.id",
+            [*tp, *rp, *dp, *sp],
+            labelled=((2, SURVEY_STATUS),),
+        ),
         # Results without respondents: question, answer value (JSON), how many gave it.
-        out.append(Sheet(
+        Sheet(
             "survey_results",
             "SELECT v.id, v.title, q.position, q.text, q.options, a.value, COUNT(*)"  # noqa: S608
-            " FROM survey_answers a JOIN survey_questions q ON q.id = a.question_id"
-            " JOIN surveys v ON v.id = q.survey_id"
-            f" WHERE a.final = 1 AND {sc} GROUP BY v.id, v.title, q.position, q.text, q.options, a.value"
+            " FROM survey_answers a JOIN survey_responses r ON r.id = a.response_id"
+            " JOIN survey_questions q ON q.id = a.question_id JOIN surveys v ON v.id = q.survey_id"
+            f" WHERE a.final = 1 AND {sc} AND {started} GROUP BY v.id, v.title, q.position, q.text, q.options, a.value"
             " ORDER BY v.id, q.position, a.value",
-            sp,
-        ))
-    return out
-
-
-def iter_rows(conn: sqlite3.Connection, sheet: Sheet, batch: int = 5000) -> Iterator[Row]:
-    cur = conn.execute(sheet.sql, list(sheet.params))
-    while True:
-        chunk = cur.fetchmany(batch)
-        if not chunk:
-            return
-        yield from chunk
-
-
-def count_rows(conn: sqlite3.Connection, sheet: Sheet) -> int:
-    row = conn.execute(f"SELECT COUNT(*) FROM ({sheet.sql}) AS counted", list(sheet.params)).fetchone()  # noqa: S608
-    return int(row[0])
+            [*sp, *rp],
+        ),
+    ]

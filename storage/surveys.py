@@ -1,155 +1,35 @@
-"""SQL of questionnaires: publishing (with outbox invitations), progress, answers, results, jobs."""
+"""SQL of questionnaires: audience, progress, answers, results, jobs.
+
+Reads are `SurveyRepo` methods; writes are functions taking the caller's `Tx` (the service owns
+the transaction, its audit row and the invitations it queues). Scope conditions come from
+storage/scope: the audience (`member_in`) and the answers a coordinator may see.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from storage import audit, outbox
+from bot.surveys.models import Invitee, MemberResponse, Progress, Question, Survey
 from storage.db import Database, Tx
+from storage.scope import Clause, Paths, member_in, survey_in
 from storage.timefmt import from_db, to_db
 
-# (survey id, title, deadline, language, reminder?) -> (html text, reply markup dict)
-MessageFactory = Callable[[int, str, datetime, str, bool], tuple[str, dict[str, Any]]]
 
-
-@dataclass(frozen=True)
-class Question:
-    id: int
-    position: int
-    kind: str
-    text: str
-    options: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Survey:
-    id: int
-    title: str
-    status: str
-    created_by: int
-    invited: int
-    deadline_at: datetime
-    paths: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Progress:
-    """Where a member stands: the next question (None when finished) and a partial multi choice."""
-
-    question: Question | None
-    partial: tuple[int, ...]
-    total: int
-
-
-def _segment(paths: Sequence[str] | None) -> tuple[str, list[Any]]:
-    if paths is None:
-        return "1 = 1", []
-    if not paths:
-        return "1 = 0", []
-    return "(" + " OR ".join("g.path LIKE ?" for _ in paths) + ")", [p + "%" for p in paths]
+def visible_to(paths: Paths, user_id: int, survey: str) -> Clause:
+    """The surveys (table alias `survey`) a coordinator may see: one targets a subtree of their scope
+    (a survey of the whole association, '/', only for those who cover everything), or they made it."""
+    cond, params = survey_in(paths, f"{survey}.id")
+    return f"({cond} OR {survey}.created_by = ?)", [*params, user_id]
 
 
 class SurveyRepo:
+    """Reads."""
+
     def __init__(self, db: Database) -> None:
         self._db = db
-
-    async def publish(
-        self,
-        title: str,
-        questions: Sequence[tuple[str, str, Sequence[str]]],
-        paths: Sequence[str] | None,
-        category: str | None,
-        by_user: int,
-        deadline: datetime,
-        remind_at: datetime,
-        now: datetime,
-        default_lang: str,
-        message: MessageFactory,
-    ) -> tuple[int, int]:
-        """Create the survey, its audience and invitations in one transaction; (id, invited)."""
-        cond, params = _segment(paths)
-        if category is not None:
-            cond += " AND m.category = ?"
-            params.append(category)
-        async with self._db.transaction() as tx:
-            survey_id = await tx.insert(
-                "INSERT INTO surveys (title, created_by, deadline_at, created_at) VALUES (?, ?, ?, ?)",
-                (title, by_user, to_db(deadline), to_db(now)),
-            )
-            await tx.executemany(
-                "INSERT INTO survey_questions (survey_id, position, kind, text, options) VALUES (?, ?, ?, ?, ?)",
-                [
-                    (survey_id, i, kind, text, json.dumps(list(opts), ensure_ascii=False))
-                    for i, (kind, text, opts) in enumerate(questions)
-                ],
-            )
-            await tx.executemany(
-                "INSERT INTO survey_scopes (survey_id, path) VALUES (?, ?)",
-                [(survey_id, p) for p in (paths if paths is not None else ["/"])],
-            )
-            await tx.execute(
-                "INSERT INTO survey_targets (survey_id, member_id)"  # noqa: S608 - cond: fixed text
-                " SELECT DISTINCT ?, m.id FROM members m"
-                " JOIN member_groups mg ON mg.member_id = m.id AND mg.status = 'active'"
-                f" JOIN groups g ON g.id = mg.group_id WHERE m.status = 'active' AND {cond}",
-                (survey_id, *params),
-            )
-            invited = int(await tx.fetchval("SELECT COUNT(*) FROM survey_targets WHERE survey_id = ?", (survey_id,)))
-            await tx.execute("UPDATE surveys SET invited = ? WHERE id = ?", (invited, survey_id))
-            await self._enqueue(tx, survey_id, "survey_invite", False, now, default_lang, message)
-            await tx.executemany(
-                "INSERT INTO survey_jobs (survey_id, kind, due_at) VALUES (?, ?, ?)",
-                [(survey_id, "remind", to_db(remind_at)), (survey_id, "close", to_db(deadline))],
-            )
-            await audit.record(
-                tx, now, by_user, "survey.publish", "survey", survey_id, {"invited": invited, "category": category}
-            )
-        return survey_id, invited
-
-    async def _enqueue(
-        self,
-        tx: Tx,
-        survey_id: int,
-        kind: str,
-        pending_only: bool,
-        now: datetime,
-        default_lang: str,
-        message: MessageFactory,
-    ) -> int:
-        extra = (
-            " AND NOT EXISTS (SELECT 1 FROM survey_responses r WHERE r.survey_id = t.survey_id"
-            " AND r.member_id = t.member_id AND r.completed_at IS NOT NULL)"
-            if pending_only
-            else ""
-        )
-        sql = (
-            "SELECT m.id, m.user_id, COALESCE(b.language, b.tg_language) AS language"  # noqa: S608
-            " FROM survey_targets t JOIN members m ON m.id = t.member_id"
-            " LEFT JOIN bot_users b ON b.user_id = m.user_id"
-            " WHERE t.survey_id = ? AND m.user_id IS NOT NULL" + extra + " ORDER BY m.id"  # extra: fixed text
-        )
-        rows = await tx.fetchall(sql, (survey_id,))
-        survey = await tx.fetchone("SELECT title, deadline_at FROM surveys WHERE id = ?", (survey_id,))
-        assert survey is not None
-        messages = []
-        for r in rows:
-            text, markup = message(
-                survey_id, survey["title"], from_db(survey["deadline_at"]), r["language"] or default_lang, pending_only
-            )
-            messages.append(
-                outbox.OutgoingMessage(
-                    kind, survey_id, int(r["user_id"]), text, member_id=int(r["id"]), reply_markup=markup
-                )
-            )
-        return await outbox.enqueue(tx, messages, now)
-
-    async def group_path(self, group_id: int) -> str | None:
-        value = await self._db.fetchval("SELECT path FROM groups WHERE id = ? AND archived_at IS NULL", (group_id,))
-        return None if value is None else str(value)
 
     async def survey(self, survey_id: int) -> Survey | None:
         row = await self._db.fetchone("SELECT * FROM surveys WHERE id = ?", (survey_id,))
@@ -168,8 +48,17 @@ class SurveyRepo:
             tuple(str(p["path"]) for p in paths),
         )
 
-    async def surveys(self, limit: int = 20) -> list[Survey]:
-        rows = await self._db.fetchall("SELECT id FROM surveys ORDER BY id DESC LIMIT ?", (limit,))
+    async def visible(self, paths: Paths, user_id: int, limit: int = 20, survey_id: int | None = None) -> list[Survey]:
+        """The newest surveys a coordinator may see: one of their subtrees is targeted, or they made it.
+
+        A survey of the whole association ('/') is seen by those who cover everything and its author.
+        """
+        cond, params = visible_to(paths, user_id, "s")
+        only = "" if survey_id is None else " AND s.id = ?"
+        rows = await self._db.fetchall(
+            f"SELECT s.id FROM surveys s WHERE {cond}{only} ORDER BY s.id DESC LIMIT ?",  # noqa: S608
+            (*params, *(() if survey_id is None else (survey_id,)), limit),
+        )
         found = [await self.survey(int(r["id"])) for r in rows]
         return [s for s in found if s is not None]
 
@@ -182,38 +71,6 @@ class SurveyRepo:
             Question(int(r["id"]), int(r["position"]), r["kind"], r["text"], tuple(json.loads(r["options"])))
             for r in rows
         ]
-
-    async def start(self, survey_id: int, member_id: int, now: datetime) -> str:
-        """'ok' | 'closed' | 'not_invited' | 'done' (the response row is created once)."""
-        async with self._db.transaction() as tx:
-            state = await self._state(tx, survey_id, member_id, now)
-            if state != "ok":
-                return state
-            await tx.execute(
-                "INSERT INTO survey_responses (survey_id, member_id, started_at) VALUES (?, ?, ?)"
-                " ON CONFLICT (survey_id, member_id) DO NOTHING",
-                (survey_id, member_id, to_db(now)),
-            )
-        return "ok"
-
-    async def _state(self, tx: Tx, survey_id: int, member_id: int, now: datetime) -> str:
-        row = await tx.fetchone("SELECT status, deadline_at FROM surveys WHERE id = ?", (survey_id,))
-        if row is None:
-            return "not_invited"
-        invited = await tx.fetchval(
-            "SELECT 1 FROM survey_targets WHERE survey_id = ? AND member_id = ?", (survey_id, member_id)
-        )
-        if not invited:
-            return "not_invited"
-        done = await tx.fetchval(
-            "SELECT 1 FROM survey_responses WHERE survey_id = ? AND member_id = ? AND completed_at IS NOT NULL",
-            (survey_id, member_id),
-        )
-        if done:
-            return "done"
-        if row["status"] != "open" or from_db(row["deadline_at"]) <= now:
-            return "closed"
-        return "ok"
 
     async def progress(self, survey_id: int, member_id: int) -> Progress:
         questions = await self.questions(survey_id)
@@ -230,58 +87,60 @@ class SurveyRepo:
                 return Progress(question, partial, len(questions))
         return Progress(None, (), len(questions))
 
-    async def save(
-        self, survey_id: int, member_id: int, question_id: int, value: Any, final: bool, now: datetime
-    ) -> str:
-        """Store one answer; 'saved' | 'completed' | 'closed' | 'done' | 'not_invited'."""
-        async with self._db.transaction() as tx:
-            state = await self._state(tx, survey_id, member_id, now)
-            if state != "ok":
-                return state
-            response_id = await tx.fetchval(
-                "SELECT id FROM survey_responses WHERE survey_id = ? AND member_id = ?", (survey_id, member_id)
-            )
-            if response_id is None:
-                response_id = await tx.insert(
-                    "INSERT INTO survey_responses (survey_id, member_id, started_at) VALUES (?, ?, ?)",
-                    (survey_id, member_id, to_db(now)),
-                )
-            await tx.execute(
-                "INSERT INTO survey_answers (response_id, question_id, value, final) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (response_id, question_id) DO UPDATE SET value = excluded.value, final = excluded.final",
-                (response_id, question_id, json.dumps(value, ensure_ascii=False), int(final)),
-            )
-            missing = await tx.fetchval(
-                "SELECT COUNT(*) FROM survey_questions q WHERE q.survey_id = ? AND NOT EXISTS"
-                " (SELECT 1 FROM survey_answers a WHERE a.response_id = ? AND a.question_id = q.id AND a.final = 1)",
-                (survey_id, response_id),
-            )
-            if int(missing) == 0:
-                await tx.execute(
-                    "UPDATE survey_responses SET completed_at = ? WHERE id = ? AND completed_at IS NULL",
-                    (to_db(now), response_id),
-                )
-                return "completed"
-        return "saved"
+    async def invited(self, survey_id: int, paths: Paths) -> int:
+        """Members invited to the survey, of those inside the scope."""
+        cond, params = member_in(paths, "t.member_id")
+        value = await self._db.fetchval(
+            f"SELECT COUNT(*) FROM survey_targets t WHERE t.survey_id = ? AND {cond}",  # noqa: S608
+            (survey_id, *params),
+        )
+        return int(value or 0)
 
-    async def answers(self, survey_id: int) -> tuple[int, dict[int, list[Any]]]:
-        """(completed responses, question id -> list of values of completed responses)."""
-        completed = int(
-            await self._db.fetchval(
-                "SELECT COUNT(*) FROM survey_responses WHERE survey_id = ? AND completed_at IS NOT NULL", (survey_id,)
-            )
+    async def answers(self, survey_id: int, paths: Paths) -> tuple[int, dict[int, list[Any]]]:
+        """(completed responses, question id -> values) of the completed responses of members in scope."""
+        cond, params = member_in(paths, "r.member_id")
+        completed = await self._db.fetchval(
+            "SELECT COUNT(*) FROM survey_responses r"  # noqa: S608 - cond: fixed text from storage/scope
+            f" WHERE r.survey_id = ? AND r.completed_at IS NOT NULL AND {cond}",
+            (survey_id, *params),
         )
         rows = await self._db.fetchall(
-            "SELECT a.question_id, a.value FROM survey_answers a JOIN survey_responses r ON r.id = a.response_id"
-            " WHERE r.survey_id = ? AND r.completed_at IS NOT NULL ORDER BY r.id",
-            (survey_id,),
+            "SELECT a.question_id, a.value FROM survey_answers a JOIN survey_responses r ON r.id = a.response_id"  # noqa: S608
+            f" WHERE r.survey_id = ? AND r.completed_at IS NOT NULL AND {cond} ORDER BY r.id",
+            (survey_id, *params),
         )
         found: dict[int, list[Any]] = {}
         for r in rows:
             found.setdefault(int(r["question_id"]), []).append(json.loads(r["value"]))
-        return completed, found
+        return int(completed or 0), found
 
-    # --- jobs ----------------------------------------------------------------------------------------
+    async def responses_of(self, member_id: int) -> list[MemberResponse]:
+        """The member's own responses, with their answers (their /mydata export)."""
+        rows = await self._db.fetchall(
+            "SELECT r.id, s.title, r.started_at, r.completed_at FROM survey_responses r"
+            " JOIN surveys s ON s.id = r.survey_id WHERE r.member_id = ? ORDER BY r.id",
+            (member_id,),
+        )
+        found = []
+        for r in rows:
+            answers = await self._db.fetchall(
+                "SELECT q.kind, q.text, q.options, a.value FROM survey_answers a"
+                " JOIN survey_questions q ON q.id = a.question_id WHERE a.response_id = ? ORDER BY q.position",
+                (r["id"],),
+            )
+            found.append(
+                MemberResponse(
+                    str(r["title"]),
+                    from_db(r["started_at"]),
+                    None if r["completed_at"] is None else from_db(r["completed_at"]),
+                    tuple(
+                        (str(a["text"]), _shown(str(a["kind"]), json.loads(a["options"]), json.loads(a["value"])))
+                        for a in answers
+                    ),
+                )
+            )
+        return found
+
     async def due_jobs(self, now: datetime) -> list[tuple[int, int, str]]:
         rows = await self._db.fetchall(
             "SELECT id, survey_id, kind FROM survey_jobs WHERE claimed_at IS NULL AND due_at <= ? ORDER BY due_at, id",
@@ -289,22 +148,163 @@ class SurveyRepo:
         )
         return [(int(r["id"]), int(r["survey_id"]), r["kind"]) for r in rows]
 
-    async def run_job(
-        self, job_id: int, survey_id: int, kind: str, now: datetime, default_lang: str, message: MessageFactory
-    ) -> int | None:
-        """Claim and perform a job in one transaction; None if someone else claimed it."""
-        async with self._db.transaction() as tx:
-            changed = await tx.execute(
-                "UPDATE survey_jobs SET claimed_at = ? WHERE id = ? AND claimed_at IS NULL", (to_db(now), job_id)
-            )
-            if changed != 1:
-                return None
-            if kind == "close":
-                return await tx.execute(
-                    "UPDATE surveys SET status = 'closed', closed_at = ? WHERE id = ? AND status = 'open'",
-                    (to_db(now), survey_id),
-                )
-            status = await tx.fetchval("SELECT status FROM surveys WHERE id = ?", (survey_id,))
-            if status != "open":
-                return 0
-            return await self._enqueue(tx, survey_id, "survey_reminder", True, now, default_lang, message)
+
+def _shown(kind: str, options: list[str], value: Any) -> str:
+    """An answer as the member gave it: the option's text, the rating, or the text."""
+    if kind in ("single", "multi"):
+        picked = value if isinstance(value, list) else [value]
+        return ", ".join(options[int(i)] for i in picked if 0 <= int(i) < len(options))
+    return str(value)
+
+
+# --- writes (inside the service's transaction) ------------------------------------------------------
+async def insert_survey(
+    tx: Tx,
+    title: str,
+    questions: Sequence[tuple[str, str, Sequence[str]]],
+    paths: Paths,
+    by_user: int,
+    deadline: datetime,
+    now: datetime,
+) -> int:
+    """The survey, its questions and the subtrees it targets ('/' for everything)."""
+    survey_id = await tx.insert(
+        "INSERT INTO surveys (title, created_by, deadline_at, created_at) VALUES (?, ?, ?, ?)",
+        (title, by_user, to_db(deadline), to_db(now)),
+    )
+    await tx.executemany(
+        "INSERT INTO survey_questions (survey_id, position, kind, text, options) VALUES (?, ?, ?, ?, ?)",
+        [
+            (survey_id, i, kind, text, json.dumps(list(opts), ensure_ascii=False))
+            for i, (kind, text, opts) in enumerate(questions)
+        ],
+    )
+    await tx.executemany(
+        "INSERT INTO survey_scopes (survey_id, path) VALUES (?, ?)",
+        [(survey_id, p) for p in (paths if paths is not None else ["/"])],
+    )
+    return survey_id
+
+
+async def add_targets(tx: Tx, survey_id: int, paths: Paths, category: str | None) -> int:
+    """Invite the active members of the audience (active memberships in scope, optionally one category)."""
+    # everything ("/"): still only members with an active membership of a live group
+    cond, scope_params = member_in(paths if paths is not None else ("/",), "m.id", active_only=True)
+    params: list[Any] = [survey_id, *scope_params]
+    if category is not None:
+        cond += " AND m.category = ?"
+        params.append(category)
+    await tx.execute(
+        "INSERT INTO survey_targets (survey_id, member_id)"  # noqa: S608 - cond: fixed text from storage/scope
+        f" SELECT ?, m.id FROM members m WHERE m.status = 'active' AND {cond}",
+        params,
+    )
+    invited = int(await tx.fetchval("SELECT COUNT(*) FROM survey_targets WHERE survey_id = ?", (survey_id,)))
+    await tx.execute("UPDATE surveys SET invited = ? WHERE id = ?", (invited, survey_id))
+    return invited
+
+
+async def add_jobs(tx: Tx, survey_id: int, remind_at: datetime, deadline: datetime) -> None:
+    await tx.executemany(
+        "INSERT INTO survey_jobs (survey_id, kind, due_at) VALUES (?, ?, ?)",
+        [(survey_id, "remind", to_db(remind_at)), (survey_id, "close", to_db(deadline))],
+    )
+
+
+async def invitees(tx: Tx, survey_id: int, pending_only: bool) -> list[Invitee]:
+    """The invited members with a Telegram account (only those who have not finished: `pending_only`)."""
+    extra = (
+        " AND NOT EXISTS (SELECT 1 FROM survey_responses r WHERE r.survey_id = t.survey_id"
+        " AND r.member_id = t.member_id AND r.completed_at IS NOT NULL)"
+        if pending_only
+        else ""
+    )
+    rows = await tx.fetchall(
+        "SELECT m.id, m.user_id, COALESCE(b.language, b.tg_language) AS language"  # noqa: S608 - extra: fixed text
+        " FROM survey_targets t JOIN members m ON m.id = t.member_id"
+        " LEFT JOIN bot_users b ON b.user_id = m.user_id"
+        " WHERE t.survey_id = ? AND m.user_id IS NOT NULL" + extra + " ORDER BY m.id",
+        (survey_id,),
+    )
+    return [Invitee(int(r["id"]), int(r["user_id"]), r["language"]) for r in rows]
+
+
+async def title_and_deadline(tx: Tx, survey_id: int) -> tuple[str, datetime]:
+    row = await tx.fetchone("SELECT title, deadline_at FROM surveys WHERE id = ?", (survey_id,))
+    if row is None:
+        raise LookupError(f"survey {survey_id} not found")
+    return str(row["title"]), from_db(row["deadline_at"])
+
+
+async def state(tx: Tx, survey_id: int, member_id: int, now: datetime) -> str:
+    """'ok' | 'closed' | 'not_invited' | 'done' for this member and survey."""
+    row = await tx.fetchone("SELECT status, deadline_at FROM surveys WHERE id = ?", (survey_id,))
+    if row is None:
+        return "not_invited"
+    invited = await tx.fetchval(
+        "SELECT 1 FROM survey_targets WHERE survey_id = ? AND member_id = ?", (survey_id, member_id)
+    )
+    if not invited:
+        return "not_invited"
+    done = await tx.fetchval(
+        "SELECT 1 FROM survey_responses WHERE survey_id = ? AND member_id = ? AND completed_at IS NOT NULL",
+        (survey_id, member_id),
+    )
+    if done:
+        return "done"
+    if row["status"] != "open" or from_db(row["deadline_at"]) <= now:
+        return "closed"
+    return "ok"
+
+
+async def start_response(tx: Tx, survey_id: int, member_id: int, now: datetime) -> None:
+    await tx.execute(
+        "INSERT INTO survey_responses (survey_id, member_id, started_at) VALUES (?, ?, ?)"
+        " ON CONFLICT (survey_id, member_id) DO NOTHING",
+        (survey_id, member_id, to_db(now)),
+    )
+
+
+async def save_answer(
+    tx: Tx, survey_id: int, member_id: int, question_id: int, value: Any, final: bool, now: datetime
+) -> bool:
+    """Store one answer; True when it completed the response."""
+    await start_response(tx, survey_id, member_id, now)
+    response_id = await tx.fetchval(
+        "SELECT id FROM survey_responses WHERE survey_id = ? AND member_id = ?", (survey_id, member_id)
+    )
+    await tx.execute(
+        "INSERT INTO survey_answers (response_id, question_id, value, final) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (response_id, question_id) DO UPDATE SET value = excluded.value, final = excluded.final",
+        (response_id, question_id, json.dumps(value, ensure_ascii=False), int(final)),
+    )
+    missing = await tx.fetchval(
+        "SELECT COUNT(*) FROM survey_questions q WHERE q.survey_id = ? AND NOT EXISTS"
+        " (SELECT 1 FROM survey_answers a WHERE a.response_id = ? AND a.question_id = q.id AND a.final = 1)",
+        (survey_id, response_id),
+    )
+    if int(missing) != 0:
+        return False
+    await tx.execute(
+        "UPDATE survey_responses SET completed_at = ? WHERE id = ? AND completed_at IS NULL", (to_db(now), response_id)
+    )
+    return True
+
+
+async def claim_job(tx: Tx, job_id: int, now: datetime) -> bool:
+    changed = await tx.execute(
+        "UPDATE survey_jobs SET claimed_at = ? WHERE id = ? AND claimed_at IS NULL", (to_db(now), job_id)
+    )
+    return changed == 1
+
+
+async def close(tx: Tx, survey_id: int, now: datetime) -> int:
+    return await tx.execute(
+        "UPDATE surveys SET status = 'closed', closed_at = ? WHERE id = ? AND status = 'open'",
+        (to_db(now), survey_id),
+    )
+
+
+async def status_of(tx: Tx, survey_id: int) -> str | None:
+    value = await tx.fetchval("SELECT status FROM surveys WHERE id = ?", (survey_id,))
+    return None if value is None else str(value)

@@ -1,75 +1,41 @@
-"""Seeding helpers for the feedback and survey tests (rows inserted straight into core tables)."""
+"""Helpers of the feedback and survey tests; seeding goes through tests/factories.py."""
 
 from __future__ import annotations
 
-import json
+import asyncio
 from dataclasses import dataclass
 
 import pytest
-from telegram import Bot, InlineKeyboardMarkup
-from telegram.error import TelegramError
 
 from bot.runtime import BotRuntime
 from sandbox.driver import SandboxUser
 from sandbox.server import FakeTelegram
 from sandbox.state import SandboxMessage
-from storage.db import Database
+from storage.outbox import FINAL_STATUSES
+from tests import factories
+from tests.factories import db_of as db_of  # re-exported for the feature tests
 
 NOW = "2026-11-01T00:00:00.000000Z"
 
 
-def db_of(runtime: BotRuntime) -> Database:
-    assert runtime.db is not None
-    return runtime.db
-
-
 async def add_group(runtime: BotRuntime, name: str, parent: int | None = None, kind: str = "local") -> int:
+    return await factories.add_group(db_of(runtime), name, parent, "head" if parent is None else kind, at=NOW)
+
+
+async def add_member(
+    runtime: BotRuntime, user: SandboxUser, name: str, groups: list[int], language: str | None = "en"
+) -> int:
+    """An active member (category enterprise); `language` None: no /language choice, not yet in touch."""
+    return await factories.add_member(db_of(runtime), user.id, name, groups, language=language, at=NOW)
+
+
+async def add_coordinator(
+    runtime: BotRuntime, user: SandboxUser, group_id: int, language: str | None = "en"
+) -> None:
     db = db_of(runtime)
-    async with db.transaction() as tx:
-        parent_path = (
-            "/" if parent is None else str(await tx.fetchval("SELECT path FROM groups WHERE id = ?", (parent,)))
-        )
-        group_id = await tx.insert(
-            "INSERT INTO groups (parent_id, name, kind, created_at) VALUES (?, ?, ?, ?)",
-            (parent, name, "head" if parent is None else kind, NOW),
-        )
-        await tx.execute("UPDATE groups SET path = ? WHERE id = ?", (f"{parent_path}{group_id}/", group_id))
-    return group_id
-
-
-async def _bot_user(db: Database, user_id: int, language: str) -> None:
-    async with db.transaction() as tx:
-        await tx.execute(
-            "INSERT INTO bot_users (user_id, language, started_at, last_seen_at) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (user_id) DO UPDATE SET language = excluded.language",
-            (user_id, language, NOW, NOW),
-        )
-
-
-async def add_member(runtime: BotRuntime, user: SandboxUser, name: str, groups: list[int], language: str = "en") -> int:
-    db = db_of(runtime)
-    await _bot_user(db, user.id, language)
-    async with db.transaction() as tx:
-        member_id = await tx.insert(
-            "INSERT INTO members (user_id, status, name, category, registered_at, updated_at)"
-            " VALUES (?, 'active', ?, 'enterprise', ?, ?)",
-            (user.id, name, NOW, NOW),
-        )
-        await tx.executemany(
-            "INSERT INTO member_groups (member_id, group_id, status, requested_at) VALUES (?, ?, 'active', ?)",
-            [(member_id, g, NOW) for g in groups],
-        )
-    return member_id
-
-
-async def add_coordinator(runtime: BotRuntime, user: SandboxUser, group_id: int, language: str = "en") -> None:
-    db = db_of(runtime)
-    await _bot_user(db, user.id, language)
-    async with db.transaction() as tx:
-        await tx.execute(
-            "INSERT INTO coordinators (user_id, group_id, appointed_by, appointed_at) VALUES (?, ?, 1, ?)",
-            (user.id, group_id, NOW),
-        )
+    if language is not None:
+        await factories.bot_user(db, user.id, language, at=NOW)
+    await factories.add_coordinator(db, user.id, group_id, 1, at=NOW)
 
 
 @dataclass
@@ -89,23 +55,16 @@ async def tree(runtime: BotRuntime) -> Tree:
     return Tree(head, sub, local, other)
 
 
-async def drain_outbox(runtime: BotRuntime, tg: FakeTelegram) -> int:
-    """Test-only: send pending outbox rows through the bot (the real worker lives elsewhere)."""
+async def drain_outbox(runtime: BotRuntime, tg: FakeTelegram, timeout: float = 5.0) -> int:
+    """Wait until the delivery worker has sent every queued outbox row; returns how many were sent."""
     db = db_of(runtime)
-    rows = await db.fetchall("SELECT id, chat_id, text, reply_markup FROM outbox WHERE status = 'pending' ORDER BY id")
-    sent = 0
-    async with Bot(tg.token, base_url=tg.api_url) as bot:
-        for row in rows:
-            markup = InlineKeyboardMarkup.de_json(json.loads(row["reply_markup"]), bot) if row["reply_markup"] else None
-            try:
-                await bot.send_message(row["chat_id"], row["text"], parse_mode="HTML", reply_markup=markup)
-                status = "sent"
-                sent += 1
-            except TelegramError:
-                status = "failed"
-            async with db.transaction() as tx:
-                await tx.execute("UPDATE outbox SET status = ? WHERE id = ?", (status, row["id"]))
-    return sent
+    marks = ", ".join("?" for _ in FINAL_STATUSES)
+    deadline = asyncio.get_running_loop().time() + timeout
+    while await db.fetchval(f"SELECT COUNT(*) FROM outbox WHERE status NOT IN ({marks})", FINAL_STATUSES):
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError("outbox not drained")
+        await asyncio.sleep(0.02)
+    return int(await db.fetchval("SELECT COUNT(*) FROM outbox WHERE status = 'sent'"))
 
 
 def has_button(text: str) -> object:
@@ -137,6 +96,32 @@ async def submit_feedback(
     done = await user.wait_for(lambda m: m.message_id == prompt.message_id and "reference number" in (m.text or ""))
     assert done.text is not None
     return done.text.split("reference number is ")[1].split(".")[0]
+
+
+async def fresh_queue(coord: SandboxUser) -> SandboxMessage:
+    before = max((m.message_id for m in coord.inbox), default=0)
+    await coord.send("/queue")
+    return await coord.wait_for(
+        lambda m: m.message_id > before and ("Feedback queue" in (m.text or "") or "No feedback" in (m.text or ""))
+    )
+
+
+async def open_item(coord: SandboxUser, ref: str, status_filter: str | None = None) -> SandboxMessage:
+    queue = await fresh_queue(coord)
+    if status_filter:
+        await (await coord.press(queue, status_filter)).answer()
+        queue = await coord.wait_for(lambda m: m.message_id == queue.message_id and ref in str(m.buttons))
+    await (await coord.press(queue, lambda b: str(b.get("text", "")).startswith(ref))).answer()
+    return await coord.wait_for(lambda m: m.message_id == queue.message_id and (m.text or "").startswith(ref))
+
+
+async def write(coord: SandboxUser, item: SandboxMessage, button: str, text: str) -> str:
+    before = max((m.message_id for m in coord.inbox), default=0)
+    await (await coord.press(item, button)).answer()
+    prompt = await coord.wait_for(lambda m: m.message_id > before and "/cancel" in (m.text or ""))
+    await coord.send(text)
+    done = await coord.wait_for(lambda m: m.message_id > prompt.message_id)
+    return done.text or ""
 
 
 @pytest.fixture

@@ -12,16 +12,19 @@ Coordinators: 201 of group 2 (subtree /1/2/), 202 of group 1 (head: everything).
 
 from __future__ import annotations
 
+import re
+import zlib
 from datetime import UTC, datetime
 
 from storage.db import Database
 from storage.timefmt import to_db
+from tests import factories
 
-CATEGORIES = {
-    "A": "民营企业和外资企业管理技术人员",
-    "B": "新媒体从业人员",
-    "C": "自由职业人员",
-    "D": "中介组织和社会组织从业人员",
+CATEGORIES = {  # stored keys, as registration stores them (shown to people through bot/labels)
+    "A": "enterprise",
+    "B": "new_media",
+    "C": "freelancer",
+    "D": "intermediary",
 }
 GROUPS = [
     (1, None, "浦东新联总会", "head", "/1/"),
@@ -50,38 +53,30 @@ HEAD_COORDINATOR = 202
 
 
 async def seed(db: Database) -> None:
+    """The dataset above, through tests/factories.py (then what the factories do not set)."""
     now = to_db(NOV)
+    for gid, parent, name, kind, _path in GROUPS:
+        assert await factories.add_group(db, name, parent, kind, at=now) == gid
+    for mid, uid, status, name, cat, registered in MEMBERS:
+        fields = {"phone": "=13900000001"} if mid == 1 else {}
+        if mid == 3:
+            fields["unreachable_at"] = now
+        if status == "erased":
+            fields["erased_at"] = now
+        groups = [gid for member, gid, _status in MEMBERSHIPS if member == mid]
+        added = await factories.add_member(db, uid, name, groups, CATEGORIES[cat], status, at=to_db(registered),
+                                           **fields)
+        assert added == mid
+    for uid in (101, 102, 103, 104, 106, 107, GROUP_COORDINATOR, HEAD_COORDINATOR):
+        await factories.bot_user(db, uid, "en" if uid == HEAD_COORDINATOR else None, at=now)
+    for uid, gid in ((GROUP_COORDINATOR, 2), (HEAD_COORDINATOR, 1)):
+        await factories.add_coordinator(db, uid, gid, 1, at=now)
     async with db.transaction() as tx:
-        for gid, parent, name, kind, path in GROUPS:
-            await tx.execute(
-                "INSERT INTO groups (id, parent_id, name, kind, path, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (gid, parent, name, kind, path, now),
-            )
-        for mid, uid, status, name, cat, registered in MEMBERS:
-            await tx.execute(
-                "INSERT INTO members (id, user_id, status, name, category, phone, registered_at, updated_at,"
-                " unreachable_at, erased_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    mid, uid, status, name, CATEGORIES[cat], f"=1390000000{mid}" if mid == 1 else None,
-                    to_db(registered), now, now if mid == 3 else None, now if status == "erased" else None,
-                ),
-            )
-        for mid, gid, status in MEMBERSHIPS:
-            await tx.execute(
-                "INSERT INTO member_groups (member_id, group_id, status, requested_at) VALUES (?, ?, ?, ?)",
-                (mid, gid, status, now),
-            )
-        for uid in (101, 102, 103, 104, 106, 107, GROUP_COORDINATOR, HEAD_COORDINATOR):
-            await tx.execute(
-                "INSERT INTO bot_users (user_id, language, started_at, last_seen_at, blocked_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (uid, "en" if uid == HEAD_COORDINATOR else None, now, now, now if uid == 107 else None),
-            )
-        for uid, gid in ((GROUP_COORDINATOR, 2), (HEAD_COORDINATOR, 1)):
-            await tx.execute(
-                "INSERT INTO coordinators (user_id, group_id, appointed_by, appointed_at) VALUES (?, ?, ?, ?)",
-                (uid, gid, 1, now),
-            )
+        await tx.executemany(
+            "UPDATE member_groups SET status = ?, requested_at = ? WHERE member_id = ? AND group_id = ?",
+            [(status, now, mid, gid) for mid, gid, status in MEMBERSHIPS],
+        )
+        await tx.execute("UPDATE bot_users SET blocked_at = ? WHERE user_id = 107", (now,))
 
 
 def _t(text: str) -> str:
@@ -202,3 +197,120 @@ async def seed_notices(db: Database) -> None:
                     await tx.execute(
                         "INSERT INTO notice_acks (notice_id, member_id, at) VALUES (?, ?, ?)", (nid, mid, _t(sent))
                     )
+
+
+# --- reading our documents back ------------------------------------------------------------------
+def pdf_text(data: bytes) -> list[str]:
+    """The text drawn on the pages of a matplotlib-made PDF: one string per text object (BT..ET).
+
+    Enough for our own documents (no PDF library is installed): TrueType (Type 42) fonts with a
+    ToUnicode map, text shown with TJ/Tj in Flate-compressed content streams.
+    """
+    objects = {int(m[1]): m[2] for m in re.finditer(rb"(\d+) 0 obj(.*?)endobj", data, re.S)}
+    dicts = {n: b.split(b"stream", 1)[0] for n, b in objects.items()}
+    fonts: dict[bytes, dict[int, str]] = {}
+    for body in dicts.values():
+        for name, number in re.findall(rb"/(F\d+) (\d+) 0 R", body):
+            unicode_ref = re.search(rb"/ToUnicode (\d+) 0 R", dicts.get(int(number), b""))
+            fonts[name] = _cmap(_stream(objects[int(unicode_ref[1])])) if unicode_ref else {}
+    lines: list[str] = []
+    for page in (b for b in dicts.values() if re.search(rb"/Type\s*/Page[^s]", b)):
+        for number in re.findall(rb"/Contents (\d+) 0 R", page):
+            lines += _shown_text(_stream(objects[int(number)]), fonts)
+    return lines
+
+
+def _stream(body: bytes) -> bytes:
+    match = re.search(rb"stream\r?\n(.*?)\r?\nendstream", body, re.S)
+    if match is None:
+        return b""
+    raw = match[1]
+    return zlib.decompress(raw) if b"/FlateDecode" in body.split(b"stream", 1)[0] else raw
+
+
+def _cmap(text: bytes) -> dict[int, str]:
+    out: dict[int, str] = {}
+
+    def uni(hexa: bytes) -> str:
+        return bytes.fromhex(hexa.decode()).decode("utf-16-be")
+
+    for block in re.findall(rb"beginbfchar(.*?)endbfchar", text, re.S):
+        for code, dst in re.findall(rb"<([0-9a-fA-F]+)>\s*<([0-9a-fA-F]+)>", block):
+            out[int(code, 16)] = uni(dst)
+    for block in re.findall(rb"beginbfrange(.*?)endbfrange", text, re.S):
+        for lo, hi, dst in re.findall(rb"<([0-9a-fA-F]+)>\s*<([0-9a-fA-F]+)>\s*(\[[^\]]*\]|<[0-9a-fA-F]+>)", block):
+            first, last = int(lo, 16), int(hi, 16)
+            if dst.startswith(b"["):
+                for offset, item in enumerate(re.findall(rb"<([0-9a-fA-F]+)>", dst)):
+                    out[first + offset] = uni(item)
+            else:
+                start = int(dst[1:-1], 16)
+                for offset in range(last - first + 1):
+                    out[first + offset] = chr(start + offset)
+    return out
+
+
+_ESCAPES = {ord("n"): b"\n", ord("r"): b"\r", ord("t"): b"\t", ord("b"): b"\b", ord("f"): b"\f"}
+
+
+def _literal(content: bytes, i: int) -> tuple[bytes, int]:
+    """The PDF literal string starting at content[i] == '(' and the index after it."""
+    out = bytearray()
+    depth, i = 1, i + 1
+    while depth:
+        c = content[i]
+        if c == ord("\\"):
+            nxt = content[i + 1]
+            octal = re.match(rb"[0-7]{1,3}", content[i + 1 : i + 4])
+            if octal:
+                out.append(int(octal[0], 8) & 0xFF)
+                i += 1 + len(octal[0])
+                continue
+            out += _ESCAPES.get(nxt, bytes([nxt]) if nxt not in (10, 13) else b"")
+            i += 2
+            continue
+        depth += (c == ord("(")) - (c == ord(")"))
+        if depth:
+            out.append(c)
+        i += 1
+    return bytes(out), i
+
+
+def _shown_text(content: bytes, fonts: dict[bytes, dict[int, str]]) -> list[str]:
+    lines: list[str] = []
+    current: list[str] = []
+    operands: list[bytes | tuple[bytes]] = []  # strings are 1-tuples, everything else plain tokens
+    font: dict[int, str] = {}
+    i = 0
+    while i < len(content):
+        c = content[i : i + 1]
+        if c == b"(":
+            string, i = _literal(content, i)
+            operands.append((string,))
+            continue
+        if c.isspace() or c in b"[]":
+            i += 1
+            continue
+        token = re.match(rb"/?[^\s\[\]()/<>]+|<[^>]*>", content[i:])
+        if token is None:
+            i += 1
+            continue
+        word = token[0]
+        i += len(word)
+        if word.startswith((b"/", b"<")) or re.fullmatch(rb"[-+.0-9]+", word):
+            operands.append(word)
+            continue
+        if word == b"Tf" and len(operands) >= 2 and isinstance(operands[-2], bytes):
+            font = fonts.get(operands[-2][1:], {})
+        elif word in (b"TJ", b"Tj", b"'", b'"'):
+            for item in operands:
+                if isinstance(item, tuple):
+                    raw = item[0]
+                    codes = [int.from_bytes(raw[k : k + 2], "big") for k in range(0, len(raw) - 1, 2)]
+                    current.append("".join(font.get(code, chr(code)) for code in codes))
+        elif word == b"BT":
+            current = []
+        elif word == b"ET":
+            lines.append("".join(current))
+        operands = []
+    return lines

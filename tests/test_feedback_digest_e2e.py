@@ -48,6 +48,7 @@ async def test_digest_is_previewed_then_queued_to_the_segment(tg: FakeTelegram, 
     chats = {r[0] for r in await db_of(bot).fetchall("SELECT chat_id FROM outbox WHERE kind = 'feedback_digest'")}
     assert chats == {author.id, reader.id}
     assert await drain_outbox(bot, tg) == 2
+    await author.wait_for(lambda m: "You said, we did" in (m.text or ""))
     received = await reader.wait_for(lambda m: "You said, we did" in (m.text or ""))
     assert "Open a co-working corner" in (received.text or "") and "张伟" not in (received.text or "")
 

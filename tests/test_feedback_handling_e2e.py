@@ -7,40 +7,22 @@ import json
 import pytest
 
 from bot.runtime import BotRuntime
-from sandbox.driver import SandboxUser
 from sandbox.server import FakeTelegram
-from sandbox.state import SandboxMessage
 from tests.conftest import StartBot
-from tests.feedback_helpers import add_coordinator, add_member, db_of, fast_typing, submit_feedback, tree
+from tests.feedback_helpers import (
+    add_coordinator,
+    add_member,
+    db_of,
+    fast_typing,
+    fresh_queue,
+    open_item,
+    submit_feedback,
+    tree,
+    write,
+)
 
 pytestmark = pytest.mark.usefixtures("fast_typing")
 __all__ = ["fast_typing"]
-
-
-async def fresh_queue(coord: SandboxUser) -> SandboxMessage:
-    before = max((m.message_id for m in coord.inbox), default=0)
-    await coord.send("/queue")
-    return await coord.wait_for(
-        lambda m: m.message_id > before and ("Feedback queue" in (m.text or "") or "No feedback" in (m.text or ""))
-    )
-
-
-async def open_item(coord: SandboxUser, ref: str, status_filter: str | None = None) -> SandboxMessage:
-    queue = await fresh_queue(coord)
-    if status_filter:
-        await (await coord.press(queue, status_filter)).answer()
-        queue = await coord.wait_for(lambda m: m.message_id == queue.message_id and ref in str(m.buttons))
-    await (await coord.press(queue, lambda b: str(b.get("text", "")).startswith(ref))).answer()
-    return await coord.wait_for(lambda m: m.message_id == queue.message_id and (m.text or "").startswith(ref))
-
-
-async def write(coord: SandboxUser, item: SandboxMessage, button: str, text: str) -> str:
-    before = max((m.message_id for m in coord.inbox), default=0)
-    await (await coord.press(item, button)).answer()
-    prompt = await coord.wait_for(lambda m: m.message_id > before and "/cancel" in (m.text or ""))
-    await coord.send(text)
-    done = await coord.wait_for(lambda m: m.message_id > prompt.message_id)
-    return done.text or ""
 
 
 async def test_coordinator_takes_answers_and_member_is_told(tg: FakeTelegram, bot: BotRuntime) -> None:
@@ -104,7 +86,7 @@ async def test_items_outside_scope_are_invisible_and_forged_buttons_refused(tg: 
     queue = await outsider.next_message()
     assert ref not in str(queue.buttons) and "No feedback" in (queue.text or "")
     item_id = await db_of(bot).fetchval("SELECT id FROM feedback_items")
-    for forged in (f"fb:v:{item_id}", f"fb:take:{item_id}", f"fb:close:{item_id}", f"fb:asg:{item_id}:{outsider.id}"):
+    for forged in (f"fb:v:{item_id}", f"fb:take:{item_id}", f"fb:close:{item_id}", f"fb:to:{item_id}:{outsider.id}"):
         result = await outsider.press_data(queue, forged)
         assert "not yours" in ((await result.answer()).text or "")
     own = member.last_message

@@ -41,6 +41,22 @@ async def test_export_is_never_sent_into_a_group_chat(tg: FakeTelegram, bot: Bot
     assert not any(m.document for m in group.messages)
 
 
+async def test_ledger_buttons_pressed_in_a_group_post_nothing_there(tg: FakeTelegram, bot: BotRuntime) -> None:
+    assert bot.db is not None
+    await seed(bot.db)
+    head = tg.create_user("Head", user_id=HEAD_COORDINATOR, language_code="en")
+    group = tg.create_group("浦东新联总会群", [head])
+    await group.send(head, "/stats")  # answered with one line and a link to the private chat
+    await asyncio.sleep(0.3)
+    line = next(m for m in group.messages if m.from_bot)
+    for data in ("lg:h", "lg:s:20260101-20261231", "lg:r"):
+        result = await head.press_data(line, data)
+        await result.answer()
+    await asyncio.sleep(0.3)
+    assert not any("Ledger statistics" in (m.text or "") or "record" in (m.text or "") for m in group.messages)
+    assert tg.counters.validation_errors == []
+
+
 async def _any_message(user: SandboxUser) -> SandboxMessage:
     """A bot message to press buttons on: the answer to /language."""
     await user.send("/language")

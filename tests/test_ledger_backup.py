@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.backup import RestoreError, backups_in, restore
-from bot.backup import main as backup_cli
 from bot.clock import FakeClock
+from bot.ledger.backup import RestoreError, backups_in, restore
+from bot.ledger.backup import main as backup_cli
 from tests.conftest import StartBot
 from tests.ledger_helpers import seed
 

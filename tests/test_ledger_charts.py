@@ -7,7 +7,7 @@ import io
 import pytest
 from matplotlib.image import imread
 
-from bot import charts
+from bot.ledger import charts
 from bot.runtime import BotRuntime
 from sandbox.server import FakeTelegram
 from tests.ledger_helpers import HEAD_COORDINATOR, seed

@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.ledger import BadPeriod, parse_period, period_from_code
+from bot.errors import Refusal
+from bot.ledger import parse_period, period_from_code
 from bot.roles import Scope
 from bot.runtime import BotRuntime
 from sandbox.server import FakeTelegram
@@ -118,5 +119,5 @@ def test_periods_parse_in_the_configured_zone() -> None:
     assert period.start.isoformat() == "2025-12-31T16:00:00+00:00"
     assert period_from_code(period.code, ZONE) == period
     for bad in ("2026-06-30 2026-01-01", "tomorrow", "2026-02-30 2026-03-01", ""):
-        with pytest.raises(BadPeriod):
+        with pytest.raises(Refusal):
             parse_period(bad, ZONE)

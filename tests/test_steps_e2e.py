@@ -139,7 +139,7 @@ async def test_activity_edit_behind_after_restart_asks_the_value_again(
 async def test_questionnaire_building_behind_after_restart_does_not_take_options_as_question(
     tg: FakeTelegram, start_bot: StartBot, settings: Settings
 ) -> None:
-    from handlers.surveys import S_OPTS, S_QTEXT
+    from handlers.surveys.build import S_OPTS, S_QTEXT
 
     tg.set_rate_limits(False)
     runtime = await start_bot()

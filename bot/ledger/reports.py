@@ -1,8 +1,10 @@
 """Documents of the ledger: the XLSX workbook (+ CSV zip), the charts, the period summary PDF.
 
-The export runs in a worker thread (`asyncio.to_thread`) with its own read-only SQLite
-connection, so a large export never blocks other users; it reports progress through a
-thread-safe `Progress` that the handler polls to edit a status message.
+The export runs in a worker thread (`asyncio.to_thread`) on the storage's read-only `Snapshot`
+(one consistent picture for every sheet), so a large export never blocks other users; it reports
+progress through a thread-safe `Progress` that the handler polls to edit a status message.
+Every stored enum-like value (category, status, kind) is written as its label (`models.shown`),
+in the reader's language, in every sheet, chart and page.
 """
 
 from __future__ import annotations
@@ -16,23 +18,33 @@ import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
+from bot import labels
 from bot.i18n import Translator
-from bot.ledger import Stats, median_hours
-from storage.ledger import NoticeRow, Paths, count_rows, export_sheets, iter_rows, open_readonly
+from bot.ledger.models import (
+    CATEGORY,
+    FEEDBACK_KIND,
+    FEEDBACK_STATUS,
+    ExportFiles,
+    NoticeRow,
+    Stats,
+    Text,
+    median_hours,
+    shown,
+)
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from storage.ledger import Sheet, Snapshot
+
 # matplotlib (about 0.9 s to import) is imported only when a chart or PDF is built, not at start-up.
 
-Text = Callable[..., str]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _SHEET_FORBIDDEN = str.maketrans({c: " " for c in "[]:*?/\\"})
 
@@ -64,13 +76,6 @@ class Progress:
             return 100 if self.total <= 0 else min(100, self.done * 100 // self.total)
 
 
-@dataclass(frozen=True)
-class ExportFiles:
-    xlsx: bytes
-    csv_zip: bytes
-    rows: dict[str, int]
-
-
 _TAG = re.compile(r"<[^>]*>")
 
 
@@ -96,12 +101,32 @@ def _cell(value: Any, zone: ZoneInfo) -> Any:
     return value
 
 
-def build_export(db_path: Path, paths: Paths, text: Text, zone: ZoneInfo, progress: Progress) -> ExportFiles:
+class _Words:
+    """Labels of a sheet's labelled columns, looked up once per distinct value."""
+
+    def __init__(self, sheet: Sheet, text: Text) -> None:
+        self._text = text
+        self.columns = sheet.labelled
+        self._known: dict[tuple[str, Any], Any] = {}
+
+    def apply(self, values: list[Any]) -> None:
+        for column, kind in self.columns:
+            value = values[column]
+            word = self._known.get((kind, value))
+            if word is None:
+                word = shown(self._text, kind, value) if isinstance(value, str) else value
+                self._known[(kind, value)] = word
+            values[column] = word
+
+
+def build_export(
+    open_snapshot: Callable[[], Snapshot], paths: Sequence[str] | None, text: Text, zone: ZoneInfo,
+    progress: Progress,
+) -> ExportFiles:
     """The whole ledger of the scope as one XLSX workbook and a zip of CSV files (worker thread)."""
-    conn = open_readonly(db_path, snapshot=True)  # one consistent picture for every sheet
-    try:
-        sheets = export_sheets(conn, paths)
-        progress.total = sum(count_rows(conn, s) for s in sheets)
+    with open_snapshot() as snapshot:  # one consistent picture for every sheet
+        sheets = snapshot.sheets(paths)
+        progress.total = sum(snapshot.count_rows(s) for s in sheets)
         book = Workbook(write_only=True)
         zipped = io.BytesIO()
         rows: dict[str, int] = {}
@@ -111,15 +136,17 @@ def build_export(db_path: Path, paths: Paths, text: Text, zone: ZoneInfo, progre
                 headers = [h.strip() for h in text(f"ledger.cols.{sheet.key}").split("|")]
                 ws = book.create_sheet(title=name.translate(_SHEET_FORBIDDEN)[:31])
                 ws.append(headers)
+                words = _Words(sheet, text)
                 count = 0
                 with archive.open(f"{sheet.key}.csv", "w") as raw:
                     stream = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
                     writer = csv.writer(stream)
                     writer.writerow(headers)
-                    for row in iter_rows(conn, sheet):
+                    for row in snapshot.iter_rows(sheet):
                         values = [_cell(v, zone) for v in row]
                         for column in sheet.html_columns:
                             values[column] = html_to_text(values[column])
+                        words.apply(values)
                         ws.append(values)
                         writer.writerow(["" if v is None else v for v in values])
                         count += 1
@@ -129,29 +156,26 @@ def build_export(db_path: Path, paths: Paths, text: Text, zone: ZoneInfo, progre
                     stream.flush()
                     stream.detach()
                 rows[sheet.key] = count
-        conn.rollback()
-        out = io.BytesIO()
-        book.save(out)
-        return ExportFiles(out.getvalue(), zipped.getvalue(), rows)
-    finally:
-        conn.close()
+    out = io.BytesIO()
+    book.save(out)
+    return ExportFiles(out.getvalue(), zipped.getvalue(), rows)
 
 
 # --- charts ------------------------------------------------------------------------------------
 def category_label(text: Text, category: str | None) -> str:
-    return category if category else text("ledger.category.none")
+    return shown(text, CATEGORY, category) or text("ledger.category.none")
 
 
-KINDS = ("suggestion", "need", "complaint", "other")
-STATUSES = ("new", "assigned", "in_progress", "answered", "closed")
+KINDS = labels.KINDS[FEEDBACK_KIND]
+STATUSES = labels.KINDS[FEEDBACK_STATUS]
 
 
 def kind_label(text: Text, kind: str) -> str:
-    return text(f"ledger.kind.{kind}") if kind in KINDS else kind
+    return shown(text, FEEDBACK_KIND, kind)
 
 
 def status_label(text: Text, status: str) -> str:
-    return text(f"ledger.status.{status}") if status in STATUSES else status
+    return shown(text, FEEDBACK_STATUS, status)
 
 
 def _rate(part: int, whole: int) -> float:
@@ -165,7 +189,7 @@ def notice_label(notice: NoticeRow) -> str:
 
 def stats_charts(stats: Stats, text: Text) -> list[tuple[str, Figure]]:
     """The comparison charts of a statistics answer, as (name, figure)."""
-    from bot import charts
+    from bot.ledger import charts
 
     m = stats.members
     out: list[tuple[str, Figure]] = []
@@ -278,7 +302,7 @@ def build_summary_pdf(stats: Stats, text: Text, sections: Sequence[tuple[str, li
     """A4 pages: the period's figures, then each section's list, then the charts."""
     from matplotlib.backends.backend_pdf import PdfPages
 
-    from bot import charts
+    from bot.ledger import charts
 
     title = text("ledger.doc.title", period=stats.period.label)
     body = stats_lines(stats, text)
@@ -295,8 +319,3 @@ def build_summary_pdf(stats: Stats, text: Text, sections: Sequence[tuple[str, li
             figure.set_size_inches(*charts.A4_INCHES)
             pdf.savefig(figure)
     return buffer.getvalue()
-
-
-def summary_page_count(stats: Stats, sections: Sequence[tuple[str, list[str]]], text: Text) -> int:
-    body = len(stats_lines(stats, text)) + sum(2 + max(1, len(items)) for _h, items in sections)
-    return max(1, -(-body // LINES_PER_PAGE)) + len(stats_charts(stats, text))

@@ -1,11 +1,14 @@
 """Scheduled daily online backups with retention, and a checked restore.
 
-The schedule is a row in `ledger_jobs` (name 'backup', due_at). At start-up the row is
-created if missing (next 03:00 in the configured zone) and a job is armed for it; a run
-claims the row in a transaction (moving due_at to the next day) before copying, so a
-backup never runs twice for one due time, and one that fell due while the bot was down
-runs at start. Backups are SQLite online backups (`Database.backup_to`) named
-`liaison-YYYYMMDD-HHMMSS.db`; only the newest `backup_keep` are kept.
+The schedule is a row in `ledger_jobs` (name 'backup', due_at), created when missing (next
+03:00 in the configured zone). The one scheduler (handlers/feature.py) runs `run_due` as the
+ledger's due work: at start-up (a backup that fell due while the bot was down runs then) and
+every few minutes. A run claims the row in a transaction (moving due_at to the next day) before
+copying, so a backup never runs twice for one due time, even with two processes. Backups are
+SQLite online backups (`Database.backup_to`) named `liaison-YYYYMMDD-HHMMSS.db`; only the
+newest `backup_keep` are kept.
+
+`python -m bot.ledger.backup check FILE` / `restore BACKUP TARGET` (the bot stopped).
 """
 
 from __future__ import annotations
@@ -17,9 +20,10 @@ from pathlib import Path
 
 from bot.clock import Clock
 from bot.config import Settings
+from storage import ledger as st
+from storage.audit import record
 from storage.backupfile import BadFile, copy_file, table_counts
 from storage.db import Database, StorageError
-from storage.ledger import LedgerRepo
 
 log = logging.getLogger(__name__)
 JOB = "backup"
@@ -48,11 +52,12 @@ def next_run(after: datetime, settings: Settings) -> datetime:
 
 
 class BackupService:
-    def __init__(self, db: Database, repo: LedgerRepo, settings: Settings, clock: Clock) -> None:
+    def __init__(self, db: Database, settings: Settings, clock: Clock) -> None:
         self._db = db
-        self._repo = repo
+        self._repo = st.LedgerRepo(db)
         self._settings = settings
         self._clock = clock
+        self._armed = False
 
     @property
     def enabled(self) -> bool:
@@ -62,24 +67,35 @@ class BackupService:
         """Ensure the schedule row exists; return its due time (None when backups are off)."""
         if not self.enabled:
             return None
-        job = await self._repo.ensure_job(JOB, next_run(self._clock.now(), self._settings))
-        return job.due_at
+        async with self._db.transaction() as tx:
+            await st.ensure_job(tx, JOB, next_run(self._clock.now(), self._settings))
+        self._armed = True
+        return await self.due_at()
 
     async def run_due(self) -> BackupResult | None:
-        """Run the backup if it is due and this caller claims it; return the next due time's result."""
+        """Run the backup if it is due and this caller claims it (the ledger's due work)."""
         if not self.enabled:
             return None
+        due = await self.due_at() if self._armed else await self.arm()
         now = self._clock.now()
-        if not await self._repo.claim_job(JOB, now, next_run(now, self._settings)):
-            return None
+        if due is None or due > now:
+            return None  # not due: no write transaction at all
+        async with self._db.transaction() as tx:
+            if not await st.claim_job(tx, JOB, now, next_run(now, self._settings)):
+                return None
         try:
             result = await self.backup_now()
         except _BACKUP_FAILURES as exc:
             log.error("scheduled backup failed: %r", exc)
-            await self._repo.finish_job(JOB, f"failed: {exc!r}", now, None, "ledger.backup_failed")
+            await self._finish(f"failed: {exc!r}", now, "ledger.backup_failed")
             return None
-        await self._repo.finish_job(JOB, f"ok: {result.path.name}", now, None, "ledger.backup")
+        await self._finish(f"ok: {result.path.name}", now, "ledger.backup")
         return result
+
+    async def _finish(self, result: str, now: datetime, action: str) -> None:
+        async with self._db.transaction() as tx:
+            await st.set_job_result(tx, JOB, result)
+            await record(tx, now, None, action, "job", JOB, {"result": result[:500]})
 
     async def backup_now(self) -> BackupResult:
         directory = self._settings.backup_dir
@@ -133,10 +149,10 @@ def restore(backup: Path, target: Path) -> dict[str, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m bot.backup check FILE` / `python -m bot.backup restore BACKUP TARGET` (bot stopped)."""
+    """`python -m bot.ledger.backup check FILE` / `... restore BACKUP TARGET` (the bot stopped)."""
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m bot.backup", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bot.ledger.backup", description=main.__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     check = sub.add_parser("check", help="integrity check and row counts of a backup file")
     check.add_argument("file", type=Path)
