@@ -103,3 +103,47 @@ async def test_copy_to_postgresql(tmp_path: Path, database_url: str | None, monk
     # a second copy into the now non-empty database is refused
     assert await asyncio.to_thread(main, copy_to) == 1
     assert "not empty" in capsys.readouterr().err
+
+
+async def test_write_transactions_of_two_processes_never_interleave(database_url: str | None) -> None:
+    """Two PgDatabase objects (as two processes would hold) read-modify-write one counter: the
+    advisory write lock serialises their transactions, as SQLite's write lock does."""
+    if database_url is None:
+        pytest.skip("needs the PostgreSQL pass (--backend=postgresql)")
+    from storage.db import SyncTx
+    from storage.pg import PgDatabase
+
+    first, second = await PgDatabase.connect(database_url), await PgDatabase.connect(database_url)
+    try:
+        async with first.transaction() as tx:
+            await tx.execute("CREATE TABLE counter (n BIGINT NOT NULL)")
+            await tx.execute("INSERT INTO counter VALUES (0)")
+
+        async def bump(db: PgDatabase) -> None:
+            async with db.transaction() as tx:
+                n = await tx.fetchval("SELECT n FROM counter")
+                await asyncio.sleep(0)
+                await tx.execute("UPDATE counter SET n = ?", (n + 1,))
+
+        def bump_sync(tx: SyncTx) -> None:
+            tx.execute("UPDATE counter SET n = ?", (tx.fetchval("SELECT n FROM counter") + 1,))
+
+        await asyncio.gather(*(bump(db) for _ in range(40) for db in (first, second)),
+                             *(db.write(bump_sync) for _ in range(20) for db in (first, second)))
+        assert await first.fetchval("SELECT n FROM counter") == 120
+        # migrations started by both at once apply each version once
+        assert await asyncio.gather(migrate(first), migrate(second)) == [[], []]
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_failed_statement_rolls_back_the_whole_transaction(fresh_database: Database) -> None:
+    await migrate(fresh_database)
+    with pytest.raises(Exception):  # noqa: B017 - the driver's error type differs per backend
+        async with fresh_database.transaction() as tx:
+            await tx.execute("INSERT INTO bot_users (user_id, started_at, last_seen_at) VALUES (1, 'a', 'b')")
+            await tx.execute("INSERT INTO bot_users (user_id, started_at, last_seen_at) VALUES (1, 'a', 'b')")
+    assert await fresh_database.fetchval("SELECT COUNT(*) FROM bot_users") == 0
+    async with fresh_database.transaction() as tx:  # the connection is usable again
+        assert await tx.insert("INSERT INTO groups (name, kind, created_at) VALUES ('g', 'head', 'x')") >= 1
