@@ -135,6 +135,12 @@ async def fresh_database(database_url: str | None, tmp_path: Path) -> AsyncItera
     await db.close()
 
 
+async def open_test_database(database_url: str | None, path: Path) -> Database:
+    """A database on the backend under test: PostgreSQL at `database_url` (from the fixture of that
+    name), else the SQLite file `path`. The caller closes it."""
+    return await open_database(_DbSettings(database_url, path))
+
+
 class _DbSettings:
     def __init__(self, url: str | None, path: Path) -> None:
         self.database = url
