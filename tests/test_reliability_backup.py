@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from storage.db import Database
-
-pytestmark = pytest.mark.sqlite_only  # SQLite's online backup API and its file under concurrent writers
 from storage.migrations import migrate
 from storage.timefmt import to_db
 from tests.reliability_helpers import NOW
+
+pytestmark = pytest.mark.sqlite_only  # SQLite's online backup API and its file under concurrent writers
 
 STAMP = to_db(NOW)
 
