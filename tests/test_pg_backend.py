@@ -147,3 +147,28 @@ async def test_failed_statement_rolls_back_the_whole_transaction(fresh_database:
     assert await fresh_database.fetchval("SELECT COUNT(*) FROM bot_users") == 0
     async with fresh_database.transaction() as tx:  # the connection is usable again
         assert await tx.insert("INSERT INTO groups (name, kind, created_at) VALUES ('g', 'head', 'x')") >= 1
+
+
+async def test_a_lease_has_one_holder_until_it_expires(fresh_database: Database) -> None:
+    """On the backend under test: leases for one-process work (poller, pacer) across processes."""
+    from datetime import UTC, datetime, timedelta
+
+    from storage import leases
+
+    await migrate(fresh_database)
+    now, ttl = datetime(2026, 12, 3, 12, 0, tzinfo=UTC), timedelta(seconds=10)
+
+    async def take(who: str, at: datetime) -> bool:
+        async with fresh_database.transaction() as tx:
+            return await leases.acquire(tx, "poller", who, at, ttl)
+
+    assert await take("a", now) and not await take("b", now)
+    assert await take("a", now + timedelta(seconds=5))  # renewed: runs until +15 s
+    assert not await take("b", now + timedelta(seconds=12))
+    assert await leases.holder(fresh_database, "poller", now + timedelta(seconds=12)) == "a"
+    assert await take("b", now + timedelta(seconds=16))  # a stopped renewing: b takes over
+    assert not await take("a", now + timedelta(seconds=17))
+    async with fresh_database.transaction() as tx:
+        await leases.release(tx, "poller", "b")
+    assert await leases.holder(fresh_database, "poller", now + timedelta(seconds=17)) is None
+    assert await take("a", now + timedelta(seconds=17))
