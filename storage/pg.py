@@ -17,7 +17,7 @@ stays here:
   seat counted then taken, a migration checked then applied) keep SQLite's semantics.
   Reads run on pooled connections in autocommit, beside the writes, as SQLite's WAL readers do.
 * `write(work)`: `work` runs synchronously in a worker thread on a connection of a small
-  synchronous pool, inside one transaction.
+  synchronous pool, inside a transaction; writes queued meanwhile are group-committed together.
 """
 
 from __future__ import annotations
@@ -118,6 +118,18 @@ def _connect_kwargs() -> dict[str, Any]:
     return {"autocommit": True, "row_factory": _row_factory, "context": ADAPTERS}
 
 
+def _transaction(conn: psycopg.Connection[Any], works: Sequence[Callable[[SyncTx], Any]]) -> list[Any]:
+    """BEGIN (with the write lock), every work, COMMIT; any error rolls back and is raised."""
+    conn.execute(BEGIN_WRITE)
+    try:
+        values = [work(PgSyncTx(conn)) for work in works]
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return values
+
+
 def _insert_returning(sql: str) -> str:
     stripped = sql.rstrip().rstrip(";")
     return stripped if re.search(r"\bRETURNING\b", stripped, re.IGNORECASE) else stripped + " RETURNING id"
@@ -207,6 +219,8 @@ class PgDatabase(Database):
         self._sync_pool = sync_pool
         self._write_lock = asyncio.Lock()
         self.writes = 0
+        self._queued: list[tuple[Callable[[SyncTx], Any], asyncio.Future[Any]]] = []
+        self._handing: asyncio.Task[None] | None = None
 
     @classmethod
     async def connect(cls, url: str, *, max_size: int = 10) -> PgDatabase:
@@ -225,6 +239,8 @@ class PgDatabase(Database):
         return cls(url, pool, sync_pool)
 
     async def close(self) -> None:
+        if self._handing is not None:
+            await asyncio.shield(self._handing)
         async with self._write_lock:
             await self._pool.close()
             await asyncio.to_thread(self._sync_pool.close)
@@ -244,20 +260,61 @@ class PgDatabase(Database):
             self.writes += 1
 
     async def write(self, work: Callable[[SyncTx], T]) -> T:
-        value = await asyncio.to_thread(self._write_now, work)
-        self.writes += 1
-        return value
+        """`work` runs synchronously in a worker thread inside a write transaction.
 
-    def _write_now(self, work: Callable[[SyncTx], T]) -> T:
+        Group-committed as on SQLite: works queued while a batch is under way go together in the
+        next one (one thread hop, one BEGIN and write lock, one COMMIT); if one of them raises, the
+        batch is rolled back and each runs again alone, so no caller's write is lost or failed by
+        another's. Each caller returns once its work is committed.
+        """
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._queued.append((work, future))
+        if self._handing is None:
+            self._handing = asyncio.create_task(self._hand_over())
+        return await future
+
+    async def _hand_over(self) -> None:
+        try:
+            while self._queued:
+                batch, self._queued = self._queued, []
+                try:
+                    outcomes, commits = await asyncio.to_thread(self._run_batch, [work for work, _ in batch])
+                except Exception as exc:  # noqa: BLE001 - the connection failed: every caller gets it
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                except BaseException:  # cancelled (shutting down): so are the callers
+                    for _, future in batch:
+                        future.cancel()
+                    raise
+                self.writes += commits
+                for (_, future), (value, error) in zip(batch, outcomes, strict=True):
+                    if future.done():
+                        continue
+                    if error is not None:
+                        future.set_exception(error)
+                    else:
+                        future.set_result(value)
+        finally:
+            self._handing = None
+
+    def _run_batch(self, works: list[Callable[[SyncTx], Any]]) -> tuple[list[tuple[Any, Exception | None]], int]:
         with self._sync_pool.connection() as conn:
-            conn.execute(BEGIN_WRITE)
             try:
-                value = work(PgSyncTx(conn))
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-            return value
+                return [(value, None) for value in _transaction(conn, works)], 1
+            except Exception as exc:  # noqa: BLE001 - handed to the caller of `write`
+                if len(works) == 1:
+                    return [(None, exc)], 0
+            outcomes: list[tuple[Any, Exception | None]] = []
+            commits = 0
+            for work in works:  # one failed: each again on its own, so the others are not lost with it
+                try:
+                    outcomes.append((_transaction(conn, [work])[0], None))
+                    commits += 1
+                except Exception as exc:  # noqa: BLE001 - handed to the caller of `write`
+                    outcomes.append((None, exc))
+            return outcomes, commits
 
     # Reads (outside any write transaction) ---------------------------------------------------
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:

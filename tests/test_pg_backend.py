@@ -7,6 +7,7 @@ PostgreSQL pass (`--backend=postgresql`) and is skipped in the SQLite one.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -172,3 +173,21 @@ async def test_a_lease_has_one_holder_until_it_expires(fresh_database: Database)
         await leases.release(tx, "poller", "b")
     assert await leases.holder(fresh_database, "poller", now + timedelta(seconds=17)) is None
     assert await take("a", now + timedelta(seconds=17))
+
+
+async def test_one_trip_writes_are_batched_and_a_failure_stays_its_own(fresh_database: Database) -> None:
+    """On either backend: concurrent `write`s commit together; one that raises fails alone."""
+    from storage.db import SyncTx
+
+    await migrate(fresh_database)
+
+    def add(user_id: int) -> Callable[[SyncTx], int]:
+        def work(tx: SyncTx) -> int:
+            return tx.execute("INSERT INTO bot_users (user_id, started_at, last_seen_at) VALUES (?, 'a', 'b')",
+                              (user_id,))
+        return work
+
+    results = await asyncio.gather(*(fresh_database.write(add(i % 5)) for i in range(10)), return_exceptions=True)
+    assert [r for r in results if not isinstance(r, BaseException)] == [1] * 5
+    assert sum(isinstance(r, Exception) for r in results) == 5  # the duplicates, each failed on its own
+    assert await fresh_database.fetchval("SELECT COUNT(*) FROM bot_users") == 5
