@@ -34,6 +34,7 @@ from handlers.members import FEATURE as MEMBERS
 from handlers.menu import CommandMenu
 from handlers.router import route_buttons
 from handlers.state import UiState
+from handlers.webapp import FEATURE as WEBAPP
 from storage.ptbstate import PtbStateRepo
 
 # Our conversations mix message and button steps on purpose (per_message=False): the
@@ -128,4 +129,5 @@ FEATURES: list[Feature] = [
     feedback_handlers.FEATURE,
     survey_handlers.FEATURE,
     ledger.FEATURE,
+    WEBAPP,  # the Mini App's menu button and /desk
 ]

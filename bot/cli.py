@@ -46,6 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                settings.database]
     configure_logging(args.log_level, secrets)
     command = args.command or ("run" if settings.token else "sandbox")
+    quiet_libraries(sandbox=command == "sandbox")
     if command == "run" and not settings.token:
         print("liaison-bot: configuration error: BOT_TOKEN: required to run against Telegram", file=sys.stderr)
         return EXIT_CONFIG
@@ -93,6 +94,21 @@ def _parser() -> argparse.ArgumentParser:
     copy = sub.add_parser("copy-to", help="copy the SQLite database (LIAISON_DB) into an empty PostgreSQL one")
     copy.add_argument("url", help="postgresql://user:password@host:port/dbname of an empty database")
     return parser
+
+
+# Libraries that narrate routine work at INFO: every scheduler tick (apscheduler), every font
+# subset of a chart or PDF (matplotlib, fontTools). Their warnings still show.
+CHATTY_LOGGERS = ("apscheduler", "matplotlib", "fontTools", "PIL")
+# In the sandbox the start lines say everything; PTB's start/stop narration and the polling line are noise.
+SANDBOX_CHATTY_LOGGERS = ("telegram.ext", "bot.runtime")
+
+
+def quiet_libraries(*, sandbox: bool = False) -> None:
+    """Routine library narration logs at WARNING and above only (an idle bot stays quiet)."""
+    for name in (*CHATTY_LOGGERS, *(SANDBOX_CHATTY_LOGGERS if sandbox else ())):
+        logger = logging.getLogger(name)
+        if logger.getEffectiveLevel() < logging.WARNING:
+            logger.setLevel(logging.WARNING)
 
 
 def _stop_event() -> asyncio.Event:
@@ -154,15 +170,23 @@ async def _sandbox(settings: Settings, args: argparse.Namespace) -> None:
 
     stop = _stop_event()
     demo = bool(args.demo) or args.command is None
-    db_path = Path(args.db) if args.db else Path(tempfile.mkdtemp(prefix="liaison-sandbox-")) / "liaison.db"
-    async with FakeTelegram(token=SANDBOX_TOKEN, host=args.host, port=args.port) as tg:
-        runtime = await start_sandbox_bot(tg, settings, db_path, demo=demo)
-        print(f"Sandbox running: fake Bot API at {tg.api_url}, database {db_path}", flush=True)
-        print(f"Web chat: open http://{args.host}:{tg.port}/ in a browser to chat with the bot.", flush=True)
-        try:
-            await stop.wait()
-        finally:
-            await runtime.stop()
+    with contextlib.ExitStack() as cleanup:
+        if args.db:
+            db_path = Path(args.db)
+            data_line = f"Data: kept in {db_path} (run again with --db {args.db} to continue)."
+        else:  # each run starts afresh and leaves nothing behind
+            scratch = cleanup.enter_context(tempfile.TemporaryDirectory(prefix="liaison-sandbox-"))
+            db_path = Path(scratch) / "liaison.db"
+            data_line = "Data: a temporary database, removed when the sandbox stops; keep it with --db FILE."
+        async with FakeTelegram(token=SANDBOX_TOKEN, host=args.host, port=args.port) as tg:
+            runtime = await start_sandbox_bot(tg, settings, db_path, demo=demo)
+            print(f"Web chat: http://{args.host}:{tg.port}/  <- open it in a browser to chat with the bot", flush=True)
+            print(data_line, flush=True)
+            print(f"Fake Bot API at {tg.api_url}; press Ctrl+C to stop.", flush=True)
+            try:
+                await stop.wait()
+            finally:
+                await runtime.stop()
 
 
 async def start_sandbox_bot(tg: FakeTelegram, settings: Settings, db_path: Path, *, demo: bool,
@@ -181,7 +205,10 @@ async def start_sandbox_bot(tg: FakeTelegram, settings: Settings, db_path: Path,
 
     configured = settings.owners or (SANDBOX_OWNER_ID,)
     owners = (*configured, *(i for i in SPARE_OWNER_IDS if i not in configured))
-    sandbox_settings = settings.model_copy(update={"api_url": tg.api_url, "db_path": db_path, "owners": owners})
+    sandbox_settings = settings.model_copy(update={
+        "api_url": tg.api_url, "db_path": db_path, "owners": owners,
+        "webapp_url": settings.webapp_url or f"{tg.base}/webapp/",  # the Mini App on the sandbox's port
+    })
     clock = clock or RealClock()
     tg.owner_ids = list(owners)
     owner_lang = "en" if settings.language == "en" else "zh-hans"
@@ -195,10 +222,10 @@ async def start_sandbox_bot(tg: FakeTelegram, settings: Settings, db_path: Path,
             summary = await load_demo(db, clock.now(), sandbox_settings.zone, owners[0])
         finally:
             await db.close()
-        for persona in summary.personas:
+        for persona in summary.personas:  # registered members who have started the bot: announcements reach them
             if persona.user_id not in tg.world.users:
                 tg.create_user(persona.first_name, persona.last_name, language_code=persona.language_code,
-                               user_id=persona.user_id)
+                               user_id=persona.user_id).state.started = True
             tg.user_notes[persona.user_id] = persona.note
         for other in summary.others:  # they registered long ago: notices reach them, the page hides them
             if other.user_id not in tg.world.users:
@@ -211,6 +238,8 @@ async def start_sandbox_bot(tg: FakeTelegram, settings: Settings, db_path: Path,
                   f"{summary.feedback} feedback items.", flush=True)
     runtime = BotRuntime(sandbox_settings, clock=clock, token=token or SANDBOX_TOKEN)
     await runtime.start()
+    if runtime.webapp is not None:
+        tg.webapp_handler = runtime.webapp.handle
     if demo and not any(not chat.is_private for chat in tg.world.chats.values()):
         personas = [tg.user(uid) for uid in [*owners[:1], *(p.user_id for p in summary.personas)]]
         tg.create_group(summary.chat_title or DEMO_GROUP_TITLE, personas)

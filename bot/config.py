@@ -71,6 +71,11 @@ class Settings(BaseSettings):
     backup_keep: int = Field(default=7, ge=1, le=365, alias="LIAISON_BACKUP_KEEP")
     flood_per_minute: int = Field(default=30, ge=1, le=10_000, alias="LIAISON_FLOOD_PER_MINUTE")
     quiet_hours: str = Field(default="22:00-08:00", alias="LIAISON_QUIET_HOURS")
+    # The coordinator's Mini App: its public https address (unset = no Mini App buttons), the listen
+    # address with long polling (for the operator's HTTPS proxy), and how old initData may be.
+    webapp_url: str | None = Field(default=None, alias="LIAISON_WEBAPP_URL")
+    webapp_listen: str | None = Field(default=None, alias="LIAISON_WEBAPP_LISTEN")
+    webapp_max_age: int = Field(default=86400, ge=60, le=30 * 86400, alias="LIAISON_WEBAPP_MAX_AGE")
 
     @field_validator("owners", mode="before")
     @classmethod
@@ -83,7 +88,8 @@ class Settings(BaseSettings):
             return tuple(int(p) for p in parts)
         return value
 
-    @field_validator("backup_dir", "webhook_url", "webhook_secret", "bot_token", "database_url", mode="before")
+    @field_validator("backup_dir", "webhook_url", "webhook_secret", "bot_token", "webapp_url", "webapp_listen",
+                     "database_url", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         """`NAME=` with nothing after it (as in .env.example) means "not set"."""
@@ -138,6 +144,29 @@ class Settings(BaseSettings):
         if value.startswith("http://") and host in LOOPBACK_HOSTS:
             return value
         raise ValueError("must be an https:// URL (http:// only for 127.0.0.1/localhost)")
+
+    @field_validator("webapp_url")
+    @classmethod
+    def _check_webapp_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        host = urlsplit(value).hostname or ""
+        if value.startswith("https://") and host:
+            return value.rstrip("/") + "/"
+        # Telegram opens only https Mini Apps; http is accepted for this machine (the sandbox).
+        if value.startswith("http://") and host in LOOPBACK_HOSTS:
+            return value.rstrip("/") + "/"
+        raise ValueError("must be an https:// URL (http:// only for 127.0.0.1/localhost)")
+
+    @field_validator("webapp_listen")
+    @classmethod
+    def _check_webapp_listen(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("must be HOST:PORT")
+        return value
 
     @field_validator("webhook_secret")
     @classmethod

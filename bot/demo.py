@@ -93,6 +93,8 @@ async def load_demo(db: Database, now: datetime, zone: ZoneInfo, owner_id: int,
                 organisation=member.get("organisation", ""), position=member.get("position", ""),
                 phone=f"+86139{number + 1:08d}", now=stamp)
             member_ids[member["name"]] = member_id
+            if user_id:  # every demo member with a Telegram id has started the bot: notices reach them
+                await repo.add_bot_user(tx, int(user_id), str(member.get("persona", "zh-hans")), stamp)
             for tag in member.get("expertise", []):
                 await repo.add_expertise(tx, member_id, tag)
             for key in member.get("groups", []):

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
-from telegram import Update
+from telegram import InputFile, Update
 
 from bot.app import FEATURES, build_application
 from bot.clock import Clock
@@ -18,6 +19,7 @@ from bot.context import LiaisonApp
 from bot.i18n import Catalog
 from bot.logsetup import install_redaction
 from bot.services import Services
+from bot.webapp.server import WebApp, serve
 from bot.webhook import WebhookServer
 from handlers import feature as features
 from handlers.common import publish_command_menus
@@ -37,6 +39,8 @@ class BotRuntime:
     app: LiaisonApp | None = None
     services: Services | None = None
     webhook: WebhookServer | None = None
+    webapp: WebApp | None = None
+    _webapp_runner: Any = None
 
     async def start(self, *, polling: bool = True) -> None:
         """Open, migrate, build and start everything; on any failure close what was opened and raise."""
@@ -61,6 +65,14 @@ class BotRuntime:
         await publish_command_menus(app, self.services, app.bot_data.ui.menu)
         await features.start(app, FEATURES)
         await app.start()
+        token = self.token or self.settings.token
+        if token:
+            bot = app.bot
+
+            async def send_file(chat_id: int, name: str, data: bytes, caption: str) -> None:
+                await bot.send_document(chat_id, InputFile(data, filename=name), caption=caption[:1024])
+
+            self.webapp = WebApp(self.services, token, send_file=send_file)
         if not polling:
             return
         assert app.updater is not None
@@ -69,6 +81,8 @@ class BotRuntime:
                 raise RuntimeError("LIAISON_WEBHOOK_SECRET is required in webhook mode")
             host, port = self.settings.listen_host_port
             self.webhook = WebhookServer(app, secret, host, port)
+            if self.webapp is not None:
+                self.webapp.mount(self.webhook.web)  # the Mini App on the webhook's server
             await self.webhook.start(self.settings.webhook_url)
             log.info("receiving updates by webhook on %s:%s", host, port)
         else:
@@ -79,8 +93,15 @@ class BotRuntime:
                 drop_pending_updates=False,
             )
             log.info("receiving updates by long polling")
+            if self.webapp is not None and self.settings.webapp_listen:
+                web_host, _, web_port = self.settings.webapp_listen.rpartition(":")
+                self._webapp_runner = await serve(self.webapp, web_host, int(web_port))
+                log.info("serving the Mini App on %s", self.settings.webapp_listen)
 
     async def stop(self) -> None:
+        if self._webapp_runner is not None:
+            await self._webapp_runner.cleanup()
+            self._webapp_runner = None
         if self.webhook is not None:
             await self.webhook.stop()
             self.webhook = None

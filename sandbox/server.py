@@ -17,6 +17,7 @@ import contextlib
 import logging
 import random
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import fields as dataclass_fields
 from pathlib import Path
 from types import TracebackType
@@ -69,16 +70,20 @@ class FakeTelegram:
         self.user_notes: dict[int, str] = {}
         # Users who exist (they have started the bot) but nobody plays them: the web chat hides them.
         self.background_ids: set[int] = set()
+        # The bot's Mini App handler, served on this port under /webapp/ (set by whoever runs the bot).
+        self.webapp_handler: Callable[[web.Request], Awaitable[web.StreamResponse]] | None = None
         self.app = self._build_app()
 
     # ----- lifecycle -------------------------------------------------------------------------------
     def _build_app(self) -> web.Application:
         from sandbox.control import setup_control
+        from sandbox.webapp import setup_webapp
 
         app = web.Application(client_max_size=MAX_BODY)
         app.router.add_route("*", "/bot{token}/{method}", self._handle_bot)
         app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
         setup_control(app, self)
+        setup_webapp(app, self)
         return app
 
     async def start(self) -> None:

@@ -1,7 +1,7 @@
 """Bot API method catalogue and parameter decoding/validation.
 
-The catalogue is read from the Bot API spec JSON (``TELEGRAM_API_SPEC`` or
-``<repo root>/../shared/telegram-bot-api/api.json``).  Without it only built-in checks remain.
+The catalogue is read from the Bot API spec JSON shipped in ``sandbox/spec/api.json``
+(``TELEGRAM_API_SPEC`` names another copy).  Without it only built-in checks remain.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+SHIPPED_SPEC = Path(__file__).resolve().parent / "spec" / "api.json"
 
 
 class ApiError(Exception):
@@ -105,7 +105,7 @@ def default_spec_path() -> Path:
     env = os.environ.get("TELEGRAM_API_SPEC")
     if env:
         return Path(env)
-    return REPO_ROOT.parent / "shared" / "telegram-bot-api" / "api.json"
+    return SHIPPED_SPEC
 
 
 def _builtin_catalogue() -> dict[str, Method]:

@@ -61,6 +61,14 @@ class DemoRepo:
             (user_id, status, name, category, organisation, position, phone, now, now, now, now),
         )
 
+    async def add_bot_user(self, tx: Tx, user_id: int, tg_language: str, now: str) -> None:
+        """The member has started the bot (messages reach them), speaking ``tg_language``."""
+        await tx.execute(
+            "INSERT INTO bot_users (user_id, started_at, last_seen_at, tg_language) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (user_id) DO NOTHING",
+            (user_id, now, now, tg_language),
+        )
+
     async def add_expertise(self, tx: Tx, member_id: int, tag: str) -> None:
         await tx.execute(
             "INSERT INTO member_expertise (member_id, tag) VALUES (?, ?) ON CONFLICT DO NOTHING", (member_id, tag)

@@ -18,8 +18,14 @@ from typing import Any
 Paths = Sequence[str] | None
 Clause = tuple[str, list[Any]]
 
-TRUE: Clause = ("1 = 1", [])
-FALSE: Clause = ("1 = 0", [])
+
+
+def _true() -> Clause:
+    return "1 = 1", []  # a fresh params list each time: callers may extend it
+
+
+def _false() -> Clause:
+    return "1 = 0", []
 
 
 def _like(path: str) -> str:
@@ -30,9 +36,9 @@ def _like(path: str) -> str:
 def path_in(paths: Paths, column: str) -> Clause:
     """`column` (a group path) lies inside one of the subtrees."""
     if paths is None:
-        return TRUE
+        return _true()
     if not paths:
-        return FALSE
+        return _false()
     clause = " OR ".join(f"{column} LIKE ?" for _ in paths)
     return f"({clause})", [_like(p) for p in paths]
 
@@ -40,7 +46,7 @@ def path_in(paths: Paths, column: str) -> Clause:
 def group_in(paths: Paths, group_column: str) -> Clause:
     """The group `group_column` (an id) lies inside the scope."""
     if paths is None:
-        return TRUE
+        return _true()
     cond, params = path_in(paths, "sgr.path")
     return f"{group_column} IN (SELECT sgr.id FROM groups sgr WHERE {cond})", params  # noqa: S608
 
@@ -51,7 +57,7 @@ def member_in(paths: Paths, member_column: str, *, active_only: bool = False) ->
     `active_only`: only active memberships of live groups count (audiences, directory).
     """
     if paths is None:
-        return TRUE
+        return _true()
     cond, params = path_in(paths, "sg.path")
     status = "smg.status = 'active' AND sg.archived_at IS NULL" if active_only else "smg.status <> 'rejected'"
     return (
@@ -64,7 +70,7 @@ def member_in(paths: Paths, member_column: str, *, active_only: bool = False) ->
 def activity_in(paths: Paths, activity_column: str) -> Clause:
     """An activity is in scope when it is addressed to a group there."""
     if paths is None:
-        return TRUE
+        return _true()
     cond, params = path_in(paths, "sag_g.path")
     return (
         "EXISTS (SELECT 1 FROM activity_groups sag JOIN groups sag_g ON sag_g.id = sag.group_id"  # noqa: S608
@@ -76,9 +82,9 @@ def activity_in(paths: Paths, activity_column: str) -> Clause:
 def activity_within(paths: Paths, activity_column: str) -> Clause:
     """Every group the activity is addressed to lies in scope (and it has at least one)."""
     if paths is None:
-        return TRUE
+        return _true()
     if not paths:
-        return FALSE
+        return _false()
     cond, params = path_in(paths, "swg.path")
     return (
         "(EXISTS (SELECT 1 FROM activity_groups swa WHERE swa.activity_id = "  # noqa: S608
@@ -91,7 +97,7 @@ def activity_within(paths: Paths, activity_column: str) -> Clause:
 def feedback_in(paths: Paths, item_column: str) -> Clause:
     """Feedback is in scope by the author's groups at submission time (feedback_groups)."""
     if paths is None:
-        return TRUE
+        return _true()
     cond, params = path_in(paths, "sfg.path")
     return (
         f"EXISTS (SELECT 1 FROM feedback_groups sfg WHERE sfg.feedback_id = {item_column} AND {cond})",  # noqa: S608
@@ -102,7 +108,7 @@ def feedback_in(paths: Paths, item_column: str) -> Clause:
 def survey_in(paths: Paths, survey_column: str) -> Clause:
     """A survey is in scope when one of the subtrees it targets is."""
     if paths is None:
-        return TRUE
+        return _true()
     cond, params = path_in(paths, "sss.path")
     return (
         f"EXISTS (SELECT 1 FROM survey_scopes sss WHERE sss.survey_id = {survey_column} AND {cond})",  # noqa: S608

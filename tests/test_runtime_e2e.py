@@ -32,7 +32,7 @@ async def test_webhook_mode_processes_updates_with_the_right_secret(tg: FakeTele
     port = _free_port()
     await start_bot(
         webhook_url=f"http://127.0.0.1:{port}/telegram",
-        webhook_secret="s3cret-Token_1",
+        webhook_secret="s3cret-Token_1-long-enough",
         listen=f"127.0.0.1:{port}",
     )
     user = tg.create_user("Webhook Wu", language_code="en")
@@ -44,7 +44,7 @@ async def test_webhook_rejects_missing_or_wrong_secret(tg: FakeTelegram, start_b
     port = _free_port()
     await start_bot(
         webhook_url=f"http://127.0.0.1:{port}/telegram",
-        webhook_secret="s3cret-Token_1",
+        webhook_secret="s3cret-Token_1-long-enough",
         listen=f"127.0.0.1:{port}",
     )
     victim = tg.create_user("Target", language_code="en")
@@ -154,12 +154,12 @@ def test_no_token_starts_the_sandbox_and_says_so(tmp_path: Path) -> None:
         for _ in range(40):
             line = proc.stdout.readline()
             lines.append(line)
-            if "Sandbox running" in line:
+            if "Web chat: http://" in line:
                 break
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
     output = "".join(lines)
     assert "BOT_TOKEN is not set: starting the local sandbox" in output
-    assert "Sandbox running" in output
+    assert f"Web chat: http://127.0.0.1:{port}/" in output
     assert proc.returncode == 0
 

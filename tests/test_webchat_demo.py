@@ -147,3 +147,22 @@ async def test_sandbox_without_owners_adds_the_sandbox_owner_and_the_personas(
         assert heading.replace("<b>", "").replace("</b>", "") in (await owner.next_message()).text
     finally:
         await runtime.stop()
+
+
+async def test_demo_personas_have_started_the_bot_so_announcements_reach_them(
+    tg: FakeTelegram, settings: Settings, clock: FakeClock, tmp_path: Path
+) -> None:
+    """#17: a demo announcement reaches the personas (before, they had never started the bot: 403)."""
+    runtime = await start_sandbox_bot(tg, settings, tmp_path / "s.db", demo=True, clock=clock)
+    try:
+        assert runtime.app is not None and runtime.db is not None
+        for persona in (9100001, 9100002, 9100003):
+            assert tg.user(persona).state.started
+            sent = await runtime.app.bot.send_message(persona, "📣 demo announcement")
+            assert sent.chat.id == persona
+            assert (await tg.user(persona).next_message()).text == "📣 demo announcement"
+        languages = dict(await runtime.db.fetchall("SELECT user_id, tg_language FROM bot_users"
+                                                   " WHERE user_id IN (9100001, 9100003)"))
+        assert languages == {9100001: "zh-hans", 9100003: "en"}  # known as started, in their language
+    finally:
+        await runtime.stop()

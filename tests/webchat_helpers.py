@@ -31,6 +31,9 @@ class WebChat:
     runtime: BotRuntime
 
     async def open(self, user_id: int) -> None:
+        if await self.page.locator("#drawer-btn").is_visible():  # a narrow screen: the user list is a drawer
+            await self.page.click("#drawer-btn")
+            await drawer_settled(self.page, open_=True)
         await self.page.click(f"#user-list li[data-user-id='{user_id}']")
         await expect(self.page.locator("#chat-sub")).to_contain_text(f"user id {user_id}", timeout=TIMEOUT_MS)
 
@@ -59,9 +62,17 @@ class WebChat:
         await message.locator(".inline-kb button", has_text=button).first.click()
 
 
+async def drawer_settled(page: Page, *, open_: bool) -> None:
+    """Wait for the drawer's slide to finish (open: at the left edge; closed: wholly off-screen)."""
+    test = ">= 0" if open_ else "<= 0"
+    edge = "left" if open_ else "right"
+    await page.wait_for_function(
+        f"() => document.getElementById('sidebar').getBoundingClientRect().{edge} {test}", timeout=TIMEOUT_MS)
+
+
 @asynccontextmanager
 async def web_chat(tg: FakeTelegram, settings: Settings, clock: FakeClock, tmp_path: Path,
-                   users: int = 4) -> AsyncIterator[WebChat]:
+                   users: int = 4, viewport: ViewportSize = VIEWPORT, locale: str = "en-US") -> AsyncIterator[WebChat]:
     """The sandbox as `liaison-bot sandbox --demo` runs it, with the page open in headless Chromium."""
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: the browser tests need Debian's chromium package "
@@ -72,7 +83,8 @@ async def web_chat(tg: FakeTelegram, settings: Settings, clock: FakeClock, tmp_p
         async with async_playwright() as playwright:
             context = await playwright.chromium.launch_persistent_context(
                 str(tmp_path / "chromium-profile"), executable_path=str(CHROMIUM), headless=True,
-                args=CHROMIUM_ARGS, viewport=VIEWPORT, accept_downloads=True)
+                args=[*CHROMIUM_ARGS, f"--lang={locale}"], viewport=viewport, locale=locale,
+                accept_downloads=True)
             try:
                 page = context.pages[0] if context.pages else await context.new_page()
                 await page.goto(tg.base + "/")
@@ -87,7 +99,8 @@ async def web_chat(tg: FakeTelegram, settings: Settings, clock: FakeClock, tmp_p
 async def assert_screenshot_not_blank(page: Page, path: Path) -> None:
     await page.screenshot(path=str(path))
     image = Image.open(path).convert("RGB")
-    assert image.size == (VIEWPORT["width"], VIEWPORT["height"])
+    size = page.viewport_size or VIEWPORT
+    assert image.size == (size["width"], size["height"])
     colours = image.getcolors(maxcolors=1_000_000) or []
     assert len(colours) > 50
     non_white = sum(count for count, rgb in colours if rgb != (255, 255, 255))

@@ -12,8 +12,58 @@ const state = {
   lastSeq: 0,
   unread: {},             // chat id -> count
   groupSender: null,
+  stick: true,            // follow the newest message (the view is at the bottom)
 };
 const $ = (id) => document.getElementById(id);
+
+// ---------- page language (the browser's: Chinese or English) ----------
+const TEXTS = {
+  en: {
+    pageTitle: "liaison-bot sandbox chat", sandbox: "sandbox", users: "Users", groups: "Groups",
+    newUser: "+ New user", name: "Name", language: "Language", ownerCheck: "Owner (uses a configured owner id)",
+    create: "Create", newGroup: "+ New group with the bot", groupTitle: "Title",
+    allUsersJoin: "All users are added as members.", chooseUser: "Choose a user", commands: "Commands",
+    sendAs: "Send as", placeholder: "Message or /command", attachTitle: "Send a photo or document", file: "File",
+    contactTitle: "Share my contact", contact: "Contact", send: "Send", chattingWith: "chatting with @{0}",
+    owner: "owner", notStarted: "not started", notStartedTitle: "has not started the bot yet: the bot cannot message them",
+    noGroups: "no group chats yet", members: "{0} members", userId: "user id {0}", noLanguage: "no language",
+    chatId: "chat id {0}", emptyUser: "No messages yet — send /start", emptyGroup: "No messages in this group yet",
+    unsupported: "(unsupported message)", edited: "edited ", as: "as {0}", phonePrompt: "Share contact: phone number",
+    ownersTaken: "Every configured owner id (LIAISON_OWNERS) already has a user.",
+  },
+  zh: {
+    pageTitle: "liaison-bot 沙盒聊天", sandbox: "沙盒", users: "用户", groups: "群聊",
+    newUser: "+ 新建用户", name: "姓名", language: "语言", ownerCheck: "所有者（使用配置的所有者 ID）",
+    create: "创建", newGroup: "+ 新建含机器人的群聊", groupTitle: "群名",
+    allUsersJoin: "所有用户都会加入该群。", chooseUser: "选择用户", commands: "命令",
+    sendAs: "发送者", placeholder: "输入消息或 /命令", attachTitle: "发送图片或文件", file: "文件",
+    contactTitle: "分享我的联系方式", contact: "联系方式", send: "发送", chattingWith: "正在与 @{0} 聊天",
+    owner: "所有者", notStarted: "未启动机器人", notStartedTitle: "尚未启动机器人：机器人无法给他发消息",
+    noGroups: "还没有群聊", members: "{0} 名成员", userId: "用户 ID {0}", noLanguage: "未设语言",
+    chatId: "群 ID {0}", emptyUser: "还没有消息——发送 /start 开始", emptyGroup: "这个群还没有消息",
+    unsupported: "（不支持的消息）", edited: "已编辑 ", as: "以 {0} 身份", phonePrompt: "分享联系方式：手机号",
+    ownersTaken: "配置的所有者 ID（LIAISON_OWNERS）都已有用户。",
+  },
+};
+const LANG = ((navigator.languages && navigator.languages[0]) || navigator.language || "en").toLowerCase().startsWith("zh") ? "zh" : "en";
+function t(key, ...values) {
+  const text = TEXTS[LANG][key] || TEXTS.en[key] || key;
+  return text.replace(/\{(\d)\}/g, (_, i) => String(values[Number(i)]));
+}
+function applyLanguage() {
+  document.documentElement.lang = LANG === "zh" ? "zh-CN" : "en";
+  for (const node of document.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
+  for (const node of document.querySelectorAll("[data-i18n-title]")) node.title = t(node.dataset.i18nTitle);
+  for (const node of document.querySelectorAll("[data-i18n-placeholder]")) node.placeholder = t(node.dataset.i18nPlaceholder);
+  document.title = t("pageTitle");
+}
+
+// ---------- drawer (narrow screens: the user list slides over the chat) ----------
+function setDrawer(open) {
+  $("app").classList.toggle("drawer-open", open);
+  $("scrim").hidden = !open;
+  $("drawer-btn").setAttribute("aria-expanded", String(open));
+}
 const COLORS = ["#e17076", "#7bc862", "#65aadd", "#a695e7", "#ee7aae", "#6ec9cb", "#faa774", "#e5ca77"];
 
 // ---------- HTTP ----------
@@ -124,31 +174,33 @@ function renderSidebar() {
   for (const user of state.users) {
     const name = displayName(user);
     const badges = [];
-    if (isOwner(user.id)) badges.push(el("span", { class: "badge" }, "owner"));
+    if (isOwner(user.id)) badges.push(el("span", { class: "badge" }, t("owner")));
+    if (!user.started) badges.push(el("span", { class: "not-started", title: t("notStartedTitle") }, t("notStarted")));
     const note = state.info.notes[String(user.id)];
     const unread = state.unread[user.id];
     const item = el("li", { "data-user-id": String(user.id), title: "user id " + user.id, onclick: () => select("user", user.id) },
       avatar(name, user.id),
       el("div", { class: "who" },
         el("div", { class: "name" }, name, ...badges),
-        el("div", { class: "muted small name" }, note || (user.language_code || "") + (user.started ? "" : " · not started"))),
+        el("div", { class: "muted small name" }, note || user.language_code || "")),
       unread ? el("span", { class: "unread" }, String(unread)) : null);
     if (state.current && state.current.kind === "user" && state.current.id === user.id) item.classList.add("active");
     users.appendChild(item);
   }
   const groups = $("group-list");
   groups.replaceChildren();
-  if (!state.groups.length) groups.appendChild(el("li", { class: "muted small" }, "no group chats yet"));
+  if (!state.groups.length) groups.appendChild(el("li", { class: "muted small" }, t("noGroups")));
   for (const group of state.groups) {
     const unread = state.unread[group.id];
     const item = el("li", { "data-group-id": String(group.id), onclick: () => select("group", group.id) },
       avatar(group.title, group.id),
       el("div", { class: "who" }, el("div", { class: "name" }, group.title || String(group.id)),
-        el("div", { class: "muted small" }, group.type + " · " + group.member_ids.length + " members")),
+        el("div", { class: "muted small" }, group.type + " · " + t("members", group.member_ids.length))),
       unread ? el("span", { class: "unread" }, String(unread)) : null);
     if (state.current && state.current.kind === "group" && state.current.id === group.id) item.classList.add("active");
     groups.appendChild(item);
   }
+  $("drawer-unread").hidden = !Object.values(state.unread).some(Boolean);
 }
 
 async function loadLists() {
@@ -163,6 +215,7 @@ async function select(kind, id) {
   state.current = { kind, id };
   delete state.unread[id];
   hideCommandMenu();
+  setDrawer(false);
   renderSidebar();
   await refreshChat(true);
   $("text").focus();
@@ -191,14 +244,15 @@ function renderChat(forceScroll) {
   if (isUser) {
     const user = view.user;
     $("chat-title").textContent = displayName(user) + "  ⇄  " + (state.info.bot.first_name || "bot");
-    const parts = ["user id " + user.id, user.language_code || "no language"];
-    if (isOwner(user.id)) parts.push("owner");
+    const parts = [t("userId", user.id), user.language_code || t("noLanguage")];
+    if (isOwner(user.id)) parts.push(t("owner"));
+    if (!user.started) parts.push(t("notStarted"));
     const note = state.info.notes[String(user.id)];
     if (note) parts.push(note);
     $("chat-sub").textContent = parts.join(" · ");
   } else {
     $("chat-title").textContent = view.group.title;
-    $("chat-sub").textContent = view.group.type + " · chat id " + view.group.id;
+    $("chat-sub").textContent = view.group.type + " · " + t("chatId", view.group.id);
   }
   $("contact-btn").hidden = !isUser;
   $("attach-btn").hidden = !isUser;
@@ -206,11 +260,18 @@ function renderChat(forceScroll) {
   renderGroupSender(isUser ? null : view.group);
   box.replaceChildren();
   if (!view.messages.length) {
-    box.appendChild(el("div", { class: "empty" }, isUser ? "No messages yet — send /start" : "No messages in this group yet"));
+    box.appendChild(el("div", { class: "empty" }, isUser ? t("emptyUser") : t("emptyGroup")));
   }
   for (const message of view.messages) box.appendChild(renderMessage(message, isUser));
   renderReplyKeyboard(view.reply_keyboard);
-  if (forceScroll || nearBottom) box.scrollTop = box.scrollHeight;
+  state.stick = forceScroll || nearBottom;
+  if (state.stick) box.scrollTop = box.scrollHeight;
+}
+
+// A photo gets its height only once loaded: keep following the newest message if we were.
+function followAfterLoad() {
+  const box = $("messages");
+  if (state.stick) box.scrollTop = box.scrollHeight;
 }
 
 function renderMessage(message, isPrivate) {
@@ -222,7 +283,8 @@ function renderMessage(message, isPrivate) {
   }
   if (message.photo && message.photo.length) {
     const largest = message.photo[message.photo.length - 1];
-    bubble.appendChild(el("img", { class: "photo", alt: "photo", src: API + "/files/" + encodeURIComponent(largest.file_id) }));
+    bubble.appendChild(el("img", { class: "photo", alt: "photo", onload: followAfterLoad,
+      src: API + "/files/" + encodeURIComponent(largest.file_id) }));
   }
   if (message.document) {
     const doc = message.document;
@@ -238,9 +300,9 @@ function renderMessage(message, isPrivate) {
   if (message.html !== null && message.html !== undefined && message.text !== null) {
     bubble.appendChild(el("div", { class: "text" }, renderTelegramHtml(message.html)));
   } else if (!message.photo && !message.document && !message.contact) {
-    bubble.appendChild(el("div", { class: "muted text" }, "(unsupported message)"));
+    bubble.appendChild(el("div", { class: "muted text" }, t("unsupported")));
   }
-  bubble.appendChild(el("div", { class: "meta" }, (message.edited ? "edited " : "") + timeOf(message)));
+  bubble.appendChild(el("div", { class: "meta" }, (message.edited ? t("edited") : "") + timeOf(message)));
   wrap.appendChild(bubble);
   const markup = message.reply_markup;
   if (markup && markup.inline_keyboard) {
@@ -248,7 +310,9 @@ function renderMessage(message, isPrivate) {
     for (const row of markup.inline_keyboard) {
       const line = el("div", { class: "row" });
       for (const button of row) {
-        if (button.url) {
+        if (button.web_app) {  // opened in the Mini App panel (webapp_panel.js)
+          line.appendChild(el("button", { type: "button", class: "web-app-btn", "data-url": button.web_app.url }, button.text + " ▣"));
+        } else if (button.url) {
           line.appendChild(el("a", { href: SAFE_URL.test(button.url) ? button.url : "#", target: "_blank", rel: "noopener noreferrer" }, button.text + " ↗"));
         } else {
           line.appendChild(el("button", { type: "button", onclick: () => press(message, button) }, button.text));
@@ -288,7 +352,7 @@ function renderGroupSender(group) {
   }
   select.replaceChildren();
   for (const user of state.users) {
-    select.appendChild(el("option", { value: String(user.id) }, "as " + displayName(user)));
+    select.appendChild(el("option", { value: String(user.id) }, t("as", displayName(user))));
   }
   if (state.groupSender) select.value = String(state.groupSender);
   select.hidden = false;
@@ -327,7 +391,7 @@ async function pressReply(label) {
 async function shareContact() {
   if (!state.current || state.current.kind !== "user") return;
   const fallback = "+86138" + String(state.current.id % 100000000).padStart(8, "0");
-  const phone = window.prompt("Share contact: phone number", fallback);
+  const phone = window.prompt(t("phonePrompt"), fallback);
   if (!phone) return;
   try {
     await api("/users/" + state.current.id + "/contact", { method: "POST", json: { phone_number: phone } });
@@ -411,6 +475,12 @@ async function pollEvents() {
 
 // ---------- wiring ----------
 function wire() {
+  $("drawer-btn").addEventListener("click", () => setDrawer(!$("app").classList.contains("drawer-open")));
+  $("scrim").addEventListener("click", () => setDrawer(false));
+  $("messages").addEventListener("scroll", () => {
+    const box = $("messages");
+    state.stick = box.scrollHeight - box.scrollTop - box.clientHeight < 80;
+  });
   $("composer").addEventListener("submit", async (event) => {
     event.preventDefault();
     const input = $("text");
@@ -454,7 +524,7 @@ function wire() {
     if ($("nu-owner").checked) {
       const free = state.info.owner_ids.filter((id) => !state.users.some((u) => u.id === id));
       if (!free.length) {
-        $("nu-error").textContent = "Every configured owner id (LIAISON_OWNERS) already has a user.";
+        $("nu-error").textContent = t("ownersTaken");
         return;
       }
       body.user_id = free[0];
@@ -483,9 +553,10 @@ function wire() {
 }
 
 async function main() {
+  applyLanguage();
   wire();
   state.info = await api("/info");
-  $("bot-name").textContent = "chatting with @" + (state.info.bot.username || "bot");
+  $("bot-name").textContent = t("chattingWith", state.info.bot.username || "bot");
   const head = await api("/events?after=1000000000&timeout=0");
   state.lastSeq = head.last;
   await loadLists();

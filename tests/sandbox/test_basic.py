@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -37,8 +38,7 @@ async def test_unknown_method_404_and_missing_param_400(tg: FakeTelegram, bot: B
 
 
 async def test_spec_methods_the_sandbox_lacks_answer_400(tg: FakeTelegram, bot: Bot) -> None:
-    if not tg.spec_loaded:
-        pytest.skip("the Bot API spec (../shared/telegram-bot-api/api.json) is not beside this checkout")
+    assert tg.spec_loaded, "the Bot API spec ships in sandbox/spec/api.json"
     with pytest.raises(BadRequest, match=r"(?i)not supported by the sandbox"):
         await bot.get_star_transactions()
     assert tg.counters.calls["getStarTransactions"] == 1
@@ -118,3 +118,20 @@ async def test_chat_not_found_blocked_and_never_started(tg: FakeTelegram, bot: B
     updates = await bot.get_updates()
     kicked = [u.my_chat_member for u in updates if u.my_chat_member]
     assert kicked[0].new_chat_member.status == "kicked"
+
+
+def test_the_spec_ships_with_the_repository(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No 'spec not found' on a fresh clone: the default is the copy in sandbox/spec/;
+    TELEGRAM_API_SPEC still names another one."""
+    from sandbox.spec import SHIPPED_SPEC, default_spec_path, load_catalogue
+
+    monkeypatch.delenv("TELEGRAM_API_SPEC", raising=False)
+    assert default_spec_path() == SHIPPED_SPEC and SHIPPED_SPEC.is_file()
+    assert (SHIPPED_SPEC.parent / "LICENSE").is_file()
+    methods, loaded = load_catalogue()
+    assert loaded and "sendmessage" in methods and "getstartransactions" in methods
+    other = tmp_path / "api.json"
+    other.write_text('{"methods": {"getMe": {"fields": []}}}', encoding="utf-8")
+    monkeypatch.setenv("TELEGRAM_API_SPEC", str(other))
+    assert default_spec_path() == other
+    assert set(load_catalogue()[0]) == {"getme"}

@@ -1,0 +1,413 @@
+"""Thin adapters from the Mini App's JSON API onto the feature services (the same calls as the chat).
+
+Every function takes the `Services`, the caller's `Actor` (resolved by `RoleService.actor`, as in
+the chat) and plain request values, and returns JSON-ready data. Notices, feedback and the ledger
+are being restructured on other branches: their views are the functions in this module only, so
+re-pointing them after the merge touches nothing else.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, is_dataclass
+from datetime import date, datetime
+from typing import Any
+from weakref import WeakKeyDictionary
+
+from bot import labels
+from bot.config import Language
+from bot.dates import show
+from bot.errors import Refusal
+from bot.feedback.models import KINDS as FEEDBACK_KINDS
+from bot.feedback.models import OPEN_STATUSES
+from bot.ledger import Period, period_from_code
+from bot.notices import Draft as NoticeDraft
+from bot.notices import NoticeError, parse_repeat
+from bot.roles import AccessDenied, Actor, RoleService
+from bot.segments import Segment
+from bot.services import Services
+from bot.text import export_safe
+from storage.outbox import OutgoingMessage, enqueue
+
+PER_PAGE = 50
+
+
+class BadRequest(ValueError):
+    """A request the API cannot read (400)."""
+
+
+def jsonable(value: Any) -> Any:
+    if is_dataclass(value) and not isinstance(value, type):
+        return {k: jsonable(v) for k, v in asdict(value).items()}
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def lang_of(actor_lang: str | None) -> Language:
+    return "en" if actor_lang == "en" else "zh-Hans"
+
+
+def _label(tr: Any, kind: str, value: str | None) -> str:
+    """`labels.label`, showing a value the catalogue does not know (older data) as stored."""
+    if value is not None and value not in labels.KINDS.get(kind, ()):
+        return value
+    return labels.label(tr, kind, value)
+
+
+def coordinator(actor: Actor) -> None:
+    RoleService.require_coordinator(actor)
+
+
+async def tell(services: Services, user_id: int | None, kind: str, ref_id: int, key: str, **values: Any) -> None:
+    """A message to one person through the outbox, in their resolved language."""
+    if user_id is None:
+        return
+    lang = lang_of(await services.users.language(user_id))
+    text = services.catalog.text(lang, key, **values)
+    async with services.db.transaction() as tx:
+        await enqueue(tx, [OutgoingMessage(kind, ref_id, user_id, str(text), priority=1)], services.clock.now())
+    services.delivery.wake()
+
+
+# --- me ---------------------------------------------------------------------------------------------
+async def me(services: Services, actor: Actor, lang: str) -> dict[str, Any]:
+    groups = await services.org.visible_groups(actor) if actor.is_coordinator else []
+    tr = services.catalog.for_lang(lang_of(lang))
+    return {
+        "user_id": actor.user_id, "role": actor.role.name.lower(), "lang": lang_of(lang),
+        "groups": [{"id": g.id, "name": g.name, "path": g.path} for g in groups],
+        "categories": [{"key": c, "label": _label(tr, "category", c)} for c in labels.KINDS["category"]],
+    }
+
+
+# --- members ------------------------------------------------------------------------------------------
+async def members(services: Services, actor: Actor, q: dict[str, str], lang: str) -> dict[str, Any]:
+    coordinator(actor)
+    criteria: dict[str, Any] = {}
+    if q.get("group"):
+        criteria["group_id"] = _int(q["group"])
+    for key in ("category", "expertise", "name"):
+        if q.get(key):
+            criteria[key] = q[key][:100]
+    page = max(0, _int(q.get("page", "0")))
+    found, total = await services.org.directory(actor, criteria, page)
+    tr = services.catalog.for_lang(lang_of(lang))
+    return {"page": page, "total": total, "per_page": len(found) if found else 0,
+            "items": [{"id": m.id, "name": m.name, "category": _label(tr, "category", m.category),
+                       "organisation": m.organisation, "expertise": list(m.expertise)} for m in found]}
+
+
+async def member_card(services: Services, actor: Actor, member_id: int, lang: str) -> dict[str, Any]:
+    await services.roles.require_member_in_scope(actor, member_id)
+    member = await services.members.get(member_id)
+    if member is None:
+        raise AccessDenied("no such member")
+    tr = services.catalog.for_lang(lang_of(lang))
+    groups = await services.members.memberships_in_scope(actor, member)
+    return {"id": member.id, "name": member.name, "category": _label(tr, "category", member.category),
+            "organisation": member.organisation, "position": member.position, "phone": member.phone,
+            "expertise": list(member.expertise), "interests": member.interests, "status": member.status,
+            "groups": [g.group_name for g in groups]}
+
+
+async def approvals(services: Services, actor: Actor) -> dict[str, Any]:
+    coordinator(actor)
+    return {"items": jsonable(await services.members.pending_requests(actor))}
+
+
+async def decide(services: Services, actor: Actor, member_id: int, group_id: int, approve: bool,
+                 reason: str | None) -> dict[str, Any]:
+    await services.roles.require_group(actor, group_id)
+    done = await services.members.decide(actor.user_id, member_id, group_id, approve, reason)
+    member = await services.members.get(member_id)
+    group = await services.org.group(group_id)
+    if done and member is not None and group is not None:
+        key = "members.approvals.approved_member" if approve else "members.approvals.rejected_member"
+        await tell(services, member.user_id, "approval", member_id, key, group=group.name, reason=reason or "")
+    return {"done": done}
+
+
+# --- activities ---------------------------------------------------------------------------------------
+async def activities(services: Services, actor: Actor, q: dict[str, str]) -> dict[str, Any]:
+    coordinator(actor)
+    page = max(0, _int(q.get("page", "0")))
+    rows = await services.activities.manageable_upcoming(actor)
+    part = rows[page * PER_PAGE:(page + 1) * PER_PAGE]
+    return {"page": page, "total": len(rows), "items": [
+        {"id": a.id, "title": a.title, "place": a.place, "starts_at": a.starts_at.isoformat(),
+         "ends_at": a.ends_at.isoformat(), "capacity": a.capacity, "seats_taken": a.seats_taken,
+         "status": a.status} for a in part]}
+
+
+async def roster(services: Services, actor: Actor, activity_id: int, lang: str) -> dict[str, Any]:
+    found = await services.activities.roster(actor, activity_id)
+    if found is None:
+        raise AccessDenied("activity outside scope")
+    a, entries = found
+    return {"activity": jsonable(a) | {"checkin_code": None}, "items": [
+        {"member_id": e.member_id, "name": e.name, "status": e.status,
+         "status_label": labels.label(services.catalog.for_lang(lang_of(lang)), "signup_status", e.status),
+         "checked_in": e.checked_in_at is not None} for e in entries]}
+
+
+SendFile = Callable[[int, str, bytes, str], Awaitable[None]]
+
+
+async def export_roster(services: Services, actor: Actor, activity_id: int, lang: str,
+                        send_file: SendFile | None) -> dict[str, Any]:
+    """The roster as CSV, sent to the coordinator's own chat (the chat's export, audited by the service)."""
+    if send_file is None:
+        raise BadRequest("files cannot be sent from here")
+    a, entries = await services.activities.export_roster(actor, activity_id, "csv")
+    tr = services.catalog.for_lang(lang_of(lang))
+    zone = services.settings.zone
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([str(tr(f"act.col.{c}")) for c in ("n", "name", "user", "status", "signed_up", "checked_in")])
+    for i, e in enumerate(entries, 1):
+        writer.writerow([export_safe(cell) for cell in (
+            str(i), e.name, str(e.user_id or ""), labels.label(tr, "signup_status", e.status), show(e.created_at, zone),
+            show(e.checked_in_at, zone) if e.checked_in_at else "")])
+    await send_file(actor.user_id, f"roster-{a.id}.csv", buffer.getvalue().encode("utf-8-sig"), a.title)
+    return {"sent": True, "rows": len(entries)}
+
+
+async def check_in(services: Services, actor: Actor, activity_id: int, member_id: int) -> dict[str, Any]:
+    result = await services.activities.mark_attended(actor, activity_id, member_id)
+    return {"done": result.code}
+
+
+def _when(text: Any) -> datetime:
+    try:
+        value = datetime.fromisoformat(str(text))
+    except ValueError as exc:
+        raise BadRequest("bad date") from exc
+    if value.tzinfo is None:
+        raise BadRequest("date without zone")
+    return value
+
+
+async def create_activity(services: Services, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
+    from bot.activities.models import Draft
+
+    coordinator(actor)
+    try:
+        draft = Draft(
+            title=str(body["title"])[:200], description=str(body.get("description", ""))[:2000],
+            place=str(body.get("place", ""))[:200], starts_at=_when(body["starts_at"]), ends_at=_when(body["ends_at"]),
+            signup_deadline=_when(body.get("signup_deadline") or body["starts_at"]),
+            capacity=None if body.get("capacity") in (None, "") else int(body["capacity"]),
+            group_ids=tuple(int(g) for g in body.get("group_ids", ())),
+            categories=tuple(str(c) for c in body.get("categories", ())),
+            survey=bool(body.get("survey", False)),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BadRequest("bad activity") from exc
+    result = await services.activities.create(actor, draft)
+    assert result.activity is not None
+    return {"id": result.activity.id, "recipients": result.extra.get("recipients", 0)}
+
+
+async def edit_activity(services: Services, actor: Actor, activity_id: int, body: dict[str, Any]) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    for key in ("title", "place", "description"):
+        if key in body:
+            changes[key] = str(body[key])[:2000]
+    for key in ("starts_at", "ends_at"):
+        if key in body:
+            changes[key] = _when(body[key])
+    result = await services.activities.edit(actor, activity_id, changes)
+    return {"done": result.code, "told": result.extra.get("told", 0)}
+
+
+# --- ledger ---------------------------------------------------------------------------------------------
+def _period(services: Services, code: str | None) -> Period:
+    if not code:
+        return services.ledger.this_year()
+    try:
+        return period_from_code(code, services.ledger.zone)
+    except Refusal as exc:
+        raise BadRequest("bad period") from exc
+
+
+LEDGER_FRESH_S = 30.0  # the workspace's charts may be this old; the chat's /stats is always live
+# per database (weakly held: a closed runtime's entries go with it), then (scope, period)
+_ledger_cache: WeakKeyDictionary[object, dict[tuple[object, ...], tuple[float, Any]]] = WeakKeyDictionary()
+
+
+async def _stats(services: Services, actor: Actor, period: Period) -> Any:
+    """The ledger's figures for (scope, period), computed at most every LEDGER_FRESH_S per service."""
+    cache = _ledger_cache.setdefault(services.db, {})
+    key = (actor.scope, period.code)
+    now = time.monotonic()
+    hit = cache.get(key)
+    if hit is not None and now - hit[0] < LEDGER_FRESH_S:
+        return hit[1]
+    stats = await services.ledger.stats(actor.scope, period)
+    if len(cache) > 256:
+        cache.clear()
+    cache[key] = (now, stats)
+    return stats
+
+
+async def ledger(services: Services, actor: Actor, q: dict[str, str], lang: str) -> dict[str, Any]:
+    coordinator(actor)
+    period = _period(services, q.get("period"))
+    stats = await _stats(services, actor, period)
+    tr = services.catalog.for_lang(lang_of(lang))
+    m = stats.members
+    return {
+        "period": {"code": period.code, "first": period.first.isoformat(), "last": period.last.isoformat()},
+        "periods": {"month": services.ledger.this_month().code, "year": services.ledger.this_year().code},
+        "members": {"total": m.total, "active": m.active, "pending_approvals": m.pending_approvals,
+                    "joined": m.joined_in_period, "stale": m.stale_profiles, "unreachable": m.unreachable},
+        "by_category": [{"key": c.category, "label": _label(tr, "category", c.category) or "—",
+                         "active": c.active, "pending": c.pending} for c in m.by_category],
+        "by_group": [{"id": g.group_id, "name": g.name, "active": g.active, "pending": g.pending}
+                     for g in m.by_group],
+        "activities": {"held": stats.activities.held, "signups": stats.activities.signups,
+                       "attended": stats.activities.attended,
+                       "monthly": [[d.isoformat(), a, b] for d, a, b in stats.activities.monthly(period)]},
+        "notices": {"sent": stats.notices.sent, "recipients": stats.notices.recipients,
+                    "acknowledged": stats.notices.acknowledged},
+    }
+
+
+# --- notices --------------------------------------------------------------------------------------------
+async def notices(services: Services, actor: Actor, q: dict[str, str]) -> dict[str, Any]:
+    rows = await services.notices.listing(actor)
+    page = max(0, _int(q.get("page", "0")))
+    items = []
+    for row in rows[page * PER_PAGE:(page + 1) * PER_PAGE]:
+        _, st = await services.notices.stats(actor, row.id)
+        items.append({"id": row.id, "text": row.text[:200], "status": row.status,
+                      "due": row.next_due_at.isoformat() if row.next_due_at else None,
+                      "recipients": st.recipients, "delivered": st.delivered, "failed": st.failed,
+                      "acknowledged": st.acknowledged})
+    return {"page": page, "total": len(rows), "items": items}
+
+
+async def notice(services: Services, actor: Actor, notice_id: int, q: dict[str, str]) -> dict[str, Any]:
+    row, st = await services.notices.stats(actor, notice_id)
+    page = max(0, _int(q.get("page", "0")))
+    pending, total = await services.notices.pending(actor, notice_id, page, PER_PAGE)
+    by_group: dict[str, int] = {}
+    for p in pending:
+        by_group[p.group_name] = by_group.get(p.group_name, 0) + 1
+    return {"id": row.id, "text": row.text, "status": row.status, "stats": jsonable(st),
+            "pending": {"page": page, "total": total, "items": jsonable(pending), "by_group": by_group}}
+
+
+async def nudge(services: Services, actor: Actor, notice_id: int) -> dict[str, Any]:
+    return {"queued": await services.notices.nudge(actor, notice_id)}
+
+
+def _segment(body: dict[str, Any]) -> Segment:
+    try:
+        groups = tuple(int(g) for g in body.get("group_ids", ()))
+        categories = tuple(str(c) for c in body.get("categories", ()))
+    except (TypeError, ValueError) as exc:
+        raise BadRequest("bad audience") from exc
+    return Segment(everyone=bool(body.get("everyone")) or (not groups and not categories),
+                   group_ids=groups, categories=categories)
+
+
+async def audience(services: Services, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
+    return {"count": await services.notices.count(actor, _segment(body))}
+
+
+async def compose(services: Services, actor: Actor, body: dict[str, Any], lang: str) -> dict[str, Any]:
+    """Preview (`send` false: the recipient count and the text as sent) or create the notice."""
+    segment = _segment(body)
+    text = str(body.get("text", ""))
+    zone = services.ledger.zone
+    at = _when(body["at"]) if body.get("at") else None
+    recurrence = until = None
+    if body.get("repeat"):
+        parsed = parse_repeat(str(body["repeat"]), zone)
+        if parsed is None:
+            raise BadRequest("bad repeat")
+        recurrence, until = parsed
+    draft = NoticeDraft(text=text, segment=segment, at=at, recurrence=recurrence, until=until,
+                        urgent=bool(body.get("urgent", False)))
+    count = await services.notices.count(actor, segment)
+    if not body.get("send"):
+        return {"preview": True, "count": count, "text": text}
+    created = await services.notices.create(actor, draft, lang_of(lang))
+    return {"id": created.notice_id, "recipients": created.recipients,
+            "due": created.due_at.isoformat() if created.due_at else None}
+
+
+# --- feedback --------------------------------------------------------------------------------------------
+async def feedback(services: Services, actor: Actor, q: dict[str, str]) -> dict[str, Any]:
+    """One page of the board in a status column (the queue as the chat pages it)."""
+    status = q.get("status") or None
+    overdue = status == "overdue"
+    page = max(0, _int(q.get("page", "0")))
+    found = await services.feedback.queue(actor, None if overdue else status, None, None, page)
+    now = services.clock.now()
+    items = []
+    for row in found.rows:
+        i, _notes = await services.feedback.view(actor, row.id)
+        late = i.status in OPEN_STATUSES and i.due_at < now
+        if overdue and not late:
+            continue
+        items.append({"id": i.id, "ref": i.ref, "kind": i.kind, "body": i.body[:300], "status": i.status,
+                      "overdue": late, "author": None if i.anonymous else i.author_name,
+                      "assignee": i.assignee_user_id, "groups": list(i.group_names), "answer": i.answer})
+    return {"page": found.page, "pages": found.pages, "total": found.total, "items": items}
+
+
+async def feedback_action(services: Services, actor: Actor, item_id: int, action: str,
+                          body: dict[str, Any]) -> dict[str, Any]:
+    fb = services.feedback
+    if action == "assign":
+        to = int(body.get("user_id") or actor.user_id)
+        return {"ref": await fb.assign(actor, item_id, to)}
+    if action == "note":
+        await fb.add_note(actor, item_id, str(body.get("text", "")))
+        return {"done": True}
+    if action == "answer":
+        text = str(body.get("text", ""))
+        if not body.get("send"):
+            await fb.view(actor, item_id)
+            return {"preview": True, "text": fb.clean_text(text)}
+        item, chat_id = await fb.answer(actor, item_id, text)
+        if chat_id is not None:
+            await tell(services, chat_id, "fb_answer", item.id, "fb.answer_to_member", ref=item.ref,
+                       text=item.body[:200], answer=item.answer or "")
+        return {"ref": item.ref, "status": item.status}
+    raise BadRequest("unknown action")
+
+
+# --- a member's own feedback (the chat's /feedback as a form) -----------------------------------------------
+async def my_feedback(services: Services, actor: Actor) -> dict[str, Any]:
+    items = await services.feedback.mine(actor)
+    return {"remaining_today": await services.feedback.remaining_today(actor),
+            "items": [{"id": i.id, "ref": i.ref, "kind": i.kind, "status": i.status, "body": i.body[:300],
+                       "answer": i.answer} for i in items]}
+
+
+async def submit_feedback(services: Services, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
+    kind = str(body.get("kind", "suggestion"))
+    if kind not in FEEDBACK_KINDS:
+        raise BadRequest("unknown kind")
+    created = await services.feedback.submit(actor, kind, str(body.get("text", "")), bool(body.get("anonymous")), [])
+    return {"ref": created.ref}
+
+
+def _int(text: str | None) -> int:
+    if text is None or not text.isascii() or not text.lstrip("-").isdigit() or len(text) > 12:
+        raise BadRequest("not a number")
+    return int(text)
+
+
+__all__ = ["AccessDenied", "BadRequest", "NoticeDraft", "NoticeError"]

@@ -1,0 +1,89 @@
+"""Opening the coordinator's Mini App from Telegram (only when `LIAISON_WEBAPP_URL` is set).
+
+- the chat's menu button (setChatMenuButton with MenuButtonWebApp) for owners and coordinators,
+  set at start-up and again whenever they use /desk;
+- /desk: `web_app` buttons straight into each view (台账, 通知, 活动, 反馈, 成员).
+`desk_button(services, lang, view)` gives other features the same button for their messages.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, MenuButtonWebApp, Update, WebAppInfo
+from telegram.error import TelegramError
+from telegram.ext import CommandHandler
+
+from bot.context import Ctx, LiaisonApp
+from bot.roles import Role
+from handlers.base import actor, reply, translator
+from handlers.feature import Feature
+from handlers.menu import CommandMenu
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+VIEWS = ("ledger", "notices", "activities", "feedback", "members")
+
+
+def view_url(services: Services, view: str | None = None) -> str | None:
+    base = services.settings.webapp_url
+    if base is None:
+        return None
+    return base if view is None else f"{base}?view={view}"
+
+
+def desk_button(services: Services, text: str, view: str | None = None) -> InlineKeyboardButton | None:
+    """A `web_app` button opening the Mini App (at `view`), or None when no Mini App is configured."""
+    url = view_url(services, view)
+    return None if url is None else InlineKeyboardButton(text, web_app=WebAppInfo(url))
+
+
+async def set_menu_button(bot: Bot, services: Services, user_id: int) -> bool:
+    url = view_url(services)
+    if url is None:
+        return False
+    lang = await services.users.language(user_id)
+    text = str(services.catalog.for_lang(lang)("webapp.menu"))
+    try:
+        await bot.set_chat_menu_button(chat_id=user_id, menu_button=MenuButtonWebApp(text, WebAppInfo(url)))
+    except TelegramError as exc:  # e.g. the user never opened the chat: try again at their next /desk
+        log.info("menu button for %s not set (%s)", user_id, type(exc).__name__)
+        return False
+    return True
+
+
+async def on_startup(app: LiaisonApp) -> None:
+    services = app.bot_data.services
+    if services is None or services.settings.webapp_url is None:
+        return
+    people = {*services.roles.owners, *await services.roles.coordinator_user_ids()}
+    for user_id in sorted(people):
+        await set_menu_button(app.bot, services, user_id)
+
+
+async def desk(update: Update, context: Ctx) -> None:
+    services = context.services
+    tr = await translator(update, context)
+    who = await actor(update, context)
+    if not who.is_coordinator:
+        await reply(update, tr("common.not_allowed"))
+        return
+    if services.settings.webapp_url is None:
+        await reply(update, tr("webapp.not_configured"))
+        return
+    buttons = [desk_button(services, str(tr(f"webapp.view.{view}")), view) for view in VIEWS]
+    rows = [[b] for b in buttons if b is not None]
+    await set_menu_button(context.bot, services, who.user_id)
+    await reply(update, tr("webapp.desk"), InlineKeyboardMarkup(rows))
+
+
+def register(app: LiaisonApp, menu: CommandMenu) -> None:
+    app.add_handler(CommandHandler("desk", desk))
+    menu.add("desk", "cmd.desk", Role.COORDINATOR)
+
+
+FEATURE = Feature("webapp", register, on_startup=(on_startup,))
