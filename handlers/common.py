@@ -8,7 +8,15 @@ import time
 from collections import deque
 from functools import partial
 
-from telegram import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat, Update
+from telegram import (
+    BotCommand,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
+    InlineKeyboardButton,
+    Message,
+    MessageEntity,
+    Update,
+)
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import (
     ApplicationHandlerStop,
@@ -21,9 +29,10 @@ from telegram.ext import (
 )
 
 from bot import callbacks
+from bot.callbacks import Button
 from bot.config import LANGUAGES, Language
 from bot.context import Ctx, LiaisonApp
-from bot.i18n import Catalog
+from bot.i18n import Catalog, Translator
 from bot.roles import SERVICE_IDS, Role
 from bot.services import Services
 from handlers import keyboards as kb
@@ -112,6 +121,24 @@ async def guard(update: Update, context: Ctx) -> None:
         await asyncio.sleep(delay)
     if update.effective_chat and update.effective_chat.type == "private":
         await context.services.users.touch(user.id, user.language_code)
+        await _menu_on_first_contact(context, user.id)
+
+
+# Users whose chat menu this process has set (or found to need no own menu), per bot object.
+_MENU_SET: dict[int, set[int]] = {}
+
+
+async def _menu_on_first_contact(context: Ctx, user_id: int) -> None:
+    """An owner or coordinator writing for the first time since start-up gets their role's menu
+    (at start-up it could not be set for a chat that did not exist yet)."""
+    seen = _MENU_SET.setdefault(id(context.bot), set())
+    if user_id in seen:
+        return
+    seen.add(user_id)
+    who = await context.services.roles.actor(user_id)
+    if who.role >= Role.COORDINATOR:
+        lang = await context.services.users.chosen_language(user_id)
+        await set_chat_commands(context, user_id, who.role, lang, context.ui.menu)
 
 
 # --- /start ---------------------------------------------------------------------------------------
@@ -130,16 +157,70 @@ async def start(update: Update, context: Ctx) -> None:
     await show_home(update, context)
 
 
+# A home button that runs a command: the same handler (and guided flow) as typing it.
+HOME_COMMAND = Button("hc", name=str)
+# The coordinators' first home rows: (text key, command).
+COORDINATOR_HOME = (
+    ("home.notice", "notice"),
+    ("home.newactivity", "newactivity"),
+    ("home.queue", "queue"),
+    ("home.approvals", "approvals"),
+)
+_COVERED_BY_COORDINATOR_HOME = {"members.home.approvals"}
+
+
 async def show_home(update: Update, context: Ctx) -> None:
     tr = await translator(update, context)
     who = await actor(update, context)
     user = update.effective_user
     name = user.first_name if user else ""
-    menu = context.ui.menu
-    buttons = [kb.button(str(tr(b.text_key)), b.callback_data) for b in menu.home_for(who.role)]
+    rows = home_rows(tr, who.role, context.ui.menu)
     key = "start.welcome_member" if who.role >= Role.MEMBER else "start.welcome"
     text = tr(key, name=name) + "\n\n" + tr("start.hint_help")
-    await edit_or_reply(update, text, kb.inline(kb.columns(buttons)) if buttons else None)
+    await edit_or_reply(update, text, kb.inline(rows) if rows else None)
+
+
+def home_rows(tr: Translator, role: Role, menu: CommandMenu) -> list[list[InlineKeyboardButton]]:
+    """The home buttons of `role`: a coordinator's four daily tasks first, then the features' own."""
+    known = {c.command for c in menu.for_role(role)}
+    rows: list[list[InlineKeyboardButton]] = []
+    skip: set[str] = set()
+    if role >= Role.COORDINATOR:
+        first = [
+            kb.button(str(tr(key)), HOME_COMMAND.data(name=command))
+            for key, command in COORDINATOR_HOME
+            if command in known
+        ]
+        rows += kb.columns(first)
+        skip = _COVERED_BY_COORDINATOR_HOME
+    buttons = [kb.button(str(tr(b.text_key)), b.callback_data) for b in menu.home_for(role) if b.text_key not in skip]
+    return rows + kb.columns(buttons)
+
+
+async def home_command(update: Update, context: Ctx) -> None:
+    """A home button standing for a command: handled exactly as if the command had been typed
+    (its entry point starts the same guided flow), for commands the caller's role may use."""
+    pressed = press(update, HOME_COMMAND)
+    query = update.callback_query
+    if pressed is None or query is None or query.message is None:
+        return
+    who = await actor(update, context)
+    name = pressed.text("name")
+    if name not in {c.command for c in context.ui.menu.for_role(who.role)}:
+        tr = await translator(update, context)
+        await answer(update, str(tr("common.not_allowed")), alert=True)
+        return
+    await answer(update)
+    typed = Message(
+        message_id=query.message.message_id,
+        date=query.message.date,
+        chat=query.message.chat,
+        from_user=query.from_user,
+        text=f"/{name}",
+        entities=[MessageEntity(MessageEntity.BOT_COMMAND, 0, len(name) + 1)],
+    )
+    typed.set_bot(context.bot)
+    await context.application.process_update(Update(update.update_id, message=typed))
 
 
 async def home_button(update: Update, context: Ctx) -> None:
@@ -148,12 +229,34 @@ async def home_button(update: Update, context: Ctx) -> None:
 
 
 # --- /help ------------------------------------------------------------------------------------------
+# /help by task: (group key, its commands). Commands of no group are listed last ("more").
+HELP_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("help.group.notices", ("notice", "notices", "survey", "surveys")),
+    ("help.group.activities", ("activities", "checkin", "newactivity", "manage", "editactivity", "capacity")),
+    ("help.group.members", ("members", "approvals", "invite", "groups", "coordinators")),
+    ("help.group.feedback", ("feedback", "myfeedback", "queue", "digest")),
+    ("help.group.ledger", ("myrecord", "stats", "summary", "export", "audit")),
+    ("help.group.mine", ("profile", "mydata", "forget", "language")),
+    ("help.group.basics", ("start", "help", "cancel")),
+)
+
+
 async def help_command(update: Update, context: Ctx) -> None:
+    """What the caller may do, grouped by task (a member sees 活动/反馈/我的资料, a coordinator also
+    通知/成员/台账); every line a command and what it is for, no syntax to learn."""
     tr = await translator(update, context)
     who = await actor(update, context)
     menu = context.ui.menu
+    allowed = {c.command: c for c in menu.for_role(who.role)}
     lines: list[str] = [tr(f"help.intro.{who.role.name.lower()}")]
-    lines += [f"/{c.command} — {tr(c.description_key)}" for c in menu.for_role(who.role)]
+    listed: set[str] = set()
+    for group_key, commands in (*HELP_GROUPS, ("help.group.more", tuple(allowed))):
+        mine = [allowed[c] for c in commands if c in allowed and c not in listed]
+        if not mine:
+            continue
+        lines += ["", f"<b>{tr(group_key)}</b>"]
+        lines += [f"/{c.command} — {tr(c.description_key)}" for c in mine]
+        listed.update(c.command for c in mine)
     await reply(update, "\n".join(lines))
 
 
@@ -213,8 +316,10 @@ async def unknown_command(update: Update, context: Ctx) -> None:
 
 
 async def unrecognised(update: Update, context: Ctx) -> None:
+    """Free text the bot does not understand: say so, with the home buttons to go on from."""
     tr = await translator(update, context)
-    await reply(update, tr("common.unrecognised"))
+    rows = home_rows(tr, (await actor(update, context)).role, context.ui.menu)
+    await reply(update, tr("common.unrecognised"), kb.inline(rows) if rows else None)
 
 
 # --- command menus ----------------------------------------------------------------------------------
@@ -314,6 +419,7 @@ def register(app: LiaisonApp, menu: CommandMenu) -> None:
     app.add_handler(CommandHandler("language", language_command, filters=COMMAND_FILTER))
     app.add_handler(on(callbacks.LANGUAGE, language_chosen))
     app.add_handler(on(callbacks.HOME, home_button))
+    app.add_handler(on(HOME_COMMAND, home_command))
     app.add_handler(on(callbacks.NOOP, noop))
     menu.add("start", "cmd.start")
     menu.add("help", "cmd.help")
@@ -334,4 +440,3 @@ def register_catch_alls(app: LiaisonApp) -> None:
     app.add_handler(CallbackQueryHandler(stale_button))
     app.add_handler(MessageHandler(private & filters.COMMAND, unknown_command))
     app.add_handler(MessageHandler(private & ~filters.COMMAND, unrecognised))
-

@@ -160,14 +160,24 @@ class MemberRepo:
         """Join requests waiting in groups inside the subtrees `paths` (None: everywhere)."""
         cond, params = path_in(paths, "g.path")
         rows = await self._db.fetchall(
-            "SELECT m.id, m.user_id, m.name, g.id AS group_id, g.name AS group_name FROM member_groups mg"  # noqa: S608
+            "SELECT m.id, m.user_id, m.name, g.id AS group_id, g.name AS group_name,"  # noqa: S608
+            " m.category, m.organisation, m.phone FROM member_groups mg"
             " JOIN members m ON m.id = mg.member_id JOIN groups g ON g.id = mg.group_id"
             f" WHERE mg.status = 'pending' AND m.status IN ('pending', 'active') AND {cond}"
             " ORDER BY mg.requested_at, m.id",
             params,
         )
         return [
-            PendingRequest(int(r["id"]), r["user_id"], r["name"], int(r["group_id"]), str(r["group_name"]))
+            PendingRequest(
+                int(r["id"]),
+                r["user_id"],
+                r["name"],
+                int(r["group_id"]),
+                str(r["group_name"]),
+                r["category"],
+                r["organisation"],
+                r["phone"],
+            )
             for r in rows
         ]
 

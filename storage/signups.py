@@ -233,6 +233,18 @@ async def mark_checked_in(tx: Tx, activity_id: int, member_id: int, now: datetim
     )
 
 
+async def unmark_checked_in(tx: Tx, activity_id: int, member_id: int, now: datetime) -> bool:
+    """Undo a check-in (a coordinator's second tap); False when the member was not checked in."""
+    return (
+        await tx.execute(
+            "UPDATE activity_signups SET checked_in_at = NULL, updated_at = ? WHERE activity_id = ? AND member_id = ?"
+            " AND checked_in_at IS NOT NULL",
+            (to_db(now), activity_id, member_id),
+        )
+        == 1
+    )
+
+
 # --- surveys -----------------------------------------------------------------------------------
 async def save_rating(tx: Tx, activity_id: int, member_id: int, rating: int, now: datetime) -> None:
     await tx.execute(
@@ -271,7 +283,8 @@ class SignupRepo:
 
     async def roster(self, activity_id: int) -> list[RosterEntry]:
         rows = await self.db.fetchall(
-            "SELECT s.id, s.member_id, m.user_id, m.name, s.status, s.checked_in_at, s.created_at"
+            "SELECT s.id, s.member_id, m.user_id, m.name, s.status, s.checked_in_at, s.created_at,"
+            " m.organisation, m.phone"
             " FROM activity_signups s JOIN members m ON m.id = s.member_id WHERE s.activity_id = ? ORDER BY s.id",
             (activity_id,),
         )
@@ -284,6 +297,8 @@ class SignupRepo:
                 str(r["status"]),
                 opt_from_db(r["checked_in_at"]),
                 from_db(r["created_at"]),
+                str(r["organisation"] or ""),
+                str(r["phone"] or ""),
             )
             for r in rows
         ]

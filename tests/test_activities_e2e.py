@@ -192,7 +192,7 @@ async def test_check_in_with_code_then_survey_rating(tg: FakeTelegram, bot: BotR
     await (await alice.press(await alice.next_message(), "Sign up")).answer()
     code = await services(bot).activities.checkin_code(owner_actor(OWNER_ID), aid)
     await alice.send(f"/checkin {code}")
-    assert "not open now" in ((await alice.next_message()).text or "")
+    assert "not open yet; it opens at" in ((await alice.next_message()).text or "")
     clock.advance(timedelta(days=3, minutes=10))
     await alice.send("/checkin 000000")
     assert "not valid" in ((await alice.next_message()).text or "")
@@ -281,7 +281,7 @@ async def test_new_activity_conversation_validates_and_publishes(
     picker = await coord.next_message()
     await (await coord.press(picker, "Done")).answer()  # none picked: refused for a scoped coordinator
     await (await coord.press(picker, "Pudong")).answer()
-    picker = await coord.wait_for(lambda m: m.message_id == picker.message_id and "[x] Pudong" in str(m.buttons))
+    picker = await coord.wait_for(lambda m: m.message_id == picker.message_id and "✅ Pudong" in str(m.buttons))
     await (await coord.press(picker, "Done")).answer()
     assert "Reminders" in ((await coord.next_message()).text or "")
     await coord.send("-")

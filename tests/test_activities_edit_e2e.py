@@ -113,7 +113,9 @@ async def test_guided_start_edit_refuses_past_time_keeps_duration_and_tells_memb
     assert row["starts_at"] == "2026-12-05T06:00:00.000000Z" and row["ends_at"] == "2026-12-05T08:00:00.000000Z"
     await drain_outbox(bot)
     changed = await alice.wait_for(lambda m: "Activity changed" in _text(m))
-    assert "(Start time, End time)" in _text(changed) and "2026-12-05 14:00" in _text(changed)
+    assert "(Start time, End time)" in _text(changed) and "Sat 5 Dec 14:00–16:00" in _text(
+        changed
+    )  # one date, weekday shown (#17)
     audit = await bot.db.fetchone("SELECT actor_user_id, details FROM audit_log WHERE action = 'activity.edit'")
     assert audit is not None and audit["actor_user_id"] == OWNER_ID
     assert json.loads(audit["details"])["fields"] == ["ends_at", "starts_at"]

@@ -56,7 +56,7 @@ async def test_double_tapped_group_shows_what_is_stored_and_the_summary_names_ev
     owner = tg.create_user("Owner", language_code="en", user_id=OWNER_ID)
     picker = await _to_eligibility(owner)
     await (await owner.press(picker, "Pudong")).answer()
-    picker = await owner.wait_for(lambda m: m.message_id == picker.message_id and "[x] Pudong" in str(m.buttons))
+    picker = await owner.wait_for(lambda m: m.message_id == picker.message_id and "✅ Pudong" in str(m.buttons))
     a = await owner.press(picker, "Huamu")  # the double tap: both presses sent before either is answered
     b = await owner.press(picker, "Huamu")
     await a.answer()
@@ -64,14 +64,14 @@ async def test_double_tapped_group_shows_what_is_stored_and_the_summary_names_ev
     assert bot.services is not None
     enterprise = str(bot.services.catalog.text("en", "label.category.enterprise"))  # the members' categories
     await (await owner.press(picker, lambda b: b.get("callback_data") == "actc:enterprise")).answer()
-    picker = await owner.wait_for(lambda m: m.message_id == picker.message_id and f"[x] {enterprise}" in str(m.buttons))
+    picker = await owner.wait_for(lambda m: m.message_id == picker.message_id and f"✅ {enterprise}" in str(m.buttons))
     await (await owner.press(picker, "Done")).answer()  # handled after both taps (one user's updates in order)
     reminders = await owner.next_message()
     stored = await bot.db.fetchval("SELECT data FROM ptb_user_data WHERE user_id = ?", (OWNER_ID,))
     draft = json.loads(str(stored))["act_draft"]
     draft_groups = draft["groups"]
     screen = [str(button["text"]) for button in _current(owner, picker).inline_buttons]
-    ticked = sorted(text.removeprefix("[x] ") for text in screen if text.startswith("[x] "))
+    ticked = sorted(text.removeprefix("✅ ") for text in screen if text.startswith("✅ "))
     assert draft_groups == [pudong] and ticked == sorted([enterprise, "Pudong"])  # the screen is what is stored
     assert draft["cats"] == ["enterprise"]
     assert "Reminders" in (reminders.text or "") or "reminder" in (reminders.text or "").lower()
@@ -85,7 +85,7 @@ async def test_double_tapped_group_shows_what_is_stored_and_the_summary_names_ev
     choices = (
         f"Who may sign up: Pudong; {enterprise}",
         "Members told now: 2",
-        "Reminders: 1d",
+        "Reminders: 1 d before",  # in words, not the typed syntax (#17)
         "Repeat: weekly, 2 times",
     )
     for shown_choice in choices:

@@ -111,7 +111,11 @@ async def test_attendance_list_of_45_pages_and_marks_a_name_from_page_two(
     await (await owner.press(names, "▶")).answer()
     second = await owner.wait_for(lambda m: m.message_id == names.message_id and "Page 2/3" in _text(m))
     assert "P20" in second.buttons and "P39" in second.buttons and "P19" not in second.buttons
-    assert "marked" in ((await (await owner.press(second, "P25")).answer()).text or "").lower()
+    await (await owner.press(second, "P25")).answer()  # days before: check-in is not open, it asks (#17)
+    ask = await owner.next_message()
+    assert "not open" in _text(ask)
+    assert "marked" in ((await (await owner.press(ask, "Mark attended anyway")).answer()).text or "").lower()
+    await owner.wait_for(lambda m: m.message_id == ask.message_id and "marked" in _text(m).lower())
     row = await bot.db.fetchone(
         "SELECT s.checked_in_at FROM activity_signups s JOIN members m ON m.id = s.member_id"
         " WHERE s.activity_id = ? AND m.name = 'P25'",
@@ -121,7 +125,9 @@ async def test_attendance_list_of_45_pages_and_marks_a_name_from_page_two(
     again = await _open(owner, "Mark attendance")
     await (await owner.press_data(again, f"actm:ap:{aid}:1")).answer()
     page_two = await owner.wait_for(lambda m: m.message_id == again.message_id and "Page 2/3" in _text(m))
-    assert "P25" not in page_two.buttons and "P40" in page_two.buttons
+    # Checked-in names stay in the list with ✅ (a second tap undoes it, #17): the pages do not shift.
+    assert "P25" not in page_two.buttons and "✅ P25" in page_two.buttons and "P39" in page_two.buttons
+    assert "Checked in: 1/45" in _text(page_two)
 
 
 async def test_survey_answers_of_40_page_by_ten(tg: FakeTelegram, bot: BotRuntime, clock: FakeClock) -> None:

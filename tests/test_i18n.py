@@ -66,10 +66,14 @@ def _cjk_literals(source: str) -> list[tuple[int, str]]:
 def test_handler_code_holds_no_chinese_sentences() -> None:
     # Only language self-names (the picker shows "中文") and the words of the date grammar
     # (what people type: 12月5日, 明天) may appear in code; sentences live in the catalogue.
+    # The date grammar itself (bot/when.py, the one reader of typed dates) holds those words.
     allowed = {"中文", "年", "月", "日", "号", "今天", "明天", "后天", "："}
+    grammar = ROOT / "bot" / "when.py"
     offenders = []
     for folder in ("handlers", "bot"):
         for path in (ROOT / folder).rglob("*.py"):
+            if path == grammar:
+                continue
             for line, value in _cjk_literals(path.read_text(encoding="utf-8")):
                 if value not in allowed:
                     offenders.append(f"{path.relative_to(ROOT)}:{line}: {value}")

@@ -57,7 +57,7 @@ async def test_stats_message_shows_activity_and_feedback_lines(tg: FakeTelegram,
     await head.send("/stats")
     text = (await head.next_message()).text or ""
     assert "Activities: 2 held, 5 sign-ups, 3 attended, attendance rate 60.0%, 2 no-shows" in text
-    assert "Feedback: 4 received (Complaint 1，Need 1，Suggestion 2), 2 answered" in text
+    assert "Feedback: 4 received (Complaint 1, Need / request for help 1, Suggestion 2), 2 answered" in text
     assert "median time to first answer 7.0 h, 1 overdue" in text
 
 

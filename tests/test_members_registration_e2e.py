@@ -252,7 +252,7 @@ async def test_leaving_a_group_and_the_association(tg: FakeTelegram, bot: BotRun
     mine = await see(user, "Your groups")
     await user.press(mine, "Leave 花木街道新联会")
     await user.wait_for(lambda m: "Your groups" in (m.text or "") and "花木" not in (m.text or ""))
-    await user.press(await see(user, "Your groups"), "Leave the association")
+    await user.press(await see(user, "Your groups"), "Leave the association (end membership)")
     await user.press(await see(user, "Leave the association?"), "Yes, leave")
     await see(user, "You left the association")
     assert await bot.db.fetchval("SELECT status FROM members WHERE user_id = ?", (user.id,)) == "left"

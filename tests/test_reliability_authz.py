@@ -277,7 +277,9 @@ BUTTONS = (
     ButtonRow("activity close sign-up", SCOPED, lambda db, w: _seed_activity(db, w.group_in, "Orienteering"),
               lambda aid, w: f"actm:close:{aid}", _activity_status),
     ButtonRow("activity cancel", SCOPED, lambda db, w: _seed_activity(db, w.group_in, "Tax seminar"),
-              lambda aid, w: f"actm:cancel:{aid}", _activity_status),
+              lambda aid, w: f"actm:cancel:{aid}", _nothing),  # asks first (#17): how many will be told
+    ButtonRow("activity cancel confirmed", SCOPED, lambda db, w: _seed_activity(db, w.group_in, "Tax seminar"),
+              lambda aid, w: f"actm:cx:{aid}", _activity_status),
     ButtonRow("feedback view", SCOPED, lambda db, w: _seed_feedback(db, w.group_in),
               lambda fid, w: f"fb:v:{fid}", _nothing, ("fb.not_found",)),
     ButtonRow("feedback take", SCOPED, lambda db, w: _seed_feedback(db, w.group_in),

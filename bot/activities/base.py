@@ -13,6 +13,7 @@ from bot.activities.models import ACTIVE, MAX_TEXT, Activity, Group, Result, Ros
 from bot.activities.rules import Eligibility
 from bot.clock import Clock
 from bot.config import Language
+from bot.dates import show
 from bot.errors import Refusal
 from bot.i18n import Catalog, Markup
 from bot.roles import AccessDenied, Actor
@@ -68,12 +69,13 @@ class ActivityBase:
         return None if a is None else (a, await self.signups.roster(activity_id))
 
     async def to_mark(self, who: Actor, activity_id: int) -> tuple[Activity, list[RosterEntry]] | None:
-        """Confirmed people not yet checked in (attendance to mark); None when `who` may not manage it."""
+        """Confirmed people, checked in or not (attendance to mark or undo); None when `who` may not
+        manage it."""
         found = await self.roster(who, activity_id)
         if found is None:
             return None
         a, entries = found
-        return a, [e for e in entries if e.status == "confirmed" and e.checked_in_at is None]
+        return a, [e for e in entries if e.status == "confirmed"]
 
     async def survey_results(
         self, who: Actor, activity_id: int
@@ -101,7 +103,9 @@ class ActivityBase:
                 if not done:
                     raise refused("already_checked_in", a, title=a.title)
                 return Result("checked_in", a)
-            raise refused("code_not_now", a, title=a.title)
+            if now > a.ends_at:
+                raise refused("code_over", a, title=a.title)
+            raise refused("code_not_now", a, title=a.title, opens=show(a.starts_at - CHECKIN_EARLY, self.zone))
         raise refused("bad_code", title="")
 
     async def rate(self, user_id: int, member_id: int | None, activity_id: int, rating: int) -> Result:

@@ -54,3 +54,13 @@ EDIT_DISCARD = Button("acte", "no", id=int)
 # Starts /notice with this activity's participants as the audience. Declared (and handled) by the
 # notices feature; here only to build the data (not registered, so it is not declared twice).
 NOTIFY_PARTICIPANTS = Button("ntc", "pre", register=False, id=int)
+
+# Cancelling an activity asks first (how many will be told; an optional reason for their message).
+CANCEL_CONFIRM = Button("actm", "cx", id=int)
+CANCEL_KEEP = Button("actm", "keep", id=int)
+# Manual check-in outside the check-in window, confirmed.
+MARK_CONFIRM = Button("actm", "mkc", id=int, member=int)
+
+# /newactivity: a quick answer of a step (its `pick`-th button), taken as if it had been typed.
+QUICK_STEPS = ("desc", "place", "cap", "dl", "rem", "off", "rep", "start")
+QUICK = Button("actq", step=QUICK_STEPS, pick=int)

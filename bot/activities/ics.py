@@ -1,8 +1,11 @@
-"""An RFC 5545 calendar file for one activity (UTC times, escaped text, folded lines)."""
+"""An RFC 5545 calendar file for one activity (UTC times, escaped text, folded lines, a
+reminder alarm), and its file name (the activity's title)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+
+ALARM_BEFORE = timedelta(hours=1)
 
 
 def escape_text(value: str) -> str:
@@ -41,6 +44,7 @@ def activity_ics(
     ends_at: datetime,
     stamp: datetime,
     cancelled: bool = False,
+    alarm_before: timedelta | None = ALARM_BEFORE,
 ) -> bytes:
     lines = [
         "BEGIN:VCALENDAR",
@@ -60,6 +64,23 @@ def activity_ics(
     if place:
         lines.append(f"LOCATION:{escape_text(place)}")
     lines.append("STATUS:CANCELLED" if cancelled else "STATUS:CONFIRMED")
+    if alarm_before is not None and not cancelled:
+        minutes = int(alarm_before.total_seconds() // 60)
+        lines += [
+            "BEGIN:VALARM",
+            "ACTION:DISPLAY",
+            f"DESCRIPTION:{escape_text(title)}",
+            f"TRIGGER:-PT{minutes}M",
+            "END:VALARM",
+        ]
     lines += ["END:VEVENT", "END:VCALENDAR"]
     folded = [part for line in lines for part in _fold(line)]
     return ("\r\n".join(folded) + "\r\n").encode("utf-8")
+
+
+def file_name(title: str, activity_id: int) -> str:
+    """The .ics file's name: the title (letters and digits of any script kept, the rest "_")."""
+    kept = "".join(ch if ch.isalnum() else "_" for ch in title).strip("_")
+    while "__" in kept:
+        kept = kept.replace("__", "_")
+    return f"{kept[:40] or f'activity-{activity_id}'}.ics"

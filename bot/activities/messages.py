@@ -8,10 +8,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot import when
 from bot.activities.models import Activity, Recipient
 from bot.callbacks import Button
 from bot.config import Language
-from bot.dates import show
 from bot.i18n import Catalog, Markup, normalise_language
 from storage.outbox import OutgoingMessage
 
@@ -28,20 +28,19 @@ class Messages:
         """A recipient's language from `COALESCE(choice, Telegram's last seen)`, else the default."""
         return normalise_language(code, self.catalog.default)
 
-    def card(self, lang: Language, a: Activity) -> Markup:
-        """The activity as users see it (title, time, place, seats)."""
+    def card(self, lang: Language, a: Activity, *, titled: bool = True) -> Markup:
+        """The activity as users see it (title unless the message above already names it, time,
+        place, seats)."""
         tr = self.catalog.for_lang(lang)
-        lines = [
-            tr("act.card.title", title=a.title),
-            tr("act.card.when", start=show(a.starts_at, self.zone), end=show(a.ends_at, self.zone)),
-        ]
+        lines = [tr("act.card.title", title=a.title)] if titled else []
+        lines.append(tr("act.card.when", when=when.span(tr, a.starts_at, a.ends_at, self.zone)))
         if a.place:
             lines.append(tr("act.card.place", place=a.place))
         if a.description:
             lines.append(tr("act.card.description", text=a.description))
         if a.capacity is not None:
             lines.append(tr("act.card.seats", taken=a.seats_taken, capacity=a.capacity))
-        lines.append(tr("act.card.deadline", deadline=show(a.signup_deadline, self.zone)))
+        lines.append(tr("act.card.deadline", deadline=when.moment(tr, a.signup_deadline, self.zone)))
         if a.status == "cancelled":
             lines.append(tr("act.card.cancelled"))
         elif a.status == "closed":
@@ -61,7 +60,7 @@ class Messages:
         """One outbox message for `who`, in their language, with the activity's card."""
         lang = self.language(who.language)
         tr = self.catalog.for_lang(lang)
-        text = tr(key, title=a.title, **values) + "\n\n" + self.card(lang, a)
+        text = tr(key, title=a.title, **values) + "\n\n" + self.card(lang, a, titled=False)
         markup = (
             {
                 "inline_keyboard": [

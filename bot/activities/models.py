@@ -98,6 +98,8 @@ class RosterEntry:
     status: str
     checked_in_at: datetime | None
     created_at: datetime
+    organisation: str = ""
+    phone: str = ""
 
 
 @dataclass(frozen=True)

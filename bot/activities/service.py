@@ -16,7 +16,7 @@ from functools import partial
 from typing import Any
 
 from bot.activities import callbacks as cb
-from bot.activities.base import ActivityBase, refused
+from bot.activities.base import CHECKIN_EARLY, ActivityBase, refused
 from bot.activities.models import (
     ACTIVE,
     HOLDING,
@@ -318,7 +318,16 @@ class ActivityService(ActivityBase):
             await record(tx, now, who.user_id, "activity.close", "activity", activity_id)
         return Result("closed", a)
 
-    async def cancel_activity(self, who: Actor, activity_id: int) -> Result:
+    async def cancel_preview(self, who: Actor, activity_id: int) -> tuple[Activity, int]:
+        """The activity and how many people cancelling it would tell (asked before cancelling)."""
+        a = await self.managed(who, activity_id)
+        if a.status == "cancelled":
+            raise refused("cancelled", a)
+        async with self.db.transaction() as tx:
+            return a, len(await su.holders(tx, activity_id, ACTIVE))
+
+    async def cancel_activity(self, who: Actor, activity_id: int, reason: str = "") -> Result:
+        """Cancel; everyone holding or awaiting a seat is told (with the reason, when one is given)."""
         await self.managed(who, activity_id)
         now = self.clock.now()
         async with self.db.transaction() as tx:
@@ -331,10 +340,21 @@ class ActivityService(ActivityBase):
             people = await su.holders(tx, activity_id, ACTIVE)
             await enqueue(
                 tx,
-                [self.messages.outgoing("act_cancel", activity_id, r, "act.cancelled_notice", a) for r in people],
+                [
+                    self.messages.outgoing(
+                        "act_cancel",
+                        activity_id,
+                        r,
+                        "act.cancelled_notice_reason" if reason else "act.cancelled_notice",
+                        a,
+                        reason=reason,
+                    )
+                    for r in people
+                ],
                 now,
             )
-            await record(tx, now, who.user_id, "activity.cancel", "activity", activity_id, {"told": len(people)})
+            details = {"told": len(people), **({"reason": reason} if reason else {})}
+            await record(tx, now, who.user_id, "activity.cancel", "activity", activity_id, details)
         return Result("activity_cancelled", a, extra={"told": len(people)})
 
     async def edit(self, who: Actor, activity_id: int, changes: dict[str, Any]) -> Result:
@@ -378,13 +398,31 @@ class ActivityService(ActivityBase):
         return a.checkin_code
 
     async def mark_attended(self, who: Actor, activity_id: int, member_id: int) -> Result:
-        await self.managed(who, activity_id)
+        """Mark a confirmed member as attended, whenever it is (coordinators confirmed it)."""
+        return await self.toggle_attended(who, activity_id, member_id, outside_window=True)
+
+    async def toggle_attended(
+        self, who: Actor, activity_id: int, member_id: int, *, outside_window: bool = False
+    ) -> Result:
+        """Manual check-in: marks a confirmed member, a second tap undoes it (both audited).
+
+        Outside the check-in window (30 minutes before the start until the end) a mark is only
+        made when `outside_window` says the coordinator confirmed it; otherwise the result is
+        ``outside_window`` with the window's opening, and nothing changes.
+        """
+        a = await self.managed(who, activity_id)
         now = self.clock.now()
+        opens = a.starts_at - CHECKIN_EARLY
         async with self.db.transaction() as tx:
+            if await su.unmark_checked_in(tx, activity_id, member_id, now):
+                await record(tx, now, who.user_id, "activity.unmark_attended", "member", member_id, {"activity": a.id})
+                return Result("unmarked", a)
+            if not outside_window and not opens <= now <= a.ends_at:
+                return Result("outside_window", a, extra={"opens": opens}, ok=False)
             if not await su.mark_checked_in(tx, activity_id, member_id, now):
                 raise refused("not_marked")
-            await record(tx, now, who.user_id, "activity.mark_attended", "member", member_id, {"activity": activity_id})
-        return Result("marked")
+            await record(tx, now, who.user_id, "activity.mark_attended", "member", member_id, {"activity": a.id})
+        return Result("marked", a)
 
     # --- due items ---------------------------------------------------------------------------
     async def run_due(self) -> int:

@@ -51,6 +51,7 @@ INVITE_REVOKE = Button("invrv", id=int)
 
 # --- approvals ---------------------------------------------------------------------------------------
 APPROVALS = Button("appr", "list")
+APPROVALS_PAGE = Button("appr", "pg", page=int)  # /approvals beyond the first 10
 APPROVE = Button("appr", "ok", member=int, group=int)
 REJECT = Button("appr", "rej", member=int, group=int)
 

@@ -104,6 +104,9 @@ class PendingRequest:
     name: str | None
     group_id: int
     group_name: str
+    category: str | None = None
+    organisation: str | None = None
+    phone: str | None = None
 
 
 @dataclass(frozen=True)

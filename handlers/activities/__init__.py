@@ -13,7 +13,7 @@ from bot.context import LiaisonApp
 from bot.dates import show
 from bot.labels import label
 from bot.roles import Role
-from handlers.activities import checkin, create, edit, manage, member, rating
+from handlers.activities import cancel, checkin, create, edit, manage, member, rating
 from handlers.feature import DueWork, Feature
 from handlers.menu import CommandMenu
 
@@ -30,6 +30,7 @@ def register(app: LiaisonApp, menu: CommandMenu) -> None:
     rating.register(app)
     edit.register(app)
     member.register(app)
+    cancel.register(app)
     manage.register(app)
     menu.add("activities", "cmd.activities", Role.MEMBER)
     menu.add("checkin", "cmd.checkin", Role.MEMBER)

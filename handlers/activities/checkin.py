@@ -9,8 +9,8 @@ from bot.activities import callbacks as cb
 from bot.context import Ctx, LiaisonApp
 from bot.errors import Refusal
 from handlers import common, steps
-from handlers.activities.common import private_chat, tell_refusal
-from handlers.base import actor, answer, refuse, reply, translator
+from handlers.activities.common import private_chat, refuse_non_member, tell_refusal
+from handlers.base import actor, answer, reply, translator
 from handlers.buttons import on
 from handlers.flows import guided
 
@@ -20,8 +20,7 @@ CHECKIN = steps.Flow("activity_checkin")
 
 async def checkin_command(update: Update, context: Ctx) -> int:
     tr = await translator(update, context)
-    if not (await actor(update, context)).is_member:
-        await refuse(update, context)
+    if not await refuse_non_member(update, context):
         return ConversationHandler.END
     if context.args:
         await _do_checkin(update, context, context.args[0])

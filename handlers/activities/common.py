@@ -6,15 +6,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from telegram import InlineKeyboardButton, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
+from bot import when
+from bot.activities import callbacks as cb
 from bot.callbacks import NOOP, Button
 from bot.context import Ctx
-from bot.dates import DateError, parse_local
 from bot.errors import Refusal
 from bot.i18n import Markup, Translator
 from handlers import keyboards as kb
-from handlers.base import answer, reply, translator
+from handlers.base import actor, answer, refuse, reply, translator
 
 
 def clean(text: str | None, limit: int) -> str | None:
@@ -25,24 +26,95 @@ def clean(text: str | None, limit: int) -> str | None:
     return value if 0 < len(value) <= limit else None
 
 
+# Quick answers of /newactivity's steps: (button text key, or "=" and the text itself, or "@" a key
+# and a time after a space; the answer it stands for, as it would be typed — bot/when.py reads the
+# English words in any language). Typing stays possible for anything else.
+QUICK: dict[str, tuple[tuple[str, str], ...]] = {
+    "start": (
+        ("@when.btn.today 19:00", "today 19:00"),
+        ("@when.btn.tomorrow 09:00", "tomorrow 09:00"),
+        ("@when.btn.tomorrow 14:00", "tomorrow 14:00"),
+        ("@when.btn.tomorrow 19:00", "tomorrow 19:00"),
+        ("@when.btn.saturday 09:00", "this sat 09:00"),
+        ("@when.btn.saturday 14:00", "this sat 14:00"),
+    ),
+    "desc": (("act.btn.skip", "-"),),
+    "place": (("act.btn.skip", "-"),),
+    "cap": (("act.btn.unlimited", "-"), ("=10", "10"), ("=20", "20"), ("=30", "30"), ("=50", "50")),
+    "dl": (("act.btn.until_start", "-"),),
+    "rem": (
+        ("act.btn.rem_default", "-"),
+        ("act.btn.rem_1d", "1d"),
+        ("act.btn.rem_2h", "2h"),
+        ("act.btn.rem_1d2h30m", "1d,2h,30m"),
+    ),
+    "off": (("act.btn.offer_auto", "-"), ("act.btn.offer_12", "12"), ("act.btn.offer_24", "24")),
+    "rep": (
+        ("act.btn.repeat_none", "-"),
+        ("act.btn.weekly_4", "weekly 4"),
+        ("act.btn.weekly_8", "weekly 8"),
+        ("act.btn.monthly_3", "monthly 3"),
+        ("act.btn.monthly_6", "monthly 6"),
+    ),
+}
+
+
+def quick_keyboard(tr: Translator, step: str) -> InlineKeyboardMarkup:
+    """The quick answers of a /newactivity step as buttons (two a row)."""
+    buttons = [
+        kb.button(_quick_label(tr, key), cb.QUICK.data(step=step, pick=i)) for i, (key, _) in enumerate(QUICK[step])
+    ]
+    return kb.inline(kb.columns(buttons))
+
+
+def _quick_label(tr: Translator, key: str) -> str:
+    if key.startswith("="):
+        return key[1:]
+    if key.startswith("@"):
+        word, time = key[1:].split(" ", 1)
+        return f"{tr(word)} {time}"
+    return str(tr(key))
+
+
+def quick_answer(update: Update, step: str) -> str | None:
+    """The answer a quick button of `step` stands for; None when the press is not one of them."""
+    query = update.callback_query
+    pressed = cb.QUICK.parse(query.data) if query is not None else None
+    if pressed is None or pressed.text("step") != step or not 0 <= pressed.num("pick") < len(QUICK[step]):
+        return None
+    return QUICK[step][pressed.num("pick")][1]
+
+
 def typed(update: Update) -> str:
-    """The text the user typed (stripped)."""
-    return (update.message.text or "").strip() if update.message else ""
+    """The text the user typed (stripped), or the answer a quick button stands for."""
+    if update.message:
+        return (update.message.text or "").strip()
+    query = update.callback_query
+    pressed = cb.QUICK.parse(query.data) if query is not None else None
+    return (quick_answer(update, pressed.text("step")) or "") if pressed is not None else ""
 
 
-async def typed_date(update: Update, context: Ctx) -> datetime | None:
-    """A future moment typed in the configured zone; None after saying what is wrong."""
+async def typed_date(
+    update: Update, context: Ctx, *, after: datetime | None = None, text: str | None = None
+) -> datetime | None:
+    """A future moment typed in the configured zone (bot/when.py; a bare time is on the day of
+    `after`); None after saying what is wrong, with an example."""
     tr = await translator(update, context)
     services = context.services
-    try:
-        moment = parse_local(typed(update), services.settings.zone, services.clock.now())
-    except DateError:
-        await reply(update, tr("act.new.bad_date"))
+    raw = typed(update) if text is None else text
+    moment = when.parse(raw, services.clock.now(), services.settings.zone, tr.lang, after=after)
+    if isinstance(moment, Refusal):
+        await reply(update, tr(moment.key, **moment.values))
         return None
     if moment <= services.clock.now():
         await reply(update, tr("act.bad.start_past"))
         return None
     return moment
+
+
+def zone_name(tr: Translator, context: Ctx) -> str:
+    """The configured zone as people call it (北京时间)."""
+    return when.zone_name(tr, context.services.settings.zone)
 
 
 def pager(
@@ -87,6 +159,19 @@ async def tell_refusal(update: Update, context: Ctx, refusal: Refusal, *, alert:
 def number(text: str) -> int | None:
     """A non-negative number typed with ASCII digits (``²`` is not one), or None."""
     return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
+
+
+async def refuse_non_member(update: Update, context: Ctx) -> bool:
+    """For a member command: True for an active member; otherwise say what to do (an unregistered
+    person is pointed to /start, a pending one told the request is being reviewed) and False."""
+    who = await actor(update, context)
+    if who.member_id is not None and who.is_member:
+        return True
+    key = {None: "act.r.not_registered", "pending": "act.r.pending_not_member"}.get(
+        who.member_status, "act.r.not_member"
+    )
+    await refuse(update, context, key)
+    return False
 
 
 async def private_chat(update: Update, context: Ctx) -> bool:

@@ -7,13 +7,14 @@ repeat; then a summary showing every choice that will take effect, and Publish.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
 from telegram import Update
 from telegram.ext import CommandHandler, ConversationHandler, MessageHandler, filters
 
+from bot import when
 from bot.activities import DEFAULT_REMINDERS, MAX_PLACE, MAX_TEXT, MAX_TITLE, Draft, parse_capacity, parse_offsets
 from bot.activities import callbacks as cb
 from bot.context import Ctx, LiaisonApp
@@ -24,9 +25,9 @@ from bot.labels import KINDS, label
 from bot.roles import AccessDenied
 from handlers import common, steps
 from handlers import keyboards as kb
-from handlers.activities.common import clean, refusal_text, typed, typed_date
+from handlers.activities.common import clean, quick_answer, quick_keyboard, refusal_text, typed, typed_date, zone_name
 from handlers.base import actor, answer, edit_or_reply, refuse, reply, translator
-from handlers.buttons import on, press
+from handlers.buttons import ButtonHandler, on, press
 from handlers.flows import guided
 
 (TITLE, DESC, START, END, PLACE, CAPACITY, DEADLINE, ELIG, REMIND, SURVEY, OFFER, REPEAT, CONFIRM) = range(13)
@@ -63,7 +64,7 @@ async def _text_step(
 ) -> tuple[int, Translator]:
     """Store a typed text (`-` skips an optional one) and move on; a bad one is asked for again."""
     tr = await translator(update, context)
-    raw = update.message.text if update.message else None
+    raw = update.message.text if update.message else (typed(update) or None)
     value = "" if optional and raw and raw.strip() == "-" else clean(raw, limit)
     if value is None:
         await reply(update, tr("act.new.bad_text", limit=limit))
@@ -76,49 +77,66 @@ async def _text_step(
 async def got_title(update: Update, context: Ctx) -> int:
     state, tr = await _text_step(update, context, "title", MAX_TITLE, TITLE, DESC)
     if state == DESC:
-        await reply(update, tr("act.new.description"))
+        await reply(update, tr("act.new.description"), quick_keyboard(tr, "desc"))
     return state
 
 
 async def got_desc(update: Update, context: Ctx) -> int:
     state, tr = await _text_step(update, context, "desc", MAX_TEXT, DESC, START, optional=True)
     if state == START:
-        await reply(update, tr("act.new.start", zone=str(context.services.settings.zone)))
+        await reply(update, tr("act.new.start", zone=zone_name(tr, context)), quick_keyboard(tr, "start"))
     return state
 
 
 async def got_start(update: Update, context: Ctx) -> int:
-    moment = await typed_date(update, context)
+    """The start, or the start and end typed together (明天 09:00-13:00: the end step is skipped)."""
+    both = when.split_range(typed(update))
+    moment = await typed_date(update, context, text=both[0] if both else None)
     if moment is None:
         return START
     tr = await translator(update, context)
     _draft(context)["start"] = moment.isoformat()
     zone = context.services.settings.zone
+    if both:
+        end = await typed_date(update, context, after=moment, text=both[1])
+        if end is None:
+            return START
+        if end <= moment:
+            await reply(update, tr("act.bad.end_before_start"))
+            return START
+        _draft(context)["end"] = end.isoformat()
+        await CREATE.enter(update, context, PLACE)
+        ok = tr("act.new.start_ok", when=show(moment, zone), zone=zone_name(tr, context))
+        ok_end = tr("act.new.end_ok", when=show(end, zone), zone=zone_name(tr, context))
+        await reply(update, ok + "\n" + ok_end + "\n" + tr("act.new.place"), quick_keyboard(tr, "place"))
+        return PLACE
     await CREATE.enter(update, context, END)
-    await reply(update, tr("act.new.start_ok", when=show(moment, zone), zone=str(zone)) + "\n" + tr("act.new.end"))
+    ok = tr("act.new.start_ok", when=show(moment, zone), zone=zone_name(tr, context))
+    await reply(update, ok + "\n" + tr("act.new.end"))
     return END
 
 
 async def got_end(update: Update, context: Ctx) -> int:
-    moment = await typed_date(update, context)
+    draft = _draft(context)
+    moment = await typed_date(update, context, after=datetime.fromisoformat(draft["start"]))
     if moment is None:
         return END
     tr = await translator(update, context)
-    draft = _draft(context)
     if moment <= datetime.fromisoformat(draft["start"]):
         await reply(update, tr("act.bad.end_before_start"))
         return END
     draft["end"] = moment.isoformat()
     zone = context.services.settings.zone
     await CREATE.enter(update, context, PLACE)
-    await reply(update, tr("act.new.end_ok", when=show(moment, zone), zone=str(zone)) + "\n" + tr("act.new.place"))
+    ok = tr("act.new.end_ok", when=show(moment, zone), zone=zone_name(tr, context))
+    await reply(update, ok + "\n" + tr("act.new.place"), quick_keyboard(tr, "place"))
     return PLACE
 
 
 async def got_place(update: Update, context: Ctx) -> int:
     state, tr = await _text_step(update, context, "place", MAX_PLACE, PLACE, CAPACITY, optional=True)
     if state == CAPACITY:
-        await reply(update, tr("act.new.capacity"))
+        await reply(update, tr("act.new.capacity"), quick_keyboard(tr, "cap"))
     return state
 
 
@@ -169,7 +187,7 @@ def _repeat(raw: str) -> dict[str, Any]:
 async def got_capacity(update: Update, context: Ctx) -> int:
     state, tr = await _parsed_step(update, context, _capacity, "act.bad.capacity", CAPACITY, DEADLINE)
     if state == DEADLINE:
-        await reply(update, tr("act.new.deadline"))
+        await reply(update, tr("act.new.deadline"), quick_keyboard(tr, "dl"))
     return state
 
 
@@ -200,10 +218,10 @@ async def _show_elig(update: Update, context: Ctx, *, edit: bool) -> None:
     draft = _draft(context)
     rows = []
     for g in await context.services.activities.pickable_groups(await actor(update, context)):
-        mark = "[x] " if g.id in draft["groups"] else ""
+        mark = "✅ " if g.id in draft["groups"] else ""
         rows.append([kb.button(mark + g.name, cb.PICK_GROUP.data(id=g.id))])
     cats = [
-        kb.button(("[x] " if c in draft["cats"] else "") + label(tr, "category", c), cb.PICK_CATEGORY.data(cat=c))
+        kb.button(("✅ " if c in draft["cats"] else "") + label(tr, "category", c), cb.PICK_CATEGORY.data(cat=c))
         for c in KINDS["category"]
     ]
     rows += kb.columns(cats)
@@ -251,7 +269,7 @@ async def elig_done(update: Update, context: Ctx) -> int:
         return ELIG
     await answer(update)
     await CREATE.enter(update, context, REMIND)
-    await reply(update, tr("act.new.reminders"))
+    await reply(update, tr("act.new.reminders"), quick_keyboard(tr, "rem"))
     return REMIND
 
 
@@ -277,14 +295,14 @@ async def got_survey(update: Update, context: Ctx) -> int:
     _draft(context)["survey"] = pressed.text("yes") == "1"
     tr = await translator(update, context)
     await CREATE.enter(update, context, OFFER)
-    await edit_or_reply(update, tr("act.new.offer"))
+    await edit_or_reply(update, tr("act.new.offer"), quick_keyboard(tr, "off"))
     return OFFER
 
 
 async def got_offer(update: Update, context: Ctx) -> int:
     state, tr = await _parsed_step(update, context, _offer, "act.bad.offer", OFFER, REPEAT)
     if state == REPEAT:
-        await reply(update, tr("act.new.repeat"))
+        await reply(update, tr("act.new.repeat"), quick_keyboard(tr, "rep"))
     return state
 
 
@@ -304,7 +322,8 @@ async def _show_summary(update: Update, context: Ctx, tr: Translator) -> None:
     names = {g.id: g.name for g in await service.pickable_groups(who, limit=10_000)}
     groups = ", ".join(names.get(g, str(g)) for g in draft.group_ids) or str(tr("act.summary.all_groups"))
     categories = ", ".join(label(tr, "category", c) for c in draft.categories) or str(tr("act.summary.all_categories"))
-    reminders = ", ".join(_offset(m) for m in draft.reminder_offsets) or str(tr("act.summary.no_reminders"))
+    offsets = str(tr("act.offset.sep")).join(_offset(tr, m) for m in draft.reminder_offsets)
+    reminders = str(tr("act.offset.before", offsets=offsets)) if offsets else str(tr("act.summary.no_reminders"))
     repeat = tr(f"act.summary.repeat.{draft.repeat}", count=draft.occurrences)
     offer = (
         tr("act.summary.offer.hours", hours=draft.offer_hours) if draft.offer_hours else tr("act.summary.offer.none")
@@ -314,7 +333,7 @@ async def _show_summary(update: Update, context: Ctx, tr: Translator) -> None:
         title=draft.title,
         start=show(draft.starts_at, zone),
         end=show(draft.ends_at, zone),
-        zone=str(zone),
+        zone=zone_name(tr, context),
         place=draft.place or "-",
         capacity=draft.capacity or "-",
         deadline=show(draft.signup_deadline, zone),
@@ -331,13 +350,13 @@ async def _show_summary(update: Update, context: Ctx, tr: Translator) -> None:
     await reply(update, summary, buttons)
 
 
-def _offset(minutes: int) -> str:
-    """A reminder offset as typed: 1d, 2h, 30m."""
+def _offset(tr: Translator, minutes: int) -> str:
+    """A reminder offset in words: 1天 / 2小时 / 30分钟."""
     if minutes % 1440 == 0:
-        return f"{minutes // 1440}d"
+        return str(tr("act.offset.d", n=minutes // 1440))
     if minutes % 60 == 0:
-        return f"{minutes // 60}h"
-    return f"{minutes}m"
+        return str(tr("act.offset.h", n=minutes // 60))
+    return str(tr("act.offset.m", n=minutes))
 
 
 def _to_draft(d: dict[str, Any]) -> Draft:
@@ -407,6 +426,35 @@ _PROMPTS = {
 }
 
 
+# The steps answered with a quick button too (handlers/activities/common.QUICK).
+_QUICK_STEP = {
+    DESC: "desc",
+    START: "start",
+    PLACE: "place",
+    CAPACITY: "cap",
+    DEADLINE: "dl",
+    REMIND: "rem",
+    OFFER: "off",
+    REPEAT: "rep",
+}
+Step = Callable[[Update, Ctx], Awaitable[int]]
+
+
+def _quick(state: int, step_answer: Step) -> ButtonHandler:
+    """A quick button of `state`'s question, answered as if its text had been typed."""
+
+    async def callback(update: Update, context: Ctx) -> int:
+        if quick_answer(update, _QUICK_STEP[state]) is None:  # a button of another (earlier) question
+            tr = await translator(update, context)
+            await answer(update, str(tr("act.new.quick_stale")))
+            return state
+        await answer(update)
+        return await step_answer(update, context)
+
+    callback.__name__ = f"quick_{_QUICK_STEP[state]}"
+    return on(cb.QUICK, callback)
+
+
 @CREATE.asks(*_PROMPTS, ELIG, SURVEY, CONFIRM)
 async def _ask_again(update: Update, context: Ctx, state: int) -> int:
     who = await actor(update, context)
@@ -421,7 +469,10 @@ async def _ask_again(update: Update, context: Ctx, state: int) -> int:
     elif state == CONFIRM:
         await _show_summary(update, context, tr)
     else:
-        await reply(update, tr(_PROMPTS[state], zone=str(context.services.settings.zone)))
+        step = _QUICK_STEP.get(state)
+        await reply(
+            update, tr(_PROMPTS[state], zone=zone_name(tr, context)), quick_keyboard(tr, step) if step else None
+        )
     return state
 
 
@@ -436,21 +487,21 @@ def register(app: LiaisonApp) -> None:
             entry_points=[CommandHandler("newactivity", new_start, filters=common.COMMAND_FILTER)],
             states={
                 TITLE: [MessageHandler(text, got_title)],
-                DESC: [MessageHandler(text, got_desc)],
-                START: [MessageHandler(text, got_start)],
+                DESC: [MessageHandler(text, got_desc), _quick(DESC, got_desc)],
+                START: [MessageHandler(text, got_start), _quick(START, got_start)],
                 END: [MessageHandler(text, got_end)],
-                PLACE: [MessageHandler(text, got_place)],
-                CAPACITY: [MessageHandler(text, got_capacity)],
-                DEADLINE: [MessageHandler(text, got_deadline)],
+                PLACE: [MessageHandler(text, got_place), _quick(PLACE, got_place)],
+                CAPACITY: [MessageHandler(text, got_capacity), _quick(CAPACITY, got_capacity)],
+                DEADLINE: [MessageHandler(text, got_deadline), _quick(DEADLINE, got_deadline)],
                 ELIG: [
                     on(cb.PICK_GROUP, toggle_group),
                     on(cb.PICK_CATEGORY, toggle_cat),
                     on(cb.ELIGIBILITY_DONE, elig_done),
                 ],
-                REMIND: [MessageHandler(text, got_reminders)],
+                REMIND: [MessageHandler(text, got_reminders), _quick(REMIND, got_reminders)],
                 SURVEY: [on(cb.SURVEY_CHOICE, got_survey)],
-                OFFER: [MessageHandler(text, got_offer)],
-                REPEAT: [MessageHandler(text, got_repeat)],
+                OFFER: [MessageHandler(text, got_offer), _quick(OFFER, got_offer)],
+                REPEAT: [MessageHandler(text, got_repeat), _quick(REPEAT, got_repeat)],
                 CONFIRM: [on(cb.PUBLISH, got_confirm)],
             },
         )

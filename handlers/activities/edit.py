@@ -19,16 +19,17 @@ from typing import Any
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import CommandHandler, ConversationHandler, MessageHandler, filters
 
+from bot import when
 from bot.activities import MAX_PLACE, MAX_TEXT, MAX_TITLE, Activity, parse_capacity, plan_edit
 from bot.activities import callbacks as cb
 from bot.context import Ctx, LiaisonApp
-from bot.dates import DateError, parse_local, show
+from bot.dates import show
 from bot.errors import Refusal
 from bot.i18n import Markup, Translator
 from bot.roles import AccessDenied
 from handlers import common, steps
 from handlers import keyboards as kb
-from handlers.activities.common import clean, number, private_chat, refusal_text, typed_date
+from handlers.activities.common import clean, number, private_chat, refusal_text, typed_date, zone_name
 from handlers.base import actor, answer, edit_or_reply, refuse, reply, translator
 from handlers.buttons import on, press
 from handlers.flows import guided
@@ -162,7 +163,7 @@ async def choose_field(update: Update, context: Ctx) -> int:
 
 
 def _question(tr: Translator, context: Ctx, a: Activity, field: str) -> Markup:
-    zone = str(context.services.settings.zone)
+    zone = zone_name(tr, context)
     return tr(f"act.edit.ask.{field}", current=_current(tr, context, a, field), zone=zone)
 
 
@@ -320,7 +321,7 @@ async def _parse(update: Update, context: Ctx, tr: Translator, a: Activity, fiel
     if field == "signup_deadline" and stripped == "-":
         moment: datetime | None = a.starts_at
     else:
-        moment = await typed_date(update, context)
+        moment = await typed_date(update, context, after=a.starts_at if field == "ends_at" else None)
     if moment is None:
         return _INVALID
     _planned, problem = plan_edit(a, _changes(a, field, moment.isoformat()), context.services.clock.now())
@@ -360,11 +361,11 @@ async def edit_command(update: Update, context: Ctx) -> None:
     field, raw = parts[2], parts[3]
     changes: dict[str, Any] = {}
     if field in ("start", "end"):
-        try:
-            changes[f"{field}s_at"] = parse_local(raw, context.services.settings.zone, context.services.clock.now())
-        except DateError:
-            await reply(update, tr("act.new.bad_date"))
+        moment = when.parse(raw, context.services.clock.now(), context.services.settings.zone, tr.lang)
+        if isinstance(moment, Refusal):
+            await reply(update, tr(moment.key, **moment.values))
             return
+        changes[f"{field}s_at"] = moment
     else:
         value = clean(raw, MAX_TITLE if field == "title" else MAX_PLACE)
         if value is None:

@@ -118,12 +118,19 @@ async def show_managed_list(
             return
         a, people = to_mark
         names = kb.page_of(people, page_no, ATTEND_PAGE)
+        display = shown_names(tr, people)
         rows = [
-            [kb.button(r.name[:40] or str(r.member_id), cb.MARK_ATTENDED.data(id=a.id, member=r.member_id))]
-            for r in names.items
+            [kb.button(_attendee(r, display), cb.MARK_ATTENDED.data(id=a.id, member=r.member_id))] for r in names.items
         ]
         rows.append(pager(tr, cb.ATTENDANCE_PAGE, names.page, names.pages, id=a.id))
-        text = tr.join([tr("act.manage.attendance"), *page_line(tr, names)])
+        here = sum(1 for r in people if r.checked_in_at is not None)
+        text = tr.join(
+            [
+                tr("act.manage.attendance"),
+                tr("act.manage.attended", here=here, total=len(people)),
+                *page_line(tr, names),
+            ]
+        )
     else:
         answers = await service.survey_results(who, aid)
         if answers is None:
@@ -141,7 +148,24 @@ async def show_managed_list(
     await (edit_or_reply if edit else reply)(update, text, kb.inline(rows) if any(rows) else None)
 
 
-def roster_page(entries: list[RosterEntry], page: int, ended: bool) -> RosterPage:
+def shown_names(tr: Translator, entries: list[RosterEntry]) -> dict[int, str]:
+    """Each member's name as listed; two people of the same name (two 王芳) are told apart by
+    their organisation, else the last 4 digits of their phone."""
+    counts: dict[str, int] = {}
+    for e in entries:
+        counts[e.name] = counts.get(e.name, 0) + 1
+    out: dict[int, str] = {}
+    for e in entries:
+        name = e.name[:40] or str(e.member_id)
+        if counts[e.name] > 1:
+            digits = "".join(ch for ch in e.phone if ch.isascii() and ch.isdigit())
+            hint = e.organisation[:20] or (str(tr("act.roster.phone_tail", digits=digits[-4:])) if digits else "")
+            name = str(tr("act.roster.same_name", name=name, hint=hint)) if hint else name
+        out[e.member_id] = name
+    return out
+
+
+def roster_page(entries: list[RosterEntry], page: int, ended: bool, names: dict[int, str] | None = None) -> RosterPage:
     """One page of the roster: (page clamped into range, pages, status -> (total, names on the page)).
 
     People are listed in status order (confirmed, offered, waiting in waitlist order, not going),
@@ -152,8 +176,12 @@ def roster_page(entries: list[RosterEntry], page: int, ended: bool) -> RosterPag
     out: dict[str, tuple[int, list[str]]] = {}
     for key in (*ROSTER_ORDER, "checked_in", "no_show"):
         total = sum(1 for e in entries if _roster_has(key, e, ended))
-        names = [(e.name or str(e.member_id))[:40] for e in listed.items if _roster_has(key, e, ended)]
-        out[key] = (total, names)
+        shown = [
+            (names or {}).get(e.member_id) or (e.name or str(e.member_id))[:40]
+            for e in listed.items
+            if _roster_has(key, e, ended)
+        ]
+        out[key] = (total, shown)
     return listed.page, listed.pages, out
 
 
@@ -171,7 +199,7 @@ async def show_roster(
     tr = await translator(update, context)
     service = context.services.activities
     ended = service.clock.now() >= a.ends_at
-    page, pages, groups = roster_page(roster, page, ended)
+    page, pages, groups = roster_page(roster, page, ended, shown_names(tr, roster))
     lines: list[str] = [service.card(tr.lang, a)]
     for key, (total, names) in groups.items():
         if total or key in ("confirmed", "waiting"):
@@ -190,11 +218,12 @@ async def show_roster(
         ],
         [
             kb.button(str(tr("act.btn.close")), cb.CLOSE.data(**ref)),
-            kb.button(str(tr("act.btn.cancel_activity")), cb.CANCEL_ACTIVITY.data(**ref)),
+            kb.button(str(tr("act.btn.survey_results")), cb.SURVEY_RESULTS.data(**ref)),
         ],
-        [kb.button(str(tr("act.btn.survey_results")), cb.SURVEY_RESULTS.data(**ref))],
         # Starts /notice (the notices feature) with this activity's participants as the audience.
         [kb.button(str(tr("notice.btn.notify_participants")), cb.NOTIFY_PARTICIPANTS.data(**ref))],
+        # The one irreversible action, on its own row at the bottom (it asks before it cancels).
+        [kb.button(str(tr("act.btn.cancel_activity")), cb.CANCEL_ACTIVITY.data(**ref))],
     ]
     text = Markup("\n".join(lines))
     if edit:
@@ -284,23 +313,13 @@ async def checkin_code(update: Update, context: Ctx) -> None:
 
 
 async def close(update: Update, context: Ctx) -> None:
-    await _status_change(update, context, cb.CLOSE)
-
-
-async def cancel_activity(update: Update, context: Ctx) -> None:
-    await _status_change(update, context, cb.CANCEL_ACTIVITY)
-
-
-async def _status_change(update: Update, context: Ctx, button: Button) -> None:
-    """Close the sign-up or cancel the activity (members holding or awaiting a seat are told)."""
-    pressed = press(update, button)
+    """Close the sign-up (cancelling is handlers/activities/cancel.py: it asks first)."""
+    pressed = press(update, cb.CLOSE)
     if pressed is None or not await private_chat(update, context):
         return
     tr = await translator(update, context)
-    service = context.services.activities
-    action = service.close_signup if button is cb.CLOSE else service.cancel_activity
     try:
-        result = await action(await actor(update, context), pressed.num("id"))
+        result = await context.services.activities.close_signup(await actor(update, context), pressed.num("id"))
     except AccessDenied:
         await refuse(update, context)
         return
@@ -308,24 +327,47 @@ async def _status_change(update: Update, context: Ctx, button: Button) -> None:
         await tell_refusal(update, context, refusal)
         return
     await answer(update, str(tr(f"act.r.{result.code}")), alert=True)
-    if button is cb.CANCEL_ACTIVITY and result.activity is not None:
-        await reply(update, tr("act.manage.cancelled", title=result.activity.title, told=result.extra["told"]))
+
+
+def _attendee(r: RosterEntry, shown: dict[int, str]) -> str:
+    """A name in the attendance list, ✅ once checked in (a second tap undoes it)."""
+    name = shown.get(r.member_id) or r.name[:40] or str(r.member_id)
+    return f"✅ {name}" if r.checked_in_at is not None else name
 
 
 async def mark_attended(update: Update, context: Ctx) -> None:
-    pressed = press(update, cb.MARK_ATTENDED)
+    """A tap on a name marks them attended (in the check-in window, else it asks first), a tap on
+    a ✅ name undoes it; the list is shown again from what is stored."""
+    pressed = press(update, cb.MARK_ATTENDED) or press(update, cb.MARK_CONFIRM)
     if pressed is None or not await private_chat(update, context):
         return
     tr = await translator(update, context)
     who = await actor(update, context)
+    service = context.services.activities
+    aid, member = pressed.num("id"), pressed.num("member")
+    confirmed = pressed.button is cb.MARK_CONFIRM
     try:
-        result = await context.services.activities.mark_attended(who, pressed.num("id"), pressed.num("member"))
+        result = await service.toggle_attended(who, aid, member, outside_window=confirmed)
     except AccessDenied:
         await refuse(update, context)
+        return
     except Refusal as refusal:
         await answer(update, str(refusal_text(tr, refusal)))
-    else:
-        await answer(update, str(tr(f"act.r.{result.code}")))
+        return
+    if result.code == "outside_window":
+        await answer(update)
+        opens = show(result.extra["opens"], context.services.settings.zone)
+        buttons = kb.inline([[kb.button(str(tr("act.btn.mark_anyway")), cb.MARK_CONFIRM.data(id=aid, member=member))]])
+        await reply(update, tr("act.manage.mark_outside", opens=opens), buttons)
+        return
+    await answer(update, str(tr(f"act.r.{result.code}")))
+    if confirmed:
+        await edit_or_reply(update, tr(f"act.r.{result.code}"))
+        return
+    to_mark = await service.to_mark(who, aid)
+    if to_mark is not None:  # the page holding the name just tapped, from what is stored
+        index = next((i for i, r in enumerate(to_mark[1]) if r.member_id == member), 0)
+        await show_managed_list(update, context, cb.ATTENDANCE_PAGE, aid, index // ATTEND_PAGE, edit=True)
 
 
 # --- /capacity -----------------------------------------------------------------------------------------
@@ -369,7 +411,7 @@ def register(app: LiaisonApp) -> None:
     app.add_handler(on(cb.EXPORT_XLSX, export))
     app.add_handler(on(cb.CHECKIN_CODE, checkin_code))
     app.add_handler(on(cb.CLOSE, close))
-    app.add_handler(on(cb.CANCEL_ACTIVITY, cancel_activity))
     app.add_handler(on(cb.MARK_ATTENDED, mark_attended))
+    app.add_handler(on(cb.MARK_CONFIRM, mark_attended))
     app.add_handler(CommandHandler("manage", manage_command, filters=common.COMMAND_FILTER))
     app.add_handler(CommandHandler("capacity", capacity_command, filters=common.COMMAND_FILTER))

@@ -10,7 +10,7 @@ from telegram.ext import CommandHandler
 
 from bot.activities import Activity, Result
 from bot.activities import callbacks as cb
-from bot.activities.ics import activity_ics
+from bot.activities.ics import activity_ics, file_name
 from bot.callbacks import Button
 from bot.context import Ctx, LiaisonApp
 from bot.dates import show
@@ -19,8 +19,8 @@ from bot.i18n import Markup, Translator
 from bot.labels import label
 from handlers import common
 from handlers import keyboards as kb
-from handlers.activities.common import pager, private_chat, refusal_text
-from handlers.base import actor, answer, edit_or_reply, refuse, send_direct, translator, user_id_of
+from handlers.activities.common import pager, private_chat, refusal_text, refuse_non_member
+from handlers.base import actor, answer, edit_or_reply, send_direct, translator, user_id_of
 from handlers.buttons import on, press
 
 PAGE = 5
@@ -39,12 +39,10 @@ def member_keyboard(tr: Translator, a: Activity, status: str | None) -> InlineKe
     if status in ("confirmed", "waiting", "offered"):
         if status == "offered":
             rows.append([kb.button(str(tr("act.btn.accept")), cb.ACCEPT_OFFER.data(**ref))])
-        rows.append(
-            [
-                kb.button(str(tr("act.btn.cancel_signup")), cb.CANCEL_SIGNUP.data(**ref)),
-                kb.button(str(tr("act.btn.ics")), cb.CALENDAR.data(**ref)),
-            ]
-        )
+        row = [kb.button(str(tr("act.btn.cancel_signup")), cb.CANCEL_SIGNUP.data(**ref))]
+        if status == "confirmed":  # a calendar entry only for a held seat, not for the waitlist
+            row.append(kb.button(str(tr("act.btn.ics")), cb.CALENDAR.data(**ref)))
+        rows.append(row)
     else:
         row = [kb.button(str(tr("act.btn.signup")), cb.SIGN_UP.data(**ref))]
         if status != "not_going":
@@ -153,7 +151,7 @@ async def send_ics(update: Update, context: Ctx) -> None:
     )
     # Personal: always to the member's private chat, never into a group the button was pressed in.
     user_id = user_id_of(update)
-    name = f"activity-{a.id}.ics"
+    name = file_name(a.title, a.id)
     await send_direct(
         update, context, lambda: context.bot.send_document(user_id, data, filename=name), what="activity .ics"
     )
@@ -174,10 +172,10 @@ async def list_page(update: Update, context: Ctx) -> None:
 
 async def show_list(update: Update, context: Ctx, page: int) -> None:
     tr = await translator(update, context)
-    who = await actor(update, context)
-    if who.member_id is None or not who.is_member:
-        await refuse(update, context, "act.r.not_member")
+    if not await refuse_non_member(update, context):
         return
+    who = await actor(update, context)
+    assert who.member_id is not None
     items = await context.services.activities.visible_for(who.member_id)
     if not items:
         await edit_or_reply(update, tr("act.list.empty"))

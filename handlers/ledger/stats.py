@@ -50,8 +50,8 @@ def activity_line(tr: Translator, stats: Stats) -> str:
 
 
 def kinds_of(text: Text, counts: dict[str, int]) -> str:
-    """'Complaint 1，Suggestion 2': feedback kinds in words, with their counts."""
-    return "，".join(f"{shown(text, FEEDBACK_KIND, k)} {n}" for k, n in sorted(counts.items()))
+    """'Complaint 1, Suggestion 2' / '投诉 1，建议 2': feedback kinds in words, with their counts."""
+    return str(text("ledger.list_sep")).join(f"{shown(text, FEEDBACK_KIND, k)} {n}" for k, n in sorted(counts.items()))
 
 
 def feedback_line(tr: Translator, stats: Stats) -> str:

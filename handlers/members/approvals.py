@@ -5,8 +5,10 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import CommandHandler
 
+from bot import labels
 from bot.context import Ctx, LiaisonApp
-from bot.members.callbacks import APPROVALS, APPROVE, REJECT
+from bot.members.callbacks import APPROVALS, APPROVALS_PAGE, APPROVE, REJECT
+from bot.members.models import CATEGORY
 from bot.roles import Role
 from handlers import common
 from handlers import keyboards as kb
@@ -15,8 +17,11 @@ from handlers.buttons import on, press
 from handlers.members.common import checked, coordinator, in_group, opened, tell
 from handlers.menu import CommandMenu
 
+PAGE = 10
+
 
 async def approvals_command(update: Update, context: Ctx) -> None:
+    pressed = press(update, APPROVALS_PAGE)
     screen = await opened(update, context, coordinator(context))
     if screen is None:
         return
@@ -25,11 +30,22 @@ async def approvals_command(update: Update, context: Ctx) -> None:
     if not pending:
         await edit_or_reply(update, tr("members.approvals.empty"))
         return
+    page = kb.page_of(pending, pressed.num("page") if pressed is not None else 0, PAGE)
     lines = [str(tr("members.approvals.title", count=len(pending)))]
+    if page.pages > 1:
+        lines.append(str(tr("members.approvals.page", page=page.page + 1, pages=page.pages)))
     rows = []
-    for p in pending[:10]:
-        lines.append(str(tr("members.approvals.line", name=p.name or "-", group=p.group_name)))
+    names = [p.name for p in page.items]
+    for p in page.items:
+        details = [labels.label(tr, CATEGORY, p.category) if p.category else "", (p.organisation or "")[:30]]
+        shown = " · ".join(d for d in details if d)
+        key = "members.approvals.line_details" if shown else "members.approvals.line"
+        lines.append(str(tr(key, name=p.name or "-", group=p.group_name, details=shown)))
         label = (p.name or "-")[:20]
+        if names.count(p.name) > 1:  # the same name twice on the page: tell the requests apart
+            digits = "".join(ch for ch in (p.phone or "") if ch.isascii() and ch.isdigit())[-4:]
+            hint = (p.organisation or "")[:12] or (str(tr("members.phone_tail", digits=digits)) if digits else "")
+            label = str(tr("members.approvals.same_name", name=label, hint=hint or p.group_name[:12]))
         ids = {"member": p.member_id, "group": p.group_id}
         rows.append(
             [
@@ -37,6 +53,13 @@ async def approvals_command(update: Update, context: Ctx) -> None:
                 kb.button(str(tr("members.approvals.reject", name=label)), REJECT.data(**ids)),
             ]
         )
+    if page.pages > 1:
+        nav = []
+        if page.page > 0:
+            nav.append(kb.button("◀", APPROVALS_PAGE.data(page=page.page - 1)))
+        if page.page + 1 < page.pages:
+            nav.append(kb.button("▶", APPROVALS_PAGE.data(page=page.page + 1)))
+        rows.append(nav)
     await edit_or_reply(update, "\n".join(lines), kb.inline(rows))
 
 
@@ -75,6 +98,7 @@ async def decide(
 def register(app: LiaisonApp, menu: CommandMenu) -> None:
     app.add_handler(CommandHandler("approvals", approvals_command, filters=common.COMMAND_FILTER))
     app.add_handler(on(APPROVALS, approvals_command))
+    app.add_handler(on(APPROVALS_PAGE, approvals_command))
     app.add_handler(on(APPROVE, approve_button))
     menu.add("approvals", "members.cmd.approvals", Role.COORDINATOR)
     menu.add_home("members.home.approvals", APPROVALS.data(), Role.COORDINATOR)

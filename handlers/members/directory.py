@@ -13,7 +13,7 @@ from telegram.ext import CommandHandler
 
 from bot import labels
 from bot.context import Ctx, LiaisonApp
-from bot.i18n import Markup
+from bot.i18n import Markup, Translator
 from bot.members.callbacks import (
     COORDINATOR_FROM_CARD,
     DIRECTORY_PAGE,
@@ -34,6 +34,7 @@ from bot.members.models import (
     EXPERTISE,
     EXPERTISE_TAG,
     MEMBER_STATUS,
+    Member,
 )
 from bot.members.org import PAGE_SIZE
 from bot.members.rules import NAME_MAX
@@ -94,7 +95,8 @@ async def show_directory(update: Update, context: Ctx, page: int, criteria: dict
     await answer(update)
     tr = await translator(update, context)
     pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
-    buttons = [kb.button((m.name or "-")[:40], MEMBER_CARD.data(id=m.id)) for m in found]
+    names = [m.name for m in found]
+    buttons = [kb.button(_listed(tr, m, names.count(m.name) > 1), MEMBER_CARD.data(id=m.id)) for m in found]
     rows = [
         *kb.columns(buttons, 2),
         pager(DIRECTORY_PAGE, page, pages, tr),
@@ -178,3 +180,14 @@ def register(app: LiaisonApp, menu: CommandMenu) -> None:
     app.add_handler(on(MEMBER_CARD, member_card))
     menu.add("members", "members.cmd.members", Role.COORDINATOR)
     menu.add_home("members.home.directory", DIRECTORY_PAGE.data(page=0), Role.COORDINATOR)
+
+
+def _listed(tr: Translator, m: Member, namesake: bool) -> str:
+    """A member's name in the directory; two of the same name (two 王芳) are told apart by their
+    organisation, else the last 4 digits of their phone."""
+    name = (m.name or "-")[:30]
+    if not namesake:
+        return name
+    digits = "".join(ch for ch in (m.phone or "") if ch.isascii() and ch.isdigit())[-4:]
+    hint = (m.organisation or "")[:12] or (str(tr("members.phone_tail", digits=digits)) if digits else "")
+    return str(tr("members.approvals.same_name", name=name, hint=hint)) if hint else name

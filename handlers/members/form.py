@@ -16,6 +16,7 @@ from telegram import InlineKeyboardMarkup, ReplyKeyboardMarkup, Update
 from telegram.ext import BaseHandler, MessageHandler, filters
 
 from bot import labels
+from bot.callbacks import NOOP
 from bot.context import Ctx
 from bot.errors import Refusal
 from bot.members.callbacks import (
@@ -32,7 +33,7 @@ from bot.members.callbacks import (
     REG_NAME_TG,
     REG_SKIP,
 )
-from bot.members.models import CATEGORIES, CATEGORY, EXPERTISE, EXPERTISE_TAG
+from bot.members.models import CATEGORIES, CATEGORY, EXPERTISE, EXPERTISE_TAG, GROUP_KIND, GROUP_KINDS
 from bot.members.rules import NAME_MAX, clean_text
 from handlers import common, steps
 from handlers import keyboards as kb
@@ -143,12 +144,26 @@ class Form:
         elif state == GROUPS:
             chosen = set(d.get("groups", []))
             groups = await context.services.org.all_groups()
-            buttons = [
-                kb.button(("✅ " if g.id in chosen else "") + "· " * g.depth + g.name[:40], REG_GROUP.data(id=g.id))
-                for g in groups
-            ]
+            rows = []
+            for kind in GROUP_KINDS:  # grouped by kind (分会 / 基层组织 / 兴趣社团), a heading each
+                of_kind = [g for g in groups if g.kind == kind]
+                if not of_kind:
+                    continue
+                heading = str(tr("members.groups.heading", kind=labels.label(tr, GROUP_KIND, kind)))
+                rows.append([kb.button(heading, NOOP.data())])
+                rows += [
+                    [
+                        kb.button(
+                            ("✅ " if g.id in chosen else "")
+                            + g.name[:40]
+                            + (str(tr("members.groups.needs_approval")) if g.requires_approval else ""),
+                            REG_GROUP.data(id=g.id),
+                        )
+                    ]
+                    for g in of_kind
+                ]
             done = kb.button(str(tr("members.done")), REG_GROUPS_DONE.data())
-            await self.prompt(update, tr("members.ask.groups"), kb.inline([*kb.columns(buttons, 1), [done]]))
+            await self.prompt(update, tr("members.ask.groups"), kb.inline([*rows, [done]]))
         else:
             await self.summary(update, context)
         return state

@@ -41,9 +41,13 @@ class ProfileForm(Form):
 
     async def summary(self, update: Update, context: Ctx) -> None:
         tr = await translator(update, context)
-        lines = summary_lines(tr, self.draft(context))
+        d = self.draft(context)
+        lines = summary_lines(tr, d)
+        # 保存 only once something was changed (the draft differs from what was stored).
+        stored = d.get("stored")
+        changed = not isinstance(stored, dict) or any(d.get(k) != v for k, v in stored.items())
         rows = [
-            [kb.button(str(tr("members.profile.save")), REG_CONFIRM.data())],
+            *([[kb.button(str(tr("members.profile.save")), REG_CONFIRM.data())]] if changed else []),
             [kb.button(str(tr("members.summary.edit")), REG_EDIT.data())],
             [
                 kb.button(str(tr("members.profile.groups")), MY_GROUPS.data()),
@@ -73,7 +77,7 @@ async def profile_entry(update: Update, context: Ctx) -> int:
     d = FORM.draft(context)
     if d.get("member_id") != member.id:  # no kept draft of this member: start from what is stored
         d.clear()
-        d.update(profile_of(member), member_id=member.id)
+        d.update(profile_of(member), member_id=member.id, stored=profile_of(member))
     d.pop("editing", None)
     return await FORM.ask(update, context, SUMMARY)
 

@@ -152,10 +152,21 @@ async def confirm(update: Update, context: Ctx) -> int:
         d.pop("invite_group", None)
         await reply(update, tr(refusal.key, **refusal.values))
         return await FORM.ask(update, context, GROUPS)
+    chosen = set(registration.group_ids)
+    waiting = [g.name for g in await services.org.all_groups() if g.id in chosen and g.requires_approval]
     d.clear()
-    await edit_or_reply(
-        update, tr("members.registered.pending" if member.status == "pending" else "members.registered")
-    )
+    # What is pending (the groups that need approval) and the next step, in one message.
+    if member.status == "pending":
+        done = tr("members.registered.pending")
+        if waiting:
+            done = tr.join([done, tr("members.registered.waiting", groups="、".join(waiting))])
+        done = tr.join([done, tr("members.registered.next_pending")])
+    else:
+        parts = [tr("members.registered")]
+        if waiting:
+            parts.append(tr("members.registered.waiting", groups="、".join(waiting)))
+        done = tr.join([*parts, tr("members.registered.next")])
+    await edit_or_reply(update, done)
     await notify_approvers(context, member)
     who = await services.roles.actor(uid)
     await common.set_chat_commands(context, uid, who.role, await services.users.chosen_language(uid), context.ui.menu)

@@ -1,0 +1,68 @@
+"""Issue #17 items of the home screen and /help, end to end through the sandbox."""
+
+from __future__ import annotations
+
+from bot.runtime import BotRuntime
+from sandbox.server import FakeTelegram
+from tests.activities_helpers import add_coordinator, add_group, member_user
+from tests.conftest import OWNER_ID
+
+
+async def test_coordinator_home_row_starts_the_commands_flows(tg: FakeTelegram, bot: BotRuntime) -> None:
+    assert bot.db is not None
+    pudong = await add_group(bot.db, "Pudong")
+    coord = tg.create_user("协调员", language_code="zh-hans")
+    await add_coordinator(bot.db, coord.id, pudong)
+    await coord.send("/start")
+    home = await coord.next_message()
+    assert home.buttons[:4] == ["📣 发通知", "🗓 发活动", "📥 待办反馈", "✅ 审核"]
+    await (await coord.press(home, "🗓 发活动")).answer()
+    await coord.wait_for(lambda m: "活动标题" in (m.text or ""))  # the /newactivity flow, first step
+    while "活动标题" not in ((await coord.next_message()).text or ""):
+        pass
+    await coord.send("茶话会")
+    assert "简介" in ((await coord.next_message()).text or "")  # the flow took the typed title
+    assert await bot.db.fetchval("SELECT COUNT(*) FROM ptb_conversations WHERE name = 'activity_new'") == 1
+
+
+async def test_a_member_has_no_coordinator_row_nor_can_forge_it(tg: FakeTelegram, bot: BotRuntime) -> None:
+    assert bot.db is not None
+    member = await member_user(tg, bot.db, "Alice")
+    await member.send("/start")
+    home = await member.next_message()
+    assert "🗓 New activity" not in home.buttons
+    answer = await (await member.press_data(home, "hc:newactivity")).answer()
+    assert "not allowed" in (answer.text or "").lower()
+
+
+async def test_help_is_grouped_by_task_without_developer_syntax(tg: FakeTelegram, bot: BotRuntime) -> None:
+    assert bot.db is not None
+    member = await member_user(tg, bot.db, "Alice")
+    await member.send("/help")
+    text = (await member.next_message()).text or ""
+    for group in ("Activities", "Feedback", "My details"):
+        assert f"\n{group}\n" in text, group
+    assert "Notices" not in text and "Ledger\n/stats" not in text
+    owner = tg.create_user("Owner", language_code="zh-hans", user_id=OWNER_ID)
+    await owner.send("/help")
+    text = (await owner.next_message()).text or ""
+    for group in ("通知", "活动", "成员", "反馈", "台账"):
+        assert f"\n{group}\n" in text, group
+    assert "编号" not in text and "/editactivity 编号" not in text
+
+
+async def test_free_text_gets_the_home_buttons(tg: FakeTelegram, bot: BotRuntime) -> None:
+    assert bot.db is not None
+    member = await member_user(tg, bot.db, "Alice")
+    await member.send("hello?")
+    answer = await member.next_message()
+    assert "didn't understand" in (answer.text or "") and "Activities" in " ".join(answer.buttons)
+
+
+async def test_an_owner_writing_after_start_up_gets_the_owner_menu(tg: FakeTelegram, bot: BotRuntime) -> None:
+    assert tg.commands("chat", "", chat_id=OWNER_ID) == []  # at start-up the chat did not exist yet
+    owner = tg.create_user("Owner", language_code="en", user_id=OWNER_ID)
+    await owner.send("hello")
+    await owner.next_message()
+    menu = [c["command"] for c in tg.commands("chat", "", chat_id=OWNER_ID)]
+    assert "audit" in menu and "newactivity" in menu
