@@ -31,7 +31,7 @@ from sandbox.driver import SandboxError
 from sandbox.state import CallbackQueryState
 from storage.db import Database
 from storage.timefmt import to_db
-from tests import factories
+from tests import dbsync, factories
 
 NOW = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
 ANONYMOUS_ADMIN_ID = 1087968824
@@ -104,16 +104,16 @@ class ErrorLog(logging.Handler):
         )
 
 
-def table_names(path: Path) -> set[str]:
-    with sqlite3.connect(path) as conn:
-        return {str(r[0]) for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+def table_names(path: Path | Any) -> set[str]:
+    return dbsync.table_names(path)
 
 
-def snapshot(path: Path, tables: tuple[str, ...] = PRIVILEGED_TABLES) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of the privileged tables that exist in the database file (committed state)."""
+def snapshot(path: Path | Any, tables: tuple[str, ...] = PRIVILEGED_TABLES) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of the privileged tables that exist in the database (committed state); `path`: an
+    SQLite file or the bot's settings (either backend)."""
     present = table_names(path)
     out: dict[str, list[tuple[Any, ...]]] = {}
-    with sqlite3.connect(path) as conn:
+    with dbsync.connect(path) as conn:
         for table in tables:
             if table in present:
                 out[table] = sorted(
@@ -404,8 +404,8 @@ class FuzzResult:
         }
 
 
-def _bystander_rows(path: Path) -> list[tuple[Any, ...]]:
-    with sqlite3.connect(path) as conn:
+def _bystander_rows(path: Path | Any) -> list[tuple[Any, ...]]:
+    with dbsync.connect(path) as conn:
         rows = conn.execute(
             "SELECT * FROM members WHERE user_id IN (?, ?) ORDER BY id", (BYSTANDER_COORDINATOR, BYSTANDER_MEMBER)
         ).fetchall()
@@ -442,7 +442,7 @@ async def run_fuzz(tg: Any, runtime: Any, count: int, seed: int, users: int = 60
         commands=discover_commands(app),
         callback_prefixes=discover_callback_prefixes(),
     )
-    path = Path(db.path)
+    path = runtime.settings  # the database of either backend
     await wait_idle(tg, app)  # the bot has recorded the group it was added to (my_chat_member)
     await db.checkpoint()
     before = snapshot(path)
