@@ -2,7 +2,9 @@
 """Bootstrap and run liaison-bot on a fresh machine that has only python3.
 
     python3 dev.py run     # the bot (without BOT_TOKEN: the local sandbox instead)
-    python3 dev.py test    # install everything needed and run the whole test suite
+    python3 dev.py test    # install everything needed and run the whole test suite, on SQLite
+                           # and then on PostgreSQL (a throwaway local cluster; Debian's
+                           # postgresql is installed when missing and we are root)
 
 The first call creates ./.venv and installs the pinned dependencies from pyproject.toml;
 later calls reinstall only when pyproject.toml changed.
@@ -11,11 +13,13 @@ later calls reinstall only when pyproject.toml changed.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import subprocess
 import sys
 import venv
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
@@ -76,23 +80,44 @@ def ensure_cjk_font() -> None:
         subprocess.run(command, check=True, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
 
 
+def _pg_cluster() -> Any:
+    """tests/pg_cluster.py (standard library only), loaded without the virtual environment."""
+    spec = importlib.util.spec_from_file_location("pg_cluster", ROOT / "tests" / "pg_cluster.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def test(args: list[str]) -> int:
     ensure_chromium()
     ensure_cjk_font()
     env = {**os.environ, "PTB_TIMEDELTA": "1"}
+    env.pop("LIAISON_DATABASE_URL", None)
     checks = [
         [str(BIN / "ruff"), "check", "."],
         [str(BIN / "mypy")],
-        [str(PYTHON), "-m", "pytest", *args],
+        [str(PYTHON), "-m", "pytest", "--backend=sqlite", *args],
         # Smoke-run every benchmark with small counts so none of them rots (no timing asserts).
         [str(PYTHON), "bench/run_all.py", "--quick"],
     ]
     for command in checks:
-        print("$", " ".join(Path(command[0]).name if i == 0 else c for i, c in enumerate(command)), flush=True)
-        code = subprocess.call(command, cwd=ROOT, env=env)
+        code = _call(command, env)
         if code != 0:
             return code
-    return 0
+    # The same suite on PostgreSQL: a throwaway cluster (Unix socket only, fsync off) for this run.
+    cluster = _pg_cluster()
+    url, directory = cluster.start()
+    try:
+        pg_env = {**env, "LIAISON_TEST_BACKEND": "postgresql", "LIAISON_TEST_PG_URL": url}
+        return _call([str(PYTHON), "-m", "pytest", "--backend=postgresql", *args], pg_env)
+    finally:
+        cluster.stop(directory)
+
+
+def _call(command: list[str], env: dict[str, str]) -> int:
+    print("$", " ".join(Path(command[0]).name if i == 0 else c for i, c in enumerate(command)), flush=True)
+    return subprocess.call(command, cwd=ROOT, env=env)
 
 
 def main() -> int:

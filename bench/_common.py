@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import json
 import os
@@ -10,9 +11,10 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -104,7 +106,8 @@ OWNER_ID = 9000001
 EPOCH = "2026-01-01T00:00:00.000000Z"
 
 
-async def prepare_db(path: Path, users: Sequence[Any], capacity: int) -> list[dict[str, Any]]:
+async def prepare_db(path: Path, users: Sequence[Any], capacity: int,
+                     database_url: str | None = None) -> list[dict[str, Any]]:
     """Migrated database with every sandbox user an active member and one activity open to all.
 
     Returns the announcement messages (chat_id, text, reply_markup) the activity put in the
@@ -115,12 +118,13 @@ async def prepare_db(path: Path, users: Sequence[Any], capacity: int) -> list[di
     from bot.config import load_settings
     from bot.i18n import Catalog
     from bot.services import Services
-    from storage.db import Database
+    from storage.backend import open_database
     from storage.migrations import migrate
     from tests.activities_helpers import draft, owner_actor
 
-    settings = load_settings(None, LIAISON_DB=str(path), LIAISON_OWNERS=str(OWNER_ID))
-    db = await Database.open(path)
+    settings = load_settings(None, LIAISON_DB=str(path), LIAISON_OWNERS=str(OWNER_ID),
+                             **({"LIAISON_DATABASE_URL": database_url} if database_url else {}))
+    db = await open_database(settings)
     try:
         await migrate(db)
         async with db.transaction() as tx:
@@ -161,3 +165,25 @@ async def deliver(tg: Any, rows: list[dict[str, Any]]) -> None:
                 await bot.send_message(row["chat_id"], row["text"], parse_mode="HTML", reply_markup=keyboard)
 
         await asyncio.gather(*(one(r) for r in rows))
+
+
+@contextlib.contextmanager
+def postgresql_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for one benchmark run: in the server at LIAISON_DATABASE_URL,
+    else in a throwaway cluster (tests/pg_cluster.py); dropped afterwards."""
+    import psycopg
+
+    from tests.pg_cluster import throwaway_cluster
+
+    with contextlib.ExitStack() as stack:
+        server = os.environ.get("LIAISON_DATABASE_URL") or stack.enter_context(throwaway_cluster())
+        name = f"bench_{os.getpid()}"
+        with psycopg.connect(server, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {name}")
+            admin.execute(f"CREATE DATABASE {name}")
+        parts = urlsplit(server)
+        try:
+            yield urlunsplit(parts._replace(path="/" + name))
+        finally:
+            with psycopg.connect(server, autocommit=True) as admin:
+                admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import json
 import sys
@@ -46,6 +47,7 @@ from _common import (
     deliver,
     median,
     percentile,
+    postgresql_database,
     prepare_db,
     settle_heap,
     spawn,
@@ -57,6 +59,7 @@ from sandbox.driver import SandboxUser
 from sandbox.server import FakeTelegram
 
 PROFILE_TO = ""
+BACKEND = "sqlite"
 Workload = Callable[[FakeTelegram, SandboxUser], Awaitable[Callable[[], Awaitable[float]]]]
 
 
@@ -68,7 +71,7 @@ class Burst:
 
 
 # --- the bots ------------------------------------------------------------------------------------
-def start_bot(kind: str, tg: FakeTelegram, db_path: Path) -> Any:
+def start_bot(kind: str, tg: FakeTelegram, db_path: Path, database_url: str | None = None) -> Any:
     if kind.startswith("echo"):
         extra = ["--concurrent"] if kind == "echo_concurrent" else []
         return spawn([str(ROOT / "bench" / "_echo_bot.py"), tg.token, tg.api_url, *extra], {})
@@ -78,6 +81,7 @@ def start_bot(kind: str, tg: FakeTelegram, db_path: Path) -> Any:
         "LIAISON_DB": str(db_path),
         "LIAISON_OWNERS": str(OWNER_ID),
         "LIAISON_FLOOD_PER_MINUTE": "10000",
+        **({"LIAISON_DATABASE_URL": database_url} if database_url else {}),
     }
     args = ["-m", "bot", "--log-level", "WARNING", "run"]
     if PROFILE_TO:  # bench/ceiling.py --profile FILE: the liaison-bot process under cProfile
@@ -159,7 +163,8 @@ async def paced(
 
 async def measure(kind: str, n: int, latency_s: float, repeats: int, pace_s: float) -> dict[str, Any]:
     """Bursts of n updates (repeated; medians) and, for liaison-bot, a paced run at half rate."""
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
+        url = stack.enter_context(postgresql_database()) if BACKEND == "postgresql" and kind == "liaison" else None
         async with FakeTelegram(rate_limits=False) as tg:
             warm = [tg.create_user(f"Warm{i}", language_code="en") for i in range(10)]
             rounds = [[tg.create_user(f"U{r}_{i}", language_code="en") for i in range(n)] for r in range(repeats)]
@@ -167,11 +172,12 @@ async def measure(kind: str, n: int, latency_s: float, repeats: int, pace_s: flo
             post = text_workload("hello")
             if not kind.startswith("echo"):
                 members = [*warm, *pool, *(u for r in rounds for u in r)]
-                announcements = await prepare_db(Path(tmp) / "bench.db", members, capacity=len(members) + 10)
+                announcements = await prepare_db(Path(tmp) / "bench.db", members, capacity=len(members) + 10,
+                                                 database_url=url)
                 await deliver(tg, announcements)
                 post = signup_workload("Sign up")
             settle_heap()  # the bench's own full collections must not count as the bot's latency
-            proc = start_bot(kind, tg, Path(tmp) / "bench.db")
+            proc = start_bot(kind, tg, Path(tmp) / "bench.db", url)
             try:
                 await wait_polling(tg, proc)
                 tg.set_faults(latency_s=latency_s)
@@ -237,14 +243,19 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=None, help="bursts per bot (median reported)")
     parser.add_argument("--pace-s", type=float, default=None, help="seconds of paced updates at half rate")
     parser.add_argument("--profile", default="", help="write a cProfile (pstats) profile of liaison-bot here")
+    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite",
+                        help="liaison-bot's database (postgresql: $LIAISON_DATABASE_URL or a throwaway cluster)")
     args = parser.parse_args()
-    global PROFILE_TO
+    global PROFILE_TO, BACKEND
     PROFILE_TO = args.profile
+    BACKEND = args.backend
     args.n = args.n or (100 if args.quick else 1000)
     args.n50 = args.n50 or (40 if args.quick else 200)
     args.repeats = args.repeats or (1 if args.quick else 3)
     args.pace_s = args.pace_s if args.pace_s is not None else (1.0 if args.quick else 4.0)
     figures = asyncio.run(main_async(args))
+    if BACKEND == "postgresql":
+        figures = {f"{key}_pg": value for key, value in figures.items()}
     print(json.dumps(figures))
 
 

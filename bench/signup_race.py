@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import re
-import sqlite3
 import statistics
 import sys
 import tempfile
@@ -30,22 +30,34 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import OWNER_ID, cpu_seconds, deliver, prepare_db, settle_heap, spawn, stop_async, wait_polling
+from _common import (
+    OWNER_ID,
+    cpu_seconds,
+    deliver,
+    postgresql_database,
+    prepare_db,
+    settle_heap,
+    spawn,
+    stop_async,
+    wait_polling,
+)
 
 from bot.app import SANDBOX_TOKEN
 from sandbox.driver import SandboxUser
 from sandbox.server import FakeTelegram
+from tests import dbsync
 
 POSITION = re.compile(r"number (\d+) on the waitlist")
 
 
-async def race(members: int, seats: int, latency_ms: float = 0.0) -> dict[str, float | int]:
+async def race(members: int, seats: int, latency_ms: float = 0.0,
+               database_url: str | None = None) -> dict[str, float | int]:
     async with FakeTelegram(token=SANDBOX_TOKEN, seed=1, callback_ttl_s=120.0) as tg:
         tg.set_rate_limits(False)
         with tempfile.TemporaryDirectory() as directory:
             db_path = Path(directory) / "race.db"
             users = [tg.create_user(f"Member {i}", language_code="en") for i in range(members)]
-            await deliver(tg, await prepare_db(db_path, users, capacity=seats))
+            await deliver(tg, await prepare_db(db_path, users, capacity=seats, database_url=database_url))
             settle_heap()  # the bench's own full collections must not count as the bot's latency
             env = {
                 "BOT_TOKEN": tg.token,
@@ -53,18 +65,19 @@ async def race(members: int, seats: int, latency_ms: float = 0.0) -> dict[str, f
                 "LIAISON_DB": str(db_path),
                 "LIAISON_OWNERS": str(OWNER_ID),
                 "LIAISON_FLOOD_PER_MINUTE": "10000",
+                **({"LIAISON_DATABASE_URL": database_url} if database_url else {}),
             }
             proc = spawn(["-m", "bot", "--log-level", "WARNING", "run"], env)
             try:
                 await wait_polling(tg, proc)
-                return await _run(tg, proc.pid, db_path, users, seats, latency_ms)
+                return await _run(tg, proc.pid, _Target(database_url, db_path), users, seats, latency_ms)
             finally:
                 tg.set_faults()
                 await stop_async(proc, tg)
 
 
 async def _run(
-    tg: FakeTelegram, pid: int, db_path: Path, users: list[SandboxUser], seats: int, latency_ms: float = 0.0
+    tg: FakeTelegram, pid: int, db: _Target, users: list[SandboxUser], seats: int, latency_ms: float = 0.0
 ) -> dict[str, float | int]:
     members = len(users)
     announcements = [u.messages[-1] for u in users]
@@ -90,11 +103,10 @@ async def _run(
     while sum(1 for u in users if u.messages[-1].edited) < members and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
 
-    with sqlite3.connect(db_path) as conn:  # WAL: reading beside the running bot is fine
+    with dbsync.connect(db) as conn:  # reading beside the running bot is fine (WAL / MVCC)
         rows = conn.execute(
             "SELECT m.user_id, s.status FROM activity_signups s JOIN members m ON m.id = s.member_id ORDER BY s.id"
         ).fetchall()
-    conn.close()
     confirmed = [user_id for user_id, status in rows if status == "confirmed"]
     waiting = [user_id for user_id, status in rows if status == "waiting"]
     positions = []
@@ -122,15 +134,28 @@ async def _run(
     return figures
 
 
+class _Target:
+    """Where the bot's data is: PostgreSQL at `database`, else the SQLite file `db_path`."""
+
+    def __init__(self, database: str | None, db_path: Path) -> None:
+        self.database = database
+        self.db_path = db_path
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="200 members, 10 seats")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="added to every Bot API call by the sandbox")
+    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite",
+                        help="postgresql: $LIAISON_DATABASE_URL's server, else a throwaway cluster")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     members, seats = (200, 10) if args.quick else (1000, 50)
-    figures = asyncio.run(race(members, seats, args.latency_ms))
+    with contextlib.ExitStack() as stack:
+        url = stack.enter_context(postgresql_database()) if args.backend == "postgresql" else None
+        figures = asyncio.run(race(members, seats, args.latency_ms, url))
     suffix = f"_{args.latency_ms:g}ms" if args.latency_ms else ""
+    suffix += "_pg" if args.backend == "postgresql" else ""
     print(json.dumps({f"{key}{suffix}": value for key, value in figures.items()}))
     ok = figures["confirmed"] == seats and figures["waitlisted"] == members - seats and figures["waitlist_in_order"]
     return 0 if ok else 1

@@ -42,7 +42,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"liaison-bot: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    secrets = [settings.token, settings.webhook_secret.get_secret_value() if settings.webhook_secret else None]
+    secrets = [settings.token, settings.webhook_secret.get_secret_value() if settings.webhook_secret else None,
+               settings.database]
     configure_logging(args.log_level, secrets)
     command = args.command or ("run" if settings.token else "sandbox")
     quiet_libraries(sandbox=command == "sandbox")
@@ -64,6 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif command == "backup":
             asyncio.run(_backup(settings, Path(args.path)))
             print(f"backup written to {args.path}")
+        elif command == "copy-to":
+            return asyncio.run(_copy_to(settings, args.url))
     except KeyboardInterrupt:
         return 0
     return 0
@@ -88,6 +91,8 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("file")
     backup = sub.add_parser("backup", help="online backup of the live database")
     backup.add_argument("path")
+    copy = sub.add_parser("copy-to", help="copy the SQLite database (LIAISON_DB) into an empty PostgreSQL one")
+    copy.add_argument("url", help="postgresql://user:password@host:port/dbname of an empty database")
     return parser
 
 
@@ -195,7 +200,7 @@ async def start_sandbox_bot(tg: FakeTelegram, settings: Settings, db_path: Path,
     from bot.clock import Clock as RealClock
     from bot.demo import load_demo
     from bot.runtime import BotRuntime
-    from storage.db import Database
+    from storage.backend import open_database
     from storage.migrations import migrate
 
     configured = settings.owners or (SANDBOX_OWNER_ID,)
@@ -211,7 +216,7 @@ async def start_sandbox_bot(tg: FakeTelegram, settings: Settings, db_path: Path,
         tg.create_user("Owner", language_code=owner_lang, user_id=configured[0])
         tg.user_notes[configured[0]] = "owner (LIAISON_OWNERS)" if settings.owners else "owner (sandbox default)"
     if demo:
-        db = await Database.open(db_path)
+        db = await open_database(sandbox_settings)
         try:
             await migrate(db)
             summary = await load_demo(db, clock.now(), sandbox_settings.zone, owners[0])
@@ -242,10 +247,10 @@ async def start_sandbox_bot(tg: FakeTelegram, settings: Settings, db_path: Path,
 
 
 async def _migrate(settings: Settings) -> list[int]:
-    from storage.db import Database
+    from storage.backend import open_database
     from storage.migrations import migrate
 
-    db = await Database.open(settings.db_path)
+    db = await open_database(settings)
     try:
         return await migrate(db)
     finally:
@@ -255,7 +260,7 @@ async def _migrate(settings: Settings) -> list[int]:
 async def _import_groups(settings: Settings, path: Path) -> int:
     from bot.clock import Clock
     from bot.members.org import ImportError_, OrgService, load_tree
-    from storage.db import Database
+    from storage.backend import open_database
     from storage.migrations import migrate
 
     try:
@@ -263,7 +268,7 @@ async def _import_groups(settings: Settings, path: Path) -> int:
     except (OSError, ValueError, ImportError_) as exc:
         print(f"liaison-bot: cannot read {path}: {exc}", file=sys.stderr)
         return 1
-    db = await Database.open(settings.db_path)
+    db = await open_database(settings)
     try:
         await migrate(db)
         created = await OrgService(db, Clock()).import_tree(roots)
@@ -277,15 +282,47 @@ async def _import_groups(settings: Settings, path: Path) -> int:
 
 
 async def _backup(settings: Settings, target: Path) -> None:
-    from storage.db import Database
+    from storage.backend import open_database
 
-    if not settings.db_path.exists():
+    if settings.database is None and not settings.db_path.exists():
         raise SystemExit(f"liaison-bot: no database at {settings.db_path}")
-    db = await Database.open(settings.db_path)
+    db = await open_database(settings)
     try:
         await db.backup_to(target)
     finally:
         await db.close()
+
+
+
+async def _copy_to(settings: Settings, url: str) -> int:
+    """Copy the SQLite file into the empty PostgreSQL database at `url`, verifying row counts."""
+    from storage.copy import CopyError, copy_database
+    from storage.db import Database, StorageError
+    from storage.pg import PgDatabase
+
+    if not url.startswith(("postgresql://", "postgres://")):
+        print("liaison-bot: copy-to needs a postgresql:// URL", file=sys.stderr)
+        return EXIT_CONFIG
+    if not settings.db_path.exists():
+        print(f"liaison-bot: no database at {settings.db_path}", file=sys.stderr)
+        return 1
+    REDACTOR.add_secret(url)
+    source = await Database.open(settings.db_path)
+    try:
+        target = await PgDatabase.connect(url)
+        try:
+            report = await copy_database(source, target)
+        finally:
+            await target.close()
+    except (CopyError, *StorageError) as exc:  # type: ignore[misc]  # a tuple of exception types
+        print(f"liaison-bot: copy-to failed: {REDACTOR.redact(str(exc))}", file=sys.stderr)
+        return 1
+    finally:
+        await source.close()
+    for table, count in report.counts.items():
+        print(f"{table:24} {count:>10} rows")
+    print(f"copied {report.total} rows in {len(report.counts)} tables; row counts verified on both sides")
+    return 0
 
 
 if __name__ == "__main__":

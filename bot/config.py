@@ -49,6 +49,9 @@ class Settings(BaseSettings):
 
     bot_token: SecretStr | None = Field(default=None, alias="BOT_TOKEN")
     db_path: Path = Field(default=Path("./liaison.db"), alias="LIAISON_DB")
+    # PostgreSQL instead of the SQLite file: postgresql://user:password@host:port/dbname (libpq URL;
+    # ?host=/run/postgresql for a Unix socket). Secret: it may hold a password.
+    database_url: SecretStr | None = Field(default=None, alias="LIAISON_DATABASE_URL")
     owners: Annotated[tuple[int, ...], NoDecode] = Field(default=(), alias="LIAISON_OWNERS")
     tz: str = Field(default="Asia/Shanghai", alias="LIAISON_TZ")
     language: Language = Field(default="zh-Hans", alias="LIAISON_LANGUAGE")
@@ -86,12 +89,21 @@ class Settings(BaseSettings):
         return value
 
     @field_validator("backup_dir", "webhook_url", "webhook_secret", "bot_token", "webapp_url", "webapp_listen",
-                     mode="before")
+                     "database_url", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         """`NAME=` with nothing after it (as in .env.example) means "not set"."""
         if isinstance(value, str) and not value.strip():
             return None
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        if not value.get_secret_value().startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a postgresql:// URL (or unset for SQLite at LIAISON_DB)")  # never echo it
         return value
 
     @field_validator("tz")
@@ -197,6 +209,11 @@ class Settings(BaseSettings):
     def quiet(self) -> tuple[time, time] | None:
         """Quiet hours (start, end) in the configured zone, or None when switched off."""
         return parse_quiet_hours(self.quiet_hours) if self.quiet_hours else None
+
+    @property
+    def database(self) -> str | None:
+        """The PostgreSQL URL, or None for SQLite at `db_path`."""
+        return self.database_url.get_secret_value() if self.database_url else None
 
     @property
     def zone(self) -> ZoneInfo:

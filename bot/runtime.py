@@ -23,6 +23,7 @@ from bot.webapp.server import WebApp, serve
 from bot.webhook import WebhookServer
 from handlers import feature as features
 from handlers.common import publish_command_menus
+from storage.backend import open_database
 from storage.db import Database
 from storage.migrations import migrate
 
@@ -51,8 +52,8 @@ class BotRuntime:
 
     async def _start(self, *, polling: bool) -> None:
         secret = self.settings.webhook_secret.get_secret_value() if self.settings.webhook_secret else None
-        install_redaction([self.token or self.settings.token, secret])
-        self.db = await Database.open(self.settings.db_path)
+        install_redaction([self.token or self.settings.token, secret, self.settings.database])
+        self.db = await open_database(self.settings)
         await migrate(self.db)
         self.services = Services.create(
             self.settings, self.db, self.clock, Catalog.load(self.settings.language)

@@ -1,9 +1,13 @@
-"""The database connection: one SQLite file, WAL, one serialised writer.
+"""The portable query interface (`Database`, `Tx`, `SyncTx`, `Row`) and its SQLite backend.
+
+SQLite: one file, WAL, one serialised writer.
 
 Reads go through a reader connection (WAL lets them run beside a write); every write
 transaction goes through the single writer connection behind an asyncio lock and starts
 with ``BEGIN IMMEDIATE``, so two tasks never interleave statements inside a transaction.
-This module and the repositories beside it are the only places that know SQL.
+This module and the repositories beside it are the only places that know SQL. The PostgreSQL
+backend (storage/pg.py) implements the same abstract classes; `storage/backend.open_database`
+chooses between them.
 """
 
 from __future__ import annotations
@@ -11,23 +15,132 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
 import aiosqlite
+import psycopg
+
+from storage.rows import PgRow
 
 Params = Sequence[Any] | dict[str, Any]
-StorageError = sqlite3.Error  # what the database raises (for layers that do not import sqlite3)
+# What the database raises (for layers that do not import a driver): either backend's errors.
+StorageError: tuple[type[Exception], ...] = (sqlite3.Error, psycopg.Error)
 # A result row: by position (row[0]) and by column name (row["id"]). Feature code names this type,
-# never the driver's, so a second backend only has to give rows that behave the same.
-Row = sqlite3.Row
+# never the driver's; both backends' rows behave the same.
+Row = sqlite3.Row | PgRow
 BUSY_TIMEOUT_MS = 10_000
 
 
-class Tx:
+class Tx(ABC):
+    """A write transaction in progress (valid only inside `Database.transaction`)."""
+
+    @abstractmethod
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """Run one statement; return the number of rows changed."""
+
+    @abstractmethod
+    async def insert(self, sql: str, params: Params = ()) -> int:
+        """Run an INSERT and return the new row's id."""
+
+    @abstractmethod
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> None: ...
+
+    @abstractmethod
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None: ...
+
+    @abstractmethod
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]: ...
+
+    async def fetchval(self, sql: str, params: Params = ()) -> Any:
+        row = await self.fetchone(sql, params)
+        return None if row is None else row[0]
+
+
+class SyncTx(ABC):
+    """The portable statements of a one-trip write (`Database.write`), the same names as `Tx`'s."""
+
+    __slots__ = ()
+
+    @abstractmethod
+    def execute(self, sql: str, params: Params = ()) -> int: ...
+
+    @abstractmethod
+    def insert(self, sql: str, params: Params = ()) -> int: ...
+
+    @abstractmethod
+    def executemany(self, sql: str, rows: Iterable[Params]) -> None: ...
+
+    @abstractmethod
+    def fetchone(self, sql: str, params: Params = ()) -> Row | None: ...
+
+    @abstractmethod
+    def fetchall(self, sql: str, params: Params = ()) -> list[Row]: ...
+
+    def fetchval(self, sql: str, params: Params = ()) -> Any:
+        row = self.fetchone(sql, params)
+        return None if row is None else row[0]
+
+
+class Database(ABC):
+    """A database: write transactions, one-trip writes, reads outside any transaction."""
+
+    dialect: str = "sqlite"
+    path: Path  # the SQLite file (PostgreSQL: a stand-in name, never opened as a file)
+    writes: int  # committed write transactions (cheap counter for tests and benchmarks)
+
+    @classmethod
+    async def open(cls, path: str | Path) -> Database:
+        """Open (creating) the SQLite database file at `path`."""
+        return await SqliteDatabase.open_file(path)
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    @abstractmethod
+    def transaction(self) -> AbstractAsyncContextManager[Tx]:
+        """A write transaction, rolled back on error; write transactions never interleave."""
+
+    @abstractmethod
+    async def write(self, work: Callable[[SyncTx], T]) -> T:
+        """A whole write transaction whose `work` runs synchronously (see SqliteDatabase.write)."""
+
+    @abstractmethod
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None: ...
+
+    @abstractmethod
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]: ...
+
+    async def fetchval(self, sql: str, params: Params = ()) -> Any:
+        row = await self.fetchone(sql, params)
+        return None if row is None else row[0]
+
+    @abstractmethod
+    async def checkpoint(self) -> None:
+        """Make everything committed durable in the main store (SQLite: fold the WAL back)."""
+
+    @abstractmethod
+    async def integrity_check(self) -> str:
+        """'ok' when the database is sound."""
+
+    @abstractmethod
+    async def backup_to(self, target: str | Path) -> None:
+        """A consistent copy of the live database into the file `target`."""
+
+    @abstractmethod
+    async def tables(self) -> list[str]:
+        """The names of the application's tables."""
+
+    @abstractmethod
+    async def columns(self, table: str) -> list[tuple[str, bool]]:
+        """(name, required: NOT NULL without a default) of each column of `table`."""
+
+
+class SqliteTx(Tx):
     """A write transaction in progress (valid only inside `Database.transaction`).
 
     Each statement is ONE trip to the connection's thread (aiosqlite's cursor API takes
@@ -62,17 +175,13 @@ class Tx:
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
         return await self._run(fetch_one, sql, params)
 
-    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
         return await self._run(fetch_all, sql, params)
 
-    async def fetchval(self, sql: str, params: Params = ()) -> Any:
-        row = await self.fetchone(sql, params)
-        return None if row is None else row[0]
 
 
-class SyncTx:
-    """The portable statements of a one-trip write (`Database.write`): the work runs on the
-    database's own thread, so these are plain calls, the same names as `Tx`'s."""
+class SqliteSyncTx(SyncTx):
+    """The work of `Database.write` runs on the database's own thread, so these are plain calls."""
 
     __slots__ = ("_conn",)
 
@@ -97,12 +206,9 @@ class SyncTx:
     def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
         return fetch_all(self._conn, sql, params)
 
-    def fetchval(self, sql: str, params: Params = ()) -> Any:
-        row = fetch_one(self._conn, sql, params)
-        return None if row is None else row[0]
 
 
-class Database:
+class SqliteDatabase(Database):
     """Owns the writer and reader connections of one SQLite file."""
 
     def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:
@@ -110,14 +216,14 @@ class Database:
         self._writer = writer
         self._reader = reader
         self._write_lock = asyncio.Lock()
-        self._read_tx = Tx(reader)
+        self._read_tx = SqliteTx(reader)
         self.writes = 0  # committed write transactions (cheap counter for tests and benchmarks)
         # One-trip writes waiting for the next trip, and the task handing them over (see `write`).
         self._queued: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] = []
         self._handing: asyncio.Task[None] | None = None
 
     @classmethod
-    async def open(cls, path: str | Path) -> Database:
+    async def open_file(cls, path: str | Path) -> SqliteDatabase:
         path = Path(path)
         if str(path) != ":memory:":
             private_file(path)  # SQLite gives the -wal and -shm files the database file's mode
@@ -137,7 +243,7 @@ class Database:
     async def transaction(self) -> AsyncIterator[Tx]:
         """A write transaction: BEGIN IMMEDIATE ... COMMIT, rolled back on error."""
         async with self._write_lock:
-            tx = Tx(self._writer, begin=True)  # BEGIN IMMEDIATE is sent with the first statement
+            tx = SqliteTx(self._writer, begin=True)  # BEGIN IMMEDIATE is sent with the first statement
             try:
                 yield tx
             except BaseException:
@@ -169,7 +275,7 @@ class Database:
         statements of a multi-trip transaction.
         """
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._queued.append((lambda conn: work(SyncTx(conn)), future))
+        self._queued.append((lambda conn: work(SqliteSyncTx(conn)), future))
         if self._handing is None:
             self._handing = asyncio.create_task(self._hand_over())
         return await future
@@ -209,11 +315,19 @@ class Database:
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
         return await self._read_tx.fetchone(sql, params)
 
-    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
         return await self._read_tx.fetchall(sql, params)
 
     async def fetchval(self, sql: str, params: Params = ()) -> Any:
         return await self._read_tx.fetchval(sql, params)
+
+    async def tables(self) -> list[str]:
+        rows = await self.fetchall("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        return [str(r[0]) for r in rows if not str(r[0]).startswith("sqlite_")]
+
+    async def columns(self, table: str) -> list[tuple[str, bool]]:
+        rows = await self.fetchall(f"PRAGMA table_info({table})")
+        return [(str(r["name"]), bool(r["notnull"]) and r["dflt_value"] is None and not r["pk"]) for r in rows]
 
     async def checkpoint(self) -> None:
         """Fold the WAL back into the main file (used before backups and byte-level checks)."""
@@ -342,7 +456,7 @@ def fetch_one(conn: sqlite3.Connection, sql: str, params: Any) -> sqlite3.Row | 
         cur.close()
 
 
-def fetch_all(conn: sqlite3.Connection, sql: str, params: Any) -> list[sqlite3.Row]:
+def fetch_all(conn: sqlite3.Connection, sql: str, params: Any) -> list[Row]:
     """All rows of `sql`, its cursor closed (for `work` functions run by `Database.write`)."""
     cur = conn.execute(sql, params)
     try:

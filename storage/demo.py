@@ -36,15 +36,12 @@ class DemoRepo:
         return int(await self._db.fetchval("SELECT COUNT(*) FROM groups")) == 0
 
     async def tables(self) -> set[str]:
-        rows = await self._db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")
-        return {str(r["name"]) for r in rows}
+        return set(await self._db.tables())
 
     async def columns(self, table: str) -> list[Column]:
         if not table.replace("_", "").isalnum():
             raise ValueError(f"bad table name {table!r}")
-        rows = await self._db.fetchall(f"PRAGMA table_info({table})")
-        return [Column(str(r["name"]), bool(r["notnull"]) and r["dflt_value"] is None and not r["pk"])
-                for r in rows]
+        return [Column(name, required) for name, required in await self._db.columns(table)]
 
     # ----- core tables ------------------------------------------------------------------------------
     async def add_group(self, tx: Tx, name: str, kind: str, parent_id: int | None, parent_path: str,

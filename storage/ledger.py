@@ -293,7 +293,7 @@ class LedgerRepo:
 
     def open_snapshot(self) -> Snapshot:
         """The export's read-only picture (open it in the worker thread that reads it)."""
-        return Snapshot(self._db.path)
+        return Snapshot(self._db)
 
 
 # --- writes (the service's transaction) -----------------------------------------------------------

@@ -1,22 +1,150 @@
-"""Shared fixtures: a strict sandbox Telegram, and the real bot running against it."""
+"""Shared fixtures: a strict sandbox Telegram, and the real bot running against it.
+
+The database backend of the `settings`/`bot`/`start_bot` fixtures (and of `fresh_database`) is
+SQLite by default; `LIAISON_TEST_BACKEND=postgresql` (or `--backend=postgresql`) runs them on
+PostgreSQL: the server at `LIAISON_TEST_PG_URL` (dev.py starts one for the run) or else a
+throwaway cluster for the session (tests/pg_cluster.py), one fresh database per test, cloned from
+a migrated template. On PostgreSQL only tests that use the database through these fixtures run
+(the others do not depend on the backend: they ran in the SQLite pass), and tests marked
+`sqlite_only` (SQLite files, WAL, online backup, file modes) are skipped.
+"""
 
 from __future__ import annotations
 
+import itertools
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 
+import contextlib
+
 from bot.app import SANDBOX_TOKEN
 from bot.clock import FakeClock
 from bot.config import Settings, load_settings
 from bot.runtime import BotRuntime
 from sandbox.server import FakeTelegram
+from storage.backend import open_database
+from storage.db import Database
 
 OWNER_ID = 9000001
+BACKEND_FIXTURES = frozenset({"settings", "fresh_database", "database_url"})
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--backend", choices=["sqlite", "postgresql"], default=None,
+                     help="database backend of the bot fixtures (default: $LIAISON_TEST_BACKEND or sqlite)")
+
+
+def backend(config: pytest.Config) -> str:
+    return str(config.getoption("--backend") or os.environ.get("LIAISON_TEST_BACKEND") or "sqlite")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "sqlite_only: tests of SQLite itself (files, WAL, online backup); "
+                                       "skipped on PostgreSQL")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if backend(config) != "postgresql":
+        return
+    keep: list[pytest.Item] = []
+    independent: list[pytest.Item] = []
+    skip = pytest.mark.skip(reason="sqlite_only: tests SQLite itself")
+    for item in items:
+        if not BACKEND_FIXTURES & set(getattr(item, "fixturenames", ())):
+            independent.append(item)
+            continue
+        if item.get_closest_marker("sqlite_only"):
+            item.add_marker(skip)
+        keep.append(item)
+    if independent:
+        config.hook.pytest_deselected(items=independent)
+        items[:] = keep
+
+
+_numbers = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def pg_template(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """PostgreSQL runs: (server url, template database name); None on SQLite."""
+    if backend(request.config) != "postgresql":
+        yield None
+        return
+    import asyncio
+
+    import psycopg
+
+    from storage.migrations import migrate
+    from storage.pg import PgDatabase
+    from tests.pg_cluster import throwaway_cluster
+
+    with contextlib.ExitStack() as stack:
+        url = os.environ.get("LIAISON_TEST_PG_URL") or stack.enter_context(throwaway_cluster())
+        template = f"liaison_tpl_{os.getpid()}"
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {template}")
+            admin.execute(f"CREATE DATABASE {template}")
+
+        async def prepare() -> None:
+            db = await PgDatabase.connect(_with_dbname(url, template))
+            try:
+                await migrate(db)
+            finally:
+                await db.close()
+
+        asyncio.run(prepare())
+        yield f"{url}#{template}"
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {template} WITH (FORCE)")
+
+
+def _with_dbname(url: str, name: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+@pytest.fixture
+def database_url(pg_template: str | None) -> Iterator[str | None]:
+    """A fresh, migrated PostgreSQL database for this test (None on SQLite)."""
+    if pg_template is None:
+        yield None
+        return
+    import psycopg
+
+    url, template = pg_template.split("#")
+    name = f"liaison_t{os.getpid()}_{next(_numbers)}"
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
+    yield _with_dbname(url, name)
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+async def fresh_database(database_url: str | None, tmp_path: Path) -> AsyncIterator[Database]:
+    """An open database on the selected backend (SQLite: a file in tmp_path), closed afterwards."""
+    db = await open_database(_DbSettings(database_url, tmp_path / "fresh.db"))
+    yield db
+    await db.close()
+
+
+async def open_test_database(database_url: str | None, path: Path) -> Database:
+    """A database on the backend under test: PostgreSQL at `database_url` (from the fixture of that
+    name), else the SQLite file `path`. The caller closes it."""
+    return await open_database(_DbSettings(database_url, path))
+
+
+class _DbSettings:
+    def __init__(self, url: str | None, path: Path) -> None:
+        self.database = url
+        self.db_path = path
 
 
 @pytest.fixture
@@ -31,12 +159,13 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, tg: FakeTelegram) -> Settings:
+def settings(tmp_path: Path, tg: FakeTelegram, database_url: str | None) -> Settings:
     return load_settings(
         None,
         LIAISON_DB=str(tmp_path / "liaison.db"),
         TELEGRAM_API_URL=tg.api_url,
         LIAISON_OWNERS=str(OWNER_ID),
+        **({"LIAISON_DATABASE_URL": database_url} if database_url else {}),
     )
 
 

@@ -31,7 +31,7 @@ from sandbox.driver import SandboxError
 from sandbox.state import CallbackQueryState
 from storage.db import Database
 from storage.timefmt import to_db
-from tests import factories
+from tests import dbsync, factories
 
 NOW = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
 ANONYMOUS_ADMIN_ID = 1087968824
@@ -104,9 +104,8 @@ class ErrorLog(logging.Handler):
         )
 
 
-def table_names(path: Path) -> set[str]:
-    with sqlite3.connect(path) as conn:
-        return {str(r[0]) for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+def table_names(path: Path | Any) -> set[str]:
+    return dbsync.table_names(path)
 
 
 # Columns naming who acted or which group a row belongs to (rows of another branch's own work).
@@ -114,30 +113,29 @@ _ACTOR_COLUMNS = ("created_by", "author_user_id", "user_id", "appointed_by", "se
 
 
 def snapshot(
-    path: Path,
+    path: Path | Any,
     tables: tuple[str, ...] = PRIVILEGED_TABLES,
     *,
     own_users: frozenset[int] = frozenset(),
     own_groups: frozenset[int] = frozenset(),
 ) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of the privileged tables that exist in the database file (committed state), except
-    rows a coordinator of another branch may change in their own branch: rows they made
-    (`own_users` in an actor column) and rows of their groups (`own_groups`)."""
+    """Every row of the privileged tables that exist in the database (committed state); `path`: an
+    SQLite file or the bot's settings (either backend). Left out: rows a coordinator of another
+    branch may change in their own branch (`own_users` in an actor column, `own_groups`)."""
     present = table_names(path)
     out: dict[str, list[tuple[Any, ...]]] = {}
-    with sqlite3.connect(path) as conn:
-        conn.row_factory = sqlite3.Row
+    with dbsync.connect(path) as conn:
         for table in tables:
             if table in present:
-                rows = [
-                    r for r in conn.execute(f"SELECT * FROM {table}")
-                    if not _own(table, r, own_users, own_groups)
-                ]
-                out[table] = sorted((tuple(r) for r in rows), key=repr)
+                cursor = conn.execute(f"SELECT * FROM {table}")
+                names = [d[0] for d in cursor.description]
+                rows = [tuple(r) for r in cursor.fetchall()]
+                kept = [r for r in rows if not _own(table, dict(zip(names, r, strict=True)), own_users, own_groups)]
+                out[table] = sorted(kept, key=repr)
     return out
 
 
-def _own(table: str, row: sqlite3.Row, users: frozenset[int], groups: frozenset[int]) -> bool:
+def _own(table: str, row: dict[str, Any], users: frozenset[int], groups: frozenset[int]) -> bool:
     keys = row.keys()
     if any(c in keys and row[c] in users for c in _ACTOR_COLUMNS):
         return True
@@ -444,10 +442,10 @@ class FuzzResult:
         }
 
 
-def _bystander_rows(path: Path, branch: int | None = None) -> list[tuple[Any, ...]]:
+def _bystander_rows(path: Path | Any, branch: int | None = None) -> list[tuple[Any, ...]]:
     """The bystanders' rows, and with `branch` everything of their branch: the group (and its
     subtree), its coordinators, invites, memberships and the activities published to it."""
-    with sqlite3.connect(path) as conn:
+    with dbsync.connect(path) as conn:
         if branch is not None:
             like = str(conn.execute("SELECT path FROM groups WHERE id = ?", (branch,)).fetchone()[0]) + "%"
             scoped = [
@@ -508,7 +506,7 @@ async def run_fuzz(tg: Any, runtime: Any, count: int, seed: int, users: int = 60
         commands=discover_commands(app),
         callback_prefixes=discover_callback_prefixes(),
     )
-    path = Path(db.path)
+    path = runtime.settings  # the database of either backend
     await wait_idle(tg, app)  # the bot has recorded the group it was added to (my_chat_member)
     await db.checkpoint()
     own = {"own_users": frozenset(other_coordinators), "own_groups": frozenset({other})}

@@ -7,32 +7,25 @@ step journal wrote it before the reply); the next start loads that state.
 from __future__ import annotations
 
 import json
-import sqlite3
-from pathlib import Path
 from typing import Any
 
+from tests.dbsync import DbSettings, execute, fetchone
 
-def stored_state(db_path: Path, name: str, user_id: int) -> Any:
-    with sqlite3.connect(db_path) as conn:
-        row = conn.execute(
-            "SELECT state FROM ptb_conversations WHERE name = ? AND conv_key = ?", (name, _key(user_id))
-        ).fetchone()
+
+def stored_state(db: DbSettings, name: str, user_id: int) -> Any:
+    row = fetchone(db, "SELECT state FROM ptb_conversations WHERE name = ? AND conv_key = ?", (name, _key(user_id)))
     return None if row is None else json.loads(row[0])
 
 
-def set_state(db_path: Path, name: str, user_id: int, state: int) -> None:
+def set_state(db: DbSettings, name: str, user_id: int, state: int) -> None:
     """Put conversation `name` of a private chat back to `state` (bot stopped)."""
-    with sqlite3.connect(db_path) as conn:
-        changed = conn.execute(
-            "UPDATE ptb_conversations SET state = ? WHERE name = ? AND conv_key = ?",
-            (json.dumps(state), name, _key(user_id)),
-        ).rowcount
+    changed = execute(db, "UPDATE ptb_conversations SET state = ? WHERE name = ? AND conv_key = ?",
+                      (json.dumps(state), name, _key(user_id)))
     assert changed == 1, f"no stored conversation {name} for {user_id}"
 
 
-def user_data(db_path: Path, user_id: int) -> dict[str, Any]:
-    with sqlite3.connect(db_path) as conn:
-        row = conn.execute("SELECT data FROM ptb_user_data WHERE user_id = ?", (user_id,)).fetchone()
+def user_data(db: DbSettings, user_id: int) -> dict[str, Any]:
+    row = fetchone(db, "SELECT data FROM ptb_user_data WHERE user_id = ?", (user_id,))
     return {} if row is None else dict(json.loads(row[0]))
 
 

@@ -132,10 +132,10 @@ async def test_after_a_crash_claimed_and_in_flight_rows_are_sent(tg: FakeTelegra
     group = await add_group(db, "浦东新联会")
     people = await members(tg, db, 2, [group])
     await runtime.stop()
-    from storage.db import Database
+    from storage.backend import open_database
     from storage.outbox import OutgoingMessage, enqueue
 
-    raw = await Database.open(runtime.settings.db_path)
+    raw = await open_database(runtime.settings)
     try:
         async with raw.transaction() as tx:
             await enqueue(tx, [OutgoingMessage("notice", 77, people[0].id, "in flight"),

@@ -159,8 +159,8 @@ async def test_feedback_behind_after_restart_asks_the_current_step_again(
     await (await user.press(attach, "Skip")).answer()
     anon = await user.wait_for(lambda m: m.message_id == attach.message_id and "Stay anonymous?" in (m.text or ""))
     await runtime.stop()
-    assert stored_state(settings.db_path, "feedback_submit", user.id) == ANON
-    set_state(settings.db_path, "feedback_submit", user.id, ATTACH)
+    assert stored_state(settings, "feedback_submit", user.id) == ANON
+    set_state(settings, "feedback_submit", user.id, ATTACH)
 
     runtime = await start_bot()
     await (await user.press(anon, "Show my name")).answer()  # meant for the anonymity step, arrives in ATTACH

@@ -7,16 +7,18 @@ from pathlib import Path
 from bot.cli import main
 from bot.members.org import load_tree
 from storage import groups as group_store
-from storage.db import Database
 from storage.groups import GroupRepo
 from storage.migrations import migrate
+from tests.conftest import open_test_database
 from tests.members_helpers import SEED_TIME
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "pudong-groups.toml"
 
 
-async def test_import_creates_the_example_tree_with_paths_and_is_idempotent(tmp_path: Path) -> None:
-    db = await Database.open(tmp_path / "t.db")
+async def test_import_creates_the_example_tree_with_paths_and_is_idempotent(
+    tmp_path: Path, database_url: str | None
+) -> None:
+    db = await open_test_database(database_url, tmp_path / "t.db")
     try:
         await migrate(db)
         repo = GroupRepo(db)
@@ -52,8 +54,8 @@ def test_cli_import_groups_twice_says_it_skipped(tmp_path: Path, capsys: object,
     assert "imported 12 groups" in out and "already exist" in out
 
 
-async def test_moving_a_group_rewrites_the_subtree_paths(tmp_path: Path) -> None:
-    db = await Database.open(tmp_path / "m.db")
+async def test_moving_a_group_rewrites_the_subtree_paths(tmp_path: Path, database_url: str | None) -> None:
+    db = await open_test_database(database_url, tmp_path / "m.db")
     try:
         await migrate(db)
         repo = GroupRepo(db)

@@ -18,6 +18,7 @@ from tests.conftest import OWNER_ID
 from tests.notices_helpers import add_coordinator, add_group, add_member, db_of, members
 
 TICK = "✅ "
+ENTERPRISE = "Managers and technical staff of private/foreign firms"
 
 
 @dataclass
@@ -98,16 +99,16 @@ async def test_double_tapping_a_category_leaves_the_screen_equal_to_what_is_stor
 ) -> None:
     w = await _world(tg, bot)
     picker = await _picker(w.owner, "By category")
-    await (await w.owner.press(picker, "Enterprise")).answer()  # one tap: on
+    await (await w.owner.press(picker, ENTERPRISE)).answer()  # one tap: on
     picker = await _settled(w.owner, picker.message_id)
-    first = await w.owner.press(picker, TICK + "Enterprise")
-    second = await w.owner.press(picker, TICK + "Enterprise")
+    first = await w.owner.press(picker, TICK + ENTERPRISE)
+    second = await w.owner.press(picker, TICK + ENTERPRISE)
     await first.answer()
     await second.answer()
     screen = await _settled(w.owner, picker.message_id)
     stored = set(_draft(bot, w.owner).get("cats", []))
     assert stored == {"enterprise"}  # three taps: on, off, on
-    assert _ticked(screen) == {"Enterprise"}
+    assert _ticked(screen) == {ENTERPRISE}
 
 
 async def test_summary_before_sending_names_the_chosen_groups_and_categories(
@@ -124,12 +125,12 @@ async def test_summary_before_sending_names_the_chosen_groups_and_categories(
     assert "Group A" not in control.text
 
     picker = await _picker(w.owner, "By category")
-    await (await w.owner.press(picker, "New media")).answer()
+    await (await w.owner.press(picker, "New-media practitioners")).answer()
     picker = await _settled(w.owner, picker.message_id)
     await w.owner.press(picker, "Done")
     await w.owner.next_message()
     control = await w.owner.wait_for(lambda m: m.message_id == picker.message_id and "Recipients" in m.text)
-    assert "New media" in control.text
+    assert "New-media practitioners" in control.text
     assert "Recipients: 1 members" in control.text
 
 
@@ -195,7 +196,7 @@ async def test_category_picker_shows_words_not_keys(tg: FakeTelegram, bot: BotRu
     w = await _world(tg, bot)
     picker = await _picker(w.owner, "By category")
     shown = {str(b["text"]) for b in picker.inline_buttons}
-    assert {"Enterprise", "New media"} <= shown
+    assert {ENTERPRISE, "New-media practitioners"} <= shown
     assert not shown & {"enterprise", "new_media"}
 
 
@@ -207,7 +208,7 @@ async def test_scoped_coordinator_is_offered_only_categories_of_members_in_scope
     picker = await _picker(w.coord, "By category")
     offered = [str(b["text"]) for b in picker.inline_buttons if b.get("text") not in ("Done", "Cancel")]
     assert len(offered) == 1  # "new media": only a member of Group B, outside the scope, has it
-    assert offered[0].lower() == "enterprise"
+    assert offered[0] == ENTERPRISE
 
 
 async def test_delivery_report_of_a_scheduled_notice_follows_the_authors_language_when_it_fires(

@@ -265,6 +265,7 @@ async def test_a_first_contact_reads_the_language_with_its_last_seen_write(db: D
     assert await users.language(5, "en") == "en"
 
 
+@pytest.mark.sqlite_only  # counts trips to SQLite's connection thread
 async def test_a_sign_up_is_one_trip_including_its_commit(
     bot: BotRuntime, trips: list[object], commits: list[object]
 ) -> None:

@@ -8,10 +8,14 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from storage.db import Database
 from storage.migrations import migrate
 from storage.timefmt import to_db
 from tests.reliability_helpers import NOW
+
+pytestmark = pytest.mark.sqlite_only  # SQLite's online backup API and its file under concurrent writers
 
 STAMP = to_db(NOW)
 

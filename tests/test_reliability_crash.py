@@ -12,6 +12,9 @@ from sandbox.server import FakeTelegram
 from tests.reliability_helpers import run_crash
 
 KILLS = int(os.environ.get("LIAISON_CRASH_KILLS", "3"))
+# The child bot processes run on an SQLite file (the harness reads it directly); the PostgreSQL
+# crash run with 2 processes is issue 19's next step.
+pytestmark = pytest.mark.sqlite_only
 
 
 @pytest.mark.stress

@@ -50,7 +50,7 @@ async def _workload(server: FakeTelegram) -> None:
     await (await user.press_data(picker, "lang:zz:forged")).answer()
     await user.send("<i>unclosed & hostile</i>\x00")
     # /start began registration: text at its consent step is answered and the step asked again
-    await user.wait_for(lambda m: "这一步需要的不是这个" in (m.text or ""))
+    await user.wait_for(lambda m: "这里需要按下面的提示回复" in (m.text or ""))
 
 
 async def test_debug_logs_of_a_webhook_run_hold_neither_token_nor_secret(
@@ -242,9 +242,10 @@ async def _register(user: SandboxUser) -> None:
     await see("You are registered")
 
 
+@pytest.mark.sqlite_only  # reads the bytes of the SQLite file
 async def test_forget_leaves_no_personal_field_in_the_database_file(tg: FakeTelegram, bot: BotRuntime) -> None:
     assert bot.db is not None
-    tables = {str(r[0]) for r in await bot.db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    tables = set(await bot.db.tables())
     if "invites" not in tables:
         pytest.skip("members feature not merged yet")
     tg.set_rate_limits(True, private_burst=100)
@@ -267,10 +268,9 @@ async def test_forget_leaves_no_personal_field_in_the_database_file(tg: FakeTele
 async def _rows_holding(db: Database, value: int) -> list[str]:
     """Every table.column that still holds `value` (a Telegram user id)."""
     found = []
-    for (table,) in await db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'"):
-        for column in await db.fetchall(f"PRAGMA table_info({table})"):
-            name = column["name"]
-            count = await db.fetchval(f"SELECT COUNT(*) FROM {table} WHERE {name} = ?", (value,))
+    for table in await db.tables():
+        for name, _ in await db.columns(table):
+            count = await db.fetchval(f"SELECT COUNT(*) FROM {table} WHERE CAST({name} AS TEXT) = ?", (str(value),))
             if count:
                 found.append(f"{table}.{name}")
     return found
@@ -280,7 +280,7 @@ async def test_forget_leaves_no_row_linked_to_the_telegram_account(tg: FakeTeleg
     """After /forget nothing in the database points at the person's Telegram account, including
     what other features stored for them (feedback authorship, sign-ups, conversation state)."""
     assert bot.db is not None
-    tables = {str(r[0]) for r in await bot.db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    tables = set(await bot.db.tables())
     if not {"invites", "feedback_authors"} <= tables:
         pytest.skip("members and feedback features not merged yet")
     tg.set_rate_limits(True, private_burst=100)

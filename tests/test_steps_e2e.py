@@ -38,7 +38,7 @@ async def test_notice_compose_behind_after_restart_asks_the_audience_again(
     await owner.send("Study day on Friday")
     await owner.next_message()  # who should get it?
     await runtime.stop()
-    path = settings.db_path
+    path = settings
     assert stored_state(path, "notice", OWNER_ID) == AUDIENCE
     assert user_data(path, OWNER_ID)["steps"]["notice"] == AUDIENCE  # written before the question
     set_state(path, "notice", OWNER_ID, WRITE)  # killed after the reply, before PTB's flush
@@ -69,8 +69,8 @@ async def test_activity_creation_behind_after_restart_does_not_take_the_start_as
         await owner.send(text)
         assert expected in (await owner.next_message()).text.lower()
     await runtime.stop()
-    set_state(settings.db_path, "activity_new", OWNER_ID, DESC)  # the start question was lost
-    assert user_data(settings.db_path, OWNER_ID)["steps"]["activity_new"] == START
+    set_state(settings, "activity_new", OWNER_ID, DESC)  # the start question was lost
+    assert user_data(settings, OWNER_ID)["steps"]["activity_new"] == START
 
     runtime = await start_bot()
     await owner.send("2026-12-05 14:00")  # the answer to "start time?", arrives in DESC
@@ -120,8 +120,8 @@ async def test_activity_edit_behind_after_restart_asks_the_value_again(
     await (await owner.press(menu, "Place")).answer()
     await owner.wait_for(lambda m: m.message_id == roster.message_id and "Send the new" in m.text)
     await runtime.stop()
-    assert stored_state(settings.db_path, "activity_edit", OWNER_ID) == VALUE
-    set_state(settings.db_path, "activity_edit", OWNER_ID, CHOOSE)
+    assert stored_state(settings, "activity_edit", OWNER_ID) == VALUE
+    set_state(settings, "activity_edit", OWNER_ID, CHOOSE)
 
     runtime = await start_bot()
     await owner.send("Hall C")
@@ -155,8 +155,8 @@ async def test_questionnaire_building_behind_after_restart_does_not_take_options
     await coord.send("Which day?")
     await coord.next_message()  # the options question
     await runtime.stop()
-    assert stored_state(settings.db_path, "survey_build", coord.id) == S_OPTS
-    set_state(settings.db_path, "survey_build", coord.id, S_QTEXT)
+    assert stored_state(settings, "survey_build", coord.id) == S_OPTS
+    set_state(settings, "survey_build", coord.id, S_QTEXT)
 
     runtime = await start_bot()
     await coord.send("Saturday\nSunday")  # the options, arriving in the question-text step
@@ -190,8 +190,8 @@ async def test_registration_behind_after_restart_asks_the_category_again(
     await user.send("刘洋")
     category = await user.wait_for(lambda m: "Which category" in m.text)
     await runtime.stop()
-    assert user_data(settings.db_path, user.id)["steps"]["registration"] == CATEGORY_STEP
-    set_state(settings.db_path, "registration", user.id, NAME)  # the category question was lost
+    assert user_data(settings, user.id)["steps"]["registration"] == CATEGORY_STEP
+    set_state(settings, "registration", user.id, NAME)  # the category question was lost
 
     runtime = await start_bot()
     await (await user.press(category, "Freelancers")).answer()  # arrives in NAME: not a name

@@ -12,11 +12,10 @@ from storage.ptbstate import PtbStateRepo
 
 
 @pytest.fixture
-async def db(tmp_path: Path):
-    database = await Database.open(tmp_path / "t.db")
-    await migrate(database)
-    yield database
-    await database.close()
+async def db(fresh_database: Database):
+    """A migrated database on the backend under test (SQLite, or PostgreSQL with --backend)."""
+    await migrate(fresh_database)
+    return fresh_database
 
 
 async def test_migrations_apply_in_order_and_twice_changes_nothing(tmp_path: Path) -> None:
@@ -60,6 +59,7 @@ def test_statement_splitter_keeps_trigger_bodies_whole() -> None:
     assert statements[1].startswith("CREATE TRIGGER") and statements[1].endswith("END;")
 
 
+@pytest.mark.sqlite_only
 async def test_database_uses_wal_and_busy_timeout(db: Database) -> None:
     assert (await db.fetchval("PRAGMA journal_mode")).lower() == "wal"
     assert await db.fetchval("PRAGMA busy_timeout") == 10_000

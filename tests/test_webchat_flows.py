@@ -71,7 +71,11 @@ async def test_new_member_registers_and_signs_up_for_an_activity(chat: WebChat, 
     await expect(page.locator("#reply-keyboard")).to_be_hidden()
 
     await chat.send("/activities")
-    listing = await chat.see("Upcoming activities")
+    # the listing itself (the registration's last message also points to "upcoming activities")
+    listing = chat.bot_messages().filter(has_text="Upcoming activities").filter(
+        has=page.locator(".inline-kb button", has_text=SALON)).last
+    await expect(listing).to_be_visible(timeout=TIMEOUT_MS)
+    listing = page.locator(f"#messages .msg[data-message-id='{await listing.get_attribute('data-message-id')}']")
     await chat.press(listing, SALON)
     card = chat.bot_messages().filter(has=page.locator(".inline-kb button", has_text="Sign up")).last
     await expect(card).to_contain_text(SALON, timeout=TIMEOUT_MS)

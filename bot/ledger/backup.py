@@ -92,7 +92,7 @@ class BackupService:
                 return None
         try:
             result = await self.backup_now()
-        except (OSError, StorageError, RestoreError) as exc:
+        except _BACKUP_FAILURES as exc:
             log.error("scheduled backup failed: %r", exc)
             await self._finish(f"failed: {exc!r}", now, "ledger.backup_failed")
             return None
@@ -207,3 +207,6 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+_BACKUP_FAILURES: tuple[type[Exception], ...] = (OSError, RestoreError, *StorageError)

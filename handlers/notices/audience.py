@@ -136,9 +136,10 @@ async def show_picker(update: Update, context: Ctx, who: Actor, tr: Translator) 
     chosen = _chosen(draft)
     toggle: Button = cb.PICK_GROUP if mode == "g" else cb.PICK_CATEGORY
     field = "id" if mode == "g" else "index"
-    buttons = [kb.button(("✅ " if value in chosen else "") + text[:40], toggle.data(**{field: value}))
+    width = 2 if mode == "g" else 1  # categories' names are long: one a row, in full
+    buttons = [kb.button(("✅ " if value in chosen else "") + short(text, 64), toggle.data(**{field: value}))
                for text, value in options]
-    rows = [*kb.columns(buttons), [kb.button(tr("notice.btn.done"), cb.PICK_DONE.data()),
+    rows = [*kb.columns(buttons, width), [kb.button(tr("notice.btn.done"), cb.PICK_DONE.data()),
                                    kb.button(tr("notice.btn.cancel"), cb.COMPOSE_CANCEL.data())]]
     key = "notice.pick_groups" if mode == "g" else "notice.pick_categories"
     await COMPOSE.enter(update, context, PICK)
