@@ -146,7 +146,7 @@ async def _erase_user(tx: Tx, user_id: int) -> None:
 
 async def records(db: Database) -> list[tuple[str, str, str]]:
     """(erased_at, salt, digest) of every erasure the database holds (none before the table exists)."""
-    if not await db.fetchval("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'erasures'"):
+    if "erasures" not in await db.tables():
         return []
     rows = await db.fetchall("SELECT erased_at, salt, digest FROM erasures ORDER BY id")
     return [(str(r["erased_at"]), str(r["salt"]), str(r["digest"])) for r in rows]

@@ -27,9 +27,8 @@ LATER = "2099-01-01T00:00:00.000000Z"  # not yet due: still pending at the erasu
 async def _every_value(db: Database) -> list[tuple[str, str, Any, Any]]:
     """(table, column, value, row) for every column of every row of every table."""
     found: list[tuple[str, str, Any, Any]] = []
-    tables = [str(r["name"]) for r in await db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")]
-    for table in tables:
-        columns = [str(c["name"]) for c in await db.fetchall(f'PRAGMA table_info("{table}")')]
+    for table in await db.tables():  # sqlite_master / information_schema: every table of either backend
+        columns = [name for name, _required in await db.columns(table)]  # PRAGMA table_info or its PG twin
         for row in await db.fetchall(f'SELECT * FROM "{table}"'):
             found += [(table, column, row[column], tuple(row)) for column in columns]
     return found
