@@ -15,14 +15,11 @@ import io
 import re
 import threading
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
-
-from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from bot import labels
 from bot.i18n import Translator
@@ -37,6 +34,7 @@ from bot.ledger.models import (
     median_hours,
     shown,
 )
+from bot.text import export_safe
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -86,78 +84,123 @@ def html_to_text(value: Any) -> Any:
     return html.unescape(_TAG.sub("", value)).strip()
 
 
-def _cell(value: Any, zone: ZoneInfo) -> Any:
-    if isinstance(value, str):
-        if len(value) == 27 and value[10] == "T" and value[26] == "Z":
-            try:
-                moment = datetime.fromisoformat(value[:26]).replace(tzinfo=UTC)
-            except ValueError:
-                return value
-            return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
-        if ILLEGAL_CHARACTERS_RE.search(value):
-            value = ILLEGAL_CHARACTERS_RE.sub("", value)
-        if value.startswith(_FORMULA_START):
-            return "'" + value  # never let a member's text become a spreadsheet formula
+_PHONE_LIKE = re.compile(r"^\+?\d+$")
+_DATE_FORMAT = "yyyy-mm-dd hh:mm"
+
+
+def guarded(value: str) -> str:
+    """A stored text as a cell: XML-safe, and never read as a formula (phone numbers stay as they are)."""
+    value = export_safe(value)
+    if value and value.startswith(_FORMULA_START) and not _PHONE_LIKE.match(value):
+        return "'" + value  # never let a member's text become a spreadsheet formula
     return value
 
 
-class _Words:
-    """Labels of a sheet's labelled columns, looked up once per distinct value."""
+def local_time(stored: str, zone: ZoneInfo) -> datetime | None:
+    """A stored instant (storage/timefmt) as a naive local date-time for a spreadsheet cell."""
+    try:
+        moment = datetime.fromisoformat(stored[:26]).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    return moment.astimezone(zone).replace(tzinfo=None)
 
-    def __init__(self, sheet: Sheet, text: Text) -> None:
+
+class _Columns:
+    """How each column of a sheet becomes a cell: labels, yes/no, local times, plain text from HTML."""
+
+    def __init__(self, sheet: Sheet, text: Text, zone: ZoneInfo) -> None:
         self._text = text
-        self.columns = sheet.labelled
+        self._zone = zone
+        self.labelled = dict(sheet.labelled)
+        self.times = set(sheet.times)
+        self.flags = set(sheet.flags)
+        self.html = set(sheet.html_columns)
         self._known: dict[tuple[str, Any], Any] = {}
+        self.yes, self.no = text("ledger.bool.yes"), text("ledger.bool.no")
 
-    def apply(self, values: list[Any]) -> None:
-        for column, kind in self.columns:
-            value = values[column]
-            word = self._known.get((kind, value))
-            if word is None:
-                word = shown(self._text, kind, value) if isinstance(value, str) else value
-                self._known[(kind, value)] = word
-            values[column] = word
+    def _label(self, kind: str, value: Any) -> Any:
+        word = self._known.get((kind, value))
+        if word is None:
+            word = shown(self._text, kind, value) if isinstance(value, str) else value
+            self._known[(kind, value)] = word
+        return word
+
+    def cell(self, column: int, value: Any) -> Any:
+        """The XLSX value of one stored value (numbers stay numbers, instants become date-times)."""
+        if value is None:
+            return None
+        if column in self.times:
+            return local_time(str(value), self._zone) if isinstance(value, str) else value
+        if column in self.flags:
+            return self.yes if value else self.no
+        if column in self.labelled:
+            value = self._label(self.labelled[column], value)
+        if column in self.html:
+            value = html_to_text(value)
+        return guarded(value) if isinstance(value, str) else value
+
+
+def _csv_value(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    return value
 
 
 def build_export(
     open_snapshot: Callable[[], Snapshot], paths: Sequence[str] | None, text: Text, zone: ZoneInfo,
     progress: Progress,
 ) -> ExportFiles:
-    """The whole ledger of the scope as one XLSX workbook and a zip of CSV files (worker thread)."""
+    """The whole ledger of the scope as one XLSX workbook and a zip of CSV files (worker thread).
+
+    One pass over each sheet's rows feeds both files: the XLSX through rustpy-xlsxwriter in
+    constant-memory mode (bold frozen header, filter, fitted widths, real date cells), the CSV
+    into the zip. See bench/RESULTS.md for the writers compared.
+    """
+    import rustpy_xlsxwriter
+
     with open_snapshot() as snapshot:  # one consistent picture for every sheet
         sheets = snapshot.sheets(paths)
         progress.total = sum(snapshot.count_rows(s) for s in sheets)
-        book = Workbook(write_only=True)
         zipped = io.BytesIO()
         rows: dict[str, int] = {}
-        with zipfile.ZipFile(zipped, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            for sheet in sheets:
-                name = text(f"ledger.sheet.{sheet.key}")
-                headers = [h.strip() for h in text(f"ledger.cols.{sheet.key}").split("|")]
-                ws = book.create_sheet(title=name.translate(_SHEET_FORBIDDEN)[:31])
-                ws.append(headers)
-                words = _Words(sheet, text)
+        names: list[str] = []
+        with zipfile.ZipFile(zipped, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+
+            def records(sheet: Sheet, headers: list[str]) -> Iterator[dict[str, Any]]:
+                columns = _Columns(sheet, text, zone)
+                cell = columns.cell
                 count = 0
                 with archive.open(f"{sheet.key}.csv", "w") as raw:
                     stream = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
                     writer = csv.writer(stream)
                     writer.writerow(headers)
                     for row in snapshot.iter_rows(sheet):
-                        values = [_cell(v, zone) for v in row]
-                        for column in sheet.html_columns:
-                            values[column] = html_to_text(values[column])
-                        words.apply(values)
-                        ws.append(values)
-                        writer.writerow(["" if v is None else v for v in values])
+                        values = [cell(i, v) for i, v in enumerate(row)]
+                        writer.writerow([_csv_value(v) for v in values])
+                        yield dict(zip(headers, values, strict=True))
                         count += 1
-                        if count % 2000 == 0:
-                            progress.add(2000)
-                    progress.add(count % 2000)
+                        if count % 5000 == 0:
+                            progress.add(5000)
+                    progress.add(count % 5000)
                     stream.flush()
                     stream.detach()
                 rows[sheet.key] = count
-    out = io.BytesIO()
-    book.save(out)
+                if count == 0:
+                    yield dict.fromkeys(headers)  # the header row of an empty sheet
+
+            entries: list[tuple[str, Any]] = []
+            for sheet in sheets:
+                name = text(f"ledger.sheet.{sheet.key}").translate(_SHEET_FORBIDDEN)[:31]
+                headers = [h.strip() for h in text(f"ledger.cols.{sheet.key}").split("|")]
+                names.append(name)
+                entries.append((name, records(sheet, headers)))
+            out = io.BytesIO()
+            rustpy_xlsxwriter.write_worksheets(
+                entries, out, freeze_panes={"general": {"row": 1, "col": 0}}, autofit=True, bold_headers=True,
+                autofilter=dict.fromkeys(names, True), datetime_format=_DATE_FORMAT,
+            )
     return ExportFiles(out.getvalue(), zipped.getvalue(), rows)
 
 
