@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.ledger.models import (
@@ -151,6 +151,36 @@ class LedgerRepo:
             )
             for r in rows
         ]
+
+    async def next_change(
+        self, paths: Paths, start: datetime, end: datetime, now: datetime, refresh: timedelta
+    ) -> datetime | None:
+        """The first instant after `now` at which a figure changes with time alone (no write):
+        an activity of the period starts, an open item falls overdue, a profile turns stale."""
+        acond, ap = activity_in(paths, "a.id")
+        fcond, fp = feedback_in(paths, "f.id")
+        mcond, mp = member_in(paths, "m.id")
+        moments = [
+            await self._db.fetchval(
+                "SELECT MIN(a.starts_at) FROM activities a WHERE a.status <> 'cancelled'"  # noqa: S608
+                f" AND a.starts_at > ? AND a.starts_at >= ? AND a.starts_at < ? AND {acond}",
+                [to_db(now), to_db(start), to_db(end), *ap],
+            ),
+            await self._db.fetchval(
+                "SELECT MIN(f.due_at) FROM feedback_items f"  # noqa: S608
+                f" WHERE f.status IN ('new', 'assigned', 'in_progress') AND f.due_at >= ? AND {fcond}",
+                [to_db(now), *fp],
+            ),
+            await self._db.fetchval(
+                "SELECT MIN(COALESCE(m.profile_confirmed_at, m.registered_at)) FROM members m"  # noqa: S608
+                f" WHERE m.status = 'active' AND COALESCE(m.profile_confirmed_at, m.registered_at) >= ? AND {mcond}",
+                [to_db(now - refresh), *mp],
+            ),
+        ]
+        starts, due, confirmed = (None if m is None else from_db(m) for m in moments)
+        if confirmed is not None:
+            confirmed += refresh  # the moment that profile turns stale
+        return min((m for m in (starts, due, confirmed) if m is not None), default=None)
 
     # Notices -------------------------------------------------------------------------------
     async def notice_rows(self, paths: Paths, start: datetime, end: datetime) -> list[NoticeRow]:
