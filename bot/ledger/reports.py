@@ -125,27 +125,45 @@ class _Columns:
             self._known[(kind, value)] = word
         return word
 
-    def cell(self, column: int, value: Any) -> Any:
-        """The XLSX value of one stored value (numbers stay numbers, instants become date-times)."""
-        if value is None:
-            return None
-        if column in self.times:
-            return local_time(str(value), self._zone) if isinstance(value, str) else value
-        if column in self.flags:
-            return self.yes if value else self.no
-        if column in self.labelled:
-            value = self._label(self.labelled[column], value)
-        if column in self.html:
-            value = html_to_text(value)
-        return guarded(value) if isinstance(value, str) else value
+    def _time(self, value: Any) -> Any:
+        return local_time(value, self._zone) if isinstance(value, str) else value
+
+    def _flag(self, value: Any) -> Any:
+        return self.yes if value else self.no
+
+    def _other(self, column: int) -> Callable[[Any], Any]:
+        kind = self.labelled.get(column)
+        html_column = column in self.html
+
+        def convert(value: Any) -> Any:
+            if kind is not None:
+                value = self._label(kind, value)
+            if html_column:
+                value = html_to_text(value)
+            return guarded(value) if isinstance(value, str) else value
+
+        return convert
+
+    def converters(self, width: int) -> list[Callable[[Any], Any]]:
+        """One converter per column: stored value -> XLSX value (numbers stay numbers)."""
+        return [
+            self._time if i in self.times else self._flag if i in self.flags else self._other(i) for i in range(width)
+        ]
+
+    def rows(self, stored: Iterator[tuple[Any, ...]], width: int) -> Iterator[list[Any]]:
+        convert = self.converters(width)
+        pairs = list(enumerate(convert))
+        for row in stored:
+            values = list(row)
+            for i, f in pairs:
+                v = values[i]
+                if v is not None:
+                    values[i] = f(v)
+            yield values
 
 
-def _csv_value(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
-    return value
+def _csv_time(value: Any) -> Any:
+    return value.strftime("%Y-%m-%d %H:%M") if isinstance(value, datetime) else value
 
 
 def build_export(
@@ -170,16 +188,18 @@ def build_export(
 
             def records(sheet: Sheet, headers: list[str]) -> Iterator[dict[str, Any]]:
                 columns = _Columns(sheet, text, zone)
-                cell = columns.cell
+                times = sorted(columns.times)
                 count = 0
                 with archive.open(f"{sheet.key}.csv", "w") as raw:
                     stream = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
                     writer = csv.writer(stream)
                     writer.writerow(headers)
-                    for row in snapshot.iter_rows(sheet):
-                        values = [cell(i, v) for i, v in enumerate(row)]
-                        writer.writerow([_csv_value(v) for v in values])
-                        yield dict(zip(headers, values, strict=True))
+                    for values in columns.rows(snapshot.iter_rows(sheet), len(headers)):
+                        record = dict(zip(headers, values, strict=True))
+                        for i in times:
+                            values[i] = _csv_time(values[i])
+                        writer.writerow(values)  # None is written as an empty field
+                        yield record
                         count += 1
                         if count % 5000 == 0:
                             progress.add(5000)
