@@ -116,6 +116,7 @@ class _Columns:
         self.flags = set(sheet.flags)
         self.html = set(sheet.html_columns)
         self._known: dict[tuple[str, Any], Any] = {}
+        self._moments: dict[str, datetime | None] = {}
         self.yes, self.no = text("ledger.bool.yes"), text("ledger.bool.no")
 
     def _label(self, kind: str, value: Any) -> Any:
@@ -126,7 +127,15 @@ class _Columns:
         return word
 
     def _time(self, value: Any) -> Any:
-        return local_time(value, self._zone) if isinstance(value, str) else value
+        """A stored instant as a local date-time (memoised: an export repeats the same instants)."""
+        if not isinstance(value, str):
+            return value
+        known = self._moments.get(value)
+        if known is None:
+            if len(self._moments) > 200_000:
+                self._moments.clear()
+            known = self._moments[value] = local_time(value, self._zone)
+        return known
 
     def _flag(self, value: Any) -> Any:
         return self.yes if value else self.no
@@ -163,7 +172,7 @@ class _Columns:
 
 
 def _csv_time(value: Any) -> Any:
-    return value.strftime("%Y-%m-%d %H:%M") if isinstance(value, datetime) else value
+    return value.isoformat(" ", "minutes") if isinstance(value, datetime) else value
 
 
 def build_export(
