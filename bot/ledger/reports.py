@@ -327,6 +327,7 @@ def stats_charts(stats: Stats, text: Text) -> list[tuple[str, Figure]]:
             [kind_label(text, k) for k in kinds],
             [charts.Series(status_label(text, st), [fb.get((k, st), 0) for k in kinds]) for st in statuses],
             stacked=True,
+            colours=[charts.STATUS_COLOURS.get(st, charts.PALETTE[0]) for st in statuses],
         ),
     ))
     return out

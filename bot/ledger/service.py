@@ -99,13 +99,23 @@ class LedgerService:
 
     # --- documents ------------------------------------------------------------------------------
     async def summary_pdf(self, who: Actor, period: Period, text: Text) -> bytes:
-        """The period summary (工作总结) of `who`'s scope as PDF pages (an audited read)."""
+        """The work summary (工作总结) of `who`'s scope as a PDF document (an audited read)."""
+        from bot.ledger import summary
+
         stats = await self.stats(who.scope, period)
-        sections = await self.summary_sections(who.scope, period, text)
+        paths = who.scope.paths_or_none
+        answered = await self.repo.answered_suggestions(paths, period.start, period.end)
         now = self._clock.now()
-        data = await asyncio.to_thread(reports.build_summary_pdf, stats, text, sections, now)
+        data = await asyncio.to_thread(summary.build, stats, text, self.association_name(stats), answered, now)
         await self._audit_read(now, who.user_id, "ledger.summary", {"period": period.code})
         return data
+
+    def association_name(self, stats: Stats) -> str:
+        """LIAISON_ASSOCIATION_NAME, else the head group's name (the top group of the scope)."""
+        if self._settings.association_name.strip():
+            return self._settings.association_name.strip()
+        groups = sorted(stats.members.by_group, key=lambda g: (g.kind != "head", g.path.count("/"), g.path))
+        return groups[0].name if groups else ""
 
     async def summary_sections(self, scope: Scope, period: Period, text: Text) -> list[Section]:
         """Lists for the period summary document (activities held, answered suggestions)."""
