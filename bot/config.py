@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     # still answers the first update at once. 0 = poll again immediately.
     poll_pause_s: float = Field(default=0.01, ge=0, le=1, alias="LIAISON_POLL_PAUSE")
     phone_required: bool = Field(default=False, alias="LIAISON_PHONE_REQUIRED")
+    # The association's name on the work summary (工作总结); empty: the head group's name.
+    association_name: str = Field(default="", max_length=100, alias="LIAISON_ASSOCIATION_NAME")
     profile_refresh_days: int = Field(default=180, ge=1, le=3650, alias="LIAISON_PROFILE_REFRESH_DAYS")
     feedback_daily_limit: int = Field(default=5, ge=1, le=1000, alias="LIAISON_FEEDBACK_DAILY_LIMIT")
     backup_dir: Path | None = Field(default=None, alias="LIAISON_BACKUP_DIR")

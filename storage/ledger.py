@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.ledger.models import (
@@ -151,6 +151,36 @@ class LedgerRepo:
             )
             for r in rows
         ]
+
+    async def next_change(
+        self, paths: Paths, start: datetime, end: datetime, now: datetime, refresh: timedelta
+    ) -> datetime | None:
+        """The first instant after `now` at which a figure changes with time alone (no write):
+        an activity of the period starts, an open item falls overdue, a profile turns stale."""
+        acond, ap = activity_in(paths, "a.id")
+        fcond, fp = feedback_in(paths, "f.id")
+        mcond, mp = member_in(paths, "m.id")
+        moments = [
+            await self._db.fetchval(
+                "SELECT MIN(a.starts_at) FROM activities a WHERE a.status <> 'cancelled'"  # noqa: S608
+                f" AND a.starts_at > ? AND a.starts_at >= ? AND a.starts_at < ? AND {acond}",
+                [to_db(now), to_db(start), to_db(end), *ap],
+            ),
+            await self._db.fetchval(
+                "SELECT MIN(f.due_at) FROM feedback_items f"  # noqa: S608
+                f" WHERE f.status IN ('new', 'assigned', 'in_progress') AND f.due_at >= ? AND {fcond}",
+                [to_db(now), *fp],
+            ),
+            await self._db.fetchval(
+                "SELECT MIN(COALESCE(m.profile_confirmed_at, m.registered_at)) FROM members m"  # noqa: S608
+                f" WHERE m.status = 'active' AND COALESCE(m.profile_confirmed_at, m.registered_at) >= ? AND {mcond}",
+                [to_db(now - refresh), *mp],
+            ),
+        ]
+        starts, due, confirmed = (None if m is None else from_db(m) for m in moments)
+        if confirmed is not None:
+            confirmed += refresh  # the moment that profile turns stale
+        return min((m for m in (starts, due, confirmed) if m is not None), default=None)
 
     # Notices -------------------------------------------------------------------------------
     async def notice_rows(self, paths: Paths, start: datetime, end: datetime) -> list[NoticeRow]:
@@ -324,6 +354,8 @@ class Sheet:
     params: Sequence[Any]
     html_columns: tuple[int, ...] = ()  # columns holding Telegram HTML (exported as plain text)
     labelled: tuple[tuple[int, str], ...] = ()  # (column, label kind): stored values shown as words
+    times: tuple[int, ...] = ()  # columns holding stored instants (shown as dates in the configured zone)
+    flags: tuple[int, ...] = ()  # columns holding 0/1 (shown as yes/no)
 
 
 class Snapshot(ReadSnapshot):
@@ -354,10 +386,11 @@ def export_sheets(tables: set[str], paths: Paths) -> list[Sheet]:
             f" m.profile_confirmed_at, m.unreachable_at FROM members m WHERE {ms} ORDER BY m.id",
             mp,
             labelled=((2, CATEGORY), (3, MEMBER_STATUS)),
+            times=(7, 8, 9),
         ),
         Sheet(
             "groups",
-            "SELECT g.id, g.parent_id, g.name, g.kind, g.path,"  # noqa: S608
+            "SELECT g.id, g.parent_id, g.name, g.kind,"  # noqa: S608
             " (SELECT COUNT(*) FROM member_groups mg WHERE mg.group_id = g.id AND mg.status = 'active')"
             f" FROM groups g WHERE g.archived_at IS NULL AND {gs} ORDER BY g.path",
             gp,
@@ -370,6 +403,7 @@ def export_sheets(tables: set[str], paths: Paths) -> list[Sheet]:
             f" WHERE {gs} ORDER BY mg.member_id, g.path",
             gp,
             labelled=((4, MEMBERSHIP_STATUS),),
+            times=(5, 6),
         ),
     ]
     if {"activities", "activity_signups"} <= tables:
@@ -386,6 +420,7 @@ def export_sheets(tables: set[str], paths: Paths) -> list[Sheet]:
             np_,
             html_columns=(3,),
             labelled=((2, NOTICE_STATUS),),
+            times=(1,),
         ))
     if "feedback_items" in tables:
         fc, fp = feedback_in(paths, "f.id")
@@ -400,6 +435,8 @@ def export_sheets(tables: set[str], paths: Paths) -> list[Sheet]:
             f" WHERE {fc} ORDER BY f.id",
             fp,
             labelled=((1, FEEDBACK_KIND), (2, FEEDBACK_STATUS)),
+            flags=(3,),
+            times=(7, 8, 10),
         ))
     if {"surveys", "survey_questions", "survey_responses", "survey_answers", "survey_targets"} <= tables:
         sheets += _survey_sheets(paths)
@@ -420,14 +457,16 @@ def _activity_sheets(paths: Paths) -> list[Sheet]:
             " ORDER BY a.starts_at, a.id",
             [*sp, *ap],
             labelled=((5, ACTIVITY_STATUS),),
+            times=(3, 4),
         ),
         Sheet(
             "signups",
-            "SELECT s.activity_id, a.title, s.member_id, m.name, s.status, s.checked_in_at, s.created_at"  # noqa: S608
+            "SELECT s.activity_id, a.title, s.member_id, m.name, s.status, s.created_at, s.checked_in_at"  # noqa: S608
             " FROM activity_signups s JOIN activities a ON a.id = s.activity_id JOIN members m ON m.id = s.member_id"
             f" WHERE {ac} AND {seen} ORDER BY s.activity_id, s.id",
             [*ap, *sp],
             labelled=((4, SIGNUP_STATUS),),
+            times=(5, 6),
         ),
     ]
 
@@ -450,6 +489,7 @@ def _survey_sheets(paths: Paths) -> list[Sheet]:
             f" AND {done}), v.deadline_at FROM surveys v WHERE {sc} ORDER BY v.id",
             [*tp, *rp, *dp, *sp],
             labelled=((2, SURVEY_STATUS),),
+            times=(6,),
         ),
         # Results without respondents: question, answer value (JSON), how many gave it.
         Sheet(

@@ -72,7 +72,7 @@ async def test_export_leaves_out_authors_of_anonymous_feedback(tg: FakeTelegram,
     assert [row[0] for row in feedback] == ["FB-2026-0001", "FB-2026-0002"]  # only the subtree
     anonymous = feedback[1]
     assert anonymous[6] == ANONYMOUS_BODY
-    assert anonymous[3] == 1 and anonymous[4] is None and anonymous[5] is None
+    assert anonymous[3] == "Yes" and anonymous[4] is None and anonymous[5] is None
     assert "李娜" not in [str(v) for v in anonymous]
     assert feedback[0][4:6] == (1, "张伟")
     signups = list(book["Sign-ups"].iter_rows(min_row=2, values_only=True))

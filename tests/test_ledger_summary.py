@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import re
+
+from pypdf import PdfReader
 
 from bot.runtime import BotRuntime
 from sandbox.server import FakeTelegram
@@ -24,7 +27,18 @@ async def test_summary_is_a_pdf_with_the_expected_pages(tg: FakeTelegram, bot: B
     data = await head.download(document)
     assert data.startswith(b"%PDF")
     assert b"WenQuanYi" in data  # the CJK font is embedded
-    assert pdf_pages(data) == 6  # one page of figures and lists, five chart pages
+    pages = [page.extract_text() for page in PdfReader(io.BytesIO(data)).pages]
+    assert len(pages) == pdf_pages(data) >= 2
+    assert "浦东新联总会" in pages[0] and "Work summary" in pages[0]  # the head group's name by default
+    assert "Period: 2026-01-01" in pages[0] and "Generated on 2026-11-" in pages[0]
+    for number, page in enumerate(pages, 1):
+        assert f"Page {number} of {len(pages)}" in page
+    whole = "\n".join(pages)
+    for section in ("1. Organisation", "2. Activities", "3. Suggestions and feedback", "4. Notices"):
+        assert section in whole
+    for raw in ("enterprise", "new_media", "ledger.", "in_progress", "label."):
+        assert raw not in whole, raw
+    assert "Managers and technical staff" in whole  # categories by their labels
 
 
 async def test_summary_period_buttons_offer_month_and_year(tg: FakeTelegram, bot: BotRuntime) -> None:

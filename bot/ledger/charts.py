@@ -14,6 +14,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -76,6 +77,69 @@ def new_figure(size: tuple[float, float] = (8.0, 4.8)) -> Figure:
     return fig
 
 
+PALETTE = ("#1f5f99", "#e08a2c", "#4a9d5b", "#b8483f", "#7a5ea8", "#8c6d4f", "#c46aa8", "#6b7b8c")
+STATUS_COLOURS = {  # the same colour for a status in every chart titled "by status"
+    "new": "#b8483f", "assigned": "#e08a2c", "in_progress": "#d9b73b", "answered": "#4a9d5b", "closed": "#6b7b8c",
+}
+
+
+def draw_bars(
+    ax: Any,
+    title: str,
+    labels: Sequence[str],
+    series: Sequence[Series],
+    *,
+    horizontal: bool = False,
+    stacked: bool = False,
+    percent: bool = False,
+    colours: Sequence[str] | None = None,
+) -> None:
+    """Grouped (or stacked) bars on `ax`: integer axis for counts, labels only on non-zero bars."""
+    from matplotlib.ticker import MaxNLocator
+
+    positions = list(range(len(labels)))
+    count = max(1, len(series))
+    width = 0.8 if stacked else 0.8 / count
+    base = [0.0] * len(labels)
+    palette = list(colours or PALETTE)
+    for index, item in enumerate(series):
+        values = [float(v) for v in item.values]
+        offset = 0.0 if stacked else (index - (count - 1) / 2) * width
+        where = [p + offset for p in positions]
+        colour = palette[index % len(palette)]
+        if horizontal:
+            bars = ax.barh(where, values, height=width, left=base if stacked else None, label=item.name, color=colour)
+        else:
+            bars = ax.bar(where, values, width=width, bottom=base if stacked else None, label=item.name, color=colour)
+        shown = ["" if v == 0 else (f"{v:.0f}%" if percent else f"{v:g}") for v in values]
+        ax.bar_label(bars, labels=shown, fontsize=8, padding=2, label_type="center" if stacked else "edge",
+                     color="white" if stacked else "#333333")
+        if stacked:
+            base = [b + v for b, v in zip(base, values, strict=True)]
+    value_axis = ax.xaxis if horizontal else ax.yaxis
+    if not percent:
+        value_axis.set_major_locator(MaxNLocator(integer=True))
+    top = max([*base, *(float(v) for s in series for v in s.values), 0.0])
+    (ax.set_xlim if horizontal else ax.set_ylim)(0, 105 if percent else max(1.0, top * 1.15))
+    if horizontal:
+        ax.set_yticks(positions, labels=list(labels), fontsize=9)
+        ax.invert_yaxis()
+    else:
+        ax.set_xticks(positions, labels=list(labels), fontsize=9, rotation=20 if len(labels) > 4 else 0,
+                      ha="right" if len(labels) > 4 else "center")
+    ax.set_title(title, fontsize=12, loc="left", wrap=True)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    if len(series) > 1:
+        ax.legend(fontsize=8, frameon=False)
+    ax.grid(axis="x" if horizontal else "y", alpha=0.3)
+    ax.set_axisbelow(True)
+
+
+def has_data(series: Sequence[Series]) -> bool:
+    return any(float(v) != 0 for s in series for v in s.values)
+
+
 def bar_chart(
     title: str,
     labels: Sequence[str],
@@ -85,39 +149,13 @@ def bar_chart(
     stacked: bool = False,
     percent: bool = False,
     size: tuple[float, float] | None = None,
+    colours: Sequence[str] | None = None,
 ) -> Figure:
     """Grouped (or stacked) bars; horizontal for long label lists such as group names."""
     height = max(3.5, 0.35 * len(labels) + 1.5) if horizontal else 4.8
     fig = new_figure(size or (8.0, min(height, 20.0)))
     ax = fig.add_subplot(1, 1, 1)
-    positions = list(range(len(labels)))
-    count = max(1, len(series))
-    width = 0.8 if stacked else 0.8 / count
-    base = [0.0] * len(labels)
-    for index, item in enumerate(series):
-        values = [float(v) for v in item.values]
-        offset = 0.0 if stacked else (index - (count - 1) / 2) * width
-        where = [p + offset for p in positions]
-        if horizontal:
-            bars = ax.barh(where, values, height=width, left=base if stacked else None, label=item.name)
-        else:
-            bars = ax.bar(where, values, width=width, bottom=base if stacked else None, label=item.name)
-        if not stacked:
-            ax.bar_label(bars, fmt="%.0f%%" if percent else "%g", fontsize=8, padding=2)
-        if stacked:
-            base = [b + v for b, v in zip(base, values, strict=True)]
-    if horizontal:
-        ax.set_yticks(positions, labels=list(labels), fontsize=9)
-        ax.invert_yaxis()
-    else:
-        ax.set_xticks(positions, labels=list(labels), fontsize=9, rotation=20 if len(labels) > 4 else 0, ha="right"
-                      if len(labels) > 4 else "center")
-    if percent:
-        (ax.set_xlim if horizontal else ax.set_ylim)(0, 105)
-    ax.set_title(title, fontsize=13)
-    if len(series) > 1:
-        ax.legend(fontsize=9)
-    ax.grid(axis="x" if horizontal else "y", alpha=0.3)
+    draw_bars(ax, title, labels, series, horizontal=horizontal, stacked=stacked, percent=percent, colours=colours)
     fig.tight_layout()
     return fig
 

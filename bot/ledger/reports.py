@@ -15,14 +15,11 @@ import io
 import re
 import threading
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
-
-from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from bot import labels
 from bot.i18n import Translator
@@ -37,6 +34,7 @@ from bot.ledger.models import (
     median_hours,
     shown,
 )
+from bot.text import export_safe
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -86,78 +84,152 @@ def html_to_text(value: Any) -> Any:
     return html.unescape(_TAG.sub("", value)).strip()
 
 
-def _cell(value: Any, zone: ZoneInfo) -> Any:
-    if isinstance(value, str):
-        if len(value) == 27 and value[10] == "T" and value[26] == "Z":
-            try:
-                moment = datetime.fromisoformat(value[:26]).replace(tzinfo=UTC)
-            except ValueError:
-                return value
-            return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
-        if ILLEGAL_CHARACTERS_RE.search(value):
-            value = ILLEGAL_CHARACTERS_RE.sub("", value)
-        if value.startswith(_FORMULA_START):
-            return "'" + value  # never let a member's text become a spreadsheet formula
+_PHONE_LIKE = re.compile(r"^\+?\d+$")
+_DATE_FORMAT = "yyyy-mm-dd hh:mm"
+
+
+def guarded(value: str) -> str:
+    """A stored text as a cell: XML-safe, and never read as a formula (phone numbers stay as they are)."""
+    value = export_safe(value)
+    if value and value.startswith(_FORMULA_START) and not _PHONE_LIKE.match(value):
+        return "'" + value  # never let a member's text become a spreadsheet formula
     return value
 
 
-class _Words:
-    """Labels of a sheet's labelled columns, looked up once per distinct value."""
+def local_time(stored: str, zone: ZoneInfo) -> datetime | None:
+    """A stored instant (storage/timefmt) as a naive local date-time for a spreadsheet cell."""
+    try:
+        moment = datetime.fromisoformat(stored[:26]).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    return moment.astimezone(zone).replace(tzinfo=None)
 
-    def __init__(self, sheet: Sheet, text: Text) -> None:
+
+class _Columns:
+    """How each column of a sheet becomes a cell: labels, yes/no, local times, plain text from HTML."""
+
+    def __init__(self, sheet: Sheet, text: Text, zone: ZoneInfo) -> None:
         self._text = text
-        self.columns = sheet.labelled
+        self._zone = zone
+        self.labelled = dict(sheet.labelled)
+        self.times = set(sheet.times)
+        self.flags = set(sheet.flags)
+        self.html = set(sheet.html_columns)
         self._known: dict[tuple[str, Any], Any] = {}
+        self._moments: dict[str, datetime | None] = {}
+        self.yes, self.no = text("ledger.bool.yes"), text("ledger.bool.no")
 
-    def apply(self, values: list[Any]) -> None:
-        for column, kind in self.columns:
-            value = values[column]
-            word = self._known.get((kind, value))
-            if word is None:
-                word = shown(self._text, kind, value) if isinstance(value, str) else value
-                self._known[(kind, value)] = word
-            values[column] = word
+    def _label(self, kind: str, value: Any) -> Any:
+        word = self._known.get((kind, value))
+        if word is None:
+            word = shown(self._text, kind, value) if isinstance(value, str) else value
+            self._known[(kind, value)] = word
+        return word
+
+    def _time(self, value: Any) -> Any:
+        """A stored instant as a local date-time (memoised: an export repeats the same instants)."""
+        if not isinstance(value, str):
+            return value
+        known = self._moments.get(value)
+        if known is None:
+            if len(self._moments) > 200_000:
+                self._moments.clear()
+            known = self._moments[value] = local_time(value, self._zone)
+        return known
+
+    def _flag(self, value: Any) -> Any:
+        return self.yes if value else self.no
+
+    def _other(self, column: int) -> Callable[[Any], Any]:
+        kind = self.labelled.get(column)
+        html_column = column in self.html
+
+        def convert(value: Any) -> Any:
+            if kind is not None:
+                value = self._label(kind, value)
+            if html_column:
+                value = html_to_text(value)
+            return guarded(value) if isinstance(value, str) else value
+
+        return convert
+
+    def converters(self, width: int) -> list[Callable[[Any], Any]]:
+        """One converter per column: stored value -> XLSX value (numbers stay numbers)."""
+        return [
+            self._time if i in self.times else self._flag if i in self.flags else self._other(i) for i in range(width)
+        ]
+
+    def rows(self, stored: Iterator[tuple[Any, ...]], width: int) -> Iterator[list[Any]]:
+        convert = self.converters(width)
+        pairs = list(enumerate(convert))
+        for row in stored:
+            values = list(row)
+            for i, f in pairs:
+                v = values[i]
+                if v is not None:
+                    values[i] = f(v)
+            yield values
+
+
+def _csv_time(value: Any) -> Any:
+    return value.isoformat(" ", "minutes") if isinstance(value, datetime) else value
 
 
 def build_export(
     open_snapshot: Callable[[], Snapshot], paths: Sequence[str] | None, text: Text, zone: ZoneInfo,
     progress: Progress,
 ) -> ExportFiles:
-    """The whole ledger of the scope as one XLSX workbook and a zip of CSV files (worker thread)."""
+    """The whole ledger of the scope as one XLSX workbook and a zip of CSV files (worker thread).
+
+    One pass over each sheet's rows feeds both files: the XLSX through rustpy-xlsxwriter in
+    constant-memory mode (bold frozen header, filter, fitted widths, real date cells), the CSV
+    into the zip. See bench/RESULTS.md for the writers compared.
+    """
+    import rustpy_xlsxwriter
+
     with open_snapshot() as snapshot:  # one consistent picture for every sheet
         sheets = snapshot.sheets(paths)
         progress.total = sum(snapshot.count_rows(s) for s in sheets)
-        book = Workbook(write_only=True)
         zipped = io.BytesIO()
         rows: dict[str, int] = {}
-        with zipfile.ZipFile(zipped, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            for sheet in sheets:
-                name = text(f"ledger.sheet.{sheet.key}")
-                headers = [h.strip() for h in text(f"ledger.cols.{sheet.key}").split("|")]
-                ws = book.create_sheet(title=name.translate(_SHEET_FORBIDDEN)[:31])
-                ws.append(headers)
-                words = _Words(sheet, text)
+        names: list[str] = []
+        with zipfile.ZipFile(zipped, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+
+            def records(sheet: Sheet, headers: list[str]) -> Iterator[dict[str, Any]]:
+                columns = _Columns(sheet, text, zone)
+                times = sorted(columns.times)
                 count = 0
                 with archive.open(f"{sheet.key}.csv", "w") as raw:
                     stream = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
                     writer = csv.writer(stream)
                     writer.writerow(headers)
-                    for row in snapshot.iter_rows(sheet):
-                        values = [_cell(v, zone) for v in row]
-                        for column in sheet.html_columns:
-                            values[column] = html_to_text(values[column])
-                        words.apply(values)
-                        ws.append(values)
-                        writer.writerow(["" if v is None else v for v in values])
+                    for values in columns.rows(snapshot.iter_rows(sheet), len(headers)):
+                        record = dict(zip(headers, values, strict=True))
+                        for i in times:
+                            values[i] = _csv_time(values[i])
+                        writer.writerow(values)  # None is written as an empty field
+                        yield record
                         count += 1
-                        if count % 2000 == 0:
-                            progress.add(2000)
-                    progress.add(count % 2000)
+                        if count % 5000 == 0:
+                            progress.add(5000)
+                    progress.add(count % 5000)
                     stream.flush()
                     stream.detach()
                 rows[sheet.key] = count
-    out = io.BytesIO()
-    book.save(out)
+                if count == 0:
+                    yield dict.fromkeys(headers)  # the header row of an empty sheet
+
+            entries: list[tuple[str, Any]] = []
+            for sheet in sheets:
+                name = text(f"ledger.sheet.{sheet.key}").translate(_SHEET_FORBIDDEN)[:31]
+                headers = [h.strip() for h in text(f"ledger.cols.{sheet.key}").split("|")]
+                names.append(name)
+                entries.append((name, records(sheet, headers)))
+            out = io.BytesIO()
+            rustpy_xlsxwriter.write_worksheets(
+                entries, out, freeze_panes={"general": {"row": 1, "col": 0}}, autofit=True, bold_headers=True,
+                autofilter=dict.fromkeys(names, True), datetime_format=_DATE_FORMAT,
+            )
     return ExportFiles(out.getvalue(), zipped.getvalue(), rows)
 
 
@@ -255,6 +327,7 @@ def stats_charts(stats: Stats, text: Text) -> list[tuple[str, Figure]]:
             [kind_label(text, k) for k in kinds],
             [charts.Series(status_label(text, st), [fb.get((k, st), 0) for k in kinds]) for st in statuses],
             stacked=True,
+            colours=[charts.STATUS_COLOURS.get(st, charts.PALETTE[0]) for st in statuses],
         ),
     ))
     return out

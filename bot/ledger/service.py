@@ -9,6 +9,7 @@ read and is written to the audit log here. Documents are built in worker threads
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -32,8 +33,10 @@ from bot.scope import Scope
 from storage.audit import record
 from storage.db import Database
 from storage.ledger import LedgerRepo
+from storage.scope import Paths
 
 AUDIT_PAGE_SIZE = 10
+STATS_CACHE_SIZE = 64
 
 
 class LedgerService:
@@ -42,6 +45,10 @@ class LedgerService:
         self.repo = LedgerRepo(db)
         self._settings = settings
         self._clock = clock
+        # /stats cache: (scope, period) -> (data version, valid until, figures). The data version is
+        # the database's count of committed writes; "valid until" is the first instant at which a
+        # figure changes with time alone (storage's `next_change`). A hit is as exact as a recount.
+        self._cached: dict[tuple[Any, ...], tuple[int, datetime | None, Stats]] = {}
 
     @property
     def zone(self) -> ZoneInfo:
@@ -55,8 +62,23 @@ class LedgerService:
 
     async def stats(self, scope: Scope, period: Period) -> Stats:
         now = self._clock.now()
-        stale_before = now - timedelta(days=self._settings.profile_refresh_days)
         paths = scope.paths_or_none
+        key = (paths, period.start, period.end)
+        version = self._db.writes
+        hit = self._cached.get(key)
+        if hit is not None and hit[0] == version and (hit[1] is None or now < hit[1]):
+            cached = hit[2]
+            return replace(cached, activities=ActivityFigures(cached.activities.activities, now))
+        refresh = timedelta(days=self._settings.profile_refresh_days)
+        valid_until = await self.repo.next_change(paths, period.start, period.end, now, refresh)
+        stats = await self._count(paths, period, now, now - refresh)
+        if self._db.writes == version:  # nothing was written while counting
+            if len(self._cached) >= STATS_CACHE_SIZE:
+                self._cached.clear()
+            self._cached[key] = (version, valid_until, stats)
+        return stats
+
+    async def _count(self, paths: Paths, period: Period, now: datetime, stale_before: datetime) -> Stats:
         members = await self.repo.member_figures(paths, period.start, period.end, stale_before)
         activities = await self.repo.activity_rows(paths, period.start, period.end, now)
         feedback = await self.repo.feedback_figures(paths, period.start, period.end, now)
@@ -77,13 +99,23 @@ class LedgerService:
 
     # --- documents ------------------------------------------------------------------------------
     async def summary_pdf(self, who: Actor, period: Period, text: Text) -> bytes:
-        """The period summary (工作总结) of `who`'s scope as PDF pages (an audited read)."""
+        """The work summary (工作总结) of `who`'s scope as a PDF document (an audited read)."""
+        from bot.ledger import summary
+
         stats = await self.stats(who.scope, period)
-        sections = await self.summary_sections(who.scope, period, text)
+        paths = who.scope.paths_or_none
+        answered = await self.repo.answered_suggestions(paths, period.start, period.end)
         now = self._clock.now()
-        data = await asyncio.to_thread(reports.build_summary_pdf, stats, text, sections, now)
+        data = await asyncio.to_thread(summary.build, stats, text, self.association_name(stats), answered, now)
         await self._audit_read(now, who.user_id, "ledger.summary", {"period": period.code})
         return data
+
+    def association_name(self, stats: Stats) -> str:
+        """LIAISON_ASSOCIATION_NAME, else the head group's name (the top group of the scope)."""
+        if self._settings.association_name.strip():
+            return self._settings.association_name.strip()
+        groups = sorted(stats.members.by_group, key=lambda g: (g.kind != "head", g.path.count("/"), g.path))
+        return groups[0].name if groups else ""
 
     async def summary_sections(self, scope: Scope, period: Period, text: Text) -> list[Section]:
         """Lists for the period summary document (activities held, answered suggestions)."""
