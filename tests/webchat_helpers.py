@@ -104,4 +104,5 @@ async def assert_screenshot_not_blank(page: Page, path: Path) -> None:
     colours = image.getcolors(maxcolors=1_000_000) or []
     assert len(colours) > 50
     non_white = sum(count for count, rgb in colours if rgb != (255, 255, 255))
-    assert non_white > image.size[0] * image.size[1] * 0.05  # not a blank page (a long white message bubble may fill most of it)
+    # not a blank page (a long white message bubble may fill most of it)
+    assert non_white > image.size[0] * image.size[1] * 0.05
