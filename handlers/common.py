@@ -124,14 +124,10 @@ async def guard(update: Update, context: Ctx) -> None:
         await _menu_on_first_contact(context, user.id)
 
 
-# Users whose chat menu this process has set (or found to need no own menu), per bot object.
-_MENU_SET: dict[int, set[int]] = {}
-
-
 async def _menu_on_first_contact(context: Ctx, user_id: int) -> None:
     """An owner or coordinator writing for the first time since start-up gets their role's menu
     (at start-up it could not be set for a chat that did not exist yet)."""
-    seen = _MENU_SET.setdefault(id(context.bot), set())
+    seen = context.ui.menus_set  # per application: a module dict keyed by id(bot) outlived its bot
     if user_id in seen:
         return
     seen.add(user_id)

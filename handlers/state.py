@@ -27,3 +27,5 @@ class UiState:
     last_owner_alert: float = float("-inf")
     # every guided flow (handlers/flows.py), in registration order
     flows: list[GuidedFlow] = field(default_factory=list)
+    # users whose chat command menu this application has set (or found to need no own menu)
+    menus_set: set[int] = field(default_factory=set)

@@ -13,6 +13,7 @@ const state = {
   unread: {},             // chat id -> count
   groupSender: null,
   stick: true,            // follow the newest message (the view is at the bottom)
+  autoTop: 0,             // where the page itself last scrolled the view to (below it: the user scrolled up)
 };
 const $ = (id) => document.getElementById(id);
 
@@ -265,13 +266,18 @@ function renderChat(forceScroll) {
   for (const message of view.messages) box.appendChild(renderMessage(message, isUser));
   renderReplyKeyboard(view.reply_keyboard);
   state.stick = forceScroll || nearBottom;
-  if (state.stick) box.scrollTop = box.scrollHeight;
+  if (state.stick) toBottom(box);
+}
+
+function toBottom(box) {
+  box.scrollTop = box.scrollHeight;
+  state.autoTop = box.scrollTop;
 }
 
 // A photo gets its height only once loaded: keep following the newest message if we were.
 function followAfterLoad() {
   const box = $("messages");
-  if (state.stick) box.scrollTop = box.scrollHeight;
+  if (state.stick) toBottom(box);
 }
 
 function renderMessage(message, isPrivate) {
@@ -478,8 +484,11 @@ function wire() {
   $("drawer-btn").addEventListener("click", () => setDrawer(!$("app").classList.contains("drawer-open")));
   $("scrim").addEventListener("click", () => setDrawer(false));
   $("messages").addEventListener("scroll", () => {
+    // Our own scroll's event can arrive after a photo above the bottom grew: only a scroll up from where
+    // the page put the view stops following; reaching the bottom again resumes it.
     const box = $("messages");
-    state.stick = box.scrollHeight - box.scrollTop - box.clientHeight < 80;
+    if (box.scrollHeight - box.scrollTop - box.clientHeight < 80) state.stick = true;
+    else if (box.scrollTop < state.autoTop - 2) state.stick = false;
   });
   $("composer").addEventListener("submit", async (event) => {
     event.preventDefault();
