@@ -45,12 +45,18 @@ async def add_group(
     return group_id
 
 
-async def bot_user(db: Database, user_id: int, language: str | None = None, *, at: str = EPOCH) -> None:
-    """The user has opened the chat with the bot (and chose `language`, if given)."""
+async def bot_user(
+    db: Database, user_id: int, language: str | None = None, *, at: str = EPOCH, overwrite: bool = True
+) -> None:
+    """The user has opened the chat with the bot (and chose `language`, if given; an existing
+    row keeps its language when `overwrite` is false)."""
+    conflict = (
+        "DO UPDATE SET language = COALESCE(excluded.language, bot_users.language)" if overwrite else "DO NOTHING"
+    )
     async with db.transaction() as tx:
         await tx.execute(
             "INSERT INTO bot_users (user_id, language, started_at, last_seen_at) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (user_id) DO UPDATE SET language = COALESCE(excluded.language, bot_users.language)",
+            f" ON CONFLICT (user_id) {conflict}",
             (user_id, language, at, at),
         )
 

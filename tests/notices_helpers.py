@@ -9,6 +9,7 @@ from sandbox.driver import SandboxMessage, SandboxUser
 from sandbox.server import FakeTelegram
 from storage.db import Database
 from storage.timefmt import to_db
+from tests import factories
 
 STAMP = to_db(datetime(2026, 11, 1, tzinfo=UTC))
 
@@ -19,47 +20,20 @@ def db_of(runtime: BotRuntime) -> Database:
 
 
 async def add_group(db: Database, name: str, parent_id: int | None = None, kind: str = "local") -> int:
-    async with db.transaction() as tx:
-        parent_path = "/"
-        if parent_id is not None:
-            parent_path = str(await tx.fetchval("SELECT path FROM groups WHERE id = ?", (parent_id,)))
-        group_id = await tx.insert(
-            "INSERT INTO groups (parent_id, name, kind, path, created_at) VALUES (?, ?, ?, '/', ?)",
-            (parent_id, name, "head" if parent_id is None else kind, STAMP),
-        )
-        await tx.execute("UPDATE groups SET path = ? WHERE id = ?", (f"{parent_path}{group_id}/", group_id))
-    return group_id
+    return await factories.add_group(db, name, parent_id, "head" if parent_id is None else kind, at=STAMP)
 
 
 async def add_member(
     db: Database, user: SandboxUser, group_ids: list[int], category: str = "freelance", lang: str | None = "en"
 ) -> int:
-    async with db.transaction() as tx:
-        member_id = await tx.insert(
-            "INSERT INTO members (user_id, status, name, category, registered_at, updated_at)"
-            " VALUES (?, 'active', ?, ?, ?, ?)",
-            (user.id, user.state.first_name, category, STAMP, STAMP),
-        )
-        for group_id in group_ids:
-            await tx.execute(
-                "INSERT INTO member_groups (member_id, group_id, status, requested_at) VALUES (?, ?, 'active', ?)",
-                (member_id, group_id, STAMP),
-            )
-        await tx.execute(
-            "INSERT INTO bot_users (user_id, language, started_at, last_seen_at) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (user_id) DO NOTHING",
-            (user.id, lang, STAMP, STAMP),
-        )
+    member_id = await factories.add_member(db, user.id, user.state.first_name, group_ids, category, at=STAMP)
+    await factories.bot_user(db, user.id, lang, at=STAMP, overwrite=False)
     user.state.started = True  # they opened the chat with the bot when they registered
     return member_id
 
 
 async def add_coordinator(db: Database, user_id: int, group_id: int) -> None:
-    async with db.transaction() as tx:
-        await tx.execute(
-            "INSERT INTO coordinators (user_id, group_id, appointed_by, appointed_at) VALUES (?, ?, 0, ?)",
-            (user_id, group_id, STAMP),
-        )
+    await factories.add_coordinator(db, user_id, group_id, at=STAMP)
 
 
 async def members(
