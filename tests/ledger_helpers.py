@@ -58,7 +58,7 @@ async def seed(db: Database) -> None:
     for gid, parent, name, kind, _path in GROUPS:
         assert await factories.add_group(db, name, parent, kind, at=now) == gid
     for mid, uid, status, name, cat, registered in MEMBERS:
-        fields = {"phone": "=13900000001"} if mid == 1 else {}
+        fields: dict[str, str | None] = {"phone": "=13900000001"} if mid == 1 else {}
         if mid == 3:
             fields["unreachable_at"] = now
         if status == "erased":
