@@ -211,7 +211,7 @@ def build(stats: Stats, text: Text, association: str, answered: Sequence[Answere
     blocks += table_blocks(
         text("ledger.pdf.cols_category").split("|"),
         [(category_label(text, c.category), str(c.active), str(c.pending), str(c.left + c.erased)) for c in cats],
-        (4, 1, 1, 1),
+        (7, 1, 1, 1),
     )
     blocks.append(_chart_or_sentence(text, text("ledger.pdf.by_category_t"), [category_label(text, c.category)
                                                                                for c in cats],
