@@ -55,8 +55,8 @@ HEAD_COORDINATOR = 202
 async def seed(db: Database) -> None:
     """The dataset above, through tests/factories.py (then what the factories do not set)."""
     now = to_db(NOV)
-    for gid, parent, name, kind, _path in GROUPS:
-        assert await factories.add_group(db, name, parent, kind, at=now) == gid
+    for gid, parent, group_name, kind, _path in GROUPS:
+        assert await factories.add_group(db, group_name, parent, kind, at=now) == gid
     for mid, uid, status, name, cat, registered in MEMBERS:
         fields = {"phone": "=13900000001"} if mid == 1 else {}
         if mid == 3:

@@ -89,3 +89,17 @@ async def test_member_sees_their_participation_record(tg: FakeTelegram, bot: Bot
     assert "Activities attended: 2 (signed up: 3), 4.0 hours in total" in text
     assert "Feedback given: 1 (Suggestion 1)" in text
     assert "2026-11-10 读书会" in text
+
+
+async def test_cached_stats_follow_every_write(bot: BotRuntime) -> None:
+    """/stats figures are cached by data version: a write in between is counted at once."""
+    await _seeded(bot)
+    assert bot.services is not None and bot.db is not None
+    ledger = bot.services.ledger
+    before = (await ledger.stats(Scope(everything=True), ledger.this_month())).activities.attended
+    assert (await ledger.stats(Scope(everything=True), ledger.this_month())).activities.attended == before
+    async with bot.db.transaction() as tx:
+        await tx.execute(
+            "UPDATE activity_signups SET checked_in_at = created_at WHERE activity_id = 2 AND member_id = 6"
+        )
+    assert (await ledger.stats(Scope(everything=True), ledger.this_month())).activities.attended == before + 1

@@ -127,11 +127,12 @@ def draw_bars(
     else:
         ax.set_xticks(positions, labels=list(labels), fontsize=9, rotation=20 if len(labels) > 4 else 0,
                       ha="right" if len(labels) > 4 else "center")
-    ax.set_title(title, fontsize=12, loc="left", wrap=True)
+    ax.set_title(title, fontsize=11, loc="left", pad=22 if len(series) > 1 else 8)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     if len(series) > 1:
-        ax.legend(fontsize=8, frameon=False)
+        ax.legend(fontsize=8, frameon=False, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=len(series),
+                  borderaxespad=0.2)
     ax.grid(axis="x" if horizontal else "y", alpha=0.3)
     ax.set_axisbelow(True)
 

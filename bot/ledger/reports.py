@@ -189,7 +189,9 @@ def build_export(
 
     with open_snapshot() as snapshot:  # one consistent picture for every sheet
         sheets = snapshot.sheets(paths)
-        progress.total = sum(snapshot.count_rows(s) for s in sheets)
+        # The progress total: exact per scope; for the whole ledger each table's size (no second pass).
+        count = snapshot.count_rows if paths is not None else snapshot.estimate_rows
+        progress.total = sum(count(s) for s in sheets)
         zipped = io.BytesIO()
         rows: dict[str, int] = {}
         names: list[str] = []

@@ -140,10 +140,13 @@ def chart_block(title: str, labels: Sequence[str], series: Sequence[charts.Serie
     horizontal = bool(options.get("horizontal"))
     height = min(CHART_H + 1.2, max(2.4, 0.28 * len(labels) + 1.2)) if horizontal else CHART_H
 
+    shown = [_fit(label, 2.3) for label in labels] if horizontal else list(labels)
+
     def draw(fig: Figure, top: float) -> None:
-        left = MARGIN + (1.9 if horizontal else 0.45)
-        ax = fig.add_axes((_fx(left), _fy(top - height + 0.55), _fx(PAGE_W - MARGIN - left), _fy(height - 0.95)))
-        charts.draw_bars(ax, title, labels, series, **options)
+        left = MARGIN + (2.5 if horizontal else 0.45)
+        ax = fig.add_axes((_fx(left), _fy(top - height + 0.55), _fx(PAGE_W - MARGIN - 0.3 - left), _fy(height - 1.05)))
+        fig.text(_fx(MARGIN), _fy(top - 0.1), title, va="top", fontsize=11, weight="bold", color=INK, wrap=True)
+        charts.draw_bars(ax, "", shown, series, **options)
 
     return Block(height, draw, chart=True)
 
@@ -208,7 +211,7 @@ def build(stats: Stats, text: Text, association: str, answered: Sequence[Answere
     blocks += table_blocks(
         text("ledger.pdf.cols_category").split("|"),
         [(category_label(text, c.category), str(c.active), str(c.pending), str(c.left + c.erased)) for c in cats],
-        (4, 1, 1, 1),
+        (7, 1, 1, 1),
     )
     blocks.append(_chart_or_sentence(text, text("ledger.pdf.by_category_t"), [category_label(text, c.category)
                                                                                for c in cats],
