@@ -279,6 +279,7 @@ async def test_profile_check_prompt_is_sent_once_when_due(tg: FakeTelegram, bot:
     assert bot.db is not None and bot.app is not None and bot.services is not None
     member = tg.create_user("Mem", language_code="en")
     await member.send("/help")
+    await member.next_message()  # the bot has seen them (and their Telegram language) before the check runs
     await seed_member(bot.db, member.id, "成员")
     assert await bot.services.members.run_due_refresh() == 0
     clock.advance(timedelta(days=181))
