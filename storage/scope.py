@@ -114,3 +114,13 @@ def survey_in(paths: Paths, survey_column: str) -> Clause:
         f"EXISTS (SELECT 1 FROM survey_scopes sss WHERE sss.survey_id = {survey_column} AND {cond})",  # noqa: S608
         params,
     )
+
+
+def signups_in(paths: Paths, activity_column: str, member_column: str) -> Clause:
+    """The sign-ups a scope sees: every sign-up of an activity whose groups all lie in scope (the
+    roster rule), otherwise only the sign-ups of members in scope."""
+    if paths is None:
+        return _true()
+    within, wp = activity_within(paths, activity_column)
+    member, mp = member_in(paths, member_column)
+    return f"({within} OR {member})", [*wp, *mp]
