@@ -15,7 +15,7 @@ from telegram import Update
 from telegram.ext import CommandHandler, ConversationHandler, MessageHandler, filters
 
 from bot import when
-from bot.activities import DEFAULT_REMINDERS, MAX_PLACE, MAX_TEXT, MAX_TITLE, Draft, parse_capacity, parse_offsets
+from bot.activities import DEFAULT_REMINDERS, MAX_PLACE, MAX_TEXT, MAX_TITLE, parse_capacity, parse_offsets
 from bot.activities import callbacks as cb
 from bot.context import Ctx, LiaisonApp
 from bot.dates import show
@@ -26,6 +26,8 @@ from bot.roles import AccessDenied
 from handlers import common, steps
 from handlers import keyboards as kb
 from handlers.activities.common import clean, quick_answer, quick_keyboard, refusal_text, typed, typed_date, zone_name
+from handlers.activities.summary import show_summary as _show_summary
+from handlers.activities.summary import to_draft as _to_draft
 from handlers.base import actor, answer, edit_or_reply, refuse, reply, translator
 from handlers.buttons import ButtonHandler, on, press
 from handlers.flows import guided
@@ -309,75 +311,11 @@ async def got_offer(update: Update, context: Ctx) -> int:
 async def got_repeat(update: Update, context: Ctx) -> int:
     state, tr = await _parsed_step(update, context, _repeat, "act.bad.repeat", REPEAT, CONFIRM)
     if state == CONFIRM:
-        await _show_summary(update, context, tr)
+        await _show_summary(update, context, tr, _draft(context))
     return state
 
 
 # --- the summary: every choice that will take effect, from the stored draft -----------------------
-async def _show_summary(update: Update, context: Ctx, tr: Translator) -> None:
-    draft = _to_draft(_draft(context))
-    zone = context.services.settings.zone
-    service = context.services.activities
-    who = await actor(update, context)
-    names = {g.id: g.name for g in await service.pickable_groups(who, limit=10_000)}
-    groups = ", ".join(names.get(g, str(g)) for g in draft.group_ids) or str(tr("act.summary.all_groups"))
-    categories = ", ".join(label(tr, "category", c) for c in draft.categories) or str(tr("act.summary.all_categories"))
-    offsets = str(tr("act.offset.sep")).join(_offset(tr, m) for m in draft.reminder_offsets)
-    reminders = str(tr("act.offset.before", offsets=offsets)) if offsets else str(tr("act.summary.no_reminders"))
-    repeat = tr(f"act.summary.repeat.{draft.repeat}", count=draft.occurrences)
-    offer = (
-        tr("act.summary.offer.hours", hours=draft.offer_hours) if draft.offer_hours else tr("act.summary.offer.none")
-    )
-    summary = tr(
-        "act.new.summary",
-        title=draft.title,
-        start=show(draft.starts_at, zone),
-        end=show(draft.ends_at, zone),
-        zone=zone_name(tr, context),
-        place=draft.place or "-",
-        capacity=draft.capacity or "-",
-        deadline=show(draft.signup_deadline, zone),
-        groups=groups,
-        categories=categories,
-        recipients=await service.audience_size(who, draft),
-        reminders=reminders,
-        survey=tr("act.summary.yes" if draft.survey else "act.summary.no"),
-        offer=offer,
-        repeat=repeat,
-    )
-    go, no = cb.PUBLISH.data(choice="go"), cb.PUBLISH.data(choice="no")
-    buttons = kb.inline([[kb.button(str(tr("act.btn.publish")), go), kb.button(str(tr("act.btn.discard")), no)]])
-    await reply(update, summary, buttons)
-
-
-def _offset(tr: Translator, minutes: int) -> str:
-    """A reminder offset in words: 1天 / 2小时 / 30分钟."""
-    if minutes % 1440 == 0:
-        return str(tr("act.offset.d", n=minutes // 1440))
-    if minutes % 60 == 0:
-        return str(tr("act.offset.h", n=minutes // 60))
-    return str(tr("act.offset.m", n=minutes))
-
-
-def _to_draft(d: dict[str, Any]) -> Draft:
-    return Draft(
-        title=d["title"],
-        description=d["desc"],
-        place=d["place"],
-        starts_at=datetime.fromisoformat(d["start"]),
-        ends_at=datetime.fromisoformat(d["end"]),
-        signup_deadline=datetime.fromisoformat(d["deadline"]),
-        capacity=d["capacity"],
-        group_ids=tuple(d["groups"]),
-        categories=tuple(d["cats"]),
-        reminder_offsets=tuple(d["reminders"]),
-        survey=bool(d["survey"]),
-        offer_hours=d["offer"],
-        repeat=d["repeat"],
-        occurrences=int(d["count"]),
-    )
-
-
 async def got_confirm(update: Update, context: Ctx) -> int:
     tr = await translator(update, context)
     pressed = press(update, cb.PUBLISH)
@@ -467,7 +405,7 @@ async def _ask_again(update: Update, context: Ctx, state: int) -> int:
     elif state == SURVEY:
         await _ask_survey(update, tr)
     elif state == CONFIRM:
-        await _show_summary(update, context, tr)
+        await _show_summary(update, context, tr, _draft(context))
     else:
         step = _QUICK_STEP.get(state)
         await reply(
