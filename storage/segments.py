@@ -19,13 +19,6 @@ class Reader(Protocol):
     async def fetchall(self, sql: str, params: Any = ()) -> Any: ...
 
 
-def path_clause(alias: str, paths: Sequence[str], params: list[Any]) -> str:
-    """Kept for storage/activities until it builds its scope with `storage.scope` (then delete)."""
-    sql, values = scope.path_in(paths, f"{alias}.path")
-    params.extend(values)
-    return sql
-
-
 def reachable(scope_paths: scope.Paths, params: list[Any]) -> str | None:
     """Where-clause (alias `m`) of active members with a Telegram account who are not marked
     unreachable, inside `scope_paths` (None = everything); None when the scope is empty.
