@@ -46,7 +46,7 @@ async def test_help_is_grouped_by_task_without_developer_syntax(tg: FakeTelegram
     owner = tg.create_user("Owner", language_code="zh-hans", user_id=OWNER_ID)
     await owner.send("/help")
     text = (await owner.next_message()).text or ""
-    for group in ("通知", "活动", "成员", "反馈", "台账"):
+    for group in ("通知", "活动", "会员", "反馈", "台账"):
         assert f"\n{group}\n" in text, group
     assert "编号" not in text and "/editactivity 编号" not in text
 
