@@ -50,7 +50,7 @@ async def _workload(server: FakeTelegram) -> None:
     await (await user.press_data(picker, "lang:zz:forged")).answer()
     await user.send("<i>unclosed & hostile</i>\x00")
     # /start began registration: text at its consent step is answered and the step asked again
-    await user.wait_for(lambda m: "这里需要按下面的提示回复" in (m.text or ""))
+    await user.wait_for(lambda m: "请先回答下面这个问题" in (m.text or ""))
 
 
 async def test_debug_logs_of_a_webhook_run_hold_neither_token_nor_secret(
