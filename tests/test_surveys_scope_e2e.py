@@ -133,7 +133,7 @@ async def test_mydata_holds_the_members_feedback_and_answers_in_words(tg: FakeTe
     raw = (await member.download(doc)).decode("utf-8")
     data = json.loads(raw)
     [item] = data["feedback"]["items"]
-    assert (item["kind"], item["status"], item["text"]) == ("投诉", "新提交", "会场太吵")
+    assert (item["kind"], item["status"], item["text"]) == ("投诉", "待处理", "会场太吵")
     [response] = data["surveys"]["responses"]
     assert response["questionnaire"] == "需求调研" and response["completed_at"] is not None
     assert response["answers"] == [
