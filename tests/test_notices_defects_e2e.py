@@ -176,9 +176,9 @@ async def test_member_with_an_english_telegram_gets_notice_button_and_nudge_in_e
     await author.next_message()
     await author.send("Meeting at nine")
     ask = await author.next_message()
-    await author.press(ask, "全部成员")
+    await author.press(ask, "全部会员")
     await author.next_message()
-    control = await author.wait_for(lambda m: m.message_id == ask.message_id and "收件人" in m.text)
+    control = await author.wait_for(lambda m: m.message_id == ask.message_id and "接收人" in m.text)
     await author.press(control, "立即发送")
     got = await member.wait_for(lambda m: m.text == "Meeting at nine")
     assert got.buttons == ["Got it ✅"]

@@ -106,8 +106,8 @@ async def test_coordinator_notice_is_acknowledged_on_the_page_and_counted(chat: 
     await chat.send("/notice")
     await chat.see("请发送通知内容")
     await chat.send(notice)
-    await chat.press(await chat.see("发给谁"), "全部成员")
-    control = await chat.see("收件人")
+    await chat.press(await chat.see("发给谁"), "全部会员")
+    control = await chat.see("接收人")
     await chat.press(control, "立即发送")
     await expect(control).to_contain_text("发送报告", timeout=TIMEOUT_MS)
     await expect(control).to_contain_text("失败 0")  # the demo's other members exist, hidden from the page
