@@ -13,8 +13,8 @@ from bot.activities import callbacks as acb
 from bot.roles import Actor
 from bot.runtime import BotRuntime
 from sandbox.driver import SandboxUser
-from sandbox.state import SandboxMessage
 from sandbox.server import FakeTelegram
+from sandbox.state import SandboxMessage
 from storage.db import Database
 from storage.timefmt import to_db
 from tests.conftest import OWNER_ID
