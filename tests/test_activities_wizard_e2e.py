@@ -211,3 +211,26 @@ async def test_a_typed_option_survives_a_restart(
     assert runtime.db is not None
     ends = await runtime.db.fetchval("SELECT ends_at FROM activities")
     assert from_db(ends) == datetime(2026, 12, 20, 8, 30, tzinfo=UTC)
+
+
+async def test_on_a_sunday_the_quick_times_offer_next_saturday(
+    tg: FakeTelegram, bot: BotRuntime, clock: FakeClock
+) -> None:
+    clock.set(datetime(2026, 11, 22, 2, 0, tzinfo=UTC))  # Sunday 10:00 Beijing time: this week's Saturday is past
+    owner = tg.create_user("Owner", language_code="zh-hans", user_id=OWNER_ID)
+    await owner.send("/newactivity")
+    await owner.next_message()
+    await owner.send("茶话会")
+    start = await owner.next_message()
+    assert start.buttons == [
+        "今天 14:00",
+        "今天 19:00",
+        "明天 09:00",
+        "明天 14:00",
+        "明天 19:00",
+        "下周六 09:00",
+        "下周六 14:00",
+        "下周六 19:00",
+    ]
+    await (await owner.press(start, "下周六 09:00")).answer()
+    assert "2026-11-28 09:00" in _text(await owner.next_message())

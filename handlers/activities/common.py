@@ -30,9 +30,15 @@ def clean(text: str | None, limit: int) -> str | None:
 # and a time after a space; the answer it stands for, as it would be typed — bot/when.py reads the
 # English words in any language). Typing stays possible for anything else.
 QUICK: dict[str, tuple[tuple[str, str], ...]] = {
+    # 今天/明天/本周六 at common times; 下周六 stands in once this week's Saturday has passed.
     "start": tuple(
-        (f"@when.btn.{day} {clock}", f"{typed_day} {clock}")
-        for day, typed_day in (("today", "today"), ("tomorrow", "tomorrow"), ("saturday", "this sat"))
+        (f"@{day} {clock}", f"{typed_day} {clock}")
+        for day, typed_day in (
+            ("when.btn.today", "today"),
+            ("when.btn.tomorrow", "tomorrow"),
+            ("when.btn.saturday", "this sat"),
+            ("act.btn.next_saturday", "next sat"),
+        )
         for clock in ("09:00", "14:00", "19:00")
     ),
     "place": (("act.btn.skip", "-"),),

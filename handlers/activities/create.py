@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
 from bot import when
@@ -131,21 +131,21 @@ async def _ask(update: Update, context: Ctx, state: int, *, lead: str = "", edit
 
 
 def _start_keyboard(tr: Translator, context: Ctx) -> InlineKeyboardMarkup:
-    """今天/明天/本周六 at common times; today's times already past are not offered."""
+    """今天/明天/本周六 at common times (a row each), those already past left out; the 下周六 row
+    only once 本周六 has passed."""
     services = context.services
     now = services.clock.now()
-    rows = quick_keyboard(tr, "start").inline_keyboard
-    offered = []
-    for row in rows:
-        kept = []
-        for button in row:
-            pressed = cb.QUICK.parse(button.callback_data)
-            answer_text = QUICK["start"][pressed.num("pick")][1] if pressed is not None else ""
-            moment = when.parse(answer_text, now, services.settings.zone, tr.lang)
-            if isinstance(moment, datetime) and moment > now:
-                kept.append(button)
-        offered.append(kept)
-    return kb.inline(offered)
+    today, tomorrow, saturday, next_saturday = (
+        [b for b in row if _ahead(b, tr, context, now)] for row in quick_keyboard(tr, "start").inline_keyboard
+    )
+    return kb.inline([today, tomorrow, saturday or next_saturday])
+
+
+def _ahead(button: InlineKeyboardButton, tr: Translator, context: Ctx, now: datetime) -> bool:
+    pressed = cb.QUICK.parse(button.callback_data)
+    text = QUICK["start"][pressed.num("pick")][1] if pressed is not None else ""
+    moment = when.parse(text, now, context.services.settings.zone, tr.lang)
+    return isinstance(moment, datetime) and moment > now
 
 
 # --- the steps ----------------------------------------------------------------------------------------

@@ -28,8 +28,9 @@ async def show_summary(
     service = context.services.activities
     who = await actor(update, context)
     names = {g.id: g.name for g in await service.pickable_groups(who, limit=10_000)}
-    groups = ", ".join(names.get(g, str(g)) for g in draft.group_ids) or str(tr("act.summary.all_groups"))
-    categories = ", ".join(label(tr, "category", c) for c in draft.categories) or str(tr("act.summary.all_categories"))
+    sep = str(tr("act.offset.sep"))  # 、 in Chinese
+    groups = sep.join(names.get(g, str(g)) for g in draft.group_ids) or str(tr("act.summary.all_groups"))
+    categories = sep.join(label(tr, "category", c) for c in draft.categories) or str(tr("act.summary.all_categories"))
     offsets = str(tr("act.offset.sep")).join(offset_words(tr, m) for m in draft.reminder_offsets)
     reminders = str(tr("act.offset.before", offsets=offsets)) if offsets else str(tr("act.summary.no_reminders"))
     repeat = tr(f"act.summary.repeat.{draft.repeat}", count=draft.occurrences)
