@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -18,8 +18,11 @@ from tests.activities_helpers import (
     add_group,
     choose,
     has_button,
+    member_user,
     more_option,
     new_activity_to_who,
+    owner_actor,
+    publish,
     publish_summary,
     tap,
     typed_option,
@@ -146,6 +149,10 @@ async def test_more_options_are_buttons_and_typed_only_for_text_and_times(
     assert "4 次" in counts.buttons
     summary = await tap(owner, counts, acb.MORE_SET.data(opt="rep", val="weekly.4"))
     assert "重复：每周，共 4 次" in _text(summary)
+    checkin = await more_option(owner, summary, "chk")
+    assert "✅ 提前30分钟" in checkin.buttons and "提前1小时" in checkin.buttons
+    summary = await tap(owner, checkin, acb.MORE_SET.data(opt="chk", val="60"))
+    assert "签到：开始前1小时开放" in _text(summary)
     survey = await more_option(owner, summary, "sv")
     assert survey.buttons[:2] == ["是", "✅ 否"]
     summary = await tap(owner, survey, acb.MORE_SET.data(opt="sv", val="1"))
@@ -159,7 +166,7 @@ async def test_more_options_are_buttons_and_typed_only_for_text_and_times(
     assert f"报名范围：全部组织；{enterprise}" in _text(summary)
     await publish_summary(owner, summary)
     rows = await bot.db.fetchall(
-        "SELECT description, ends_at, signup_deadline, reminder_offsets, survey, offer_hours, categories"
+        "SELECT description, ends_at, signup_deadline, reminder_offsets, survey, offer_hours, categories, checkin_opens"
         " FROM activities ORDER BY starts_at"
     )
     assert len(rows) == 4
@@ -169,6 +176,7 @@ async def test_more_options_are_buttons_and_typed_only_for_text_and_times(
     assert from_db(first["signup_deadline"]) == datetime(2026, 12, 19, 6, 0, tzinfo=UTC)
     assert (first["reminder_offsets"], first["survey"], first["offer_hours"]) == ("120", 1, 12)
     assert first["categories"] == "enterprise"
+    assert {r["checkin_opens"] for r in rows} == {60}  # every one of the series
 
 
 async def test_a_forged_preset_changes_nothing_and_a_double_tap_is_one_choice(
@@ -234,3 +242,30 @@ async def test_on_a_sunday_the_quick_times_offer_next_saturday(
     ]
     await (await owner.press(start, "下周六 09:00")).answer()
     assert "2026-11-28 09:00" in _text(await owner.next_message())
+
+
+async def test_check_in_opens_as_early_as_the_activity_chose(
+    tg: FakeTelegram, bot: BotRuntime, clock: FakeClock
+) -> None:
+    assert bot.db is not None and bot.services is not None
+    clock.set(NOW)
+    alice = await member_user(tg, bot.db, "Alice")
+    start = datetime(2026, 12, 17, 1, 0, tzinfo=UTC)  # 09:00 Beijing time
+    early = await publish(
+        bot, clock.now(), title="Early", starts_at=start, ends_at=start + timedelta(hours=2), checkin_opens=60
+    )
+    usual = await publish(
+        bot, clock.now(), title="Usual", starts_at=start + timedelta(days=1), ends_at=start + timedelta(days=1, hours=2)
+    )
+    for _ in range(2):
+        await (await alice.press(await alice.next_message(), "Sign up")).answer()
+    clock.set(start - timedelta(minutes=50))
+    code = await bot.services.activities.checkin_code(owner_actor(OWNER_ID), early)
+    await alice.send(f"/checkin {code}")
+    assert "Early" in _text(await alice.next_message())
+    assert await bot.db.fetchval("SELECT checked_in_at FROM activity_signups WHERE activity_id = ?", (early,))
+    clock.set(start + timedelta(days=1) - timedelta(minutes=50))
+    code = await bot.services.activities.checkin_code(owner_actor(OWNER_ID), usual)
+    await alice.send(f"/checkin {code}")
+    told = _text(await alice.next_message())
+    assert "not open yet" in told and "2026-12-18 08:30" in told  # the usual 30 minutes

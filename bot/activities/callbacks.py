@@ -68,7 +68,7 @@ QUICK = Button("actq", step=QUICK_STEPS, pick=int)
 WHO_ALL = Button("actw")
 # /newactivity's 更多选项 under the summary: the menu, one option's screen, a value chosen with a
 # button (`val` is a preset token, see handlers/activities/more.py), and back to the summary.
-MORE_OPTIONS = ("desc", "end", "dl", "rem", "rep", "sv", "off", "cat")
+MORE_OPTIONS = ("desc", "end", "dl", "rem", "rep", "chk", "sv", "off", "cat")
 MORE = Button("actx")
 MORE_OPEN = Button("actx", "o", opt=MORE_OPTIONS)
 MORE_SET = Button("actx", "s", opt=MORE_OPTIONS, val=str)

@@ -19,6 +19,7 @@ from telegram.ext import BaseHandler, MessageHandler, filters
 
 from bot.activities import DEFAULT_REMINDERS, MAX_TEXT
 from bot.activities import callbacks as cb
+from bot.activities.models import CHECKIN_OPENS as DEFAULT_CHECKIN
 from bot.context import Ctx
 from bot.dates import show
 from bot.i18n import Translator
@@ -50,6 +51,7 @@ REMINDER_KEYS = {
 OFFERS: dict[str, int | None] = {"0": None, "12": 12, "24": 24}
 OFFER_KEYS = {"0": "act.btn.offer_auto", "12": "act.btn.offer_12", "24": "act.btn.offer_24"}
 COUNTS = (2, 3, 4, 6, 8, 12)
+CHECKIN_OPENS = (15, 30, 60, 120)  # check-in opens this many minutes before the start
 LENGTHS = (60, 120, 180, 240)  # end presets: minutes after the start
 DEADLINES = (1440, 120)  # sign-up deadline presets: minutes before the start ("start": until it)
 OPTION_KEYS = {opt: f"act.more.opt.{opt}" for opt in cb.MORE_OPTIONS}
@@ -172,6 +174,13 @@ class Options:
                     _set(tr, "rep", "monthly", "act.btn.monthly", ticked=draft.get("repeat") == "monthly"),
                 ]
             ]
+        elif opt == "chk":
+            now_opens = draft.get("checkin", DEFAULT_CHECKIN)
+            buttons = [
+                _set(tr, "chk", str(m), "act.more.checkin_before", ticked=m == now_opens, offset=_offset(tr, m))
+                for m in CHECKIN_OPENS
+            ]
+            rows = kb.columns(buttons)
         elif opt == "sv":
             yes = bool(draft.get("survey"))
             rows = [[_set(tr, "sv", "1", "act.btn.yes", ticked=yes), _set(tr, "sv", "0", "act.btn.no", ticked=not yes)]]
@@ -267,6 +276,8 @@ def _apply(draft: dict[str, Any], opt: str, val: str) -> bool:
     elif opt == "rep" and val.partition(".")[0] in ("weekly", "monthly") and val.partition(".")[2] in map(str, COUNTS):
         kind, _, count = val.partition(".")
         draft["repeat"], draft["count"] = kind, int(count)
+    elif opt == "chk" and val in map(str, CHECKIN_OPENS):
+        draft["checkin"] = int(val)
     elif opt == "desc" and val == "clear":
         draft["desc"] = ""
     elif opt == "end" and val in map(str, LENGTHS) and "start" in draft:
@@ -303,4 +314,6 @@ async def ask_typed(update: Update, context: Ctx, opt: str, *, edit: bool) -> No
 def _offset(tr: Translator, minutes: int) -> str:
     if minutes % 1440 == 0:
         return str(tr("act.offset.d", n=minutes // 1440))
-    return str(tr("act.offset.h", n=minutes // 60))
+    if minutes % 60 == 0:
+        return str(tr("act.offset.h", n=minutes // 60))
+    return str(tr("act.offset.m", n=minutes))

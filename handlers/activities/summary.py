@@ -10,6 +10,7 @@ from telegram import Update
 from bot import when
 from bot.activities import DEFAULT_REMINDERS, Draft
 from bot.activities import callbacks as cb
+from bot.activities.models import CHECKIN_OPENS
 from bot.context import Ctx
 from bot.i18n import Translator
 from bot.labels import label
@@ -58,6 +59,7 @@ async def show_summary(
         offer=offer,
         repeat=repeat,
         description=draft.description or "-",
+        checkin=tr("act.summary.checkin", offset=offset_words(tr, draft.checkin_opens)),
     )
     text = (lead + "\n\n" if lead else "") + str(summary)
     buttons = kb.inline(
@@ -101,4 +103,5 @@ def to_draft(d: dict[str, Any]) -> Draft:
         offer_hours=d.get("offer"),
         repeat=d.get("repeat", "none"),
         occurrences=int(d.get("count", 1)),
+        checkin_opens=int(d.get("checkin", CHECKIN_OPENS)),
     )
