@@ -112,3 +112,12 @@ async def test_leaving_names_the_configured_association(tg: FakeTelegram, start_
     await user.press(groups, "退出浦东新区新联会（注销会员）")
     ask = await user.wait_for(lambda m: m.message_id == groups.message_id and "确定退出" in (m.text or ""))
     assert "确定退出浦东新区新联会、注销会员吗" in (ask.text or "")
+
+
+def test_namesakes_are_told_apart_by_organisation_else_the_phones_last_digits() -> None:
+    from bot.members.rules import namesake_hint
+
+    assert namesake_hint("华东医院", "+86 138 0013 4567") == ("org", "华东医院")
+    assert namesake_hint("", "+86 138 0013 4567") == ("phone", "4567")
+    assert namesake_hint(None, "１３８") is None  # full-width digits are not a phone's digits
+    assert namesake_hint("A very long organisation name", None, 6) == ("org", "A very")
