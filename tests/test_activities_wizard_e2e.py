@@ -269,3 +269,26 @@ async def test_check_in_opens_as_early_as_the_activity_chose(
     await alice.send(f"/checkin {code}")
     told = _text(await alice.next_message())
     assert "not open yet" in told and "2026-12-18 08:30" in told  # the usual 30 minutes
+
+
+async def test_the_card_in_chinese_shows_the_day_once_and_the_ics_is_named_after_the_activity(
+    tg: FakeTelegram, bot: BotRuntime, clock: FakeClock
+) -> None:
+    from tests.factories import add_member
+
+    assert bot.db is not None
+    clock.set(NOW)
+    wang = tg.create_user("王芳", language_code="zh-hans")
+    wang.state.started = True
+    await add_member(bot.db, wang.id, "王芳", (), "enterprise", language="zh-hans")
+    start = datetime(2026, 12, 17, 1, 0, tzinfo=UTC)  # Thursday 09:00 Beijing time
+    await publish(bot, clock.now(), title="金融城读书会", starts_at=start, ends_at=start + timedelta(hours=4))
+    card = await wang.next_message()
+    assert "12月17日（周四）09:00–13:00" in _text(card) and _text(card).count("金融城读书会") == 1
+    await (await wang.press(card, "报名")).answer()
+    held = await wang.wait_for(lambda m: m.message_id == card.message_id and m.edited)
+    ics_button = next(b for b in held.inline_buttons if str(b.get("callback_data", "")).startswith("act:ics:"))
+    await (await wang.press(held, str(ics_button["text"]))).answer()
+    ics = await wang.wait_for(lambda m: m.document is not None)
+    assert ics.document is not None and ics.document.get("file_name") == "金融城读书会.ics"
+    assert b"BEGIN:VALARM" in await wang.download(ics)
