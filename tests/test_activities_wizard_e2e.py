@@ -292,3 +292,30 @@ async def test_the_card_in_chinese_shows_the_day_once_and_the_ics_is_named_after
     ics = await wang.wait_for(lambda m: m.document is not None)
     assert ics.document is not None and ics.document.get("file_name") == "金融城读书会.ics"
     assert b"BEGIN:VALARM" in await wang.download(ics)
+
+
+async def test_double_taps_on_the_steps_ask_each_next_question_once(
+    tg: FakeTelegram, bot: BotRuntime, clock: FakeClock
+) -> None:
+    assert bot.db is not None
+    clock.set(NOW)
+    owner = tg.create_user("Owner", language_code="en", user_id=OWNER_ID)
+    for text in ("/newactivity", "Forum", "Dec 20 2pm", "Hall"):
+        await owner.send(text)
+        await owner.next_message()
+    seats = owner.messages[-1]
+    twenty = acb.QUICK.data(step="cap", pick=2)
+    taps = [await owner.press(seats, lambda b: b.get("callback_data") == twenty) for _ in range(2)]
+    for pressed in taps:  # both sent before either is answered
+        await pressed.answer()
+    picker = await owner.wait_for(has_button(acb.WHO_ALL.data()))
+    presses = [await owner.press(picker, lambda b: b.get("callback_data") == acb.WHO_ALL.data()) for _ in range(2)]
+    for pressed in presses:
+        await pressed.answer()
+    summary = await owner.wait_for(lambda m: m.message_id == picker.message_id and "Publish?" in _text(m))
+    await publish_summary(owner, summary)
+    pickers = [m for m in owner.messages if "Who may sign up?" in _text(m)]
+    assert len(pickers) == 0  # the one picker became the summary, then the published line
+    assert len([m for m in owner.messages if m.message_id > seats.message_id]) == 1
+    assert await bot.db.fetchval("SELECT COUNT(*) FROM activities") == 1
+    assert await bot.db.fetchval("SELECT capacity FROM activities") == 20
