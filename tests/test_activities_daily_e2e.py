@@ -139,7 +139,7 @@ async def test_new_activity_reads_dates_as_people_write_them(
     refused = _text(await coord.next_message())
     assert refused.startswith("没看懂这个时间") and "12月4日 下午2点" in refused
     await coord.send("12月20日 下午2点")
-    assert "2026-12-20 14:00" in _text(await coord.next_message())
+    assert "开始时间：12月20日（周日）14:00（北京时间）" in _text(await coord.next_message())
     for text in ("礼堂", "20"):
         await coord.send(text)
         await coord.next_message()
@@ -147,7 +147,7 @@ async def test_new_activity_reads_dates_as_people_write_them(
     end = await more_option(coord, summary, "end")
     assert "北京时间" in _text(end)
     await coord.send("16:30")  # a bare end time: on the start's day
-    assert "2026-12-20 16:30" in _text(await coord.next_message())
+    assert "结束时间：12月20日（周日）16:30（北京时间）" in _text(await coord.next_message())
 
 
 async def test_card_ics_and_waitlist(tg: FakeTelegram, bot: BotRuntime, clock: FakeClock) -> None:
@@ -275,7 +275,7 @@ async def test_new_activity_time_in_one_step_or_a_quick_button(
         await coord.next_message()
     await coord.send("12月20日 14:00-16:30")  # start and end in one answer
     both = _text(await coord.next_message())
-    assert "2026-12-20 14:00" in both and "2026-12-20 16:30" in both and "地点" in both
+    assert "开始时间：12月20日（周日）14:00" in both and "结束时间：12月20日（周日）16:30" in both and "地点" in both
     other = tg.create_user("另一位协调员", language_code="zh-hans")
     await add_coordinator(bot.db, other.id, pudong)
     for text in ("/newactivity", "读书会"):
@@ -284,4 +284,4 @@ async def test_new_activity_time_in_one_step_or_a_quick_button(
     start = other.messages[-1]
     assert "本周六 14:00" in start.buttons and "明天 09:00" in start.buttons
     await (await other.press(start, "明天 09:00")).answer()
-    assert "2026-12-04 09:00" in _text(await other.next_message())
+    assert "12月4日（周五）09:00" in _text(await other.next_message())

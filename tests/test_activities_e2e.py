@@ -275,7 +275,7 @@ async def test_new_activity_conversation_validates_and_publishes(
         ("Tea <salon>", "start time"),
         ("2020-01-01 10:00", "past"),
         ("next week", "can't read"),
-        ("2026-12-05 14:00", "Start: 2026-12-05 14:00"),
+        ("2026-12-05 14:00", "Start: Sat 5 Dec 14:00"),
         ("Room 1", "seats"),
         ("0", "positive whole number"),
         ("abc", "positive whole number"),
@@ -291,13 +291,13 @@ async def test_new_activity_conversation_validates_and_publishes(
     picker = await coord.wait_for(lambda m: m.message_id == picker.message_id and "✅ Pudong" in str(m.buttons))
     summary = await who_done(coord, picker)
     await more_option(coord, summary, "end")
-    for text, expected in [("2026-12-05 13:00", "after the start"), ("2026-12-05 16:00", "End: 2026-12-05 16:00")]:
+    for text, expected in [("2026-12-05 13:00", "after the start"), ("2026-12-05 16:00", "End: Sat 5 Dec 16:00")]:
         await coord.send(text)
         got = (await coord.next_message()).text or ""
         assert expected.lower() in got.lower(), (text, got)
     summary = coord.messages[-1]
     await more_option(coord, summary, "dl")
-    for text, expected in [("2026-12-06 10:00", "cannot be after"), ("12-04 20:00", "Sign-up closes")]:
+    for text, expected in [("2026-12-06 10:00", "cannot be after"), ("12-04 20:00", "Sign-up closes: Fri 4 Dec 20:00")]:
         await coord.send(text)
         got = (await coord.next_message()).text or ""
         assert expected.lower() in got.lower(), (text, got)

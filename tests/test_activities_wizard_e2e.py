@@ -86,7 +86,7 @@ async def test_a_typical_activity_takes_six_steps_and_keeps_the_defaults(
     assert "明天 09:00" in start.buttons and "本周六 14:00" in start.buttons
     assert "今天 09:00" not in start.buttons  # today's 09:00 is past (it is 19:20): not offered
     place = await me.quick(start, acb.QUICK.data(step="start", pick=4))  # 明天 14:00
-    assert "2026-12-04 14:00" in _text(place)
+    assert "开始时间：12月4日（周五）14:00（北京时间）" in _text(place)
     seats = await me.send("三楼会议室")
     assert {"不限", "10", "20", "30", "50"} <= set(seats.buttons)
     picker = await me.quick(seats, acb.QUICK.data(step="cap", pick=2))  # 20
@@ -132,7 +132,7 @@ async def test_more_options_are_buttons_and_typed_only_for_text_and_times(
     assert "北京时间" in _text(end) and "16:30" in _text(end) and "3小时" in end.buttons
     await owner.send("16:30")  # a bare end time: on the start's day
     summary = await owner.next_message()
-    assert "2026-12-20 16:30" in _text(summary) and "12月20日（周日）14:00–16:30" in _text(summary)
+    assert "结束时间：12月20日（周日）16:30" in _text(summary) and "12月20日（周日）14:00–16:30" in _text(summary)
     summary = await typed_option(owner, summary, "desc", "第一章 <b>&")
     assert "简介：第一章 <b>&" in _text(summary)  # shown as typed (escaped, not markup)
     dl = await more_option(owner, summary, "dl")
@@ -214,7 +214,7 @@ async def test_a_typed_option_survives_a_restart(
     runtime = await start_bot()
     await owner.send("16:30")
     summary = await owner.wait_for(has_button(acb.MORE.data()))
-    assert "End: 2026-12-20 16:30" in _text(summary)
+    assert "End: Sun 20 Dec 16:30" in _text(summary)
     await publish_summary(owner, summary)
     assert runtime.db is not None
     ends = await runtime.db.fetchval("SELECT ends_at FROM activities")
@@ -241,7 +241,7 @@ async def test_on_a_sunday_the_quick_times_offer_next_saturday(
         "下周六 19:00",
     ]
     await (await owner.press(start, "下周六 09:00")).answer()
-    assert "2026-11-28 09:00" in _text(await owner.next_message())
+    assert "11月28日（周六）09:00" in _text(await owner.next_message())
 
 
 async def test_check_in_opens_as_early_as_the_activity_chose(

@@ -23,7 +23,6 @@ from bot import when
 from bot.activities import DEFAULT_REMINDERS, MAX_PLACE, MAX_TITLE, parse_capacity
 from bot.activities import callbacks as cb
 from bot.context import Ctx, LiaisonApp
-from bot.dates import show
 from bot.errors import Refusal
 from bot.i18n import Translator
 from bot.roles import AccessDenied
@@ -178,9 +177,9 @@ async def got_start(update: Update, context: Ctx) -> int:
             return START
     draft["start"] = moment.isoformat()
     draft["end"] = end.isoformat() if end else None
-    lines = [str(tr("act.new.start_ok", when=show(moment, zone), zone=zone_name(tr, context)))]
+    lines = [str(tr("act.new.start_ok", when=when.moment(tr, moment, zone), zone=zone_name(tr, context)))]
     if end is not None:
-        lines.append(str(tr("act.new.end_ok", when=show(end, zone), zone=zone_name(tr, context))))
+        lines.append(str(tr("act.new.end_ok", when=when.moment(tr, end, zone), zone=zone_name(tr, context))))
     return await advance(update, context, lead="\n".join(lines))
 
 

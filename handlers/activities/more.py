@@ -17,11 +17,11 @@ from typing import Any
 from telegram import InlineKeyboardButton, Update
 from telegram.ext import BaseHandler, MessageHandler, filters
 
+from bot import when
 from bot.activities import DEFAULT_REMINDERS, MAX_TEXT
 from bot.activities import callbacks as cb
 from bot.activities.models import CHECKIN_OPENS as DEFAULT_CHECKIN
 from bot.context import Ctx
-from bot.dates import show
 from bot.i18n import Translator
 from bot.labels import KINDS, label
 from handlers import keyboards as kb
@@ -253,13 +253,13 @@ class Options:
                 await reply(update, tr("act.bad.end_before_start"))
                 return state
             draft["end"] = moment.isoformat()
-            lead = tr("act.new.end_ok", when=show(moment, zone), zone=zone_name(tr, context))
+            lead = tr("act.new.end_ok", when=when.moment(tr, moment, zone), zone=zone_name(tr, context))
         else:
             if moment > start:
                 await reply(update, tr("act.bad.deadline_after_start"))
                 return state
             draft["deadline"] = moment.isoformat()
-            lead = tr("act.new.deadline_ok", when=show(moment, zone))
+            lead = tr("act.new.deadline_ok", when=when.moment(tr, moment, zone))
         return await self.to_summary(update, context, edit=False, lead=str(lead))
 
 
