@@ -58,7 +58,7 @@ async def show_summary(
         survey=tr("act.summary.yes" if draft.survey else "act.summary.no"),
         offer=offer,
         repeat=repeat,
-        description=draft.description or "-",
+        description=draft.description or tr("act.summary.no_description"),
         checkin=tr("act.summary.checkin", offset=offset_words(tr, draft.checkin_opens)),
     )
     text = (lead + "\n\n" if lead else "") + str(summary)
