@@ -242,13 +242,9 @@ async def who_all(update: Update, context: Ctx) -> int:
     if who.scope.everything:
         draft["groups"] = []
     else:
-        mine = [g.id for g in await context.services.activities.pickable_groups(who, limit=10_000)]
-        roots = [
-            g.id
-            for g in await context.services.activities.pickable_groups(who, limit=10_000)
-            if g.path in who.scope.paths
-        ]
-        draft["groups"] = roots or mine
+        mine = await context.services.activities.pickable_groups(who, limit=10_000)
+        roots = [g.id for g in mine if g.path in who.scope.paths]  # their own groups (the subtrees' heads)
+        draft["groups"] = roots or [g.id for g in mine]
     await answer(update)
     draft["who_done"] = True
     return await advance(update, context, edit=True)
