@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -319,3 +320,33 @@ async def test_double_taps_on_the_steps_ask_each_next_question_once(
     assert len([m for m in owner.messages if m.message_id > seats.message_id]) == 1
     assert await bot.db.fetchval("SELECT COUNT(*) FROM activities") == 1
     assert await bot.db.fetchval("SELECT capacity FROM activities") == 20
+
+
+async def test_a_conversation_left_in_a_retired_step_goes_on_from_its_draft(
+    tg: FakeTelegram, start_bot: StartBot, settings: Settings, clock: FakeClock
+) -> None:
+    """A chat the old 13-step wizard left at "reminders?" (state 8) before an upgrade."""
+    from handlers.activities.create import REMIND
+    from tests.dbsync import execute
+    from tests.steps_helpers import set_state, user_data
+
+    runtime = await start_bot()
+    clock.set(NOW)
+    owner = tg.create_user("Owner", language_code="en", user_id=OWNER_ID)
+    await new_activity_to_who(owner, "Forum", "Dec 20 2pm", "Hall")
+    await runtime.stop()
+    data = user_data(settings, OWNER_ID)
+    old = {k: v for k, v in data["act_draft"].items() if k not in ("who_done", "reminders", "survey", "offer")}
+    old |= {"end": "2026-12-20T09:00:00+00:00", "deadline": "2026-12-19T06:00:00+00:00"}
+    data |= {"act_draft": old, "steps": {"activity_new": REMIND}}
+    execute(settings, "UPDATE ptb_user_data SET data = ? WHERE user_id = ?", (json.dumps(data), OWNER_ID))
+    set_state(settings, "activity_new", OWNER_ID, REMIND)
+
+    runtime = await start_bot()
+    await owner.send("1d,2h")  # what the old step asked for
+    picker = await owner.wait_for(has_button(acb.WHO_ALL.data()))  # on to the first step the draft lacks
+    summary = await who_everyone(owner, picker)
+    assert "Sun 20 Dec 14:00–17:00" in _text(summary) and "Sign-up closes: Sat 19 Dec 14:00" in _text(summary)
+    await publish_summary(owner, summary)
+    assert runtime.db is not None
+    assert await runtime.db.fetchval("SELECT reminder_offsets FROM activities") == "1440,120"
