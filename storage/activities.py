@@ -19,7 +19,7 @@ from storage.timefmt import from_db, to_db
 ACT_COLS = (
     "a.id, a.series_id, a.title, a.description, a.place, a.starts_at, a.ends_at, a.signup_deadline,"
     " a.capacity, a.seats_taken, a.offer_hours, a.survey, a.reminder_offsets, a.categories, a.has_groups,"
-    " a.status, a.checkin_code, a.created_by"
+    " a.status, a.checkin_code, a.created_by, a.checkin_opens"
 )
 
 
@@ -43,6 +43,7 @@ def activity_from_row(r: Row) -> Activity:
         status=str(r["status"]),
         checkin_code=r["checkin_code"],
         created_by=int(r["created_by"]),
+        checkin_opens=int(r["checkin_opens"]),
     )
 
 
@@ -57,7 +58,8 @@ async def insert_activity(tx: Tx, new: NewActivity, created_by: int, now: dateti
     activity_id = await tx.insert(
         "INSERT INTO activities (series_id, title, description, place, starts_at, ends_at, signup_deadline,"
         " capacity, offer_hours, survey, reminder_offsets, categories, has_groups, status, created_by,"
-        " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'published', ?, ?, ?)",
+        " created_at, updated_at, checkin_opens)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'published', ?, ?, ?, ?)",
         (
             new.series_id,
             new.title,
@@ -75,6 +77,7 @@ async def insert_activity(tx: Tx, new: NewActivity, created_by: int, now: dateti
             created_by,
             to_db(now),
             to_db(now),
+            new.checkin_opens,
         ),
     )
     await tx.executemany(

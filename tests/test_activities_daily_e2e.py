@@ -7,10 +7,22 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.activities import callbacks as acb
 from bot.clock import FakeClock
 from bot.runtime import BotRuntime
 from sandbox.server import FakeTelegram
-from tests.activities_helpers import add_coordinator, add_group, drain_outbox, member_user, owner_actor, publish
+from sandbox.state import SandboxMessage
+from tests.activities_helpers import (
+    add_coordinator,
+    add_group,
+    drain_outbox,
+    member_user,
+    more_option,
+    owner_actor,
+    publish,
+    tap,
+    who_everyone,
+)
 from tests.conftest import OWNER_ID
 
 
@@ -121,17 +133,21 @@ async def test_new_activity_reads_dates_as_people_write_them(
     await coord.send("/newactivity")
     await coord.next_message()
     await coord.send("茶话会")
-    await coord.next_message()
-    await coord.send("-")
     prompt = _text(await coord.next_message())
     assert "北京时间" in prompt and "Asia/Shanghai" not in prompt and "下周三下午2点" in prompt
     await coord.send("下个礼拜")
     refused = _text(await coord.next_message())
     assert refused.startswith("没看懂这个时间") and "12月4日 下午2点" in refused
     await coord.send("12月20日 下午2点")
-    assert "2026-12-20 14:00" in _text(await coord.next_message())
+    assert "开始时间：12月20日（周日）14:00（北京时间）" in _text(await coord.next_message())
+    for text in ("礼堂", "20"):
+        await coord.send(text)
+        await coord.next_message()
+    summary = await who_everyone(coord, coord.messages[-1])
+    end = await more_option(coord, summary, "end")
+    assert "北京时间" in _text(end)
     await coord.send("16:30")  # a bare end time: on the start's day
-    assert "2026-12-20 16:30" in _text(await coord.next_message())
+    assert "结束时间：12月20日（周日）16:30（北京时间）" in _text(await coord.next_message())
 
 
 async def test_card_ics_and_waitlist(tg: FakeTelegram, bot: BotRuntime, clock: FakeClock) -> None:
@@ -186,32 +202,41 @@ async def test_new_activity_every_choice_is_a_button(tg: FakeTelegram, bot: BotR
     await coord.send("/newactivity")
     await coord.next_message()
     await coord.send("茶话会")
+    await coord.next_message()  # the start time
+    await coord.send("12月20日 下午2点")
 
-    async def tap(label: str) -> None:
+    async def press(label: str) -> SandboxMessage:
         asked = await coord.next_message()
         assert label in asked.buttons, (label, asked.buttons)
         await (await coord.press(asked, label)).answer()
+        return asked
 
-    await tap("跳过")  # no description: nothing typed
-    await coord.next_message()  # the start time
-    await coord.send("12月20日 下午2点")
-    await coord.next_message()
-    await coord.send("16:30")
-    await tap("跳过")  # no place
-    await tap("20")  # seats
-    await tap("开始前均可报名")
-    assert "报名截止" in _text(await coord.next_message())
+    await press("跳过")  # no place
+    picker = await press("20")  # seats
     picker = await coord.next_message()
     await (await coord.press(picker, "Pudong")).answer()
     picker = await coord.wait_for(lambda m: m.message_id == picker.message_id and "✅ Pudong" in str(m.buttons))
-    await (await coord.press(picker, "完成")).answer()
-    await tap("提前2小时")
-    await tap("否")  # the survey
-    offer = await coord.wait_for(lambda m: "自动递补" in m.buttons)
-    await (await coord.press(offer, "自动递补")).answer()
-    await tap("每周，共4次")
-    summary = await coord.next_message()
+    summary = await tap(coord, picker, acb.ELIGIBILITY_DONE.data())
+
+    async def option(opt: str, *labels: str) -> SandboxMessage:
+        screen = await tap(coord, summary, acb.MORE.data())
+        screen = await tap(coord, screen, acb.MORE_OPEN.data(opt=opt))
+        for label in labels:  # the current choice is ticked (✅)
+            shown = [str(b["text"]).removeprefix("✅ ") for b in screen.inline_buttons]
+            assert label in shown, (label, screen.buttons)
+            button = screen.inline_buttons[shown.index(label)]
+            screen = await tap(coord, screen, str(button["callback_data"]))
+        return screen
+
+    summary = await option("end", "3小时")
+    summary = await option("dl", "开始前均可报名")
+    assert "报名截止：开始前均可报名" in _text(summary)
+    summary = await option("rem", "提前2小时")
+    summary = await option("sv", "否")  # the survey
+    summary = await option("off", "自动递补")
+    summary = await option("rep", "每周", "4 次")
     assert "每周，共 4 次" in _text(summary) and "名额：20" in _text(summary) and "提醒：提前2小时" in _text(summary)
+    assert "12月20日（周日）14:00–17:00" in _text(summary)
     await (await coord.press(summary, "发布")).answer()
     await coord.wait_for(lambda m: "已发布" in _text(m))
     assert await bot.db.fetchval("SELECT COUNT(*) FROM activities") == 4
@@ -245,19 +270,18 @@ async def test_new_activity_time_in_one_step_or_a_quick_button(
     pudong = await add_group(bot.db, "Pudong")
     coord = tg.create_user("协调员", language_code="zh-hans")
     await add_coordinator(bot.db, coord.id, pudong)
-    for text in ("/newactivity", "茶话会", "-"):
+    for text in ("/newactivity", "茶话会"):
         await coord.send(text)
         await coord.next_message()
-    await coord.send("12月20日 14:00-16:30")  # start and end in one answer: no end step
+    await coord.send("12月20日 14:00-16:30")  # start and end in one answer
     both = _text(await coord.next_message())
-    assert "2026-12-20 14:00" in both and "2026-12-20 16:30" in both and "地点" in both
+    assert "开始时间：12月20日（周日）14:00" in both and "结束时间：12月20日（周日）16:30" in both and "地点" in both
     other = tg.create_user("另一位协调员", language_code="zh-hans")
     await add_coordinator(bot.db, other.id, pudong)
     for text in ("/newactivity", "读书会"):
         await other.send(text)
         await other.next_message()
-    await other.send("-")
-    start = await other.next_message()
+    start = other.messages[-1]
     assert "本周六 14:00" in start.buttons and "明天 09:00" in start.buttons
     await (await other.press(start, "明天 09:00")).answer()
-    assert "2026-12-04 09:00" in _text(await other.next_message())
+    assert "12月4日（周五）09:00" in _text(await other.next_message())

@@ -9,10 +9,22 @@ from datetime import timedelta
 import pytest
 from openpyxl import load_workbook
 
+from bot.activities import callbacks as acb
 from bot.clock import FakeClock
 from bot.runtime import BotRuntime
 from sandbox.server import FakeTelegram
-from tests.activities_helpers import add_coordinator, add_group, draft, drain_outbox, member_user, owner_actor
+from tests.activities_helpers import (
+    add_coordinator,
+    add_group,
+    choose,
+    draft,
+    drain_outbox,
+    member_user,
+    more_option,
+    owner_actor,
+    tap,
+    who_done,
+)
 from tests.conftest import OWNER_ID, StartBot
 
 
@@ -260,38 +272,40 @@ async def test_new_activity_conversation_validates_and_publishes(
     steps = [
         ("/newactivity", "title"),
         ("", "empty or too long"),
-        ("Tea <salon>", "description"),
-        ("-", "start time"),
+        ("Tea <salon>", "start time"),
         ("2020-01-01 10:00", "past"),
         ("next week", "can't read"),
-        ("2026-12-05 14:00", "Start: 2026-12-05 14:00"),
-        ("2026-12-05 13:00", "after the start"),
-        ("2026-12-05 16:00", "End: 2026-12-05 16:00"),
+        ("2026-12-05 14:00", "Start: Sat 5 Dec 14:00"),
         ("Room 1", "seats"),
         ("0", "positive whole number"),
         ("abc", "positive whole number"),
-        ("20", "deadline"),
-        ("2026-12-06 10:00", "cannot be after"),
-        ("12-04 20:00", "Sign-up closes"),
+        ("20", "Who may sign up"),
     ]
     for text, expected in steps:
         await coord.send(text or "\u200b")
         got = (await coord.next_message()).text or ""
         assert expected.lower() in got.lower(), (text, got)
-    picker = await coord.next_message()
+    picker = coord.messages[-1]
     await (await coord.press(picker, "Done")).answer()  # none picked: refused for a scoped coordinator
     await (await coord.press(picker, "Pudong")).answer()
     picker = await coord.wait_for(lambda m: m.message_id == picker.message_id and "✅ Pudong" in str(m.buttons))
-    await (await coord.press(picker, "Done")).answer()
-    assert "Reminders" in ((await coord.next_message()).text or "")
-    await coord.send("-")
-    survey = await coord.next_message()
-    await (await coord.press(survey, "Yes")).answer()
-    await coord.wait_for(lambda m: "accept" in (m.text or ""))
-    await coord.send("-")
-    assert "Repeat" in ((await coord.next_message()).text or "")
-    await coord.send("weekly 3")
-    summary = await coord.next_message()
+    summary = await who_done(coord, picker)
+    await more_option(coord, summary, "end")
+    for text, expected in [("2026-12-05 13:00", "after the start"), ("2026-12-05 16:00", "End: Sat 5 Dec 16:00")]:
+        await coord.send(text)
+        got = (await coord.next_message()).text or ""
+        assert expected.lower() in got.lower(), (text, got)
+    summary = coord.messages[-1]
+    await more_option(coord, summary, "dl")
+    for text, expected in [("2026-12-06 10:00", "cannot be after"), ("12-04 20:00", "Sign-up closes: Fri 4 Dec 20:00")]:
+        await coord.send(text)
+        got = (await coord.next_message()).text or ""
+        assert expected.lower() in got.lower(), (text, got)
+    summary = coord.messages[-1]
+    assert "Reminders: 1 d, 2 h before" in (summary.text or "")  # the default
+    survey = await more_option(coord, summary, "sv")
+    summary = await tap(coord, survey, acb.MORE_SET.data(opt="sv", val="1"))
+    summary = await choose(coord, summary, "rep", "weekly", "weekly.3")
     assert "Repeat: weekly, 3 times" in (summary.text or "")
     await (await coord.press(summary, "Publish")).answer()
     await coord.wait_for(lambda m: "Published" in (m.text or ""))

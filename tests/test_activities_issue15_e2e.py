@@ -7,6 +7,7 @@ import logging
 
 import pytest
 
+from bot.activities import callbacks as acb
 from bot.clock import FakeClock
 from bot.runtime import BotRuntime
 from sandbox.driver import SandboxMessage, SandboxUser
@@ -15,10 +16,13 @@ from tests.activities_helpers import (
     add_coordinator,
     add_group,
     add_member,
+    choose,
     drain_outbox,
     member_user,
+    new_activity_to_who,
     owner_actor,
     publish,
+    tap,
 )
 from tests.conftest import OWNER_ID
 
@@ -35,12 +39,7 @@ def _current(user: SandboxUser, message: SandboxMessage) -> SandboxMessage:
 
 async def _to_eligibility(owner: SandboxUser) -> SandboxMessage:
     """/newactivity up to the eligibility picker (typed answers as a coordinator would)."""
-    for text in ("/newactivity", "Tea salon", "-", "2026-12-05 14:00", "2026-12-05 16:00", "Room 1", "20"):
-        await owner.send(text)
-        await owner.next_message()
-    await owner.send("12-04 20:00")
-    await owner.next_message()  # "Sign-up closes ..."
-    return await owner.next_message()
+    return await new_activity_to_who(owner, "Tea salon", "2026-12-05 14:00-16:00", "Room 1", "20")
 
 
 # --- #2: the picker shows what is stored; the summary shows every choice ----------------------------
@@ -63,25 +62,28 @@ async def test_double_tapped_group_shows_what_is_stored_and_the_summary_names_ev
     await b.answer()
     assert bot.services is not None
     enterprise = str(bot.services.catalog.text("en", "label.category.enterprise"))  # the members' categories
-    await (await owner.press(picker, lambda b: b.get("callback_data") == "actc:enterprise")).answer()
-    picker = await owner.wait_for(lambda m: m.message_id == picker.message_id and f"✅ {enterprise}" in str(m.buttons))
     await (await owner.press(picker, "Done")).answer()  # handled after both taps (one user's updates in order)
-    reminders = await owner.next_message()
+    summary_message = await owner.wait_for(lambda m: m.message_id == picker.message_id and "Publish?" in (m.text or ""))
     stored = await bot.db.fetchval("SELECT data FROM ptb_user_data WHERE user_id = ?", (OWNER_ID,))
     draft = json.loads(str(stored))["act_draft"]
     draft_groups = draft["groups"]
-    screen = [str(button["text"]) for button in _current(owner, picker).inline_buttons]
-    ticked = sorted(text.removeprefix("✅ ") for text in screen if text.startswith("✅ "))
-    assert draft_groups == [pudong] and ticked == sorted([enterprise, "Pudong"])  # the screen is what is stored
-    assert draft["cats"] == ["enterprise"]
-    assert "Reminders" in (reminders.text or "") or "reminder" in (reminders.text or "").lower()
-    await owner.send("1d")
-    await (await owner.press(await owner.next_message(), "No")).answer()
-    await owner.wait_for(lambda m: "accept" in (m.text or ""))
-    await owner.send("-")
-    await owner.next_message()  # repeat?
-    await owner.send("weekly 2")
-    summary = (await owner.next_message()).text or ""
+    assert draft_groups == [pudong]  # what the picker showed ticked when Done was pressed
+    assert f"Who may sign up: Pudong; {bot.services.catalog.text('en', 'act.summary.all_categories')}" in (
+        summary_message.text or ""
+    )  # the summary is rendered from the stored draft
+    summary_message = await choose(owner, summary_message, "cat")  # the categories' picker
+    await (await owner.press(summary_message, lambda b: b.get("callback_data") == "actc:enterprise")).answer()
+    cats = await owner.wait_for(
+        lambda m: m.message_id == summary_message.message_id and f"✅ {enterprise}" in str(m.buttons)
+    )
+    screen = [str(button["text"]) for button in _current(owner, cats).inline_buttons]
+    assert sorted(text.removeprefix("✅ ") for text in screen if text.startswith("✅ ")) == [enterprise]
+    summary_message = await tap(owner, cats, acb.MORE_BACK.data())
+    stored = await bot.db.fetchval("SELECT data FROM ptb_user_data WHERE user_id = ?", (OWNER_ID,))
+    assert json.loads(str(stored))["act_draft"]["cats"] == ["enterprise"]
+    summary_message = await choose(owner, summary_message, "rem", "1d")
+    summary_message = await choose(owner, summary_message, "rep", "weekly", "weekly.2")
+    summary = summary_message.text or ""
     choices = (
         f"Who may sign up: Pudong; {enterprise}",
         "Members told now: 2",
@@ -265,12 +267,12 @@ async def test_a_command_closes_an_unfinished_new_activity_and_its_text_is_not_t
     await owner.send("/newactivity")
     await owner.next_message()
     await owner.send("Tea salon")
-    assert "description" in ((await owner.next_message()).text or "").lower()
+    assert "start time" in ((await owner.next_message()).text or "").lower()
     await owner.send("/manage")  # another command: the unfinished /newactivity is closed first
     closed = await owner.next_message()
     assert "new activity" in (closed.text or "") and "closed" in (closed.text or "")
     await owner.next_message()  # /manage's own answer
-    await owner.send("This is not a description")
+    await owner.send("Tomorrow 9am")  # not taken as the start time
     await owner.next_message()
     assert await bot.db.fetchval("SELECT COUNT(*) FROM ptb_conversations WHERE name = 'activity_new'") == 0
     assert await bot.db.fetchval("SELECT COUNT(*) FROM activities") == 0

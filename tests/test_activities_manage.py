@@ -113,11 +113,11 @@ async def test_half_finished_new_activity_survives_a_restart(
     await owner.send("/newactivity")
     await owner.next_message()
     await owner.send("Forum")
-    assert "description" in ((await owner.next_message()).text or "")
+    assert "start time" in ((await owner.next_message()).text or "")
     await runtime.stop()
     await start_bot()
-    await owner.send("-")
-    assert "start time" in ((await owner.next_message()).text or "")
+    await owner.send("2026-12-05 14:00")
+    assert "Start: Sat 5 Dec 14:00" in ((await owner.next_message()).text or "")
 
 
 async def test_activities_list_is_paginated_with_own_status(

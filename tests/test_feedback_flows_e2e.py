@@ -37,14 +37,14 @@ async def feedback_up_to_text(user: SandboxUser, kind: str = "Suggestion") -> Sa
 async def test_feedback_text_after_an_unfinished_new_activity_becomes_the_feedback_item(
     tg: FakeTelegram, bot: BotRuntime
 ) -> None:
-    """/feedback ends the unfinished /newactivity (one line); the text is the feedback's, not the description."""
+    """/feedback ends the unfinished /newactivity (one line); the text is the feedback's, not the start time."""
     t = await tree(bot)
     owner = tg.create_user("Owner", language_code="en", user_id=OWNER_ID)
     await add_member(bot, owner, "Owner", [t.local])
     await owner.send("/newactivity")
     await owner.wait_for(lambda m: "title" in (m.text or "").lower())
     await owner.send("Tea salon")
-    await owner.wait_for(lambda m: "description" in (m.text or "").lower())
+    await owner.wait_for(lambda m: "start time" in (m.text or "").lower())
     await feedback_up_to_text(owner)
     closed = [m.text or "" for m in owner.inbox if "was closed" in (m.text or "")]
     assert len(closed) == 1, closed

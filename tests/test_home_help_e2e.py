@@ -21,7 +21,7 @@ async def test_coordinator_home_row_starts_the_commands_flows(tg: FakeTelegram, 
     while "活动标题" not in ((await coord.next_message()).text or ""):
         pass
     await coord.send("茶话会")
-    assert "简介" in ((await coord.next_message()).text or "")  # the flow took the typed title
+    assert "开始时间" in ((await coord.next_message()).text or "")  # the flow took the typed title
     assert await bot.db.fetchval("SELECT COUNT(*) FROM ptb_conversations WHERE name = 'activity_new'") == 1
 
 

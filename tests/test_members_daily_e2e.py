@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.runtime import BotRuntime
 from sandbox.server import FakeTelegram
-from tests.conftest import OWNER_ID
+from tests.conftest import OWNER_ID, StartBot
 from tests.members_helpers import see, seed_group
 
 
@@ -97,3 +97,27 @@ async def test_members_directory_tells_namesakes_apart(tg: FakeTelegram, bot: Bo
     await owner.send("/members")
     listing = await owner.wait_for(lambda m: any("王芳" in b for b in m.buttons))
     assert "王芳（华东医院）" in listing.buttons and "王芳（尾号4567）" in listing.buttons
+
+
+async def test_leaving_names_the_configured_association(tg: FakeTelegram, start_bot: StartBot) -> None:
+    from tests.members_helpers import seed_member
+
+    runtime = await start_bot(association_name="浦东新区新联会")
+    assert runtime.db is not None
+    user = tg.create_user("Xu", language_code="zh-hans")
+    await seed_member(runtime.db, user.id, "徐")
+    await user.send("/profile")
+    await user.press(await see(user, "资料"), "我的组织")
+    groups = await user.wait_for(lambda m: "退出浦东新区新联会（注销会员）" in m.buttons)
+    await user.press(groups, "退出浦东新区新联会（注销会员）")
+    ask = await user.wait_for(lambda m: m.message_id == groups.message_id and "确定退出" in (m.text or ""))
+    assert "确定退出浦东新区新联会、注销会员吗" in (ask.text or "")
+
+
+def test_namesakes_are_told_apart_by_organisation_else_the_phones_last_digits() -> None:
+    from bot.members.rules import namesake_hint
+
+    assert namesake_hint("华东医院", "+86 138 0013 4567") == ("org", "华东医院")
+    assert namesake_hint("", "+86 138 0013 4567") == ("phone", "4567")
+    assert namesake_hint(None, "１３８") is None  # full-width digits are not a phone's digits
+    assert namesake_hint("A very long organisation name", None, 6) == ("org", "A very")

@@ -8,7 +8,7 @@ import pytest
 from bot.clock import FakeClock
 from bot.config import Settings
 from sandbox.server import FakeTelegram
-from tests.activities_helpers import publish
+from tests.activities_helpers import publish, publish_summary, typed_option, who_done
 from tests.conftest import OWNER_ID, StartBot
 from tests.feedback_helpers import add_coordinator as fb_add_coordinator
 from tests.feedback_helpers import fast_typing, tree
@@ -57,48 +57,38 @@ async def test_notice_compose_behind_after_restart_asks_the_audience_again(
     assert texts == ["Study day on Friday"]
 
 
-async def test_activity_creation_behind_after_restart_does_not_take_the_start_as_description(
+async def test_activity_creation_behind_after_restart_does_not_take_the_start_as_the_title(
     tg: FakeTelegram, start_bot: StartBot, settings: Settings
 ) -> None:
-    from handlers.activities.create import DESC, START
+    from handlers.activities.create import START, TITLE
 
     tg.set_rate_limits(False)
     runtime = await start_bot()
     owner = tg.create_user("Owner", language_code="en", user_id=OWNER_ID)
-    for text, expected in [("/newactivity", "title"), ("Tea salon", "description"), ("-", "start time")]:
+    for text, expected in [("/newactivity", "title"), ("Tea salon", "start time")]:
         await owner.send(text)
         assert expected in (await owner.next_message()).text.lower()
     await runtime.stop()
-    set_state(settings, "activity_new", OWNER_ID, DESC)  # the start question was lost
+    set_state(settings, "activity_new", OWNER_ID, TITLE)  # the start question was lost
     assert user_data(settings, OWNER_ID)["steps"]["activity_new"] == START
 
     runtime = await start_bot()
-    await owner.send("2026-12-05 14:00")  # the answer to "start time?", arrives in DESC
+    await owner.send("2026-12-05 14:00")  # the answer to "start time?", arrives in TITLE
     assert INTERRUPTED in (await owner.next_message()).text
     assert "start time" in (await owner.next_message()).text
     steps = [
-        ("2026-12-05 14:00", "Start: 2026-12-05 14:00"),
-        ("2026-12-05 16:00", "End: 2026-12-05 16:00"),
+        ("2026-12-05 14:00", "Start: Sat 5 Dec 14:00"),
         ("Room 1", "seats"),
-        ("-", "deadline"),
-        ("-", "Sign-up closes"),
+        ("-", "Who may sign up"),
     ]
     for text, expected in steps:
         await owner.send(text)
         got = (await owner.next_message()).text
         assert expected.lower() in got.lower(), (text, got)
-    picker = await owner.next_message()
-    await (await owner.press(picker, "Done")).answer()
-    assert "Reminders" in (await owner.next_message()).text
-    await owner.send("-")
-    await (await owner.press(await owner.next_message(), "No")).answer()
-    await owner.wait_for(lambda m: "accept" in m.text)
-    await owner.send("-")
-    assert "Repeat" in (await owner.next_message()).text
-    await owner.send("-")
-    summary = await owner.next_message()
-    await (await owner.press(summary, "Publish")).answer()
-    await owner.wait_for(lambda m: "Published" in m.text)
+    summary = await who_done(owner, owner.messages[-1])
+    summary = await typed_option(owner, summary, "end", "2026-12-05 16:00")
+    assert "End: Sat 5 Dec 16:00" in summary.text
+    await publish_summary(owner, summary)
     rows = await db_of(runtime).fetchall("SELECT title, description, place, capacity FROM activities")
     assert [tuple(r) for r in rows] == [("Tea salon", "", "Room 1", None)]
 
@@ -166,8 +156,12 @@ async def test_questionnaire_building_behind_after_restart_does_not_take_options
     picker = await coord.next_message()
     assert "1 questions so far" in picker.text or "1 question" in picker.text
     step = picker
-    for button, expect in [("No more questions", "Who should answer"), ("新媒体从业人员联谊会", "one category"),
-                           ("All categories", "Deadline"), ("7 days", "closes in 7 days")]:
+    for button, expect in [
+        ("No more questions", "Who should answer"),
+        ("新媒体从业人员联谊会", "one category"),
+        ("All categories", "Deadline"),
+        ("7 days", "closes in 7 days"),
+    ]:
         await (await coord.press(step, button)).answer()
         step = await coord.wait_for(lambda m, e=expect: m.message_id == picker.message_id and e in m.text)
     await (await coord.press(step, "Publish")).answer()

@@ -130,3 +130,34 @@ async def test_not_started_badge_only_where_the_bot_cannot_write_yet(phone: WebC
     await expect(phone.last_bot_message()).to_be_visible(timeout=TIMEOUT_MS)
     await expect(owner.locator(".not-started")).to_have_count(0, timeout=TIMEOUT_MS)
     await expect(page.locator("#chat-sub")).not_to_contain_text("not started", timeout=TIMEOUT_MS)
+
+
+async def test_new_activity_wizard_at_390px_in_six_steps_with_more_options(phone: WebChat, tmp_path: Path) -> None:
+    """#17: the coordinator's /newactivity on a phone: every choice a button, the summary, 更多选项."""
+    page = phone.page
+    await phone.open(ZHANG_WEI)  # coordinator of 陆家嘴金融城新联会 (bot/demo_data.toml)
+    await phone.send("/newactivity")
+    await phone.see("活动标题")
+    await phone.send("金融城读书会")
+    start = await phone.see("北京时间")
+    await assert_screenshot_not_blank(page, tmp_path / "webchat-390-newactivity-time.png")
+    await phone.press(start, "明天 14:00")
+    await phone.see("活动在哪里举行")
+    await phone.send("陆家嘴图书馆")
+    await phone.press(await phone.see("名额多少人"), "20")
+    picker = await phone.see("谁可以报名")
+    await phone.press(picker, "我负责的全部组织")
+    summary = await phone.see("确认发布")
+    await expect(summary).to_contain_text("名额：20", timeout=TIMEOUT_MS)
+    for part in ("#text", "#send-btn"):
+        await assert_inside_viewport(page, page.locator(part))
+    await assert_screenshot_not_blank(page, tmp_path / "webchat-390-newactivity-summary.png")
+    await phone.press(summary, "更多选项")
+    await expect(summary).to_contain_text("更多选项：", timeout=TIMEOUT_MS)
+    await assert_screenshot_not_blank(page, tmp_path / "webchat-390-newactivity-more.png")
+    await phone.press(summary, "提醒")
+    await expect(summary.locator(".inline-kb button", has_text="不提醒")).to_be_visible(timeout=TIMEOUT_MS)
+    await phone.press(summary, "不提醒")
+    await expect(summary).to_contain_text("提醒：无", timeout=TIMEOUT_MS)
+    await phone.press(summary, "发布")
+    await expect(summary).to_contain_text("已发布", timeout=TIMEOUT_MS)

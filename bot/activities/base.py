@@ -21,7 +21,6 @@ from storage import activities as st
 from storage import signups as su
 from storage.db import Database
 
-CHECKIN_EARLY = timedelta(minutes=30)
 MANAGE_SINCE = timedelta(days=7)
 
 
@@ -97,7 +96,7 @@ class ActivityBase:
         if not code.isascii() or not code.isdigit() or len(code) != 6:
             raise refused("bad_code", title="")
         for a in await self.signups.confirmed_with_code(member_id, code):
-            if a.starts_at - CHECKIN_EARLY <= now <= a.ends_at:
+            if a.checkin_from <= now <= a.ends_at:
                 async with self.db.transaction() as tx:
                     done = await su.mark_checked_in(tx, a.id, member_id, now)
                 if not done:
@@ -105,7 +104,7 @@ class ActivityBase:
                 return Result("checked_in", a)
             if now > a.ends_at:
                 raise refused("code_over", a, title=a.title)
-            raise refused("code_not_now", a, title=a.title, opens=show(a.starts_at - CHECKIN_EARLY, self.zone))
+            raise refused("code_not_now", a, title=a.title, opens=show(a.checkin_from, self.zone))
         raise refused("bad_code", title="")
 
     async def rate(self, user_id: int, member_id: int | None, activity_id: int, rating: int) -> Result:

@@ -64,3 +64,12 @@ MARK_CONFIRM = Button("actm", "mkc", id=int, member=int)
 # /newactivity: a quick answer of a step (its `pick`-th button), taken as if it had been typed.
 QUICK_STEPS = ("desc", "place", "cap", "dl", "rem", "off", "rep", "start")
 QUICK = Button("actq", step=QUICK_STEPS, pick=int)
+# /newactivity: "everyone I may address" at the who step, in one tap.
+WHO_ALL = Button("actw")
+# /newactivity's 更多选项 under the summary: the menu, one option's screen, a value chosen with a
+# button (`val` is a preset token, see handlers/activities/more.py), and back to the summary.
+MORE_OPTIONS = ("desc", "end", "dl", "rem", "rep", "chk", "sv", "off", "cat")
+MORE = Button("actx")
+MORE_OPEN = Button("actx", "o", opt=MORE_OPTIONS)
+MORE_SET = Button("actx", "s", opt=MORE_OPTIONS, val=str)
+MORE_BACK = Button("actx", "b")

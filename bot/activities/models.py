@@ -7,7 +7,7 @@ Imports nothing above it: storage/activities.py and storage/signups.py build the
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from bot import labels
@@ -22,6 +22,7 @@ labels.register("activity_status", ACTIVITY_STATUSES)
 HOLDING = ("confirmed", "offered")
 ACTIVE = ("confirmed", "offered", "waiting")
 DEFAULT_REMINDERS = (1440, 120)
+CHECKIN_OPENS = 30  # minutes before the start check-in opens, unless chosen otherwise
 MAX_TITLE = 120
 MAX_TEXT = 1500
 MAX_PLACE = 300
@@ -47,6 +48,12 @@ class Activity:
     status: str
     checkin_code: str | None
     created_by: int
+    checkin_opens: int = CHECKIN_OPENS  # minutes before the start check-in opens
+
+    @property
+    def checkin_from(self) -> datetime:
+        """When check-in opens (it closes at the end)."""
+        return self.starts_at - timedelta(minutes=self.checkin_opens)
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,7 @@ class NewActivity:
     categories: tuple[str, ...]
     group_ids: tuple[int, ...]
     series_id: int | None = None
+    checkin_opens: int = CHECKIN_OPENS
 
 
 @dataclass(frozen=True)
@@ -183,6 +191,7 @@ class Draft:
     offer_hours: int | None = None
     repeat: Literal["none", "weekly", "monthly"] = "none"
     occurrences: int = 1
+    checkin_opens: int = CHECKIN_OPENS  # minutes before the start check-in opens
 
 
 @dataclass(frozen=True)

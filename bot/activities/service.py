@@ -16,7 +16,7 @@ from functools import partial
 from typing import Any
 
 from bot.activities import callbacks as cb
-from bot.activities.base import CHECKIN_EARLY, ActivityBase, refused
+from bot.activities.base import ActivityBase, refused
 from bot.activities.models import (
     ACTIVE,
     HOLDING,
@@ -96,6 +96,7 @@ class ActivityService(ActivityBase):
                     categories=draft.categories,
                     group_ids=draft.group_ids,
                     series_id=series_id,
+                    checkin_opens=draft.checkin_opens,
                 )
                 activity_id = await st.insert_activity(tx, new, who.user_id, now)
                 await self._arm(tx, activity_id, new, now)
@@ -406,13 +407,13 @@ class ActivityService(ActivityBase):
     ) -> Result:
         """Manual check-in: marks a confirmed member, a second tap undoes it (both audited).
 
-        Outside the check-in window (30 minutes before the start until the end) a mark is only
+        Outside the check-in window (`checkin_opens` minutes before the start until the end) a mark is only
         made when `outside_window` says the coordinator confirmed it; otherwise the result is
         ``outside_window`` with the window's opening, and nothing changes.
         """
         a = await self.managed(who, activity_id)
         now = self.clock.now()
-        opens = a.starts_at - CHECKIN_EARLY
+        opens = a.checkin_from
         async with self.db.transaction() as tx:
             if await su.unmark_checked_in(tx, activity_id, member_id, now):
                 await record(tx, now, who.user_id, "activity.unmark_attended", "member", member_id, {"activity": a.id})
@@ -478,4 +479,5 @@ def _as_new(a: Activity) -> NewActivity:
         a.reminder_offsets,
         a.categories,
         (),
+        checkin_opens=a.checkin_opens,
     )

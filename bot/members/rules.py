@@ -40,3 +40,13 @@ def new_invite_token() -> str:
 
 def valid_token(token: str) -> bool:
     return 0 < len(token) <= 64 - len(INVITE_PREFIX) and all(c.isascii() and (c.isalnum() or c in "-_") for c in token)
+
+
+def namesake_hint(organisation: str | None, phone: str | None, org_len: int = 20) -> tuple[str, str] | None:
+    """What tells a member apart from another of the same name (two 王芳 are common): their
+    organisation ("org", cut to `org_len`), else the last 4 digits of their phone ("phone"); None
+    when neither is known. Shown in the roster, /members, /approvals and who-has-not lists."""
+    if organisation:
+        return "org", organisation[:org_len]
+    digits = "".join(ch for ch in (phone or "") if ch.isascii() and ch.isdigit())
+    return ("phone", digits[-4:]) if digits else None

@@ -30,41 +30,28 @@ def clean(text: str | None, limit: int) -> str | None:
 # and a time after a space; the answer it stands for, as it would be typed — bot/when.py reads the
 # English words in any language). Typing stays possible for anything else.
 QUICK: dict[str, tuple[tuple[str, str], ...]] = {
-    "start": (
-        ("@when.btn.today 19:00", "today 19:00"),
-        ("@when.btn.tomorrow 09:00", "tomorrow 09:00"),
-        ("@when.btn.tomorrow 14:00", "tomorrow 14:00"),
-        ("@when.btn.tomorrow 19:00", "tomorrow 19:00"),
-        ("@when.btn.saturday 09:00", "this sat 09:00"),
-        ("@when.btn.saturday 14:00", "this sat 14:00"),
+    # 今天/明天/本周六 at common times; 下周六 stands in once this week's Saturday has passed.
+    "start": tuple(
+        (f"@{day} {clock}", f"{typed_day} {clock}")
+        for day, typed_day in (
+            ("when.btn.today", "today"),
+            ("when.btn.tomorrow", "tomorrow"),
+            ("when.btn.saturday", "this sat"),
+            ("act.btn.next_saturday", "next sat"),
+        )
+        for clock in ("09:00", "14:00", "19:00")
     ),
-    "desc": (("act.btn.skip", "-"),),
     "place": (("act.btn.skip", "-"),),
     "cap": (("act.btn.unlimited", "-"), ("=10", "10"), ("=20", "20"), ("=30", "30"), ("=50", "50")),
-    "dl": (("act.btn.until_start", "-"),),
-    "rem": (
-        ("act.btn.rem_default", "-"),
-        ("act.btn.rem_1d", "1d"),
-        ("act.btn.rem_2h", "2h"),
-        ("act.btn.rem_1d2h30m", "1d,2h,30m"),
-    ),
-    "off": (("act.btn.offer_auto", "-"), ("act.btn.offer_12", "12"), ("act.btn.offer_24", "24")),
-    "rep": (
-        ("act.btn.repeat_none", "-"),
-        ("act.btn.weekly_4", "weekly 4"),
-        ("act.btn.weekly_8", "weekly 8"),
-        ("act.btn.monthly_3", "monthly 3"),
-        ("act.btn.monthly_6", "monthly 6"),
-    ),
 }
 
 
 def quick_keyboard(tr: Translator, step: str) -> InlineKeyboardMarkup:
-    """The quick answers of a /newactivity step as buttons (two a row)."""
+    """The quick answers of a /newactivity step as buttons (three a row for the times, else two)."""
     buttons = [
         kb.button(_quick_label(tr, key), cb.QUICK.data(step=step, pick=i)) for i, (key, _) in enumerate(QUICK[step])
     ]
-    return kb.inline(kb.columns(buttons))
+    return kb.inline(kb.columns(buttons, 3 if step == "start" else 2))
 
 
 def _quick_label(tr: Translator, key: str) -> str:
@@ -80,7 +67,7 @@ def quick_answer(update: Update, step: str) -> str | None:
     """The answer a quick button of `step` stands for; None when the press is not one of them."""
     query = update.callback_query
     pressed = cb.QUICK.parse(query.data) if query is not None else None
-    if pressed is None or pressed.text("step") != step or not 0 <= pressed.num("pick") < len(QUICK[step]):
+    if pressed is None or pressed.text("step") != step or not 0 <= pressed.num("pick") < len(QUICK.get(step, ())):
         return None
     return QUICK[step][pressed.num("pick")][1]
 

@@ -1,8 +1,13 @@
-"""/newactivity: the guided creation of an activity (coordinators).
+"""/newactivity: the guided creation of an activity (coordinators), in at most six steps.
 
-Title, description, start, end, place, capacity, sign-up deadline, who may sign up (groups and
-categories, a picker rendered from the stored draft), reminders, rating survey, seat offers,
-repeat; then a summary showing every choice that will take effect, and Publish.
+Title, time (a start, or a start and end typed together; quick buttons for common days and
+times), place, seats (buttons or a typed number), who (the groups, or everyone in one tap); then
+the summary with Publish and 更多选项 (description, end, sign-up deadline, reminders, repeat,
+rating survey, seat offers, categories: handlers/activities/more.py). Every choice is a button;
+typing is for free text and times only.
+
+The stored draft (user_data, persisted) is the source of truth: after each answer the next step
+is the first one the draft still lacks (`advance`), and the summary is rendered from it.
 """
 
 from __future__ import annotations
@@ -11,41 +16,63 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-from telegram import Update
-from telegram.ext import CommandHandler, ConversationHandler, MessageHandler, filters
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
 from bot import when
-from bot.activities import DEFAULT_REMINDERS, MAX_PLACE, MAX_TEXT, MAX_TITLE, parse_capacity, parse_offsets
+from bot.activities import DEFAULT_REMINDERS, MAX_PLACE, MAX_TITLE, parse_capacity
 from bot.activities import callbacks as cb
 from bot.context import Ctx, LiaisonApp
-from bot.dates import show
 from bot.errors import Refusal
 from bot.i18n import Translator
-from bot.labels import KINDS, label
 from bot.roles import AccessDenied
 from handlers import common, steps
 from handlers import keyboards as kb
-from handlers.activities.common import clean, quick_answer, quick_keyboard, refusal_text, typed, typed_date, zone_name
+from handlers.activities import more
+from handlers.activities.common import (
+    QUICK,
+    clean,
+    quick_answer,
+    quick_keyboard,
+    refusal_text,
+    typed,
+    typed_date,
+    zone_name,
+)
 from handlers.activities.summary import show_summary as _show_summary
 from handlers.activities.summary import to_draft as _to_draft
 from handlers.base import actor, answer, edit_or_reply, refuse, reply, translator
 from handlers.buttons import ButtonHandler, on, press
 from handlers.flows import guided
 
+# State numbers are stored with persisted conversations: the old ones keep their numbers (a
+# conversation left in a retired step is taken to the first step its draft lacks, see LEGACY).
 (TITLE, DESC, START, END, PLACE, CAPACITY, DEADLINE, ELIG, REMIND, SURVEY, OFFER, REPEAT, CONFIRM) = range(13)
-DRAFT = "act_draft"
+LEGACY = (REMIND, SURVEY, OFFER, REPEAT)
+DRAFT = more.DRAFT
 Parse = Callable[[str], dict[str, Any]]  # a typed answer -> draft fields; ValueError if invalid
 # Step journal of /newactivity (handlers/steps.py): restarted one step behind, it asks again.
 CREATE = steps.Flow("activity_new")
 
 
 def _draft(context: Ctx) -> dict[str, Any]:
-    data = context.user_data if context.user_data is not None else {}
-    draft = data.setdefault(DRAFT, {})
-    assert isinstance(draft, dict)
-    draft.setdefault("groups", [])
-    draft.setdefault("cats", [])
-    return draft
+    return more.draft_of(context)
+
+
+def fresh_draft() -> dict[str, Any]:
+    """A new draft: the 更多选项 at their defaults (shown in the summary, changed there)."""
+    return {
+        "groups": [],
+        "cats": [],
+        "desc": "",
+        "end": None,  # None: two hours after the start (summary.DEFAULT_LENGTH)
+        "deadline": None,  # None: until the start
+        "reminders": list(DEFAULT_REMINDERS),
+        "survey": False,
+        "offer": None,
+        "repeat": "none",
+        "count": 1,
+    }
 
 
 async def new_start(update: Update, context: Ctx) -> int:
@@ -54,51 +81,93 @@ async def new_start(update: Update, context: Ctx) -> int:
         await refuse(update, context)
         return ConversationHandler.END
     if context.user_data is not None:
-        context.user_data[DRAFT] = {"groups": [], "cats": []}
+        context.user_data[DRAFT] = fresh_draft()
     tr = await translator(update, context)
     await CREATE.enter(update, context, TITLE)
     await reply(update, tr("act.new.title"))
     return TITLE
 
 
-async def _text_step(
-    update: Update, context: Ctx, field: str, limit: int, state: int, next_state: int, *, optional: bool = False
-) -> tuple[int, Translator]:
-    """Store a typed text (`-` skips an optional one) and move on; a bad one is asked for again."""
+# --- the next step is the first one the draft lacks -------------------------------------------------
+def _missing(draft: dict[str, Any]) -> int:
+    for key, state in (("title", TITLE), ("start", START), ("place", PLACE), ("capacity", CAPACITY)):
+        if key not in draft:
+            return state
+    return CONFIRM if draft.get("who_done") else ELIG
+
+
+async def advance(update: Update, context: Ctx, *, lead: str = "", edit: bool = False) -> int:
+    """Ask the first step the stored draft lacks (`lead`: a line saying what was just taken)."""
+    state = _missing(_draft(context))
+    await CREATE.enter(update, context, state)
+    await _ask(update, context, state, lead=lead, edit=edit)
+    return state
+
+
+async def _ask(update: Update, context: Ctx, state: int, *, lead: str = "", edit: bool = False) -> None:
     tr = await translator(update, context)
-    raw = update.message.text if update.message else (typed(update) or None)
-    value = "" if optional and raw and raw.strip() == "-" else clean(raw, limit)
-    if value is None:
-        await reply(update, tr("act.new.bad_text", limit=limit))
-        return state, tr
-    _draft(context)[field] = value
-    await CREATE.enter(update, context, next_state)
-    return next_state, tr
-
-
-async def got_title(update: Update, context: Ctx) -> int:
-    state, tr = await _text_step(update, context, "title", MAX_TITLE, TITLE, DESC)
-    if state == DESC:
-        await reply(update, tr("act.new.description"), quick_keyboard(tr, "desc"))
-    return state
-
-
-async def got_desc(update: Update, context: Ctx) -> int:
-    state, tr = await _text_step(update, context, "desc", MAX_TEXT, DESC, START, optional=True)
+    draft = _draft(context)
+    if state == ELIG:
+        if lead:
+            await reply(update, lead)
+        await _show_elig(update, context, edit=edit)
+        return
+    if state == CONFIRM:
+        if lead:
+            await reply(update, lead)
+        await _show_summary(update, context, tr, draft, edit=edit)
+        return
+    prompts = {TITLE: "act.new.title", START: "act.new.start", PLACE: "act.new.place", CAPACITY: "act.new.capacity"}
+    text = tr(prompts[state], zone=zone_name(tr, context))
+    markup: InlineKeyboardMarkup | None = None
     if state == START:
-        await reply(update, tr("act.new.start", zone=zone_name(tr, context)), quick_keyboard(tr, "start"))
-    return state
+        markup = _start_keyboard(tr, context)
+    elif state == PLACE:
+        markup = quick_keyboard(tr, "place")
+    elif state == CAPACITY:
+        markup = quick_keyboard(tr, "cap")
+    await reply(update, (lead + "\n" if lead else "") + text, markup)
+
+
+def _start_keyboard(tr: Translator, context: Ctx) -> InlineKeyboardMarkup:
+    """今天/明天/本周六 at common times (a row each), those already past left out; the 下周六 row
+    only once 本周六 has passed."""
+    services = context.services
+    now = services.clock.now()
+    today, tomorrow, saturday, next_saturday = (
+        [b for b in row if _ahead(b, tr, context, now)] for row in quick_keyboard(tr, "start").inline_keyboard
+    )
+    return kb.inline([today, tomorrow, saturday or next_saturday])
+
+
+def _ahead(button: InlineKeyboardButton, tr: Translator, context: Ctx, now: datetime) -> bool:
+    pressed = cb.QUICK.parse(button.callback_data)
+    text = QUICK["start"][pressed.num("pick")][1] if pressed is not None else ""
+    moment = when.parse(text, now, context.services.settings.zone, tr.lang)
+    return isinstance(moment, datetime) and moment > now
+
+
+# --- the steps ----------------------------------------------------------------------------------------
+async def got_title(update: Update, context: Ctx) -> int:
+    tr = await translator(update, context)
+    value = clean(update.message.text if update.message else None, MAX_TITLE)
+    if value is None:
+        await reply(update, tr("act.new.bad_text", limit=MAX_TITLE))
+        return TITLE
+    _draft(context)["title"] = value
+    return await advance(update, context)
 
 
 async def got_start(update: Update, context: Ctx) -> int:
-    """The start, or the start and end typed together (明天 09:00-13:00: the end step is skipped)."""
+    """The start, or the start and end typed together (明天 09:00-13:00, 12月20日 14:00至16:30)."""
     both = when.split_range(typed(update))
     moment = await typed_date(update, context, text=both[0] if both else None)
     if moment is None:
         return START
     tr = await translator(update, context)
-    _draft(context)["start"] = moment.isoformat()
+    draft = _draft(context)
     zone = context.services.settings.zone
+    end: datetime | None = None
     if both:
         end = await typed_date(update, context, after=moment, text=both[1])
         if end is None:
@@ -106,127 +175,46 @@ async def got_start(update: Update, context: Ctx) -> int:
         if end <= moment:
             await reply(update, tr("act.bad.end_before_start"))
             return START
-        _draft(context)["end"] = end.isoformat()
-        await CREATE.enter(update, context, PLACE)
-        ok = tr("act.new.start_ok", when=show(moment, zone), zone=zone_name(tr, context))
-        ok_end = tr("act.new.end_ok", when=show(end, zone), zone=zone_name(tr, context))
-        await reply(update, ok + "\n" + ok_end + "\n" + tr("act.new.place"), quick_keyboard(tr, "place"))
-        return PLACE
-    await CREATE.enter(update, context, END)
-    ok = tr("act.new.start_ok", when=show(moment, zone), zone=zone_name(tr, context))
-    await reply(update, ok + "\n" + tr("act.new.end"))
-    return END
-
-
-async def got_end(update: Update, context: Ctx) -> int:
-    draft = _draft(context)
-    moment = await typed_date(update, context, after=datetime.fromisoformat(draft["start"]))
-    if moment is None:
-        return END
-    tr = await translator(update, context)
-    if moment <= datetime.fromisoformat(draft["start"]):
-        await reply(update, tr("act.bad.end_before_start"))
-        return END
-    draft["end"] = moment.isoformat()
-    zone = context.services.settings.zone
-    await CREATE.enter(update, context, PLACE)
-    ok = tr("act.new.end_ok", when=show(moment, zone), zone=zone_name(tr, context))
-    await reply(update, ok + "\n" + tr("act.new.place"), quick_keyboard(tr, "place"))
-    return PLACE
+    draft["start"] = moment.isoformat()
+    draft["end"] = end.isoformat() if end else None
+    lines = [str(tr("act.new.start_ok", when=when.moment(tr, moment, zone), zone=zone_name(tr, context)))]
+    if end is not None:
+        lines.append(str(tr("act.new.end_ok", when=when.moment(tr, end, zone), zone=zone_name(tr, context))))
+    return await advance(update, context, lead="\n".join(lines))
 
 
 async def got_place(update: Update, context: Ctx) -> int:
-    state, tr = await _text_step(update, context, "place", MAX_PLACE, PLACE, CAPACITY, optional=True)
-    if state == CAPACITY:
-        await reply(update, tr("act.new.capacity"), quick_keyboard(tr, "cap"))
-    return state
-
-
-async def _parsed_step(
-    update: Update, context: Ctx, parse: Parse, bad_key: str, state: int, next_state: int
-) -> tuple[int, Translator]:
-    """Store what `parse` makes of the typed answer and move on; a bad one (ValueError) is asked again."""
     tr = await translator(update, context)
-    try:
-        values = parse(typed(update))
-    except ValueError:
-        await reply(update, tr(bad_key))
-        return state, tr
-    _draft(context).update(values)
-    await CREATE.enter(update, context, next_state)
-    return next_state, tr
-
-
-def _capacity(raw: str) -> dict[str, Any]:
-    return {"capacity": None if raw == "-" else parse_capacity(raw)}
-
-
-def _reminders(raw: str) -> dict[str, Any]:
-    return {"reminders": list(DEFAULT_REMINDERS if raw == "-" else parse_offsets(raw))}
-
-
-def _offer(raw: str) -> dict[str, Any]:
-    """Hours a freed seat is held for the next on the waitlist (`-`: confirmed at once)."""
-    if raw == "-":
-        return {"offer": None}
-    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= 168:
-        raise ValueError(raw)
-    return {"offer": int(raw)}
-
-
-def _repeat(raw: str) -> dict[str, Any]:
-    """`weekly 4` / `monthly 3` (2-52 occurrences), or `-` for once."""
-    if raw == "-":
-        return {"repeat": "none", "count": 1}
-    parts = raw.lower().split()
-    if len(parts) != 2 or parts[0] not in ("weekly", "monthly") or not parts[1].isascii() or not parts[1].isdigit():
-        raise ValueError(raw)
-    if not 2 <= int(parts[1]) <= 52:
-        raise ValueError(raw)
-    return {"repeat": parts[0], "count": int(parts[1])}
+    raw = update.message.text if update.message else (typed(update) or None)
+    value = "" if raw and raw.strip() == "-" else clean(raw, MAX_PLACE)
+    if value is None:
+        await reply(update, tr("act.new.bad_text", limit=MAX_PLACE))
+        return PLACE
+    _draft(context)["place"] = value
+    return await advance(update, context)
 
 
 async def got_capacity(update: Update, context: Ctx) -> int:
-    state, tr = await _parsed_step(update, context, _capacity, "act.bad.capacity", CAPACITY, DEADLINE)
-    if state == DEADLINE:
-        await reply(update, tr("act.new.deadline"), quick_keyboard(tr, "dl"))
-    return state
-
-
-async def got_deadline(update: Update, context: Ctx) -> int:
     tr = await translator(update, context)
-    draft = _draft(context)
-    start = datetime.fromisoformat(draft["start"])
-    if typed(update) == "-":
-        moment = start
-    else:
-        found = await typed_date(update, context)
-        if found is None:
-            return DEADLINE
-        moment = found
-    if moment > start:
-        await reply(update, tr("act.bad.deadline_after_start"))
-        return DEADLINE
-    draft["deadline"] = moment.isoformat()
-    await CREATE.enter(update, context, ELIG)
-    await reply(update, tr("act.new.deadline_ok", when=show(moment, context.services.settings.zone)))
-    await _show_elig(update, context, edit=False)
-    return ELIG
+    raw = typed(update)
+    try:
+        value = None if raw == "-" else parse_capacity(raw)
+    except ValueError:
+        await reply(update, tr("act.bad.capacity"), quick_keyboard(tr, "cap"))
+        return CAPACITY
+    _draft(context)["capacity"] = value
+    return await advance(update, context)
 
 
 # --- who may sign up: a picker rendered from the stored draft --------------------------------------
 async def _show_elig(update: Update, context: Ctx, *, edit: bool) -> None:
     tr = await translator(update, context)
     draft = _draft(context)
-    rows = []
-    for g in await context.services.activities.pickable_groups(await actor(update, context)):
+    who = await actor(update, context)
+    rows = [[kb.button(str(tr("act.btn.who_all" if who.scope.everything else "act.btn.who_mine")), cb.WHO_ALL.data())]]
+    for g in await context.services.activities.pickable_groups(who):
         mark = "✅ " if g.id in draft["groups"] else ""
         rows.append([kb.button(mark + g.name, cb.PICK_GROUP.data(id=g.id))])
-    cats = [
-        kb.button(("✅ " if c in draft["cats"] else "") + label(tr, "category", c), cb.PICK_CATEGORY.data(cat=c))
-        for c in KINDS["category"]
-    ]
-    rows += kb.columns(cats)
     rows.append([kb.button(str(tr("act.btn.done")), cb.ELIGIBILITY_DONE.data())])
     text = tr("act.new.eligibility")
     if edit:
@@ -235,32 +223,31 @@ async def _show_elig(update: Update, context: Ctx, *, edit: bool) -> None:
         await reply(update, text, kb.inline(rows))
 
 
-def _toggle(values: list[Any], value: Any) -> None:
-    if value in values:
-        values.remove(value)
-    else:
-        values.append(value)
-
-
 async def toggle_group(update: Update, context: Ctx) -> int:
     pressed = press(update, cb.PICK_GROUP)
     groups = await context.services.activities.pickable_groups(await actor(update, context))
     if pressed is None or pressed.num("id") not in {g.id for g in groups}:
         await refuse(update, context)
         return ELIG
-    _toggle(_draft(context)["groups"], pressed.num("id"))
+    more.toggle(_draft(context)["groups"], pressed.num("id"))
     await answer(update)
     await _show_elig(update, context, edit=True)
     return ELIG
 
 
-async def toggle_cat(update: Update, context: Ctx) -> int:
-    pressed = press(update, cb.PICK_CATEGORY)
-    if pressed is not None:
-        _toggle(_draft(context)["cats"], pressed.text("cat"))
+async def who_all(update: Update, context: Ctx) -> int:
+    """Everyone the coordinator may address: all members (owner) or all their own groups."""
+    who = await actor(update, context)
+    draft = _draft(context)
+    if who.scope.everything:
+        draft["groups"] = []
+    else:
+        mine = await context.services.activities.pickable_groups(who, limit=10_000)
+        roots = [g.id for g in mine if g.path in who.scope.paths]  # their own groups (the subtrees' heads)
+        draft["groups"] = roots or [g.id for g in mine]
     await answer(update)
-    await _show_elig(update, context, edit=True)
-    return ELIG
+    draft["who_done"] = True
+    return await advance(update, context, edit=True)
 
 
 async def elig_done(update: Update, context: Ctx) -> int:
@@ -270,52 +257,11 @@ async def elig_done(update: Update, context: Ctx) -> int:
         await answer(update, str(tr("act.new.pick_group")), alert=True)
         return ELIG
     await answer(update)
-    await CREATE.enter(update, context, REMIND)
-    await reply(update, tr("act.new.reminders"), quick_keyboard(tr, "rem"))
-    return REMIND
+    _draft(context)["who_done"] = True
+    return await advance(update, context, edit=True)
 
 
-# --- reminders, survey, offers, repeat --------------------------------------------------------------
-async def got_reminders(update: Update, context: Ctx) -> int:
-    state, tr = await _parsed_step(update, context, _reminders, "act.bad.reminders", REMIND, SURVEY)
-    if state == SURVEY:
-        await _ask_survey(update, tr)
-    return state
-
-
-async def _ask_survey(update: Update, tr: Translator) -> None:
-    yes, no = cb.SURVEY_CHOICE.data(yes="1"), cb.SURVEY_CHOICE.data(yes="0")
-    yes_no = kb.inline([[kb.button(str(tr("act.btn.yes")), yes), kb.button(str(tr("act.btn.no")), no)]])
-    await reply(update, tr("act.new.survey"), yes_no)
-
-
-async def got_survey(update: Update, context: Ctx) -> int:
-    pressed = press(update, cb.SURVEY_CHOICE)
-    await answer(update)
-    if pressed is None:
-        return SURVEY
-    _draft(context)["survey"] = pressed.text("yes") == "1"
-    tr = await translator(update, context)
-    await CREATE.enter(update, context, OFFER)
-    await edit_or_reply(update, tr("act.new.offer"), quick_keyboard(tr, "off"))
-    return OFFER
-
-
-async def got_offer(update: Update, context: Ctx) -> int:
-    state, tr = await _parsed_step(update, context, _offer, "act.bad.offer", OFFER, REPEAT)
-    if state == REPEAT:
-        await reply(update, tr("act.new.repeat"), quick_keyboard(tr, "rep"))
-    return state
-
-
-async def got_repeat(update: Update, context: Ctx) -> int:
-    state, tr = await _parsed_step(update, context, _repeat, "act.bad.repeat", REPEAT, CONFIRM)
-    if state == CONFIRM:
-        await _show_summary(update, context, tr, _draft(context))
-    return state
-
-
-# --- the summary: every choice that will take effect, from the stored draft -----------------------
+# --- the summary: Publish, 更多选项 or discard -------------------------------------------------------------
 async def got_confirm(update: Update, context: Ctx) -> int:
     tr = await translator(update, context)
     pressed = press(update, cb.PUBLISH)
@@ -349,32 +295,15 @@ async def got_confirm(update: Update, context: Ctx) -> int:
     return ConversationHandler.END
 
 
-# Questions of /newactivity asked again after an interrupted step (handlers/steps.py).
-_PROMPTS = {
-    TITLE: "act.new.title",
-    DESC: "act.new.description",
-    START: "act.new.start",
-    END: "act.new.end",
-    PLACE: "act.new.place",
-    CAPACITY: "act.new.capacity",
-    DEADLINE: "act.new.deadline",
-    REMIND: "act.new.reminders",
-    OFFER: "act.new.offer",
-    REPEAT: "act.new.repeat",
-}
+async def legacy_step(update: Update, context: Ctx) -> int:
+    """A conversation left in a step this wizard no longer has: on to what the draft lacks."""
+    if update.callback_query is not None:
+        await answer(update)
+    return await advance(update, context)
 
 
 # The steps answered with a quick button too (handlers/activities/common.QUICK).
-_QUICK_STEP = {
-    DESC: "desc",
-    START: "start",
-    PLACE: "place",
-    CAPACITY: "cap",
-    DEADLINE: "dl",
-    REMIND: "rem",
-    OFFER: "off",
-    REPEAT: "rep",
-}
+_QUICK_STEP = {START: "start", PLACE: "place", CAPACITY: "cap"}
 Step = Callable[[Update, Ctx], Awaitable[int]]
 
 
@@ -393,29 +322,38 @@ def _quick(state: int, step_answer: Step) -> ButtonHandler:
     return on(cb.QUICK, callback)
 
 
-@CREATE.asks(*_PROMPTS, ELIG, SURVEY, CONFIRM)
+@CREATE.asks(TITLE, START, PLACE, CAPACITY, ELIG, CONFIRM, *LEGACY)
 async def _ask_again(update: Update, context: Ctx, state: int) -> int:
     who = await actor(update, context)
     if not who.is_coordinator:
         await refuse(update, context)
         return ConversationHandler.END
-    tr = await translator(update, context)
-    if state == ELIG:
-        await _show_elig(update, context, edit=False)
-    elif state == SURVEY:
-        await _ask_survey(update, tr)
-    elif state == CONFIRM:
-        await _show_summary(update, context, tr, _draft(context))
-    else:
-        step = _QUICK_STEP.get(state)
-        await reply(
-            update, tr(_PROMPTS[state], zone=zone_name(tr, context)), quick_keyboard(tr, step) if step else None
-        )
+    if state in LEGACY:
+        return await advance(update, context)
+    await _ask(update, context, state)
+    return state
+
+
+@CREATE.asks(DESC, END, DEADLINE)
+async def _ask_option_again(update: Update, context: Ctx, state: int) -> int:
+    who = await actor(update, context)
+    if not who.is_coordinator:
+        await refuse(update, context)
+        return ConversationHandler.END
+    await more.ask_typed(update, context, {DESC: "desc", END: "end", DEADLINE: "dl"}[state], edit=False)
     return state
 
 
 def register(app: LiaisonApp) -> None:
     text = filters.TEXT & ~filters.COMMAND & common.COMMAND_FILTER
+    options = more.Options(
+        summary=CONFIRM,
+        typed={"desc": DESC, "end": END, "dl": DEADLINE},
+        journal=CREATE,
+        show=_show_summary,
+        resume=advance,
+    )
+    legacy = [MessageHandler(text, legacy_step), CallbackQueryHandler(legacy_step)]
     app.add_handler(
         guided(
             app,
@@ -425,22 +363,15 @@ def register(app: LiaisonApp) -> None:
             entry_points=[CommandHandler("newactivity", new_start, filters=common.COMMAND_FILTER)],
             states={
                 TITLE: [MessageHandler(text, got_title)],
-                DESC: [MessageHandler(text, got_desc), _quick(DESC, got_desc)],
                 START: [MessageHandler(text, got_start), _quick(START, got_start)],
-                END: [MessageHandler(text, got_end)],
                 PLACE: [MessageHandler(text, got_place), _quick(PLACE, got_place)],
                 CAPACITY: [MessageHandler(text, got_capacity), _quick(CAPACITY, got_capacity)],
-                DEADLINE: [MessageHandler(text, got_deadline), _quick(DEADLINE, got_deadline)],
-                ELIG: [
-                    on(cb.PICK_GROUP, toggle_group),
-                    on(cb.PICK_CATEGORY, toggle_cat),
-                    on(cb.ELIGIBILITY_DONE, elig_done),
-                ],
-                REMIND: [MessageHandler(text, got_reminders), _quick(REMIND, got_reminders)],
-                SURVEY: [on(cb.SURVEY_CHOICE, got_survey)],
-                OFFER: [MessageHandler(text, got_offer), _quick(OFFER, got_offer)],
-                REPEAT: [MessageHandler(text, got_repeat), _quick(REPEAT, got_repeat)],
-                CONFIRM: [on(cb.PUBLISH, got_confirm)],
+                ELIG: [on(cb.WHO_ALL, who_all), on(cb.PICK_GROUP, toggle_group), on(cb.ELIGIBILITY_DONE, elig_done)],
+                CONFIRM: [on(cb.PUBLISH, got_confirm), *options.summary_handlers()],
+                DESC: options.typed_handlers("desc", text),
+                END: options.typed_handlers("end", text),
+                DEADLINE: options.typed_handlers("dl", text),
+                **{state: list(legacy) for state in LEGACY},
             },
         )
     )

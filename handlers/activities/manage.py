@@ -22,6 +22,7 @@ from bot.dates import show
 from bot.errors import Refusal
 from bot.i18n import Markup, Translator
 from bot.labels import label
+from bot.members.rules import namesake_hint
 from bot.roles import AccessDenied
 from handlers import common
 from handlers import keyboards as kb
@@ -157,10 +158,11 @@ def shown_names(tr: Translator, entries: list[RosterEntry]) -> dict[int, str]:
     out: dict[int, str] = {}
     for e in entries:
         name = e.name[:40] or str(e.member_id)
-        if counts[e.name] > 1:
-            digits = "".join(ch for ch in e.phone if ch.isascii() and ch.isdigit())
-            hint = e.organisation[:20] or (str(tr("act.roster.phone_tail", digits=digits[-4:])) if digits else "")
-            name = str(tr("act.roster.same_name", name=name, hint=hint)) if hint else name
+        found = namesake_hint(e.organisation, e.phone) if counts[e.name] > 1 else None
+        if found is not None:
+            kind, value = found
+            hint = value if kind == "org" else str(tr("act.roster.phone_tail", digits=value))
+            name = str(tr("act.roster.same_name", name=name, hint=hint))
         out[e.member_id] = name
     return out
 

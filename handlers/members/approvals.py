@@ -9,6 +9,7 @@ from bot import labels
 from bot.context import Ctx, LiaisonApp
 from bot.members.callbacks import APPROVALS, APPROVALS_PAGE, APPROVE, REJECT
 from bot.members.models import CATEGORY
+from bot.members.rules import namesake_hint
 from bot.roles import Role
 from handlers import common
 from handlers import keyboards as kb
@@ -43,9 +44,10 @@ async def approvals_command(update: Update, context: Ctx) -> None:
         lines.append(str(tr(key, name=p.name or "-", group=p.group_name, details=shown)))
         label = (p.name or "-")[:20]
         if names.count(p.name) > 1:  # the same name twice on the page: tell the requests apart
-            digits = "".join(ch for ch in (p.phone or "") if ch.isascii() and ch.isdigit())[-4:]
-            hint = (p.organisation or "")[:12] or (str(tr("members.phone_tail", digits=digits)) if digits else "")
-            label = str(tr("members.approvals.same_name", name=label, hint=hint or p.group_name[:12]))
+            found = namesake_hint(p.organisation, p.phone, 12)
+            kind, value = found if found is not None else ("org", p.group_name[:12])
+            hint = value if kind == "org" else str(tr("members.phone_tail", digits=value))
+            label = str(tr("members.approvals.same_name", name=label, hint=hint))
         ids = {"member": p.member_id, "group": p.group_id}
         rows.append(
             [

@@ -37,7 +37,7 @@ from bot.members.models import (
     Member,
 )
 from bot.members.org import PAGE_SIZE
-from bot.members.rules import NAME_MAX
+from bot.members.rules import NAME_MAX, namesake_hint
 from bot.roles import AccessDenied, Actor, Role
 from handlers import common
 from handlers import keyboards as kb
@@ -188,6 +188,9 @@ def _listed(tr: Translator, m: Member, namesake: bool) -> str:
     name = (m.name or "-")[:30]
     if not namesake:
         return name
-    digits = "".join(ch for ch in (m.phone or "") if ch.isascii() and ch.isdigit())[-4:]
-    hint = (m.organisation or "")[:12] or (str(tr("members.phone_tail", digits=digits)) if digits else "")
-    return str(tr("members.approvals.same_name", name=name, hint=hint)) if hint else name
+    found = namesake_hint(m.organisation, m.phone, 12)
+    if found is None:
+        return name
+    kind, value = found
+    hint = value if kind == "org" else str(tr("members.phone_tail", digits=value))
+    return str(tr("members.approvals.same_name", name=name, hint=hint))

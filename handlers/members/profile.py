@@ -120,7 +120,7 @@ async def my_groups(update: Update, context: Ctx, answered: bool = False) -> Non
         rows.append(
             [kb.button(str(tr("members.groups.leave", group=m.group_name[:30])), LEAVE_GROUP.data(id=m.group_id))]
         )
-    rows.append([kb.button(str(tr("members.leave.button")), LEAVE_ASK.data())])
+    rows.append([kb.button(str(tr("members.leave.button", association=association(tr, context))), LEAVE_ASK.data())])
     await edit_or_reply(update, "\n".join(lines), kb.inline(rows))
 
 
@@ -136,6 +136,11 @@ async def leave_group(update: Update, context: Ctx) -> None:
     await my_groups(update, context, answered=True)
 
 
+def association(tr: Translator, context: Ctx) -> str:
+    """The association people leave: its configured name (LIAISON_ASSOCIATION_NAME), else 新联会."""
+    return context.services.settings.association_name or str(tr("members.association"))
+
+
 def confirm_or_keep(tr: Translator, confirm_key: str, button: Button) -> InlineKeyboardMarkup:
     """[confirm] [keep: back home] under a question about something irreversible."""
     return kb.inline(
@@ -146,7 +151,11 @@ def confirm_or_keep(tr: Translator, confirm_key: str, button: Button) -> InlineK
 async def leave_ask(update: Update, context: Ctx) -> None:
     await answer(update)
     tr = await translator(update, context)
-    await edit_or_reply(update, tr("members.leave.ask"), confirm_or_keep(tr, "members.leave.confirm", LEAVE_CONFIRM))
+    await edit_or_reply(
+        update,
+        tr("members.leave.ask", association=association(tr, context)),
+        confirm_or_keep(tr, "members.leave.confirm", LEAVE_CONFIRM),
+    )
 
 
 async def leave_confirm(update: Update, context: Ctx) -> None:
@@ -157,7 +166,7 @@ async def leave_confirm(update: Update, context: Ctx) -> None:
         await edit_or_reply(update, tr("members.not_registered"))
         return
     await context.services.members.leave(member)
-    await edit_or_reply(update, tr("members.leave.done"))
+    await edit_or_reply(update, tr("members.leave.done", association=association(tr, context)))
 
 
 # --- the periodic profile check (queued by MemberService.run_due_refresh) ------------------------------
