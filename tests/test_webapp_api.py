@@ -209,7 +209,7 @@ async def test_bad_bodies_are_refused_plainly(tg: FakeTelegram, bot: BotRuntime)
             assert resp.status == 400
         async with session.post(url, data=b"{" + b" " * 70_000 + b"}", headers=auth) as resp:
             assert resp.status == 413
-        async with session.get(f"{tg.base}/webapp/api/members", params={"page": "x"}, headers=auth) as resp:
+        async with session.get(f"{tg.base}/webapp/api/members", params={"after": "x"}, headers=auth) as resp:
             assert resp.status == 400
 
 

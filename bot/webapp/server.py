@@ -56,7 +56,7 @@ def _routes() -> list[tuple[str, re.Pattern[str], Call]]:
         ("GET", r"me", lambda c: s.me(c.services, c.actor, c.lang)),
         ("GET", r"members", lambda c: s.members(c.services, c.actor, c.query, c.lang)),
         ("GET", r"members/(\d+)", lambda c: s.member_card(c.services, c.actor, c.ids[0], c.lang)),
-        ("GET", r"approvals", lambda c: s.approvals(c.services, c.actor)),
+        ("GET", r"approvals", lambda c: s.approvals(c.services, c.actor, c.query)),
         ("POST", r"approvals/(\d+)/(\d+)", lambda c: s.decide(
             c.services, c.actor, c.ids[0], c.ids[1], bool(c.body.get("approve")), c.body.get("reason") or None)),
         ("GET", r"activities", lambda c: s.activities(c.services, c.actor, c.query)),

@@ -227,22 +227,26 @@
   // --- 成员 --------------------------------------------------------------------------------------------
   async function members(arg) {
     if (arg && arg.card) return card(arg.card);
-    const f = Object.assign({group: "", category: "", expertise: "", name: "", page: "0"}, arg || {});
-    const q = {}; for (const k in f) if (f[k] !== "") q[k] = f[k];
+    const f = Object.assign({group: "", category: "", expertise: "", name: ""}, arg || {});
+    const trail = f.trail || [];  // the keys the pages so far started after (server-side keyset paging)
+    const q = {}; for (const k of ["group", "category", "expertise", "name"]) if (f[k] !== "") q[k] = f[k];
+    if (trail.length) q.after = trail[trail.length - 1];
     const [d, ap] = await Promise.all([api("members", null, q), api("approvals")]);
     view.innerHTML = `<div class="row"><select id="fg"><option value="">${t("group")}: ${t("all")}</option>${me.groups.map((g) => `<option value="${g.id}" ${String(g.id) === f.group ? "selected" : ""}>${esc(g.name)}</option>`).join("")}</select>
       <select id="fc"><option value="">${t("category")}: ${t("all")}</option>${me.categories.map((c) => `<option value="${esc(c.key)}" ${c.key === f.category ? "selected" : ""}>${esc(c.label)}</option>`).join("")}</select>
       <input id="fe" placeholder="${t("expertise")}" value="${esc(f.expertise)}"><input id="fn" placeholder="${t("name")}" value="${esc(f.name)}">
       <button class="act" id="go">${t("filter")}</button></div>
-      <p class="muted">${d.total} · ${+f.page + 1}/${Math.max(1, Math.ceil(d.total / Math.max(1, d.per_page || 1)))}</p>
+      <p class="muted" id="pages">${d.total} · ${trail.length + 1}/${Math.max(1, Math.ceil(d.total / d.per_page))}</p>
       <table>${d.items.map((m) => `<tr data-id="${m.id}"><td>${esc(m.name)}</td><td class="muted">${esc(m.category)}</td><td class="muted">${esc(m.expertise.join(", "))}</td></tr>`).join("")}</table>
-      <div class="row"><button class="ghost" id="prev" ${+f.page === 0 ? "disabled" : ""}>‹</button><button class="ghost" id="next" ${d.items.length && (+f.page + 1) * d.per_page < d.total ? "" : "disabled"}>›</button></div>
-      <h2>${t("approvals")} (${ap.items.length})</h2>${ap.items.map((r) => `<div class="card"><b>${esc(r.name)}</b> <span class="meta">${esc(r.group_name)}</span>
+      <div class="row"><button class="ghost" id="prev" ${trail.length ? "" : "disabled"}>‹</button><button class="ghost" id="next" ${d.next ? "" : "disabled"}>›</button></div>
+      <h2>${t("approvals")} (${ap.total})</h2>${ap.items.map((r) => `<div class="card"><b>${esc(r.name)}</b> <span class="meta">${esc(r.group_name)}</span>
         <div class="row"><button class="act" data-d="1" data-m="${r.member_id}" data-g="${r.group_id}">${t("approve")}</button><button class="ghost" data-d="0" data-m="${r.member_id}" data-g="${r.group_id}">${t("reject")}</button></div></div>`).join("")}`;
-    const go = (page) => show("members", {group: $("#fg").value, category: $("#fc").value, expertise: $("#fe").value.trim(), name: $("#fn").value.trim(), page: String(page)});
-    $("#go").onclick = () => go(0); $("#prev").onclick = () => go(+f.page - 1); $("#next").onclick = () => go(+f.page + 1);
+    const filters = () => ({group: $("#fg").value, category: $("#fc").value, expertise: $("#fe").value.trim(), name: $("#fn").value.trim()});
+    $("#go").onclick = () => show("members", filters());
+    $("#prev").onclick = () => show("members", Object.assign({}, f, {trail: trail.slice(0, -1)}));
+    $("#next").onclick = () => show("members", Object.assign({}, f, {trail: trail.concat([d.next])}));
     view.querySelectorAll("tr[data-id]").forEach((r) => { r.onclick = () => show("members", {card: r.dataset.id}); });
-    view.querySelectorAll("button[data-d]").forEach((b) => { b.onclick = async () => { await api(`approvals/${b.dataset.m}/${b.dataset.g}`, {approve: b.dataset.d === "1"}); toast(t("done")); go(f.page); }; });
+    view.querySelectorAll("button[data-d]").forEach((b) => { b.onclick = async () => { await api(`approvals/${b.dataset.m}/${b.dataset.g}`, {approve: b.dataset.d === "1"}); toast(t("done")); show("members", f); }; });
   }
   async function card(id) {
     const m = await api("members/" + id);
