@@ -27,7 +27,7 @@ from aiohttp import web
 from bot.errors import Refusal
 from bot.roles import AccessDenied, Actor
 from bot.services import Services
-from bot.webapp import views
+from bot.webapp import ledger, views
 from bot.webapp.auth import validate
 
 log = logging.getLogger(__name__)
@@ -65,8 +65,12 @@ def _routes() -> list[tuple[str, re.Pattern[str], Call]]:
         ("GET", r"activities/(\d+)/roster", lambda c: s.roster(c.services, c.actor, c.ids[0], c.lang)),
         ("POST", r"activities/(\d+)/export", lambda c: s.export_roster(c.services, c.actor, c.ids[0], c.lang,
                                                                        c.send_file)),
-        ("POST", r"activities/(\d+)/checkin/(\d+)", lambda c: s.check_in(c.services, c.actor, c.ids[0], c.ids[1])),
-        ("GET", r"ledger", lambda c: s.ledger(c.services, c.actor, c.query, c.lang)),
+        ("POST", r"activities/(\d+)/checkin/(\d+)", lambda c: s.check_in(c.services, c.actor, c.ids[0], c.ids[1],
+                                                                                    c.body)),
+        ("GET", r"ledger", lambda c: ledger.ledger(c.services, c.actor, c.query, c.lang)),
+        ("POST", r"ledger/export", lambda c: ledger.export(c.services, c.actor, c.lang, c.send_file)),
+        ("POST", r"ledger/summary", lambda c: ledger.summary(
+            c.services, c.actor, {"period": str(c.body.get("period") or "")}, c.lang, c.send_file)),
         ("GET", r"notices", lambda c: s.notices(c.services, c.actor, c.query)),
         ("GET", r"notices/(\d+)", lambda c: s.notice(c.services, c.actor, c.ids[0], c.query)),
         ("POST", r"notices/(\d+)/nudge", lambda c: s.nudge(c.services, c.actor, c.ids[0])),

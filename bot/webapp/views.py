@@ -13,17 +13,14 @@ import io
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, is_dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from bot import labels
 from bot.config import Language
 from bot.dates import show
-from bot.errors import Refusal
 from bot.feedback.models import KINDS as FEEDBACK_KINDS
 from bot.feedback.models import OPEN_STATUSES
-from bot.ledger import Period, period_from_code
-from bot.ledger.models import ActivityFigures, FeedbackFigures, NoticeFigures, Stats
 from bot.notices import Draft as NoticeDraft
 from bot.notices.models import Segment
 from bot.notices.timing import parse_repeat
@@ -83,6 +80,8 @@ async def tell(services: Services, user_id: int | None, kind: str, ref_id: int, 
 
 # --- me ---------------------------------------------------------------------------------------------
 async def me(services: Services, actor: Actor, lang: str) -> dict[str, Any]:
+    from bot.webapp.ledger import prime_ledger
+
     prime_ledger(services, actor)
     groups = await services.org.visible_groups(actor) if actor.is_coordinator else []
     tr = services.catalog.for_lang(lang_of(lang))
@@ -226,9 +225,15 @@ async def export_roster(services: Services, actor: Actor, activity_id: int, lang
     return {"sent": True, "rows": len(entries)}
 
 
-async def check_in(services: Services, actor: Actor, activity_id: int, member_id: int) -> dict[str, Any]:
-    result = await services.activities.mark_attended(actor, activity_id, member_id)
-    return {"done": result.code}
+async def check_in(services: Services, actor: Actor, activity_id: int, member_id: int,
+                   body: dict[str, Any]) -> dict[str, Any]:
+    """The roster's check-in toggle, the chat's rule (`toggle_attended`): a tap marks (inside the
+    check-in window, else only with `confirm`), a tap on a checked-in member undoes it."""
+    result = await services.activities.toggle_attended(actor, activity_id, member_id,
+                                                       outside_window=bool(body.get("confirm")))
+    opens = result.extra.get("opens")
+    return {"done": result.code, "checked_in": result.code == "marked"} | (
+        {"opens": opens.isoformat()} if isinstance(opens, datetime) else {})
 
 
 def _when(text: Any) -> datetime:
@@ -272,67 +277,6 @@ async def edit_activity(services: Services, actor: Actor, activity_id: int, body
             changes[key] = _when(body[key])
     result = await services.activities.edit(actor, activity_id, changes)
     return {"done": result.code, "told": result.extra.get("told", 0)}
-
-
-# --- ledger ---------------------------------------------------------------------------------------------
-def _period(services: Services, code: str | None) -> Period:
-    if not code:
-        return services.ledger.this_year()
-    try:
-        return period_from_code(code, services.ledger.zone)
-    except Refusal as exc:
-        raise BadRequest("bad period") from exc
-
-
-async def _count_figures(services: Services, actor: Actor, period: Period) -> Stats:
-    """The figures the 台账 view shows (members, activities, notices: the ledger's own counts; the
-    feedback figures of /stats are not shown here and not counted)."""
-    repo, now = services.ledger.repo, services.clock.now()
-    paths = actor.scope.paths_or_none
-    stale_before = now - timedelta(days=services.settings.profile_refresh_days)
-    members = await repo.member_figures(paths, period.start, period.end, stale_before)
-    activities = await repo.activity_rows(paths, period.start, period.end, now)
-    notices = await repo.notice_rows(paths, period.start, period.end)
-    return Stats(period, members, ActivityFigures(activities, now), FeedbackFigures({}, 0, [], 0),
-                 NoticeFigures(notices))
-
-
-async def _stats(services: Services, actor: Actor, period: Period) -> Stats:
-    """The 台账's figures for (scope, period), from the Mini App's cache (bot/webapp/cache.py)."""
-    key = ("ledger", actor.scope.paths_or_none, period.code)
-    found: Stats = await cache.of(services.db).figures.get(key, lambda: _count_figures(services, actor, period))
-    return found
-
-
-def prime_ledger(services: Services, actor: Actor) -> None:
-    """Start counting the coordinator's default 台账 (this year) while the page is still loading."""
-    if actor.is_coordinator:
-        period = services.ledger.this_year()
-        cache.of(services.db).figures.prime(("ledger", actor.scope.paths_or_none, period.code),
-                                            lambda: _count_figures(services, actor, period))
-
-
-async def ledger(services: Services, actor: Actor, q: dict[str, str], lang: str) -> dict[str, Any]:
-    coordinator(actor)
-    period = _period(services, q.get("period"))
-    stats = await _stats(services, actor, period)
-    tr = services.catalog.for_lang(lang_of(lang))
-    m = stats.members
-    return {
-        "period": {"code": period.code, "first": period.first.isoformat(), "last": period.last.isoformat()},
-        "periods": {"month": services.ledger.this_month().code, "year": services.ledger.this_year().code},
-        "members": {"total": m.total, "active": m.active, "pending_approvals": m.pending_approvals,
-                    "joined": m.joined_in_period, "stale": m.stale_profiles, "unreachable": m.unreachable},
-        "by_category": [{"key": c.category, "label": _label(tr, "category", c.category) or "—",
-                         "active": c.active, "pending": c.pending} for c in m.by_category],
-        "by_group": [{"id": g.group_id, "name": g.name, "active": g.active, "pending": g.pending}
-                     for g in m.by_group],
-        "activities": {"held": stats.activities.held, "signups": stats.activities.signups,
-                       "attended": stats.activities.attended,
-                       "monthly": [[d.isoformat(), a, b] for d, a, b in stats.activities.monthly(period)]},
-        "notices": {"sent": stats.notices.sent, "recipients": stats.notices.recipients,
-                    "acknowledged": stats.notices.acknowledged},
-    }
 
 
 # --- notices --------------------------------------------------------------------------------------------

@@ -17,7 +17,8 @@
       back: "返回", more: "更多", none: "暂无", forbidden: "无权访问", error: "出错了", done: "完成",
       st_sent: "已发送", st_scheduled: "已定时", st_recurring: "重复", st_cancelled: "已取消", st_published: "报名中",
       st_closed: "已截止", edit: "编辑", all: "全部", signedIn: "登录信息无效，请从 Telegram 重新打开", year: "本年", month: "本月", export: "导出", exported: "名单已发送到您的聊天", myFeedback: "我的反馈", kind: "类型",
-      k_suggestion: "建议", k_need: "需求", k_complaint: "投诉", k_other: "其他", anonymous: "匿名", remaining: "今日还可提交"},
+      k_suggestion: "建议", k_need: "需求", k_complaint: "投诉", k_other: "其他", anonymous: "匿名", remaining: "今日还可提交",
+      windowOpens: "签到窗口开放于", anyway: "仍要签到", workbook: "导出台账（Excel）", summaryPdf: "工作总结（PDF）", sentToChat: "已发送到您与机器人的聊天：", working: "正在生成…"},
     en: {ledger: "Ledger", notices: "Notices", activities: "Activities", feedback: "Feedback", members: "Members",
       total: "Members", active: "Active", pending: "Pending", joined: "Joined", held: "Activities held", sent: "Notices sent",
       byCategory: "By category", byGroup: "By group", compose: "Compose", audience: "Audience", everyone: "All members",
@@ -31,7 +32,8 @@
       back: "Back", more: "More", none: "Nothing yet", forbidden: "Not allowed", error: "Something went wrong", done: "Done",
       st_sent: "sent", st_scheduled: "scheduled", st_recurring: "recurring", st_cancelled: "cancelled", st_published: "open",
       st_closed: "closed", edit: "Edit", all: "All", signedIn: "Sign-in data invalid: open again from Telegram", year: "This year", month: "This month", export: "Export", exported: "The roster was sent to your chat", myFeedback: "My feedback", kind: "Kind",
-      k_suggestion: "Suggestion", k_need: "Need", k_complaint: "Complaint", k_other: "Other", anonymous: "Anonymous", remaining: "Left today"}
+      k_suggestion: "Suggestion", k_need: "Need", k_complaint: "Complaint", k_other: "Other", anonymous: "Anonymous", remaining: "Left today",
+      windowOpens: "Check-in opens", anyway: "Check in anyway", workbook: "Export ledger (Excel)", summaryPdf: "Work summary (PDF)", sentToChat: "Sent to your chat with the bot: ", working: "Preparing…"}
   };
   const VIEWS = ["ledger", "notices", "activities", "feedback", "members"];
 
@@ -93,8 +95,17 @@
       <select id="period" aria-label="period">${[["year", t("year")], ["month", t("month")]].map(([k, l]) => `<option value="${d.periods[k]}" ${d.periods[k] === d.period.code ? "selected" : ""}>${l}</option>`).join("")}</select></div>
       <div class="kpis">${[["total", d.members.total], ["active", d.members.active], ["pending", d.members.pending_approvals],
         ["joined", d.members.joined], ["held", d.activities.held], ["sent", d.notices.sent]].map(([k, n]) => `<div class="kpi"><b>${n}</b><span>${t(k)}</span></div>`).join("")}</div>
+      <div class="row"><button class="ghost" id="xlsx">${t("workbook")}</button><button class="ghost" id="pdf">${t("summaryPdf")}</button></div>
+      <p id="sent" class="muted" role="status"></p>
       <h2>${t("byCategory")}</h2><div id="c1" class="chart"></div><h2>${t("byGroup")}</h2><div id="c2" class="chart"></div>`;
     $("#period").onchange = () => show("ledger", {period: $("#period").value});
+    const send = (btn, path, body) => async () => {
+      btn.disabled = true; $("#sent").textContent = t("working");
+      try { const r = await api(path, body); $("#sent").textContent = t("sentToChat") + r.file; }
+      catch (e) { $("#sent").textContent = ""; } finally { btn.disabled = false; }
+    };
+    $("#xlsx").onclick = send($("#xlsx"), "ledger/export", {});
+    $("#pdf").onclick = send($("#pdf"), "ledger/summary", {period: d.period.code});
     $("#period").style.width = "auto";
     if (!window.echarts) return;
     const base = {backgroundColor: "transparent", textStyle: {color: getComputedStyle(document.body).color}};
@@ -188,18 +199,32 @@
       }
     };
   }
+  const mark = (member, on) => (on ? `<button class="ghost on" data-m="${member}" aria-pressed="true">✓ ${t("checked")}</button>`
+    : `<button class="ghost" data-m="${member}" aria-pressed="false">${t("checkin")}</button>`);
   async function roster(id) {
     const d = await api("activities/" + id + "/roster");
     view.innerHTML = `<button class="ghost" id="back">${t("back")}</button> <button class="ghost" id="edit">${t("edit")}</button> <button class="ghost" id="export">${t("export")}</button>
       <h2>${esc(d.activity.title)}</h2><div class="meta">${local(d.activity.starts_at)} · ${esc(d.activity.place)}</div>
       <label for="q">${t("search")}</label><input id="q" type="search">
       <table id="ro">${d.items.map((e) => `<tr data-name="${esc((e.name || "").toLowerCase())}"><td>${esc(e.name)}</td><td class="muted">${esc(e.status_label || e.status)}</td>
-        <td>${e.checked_in ? `✓ ${t("checked")}` : `<button class="ghost" data-m="${e.member_id}">${t("checkin")}</button>`}</td></tr>`).join("")}</table>`;
+        <td>${mark(e.member_id, e.checked_in)}</td></tr>`).join("")}</table>`;
     $("#back").onclick = () => show("activities");
     $("#edit").onclick = () => show("activities", {form: id});
     $("#export").onclick = async () => { await api("activities/" + id + "/export", {}); toast(t("exported")); };
     $("#q").oninput = () => { const q = $("#q").value.toLowerCase(); view.querySelectorAll("#ro tr").forEach((r) => { r.hidden = !r.dataset.name.includes(q); }); };
-    view.querySelectorAll("button[data-m]").forEach((b) => { b.onclick = async () => { await api(`activities/${id}/checkin/${b.dataset.m}`, {}); b.parentElement.textContent = "✓ " + t("checked"); }; });
+    // One toggle per row, as in the chat: a tap checks in (in the check-in window; outside it only
+    // after "check in anyway"), a tap on a checked-in member undoes it.
+    const toggle = async (cell, member, confirm) => {
+      const r = await api(`activities/${id}/checkin/${member}`, confirm ? {confirm: true} : {});
+      if (r.done === "outside_window") {
+        cell.innerHTML = `<span class="muted">${t("windowOpens")} ${local(r.opens)}</span> <button class="act" data-anyway>${t("anyway")}</button>`;
+        $("[data-anyway]", cell).onclick = () => toggle(cell, member, true);
+        return;
+      }
+      cell.innerHTML = mark(member, r.checked_in); bind(cell);
+    };
+    const bind = (el) => el.querySelectorAll("button[data-m]").forEach((b) => { b.onclick = () => toggle(b.parentElement, b.dataset.m, false); });
+    bind(view);
   }
 
   // --- 反馈 --------------------------------------------------------------------------------------------
