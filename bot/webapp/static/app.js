@@ -297,6 +297,7 @@
   }
 
   api("me").then((d) => { me = d; if (d.role === "member") { memberHome().catch(() => {}); return; }
-    if (d.role !== "coordinator" && d.role !== "owner") { tabs(); view.innerHTML = `<p class="muted">${t("forbidden")}</p>`; return; } const start = new URLSearchParams(location.search).get("view"); show(VIEWS.includes(start) ? start : "ledger"); }).catch(() => {});
+    if (d.role !== "coordinator" && d.role !== "owner") { tabs(); view.innerHTML = `<p class="muted">${t("forbidden")}</p>`; return; } const params = new URLSearchParams(location.search), start = params.get("view"), id = params.get("id");
+    if (VIEWS.includes(start)) show(start, /^\d+$/.test(id || "") ? (start === "activities" ? {roster: id} : {id}) : undefined); else show("ledger"); }).catch(() => {});
   tabs();
 })();
