@@ -11,13 +11,22 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, MenuButtonWebApp, Update, WebAppInfo
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    MenuButtonWebApp,
+    Update,
+    WebAppInfo,
+)
 from telegram.error import TelegramError
 from telegram.ext import CommandHandler
 
 from bot.context import Ctx, LiaisonApp
 from bot.i18n import Translator
 from bot.roles import Role
+from bot.webapp.views import SendFile
 from handlers.base import actor, reply, translator
 from handlers.feature import Feature
 from handlers.menu import CommandMenu
@@ -62,6 +71,20 @@ def with_desk(markup: InlineKeyboardMarkup, services: Services, tr: Translator, 
               update: Update | None = None) -> InlineKeyboardMarkup:
     """`markup` with the workspace row under it (see `desk_rows`)."""
     return InlineKeyboardMarkup([*markup.inline_keyboard, *desk_rows(services, tr, view, update)])
+
+
+def file_sender(bot: Bot) -> SendFile:
+    """How the Mini App sends a file into someone's chat (exports to the coordinator, a member's
+    attachments to themselves): (attachment type, Telegram file id) of what was sent."""
+
+    async def send(chat_id: int, name: str, data: bytes, caption: str, photo: bool) -> tuple[str, str]:
+        if photo:
+            sent = await bot.send_photo(chat_id, InputFile(data, filename=name), caption=caption[:1024])
+            return "photo", sent.photo[-1].file_id if sent.photo else ""
+        sent = await bot.send_document(chat_id, InputFile(data, filename=name), caption=caption[:1024])
+        return "document", sent.document.file_id if sent.document else ""
+
+    return send
 
 
 async def set_menu_button(bot: Bot, services: Services, user_id: int) -> bool:

@@ -91,7 +91,7 @@ async def export(services: Services, actor: Actor, lang: str, send_file: SendFil
     stamp = services.clock.now().astimezone(services.ledger.zone).strftime("%Y%m%d")
     name = f"ledger-{stamp}.xlsx"
     rows = sum(files.rows.values())
-    await send_file(actor.user_id, name, files.xlsx, str(reports.plain(tr)("ledger.export.done", rows=rows)))
+    await send_file(actor.user_id, name, files.xlsx, str(reports.plain(tr)("ledger.export.done", rows=rows)), False)
     return {"sent": True, "file": name, "rows": rows}
 
 
@@ -105,5 +105,5 @@ async def summary(services: Services, actor: Actor, q: dict[str, str], lang: str
     tr = services.catalog.for_lang(lang_of(lang))
     data = await services.ledger.summary_pdf(actor, period, reports.plain(tr))
     name = f"summary-{period.code}.pdf"
-    await send_file(actor.user_id, name, data, reports.plain(tr)("ledger.summary.caption", period=period.label))
+    await send_file(actor.user_id, name, data, reports.plain(tr)("ledger.summary.caption", period=period.label), False)
     return {"sent": True, "file": name}

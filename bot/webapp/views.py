@@ -19,7 +19,6 @@ from typing import Any
 from bot import labels
 from bot.config import Language
 from bot.dates import show
-from bot.feedback.models import KINDS as FEEDBACK_KINDS
 from bot.feedback.models import OPEN_STATUSES
 from bot.notices import Draft as NoticeDraft
 from bot.notices.models import Segment
@@ -203,7 +202,9 @@ async def roster(services: Services, actor: Actor, activity_id: int, lang: str) 
          "checked_in": e.checked_in_at is not None} for e in entries]}
 
 
-SendFile = Callable[[int, str, bytes, str], Awaitable[None]]
+# (chat id, file name, bytes, caption, as a photo) -> (attachment type, Telegram file id): the bot sends a
+# file into someone's chat (handlers/webapp.py `file_sender`)
+SendFile = Callable[[int, str, bytes, str, bool], Awaitable[tuple[str, str]]]
 
 
 async def export_roster(services: Services, actor: Actor, activity_id: int, lang: str,
@@ -221,7 +222,7 @@ async def export_roster(services: Services, actor: Actor, activity_id: int, lang
         writer.writerow([export_safe(cell) for cell in (
             str(i), e.name, str(e.user_id or ""), labels.label(tr, "signup_status", e.status), show(e.created_at, zone),
             show(e.checked_in_at, zone) if e.checked_in_at else "")])
-    await send_file(actor.user_id, f"roster-{a.id}.csv", buffer.getvalue().encode("utf-8-sig"), a.title)
+    await send_file(actor.user_id, f"roster-{a.id}.csv", buffer.getvalue().encode("utf-8-sig"), a.title, False)
     return {"sent": True, "rows": len(entries)}
 
 
@@ -385,22 +386,6 @@ async def feedback_action(services: Services, actor: Actor, item_id: int, action
                        text=item.body[:200], answer=item.answer or "")
         return {"ref": item.ref, "status": item.status}
     raise BadRequest("unknown action")
-
-
-# --- a member's own feedback (the chat's /feedback as a form) -----------------------------------------------
-async def my_feedback(services: Services, actor: Actor) -> dict[str, Any]:
-    items = await services.feedback.mine(actor)
-    return {"remaining_today": await services.feedback.remaining_today(actor),
-            "items": [{"id": i.id, "ref": i.ref, "kind": i.kind, "status": i.status, "body": i.body[:300],
-                       "answer": i.answer} for i in items]}
-
-
-async def submit_feedback(services: Services, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
-    kind = str(body.get("kind", "suggestion"))
-    if kind not in FEEDBACK_KINDS:
-        raise BadRequest("unknown kind")
-    created = await services.feedback.submit(actor, kind, str(body.get("text", "")), bool(body.get("anonymous")), [])
-    return {"ref": created.ref}
 
 
 def _int(text: str | None) -> int:

@@ -18,6 +18,8 @@
       st_sent: "已发送", st_scheduled: "已定时", st_recurring: "重复", st_cancelled: "已取消", st_published: "报名中",
       st_closed: "已截止", edit: "编辑", all: "全部", signedIn: "登录信息无效，请从 Telegram 重新打开", year: "本年", month: "本月", export: "导出", exported: "名单已发送到您的聊天", myFeedback: "我的反馈", kind: "类型",
       k_suggestion: "建议", k_need: "需求", k_complaint: "投诉", k_other: "其他", anonymous: "匿名", remaining: "今日还可提交",
+      myProfile: "我的资料", organisation: "单位", position: "职务", expertiseNote: "专长补充", interests: "兴趣", phone: "手机",
+      phoneHint: "手机号请在聊天中用 /profile 分享联系人修改", profileSaved: "资料已保存", attachments: "附件（照片或文件）", tooLarge: "文件太大", tooMany: "附件太多",
       windowOpens: "签到窗口开放于", anyway: "仍要签到", workbook: "导出台账（Excel）", summaryPdf: "工作总结（PDF）", sentToChat: "已发送到您与机器人的聊天：", working: "正在生成…"},
     en: {ledger: "Ledger", notices: "Notices", activities: "Activities", feedback: "Feedback", members: "Members",
       total: "Members", active: "Active", pending: "Pending", joined: "Joined", held: "Activities held", sent: "Notices sent",
@@ -33,6 +35,8 @@
       st_sent: "sent", st_scheduled: "scheduled", st_recurring: "recurring", st_cancelled: "cancelled", st_published: "open",
       st_closed: "closed", edit: "Edit", all: "All", signedIn: "Sign-in data invalid: open again from Telegram", year: "This year", month: "This month", export: "Export", exported: "The roster was sent to your chat", myFeedback: "My feedback", kind: "Kind",
       k_suggestion: "Suggestion", k_need: "Need", k_complaint: "Complaint", k_other: "Other", anonymous: "Anonymous", remaining: "Left today",
+      myProfile: "My profile", organisation: "Organisation", position: "Position", expertiseNote: "More about your expertise", interests: "Interests", phone: "Phone",
+      phoneHint: "change it in the chat with /profile (share your contact)", profileSaved: "Profile saved", attachments: "Attachments (photos or files)", tooLarge: "File too large", tooMany: "Too many attachments",
       windowOpens: "Check-in opens", anyway: "Check in anyway", workbook: "Export ledger (Excel)", summaryPdf: "Work summary (PDF)", sentToChat: "Sent to your chat with the bot: ", working: "Preparing…"}
   };
   const VIEWS = ["ledger", "notices", "activities", "feedback", "members"];
@@ -281,22 +285,69 @@
     $("#back").onclick = () => show("members");
   }
 
-  // --- a member: their own feedback (the chat's /feedback as a form) -------------------------------------
-  async function memberHome() {
-    $("#tabs").innerHTML = `<button type="button" class="on">${t("myFeedback")}</button>`;
+  // --- a member: their own profile and feedback (the chat's /profile and /feedback as forms) -----------
+  async function upload(path, form) {
+    const q = "?" + new URLSearchParams({ui: lang}).toString();
+    const r = await fetch("api/" + path + q, {method: "POST", headers: {"Authorization": "tma " + initData}, body: form});
+    const data = (r.headers.get("content-type") || "").includes("json") ? await r.json() : {};
+    if (!r.ok) { toast(data.text || (r.status === 413 ? t("tooLarge") : t("error"))); throw new Error(String(r.status)); }
+    return data;
+  }
+  async function memberHome(which) {
+    which = which || "feedback";
+    current = which;
+    $("#tabs").innerHTML = [["profile", t("myProfile")], ["feedback", t("myFeedback")]].map(([k, l]) => `<button type="button" data-m="${k}" class="${k === which ? "on" : ""}">${l}</button>`).join("");
+    $("#tabs").onclick = (e) => { const m = e.target.dataset && e.target.dataset.m; if (m) memberHome(m).catch(() => {}); };
     $("#lang").textContent = lang === "zh" ? "EN" : "中文";
-    $("#lang").onclick = () => { lang = lang === "zh" ? "en" : "zh"; localStorage.setItem("lang", lang); memberHome(); };
+    $("#lang").onclick = () => { lang = lang === "zh" ? "en" : "zh"; localStorage.setItem("lang", lang); memberHome(which).catch(() => {}); };
+    return which === "profile" ? memberProfile() : memberFeedback();
+  }
+  async function memberProfile() {
+    const p = await api("mine/profile");
+    view.dataset.view = "profile";
+    const field = (id, k, v) => `<label for="${id}">${t(k)}</label><input id="${id}" value="${esc(v || "")}">`;
+    view.innerHTML = `<h2>${t("myProfile")}</h2>${field("pn", "name", p.name)}
+      <label for="pc">${t("category")}</label><select id="pc">${p.categories.map((c) => `<option value="${esc(c.key)}" ${c.key === p.category ? "selected" : ""}>${esc(c.label)}</option>`).join("")}</select>
+      ${field("po", "organisation", p.organisation)}${field("pp", "position", p.position)}
+      <label>${t("expertise")}</label><div class="chips">${p.expertise_tags.map((e) => `<label><input type="checkbox" name="x" value="${esc(e.key)}" ${p.expertise.includes(e.key) ? "checked" : ""}>${esc(e.label)}</label>`).join("")}</div>
+      ${field("pe", "expertiseNote", p.expertise_note)}${field("pi", "interests", p.interests)}
+      <p class="muted">${t("phone")}: ${esc(p.phone || "—")} · ${t("phoneHint")}</p>
+      <p><button class="act" id="ps">${t("save")}</button></p><p id="saved" class="muted" role="status"></p>`;
+    $("#ps").onclick = async () => {
+      await api("mine/profile", {name: $("#pn").value, category: $("#pc").value, organisation: $("#po").value, position: $("#pp").value,
+        expertise: [...view.querySelectorAll("input[name=x]:checked")].map((i) => i.value), expertise_note: $("#pe").value, interests: $("#pi").value});
+      $("#saved").textContent = t("profileSaved"); toast(t("profileSaved"));
+    };
+  }
+  async function memberFeedback() {
     const d = await api("mine/feedback");
     view.dataset.view = "mine";
     view.innerHTML = `<h2>${t("myFeedback")}</h2><label for="fk">${t("kind")}</label><select id="fk">${["suggestion", "need", "complaint", "other"].map((k) => `<option value="${k}">${t("k_" + k)}</option>`).join("")}</select>
       <label for="ft">${t("text")}</label><textarea id="ft" rows="5"></textarea>
+      <label for="ff">${t("attachments")} (≤ ${d.max_files})</label><input id="ff" type="file" multiple accept="image/*,application/pdf,.doc,.docx,.xls,.xlsx,.txt">
       <label style="display:flex;gap:6px;align-items:center"><input id="fa" type="checkbox" style="width:auto">${t("anonymous")}</label>
       <p><button class="act" id="fs">${t("send")}</button> <span class="muted">${t("remaining")}: ${d.remaining_today}</span></p>
       ${d.items.map((i) => `<div class="card"><b>${esc(i.ref)}</b> <span class="meta">${t("s_" + i.status)}</span><div>${esc(i.body)}</div>${i.answer ? `<div class="preview">${esc(i.answer)}</div>` : ""}</div>`).join("")}`;
-    $("#fs").onclick = async () => { const r = await api("mine/feedback", {kind: $("#fk").value, text: $("#ft").value, anonymous: $("#fa").checked}); toast(`${t("done")}: ${r.ref}`); memberHome(); };
+    $("#fs").onclick = async () => {
+      const files = [...$("#ff").files];
+      if (files.length > d.max_files) { toast(t("tooMany")); return; }
+      $("#fs").disabled = true;
+      try {
+        let r;
+        if (files.length) {
+          const form = new FormData();
+          form.append("kind", $("#fk").value); form.append("text", $("#ft").value); form.append("anonymous", $("#fa").checked ? "1" : "0");
+          files.forEach((f) => form.append("file", f, f.name));
+          r = await upload("mine/feedback", form);
+        } else {
+          r = await api("mine/feedback", {kind: $("#fk").value, text: $("#ft").value, anonymous: $("#fa").checked});
+        }
+        toast(`${t("done")}: ${r.ref}`); memberHome("feedback").catch(() => {});
+      } finally { $("#fs").disabled = false; }
+    };
   }
 
-  api("me").then((d) => { me = d; if (d.role === "member") { memberHome().catch(() => {}); return; }
+  api("me").then((d) => { me = d; if (d.role === "member") { memberHome(new URLSearchParams(location.search).get("view") === "profile" ? "profile" : "feedback").catch(() => {}); return; }
     if (d.role !== "coordinator" && d.role !== "owner") { tabs(); view.innerHTML = `<p class="muted">${t("forbidden")}</p>`; return; } const params = new URLSearchParams(location.search), start = params.get("view"), id = params.get("id");
     if (VIEWS.includes(start)) show(start, /^\d+$/.test(id || "") ? (start === "activities" ? {roster: id} : {id}) : undefined); else show("ledger"); }).catch(() => {});
   tabs();
