@@ -234,12 +234,16 @@
   // --- 反馈 --------------------------------------------------------------------------------------------
   async function feedback(arg) {
     const status = (arg && arg.status) || "new";
-    const d = await api("feedback", null, {status});
+    const trail = (arg && arg.trail) || [];  // the `before` keys of the pages so far (server-side paging)
+    const d = await api("feedback", null, trail.length ? {status, before: trail[trail.length - 1]} : {status});
     view.innerHTML = `<div class="subtabs">${["new", "assigned", "in_progress", "answered", "overdue"].map((s) => `<button data-s="${s}" class="${s === status ? "on" : ""}">${t(s === "overdue" ? "overdue" : "s_" + s)}</button>`).join("")}</div>` +
-      (d.items.length ? d.items.map((i) => `<div class="card" data-id="${i.id}"><b>${esc(i.ref)}</b> <span class="meta">${t("s_" + i.status)}${i.overdue ? " · " + t("overdue") : ""} · ${esc(i.groups.join(", "))}</span>
+      (d.items.length ? d.items.map((i) => `<div class="card" data-id="${i.id}"><b>${esc(i.ref)}</b> <span class="meta">${t("s_" + i.status)}${i.overdue ? " · " + t("overdue") : ""} · ${esc(i.groups.join(", "))}${i.attachments ? ` · 📎 ${i.attachments}` : ""}</span>
         <div>${esc(i.body)}</div>${i.answer ? `<div class="preview">${esc(i.answer)}</div>` : ""}
         <div class="row" style="margin-top:6px"><button class="ghost" data-a="assign">${t("assignMe")}</button><button class="ghost" data-a="note">${t("note")}</button><button class="ghost" data-a="answer">${t("answer")}</button></div>
-        <div class="box"></div></div>`).join("") : `<p class="muted">${t("none")}</p>`);
+        <div class="box"></div></div>`).join("") : `<p class="muted">${t("none")}</p>`) +
+      `<div class="row"><span class="muted">${d.total}</span><button class="ghost" id="prev" ${trail.length ? "" : "disabled"}>‹</button><button class="ghost" id="next" ${d.next ? "" : "disabled"}>›</button></div>`;
+    $("#prev").onclick = () => show("feedback", {status, trail: trail.slice(0, -1)});
+    $("#next").onclick = () => show("feedback", {status, trail: trail.concat([d.next])});
     view.querySelectorAll(".subtabs button").forEach((b) => { b.onclick = () => show("feedback", {status: b.dataset.s}); });
     view.querySelectorAll(".card button[data-a]").forEach((b) => {
       const card = b.closest(".card"), id = card.dataset.id, a = b.dataset.a;
