@@ -65,3 +65,25 @@ async def test_no_web_app_button_without_the_url(tg: FakeTelegram, start_bot: St
     for where in ("/stats", "/queue", "/manage", "status"):
         assert seen[where].reply_markup, where  # the usual buttons are there ...
         assert web_apps(seen[where]) == [], where  # ... the workspace's is not
+
+
+async def test_no_web_app_button_outside_a_private_chat(tg: FakeTelegram, start_bot: StartBot) -> None:
+    """Telegram accepts web_app buttons only in private chats: a keyboard for a group gets none."""
+    from datetime import UTC, datetime
+
+    from telegram import Chat, Message, Update, User
+
+    from handlers.webapp import desk_rows
+
+    bot = await start_bot(LIAISON_WEBAPP_URL=f"{tg.base}/webapp/")
+    assert bot.services is not None
+    tr = bot.services.catalog.for_lang("en")
+    user = User(OWNER_ID, "Owner", False)
+
+    def update_in(chat: Chat) -> Update:
+        return Update(1, message=Message(1, datetime.now(UTC), chat, from_user=user, text="/stats"))
+
+    private = desk_rows(bot.services, tr, "ledger", update_in(Chat(OWNER_ID, Chat.PRIVATE)))
+    assert [b.web_app.url for row in private for b in row if b.web_app] == [f"{tg.base}/webapp/?view=ledger"]
+    for kind in (Chat.GROUP, Chat.SUPERGROUP):
+        assert desk_rows(bot.services, tr, "ledger", update_in(Chat(-100, kind))) == []
