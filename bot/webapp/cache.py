@@ -5,8 +5,8 @@
   (another process on the same PostgreSQL database writes without this process counting it).
 - `Figures`: the 台账's figures per (scope, period), at most `FRESH_S` old. A stale entry is served
   at once while one recount runs in the background (stale-while-revalidate); requests arriving
-  during a count wait for that same count, never start a second one. `prime` starts a count
-  early (the page asks `me` before `ledger`).
+  during a count wait for that same count, never start a second one. (Counting early, when the
+  page asks `me`, was tried and dropped: the count then slowed every other request of that page.)
 
 Per database (weakly held: a closed runtime's entries go with it). Memory only: nothing here is
 the truth, everything can be recounted from the database.
@@ -80,18 +80,6 @@ class Figures:
                 self._start(key, compute)  # recount in the background; this request gets the last figures
             return hit[1]
         return await asyncio.shield(self._start(key, compute))
-
-    def prime(self, key: Hashable, compute: Callable[[], Awaitable[Any]]) -> None:
-        """Start counting `key` now if nothing fresh is known (the answer is awaited by `get`)."""
-        hit = self._done.get(key)
-        if hit is None or self._clock() - hit[0] >= FRESH_S:
-            self._start(key, compute)
-
-    async def close(self) -> None:
-        tasks = list(self._running.values())
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def _quiet(task: asyncio.Task[Any]) -> None:

@@ -50,14 +50,6 @@ async def _stats(services: Services, actor: Actor, period: Period) -> Stats:
     return found
 
 
-def prime_ledger(services: Services, actor: Actor) -> None:
-    """Start counting the coordinator's default 台账 (this year) while the page is still loading."""
-    if actor.is_coordinator:
-        period = services.ledger.this_year()
-        cache.of(services.db).figures.prime(("ledger", actor.scope.paths_or_none, period.code),
-                                            lambda: _count_figures(services, actor, period))
-
-
 async def ledger(services: Services, actor: Actor, q: dict[str, str], lang: str) -> dict[str, Any]:
     coordinator(actor)
     period = _period(services, q.get("period"))

@@ -79,9 +79,6 @@ async def tell(services: Services, user_id: int | None, kind: str, ref_id: int, 
 
 # --- me ---------------------------------------------------------------------------------------------
 async def me(services: Services, actor: Actor, lang: str) -> dict[str, Any]:
-    from bot.webapp.ledger import prime_ledger
-
-    prime_ledger(services, actor)
     groups = await services.org.visible_groups(actor) if actor.is_coordinator else []
     tr = services.catalog.for_lang(lang_of(lang))
     return {
