@@ -200,3 +200,30 @@ async def test_not_acknowledged_by_group_counts_every_page(tg: FakeTelegram, bot
     status, detail = await api.get(f"notices/{sent['id']}")
     assert detail["pending"]["by_group"] == {"West": 59, "East": 10}
 
+
+
+async def test_the_notices_list_shows_each_notices_figures(tg: FakeTelegram, bot: BotRuntime) -> None:
+    ids = await _branches(tg, bot)
+    db = db_of(bot)
+    for i in range(3):
+        await add_member(db, 8100 + i, f"Reader {i}", [ids["a"]], language="en")
+    api = _api(tg, bot, COORD_A)
+    made = []
+    for n in range(17):
+        status, sent = await api.post("notices", {"text": f"Notice {n}", "group_ids": [ids["a"]], "send": True})
+        assert status == 200
+        made.append(sent["id"])
+    assert bot.services is not None
+    await bot.services.notices.ack(8100, made[-1])
+    await bot.services.notices.ack(8101, made[-1])
+    status, listing = await api.get("notices")
+    coordinator = await bot.services.roles.actor(COORD_A)
+    chat_list = await bot.services.notices.listing(coordinator)  # the chat's /notices: the latest 15
+    assert [n["id"] for n in listing["items"]] == [r.id for r in chat_list] and listing["total"] == 15
+    for n in listing["items"]:  # counted for the page at once, the same figures as the chat's status
+        _, stats = await bot.services.notices.stats(coordinator, n["id"])
+        assert (n["recipients"], n["delivered"], n["failed"], n["acknowledged"]) == (
+            stats.recipients, stats.delivered, stats.failed, stats.acknowledged)
+    assert listing["items"][0]["id"] == made[-1] and listing["items"][0]["acknowledged"] == 2
+    assert listing["items"][0]["recipients"] == 3
+    assert (await _api(tg, bot, COORD_B).get("notices"))[1]["items"] == []

@@ -279,16 +279,20 @@ async def edit_activity(services: Services, actor: Actor, activity_id: int, body
 
 # --- notices --------------------------------------------------------------------------------------------
 async def notices(services: Services, actor: Actor, q: dict[str, str]) -> dict[str, Any]:
+    """One page of the notices in scope (the chat's /notices list), with their delivery and
+    acknowledgement figures counted for the page at once."""
     rows = await services.notices.listing(actor)
     page = max(0, _int(q.get("page", "0")))
+    part = rows[page * BOARD_PAGE:(page + 1) * BOARD_PAGE]
+    figures = await webapp_store.notice_figures(services.db, [row.id for row in part])
     items = []
-    for row in rows[page * PER_PAGE:(page + 1) * PER_PAGE]:
-        _, st = await services.notices.stats(actor, row.id)
+    for row in part:
+        recipients, delivered, failed, acknowledged = figures[row.id]
         items.append({"id": row.id, "text": row.text[:200], "status": row.status,
                       "due": row.next_due_at.isoformat() if row.next_due_at else None,
-                      "recipients": st.recipients, "delivered": st.delivered, "failed": st.failed,
-                      "acknowledged": st.acknowledged})
-    return {"page": page, "total": len(rows), "items": items}
+                      "recipients": recipients, "delivered": delivered, "failed": failed,
+                      "acknowledged": acknowledged})
+    return {"page": page, "total": len(rows), "per_page": BOARD_PAGE, "items": items}
 
 
 async def notice(services: Services, actor: Actor, notice_id: int, q: dict[str, str]) -> dict[str, Any]:

@@ -129,11 +129,14 @@
   async function notices(arg) {
     if (arg && arg.id) return notice(arg.id);
     if (arg && arg.compose) return compose();
-    const d = await api("notices");
+    const page = (arg && arg.page) || 0;
+    const d = await api("notices", null, {page: String(page)});
     view.innerHTML = `<div class="row"><h2 style="flex:1">${t("notices")}</h2><button class="act" id="new">${t("compose")}</button></div>` +
       (d.items.length ? d.items.map((n) => `<div class="card" data-id="${n.id}"><div>${esc(n.text)}</div>
         <div class="meta">#${n.id} · ${t("st_" + n.status)} · ${n.delivered}/${n.recipients} ${t("delivered")} · ${n.acknowledged} ${t("acked")}</div>
-        <div class="bar"><i style="width:${pct(n.acknowledged, n.recipients)}%"></i></div></div>`).join("") : `<p class="muted">${t("none")}</p>`);
+        <div class="bar"><i style="width:${pct(n.acknowledged, n.recipients)}%"></i></div></div>`).join("") : `<p class="muted">${t("none")}</p>`) +
+      (d.total > d.per_page ? `<div class="row"><button class="ghost" id="prev" ${page ? "" : "disabled"}>‹</button><span class="muted">${page + 1}/${Math.ceil(d.total / d.per_page)}</span><button class="ghost" id="next" ${(page + 1) * d.per_page < d.total ? "" : "disabled"}>›</button></div>` : "");
+    if (d.total > d.per_page) { $("#prev").onclick = () => show("notices", {page: page - 1}); $("#next").onclick = () => show("notices", {page: page + 1}); }
     $("#new").onclick = () => show("notices", {compose: true});
     view.querySelectorAll(".card").forEach((el) => { el.onclick = () => show("notices", {id: el.dataset.id}); });
   }
