@@ -239,8 +239,12 @@ async def test_compose_send_acknowledge_progress_loop(phone: Phone) -> None:
     await page.fill("#txt", "Mini App notice: please confirm")
     await page.locator("#pv").click()
     await expect(page.locator("#out .preview")).to_have_text("Mini App notice: please confirm", timeout=TIMEOUT_MS)
-    await page.locator("#send").click()
+    await page.locator("#send").dblclick()  # a double tap sends the notice once
     await expect(page.locator("#ackn")).to_have_text("0", timeout=TIMEOUT_MS)
+    await asyncio.sleep(0.5)
+    sent = await phone.runtime.db.fetchval(  # type: ignore[union-attr]
+        "SELECT COUNT(*) FROM notices WHERE text = ?", ("Mini App notice: please confirm",))
+    assert sent == 1
     await phone.shot("notice-sent-en-light")
     # A member acknowledges in the chat; the Mini App's progress shows it.
     msg = await member.wait_for(lambda m: "Mini App notice" in (m.text or ""), timeout=10)

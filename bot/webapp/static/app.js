@@ -65,14 +65,22 @@
   const view = $("#view");
   let me = null, current = "ledger", charts = [];
 
+  // The button of an action is held (disabled) while its request runs: a double tap sends it once.
+  let pressed = null;
+  document.addEventListener("click", (e) => { pressed = e.target.closest ? e.target.closest("button") : null; }, true);
   async function api(path, body, query) {
-    const q = "?" + new URLSearchParams(Object.assign({ui: lang}, query || {})).toString();
-    const r = await fetch("api/" + path + q, {method: body ? "POST" : "GET", headers: {"Authorization": "tma " + initData,
-      "Content-Type": "application/json"}, body: body ? JSON.stringify(body) : undefined});
-    if (r.status === 401) { view.innerHTML = `<p class="muted">${t("signedIn")}</p>`; throw new Error("401"); }
-    const data = r.headers.get("content-type", "").includes("json") ? await r.json() : {};
-    if (!r.ok) { toast(data.text || (r.status === 403 ? t("forbidden") : t("error"))); throw new Error(String(r.status)); }
-    return data;
+    const held = body && pressed && pressed.isConnected && !pressed.disabled ? pressed : null;
+    pressed = null;
+    if (held) held.disabled = true;
+    try {
+      const q = "?" + new URLSearchParams(Object.assign({ui: lang}, query || {})).toString();
+      const r = await fetch("api/" + path + q, {method: body ? "POST" : "GET", headers: {"Authorization": "tma " + initData,
+        "Content-Type": "application/json"}, body: body ? JSON.stringify(body) : undefined});
+      if (r.status === 401) { view.innerHTML = `<p class="muted">${t("signedIn")}</p>`; throw new Error("401"); }
+      const data = r.headers.get("content-type", "").includes("json") ? await r.json() : {};
+      if (!r.ok) { toast(data.text || (r.status === 403 ? t("forbidden") : t("error"))); throw new Error(String(r.status)); }
+      return data;
+    } finally { if (held) held.disabled = false; }
   }
   function toast(text) { const el = $("#toast"); el.textContent = text; el.hidden = false; clearTimeout(toast.h); toast.h = setTimeout(() => { el.hidden = true; }, 2500); }
   const iso = (v) => (v ? new Date(v).toISOString() : null);
