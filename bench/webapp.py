@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import tempfile
 import time
@@ -88,10 +89,30 @@ async def browser_first_load(base: str, auth: str) -> float | None:
             await browser.close()
 
 
+async def cursors(base: str, auth: str, pages: tuple[int, ...]) -> dict[str, str]:
+    """The `after` key of deep directory pages, by following `next` as the page's ‹ › buttons do."""
+    found: dict[str, str] = {}
+    after: str | None = None
+    async with aiohttp.ClientSession() as session:
+        for page in range(1, max(pages) + 1):
+            query = {} if after is None else {"after": after}
+            async with session.get(f"{base}/webapp/api/members", params=query,
+                                   headers={"Authorization": f"tma {auth}"}) as resp:
+                after = (await resp.json())["next"]
+            if after is None:
+                break
+            if page in pages:
+                found[f"@{page}"] = after
+    return found
+
+
 async def api_latencies(base: str, auths: list[str], groups: list[int], rounds: int,
-                        slowest: dict[str, float]) -> list[float]:
+                        slowest: dict[str, float], cpu: list[float] | None = None) -> list[float]:
+    """Wall time of each request (and, in `cpu`, the process's CPU time for it: the server and this
+    client share the process; steadier than wall time on a machine shared with others)."""
+    keys = {auth: await cursors(base, auth, (3, 200)) for auth in auths}
     paths: list[tuple[str, dict[str, str]]] = [
-        ("me", {}), ("members", {}), ("members", {"page": "3"}), ("members", {"page": "200"}),
+        ("me", {}), ("members", {}), ("members", {"after": "@3"}), ("members", {"after": "@200"}),
         ("members", {"category": "自由职业人员"}), ("members", {"expertise": "法律"}), ("members", {"name": "张"}),
         ("approvals", {}), ("activities", {}), ("notices", {}), ("feedback", {"status": "new"}),
         ("feedback", {"status": "answered", "page": "2"}), ("members/1", {}), ("ledger", {}),
@@ -102,13 +123,18 @@ async def api_latencies(base: str, auths: list[str], groups: list[int], rounds: 
         for _ in range(rounds):
             for auth in auths:
                 for path, query in paths:
-                    started = time.perf_counter()
-                    async with session.get(f"{base}/webapp/api/{path}", params=query,
+                    sent = {k: keys[auth].get(v, v) if k == "after" else v for k, v in query.items()}
+                    if "after" in sent and sent["after"].startswith("@"):
+                        continue  # the coordinator's branch has fewer pages
+                    started, cpu_started = time.perf_counter(), time.process_time()
+                    async with session.get(f"{base}/webapp/api/{path}", params=sent,
                                            headers={"Authorization": f"tma {auth}"}) as resp:
                         await resp.read()
                         assert resp.status in (200, 403), (path, resp.status)
                     took = time.perf_counter() - started
                     times.append(took)
+                    if cpu is not None:
+                        cpu.append(time.process_time() - cpu_started)
                     key = path + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
                     slowest[key] = max(slowest.get(key, 0.0), took)
     return times
@@ -137,7 +163,10 @@ async def run(db_path: Path, rounds: int) -> dict[str, Any]:
             warm = await first_load(base, owner)
             browser = await browser_first_load(base, owner)
             slowest: dict[str, float] = {}
-            times = await api_latencies(base, [owner, coordinator], groups, rounds, slowest)
+            cpu: list[float] = []
+            load = os.getloadavg()[0]
+            times = await api_latencies(base, [owner, coordinator], groups, rounds, slowest, cpu)
+            load = max(load, os.getloadavg()[0])
         finally:
             await runner.cleanup()
     finally:
@@ -148,6 +177,8 @@ async def run(db_path: Path, rounds: int) -> dict[str, Any]:
         "browser_first_load_s": None if browser is None else round(browser, 3),
         "api_requests": len(times), "api_p50_ms": round(percentile(times, 50) * 1000, 1),
         "api_p99_ms": round(percentile(times, 99) * 1000, 1), "api_max_ms": round(max(times) * 1000, 1),
+        "api_cpu_p50_ms": round(percentile(cpu, 50) * 1000, 1), "api_cpu_p99_ms": round(percentile(cpu, 99) * 1000, 1),
+        "load_average": round(load, 1),
         "slowest_ms": {k: round(v * 1000, 1) for k, v in sorted(slowest.items(), key=lambda kv: -kv[1])[:5]},
     }
 

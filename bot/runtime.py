@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from telegram import InputFile, Update
+from telegram import Update
 
 from bot.app import FEATURES, build_application
 from bot.clock import Clock
@@ -23,6 +23,7 @@ from bot.webapp.server import WebApp, serve
 from bot.webhook import WebhookServer
 from handlers import feature as features
 from handlers.common import publish_command_menus
+from handlers.webapp import file_sender
 from storage.backend import open_database
 from storage.db import Database
 from storage.migrations import migrate
@@ -67,12 +68,7 @@ class BotRuntime:
         await app.start()
         token = self.token or self.settings.token
         if token:
-            bot = app.bot
-
-            async def send_file(chat_id: int, name: str, data: bytes, caption: str) -> None:
-                await bot.send_document(chat_id, InputFile(data, filename=name), caption=caption[:1024])
-
-            self.webapp = WebApp(self.services, token, send_file=send_file)
+            self.webapp = WebApp(self.services, token, send_file=file_sender(app.bot))
         if not polling:
             return
         assert app.updater is not None

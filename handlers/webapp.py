@@ -11,12 +11,22 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, MenuButtonWebApp, Update, WebAppInfo
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    MenuButtonWebApp,
+    Update,
+    WebAppInfo,
+)
 from telegram.error import TelegramError
 from telegram.ext import CommandHandler
 
 from bot.context import Ctx, LiaisonApp
+from bot.i18n import Translator
 from bot.roles import Role
+from bot.webapp.views import SendFile
 from handlers.base import actor, reply, translator
 from handlers.feature import Feature
 from handlers.menu import CommandMenu
@@ -30,16 +40,51 @@ VIEWS = ("ledger", "notices", "activities", "feedback", "members")
 
 
 def view_url(services: Services, view: str | None = None) -> str | None:
+    """The Mini App's address, opening `view` ("notices", or one item: "notices/12")."""
     base = services.settings.webapp_url
     if base is None:
         return None
-    return base if view is None else f"{base}?view={view}"
+    if view is None:
+        return base
+    name, _, item = view.partition("/")
+    return f"{base}?view={name}" + (f"&id={int(item)}" if item else "")
 
 
 def desk_button(services: Services, text: str, view: str | None = None) -> InlineKeyboardButton | None:
     """A `web_app` button opening the Mini App (at `view`), or None when no Mini App is configured."""
     url = view_url(services, view)
     return None if url is None else InlineKeyboardButton(text, web_app=WebAppInfo(url))
+
+
+def desk_rows(services: Services, tr: Translator, view: str,
+              update: Update | None = None) -> list[list[InlineKeyboardButton]]:
+    """`[[desk_button]]` ("Open in the workspace") to add to a keyboard, or `[]`: without
+    LIAISON_WEBAPP_URL, and outside a private chat (Telegram accepts web_app buttons only there)."""
+    chat = None if update is None else update.effective_chat
+    if chat is not None and chat.type != chat.PRIVATE:
+        return []
+    button = desk_button(services, str(tr("webapp.open")), view)
+    return [] if button is None else [[button]]
+
+
+def with_desk(markup: InlineKeyboardMarkup, services: Services, tr: Translator, view: str,
+              update: Update | None = None) -> InlineKeyboardMarkup:
+    """`markup` with the workspace row under it (see `desk_rows`)."""
+    return InlineKeyboardMarkup([*markup.inline_keyboard, *desk_rows(services, tr, view, update)])
+
+
+def file_sender(bot: Bot) -> SendFile:
+    """How the Mini App sends a file into someone's chat (exports to the coordinator, a member's
+    attachments to themselves): (attachment type, Telegram file id) of what was sent."""
+
+    async def send(chat_id: int, name: str, data: bytes, caption: str, photo: bool) -> tuple[str, str]:
+        if photo:
+            sent = await bot.send_photo(chat_id, InputFile(data, filename=name), caption=caption[:1024])
+            return "photo", sent.photo[-1].file_id if sent.photo else ""
+        sent = await bot.send_document(chat_id, InputFile(data, filename=name), caption=caption[:1024])
+        return "document", sent.document.file_id if sent.document else ""
+
+    return send
 
 
 async def set_menu_button(bot: Bot, services: Services, user_id: int) -> bool:

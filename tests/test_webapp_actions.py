@@ -85,8 +85,11 @@ async def test_actions_go_through_the_services_and_are_audited(tg: FakeTelegram,
     await bot.services.activities.sign_up(alice_user.id, made["id"])
     status, roster = await api.get(f"activities/{made['id']}/roster")
     assert roster["activity"]["title"] == "Tea & talk" and [e["name"] for e in roster["items"]] == ["Alice"]
-    status, marked = await api.post(f"activities/{made['id']}/checkin/{alice}")
-    assert (status, marked) == (200, {"done": "marked"})
+    # outside the check-in window a tap only asks (the chat's rule); "check in anyway" marks
+    status, asked = await api.post(f"activities/{made['id']}/checkin/{alice}")
+    assert status == 200 and asked["done"] == "outside_window" and asked["opens"]
+    status, marked = await api.post(f"activities/{made['id']}/checkin/{alice}", {"confirm": True})
+    assert (status, marked) == (200, {"done": "marked", "checked_in": True})
     status, roster = await api.get(f"activities/{made['id']}/roster")
     assert roster["items"][0]["checked_in"] is True and roster["items"][0]["status_label"] == "Signed up"
     status, exported = await api.post(f"activities/{made['id']}/export")

@@ -73,9 +73,14 @@ async def test_member_is_refused_coordinator_endpoints(tg: FakeTelegram, bot: Bo
         status, body = await member.get(path)
         assert status == 403 and body == {"error": "forbidden"}, path
     for path, body in (("notices", {"text": "hi", "send": True}), ("notices/audience", {}),
-                       (f"approvals/{ids['ma']}/{ids['a']}", {"approve": True}), ("notices/1/nudge", {})):
+                       (f"approvals/{ids['ma']}/{ids['a']}", {"approve": True}), ("notices/1/nudge", {}),
+                       ("ledger/export", {}), ("ledger/summary", {}), ("activities", {"title": "x"}),
+                       ("activities/1/export", {}), (f"activities/1/checkin/{ids['ma']}", {}),
+                       ("feedback/1/assign", {}), ("feedback/1/note", {"text": "x"})):
         status, _ = await member.post(path, body)
-        assert status == 403, path
+        assert status in (403, 404), path  # 404: the member may not even learn whether it exists
+    for query in ({"status": "overdue"}, {"status": "new", "before": "99"}):
+        assert (await member.get("feedback", **query))[0] == 403
 
 
 async def test_coordinator_of_a_cannot_reach_branch_b(tg: FakeTelegram, bot: BotRuntime) -> None:
@@ -114,12 +119,18 @@ async def test_coordinator_of_a_cannot_reach_branch_b(tg: FakeTelegram, bot: Bot
     assert (await coord_a.get(f"activities/{made['id']}/roster"))[0] == 403
     assert (await coord_a.post(f"activities/{made['id']}", {"title": "taken"}))[0] == 403
     assert (await coord_a.post(f"activities/{made['id']}/checkin/{ids['mb']}"))[0] == 403
+    assert (await coord_a.post(f"activities/{made['id']}/checkin/{ids['mb']}", {"confirm": True}))[0] == 403
+    assert (await coord_a.post(f"activities/{made['id']}/export"))[0] == 403
     # feedback: B's item is not on A's board and cannot be answered by A
     db = db_of(bot)
     item = await _feedback(db, ids["mb"], ids["b"], bot)
     status, board = await coord_a.get("feedback")
     assert status == 200 and board["items"] == []
     assert (await coord_a.post(f"feedback/{item}/answer", {"text": "no", "send": True}))[0] in (403, 404)
+    for action, body in (("assign", {}), ("note", {"text": "mine now"}), ("answer", {"text": "preview?"})):
+        assert (await coord_a.post(f"feedback/{item}/{action}", body))[0] in (403, 404), action
+    for status_column in ("new", "overdue", "assigned"):
+        assert (await coord_a.get("feedback", status=status_column))[1]["items"] == []
     status, board_b = await coord_b.get("feedback")
     assert [i["id"] for i in board_b["items"]] == [item]
     # approvals of B are not A's
@@ -209,7 +220,7 @@ async def test_bad_bodies_are_refused_plainly(tg: FakeTelegram, bot: BotRuntime)
             assert resp.status == 400
         async with session.post(url, data=b"{" + b" " * 70_000 + b"}", headers=auth) as resp:
             assert resp.status == 413
-        async with session.get(f"{tg.base}/webapp/api/members", params={"page": "x"}, headers=auth) as resp:
+        async with session.get(f"{tg.base}/webapp/api/members", params={"after": "x"}, headers=auth) as resp:
             assert resp.status == 400
 
 

@@ -22,12 +22,13 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from bot.errors import Refusal
+from bot.feedback.service import MAX_ATTACHMENTS
 from bot.roles import AccessDenied, Actor
 from bot.services import Services
-from bot.webapp import views
+from bot.webapp import ledger, mine, views
 from bot.webapp.auth import validate
 
 log = logging.getLogger(__name__)
@@ -45,9 +46,11 @@ class Ctx:
     """One authenticated API call: the services, the caller, path numbers, query and body."""
 
     def __init__(self, services: Services, actor: Actor, lang: str, ids: tuple[int, ...],
-                 query: dict[str, str], body: dict[str, Any], send_file: views.SendFile | None = None) -> None:
+                 query: dict[str, str], body: dict[str, Any], send_file: views.SendFile | None = None,
+                 files: list[mine.Upload] | None = None) -> None:
         self.services, self.actor, self.lang, self.ids, self.query, self.body = services, actor, lang, ids, query, body
         self.send_file = send_file
+        self.files = files or []
 
 
 def _routes() -> list[tuple[str, re.Pattern[str], Call]]:
@@ -56,7 +59,7 @@ def _routes() -> list[tuple[str, re.Pattern[str], Call]]:
         ("GET", r"me", lambda c: s.me(c.services, c.actor, c.lang)),
         ("GET", r"members", lambda c: s.members(c.services, c.actor, c.query, c.lang)),
         ("GET", r"members/(\d+)", lambda c: s.member_card(c.services, c.actor, c.ids[0], c.lang)),
-        ("GET", r"approvals", lambda c: s.approvals(c.services, c.actor)),
+        ("GET", r"approvals", lambda c: s.approvals(c.services, c.actor, c.query)),
         ("POST", r"approvals/(\d+)/(\d+)", lambda c: s.decide(
             c.services, c.actor, c.ids[0], c.ids[1], bool(c.body.get("approve")), c.body.get("reason") or None)),
         ("GET", r"activities", lambda c: s.activities(c.services, c.actor, c.query)),
@@ -65,15 +68,22 @@ def _routes() -> list[tuple[str, re.Pattern[str], Call]]:
         ("GET", r"activities/(\d+)/roster", lambda c: s.roster(c.services, c.actor, c.ids[0], c.lang)),
         ("POST", r"activities/(\d+)/export", lambda c: s.export_roster(c.services, c.actor, c.ids[0], c.lang,
                                                                        c.send_file)),
-        ("POST", r"activities/(\d+)/checkin/(\d+)", lambda c: s.check_in(c.services, c.actor, c.ids[0], c.ids[1])),
-        ("GET", r"ledger", lambda c: s.ledger(c.services, c.actor, c.query, c.lang)),
+        ("POST", r"activities/(\d+)/checkin/(\d+)", lambda c: s.check_in(c.services, c.actor, c.ids[0], c.ids[1],
+                                                                                    c.body)),
+        ("GET", r"ledger", lambda c: ledger.ledger(c.services, c.actor, c.query, c.lang)),
+        ("POST", r"ledger/export", lambda c: ledger.export(c.services, c.actor, c.lang, c.send_file)),
+        ("POST", r"ledger/summary", lambda c: ledger.summary(
+            c.services, c.actor, {"period": str(c.body.get("period") or "")}, c.lang, c.send_file)),
         ("GET", r"notices", lambda c: s.notices(c.services, c.actor, c.query)),
         ("GET", r"notices/(\d+)", lambda c: s.notice(c.services, c.actor, c.ids[0], c.query)),
         ("POST", r"notices/(\d+)/nudge", lambda c: s.nudge(c.services, c.actor, c.ids[0])),
         ("POST", r"notices/audience", lambda c: s.audience(c.services, c.actor, c.body)),
         ("POST", r"notices", lambda c: s.compose(c.services, c.actor, c.body, c.lang)),
-        ("GET", r"mine/feedback", lambda c: s.my_feedback(c.services, c.actor)),
-        ("POST", r"mine/feedback", lambda c: s.submit_feedback(c.services, c.actor, c.body)),
+        ("GET", r"mine/feedback", lambda c: mine.my_feedback(c.services, c.actor)),
+        ("POST", r"mine/feedback", lambda c: mine.submit_feedback(c.services, c.actor, c.body, c.files, c.send_file,
+                                                                  c.lang)),
+        ("GET", r"mine/profile", lambda c: mine.profile(c.services, c.actor, c.lang)),
+        ("POST", r"mine/profile", lambda c: mine.save_profile(c.services, c.actor, c.body)),
         ("GET", r"feedback", lambda c: s.feedback(c.services, c.actor, c.query)),
         ("POST", r"feedback/(\d+)/(assign|note|answer)", lambda c: s.feedback_action(
             c.services, c.actor, c.ids[0], c.query["_action"], c.body)),
@@ -148,7 +158,17 @@ class WebApp:
         if actions:
             query["_action"] = actions[0]
         body: dict[str, Any] = {}
-        if request.method == "POST" and request.can_read_body:
+        files: list[mine.Upload] = []
+        if request.method == "POST" and request.content_type == "multipart/form-data":
+            if tail not in UPLOADS:
+                return _json({"error": "bad_request"}, 400)
+            try:
+                body, files = await _multipart(request)
+            except _TooLarge:
+                return _json({"error": "too_large"}, 413)
+            except ValueError:
+                return _json({"error": "bad_request"}, 400)
+        elif request.method == "POST" and request.can_read_body:
             if request.content_length is not None and request.content_length > MAX_BODY:
                 return _json({"error": "too_large"}, 413)
             try:
@@ -165,7 +185,7 @@ class WebApp:
         if shown in ("en", "zh"):
             lang = "en" if shown == "en" else "zh-Hans"
         try:
-            return _json(await call(Ctx(services, actor, lang, ids, query, body, self.send_file)))
+            return _json(await call(Ctx(services, actor, lang, ids, query, body, self.send_file, files)))
         except AccessDenied:
             return _json({"error": "forbidden"}, 403)
         except views.BadRequest as exc:
@@ -184,7 +204,42 @@ class WebApp:
             return _json({"error": "internal"}, 500)
 
 
-BAD_INPUT = frozenset({"fb.text_empty", "fb.text_too_long"})
+BAD_INPUT = frozenset({"fb.text_empty", "fb.text_too_long", "members.invalid.empty", "members.invalid.control",
+                       "members.invalid.too_long"})
+UPLOADS = frozenset({"mine/feedback"})  # the only routes taking multipart bodies (files)
+UPLOAD_MAX = 4 * mine.FILE_MAX  # a whole multipart request
+
+
+class _TooLarge(ValueError):
+    pass
+
+
+async def _multipart(request: web.Request) -> tuple[dict[str, Any], list[mine.Upload]]:
+    """Form fields and files of a multipart body, read in pieces with hard limits (the aiohttp
+    application's client_max_size does not bound a streamed body)."""
+    fields: dict[str, Any] = {}
+    files: list[mine.Upload] = []
+    total = 0
+    reader = await request.multipart()
+    while (part := await reader.next()) is not None:
+        if not isinstance(part, BodyPartReader):
+            raise ValueError("nested multipart")
+        limit = mine.FILE_MAX if part.filename else MAX_BODY
+        data = bytearray()
+        while chunk := await part.read_chunk(64 * 1024):
+            data += chunk
+            total += len(chunk)
+            if len(data) > limit or total > UPLOAD_MAX:
+                raise _TooLarge
+        if part.filename:
+            if len(files) >= MAX_ATTACHMENTS:
+                raise ValueError("too many files")
+            kind = (part.headers.get("Content-Type") or "application/octet-stream").split(";")[0].strip().lower()
+            name = re.sub(r"[^\w.\- ]", "_", part.filename)[:100] or "file"
+            files.append(mine.Upload(name, kind, bytes(data)))
+        elif part.name:
+            fields[part.name] = data.decode("utf-8", errors="strict")
+    return fields, files
 
 
 async def serve(webapp: WebApp, host: str, port: int) -> web.AppRunner:

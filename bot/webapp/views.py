@@ -10,29 +10,29 @@ from __future__ import annotations
 
 import csv
 import io
-import time
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, is_dataclass
 from datetime import date, datetime
 from typing import Any
-from weakref import WeakKeyDictionary
 
 from bot import labels
 from bot.config import Language
 from bot.dates import show
-from bot.errors import Refusal
-from bot.feedback.models import KINDS as FEEDBACK_KINDS
 from bot.feedback.models import OPEN_STATUSES
-from bot.ledger import Period, period_from_code
 from bot.notices import Draft as NoticeDraft
 from bot.notices.models import Segment
 from bot.notices.timing import parse_repeat
 from bot.roles import AccessDenied, Actor, RoleService
 from bot.services import Services
 from bot.text import export_safe
+from bot.webapp import cache
+from storage import webapp as webapp_store
 from storage.outbox import OutgoingMessage, enqueue
+from storage.timefmt import to_db
 
-PER_PAGE = 50
+PER_PAGE = 50  # rows of a table
+BOARD_PAGE = 20  # cards of a board column
 
 
 class BadRequest(ValueError):
@@ -90,6 +90,7 @@ async def me(services: Services, actor: Actor, lang: str) -> dict[str, Any]:
 
 # --- members ------------------------------------------------------------------------------------------
 async def members(services: Services, actor: Actor, q: dict[str, str], lang: str) -> dict[str, Any]:
+    """One page of the scoped directory (keyset: `after` is the last row's key), the total cached."""
     coordinator(actor)
     criteria: dict[str, Any] = {}
     if q.get("group"):
@@ -97,12 +98,36 @@ async def members(services: Services, actor: Actor, q: dict[str, str], lang: str
     for key in ("category", "expertise", "name"):
         if q.get(key):
             criteria[key] = q[key][:100]
-    page = max(0, _int(q.get("page", "0")))
-    found, total = await services.org.directory(actor, criteria, page)
+    flt = await services.org.search_filter(actor, **criteria)
+    after = _cursor(q.get("after"))
+    rows = await webapp_store.directory_page(services.db, flt, after, PER_PAGE + 1)
+    more = len(rows) > PER_PAGE
+    rows = rows[:PER_PAGE]
+    count_key = ("directory", flt.paths, tuple(sorted(criteria.items())))
+    total = await cache.of(services.db).counts.get(count_key, lambda: webapp_store.directory_count(services.db, flt))
     tr = services.catalog.for_lang(lang_of(lang))
-    return {"page": page, "total": total, "per_page": len(found) if found else 0,
+    return {"total": total, "per_page": PER_PAGE,
+            "next": _key(rows[-1].name, rows[-1].id) if more and rows else None,
             "items": [{"id": m.id, "name": m.name, "category": _label(tr, "category", m.category),
-                       "organisation": m.organisation, "expertise": list(m.expertise)} for m in found]}
+                       "organisation": m.organisation, "expertise": list(m.expertise)} for m in rows]}
+
+
+def _key(*parts: object) -> str:
+    return json.dumps(parts, ensure_ascii=False, separators=(",", ":"))
+
+
+def _cursor(text: str | None) -> Any:
+    """The key a page starts after (the previous page's `next`), or None for the first page."""
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise BadRequest("bad cursor") from exc
+    if (not isinstance(value, list) or len(value) != 2 or not isinstance(value[0], str)
+            or not isinstance(value[1], int) or isinstance(value[1], bool)):
+        raise BadRequest("bad cursor")
+    return value[0], value[1]
 
 
 async def member_card(services: Services, actor: Actor, member_id: int, lang: str) -> dict[str, Any]:
@@ -118,9 +143,25 @@ async def member_card(services: Services, actor: Actor, member_id: int, lang: st
             "groups": [g.group_name for g in groups]}
 
 
-async def approvals(services: Services, actor: Actor) -> dict[str, Any]:
+async def approvals(services: Services, actor: Actor, q: dict[str, str] | None = None) -> dict[str, Any]:
+    """One page of the join requests in scope, oldest first (keyset), and their cached total."""
     coordinator(actor)
-    return {"items": jsonable(await services.members.pending_requests(actor))}
+    after: tuple[str, int, int] | None = None
+    if q and q.get("after"):
+        try:
+            raw = json.loads(q["after"])
+            after = (str(raw[0]), int(raw[1]), int(raw[2]))
+        except (ValueError, TypeError, IndexError, KeyError) as exc:
+            raise BadRequest("bad cursor") from exc
+    paths = actor.scope.paths_or_none
+    rows = await webapp_store.pending_page(services.db, paths, after, PER_PAGE + 1)
+    more = len(rows) > PER_PAGE
+    rows = rows[:PER_PAGE]
+    total = await cache.of(services.db).counts.get(("pending", paths),
+                                                   lambda: webapp_store.pending_count(services.db, paths))
+    last = rows[-1] if rows else None
+    return {"total": total, "items": [jsonable(r) for _, r in rows],
+            "next": _key(last[0], last[1].member_id, last[1].group_id) if more and last else None}
 
 
 async def decide(services: Services, actor: Actor, member_id: int, group_id: int, approve: bool,
@@ -158,7 +199,9 @@ async def roster(services: Services, actor: Actor, activity_id: int, lang: str) 
          "checked_in": e.checked_in_at is not None} for e in entries]}
 
 
-SendFile = Callable[[int, str, bytes, str], Awaitable[None]]
+# (chat id, file name, bytes, caption, as a photo) -> (attachment type, Telegram file id): the bot sends a
+# file into someone's chat (handlers/webapp.py `file_sender`)
+SendFile = Callable[[int, str, bytes, str, bool], Awaitable[tuple[str, str]]]
 
 
 async def export_roster(services: Services, actor: Actor, activity_id: int, lang: str,
@@ -176,13 +219,19 @@ async def export_roster(services: Services, actor: Actor, activity_id: int, lang
         writer.writerow([export_safe(cell) for cell in (
             str(i), e.name, str(e.user_id or ""), labels.label(tr, "signup_status", e.status), show(e.created_at, zone),
             show(e.checked_in_at, zone) if e.checked_in_at else "")])
-    await send_file(actor.user_id, f"roster-{a.id}.csv", buffer.getvalue().encode("utf-8-sig"), a.title)
+    await send_file(actor.user_id, f"roster-{a.id}.csv", buffer.getvalue().encode("utf-8-sig"), a.title, False)
     return {"sent": True, "rows": len(entries)}
 
 
-async def check_in(services: Services, actor: Actor, activity_id: int, member_id: int) -> dict[str, Any]:
-    result = await services.activities.mark_attended(actor, activity_id, member_id)
-    return {"done": result.code}
+async def check_in(services: Services, actor: Actor, activity_id: int, member_id: int,
+                   body: dict[str, Any]) -> dict[str, Any]:
+    """The roster's check-in toggle, the chat's rule (`toggle_attended`): a tap marks (inside the
+    check-in window, else only with `confirm`), a tap on a checked-in member undoes it."""
+    result = await services.activities.toggle_attended(actor, activity_id, member_id,
+                                                       outside_window=bool(body.get("confirm")))
+    opens = result.extra.get("opens")
+    return {"done": result.code, "checked_in": result.code == "marked"} | (
+        {"opens": opens.isoformat()} if isinstance(opens, datetime) else {})
 
 
 def _when(text: Any) -> datetime:
@@ -228,80 +277,30 @@ async def edit_activity(services: Services, actor: Actor, activity_id: int, body
     return {"done": result.code, "told": result.extra.get("told", 0)}
 
 
-# --- ledger ---------------------------------------------------------------------------------------------
-def _period(services: Services, code: str | None) -> Period:
-    if not code:
-        return services.ledger.this_year()
-    try:
-        return period_from_code(code, services.ledger.zone)
-    except Refusal as exc:
-        raise BadRequest("bad period") from exc
-
-
-LEDGER_FRESH_S = 30.0  # the workspace's charts may be this old; the chat's /stats is always live
-# per database (weakly held: a closed runtime's entries go with it), then (scope, period)
-_ledger_cache: WeakKeyDictionary[object, dict[tuple[object, ...], tuple[float, Any]]] = WeakKeyDictionary()
-
-
-async def _stats(services: Services, actor: Actor, period: Period) -> Any:
-    """The ledger's figures for (scope, period), computed at most every LEDGER_FRESH_S per service."""
-    cache = _ledger_cache.setdefault(services.db, {})
-    key = (actor.scope, period.code)
-    now = time.monotonic()
-    hit = cache.get(key)
-    if hit is not None and now - hit[0] < LEDGER_FRESH_S:
-        return hit[1]
-    stats = await services.ledger.stats(actor.scope, period)
-    if len(cache) > 256:
-        cache.clear()
-    cache[key] = (now, stats)
-    return stats
-
-
-async def ledger(services: Services, actor: Actor, q: dict[str, str], lang: str) -> dict[str, Any]:
-    coordinator(actor)
-    period = _period(services, q.get("period"))
-    stats = await _stats(services, actor, period)
-    tr = services.catalog.for_lang(lang_of(lang))
-    m = stats.members
-    return {
-        "period": {"code": period.code, "first": period.first.isoformat(), "last": period.last.isoformat()},
-        "periods": {"month": services.ledger.this_month().code, "year": services.ledger.this_year().code},
-        "members": {"total": m.total, "active": m.active, "pending_approvals": m.pending_approvals,
-                    "joined": m.joined_in_period, "stale": m.stale_profiles, "unreachable": m.unreachable},
-        "by_category": [{"key": c.category, "label": _label(tr, "category", c.category) or "—",
-                         "active": c.active, "pending": c.pending} for c in m.by_category],
-        "by_group": [{"id": g.group_id, "name": g.name, "active": g.active, "pending": g.pending}
-                     for g in m.by_group],
-        "activities": {"held": stats.activities.held, "signups": stats.activities.signups,
-                       "attended": stats.activities.attended,
-                       "monthly": [[d.isoformat(), a, b] for d, a, b in stats.activities.monthly(period)]},
-        "notices": {"sent": stats.notices.sent, "recipients": stats.notices.recipients,
-                    "acknowledged": stats.notices.acknowledged},
-    }
-
-
 # --- notices --------------------------------------------------------------------------------------------
 async def notices(services: Services, actor: Actor, q: dict[str, str]) -> dict[str, Any]:
+    """One page of the notices in scope (the chat's /notices list), with their delivery and
+    acknowledgement figures counted for the page at once."""
     rows = await services.notices.listing(actor)
     page = max(0, _int(q.get("page", "0")))
+    part = rows[page * BOARD_PAGE:(page + 1) * BOARD_PAGE]
+    figures = await webapp_store.notice_figures(services.db, [row.id for row in part])
     items = []
-    for row in rows[page * PER_PAGE:(page + 1) * PER_PAGE]:
-        _, st = await services.notices.stats(actor, row.id)
+    for row in part:
+        recipients, delivered, failed, acknowledged = figures[row.id]
         items.append({"id": row.id, "text": row.text[:200], "status": row.status,
                       "due": row.next_due_at.isoformat() if row.next_due_at else None,
-                      "recipients": st.recipients, "delivered": st.delivered, "failed": st.failed,
-                      "acknowledged": st.acknowledged})
-    return {"page": page, "total": len(rows), "items": items}
+                      "recipients": recipients, "delivered": delivered, "failed": failed,
+                      "acknowledged": acknowledged})
+    return {"page": page, "total": len(rows), "per_page": BOARD_PAGE, "items": items}
 
 
 async def notice(services: Services, actor: Actor, notice_id: int, q: dict[str, str]) -> dict[str, Any]:
     row, st = await services.notices.stats(actor, notice_id)
     page = max(0, _int(q.get("page", "0")))
     pending, total = await services.notices.pending(actor, notice_id, page, PER_PAGE)
-    by_group: dict[str, int] = {}
-    for p in pending:
-        by_group[p.group_name] = by_group.get(p.group_name, 0) + 1
+    # by group over the whole notice (every page), after the service checked the scope above
+    by_group = dict(await webapp_store.not_acked_by_group(services.db, row.id))
     return {"id": row.id, "text": row.text, "status": row.status, "stats": jsonable(st),
             "pending": {"page": page, "total": total, "items": jsonable(pending), "by_group": by_group}}
 
@@ -348,22 +347,24 @@ async def compose(services: Services, actor: Actor, body: dict[str, Any], lang: 
 
 # --- feedback --------------------------------------------------------------------------------------------
 async def feedback(services: Services, actor: Actor, q: dict[str, str]) -> dict[str, Any]:
-    """One page of the board in a status column (the queue as the chat pages it)."""
+    """One page of a board column (新 / 处理中 / 已答复 / 逾期) in scope, newest first (keyset: `before`)."""
+    coordinator(actor)
     status = q.get("status") or None
-    overdue = status == "overdue"
-    page = max(0, _int(q.get("page", "0")))
-    found = await services.feedback.queue(actor, None if overdue else status, None, None, page)
-    now = services.clock.now()
-    items = []
-    for row in found.rows:
-        i, _notes = await services.feedback.view(actor, row.id)
-        late = i.status in OPEN_STATUSES and i.due_at < now
-        if overdue and not late:
-            continue
-        items.append({"id": i.id, "ref": i.ref, "kind": i.kind, "body": i.body[:300], "status": i.status,
-                      "overdue": late, "author": None if i.anonymous else i.author_name,
-                      "assignee": i.assignee_user_id, "groups": list(i.group_names), "answer": i.answer})
-    return {"page": found.page, "pages": found.pages, "total": found.total, "items": items}
+    overdue_at = to_db(services.clock.now()) if status == "overdue" else None
+    before = _int(q["before"]) if q.get("before") else None
+    paths, db = actor.scope.paths_or_none, services.db
+    ids = await webapp_store.board_page(db, paths, status, overdue_at, OPEN_STATUSES, before, BOARD_PAGE + 1)
+    more = len(ids) > BOARD_PAGE
+    ids = ids[:BOARD_PAGE]
+    total = await cache.of(db).counts.get(
+        ("board", paths, status), lambda: webapp_store.board_count(db, paths, status, overdue_at, OPEN_STATUSES))
+    now = to_db(services.clock.now())
+    items = [{"id": i.id, "ref": i.ref, "kind": i.kind, "body": i.body[:300], "status": i.status,
+              "overdue": i.status in OPEN_STATUSES and i.due_at < now,
+              "author": i.author_name, "assignee": i.assignee_user_id, "groups": list(i.group_names),
+              "answer": i.answer, "attachments": i.attachments}
+             for i in await webapp_store.board_cards(db, ids)]  # in scope: the page's query applied it
+    return {"total": total, "next": ids[-1] if more and ids else None, "items": items}
 
 
 async def feedback_action(services: Services, actor: Actor, item_id: int, action: str,
@@ -386,22 +387,6 @@ async def feedback_action(services: Services, actor: Actor, item_id: int, action
                        text=item.body[:200], answer=item.answer or "")
         return {"ref": item.ref, "status": item.status}
     raise BadRequest("unknown action")
-
-
-# --- a member's own feedback (the chat's /feedback as a form) -----------------------------------------------
-async def my_feedback(services: Services, actor: Actor) -> dict[str, Any]:
-    items = await services.feedback.mine(actor)
-    return {"remaining_today": await services.feedback.remaining_today(actor),
-            "items": [{"id": i.id, "ref": i.ref, "kind": i.kind, "status": i.status, "body": i.body[:300],
-                       "answer": i.answer} for i in items]}
-
-
-async def submit_feedback(services: Services, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
-    kind = str(body.get("kind", "suggestion"))
-    if kind not in FEEDBACK_KINDS:
-        raise BadRequest("unknown kind")
-    created = await services.feedback.submit(actor, kind, str(body.get("text", "")), bool(body.get("anonymous")), [])
-    return {"ref": created.ref}
 
 
 def _int(text: str | None) -> int:

@@ -24,7 +24,7 @@ from bot.i18n import Markup, Translator
 from bot.labels import label
 from bot.members.rules import namesake_hint
 from bot.roles import AccessDenied
-from handlers import common
+from handlers import common, webapp
 from handlers import keyboards as kb
 from handlers.activities.common import number, page_line, pager, private_chat, refusal_text, tell_refusal
 from handlers.base import actor, answer, edit_or_reply, refuse, reply, send_direct, translator, user_id_of
@@ -66,6 +66,7 @@ async def show_manage(update: Update, context: Ctx, page_no: int, *, edit: bool)
     page = kb.page_of(activities, page_no, MANAGE_PAGE)
     rows = [[kb.button(_manage_item(tr, a), cb.ROSTER.data(id=a.id))] for a in page.items]
     rows.append(pager(tr, cb.MANAGE_PAGE, page.page, page.pages))
+    rows += webapp.desk_rows(context.services, tr, "activities", update)  # the Mini App (issue #20)
     text = tr.join([tr("act.manage.header"), *page_line(tr, page)])
     await (edit_or_reply if edit else reply)(update, text, kb.inline(rows))
 

@@ -23,6 +23,7 @@ from bot.labels import label
 from bot.roles import AccessDenied
 from bot.text import MESSAGE_LIMIT, export_safe, truncate_html
 from handlers import keyboards as kb
+from handlers import webapp
 from handlers.base import actor, answer, edit_or_reply, refuse, send_direct, translator
 from handlers.buttons import press
 
@@ -96,6 +97,7 @@ async def show_queue(update: Update, context: Ctx, status: str, kind: str, group
         pager.append(kb.button(str(tr("fb.next")), _queue(status, kind, group, result.page + 1)))
     rows.append(pager)
     rows.append([kb.button(str(tr("fb.export")), cb.EXPORT.data())])
+    rows += webapp.desk_rows(context.services, tr, "feedback", update)  # the Mini App (issue #20)
     title = tr("fb.queue_title", count=result.total) if result.rows else tr("fb.queue_empty")
     await edit_or_reply(update, title, kb.inline(rows))
 

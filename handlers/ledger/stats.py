@@ -15,6 +15,7 @@ from bot.ledger.callbacks import CHARTS, STATS
 from bot.ledger.models import FEEDBACK_KIND, Stats, Text, median_hours, shown
 from bot.ledger.periods import Period, parse_period
 from bot.roles import Actor
+from handlers import webapp
 from handlers.base import answer, edit_or_reply, reply, send_direct, translator
 from handlers.ledger.shared import capped, coordinator, join_within, period_keyboard, period_press
 
@@ -99,7 +100,8 @@ async def send_stats(update: Update, context: Ctx, who: Actor, period: Period, t
     ledger = context.services.ledger
     stats = await ledger.stats(who.scope, period)
     text = render_stats(tr, stats, context.services.settings.profile_refresh_days)
-    await edit_or_reply(update, text, period_keyboard(tr, STATS, period, ledger.this_month(), ledger.this_year()))
+    keyboard = period_keyboard(tr, STATS, period, ledger.this_month(), ledger.this_year())
+    await edit_or_reply(update, text, webapp.with_desk(keyboard, context.services, tr, "ledger", update))
 
 
 async def stats_button(update: Update, context: Ctx) -> None:

@@ -18,6 +18,7 @@ from bot.notices import NoticeRow
 from bot.notices import callbacks as cb
 from bot.roles import AccessDenied, Actor
 from handlers import keyboards as kb
+from handlers import webapp
 from handlers.base import answer, edit_or_reply, refuse, translator, with_retry_after
 from handlers.buttons import press
 from handlers.notices.common import coordinator, local, plain, status_label
@@ -98,6 +99,7 @@ async def _view_content(
         [kb.button(tr("notice.btn.refresh"), cb.VIEW.data(id=row.id)),
          kb.button(tr("notice.btn.who"), cb.WHO_HAS_NOT.data(id=row.id, page=0))],
         [kb.button(tr("notice.btn.nudge_now"), cb.NUDGE.data(id=row.id))] if row.status == "sent" else [],
+        *webapp.desk_rows(context.services, tr, f"notices/{row.id}"),  # the Mini App (issue #20)
         [back],
     ])
 

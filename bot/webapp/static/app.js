@@ -4,20 +4,23 @@
 "use strict";
 (function () {
   const T = {
-    zh: {ledger: "台账", notices: "通知", activities: "活动", feedback: "反馈", members: "成员",
-      total: "成员总数", active: "在册", pending: "待审批", joined: "本期新增", held: "已办活动", sent: "已发通知",
-      byCategory: "按类别", byGroup: "按组织", compose: "发通知", audience: "受众", everyone: "全部成员",
-      recipients: "收件人", text: "内容", when: "定时发送（可选）", repeat: "重复（可选，如 每周一 09:00 至 2027-06-30）",
+    zh: {ledger: "台账", notices: "通知", activities: "活动", feedback: "反馈", members: "会员",
+      total: "会员总数", active: "在册", pending: "待审核", joined: "本期新增", held: "已办活动", sent: "已发通知",
+      byCategory: "按类别", byGroup: "按组织", compose: "发通知", audience: "接收范围", everyone: "全部会员",
+      recipients: "接收人", text: "内容", when: "定时发送（可选）", repeat: "重复（可选，如 每周一 09:00 至 2027-06-30）",
       preview: "预览", send: "发送", delivered: "已送达", acked: "已确认", notAcked: "未确认", nudge: "提醒未确认者",
       create: "新建活动", title: "标题", place: "地点", starts: "开始", ends: "结束", deadline: "报名截止",
       capacity: "名额（可选）", groups: "面向组织", save: "保存", roster: "名单", search: "搜索", checkin: "签到",
-      checked: "已签到", s_new: "新", s_assigned: "已分派", s_in_progress: "处理中", s_answered: "已答复", s_closed: "已关闭",
+      checked: "已签到", s_new: "待处理", s_assigned: "已分派", s_in_progress: "处理中", s_answered: "已答复", s_closed: "已关闭",
       overdue: "逾期", assignMe: "分派给我", note: "备注", answer: "答复", group: "组织", category: "类别",
-      expertise: "专长", name: "姓名", filter: "筛选", approvals: "待审批申请", approve: "批准", reject: "拒绝",
+      expertise: "专长", name: "姓名", filter: "筛选", approvals: "待审核申请", approve: "通过", reject: "不通过",
       back: "返回", more: "更多", none: "暂无", forbidden: "无权访问", error: "出错了", done: "完成",
       st_sent: "已发送", st_scheduled: "已定时", st_recurring: "重复", st_cancelled: "已取消", st_published: "报名中",
       st_closed: "已截止", edit: "编辑", all: "全部", signedIn: "登录信息无效，请从 Telegram 重新打开", year: "本年", month: "本月", export: "导出", exported: "名单已发送到您的聊天", myFeedback: "我的反馈", kind: "类型",
-      k_suggestion: "建议", k_need: "需求", k_complaint: "投诉", k_other: "其他", anonymous: "匿名", remaining: "今日还可提交"},
+      k_suggestion: "建议", k_need: "需求", k_complaint: "投诉", k_other: "其他", anonymous: "匿名", remaining: "今日还可提交",
+      myProfile: "我的资料", organisation: "单位", position: "职务", expertiseNote: "专长补充", interests: "兴趣", phone: "手机",
+      phoneHint: "手机号请在聊天中用 /profile 分享联系人修改", profileSaved: "资料已保存", attachments: "附件（照片或文件）", tooLarge: "文件太大", tooMany: "附件太多",
+      windowOpens: "签到窗口开放于", anyway: "仍要签到", workbook: "导出台账（Excel）", summaryPdf: "工作总结（PDF）", sentToChat: "已发送到您与机器人的聊天：", working: "正在生成…"},
     en: {ledger: "Ledger", notices: "Notices", activities: "Activities", feedback: "Feedback", members: "Members",
       total: "Members", active: "Active", pending: "Pending", joined: "Joined", held: "Activities held", sent: "Notices sent",
       byCategory: "By category", byGroup: "By group", compose: "Compose", audience: "Audience", everyone: "All members",
@@ -31,7 +34,10 @@
       back: "Back", more: "More", none: "Nothing yet", forbidden: "Not allowed", error: "Something went wrong", done: "Done",
       st_sent: "sent", st_scheduled: "scheduled", st_recurring: "recurring", st_cancelled: "cancelled", st_published: "open",
       st_closed: "closed", edit: "Edit", all: "All", signedIn: "Sign-in data invalid: open again from Telegram", year: "This year", month: "This month", export: "Export", exported: "The roster was sent to your chat", myFeedback: "My feedback", kind: "Kind",
-      k_suggestion: "Suggestion", k_need: "Need", k_complaint: "Complaint", k_other: "Other", anonymous: "Anonymous", remaining: "Left today"}
+      k_suggestion: "Suggestion", k_need: "Need", k_complaint: "Complaint", k_other: "Other", anonymous: "Anonymous", remaining: "Left today",
+      myProfile: "My profile", organisation: "Organisation", position: "Position", expertiseNote: "More about your expertise", interests: "Interests", phone: "Phone",
+      phoneHint: "change it in the chat with /profile (share your contact)", profileSaved: "Profile saved", attachments: "Attachments (photos or files)", tooLarge: "File too large", tooMany: "Too many attachments",
+      windowOpens: "Check-in opens", anyway: "Check in anyway", workbook: "Export ledger (Excel)", summaryPdf: "Work summary (PDF)", sentToChat: "Sent to your chat with the bot: ", working: "Preparing…"}
   };
   const VIEWS = ["ledger", "notices", "activities", "feedback", "members"];
 
@@ -59,14 +65,22 @@
   const view = $("#view");
   let me = null, current = "ledger", charts = [];
 
+  // The button of an action is held (disabled) while its request runs: a double tap sends it once.
+  let pressed = null;
+  document.addEventListener("click", (e) => { pressed = e.target.closest ? e.target.closest("button") : null; }, true);
   async function api(path, body, query) {
-    const q = "?" + new URLSearchParams(Object.assign({ui: lang}, query || {})).toString();
-    const r = await fetch("api/" + path + q, {method: body ? "POST" : "GET", headers: {"Authorization": "tma " + initData,
-      "Content-Type": "application/json"}, body: body ? JSON.stringify(body) : undefined});
-    if (r.status === 401) { view.innerHTML = `<p class="muted">${t("signedIn")}</p>`; throw new Error("401"); }
-    const data = r.headers.get("content-type", "").includes("json") ? await r.json() : {};
-    if (!r.ok) { toast(data.text || (r.status === 403 ? t("forbidden") : t("error"))); throw new Error(String(r.status)); }
-    return data;
+    const held = body && pressed && pressed.isConnected && !pressed.disabled ? pressed : null;
+    pressed = null;
+    if (held) held.disabled = true;
+    try {
+      const q = "?" + new URLSearchParams(Object.assign({ui: lang}, query || {})).toString();
+      const r = await fetch("api/" + path + q, {method: body ? "POST" : "GET", headers: {"Authorization": "tma " + initData,
+        "Content-Type": "application/json"}, body: body ? JSON.stringify(body) : undefined});
+      if (r.status === 401) { view.innerHTML = `<p class="muted">${t("signedIn")}</p>`; throw new Error("401"); }
+      const data = r.headers.get("content-type", "").includes("json") ? await r.json() : {};
+      if (!r.ok) { toast(data.text || (r.status === 403 ? t("forbidden") : t("error"))); throw new Error(String(r.status)); }
+      return data;
+    } finally { if (held) held.disabled = false; }
   }
   function toast(text) { const el = $("#toast"); el.textContent = text; el.hidden = false; clearTimeout(toast.h); toast.h = setTimeout(() => { el.hidden = true; }, 2500); }
   const iso = (v) => (v ? new Date(v).toISOString() : null);
@@ -93,8 +107,17 @@
       <select id="period" aria-label="period">${[["year", t("year")], ["month", t("month")]].map(([k, l]) => `<option value="${d.periods[k]}" ${d.periods[k] === d.period.code ? "selected" : ""}>${l}</option>`).join("")}</select></div>
       <div class="kpis">${[["total", d.members.total], ["active", d.members.active], ["pending", d.members.pending_approvals],
         ["joined", d.members.joined], ["held", d.activities.held], ["sent", d.notices.sent]].map(([k, n]) => `<div class="kpi"><b>${n}</b><span>${t(k)}</span></div>`).join("")}</div>
+      <div class="row"><button class="ghost" id="xlsx">${t("workbook")}</button><button class="ghost" id="pdf">${t("summaryPdf")}</button></div>
+      <p id="sent" class="muted" role="status"></p>
       <h2>${t("byCategory")}</h2><div id="c1" class="chart"></div><h2>${t("byGroup")}</h2><div id="c2" class="chart"></div>`;
     $("#period").onchange = () => show("ledger", {period: $("#period").value});
+    const send = (btn, path, body) => async () => {
+      btn.disabled = true; $("#sent").textContent = t("working");
+      try { const r = await api(path, body); $("#sent").textContent = t("sentToChat") + r.file; }
+      catch (e) { $("#sent").textContent = ""; } finally { btn.disabled = false; }
+    };
+    $("#xlsx").onclick = send($("#xlsx"), "ledger/export", {});
+    $("#pdf").onclick = send($("#pdf"), "ledger/summary", {period: d.period.code});
     $("#period").style.width = "auto";
     if (!window.echarts) return;
     const base = {backgroundColor: "transparent", textStyle: {color: getComputedStyle(document.body).color}};
@@ -114,11 +137,14 @@
   async function notices(arg) {
     if (arg && arg.id) return notice(arg.id);
     if (arg && arg.compose) return compose();
-    const d = await api("notices");
+    const page = (arg && arg.page) || 0;
+    const d = await api("notices", null, {page: String(page)});
     view.innerHTML = `<div class="row"><h2 style="flex:1">${t("notices")}</h2><button class="act" id="new">${t("compose")}</button></div>` +
       (d.items.length ? d.items.map((n) => `<div class="card" data-id="${n.id}"><div>${esc(n.text)}</div>
         <div class="meta">#${n.id} · ${t("st_" + n.status)} · ${n.delivered}/${n.recipients} ${t("delivered")} · ${n.acknowledged} ${t("acked")}</div>
-        <div class="bar"><i style="width:${pct(n.acknowledged, n.recipients)}%"></i></div></div>`).join("") : `<p class="muted">${t("none")}</p>`);
+        <div class="bar"><i style="width:${pct(n.acknowledged, n.recipients)}%"></i></div></div>`).join("") : `<p class="muted">${t("none")}</p>`) +
+      (d.total > d.per_page ? `<div class="row"><button class="ghost" id="prev" ${page ? "" : "disabled"}>‹</button><span class="muted">${page + 1}/${Math.ceil(d.total / d.per_page)}</span><button class="ghost" id="next" ${(page + 1) * d.per_page < d.total ? "" : "disabled"}>›</button></div>` : "");
+    if (d.total > d.per_page) { $("#prev").onclick = () => show("notices", {page: page - 1}); $("#next").onclick = () => show("notices", {page: page + 1}); }
     $("#new").onclick = () => show("notices", {compose: true});
     view.querySelectorAll(".card").forEach((el) => { el.onclick = () => show("notices", {id: el.dataset.id}); });
   }
@@ -188,29 +214,47 @@
       }
     };
   }
+  const mark = (member, on) => (on ? `<button class="ghost on" data-m="${member}" aria-pressed="true">✓ ${t("checked")}</button>`
+    : `<button class="ghost" data-m="${member}" aria-pressed="false">${t("checkin")}</button>`);
   async function roster(id) {
     const d = await api("activities/" + id + "/roster");
     view.innerHTML = `<button class="ghost" id="back">${t("back")}</button> <button class="ghost" id="edit">${t("edit")}</button> <button class="ghost" id="export">${t("export")}</button>
       <h2>${esc(d.activity.title)}</h2><div class="meta">${local(d.activity.starts_at)} · ${esc(d.activity.place)}</div>
       <label for="q">${t("search")}</label><input id="q" type="search">
       <table id="ro">${d.items.map((e) => `<tr data-name="${esc((e.name || "").toLowerCase())}"><td>${esc(e.name)}</td><td class="muted">${esc(e.status_label || e.status)}</td>
-        <td>${e.checked_in ? `✓ ${t("checked")}` : `<button class="ghost" data-m="${e.member_id}">${t("checkin")}</button>`}</td></tr>`).join("")}</table>`;
+        <td>${mark(e.member_id, e.checked_in)}</td></tr>`).join("")}</table>`;
     $("#back").onclick = () => show("activities");
     $("#edit").onclick = () => show("activities", {form: id});
     $("#export").onclick = async () => { await api("activities/" + id + "/export", {}); toast(t("exported")); };
     $("#q").oninput = () => { const q = $("#q").value.toLowerCase(); view.querySelectorAll("#ro tr").forEach((r) => { r.hidden = !r.dataset.name.includes(q); }); };
-    view.querySelectorAll("button[data-m]").forEach((b) => { b.onclick = async () => { await api(`activities/${id}/checkin/${b.dataset.m}`, {}); b.parentElement.textContent = "✓ " + t("checked"); }; });
+    // One toggle per row, as in the chat: a tap checks in (in the check-in window; outside it only
+    // after "check in anyway"), a tap on a checked-in member undoes it.
+    const toggle = async (cell, member, confirm) => {
+      const r = await api(`activities/${id}/checkin/${member}`, confirm ? {confirm: true} : {});
+      if (r.done === "outside_window") {
+        cell.innerHTML = `<span class="muted">${t("windowOpens")} ${local(r.opens)}</span> <button class="act" data-anyway>${t("anyway")}</button>`;
+        $("[data-anyway]", cell).onclick = () => toggle(cell, member, true);
+        return;
+      }
+      cell.innerHTML = mark(member, r.checked_in); bind(cell);
+    };
+    const bind = (el) => el.querySelectorAll("button[data-m]").forEach((b) => { b.onclick = () => toggle(b.parentElement, b.dataset.m, false); });
+    bind(view);
   }
 
   // --- 反馈 --------------------------------------------------------------------------------------------
   async function feedback(arg) {
     const status = (arg && arg.status) || "new";
-    const d = await api("feedback", null, {status});
+    const trail = (arg && arg.trail) || [];  // the `before` keys of the pages so far (server-side paging)
+    const d = await api("feedback", null, trail.length ? {status, before: trail[trail.length - 1]} : {status});
     view.innerHTML = `<div class="subtabs">${["new", "assigned", "in_progress", "answered", "overdue"].map((s) => `<button data-s="${s}" class="${s === status ? "on" : ""}">${t(s === "overdue" ? "overdue" : "s_" + s)}</button>`).join("")}</div>` +
-      (d.items.length ? d.items.map((i) => `<div class="card" data-id="${i.id}"><b>${esc(i.ref)}</b> <span class="meta">${t("s_" + i.status)}${i.overdue ? " · " + t("overdue") : ""} · ${esc(i.groups.join(", "))}</span>
+      (d.items.length ? d.items.map((i) => `<div class="card" data-id="${i.id}"><b>${esc(i.ref)}</b> <span class="meta">${t("s_" + i.status)}${i.overdue ? " · " + t("overdue") : ""} · ${esc(i.groups.join(", "))}${i.attachments ? ` · 📎 ${i.attachments}` : ""}</span>
         <div>${esc(i.body)}</div>${i.answer ? `<div class="preview">${esc(i.answer)}</div>` : ""}
         <div class="row" style="margin-top:6px"><button class="ghost" data-a="assign">${t("assignMe")}</button><button class="ghost" data-a="note">${t("note")}</button><button class="ghost" data-a="answer">${t("answer")}</button></div>
-        <div class="box"></div></div>`).join("") : `<p class="muted">${t("none")}</p>`);
+        <div class="box"></div></div>`).join("") : `<p class="muted">${t("none")}</p>`) +
+      `<div class="row"><span class="muted">${d.total}</span><button class="ghost" id="prev" ${trail.length ? "" : "disabled"}>‹</button><button class="ghost" id="next" ${d.next ? "" : "disabled"}>›</button></div>`;
+    $("#prev").onclick = () => show("feedback", {status, trail: trail.slice(0, -1)});
+    $("#next").onclick = () => show("feedback", {status, trail: trail.concat([d.next])});
     view.querySelectorAll(".subtabs button").forEach((b) => { b.onclick = () => show("feedback", {status: b.dataset.s}); });
     view.querySelectorAll(".card button[data-a]").forEach((b) => {
       const card = b.closest(".card"), id = card.dataset.id, a = b.dataset.a;
@@ -224,25 +268,29 @@
     });
   }
 
-  // --- 成员 --------------------------------------------------------------------------------------------
+  // --- 会员 --------------------------------------------------------------------------------------------
   async function members(arg) {
     if (arg && arg.card) return card(arg.card);
-    const f = Object.assign({group: "", category: "", expertise: "", name: "", page: "0"}, arg || {});
-    const q = {}; for (const k in f) if (f[k] !== "") q[k] = f[k];
+    const f = Object.assign({group: "", category: "", expertise: "", name: ""}, arg || {});
+    const trail = f.trail || [];  // the keys the pages so far started after (server-side keyset paging)
+    const q = {}; for (const k of ["group", "category", "expertise", "name"]) if (f[k] !== "") q[k] = f[k];
+    if (trail.length) q.after = trail[trail.length - 1];
     const [d, ap] = await Promise.all([api("members", null, q), api("approvals")]);
     view.innerHTML = `<div class="row"><select id="fg"><option value="">${t("group")}: ${t("all")}</option>${me.groups.map((g) => `<option value="${g.id}" ${String(g.id) === f.group ? "selected" : ""}>${esc(g.name)}</option>`).join("")}</select>
       <select id="fc"><option value="">${t("category")}: ${t("all")}</option>${me.categories.map((c) => `<option value="${esc(c.key)}" ${c.key === f.category ? "selected" : ""}>${esc(c.label)}</option>`).join("")}</select>
       <input id="fe" placeholder="${t("expertise")}" value="${esc(f.expertise)}"><input id="fn" placeholder="${t("name")}" value="${esc(f.name)}">
       <button class="act" id="go">${t("filter")}</button></div>
-      <p class="muted">${d.total} · ${+f.page + 1}/${Math.max(1, Math.ceil(d.total / Math.max(1, d.per_page || 1)))}</p>
+      <p class="muted" id="pages">${d.total} · ${trail.length + 1}/${Math.max(1, Math.ceil(d.total / d.per_page))}</p>
       <table>${d.items.map((m) => `<tr data-id="${m.id}"><td>${esc(m.name)}</td><td class="muted">${esc(m.category)}</td><td class="muted">${esc(m.expertise.join(", "))}</td></tr>`).join("")}</table>
-      <div class="row"><button class="ghost" id="prev" ${+f.page === 0 ? "disabled" : ""}>‹</button><button class="ghost" id="next" ${d.items.length && (+f.page + 1) * d.per_page < d.total ? "" : "disabled"}>›</button></div>
-      <h2>${t("approvals")} (${ap.items.length})</h2>${ap.items.map((r) => `<div class="card"><b>${esc(r.name)}</b> <span class="meta">${esc(r.group_name)}</span>
+      <div class="row"><button class="ghost" id="prev" ${trail.length ? "" : "disabled"}>‹</button><button class="ghost" id="next" ${d.next ? "" : "disabled"}>›</button></div>
+      <h2>${t("approvals")} (${ap.total})</h2>${ap.items.map((r) => `<div class="card"><b>${esc(r.name)}</b> <span class="meta">${esc(r.group_name)}</span>
         <div class="row"><button class="act" data-d="1" data-m="${r.member_id}" data-g="${r.group_id}">${t("approve")}</button><button class="ghost" data-d="0" data-m="${r.member_id}" data-g="${r.group_id}">${t("reject")}</button></div></div>`).join("")}`;
-    const go = (page) => show("members", {group: $("#fg").value, category: $("#fc").value, expertise: $("#fe").value.trim(), name: $("#fn").value.trim(), page: String(page)});
-    $("#go").onclick = () => go(0); $("#prev").onclick = () => go(+f.page - 1); $("#next").onclick = () => go(+f.page + 1);
+    const filters = () => ({group: $("#fg").value, category: $("#fc").value, expertise: $("#fe").value.trim(), name: $("#fn").value.trim()});
+    $("#go").onclick = () => show("members", filters());
+    $("#prev").onclick = () => show("members", Object.assign({}, f, {trail: trail.slice(0, -1)}));
+    $("#next").onclick = () => show("members", Object.assign({}, f, {trail: trail.concat([d.next])}));
     view.querySelectorAll("tr[data-id]").forEach((r) => { r.onclick = () => show("members", {card: r.dataset.id}); });
-    view.querySelectorAll("button[data-d]").forEach((b) => { b.onclick = async () => { await api(`approvals/${b.dataset.m}/${b.dataset.g}`, {approve: b.dataset.d === "1"}); toast(t("done")); go(f.page); }; });
+    view.querySelectorAll("button[data-d]").forEach((b) => { b.onclick = async () => { await api(`approvals/${b.dataset.m}/${b.dataset.g}`, {approve: b.dataset.d === "1"}); toast(t("done")); show("members", f); }; });
   }
   async function card(id) {
     const m = await api("members/" + id);
@@ -252,22 +300,70 @@
     $("#back").onclick = () => show("members");
   }
 
-  // --- a member: their own feedback (the chat's /feedback as a form) -------------------------------------
-  async function memberHome() {
-    $("#tabs").innerHTML = `<button type="button" class="on">${t("myFeedback")}</button>`;
+  // --- a member: their own profile and feedback (the chat's /profile and /feedback as forms) -----------
+  async function upload(path, form) {
+    const q = "?" + new URLSearchParams({ui: lang}).toString();
+    const r = await fetch("api/" + path + q, {method: "POST", headers: {"Authorization": "tma " + initData}, body: form});
+    const data = (r.headers.get("content-type") || "").includes("json") ? await r.json() : {};
+    if (!r.ok) { toast(data.text || (r.status === 413 ? t("tooLarge") : t("error"))); throw new Error(String(r.status)); }
+    return data;
+  }
+  async function memberHome(which) {
+    which = which || "feedback";
+    current = which;
+    $("#tabs").innerHTML = [["profile", t("myProfile")], ["feedback", t("myFeedback")]].map(([k, l]) => `<button type="button" data-m="${k}" class="${k === which ? "on" : ""}">${l}</button>`).join("");
+    $("#tabs").onclick = (e) => { const m = e.target.dataset && e.target.dataset.m; if (m) memberHome(m).catch(() => {}); };
     $("#lang").textContent = lang === "zh" ? "EN" : "中文";
-    $("#lang").onclick = () => { lang = lang === "zh" ? "en" : "zh"; localStorage.setItem("lang", lang); memberHome(); };
+    $("#lang").onclick = () => { lang = lang === "zh" ? "en" : "zh"; localStorage.setItem("lang", lang); memberHome(which).catch(() => {}); };
+    return which === "profile" ? memberProfile() : memberFeedback();
+  }
+  async function memberProfile() {
+    const p = await api("mine/profile");
+    view.dataset.view = "profile";
+    const field = (id, k, v) => `<label for="${id}">${t(k)}</label><input id="${id}" value="${esc(v || "")}">`;
+    view.innerHTML = `<h2>${t("myProfile")}</h2>${field("pn", "name", p.name)}
+      <label for="pc">${t("category")}</label><select id="pc">${p.categories.map((c) => `<option value="${esc(c.key)}" ${c.key === p.category ? "selected" : ""}>${esc(c.label)}</option>`).join("")}</select>
+      ${field("po", "organisation", p.organisation)}${field("pp", "position", p.position)}
+      <label>${t("expertise")}</label><div class="chips">${p.expertise_tags.map((e) => `<label><input type="checkbox" name="x" value="${esc(e.key)}" ${p.expertise.includes(e.key) ? "checked" : ""}>${esc(e.label)}</label>`).join("")}</div>
+      ${field("pe", "expertiseNote", p.expertise_note)}${field("pi", "interests", p.interests)}
+      <p class="muted">${t("phone")}: ${esc(p.phone || "—")} · ${t("phoneHint")}</p>
+      <p><button class="act" id="ps">${t("save")}</button></p><p id="saved" class="muted" role="status"></p>`;
+    $("#ps").onclick = async () => {
+      await api("mine/profile", {name: $("#pn").value, category: $("#pc").value, organisation: $("#po").value, position: $("#pp").value,
+        expertise: [...view.querySelectorAll("input[name=x]:checked")].map((i) => i.value), expertise_note: $("#pe").value, interests: $("#pi").value});
+      $("#saved").textContent = t("profileSaved"); toast(t("profileSaved"));
+    };
+  }
+  async function memberFeedback() {
     const d = await api("mine/feedback");
     view.dataset.view = "mine";
     view.innerHTML = `<h2>${t("myFeedback")}</h2><label for="fk">${t("kind")}</label><select id="fk">${["suggestion", "need", "complaint", "other"].map((k) => `<option value="${k}">${t("k_" + k)}</option>`).join("")}</select>
       <label for="ft">${t("text")}</label><textarea id="ft" rows="5"></textarea>
+      <label for="ff">${t("attachments")} (≤ ${d.max_files})</label><input id="ff" type="file" multiple accept="image/*,application/pdf,.doc,.docx,.xls,.xlsx,.txt">
       <label style="display:flex;gap:6px;align-items:center"><input id="fa" type="checkbox" style="width:auto">${t("anonymous")}</label>
       <p><button class="act" id="fs">${t("send")}</button> <span class="muted">${t("remaining")}: ${d.remaining_today}</span></p>
       ${d.items.map((i) => `<div class="card"><b>${esc(i.ref)}</b> <span class="meta">${t("s_" + i.status)}</span><div>${esc(i.body)}</div>${i.answer ? `<div class="preview">${esc(i.answer)}</div>` : ""}</div>`).join("")}`;
-    $("#fs").onclick = async () => { const r = await api("mine/feedback", {kind: $("#fk").value, text: $("#ft").value, anonymous: $("#fa").checked}); toast(`${t("done")}: ${r.ref}`); memberHome(); };
+    $("#fs").onclick = async () => {
+      const files = [...$("#ff").files];
+      if (files.length > d.max_files) { toast(t("tooMany")); return; }
+      $("#fs").disabled = true;
+      try {
+        let r;
+        if (files.length) {
+          const form = new FormData();
+          form.append("kind", $("#fk").value); form.append("text", $("#ft").value); form.append("anonymous", $("#fa").checked ? "1" : "0");
+          files.forEach((f) => form.append("file", f, f.name));
+          r = await upload("mine/feedback", form);
+        } else {
+          r = await api("mine/feedback", {kind: $("#fk").value, text: $("#ft").value, anonymous: $("#fa").checked});
+        }
+        toast(`${t("done")}: ${r.ref}`); memberHome("feedback").catch(() => {});
+      } finally { $("#fs").disabled = false; }
+    };
   }
 
-  api("me").then((d) => { me = d; if (d.role === "member") { memberHome().catch(() => {}); return; }
-    if (d.role !== "coordinator" && d.role !== "owner") { tabs(); view.innerHTML = `<p class="muted">${t("forbidden")}</p>`; return; } const start = new URLSearchParams(location.search).get("view"); show(VIEWS.includes(start) ? start : "ledger"); }).catch(() => {});
+  api("me").then((d) => { me = d; if (d.role === "member") { memberHome(new URLSearchParams(location.search).get("view") === "profile" ? "profile" : "feedback").catch(() => {}); return; }
+    if (d.role !== "coordinator" && d.role !== "owner") { tabs(); view.innerHTML = `<p class="muted">${t("forbidden")}</p>`; return; } const params = new URLSearchParams(location.search), start = params.get("view"), id = params.get("id");
+    if (VIEWS.includes(start)) show(start, /^\d+$/.test(id || "") ? (start === "activities" ? {roster: id} : {id}) : undefined); else show("ledger"); }).catch(() => {});
   tabs();
 })();
