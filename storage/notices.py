@@ -161,20 +161,25 @@ async def drop_finished_nudges(tx: Tx, notice_id: int) -> None:
     )
 
 
-async def ack(tx: Tx, notice_id: int, user_id: int, now: datetime) -> str:
-    """'ok', 'already' or 'not_recipient' (a forged or foreign notice id)."""
+async def ack(tx: Tx, notice_id: int, user_id: int, now: datetime) -> tuple[str, datetime | None]:
+    """'ok', 'already' or 'not_recipient' (a forged or foreign notice id), and when the member
+    acknowledged (the stored moment: a second tap keeps the first)."""
     row = await tx.fetchone(
         "SELECT member_id FROM outbox WHERE kind = 'notice' AND ref_id = ? AND chat_id = ? AND member_id IS NOT NULL",
         (notice_id, user_id),
     )
     if row is None:
-        return "not_recipient"
+        return "not_recipient", None
+    member_id = int(row["member_id"])
     changed = await tx.execute(
         "INSERT INTO notice_acks (notice_id, member_id, at) VALUES (?, ?, ?)"
         " ON CONFLICT (notice_id, member_id) DO NOTHING",
-        (notice_id, int(row["member_id"]), to_db(now)),
+        (notice_id, member_id, to_db(now)),
     )
-    return "ok" if changed == 1 else "already"
+    if changed == 1:
+        return "ok", now
+    at = await tx.fetchval("SELECT at FROM notice_acks WHERE notice_id = ? AND member_id = ?", (notice_id, member_id))
+    return "already", None if at is None else from_db(str(at))
 
 
 class NoticeRepo:

@@ -294,7 +294,8 @@ class NoticeService:
                                            priority=1)], now)
 
     # --- acknowledgements and nudges --------------------------------------------------------------
-    async def ack(self, user_id: int, notice_id: int) -> str:
+    async def ack(self, user_id: int, notice_id: int) -> tuple[str, datetime | None]:
+        """'ok' / 'already' / 'not_recipient', and the member's stored acknowledgement time."""
         async with self.db.transaction() as tx:
             return await store.ack(tx, notice_id, user_id, self.clock.now())
 

@@ -1,0 +1,46 @@
+"""Issue #17, notices: what a member and a coordinator see after each step, end to end."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.clock import FakeClock
+from bot.runtime import BotRuntime
+from sandbox.server import FakeTelegram
+from tests.notices_helpers import send_notice, world
+
+
+async def test_the_got_it_button_turns_into_the_acknowledgement_with_its_time(
+    tg: FakeTelegram, bot: BotRuntime, clock: FakeClock
+) -> None:
+    owner, people, _ = await world(tg, bot, 1)
+    await send_notice(owner, "Please confirm")
+    got = await people[0].wait_for(lambda m: "Please confirm" in m.text)
+    await (await people[0].press(got, "Got it ✅")).answer()
+    # 02:00 UTC is 10:00 in the configured zone (Asia/Shanghai)
+    done = await people[0].wait_for(lambda m: m.message_id == got.message_id and m.buttons != ["Got it ✅"])
+    assert done.buttons == ["✅ Acknowledged 11-22 10:00"]
+    clock.advance(timedelta(minutes=7))
+    await (await people[0].press(done, "✅ Acknowledged 11-22 10:00")).answer()  # a second tap
+    assert people[0].messages[-1].buttons == ["✅ Acknowledged 11-22 10:00"]  # the stored moment, not 10:07
+    assert await bot.db.fetchval("SELECT COUNT(*) FROM notice_acks") == 1  # type: ignore[union-attr]
+
+
+async def test_a_stale_got_it_button_shows_the_stored_acknowledgement(
+    tg: FakeTelegram, bot: BotRuntime, clock: FakeClock
+) -> None:
+    owner, people, _ = await world(tg, bot, 1)
+    await send_notice(owner, "Two copies")
+    got = await people[0].wait_for(lambda m: "Two copies" in m.text)
+    services = bot.services
+    assert services is not None
+    who = await services.roles.actor(owner.id)
+    notice_id = int(str(got.inline_buttons[0]["callback_data"]).split(":")[1])
+    await services.notices.nudge(who, notice_id)  # a reminder with its own "Got it"
+    nudge = await people[0].wait_for(lambda m: m.text.startswith("⏰"))
+    await (await people[0].press(nudge, "Got it ✅")).answer()
+    await people[0].wait_for(lambda m: m.message_id == nudge.message_id and m.buttons == ["✅ Acknowledged 11-22 10:00"])
+    clock.advance(timedelta(hours=1))
+    await (await people[0].press(got, "Got it ✅")).answer()  # the original notice's old button
+    stale = await people[0].wait_for(lambda m: m.message_id == got.message_id and m.buttons != ["Got it ✅"])
+    assert stale.buttons == ["✅ Acknowledged 11-22 10:00"]
