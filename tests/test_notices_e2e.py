@@ -84,6 +84,7 @@ async def test_acknowledging_twice_is_idempotent(tg: FakeTelegram, bot: BotRunti
     got = await people[0].wait_for(lambda m: "Please confirm" in m.text)
     first = await people[0].press(got, "Got it ✅")
     assert "acknowledged" in ((await first.answer()).text or "")
+    await people[0].wait_for(lambda m: m.message_id == got.message_id and m.buttons != ["Got it ✅"])
     second = await people[0].press(got, lambda b: "Acknowledged" in str(b.get("text")))
     assert "already" in ((await second.answer()).text or "")
     count = await db_of(bot).fetchval("SELECT COUNT(*) FROM notice_acks")
