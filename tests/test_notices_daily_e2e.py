@@ -44,3 +44,24 @@ async def test_a_stale_got_it_button_shows_the_stored_acknowledgement(
     await (await people[0].press(got, "Got it ✅")).answer()  # the original notice's old button
     stale = await people[0].wait_for(lambda m: m.message_id == got.message_id and m.buttons != ["Got it ✅"])
     assert stale.buttons == ["✅ Acknowledged 11-22 10:00"]
+
+
+async def test_the_notices_list_shows_plain_labels_for_html_and_ampersands(tg: FakeTelegram, bot: BotRuntime) -> None:
+    owner, _, _ = await world(tg, bot, 1)
+    await send_notice(owner, "R&D <b>budget</b> due")  # typed as text: stored escaped
+    await owner.send("/notice")
+    await owner.wait_for(lambda m: "text of the notice" in m.text)
+    await owner._send_fields({"text": "Bold R&D", "entities": [{"type": "bold", "offset": 0, "length": 4}]})
+    ask = await owner.wait_for(lambda m: "Everyone" in m.buttons)
+    await owner.press(ask, "Everyone")
+    control = await owner.wait_for(lambda m: m.message_id == ask.message_id and "Recipients" in m.text)
+    await owner.press(control, "Send now")
+    await owner.wait_for(lambda m: m.message_id == control.message_id and "Delivery report" in m.text)
+    await owner.send("/notices")
+    listing = await owner.wait_for(lambda m: m.text.startswith("Notices"))
+    assert listing.buttons[0].endswith("Bold R&D"), listing.buttons
+    assert listing.buttons[1].endswith("R&D <b>budget</b> due"), listing.buttons
+    assert not any("&amp;" in b or "&lt;" in b for b in listing.buttons)
+    await owner.press(listing, listing.buttons[1])
+    view = await owner.wait_for(lambda m: "Recipients" in m.text and "budget" in m.text)
+    assert "R&D <b>budget</b> due" in view.text  # shown as typed, escaped once in the message

@@ -3,6 +3,7 @@ acknowledged, a nudge, and cancelling a scheduled notice."""
 
 from __future__ import annotations
 
+import html
 import logging
 from functools import partial
 
@@ -20,7 +21,7 @@ from bot.roles import AccessDenied, Actor
 from handlers import keyboards as kb
 from handlers.base import answer, edit_or_reply, refuse, translator, with_retry_after
 from handlers.buttons import press
-from handlers.notices.common import coordinator, local, plain, status_label
+from handlers.notices.common import coordinator, local, plain, short, status_label
 
 log = logging.getLogger(__name__)
 PER_PAGE = 20
@@ -38,8 +39,10 @@ async def notices_list(update: Update, context: Ctx) -> None:
     if not rows:
         await edit_or_reply(update, tr("notice.list.empty"))
         return
-    buttons = [[kb.button(str(tr("notice.list.item", id=r.id, status=status_label(tr, r.status),
-                                     excerpt=plain(r.text, 30)))[:64], cb.VIEW.data(id=r.id))] for r in rows]
+    # A button's label is plain text: the excerpt of the stored HTML without tags or entities.
+    buttons = [[kb.button(short(html.unescape(tr("notice.list.item", id=r.id, status=status_label(tr, r.status),
+                                                 excerpt=plain(r.text, 30))), 64), cb.VIEW.data(id=r.id))]
+               for r in rows]
     await edit_or_reply(update, tr("notice.list.title"), kb.inline(buttons))
 
 
