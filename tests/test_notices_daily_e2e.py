@@ -7,7 +7,7 @@ from datetime import timedelta
 from bot.clock import FakeClock
 from bot.runtime import BotRuntime
 from sandbox.server import FakeTelegram
-from tests.notices_helpers import send_notice, world
+from tests.notices_helpers import add_member, compose, db_of, send_notice, world
 
 
 async def test_the_got_it_button_turns_into_the_acknowledgement_with_its_time(
@@ -39,7 +39,8 @@ async def test_a_stale_got_it_button_shows_the_stored_acknowledgement(
     await services.notices.nudge(who, notice_id)  # a reminder with its own "Got it"
     nudge = await people[0].wait_for(lambda m: m.text.startswith("⏰"))
     await (await people[0].press(nudge, "Got it ✅")).answer()
-    await people[0].wait_for(lambda m: m.message_id == nudge.message_id and m.buttons == ["✅ Acknowledged 11-22 10:00"])
+    done = ["✅ Acknowledged 11-22 10:00"]
+    await people[0].wait_for(lambda m: m.message_id == nudge.message_id and m.buttons == done)
     clock.advance(timedelta(hours=1))
     await (await people[0].press(got, "Got it ✅")).answer()  # the original notice's old button
     stale = await people[0].wait_for(lambda m: m.message_id == got.message_id and m.buttons != ["Got it ✅"])
@@ -65,3 +66,37 @@ async def test_the_notices_list_shows_plain_labels_for_html_and_ampersands(tg: F
     await owner.press(listing, listing.buttons[1])
     view = await owner.wait_for(lambda m: "Recipients" in m.text and "budget" in m.text)
     assert "R&D <b>budget</b> due" in view.text  # shown as typed, escaped once in the message
+
+
+async def test_the_panel_points_down_to_the_preview_whose_button_says_so(tg: FakeTelegram, bot: BotRuntime) -> None:
+    owner, _, _ = await world(tg, bot, 2)
+    control = await compose(owner, "Panel and preview")
+    preview = next(m for m in owner.messages if m.text == "Panel and preview")
+    assert control.message_id < preview.message_id  # the panel is the message above the preview
+    assert control.text.startswith("⬇️ Below is the notice as members will get it")
+    assert preview.buttons == ["Got it ✅ (preview, does nothing)"]
+    await owner.press(control, lambda b: str(b.get("text", "")).startswith("Urgent"))
+    toggled = await owner.wait_for(lambda m: m.message_id == control.message_id
+                                   and "Urgent (ignore quiet hours): on" in m.buttons)
+    assert toggled.text.startswith("⬇️ Below")  # still right above the preview
+
+
+async def test_the_sender_is_not_a_recipient_of_their_own_notice(tg: FakeTelegram, bot: BotRuntime) -> None:
+    owner, people, local = await world(tg, bot, 2)
+    await add_member(db_of(bot), owner, [local])  # the owner is a member of the group too
+    control = await compose(owner, "Not to myself")
+    assert "Recipients: 2 members" in control.text
+    await owner.press(control, "Send now")
+    report = await owner.wait_for(lambda m: m.message_id == control.message_id and "Delivery report" in m.text)
+    assert "2 sent" in report.text
+    for person in people:
+        await person.wait_for(lambda m: m.text == "Not to myself")
+    assert sum(m.text == "Not to myself" for m in owner.messages) == 1  # the preview only
+    await owner.send("/notices")
+    listing = await owner.wait_for(lambda m: m.text.startswith("Notices"))
+    await owner.press(listing, listing.buttons[0])
+    view = await owner.wait_for(lambda m: "Recipients: 2" in m.text)
+    assert "Not yet: 2" in view.text
+    await owner.press(view, "Who has not")
+    who = await owner.wait_for(lambda m: "Not yet acknowledged (2)" in m.text)
+    assert "Owner" not in who.text

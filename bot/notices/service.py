@@ -119,7 +119,7 @@ class NoticeService:
     async def count(self, actor: Actor, segment: Segment) -> int:
         RoleService.require_coordinator(actor)
         await self.segments.check(segment, actor.scope, actor.user_id)
-        return await self.segments.count(self.db, segment, actor.scope)
+        return await self.segments.count(self.db, segment, actor.scope, actor.user_id)
 
     def out_of_quiet(self, moment: datetime) -> datetime:
         """Non-urgent sends falling in quiet hours (`LIAISON_QUIET_HOURS`) move to their end."""
@@ -199,7 +199,7 @@ class NoticeService:
                     now: datetime) -> tuple[int, int]:
         """Enqueue one notice to its recipients (and group chats) and mark it sent."""
         segment = Segment.from_json(row.segment)
-        recipients = await self.segments.resolve(tx, segment, actor.scope)
+        recipients = await self.segments.resolve(tx, segment, actor.scope, actor.user_id)  # not the sender
         attachment = None if row.attachment is None else json.loads(row.attachment)
         # One button per language, shared by every message (not one catalogue look-up per recipient).
         markups = {lang: ack_markup(notice_id, self._label(lang)) for lang in {r.language for r in recipients}}
@@ -428,7 +428,7 @@ class NoticeService:
                 raise Refusal("notice.audience.too_late")
             await audit.record(tx, now, actor.user_id, "notice.audience", "notice", notice_id,
                                {"from": row.segment, "to": new})
-        return await self.segments.count(self.db, segment, author.scope)
+        return await self.segments.count(self.db, segment, author.scope, author.user_id)
 
     async def _set_schedule(self, actor: Actor, row: NoticeRow, due: datetime, recurrence: str | None,
                             until: datetime | None) -> datetime:
