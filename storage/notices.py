@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.notices.models import AckStats, NewNotice, NoticeRow, NoticeView, Pending
+from bot.notices.models import AckStats, NewNotice, NoticeRow, NoticeView, Pending, Unreached
+from storage import scope
 from storage.db import Database, Tx
 from storage.timefmt import from_db, opt_from_db, to_db
 
@@ -241,6 +242,35 @@ class NoticeRepo:
             [Pending(int(r["id"]), int(r["user_id"] or 0), str(r["name"]), str(r["group_name"])) for r in rows],
             int(total),
         )
+
+    async def unreached(
+        self, notice_id: int, scope_paths: scope.Paths, limit: int, offset: int
+    ) -> tuple[list[Unreached], int]:
+        """Recipients the notice did not reach (blocked, never started, failed, skipped), members of
+        `scope_paths` only (None: all), by group then name, one page; and the total."""
+        inside, values = scope.member_in(scope_paths, "m.id")
+        base = (
+            " FROM outbox o JOIN members m ON m.id = o.member_id"
+            " WHERE o.kind = 'notice' AND o.ref_id = ? AND o.status IN ('blocked', 'failed', 'skipped')"
+            f" AND {inside}"
+        )
+        total = await self._db.fetchval("SELECT COUNT(*)" + base, (notice_id, *values))
+        rows = await self._db.fetchall(
+            "SELECT m.id, COALESCE(m.name, '') AS name, COALESCE(m.phone, '') AS phone, o.status,"  # noqa: S608
+            " COALESCE(o.error, '') AS error,"
+            " COALESCE((SELECT g.name FROM member_groups mg JOIN groups g ON g.id = mg.group_id"
+            "   WHERE mg.member_id = m.id AND mg.status = 'active' ORDER BY g.path DESC LIMIT 1), '') AS group_name"
+            + base + " ORDER BY group_name, name, m.id LIMIT ? OFFSET ?",
+            (notice_id, *values, limit, offset),
+        )
+        found = []
+        for r in rows:
+            status = str(r["status"])
+            if status == "blocked" and "can't initiate conversation" in str(r["error"]):
+                status = "not_started"
+            digits = "".join(c for c in str(r["phone"]) if c.isdigit())
+            found.append(Unreached(int(r["id"]), str(r["name"]), str(r["group_name"]), digits[-4:], status))
+        return found, int(total or 0)
 
     async def remember_view(
         self, notice_id: int, chat_id: int, message_id: int, user_id: int, lang: str, now: datetime

@@ -5,9 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.clock import FakeClock
+from bot.delivery import DeliveryService
+from bot.i18n import Catalog
 from bot.runtime import BotRuntime
 from sandbox.server import FakeTelegram
-from tests.notices_helpers import add_member, compose, db_of, send_notice, world
+from storage.outbox import Counts
+from tests import factories
+from tests.notices_helpers import STAMP, add_group, add_member, compose, db_of, send_notice, world
 
 
 async def test_the_got_it_button_turns_into_the_acknowledgement_with_its_time(
@@ -100,3 +104,38 @@ async def test_the_sender_is_not_a_recipient_of_their_own_notice(tg: FakeTelegra
     await owner.press(view, "Who has not")
     who = await owner.wait_for(lambda m: "Not yet acknowledged (2)" in m.text)
     assert "Owner" not in who.text
+
+
+async def test_the_delivery_report_names_who_was_not_reached(tg: FakeTelegram, bot: BotRuntime) -> None:
+    owner, _, local = await world(tg, bot, 2)
+    db = db_of(bot)
+    other = await add_group(db, "陆家嘴新联会", await db.fetchval("SELECT MIN(id) FROM groups"))
+    for group, phone in ((local, "138 0000 1234"), (other, "139-0000-5678")):  # two 王芳, never started the bot
+        user = tg.create_user("王芳", language_code="zh-hans")
+        await factories.add_member(db, user.id, "王芳", [group], "freelance", at=STAMP, phone=phone)
+    report = await send_notice(owner, "Who got it?")
+    assert report.text == "Delivery report: 2 sent; 2 have not started the bot."  # no zero counters
+    assert report.buttons == ["Who was not reached"]
+    await owner.press(report, "Who was not reached")
+    listing = await owner.wait_for(lambda m: m.text.startswith("Notice #"))
+    assert listing.text.splitlines()[1:] == [
+        "• 王芳 (花木街道新联会, phone …1234): has not started the bot",
+        "• 王芳 (陆家嘴新联会, phone …5678): has not started the bot",
+    ]
+    assert "not reached (2)" in listing.text
+    assert any(m.message_id == report.message_id and m.text.startswith("Delivery report") for m in owner.messages)
+
+
+async def test_a_fully_delivered_report_has_no_list_button(tg: FakeTelegram, bot: BotRuntime) -> None:
+    owner, _, _ = await world(tg, bot, 2)
+    report = await send_notice(owner, "Everyone got it")
+    assert report.text == "Delivery report: 2 sent."
+    assert report.buttons == []
+
+
+def test_the_report_in_chinese_hides_zero_counters() -> None:
+    service = DeliveryService(None, None, Catalog.load())  # type: ignore[arg-type]  # texts only
+    text = service._report_text("zh-Hans", 7, Counts(sent=29, blocked=1, not_started=1), scheduled=False)
+    assert text == "发送报告：已送达 29 人；1 人尚未开通机器人。"
+    text = service._report_text("zh-Hans", 7, Counts(sent=3, blocked=2, not_started=1, failed=1), scheduled=True)
+    assert text == "定时通知 #7 发送报告：已送达 3 人；1 人尚未开通机器人；1 人已屏蔽机器人；1 人发送失败。"

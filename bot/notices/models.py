@@ -199,6 +199,21 @@ class Pending:
     group_name: str
 
 
+UNREACHED_REASONS = ("not_started", "blocked", "failed", "skipped")
+labels.register("unreached", UNREACHED_REASONS)
+
+
+@dataclass(frozen=True)
+class Unreached:
+    """A recipient a notice did not reach, and why (one of UNREACHED_REASONS)."""
+
+    member_id: int
+    name: str
+    group_name: str
+    phone_tail: str  # the last digits of the phone, to tell two people of the same name apart
+    reason: str
+
+
 @dataclass(frozen=True)
 class NoticeView:
     notice_id: int

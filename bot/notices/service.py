@@ -21,7 +21,7 @@ from bot.delivery import DeliveryService
 from bot.errors import Refusal
 from bot.i18n import Catalog, Markup
 from bot.notices.audiences import AudienceService
-from bot.notices.callbacks import ack_markup
+from bot.notices.callbacks import UNREACHED, ack_markup
 from bot.notices.models import (
     AckStats,
     Created,
@@ -34,6 +34,7 @@ from bot.notices.models import (
     Pending,
     Recurrence,
     Segment,
+    Unreached,
 )
 from bot.notices.segments import SegmentResolver
 from bot.roles import AccessDenied, Actor, RoleService
@@ -41,7 +42,7 @@ from storage import audit
 from storage import notices as store
 from storage.db import Database
 from storage.notices import GroupChatRepo, NoticeRepo
-from storage.outbox import NEW_MESSAGE, OutgoingMessage, enqueue, track_progress
+from storage.outbox import NEW_MESSAGE, Counts, OutgoingMessage, enqueue, track_progress
 from storage.segments import SegmentRepo
 
 MISSED_AFTER = timedelta(hours=24)
@@ -112,8 +113,10 @@ class NoticeService:
         resolver = SegmentResolver(SegmentRepo(db))
         audiences = AudienceService(db, clock)
         audiences.install(resolver)  # activity participants, questionnaire non-respondents
-        return cls(db, clock, catalog, roles, resolver, delivery, ZoneInfo(settings.tz), settings.quiet, audiences,
-                   language=delivery.language)
+        service = cls(db, clock, catalog, roles, resolver, delivery, ZoneInfo(settings.tz), settings.quiet, audiences,
+                      language=delivery.language)
+        delivery.report_buttons["notice"] = service._report_buttons
+        return service
 
     # --- composing ------------------------------------------------------------------------------
     async def count(self, actor: Actor, segment: Segment) -> int:
@@ -327,6 +330,20 @@ class NoticeService:
     async def pending(self, actor: Actor, notice_id: int, page: int, per_page: int = 20) -> tuple[list[Pending], int]:
         await self.get_for(actor, notice_id)
         return await self.repo.pending(notice_id, per_page, max(0, page) * per_page)
+
+    async def unreached(
+        self, actor: Actor, notice_id: int, page: int, per_page: int = 20
+    ) -> tuple[list[Unreached], int]:
+        """Who the notice did not reach, among the members the caller may see."""
+        await self.get_for(actor, notice_id)
+        return await self.repo.unreached(notice_id, actor.scope.paths_or_none, per_page, max(0, page) * per_page)
+
+    def _report_buttons(self, notice_id: int, lang: Language, counts: Counts) -> dict[str, object] | None:
+        """Under a delivery report: the list of who was not reached, when someone was not."""
+        if counts.blocked + counts.failed + counts.skipped == 0:
+            return None
+        text = str(self.catalog.text(lang, "notice.btn.unreached"))
+        return {"inline_keyboard": [[{"text": text, "callback_data": UNREACHED.data(id=notice_id, page=0)}]]}
 
     async def nudge(self, actor: Actor, notice_id: int) -> int:
         row = await self.get_for(actor, notice_id)

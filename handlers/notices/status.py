@@ -46,7 +46,7 @@ async def notices_list(update: Update, context: Ctx) -> None:
     await edit_or_reply(update, tr("notice.list.title"), kb.inline(buttons))
 
 
-async def _load(update: Update, context: Ctx, button: Button) -> tuple[Actor, Pressed, NoticeRow] | None:
+async def load(update: Update, context: Ctx, button: Button) -> tuple[Actor, Pressed, NoticeRow] | None:
     """The press of `button` naming a notice the caller may manage."""
     who = await coordinator(update, context)
     if who is None:
@@ -68,7 +68,7 @@ async def _load(update: Update, context: Ctx, button: Button) -> tuple[Actor, Pr
 
 
 async def notice_view(update: Update, context: Ctx) -> None:
-    loaded = await _load(update, context, cb.VIEW)
+    loaded = await load(update, context, cb.VIEW)
     if loaded is None:
         return
     who, _, row = loaded
@@ -149,7 +149,7 @@ async def _refresh_views(context: Ctx) -> None:
 
 
 async def who_has_not(update: Update, context: Ctx) -> None:
-    loaded = await _load(update, context, cb.WHO_HAS_NOT)
+    loaded = await load(update, context, cb.WHO_HAS_NOT)
     if loaded is None:
         return
     who, pressed, row = loaded
@@ -180,7 +180,7 @@ async def who_has_not(update: Update, context: Ctx) -> None:
 
 
 async def nudge_pressed(update: Update, context: Ctx) -> None:
-    loaded = await _load(update, context, cb.NUDGE)
+    loaded = await load(update, context, cb.NUDGE)
     if loaded is None:
         return
     who, _, row = loaded
@@ -196,7 +196,7 @@ async def nudge_pressed(update: Update, context: Ctx) -> None:
 
 
 async def cancel_notice(update: Update, context: Ctx) -> None:
-    loaded = await _load(update, context, cb.CANCEL_NOTICE)
+    loaded = await load(update, context, cb.CANCEL_NOTICE)
     if loaded is None:
         return
     who, _, row = loaded
