@@ -12,7 +12,8 @@ from storage.timefmt import from_db, opt_from_db, to_db
 
 _COLUMNS = (
     "id, parent_id, author_user_id, author_lang, text, attachment, segment, post_to_groups, paid, urgent,"
-    " status, recurrence, next_due_at, until_at, nudge_after_h, nudge_due_at, created_at, sent_at"
+    " status, recurrence, next_due_at, until_at, nudge_after_h, nudge_due_at, created_at, sent_at,"
+    " nudged_at"
 )
 
 
@@ -36,6 +37,7 @@ def _row(r: Any) -> NoticeRow:
         nudge_due_at=opt_from_db(r["nudge_due_at"]),
         created_at=from_db(r["created_at"]),
         sent_at=opt_from_db(r["sent_at"]),
+        nudged_at=opt_from_db(r["nudged_at"]),
     )
 
 
@@ -94,6 +96,23 @@ async def reschedule(tx: Tx, notice_id: int, next_due_at: datetime | None) -> No
         await tx.execute("UPDATE notices SET status = 'done', next_due_at = NULL WHERE id = ?", (notice_id,))
     else:
         await tx.execute("UPDATE notices SET next_due_at = ? WHERE id = ?", (to_db(next_due_at), notice_id))
+
+
+async def claim_nudge(tx: Tx, notice_id: int, now: datetime, not_since: datetime | None) -> bool:
+    """Record a reminder at `now`; refused (False) when one was sent after `not_since` (a reminder by
+    hand within the minimum interval, or a double tap). None: always (the automatic reminder)."""
+    if not_since is None:
+        changed = await tx.execute("UPDATE notices SET nudged_at = ? WHERE id = ?", (to_db(now), notice_id))
+    else:
+        changed = await tx.execute(
+            "UPDATE notices SET nudged_at = ? WHERE id = ? AND (nudged_at IS NULL OR nudged_at <= ?)",
+            (to_db(now), notice_id, to_db(not_since)),
+        )
+    return changed == 1
+
+
+async def nudged_at(tx: Tx, notice_id: int) -> datetime | None:
+    return opt_from_db(await tx.fetchval("SELECT nudged_at FROM notices WHERE id = ?", (notice_id,)))
 
 
 async def clear_nudge(tx: Tx, notice_id: int) -> None:

@@ -139,3 +139,42 @@ def test_the_report_in_chinese_hides_zero_counters() -> None:
     assert text == "发送报告：已送达 29 人；1 人尚未开通机器人。"
     text = service._report_text("zh-Hans", 7, Counts(sent=3, blocked=2, not_started=1, failed=1), scheduled=True)
     assert text == "定时通知 #7 发送报告：已送达 3 人；1 人尚未开通机器人；1 人已屏蔽机器人；1 人发送失败。"
+
+
+async def test_a_second_nudge_within_the_interval_is_refused_and_the_view_says_when(
+    tg: FakeTelegram, bot: BotRuntime, clock: FakeClock
+) -> None:
+    owner, people, _ = await world(tg, bot, 2)
+    await send_notice(owner, "Remind me")
+    for person in people:
+        await person.wait_for(lambda m: m.text == "Remind me")
+    await owner.send("/notices")
+    listing = await owner.wait_for(lambda m: m.text.startswith("Notices"))
+    await owner.press(listing, listing.buttons[0])
+    view = await owner.wait_for(lambda m: "Not yet: 2" in m.text)
+    first, second = await owner.press(view, "Nudge"), await owner.press(view, "Nudge")  # a double tap
+    answers = [(await first.answer()).text or "", (await second.answer()).text or ""]
+    assert sum(a.startswith("A reminder went out at 10:00; the next one is possible after 12:00") for a in answers) == 1
+    await owner.wait_for(lambda m: "on its way to 2 members" in m.text)
+    for person in people:
+        await person.wait_for(lambda m: m.text.startswith("⏰"))
+    first_round = max(m.message_id for p in people for m in p.messages)
+    clock.advance(timedelta(minutes=30))
+    await owner.send("/notices")
+    listing = await owner.wait_for(lambda m: m.text.startswith("Notices") and m.message_id > view.message_id)
+    await owner.press(listing, listing.buttons[0])
+    again = await owner.wait_for(lambda m: "Reminded at" in m.text)
+    assert "⏰ Reminded at 10:00; another reminder is possible after 12:00" in again.text
+    assert "Nudge" not in again.buttons
+    notice_id = str(listing.inline_buttons[0]["callback_data"]).split(":")[-1]
+    stale = await owner.press_data(again, f"ntl:n:{notice_id}")  # an old view's button
+    assert "after 12:00" in ((await stale.answer()).text or "")
+    assert all(sum(m.text.startswith("⏰") for m in p.messages) == 1 for p in people)
+    clock.advance(timedelta(minutes=90))  # the interval (LIAISON_NUDGE_INTERVAL_MINUTES=120) is over
+    await owner.press(again, "Refresh")
+    ready = await owner.wait_for(lambda m: m.message_id == again.message_id and "Nudge" in m.buttons)
+    assert "⏰ Reminded at 10:00" in ready.text and "possible after" not in ready.text
+    await owner.press(ready, "Nudge")
+    for person in people:
+        second_round = await person.wait_for(lambda m: m.text.startswith("⏰") and m.message_id > first_round)
+        assert second_round.text.startswith("⏰ Reminder")

@@ -163,6 +163,7 @@ class NoticeRow:
     nudge_due_at: datetime | None
     created_at: datetime
     sent_at: datetime | None
+    nudged_at: datetime | None = None  # the last reminder to those who have not acknowledged
 
 
 @dataclass(frozen=True)

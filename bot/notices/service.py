@@ -63,7 +63,9 @@ class NoticeService:
         quiet: tuple[time, time] | None = (time(22), time(8)),
         audiences: AudienceService | None = None,
         language: Callable[[int], Awaitable[Language | None]] | None = None,
+        nudge_interval: timedelta = timedelta(0),
     ) -> None:
+        self.nudge_interval = nudge_interval  # between two reminders by hand (LIAISON_NUDGE_INTERVAL_MINUTES)
         self._language = language  # an author's /language choice now (else the language stored when composing)
         self.db = db
         self.repo = NoticeRepo(db)
@@ -76,6 +78,12 @@ class NoticeService:
         self.zone = zone
         self.quiet = quiet
         self.audiences = audiences if audiences is not None else AudienceService(db, clock)
+
+    def local_time(self, moment: datetime) -> str:
+        """"15:41" today (in the configured zone), else "12-03 15:41"."""
+        local = moment.astimezone(self.zone)
+        same_day = local.date() == self.clock.now().astimezone(self.zone).date()
+        return local.strftime("%H:%M" if same_day else "%m-%d %H:%M")
 
     async def next_due(self) -> datetime | None:
         return await self.repo.next_due()
@@ -114,7 +122,7 @@ class NoticeService:
         audiences = AudienceService(db, clock)
         audiences.install(resolver)  # activity participants, questionnaire non-respondents
         service = cls(db, clock, catalog, roles, resolver, delivery, ZoneInfo(settings.tz), settings.quiet, audiences,
-                      language=delivery.language)
+                      language=delivery.language, nudge_interval=timedelta(minutes=settings.nudge_interval_minutes))
         delivery.report_buttons["notice"] = service._report_buttons
         return service
 
@@ -270,6 +278,7 @@ class NoticeService:
                     report.fired.append(child_id)
                 await store.reschedule(tx, row.id, self._next(row, now))
             for row in await store.nudges_due(tx, now):
+                await store.claim_nudge(tx, row.id, now, None)
                 await self._nudge(tx, row, now)
                 await store.clear_nudge(tx, row.id)
                 report.nudged.append(row.id)
@@ -345,12 +354,24 @@ class NoticeService:
         text = str(self.catalog.text(lang, "notice.btn.unreached"))
         return {"inline_keyboard": [[{"text": text, "callback_data": UNREACHED.data(id=notice_id, page=0)}]]}
 
+    def next_nudge(self, row: NoticeRow) -> datetime | None:
+        """When a reminder by hand is allowed again (None: now)."""
+        if row.nudged_at is None or not self.nudge_interval:
+            return None
+        allowed = row.nudged_at + self.nudge_interval
+        return allowed if allowed > self.clock.now() else None
+
     async def nudge(self, actor: Actor, notice_id: int) -> int:
+        """Remind those who have not acknowledged; refused within `nudge_interval` of the last reminder."""
         row = await self.get_for(actor, notice_id)
         if row.status != "sent":
             raise Refusal("notice.error.not_sent")
         now = self.clock.now()
         async with self.db.transaction() as tx:
+            if not await store.claim_nudge(tx, notice_id, now, now - self.nudge_interval):
+                last = await store.nudged_at(tx, notice_id) or now
+                raise Refusal("notice.error.nudged_recently", at=self.local_time(last),
+                              again=self.local_time(last + self.nudge_interval))
             count = await self._nudge(tx, row, now)
             await audit.record(tx, now, actor.user_id, "notice.nudge", "notice", notice_id, {"count": count})
         self.delivery.wake()

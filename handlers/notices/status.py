@@ -93,14 +93,22 @@ async def _view_content(
             [kb.button(tr("notice.btn.cancel_notice"), cb.CANCEL_NOTICE.data(id=row.id))],
             [back],
         ])
-    _, stats = await context.services.notices.stats(who, row.id)
+    notices = context.services.notices
+    _, stats = await notices.stats(who, row.id)
     text = tr("notice.status", id=row.id, status=status_label(tr, row.status), excerpt=excerpt,
               recipients=stats.recipients, delivered=stats.delivered, failed=stats.failed,
               acked=stats.acknowledged, pending=stats.recipients - stats.acknowledged)
+    again = notices.next_nudge(row)
+    if row.nudged_at is not None:
+        nudged = tr("notice.nudged_at", at=notices.local_time(row.nudged_at))
+        if again is not None:
+            nudged = tr.join([nudged, tr("notice.nudge_again", again=notices.local_time(again))], "")
+        text = tr.join([text, nudged])
+    can_nudge = row.status == "sent" and again is None and stats.recipients > stats.acknowledged
     return text, kb.inline([
         [kb.button(tr("notice.btn.refresh"), cb.VIEW.data(id=row.id)),
          kb.button(tr("notice.btn.who"), cb.WHO_HAS_NOT.data(id=row.id, page=0))],
-        [kb.button(tr("notice.btn.nudge_now"), cb.NUDGE.data(id=row.id))] if row.status == "sent" else [],
+        [kb.button(tr("notice.btn.nudge_now"), cb.NUDGE.data(id=row.id))] if can_nudge else [],
         [back],
     ])
 
@@ -187,8 +195,9 @@ async def nudge_pressed(update: Update, context: Ctx) -> None:
     tr = await translator(update, context)
     try:
         count = await context.services.notices.nudge(who, row.id)
-    except Refusal as exc:
+    except Refusal as exc:  # too soon after the last reminder (or a double tap): the view says when
         await answer(update, str(tr(exc.key, **exc.values)), alert=True)
+        await _render_view(update, context, who, await context.services.notices.get_for(who, row.id))
         return
     await answer(update, str(tr("notice.nudged", count=count)))
     await edit_or_reply(update, tr("notice.nudged", count=count),
