@@ -277,6 +277,11 @@ async def test_cancelled_scheduled_notice_never_fires(tg: FakeTelegram, bot: Bot
     await owner.press(listing, listing.buttons[0])
     view = await owner.wait_for(lambda m: "Next sending" in m.text)
     await owner.press(view, "Cancel this notice")
+    ask = await owner.wait_for(lambda m: m.message_id == view.message_id and m.text.startswith("Cancel notice"))
+    assert ask.buttons == ["Yes, cancel this notice", "Keep it, go back"]
+    assert [len(row) for row in (ask.reply_markup or {})["inline_keyboard"]] == [1, 1]  # each on its own row
+    assert await db_of(bot).fetchval("SELECT status FROM notices WHERE id = ?", (created.notice_id,)) == "scheduled"
+    await owner.press(ask, "Yes, cancel this notice")
     await owner.wait_for(lambda m: "cancelled" in m.text)
     clock.advance(timedelta(hours=4))
     assert (await services.notices.run_due()).fired == []

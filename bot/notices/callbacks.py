@@ -37,7 +37,8 @@ LIST = Button("ntl", "list")
 VIEW = Button("ntl", "v", id=int)
 WHO_HAS_NOT = Button("ntl", "w", id=int, page=int)
 NUDGE = Button("ntl", "n", id=int)
-CANCEL_NOTICE = Button("ntl", "x", id=int)
+CANCEL_NOTICE = Button("ntl", "x", id=int)  # asks first
+CANCEL_CONFIRM = Button("ntl", "xy", id=int)  # "yes, cancel it"
 UNREACHED = Button("ntl", "u", id=int, page=int)  # under a delivery report: who was not reached (new message)
 UNREACHED_PAGE = Button("ntl", "up", id=int, page=int)  # paging that list (edits it)
 

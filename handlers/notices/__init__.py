@@ -33,6 +33,7 @@ def register(app: LiaisonApp, menu: CommandMenu) -> None:
     app.add_handler(on(cb.WHO_HAS_NOT, status.who_has_not))
     app.add_handler(on(cb.NUDGE, status.nudge_pressed))
     app.add_handler(on(cb.CANCEL_NOTICE, status.cancel_notice))
+    app.add_handler(on(cb.CANCEL_CONFIRM, status.cancel_confirmed))
     app.add_handler(on(cb.UNREACHED, reach.unreached_list))
     app.add_handler(on(cb.UNREACHED_PAGE, reach.unreached_list))
     app.add_handler(on(cb.ACK, ack.ack_pressed))

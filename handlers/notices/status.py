@@ -205,7 +205,25 @@ async def nudge_pressed(update: Update, context: Ctx) -> None:
 
 
 async def cancel_notice(update: Update, context: Ctx) -> None:
+    """"Cancel this notice" asks first; the confirming button is alone on its row."""
     loaded = await load(update, context, cb.CANCEL_NOTICE)
+    if loaded is None:
+        return
+    _, _, row = loaded
+    await answer(update)
+    tr = await translator(update, context)
+    if row.status not in ("scheduled", "recurring"):
+        await edit_or_reply(update, tr("notice.not_cancellable"),
+                            kb.inline([[kb.button(tr("notice.btn.back"), cb.VIEW.data(id=row.id))]]))
+        return
+    key = "notice.cancel.ask_recurring" if row.status == "recurring" else "notice.cancel.ask"
+    await edit_or_reply(update, tr(key, id=row.id, excerpt=plain(row.text, 200), when=local(context, row.next_due_at)),
+                        kb.inline([[kb.button(tr("notice.btn.cancel_confirm"), cb.CANCEL_CONFIRM.data(id=row.id))],
+                                   [kb.button(tr("notice.btn.keep"), cb.VIEW.data(id=row.id))]]))
+
+
+async def cancel_confirmed(update: Update, context: Ctx) -> None:
+    loaded = await load(update, context, cb.CANCEL_CONFIRM)
     if loaded is None:
         return
     who, _, row = loaded
