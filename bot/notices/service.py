@@ -180,7 +180,7 @@ class NoticeService:
         if not draft.text.strip() and not draft.attachment:
             raise Refusal("notice.error.empty")
         if len(draft.text) > limit:
-            raise Refusal("notice.error.too_long")
+            raise Refusal("notice.error.too_long", limit=limit)
         now = self.clock.now()
         status, due = self.planned(draft)
         row = NewNotice(
@@ -406,7 +406,7 @@ class NoticeService:
         if not text.strip():
             raise Refusal("notice.error.empty")
         if len(text) > limit:
-            raise Refusal("notice.error.too_long")
+            raise Refusal("notice.error.too_long", limit=limit)
         now = self.clock.now()
         async with self.db.transaction() as tx:
             done = await store.set_text(tx, notice_id, text)

@@ -18,6 +18,7 @@ from bot.errors import Refusal
 from bot.i18n import Translator
 from bot.notices import Created, Draft
 from bot.notices import callbacks as cb
+from bot.notices.service import MAX_CAPTION, MAX_TEXT
 from bot.notices.timing import parse_repeat, parse_when
 from bot.roles import AccessDenied, Actor
 from handlers import common
@@ -74,20 +75,20 @@ async def got_content(update: Update, context: Ctx) -> int:
     if message.photo:
         draft["attachment"] = {"type": "photo", "file_id": message.photo[-1].file_id}
         draft["text"] = message.caption_html or ""
-        plain, limit = message.caption or "", 1000
+        plain, limit = message.caption or "", MAX_CAPTION
     elif message.document:
         draft["attachment"] = {"type": "document", "file_id": message.document.file_id}
         draft["text"] = message.caption_html or ""
-        plain, limit = message.caption or "", 1000
+        plain, limit = message.caption or "", MAX_CAPTION
     elif message.text:
         draft.pop("attachment", None)
         draft["text"] = message.text_html
-        plain, limit = message.text, 3500
+        plain, limit = message.text, MAX_TEXT
     else:
         await reply(update, tr("notice.needs_text"))
         return WRITE
     if len(plain) > limit or len(draft["text"]) > limit + 500:
-        await reply(update, tr("notice.error.too_long"))
+        await reply(update, tr("notice.error.too_long", limit=limit))
         return WRITE
     if not plain.strip() and "attachment" not in draft:
         await reply(update, tr("notice.error.empty"))
