@@ -19,7 +19,7 @@ from bot.notices import NoticeRow
 from bot.notices import callbacks as cb
 from bot.roles import AccessDenied, Actor
 from handlers import keyboards as kb
-from handlers.base import answer, edit_or_reply, refuse, translator, with_retry_after
+from handlers.base import answer, edit_or_reply, last_shown, refuse, shown, translator, with_retry_after
 from handlers.buttons import press
 from handlers.notices.common import coordinator, local, plain, short, status_label
 
@@ -147,6 +147,9 @@ async def _refresh_views(context: Ctx) -> None:
             continue
         tr = services.catalog.for_lang("en" if view.lang == "en" else "zh-Hans")
         text, keyboard = await _view_content(context, tr, who, row)
+        before = last_shown(context.bot, view.chat_id, view.message_id)
+        if before is not None and before == (text, keyboard):
+            continue  # already shows this (e.g. refreshed by hand)
         try:
             await with_retry_after(partial(
                 context.bot.edit_message_text, text, chat_id=view.chat_id, message_id=view.message_id,
@@ -154,6 +157,9 @@ async def _refresh_views(context: Ctx) -> None:
             ))
         except (BadRequest, RetryAfter) as exc:  # not modified, gone, or flood-limited: not updated now
             log.debug("live notice view %s not updated: %s", view.notice_id, exc.message)
+            continue
+        # what the view shows now: a refresh by hand compares with this (no edit that changes nothing)
+        shown(context.bot, view.chat_id, view.message_id, text, keyboard)
 
 
 async def who_has_not(update: Update, context: Ctx) -> None:
