@@ -278,6 +278,7 @@ async def test_cancelled_scheduled_notice_never_fires(tg: FakeTelegram, bot: Bot
     view = await owner.wait_for(lambda m: "Next sending" in m.text)
     await owner.press(view, "Cancel this notice")
     ask = await owner.wait_for(lambda m: m.message_id == view.message_id and m.text.startswith("Cancel notice"))
+    assert ask.text.startswith(f"Cancel notice #{created.notice_id}?\nMaybe\n\nIt was to go out at 2026-11-22 13:00")
     assert ask.buttons == ["Yes, cancel this notice", "Keep it, go back"]
     assert [len(row) for row in (ask.reply_markup or {})["inline_keyboard"]] == [1, 1]  # each on its own row
     assert await db_of(bot).fetchval("SELECT status FROM notices WHERE id = ?", (created.notice_id,)) == "scheduled"
