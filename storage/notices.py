@@ -41,6 +41,11 @@ def _row(r: Any) -> NoticeRow:
     )
 
 
+def _tail(phone: object) -> str:
+    """The last four digits of a phone number ('' without one)."""
+    return "".join(c for c in str(phone or "") if c.isdigit())[-4:]
+
+
 def _opt(moment: datetime | None) -> str | None:
     return None if moment is None else to_db(moment)
 
@@ -251,14 +256,15 @@ class NoticeRepo:
         )
         total = await self._db.fetchval("SELECT COUNT(*)" + base, (notice_id,))
         rows = await self._db.fetchall(
-            "SELECT m.id, m.user_id, COALESCE(m.name, '') AS name,"  # noqa: S608 - fixed clauses only
+            "SELECT m.id, m.user_id, COALESCE(m.name, '') AS name, COALESCE(m.phone, '') AS phone,"  # noqa: S608
             " COALESCE((SELECT g.name FROM member_groups mg JOIN groups g ON g.id = mg.group_id"
             "   WHERE mg.member_id = m.id AND mg.status = 'active' ORDER BY g.path DESC LIMIT 1), '') AS group_name"
             + base + " ORDER BY group_name, name, m.id LIMIT ? OFFSET ?",
             (notice_id, limit, offset),
         )
         return (
-            [Pending(int(r["id"]), int(r["user_id"] or 0), str(r["name"]), str(r["group_name"])) for r in rows],
+            [Pending(int(r["id"]), int(r["user_id"] or 0), str(r["name"]), str(r["group_name"]), _tail(r["phone"]))
+             for r in rows],
             int(total),
         )
 
@@ -287,8 +293,7 @@ class NoticeRepo:
             status = str(r["status"])
             if status == "blocked" and "can't initiate conversation" in str(r["error"]):
                 status = "not_started"
-            digits = "".join(c for c in str(r["phone"]) if c.isdigit())
-            found.append(Unreached(int(r["id"]), str(r["name"]), str(r["group_name"]), digits[-4:], status))
+            found.append(Unreached(int(r["id"]), str(r["name"]), str(r["group_name"]), _tail(r["phone"]), status))
         return found, int(total or 0)
 
     async def remember_view(

@@ -178,3 +178,20 @@ async def test_a_second_nudge_within_the_interval_is_refused_and_the_view_says_w
     for person in people:
         second_round = await person.wait_for(lambda m: m.text.startswith("⏰") and m.message_id > first_round)
         assert second_round.text.startswith("⏰ Reminder")
+
+
+async def test_two_members_of_the_same_name_are_told_apart_in_who_has_not(tg: FakeTelegram, bot: BotRuntime) -> None:
+    owner, _, local = await world(tg, bot, 0)
+    db = db_of(bot)
+    for phone in ("13800001234", "13900005678"):
+        user = tg.create_user("王芳", language_code="zh-hans")
+        await factories.add_member(db, user.id, "王芳", [local], "freelance", at=STAMP, phone=phone)
+        user.state.started = True
+    await send_notice(owner, "Same names")
+    await owner.send("/notices")
+    listing = await owner.wait_for(lambda m: m.text.startswith("Notices"))
+    await owner.press(listing, listing.buttons[0])
+    view = await owner.wait_for(lambda m: "Not yet: 2" in m.text)
+    await owner.press(view, "Who has not")
+    who = await owner.wait_for(lambda m: "Not yet acknowledged (2)" in m.text)
+    assert "• 王芳 (phone …1234)\n• 王芳 (phone …5678)" in who.text

@@ -198,6 +198,7 @@ class Pending:
     user_id: int
     name: str
     group_name: str
+    phone_tail: str = ""  # the phone's last digits: two 王芳 are told apart
 
 
 UNREACHED_REASONS = ("not_started", "blocked", "failed", "skipped")

@@ -181,7 +181,12 @@ async def who_has_not(update: Update, context: Ctx) -> None:
             if group != current:
                 lines.append(f"\n<b>{tr.join([group], '')}</b>")
                 current = group
-            lines.append("• " + tr.join([person.name or str(person.user_id)], ""))
+            name = person.name or str(person.user_id)
+            if person.phone_tail:  # two 王芳 in one group are told apart
+                phone = tr("notice.person.phone", digits=person.phone_tail)
+                lines.append("• " + tr("notice.person", name=name, details=phone))
+            else:
+                lines.append("• " + tr.join([name]))
         text = Markup(tr("notice.who.title", total=total) + "\n".join(lines))
     pages = max(1, (total + PER_PAGE - 1) // PER_PAGE)
     nav = []
