@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from bot.clock import FakeClock
 from bot.delivery import DeliveryService
 from bot.i18n import Catalog
@@ -195,3 +197,22 @@ async def test_two_members_of_the_same_name_are_told_apart_in_who_has_not(tg: Fa
     await owner.press(view, "Who has not")
     who = await owner.wait_for(lambda m: "Not yet acknowledged (2)" in m.text)
     assert "• 王芳 (phone …1234)\n• 王芳 (phone …5678)" in who.text
+
+
+async def test_the_not_reached_list_is_paged(
+    tg: FakeTelegram, bot: BotRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("handlers.notices.reach.PER_PAGE", 1)
+    owner, _, local = await world(tg, bot, 1)
+    db = db_of(bot)
+    for name in ("李雷", "韩梅梅"):  # never opened the bot
+        user = tg.create_user(name, language_code="zh-hans")
+        await factories.add_member(db, user.id, name, [local], "freelance", at=STAMP)
+    report = await send_notice(owner, "Paged")
+    await owner.press(report, "Who was not reached")
+    first = await owner.wait_for(lambda m: m.text.startswith("Notice #") and "not reached (2)" in m.text)
+    assert first.buttons == ["Next", "Back"] and "李雷" in first.text and "韩梅梅" not in first.text
+    await owner.press(first, "Next")
+    second = await owner.wait_for(lambda m: m.message_id == first.message_id and "韩梅梅" in m.text)
+    assert second.buttons == ["Previous", "Back"] and "李雷" not in second.text
+    assert owner.messages[-1].message_id == first.message_id  # paging edits the list; the report stays
