@@ -13,7 +13,8 @@ from bot.runtime import BotRuntime
 from sandbox.server import FakeTelegram
 from storage.outbox import Counts
 from tests import factories
-from tests.notices_helpers import STAMP, add_group, add_member, compose, db_of, send_notice, world
+from tests.conftest import OWNER_ID
+from tests.notices_helpers import STAMP, add_coordinator, add_group, add_member, compose, db_of, send_notice, world
 
 
 async def test_the_got_it_button_turns_into_the_acknowledgement_with_its_time(
@@ -216,3 +217,26 @@ async def test_the_not_reached_list_is_paged(
     second = await owner.wait_for(lambda m: m.message_id == first.message_id and "韩梅梅" in m.text)
     assert second.buttons == ["Previous", "Back"] and "李雷" not in second.text
     assert owner.messages[-1].message_id == first.message_id  # paging edits the list; the report stays
+
+
+async def test_a_notice_is_scheduled_with_the_time_people_type(tg: FakeTelegram, bot: BotRuntime) -> None:
+    await world(tg, bot, 1)
+    coordinator = tg.create_user("王主任", language_code="zh-hans", user_id=OWNER_ID + 1)
+    await add_coordinator(db_of(bot), coordinator.id, await db_of(bot).fetchval("SELECT MIN(id) FROM groups"))
+    await coordinator.send("/notice")
+    await coordinator.wait_for(lambda m: "通知内容" in m.text)
+    await coordinator.send("周六活动照常")
+    ask = await coordinator.wait_for(lambda m: "全部成员" in m.buttons)
+    await coordinator.press(ask, "全部成员")
+    control = await coordinator.wait_for(lambda m: m.message_id == ask.message_id and "收件人" in m.text)
+    await coordinator.press(control, "定时发送")
+    prompt = await coordinator.wait_for(lambda m: "请输入发送时间" in m.text)
+    assert "（北京时间）" in prompt.text and "Asia/Shanghai" not in prompt.text
+    await coordinator.send("下周三")  # no time of day
+    assert "请加上几点" in (await coordinator.wait_for(lambda m: "请加上几点" in m.text)).text
+    await coordinator.send("随便什么时候")
+    unreadable = await coordinator.wait_for(lambda m: m.text.startswith("没看懂这个时间"))
+    assert "明天 09:00" in unreadable.text  # one wording, with an example
+    await coordinator.send("明天 下午2点")  # FakeClock: 2026-11-22 10:00 in Beijing
+    summary = await coordinator.wait_for(lambda m: "确认定时" in m.buttons)
+    assert "2026-11-23 14:00" in summary.text

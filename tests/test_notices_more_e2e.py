@@ -222,7 +222,7 @@ async def test_a_scheduled_notice_can_be_moved_to_another_time(
     await owner.press(view, "Change time")
     await owner.wait_for(lambda m: "Type when to send it" in m.text)
     await owner.send("tomorrow-ish")
-    await owner.wait_for(lambda m: "could not read that time" in m.text)
+    await owner.wait_for(lambda m: "can't read that time" in m.text)
     await owner.send("2026-12-01 09:00")  # already past
     await owner.wait_for(lambda m: "That time has passed" in m.text)
     await owner.send("2026-12-02 15:30")

@@ -10,7 +10,9 @@ from typing import Any
 
 from telegram import Update
 
+from bot import when
 from bot.context import Ctx
+from bot.errors import Refusal
 from bot.i18n import Markup, Translator
 from bot.labels import label
 from bot.notices import ACTIVITY, QUESTIONNAIRE, Segment, activity_segment, questionnaire_segment
@@ -72,6 +74,18 @@ def local(context: Ctx, moment: datetime | None) -> str:
     if moment is None:
         return "-"
     return moment.astimezone(context.services.notices.zone).strftime("%Y-%m-%d %H:%M")
+
+
+def read_moment(context: Ctx, tr: Translator, text: str) -> datetime | Refusal:
+    """A moment typed as people write it (明天 09:00, 周六14:00, 12月20日 下午2点, 2026-12-05 14:00),
+    read by the one date reader (bot/when.py) in the configured zone; or its refusal with an example."""
+    notices = context.services.notices
+    return when.parse(text, notices.clock.now(), notices.zone, tr.lang)
+
+
+def ask_when_text(context: Ctx, tr: Translator) -> Markup:
+    """The question for a sending time, naming the zone as people call it (北京时间)."""
+    return tr("notice.ask_when", zone=when.zone_name(tr, context.services.notices.zone))
 
 
 def plain(html_text: str, limit: int) -> str:

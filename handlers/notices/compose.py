@@ -8,6 +8,7 @@ command closes it and keeps the draft.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from telegram import Message, Update
@@ -40,10 +41,12 @@ from handlers.notices.common import (
     REPEAT,
     WHEN,
     WRITE,
+    ask_when_text,
     clear,
     coordinator,
     draft_of,
     local,
+    read_moment,
     segment_of,
 )
 from handlers.notices.edit import retarget_start
@@ -188,7 +191,7 @@ async def ask_when(update: Update, context: Ctx) -> int:
     await answer(update)
     tr = await translator(update, context)
     await COMPOSE.enter(update, context, WHEN)
-    await edit_or_reply(update, tr("notice.ask_when", zone=context.services.settings.tz))
+    await edit_or_reply(update, ask_when_text(context, tr))
     return WHEN
 
 
@@ -205,7 +208,9 @@ async def ask_repeat(update: Update, context: Ctx) -> int:
 def _timed(context: Ctx, draft: dict[str, Any]) -> Draft | None:
     """The draft with the time or repeat rule typed for it (stored as typed), or None."""
     zone = context.services.notices.zone
-    if isinstance(draft.get("at"), str):
+    if isinstance(draft.get("at_utc"), str):  # the moment read when it was typed
+        return make_draft(draft, at=datetime.fromisoformat(draft["at_utc"]))
+    if isinstance(draft.get("at"), str):  # a draft from before the date reader: the typed text
         moment = parse_when(draft["at"], zone)
         return None if moment is None else make_draft(draft, at=moment)
     if isinstance(draft.get("repeat"), str):
@@ -250,14 +255,22 @@ async def _got_time(update: Update, context: Ctx, state: int) -> int:
     message = update.effective_message
     tr = await translator(update, context)
     text = " ".join(((message.text or "") if message else "").split())
-    zone = context.services.notices.zone
-    valid = parse_when(text, zone) is not None if state == WHEN else parse_repeat(text, zone) is not None
-    if not valid:
-        await reply(update, tr("notice.bad_when" if state == WHEN else "notice.bad_repeat"))
-        return state
     draft = draft_of(context)
-    draft.pop("repeat" if state == WHEN else "at", None)
-    draft["at" if state == WHEN else "repeat"] = text
+    if state == WHEN:
+        moment = read_moment(context, tr, text)
+        if isinstance(moment, Refusal):  # one wording for "I can't read that time", with an example
+            await reply(update, tr(moment.key, **moment.values))
+            return state
+        draft.pop("repeat", None)
+        draft.pop("at", None)
+        draft["at_utc"] = moment.isoformat()
+    else:
+        if parse_repeat(text, context.services.notices.zone) is None:
+            await reply(update, tr("notice.bad_repeat"))
+            return state
+        draft.pop("at", None)
+        draft.pop("at_utc", None)
+        draft["repeat"] = text
     return await _show_summary(update, context, who, tr, state)
 
 
@@ -285,8 +298,7 @@ async def confirm_schedule(update: Update, context: Ctx) -> int:
     except Refusal as exc:
         await reply(update, tr(exc.key, **exc.values))
         await COMPOSE.enter(update, context, state)
-        await reply(update, tr("notice.ask_repeat") if state == REPEAT else
-                    tr("notice.ask_when", zone=context.services.settings.tz))
+        await reply(update, tr("notice.ask_repeat") if state == REPEAT else ask_when_text(context, tr))
         return state
     except AccessDenied:
         await refuse(update, context)
@@ -352,7 +364,7 @@ async def _show_again(update: Update, context: Ctx, state: int) -> int:
 async def _ask_time_again(update: Update, context: Ctx, state: int) -> int:
     tr = await translator(update, context)
     if state == WHEN:
-        await reply(update, tr("notice.ask_when", zone=context.services.settings.tz))
+        await reply(update, ask_when_text(context, tr))
     else:
         await reply(update, tr("notice.ask_repeat"))
     return state
