@@ -232,6 +232,8 @@ async def test_a_notice_is_scheduled_with_the_time_people_type(tg: FakeTelegram,
     await coordinator.press(control, "定时发送")
     prompt = await coordinator.wait_for(lambda m: "请输入发送时间" in m.text)
     assert "（北京时间）" in prompt.text and "Asia/Shanghai" not in prompt.text
+    # quick buttons (FakeClock: Sunday 2026-11-22 10:00 in Beijing)
+    assert prompt.buttons == ["11月23日（周一）09:00", "11月23日（周一）14:00", "11月28日（周六）10:00"]
     await coordinator.send("下周三")  # no time of day
     assert "请加上几点" in (await coordinator.wait_for(lambda m: "请加上几点" in m.text)).text
     await coordinator.send("随便什么时候")
@@ -240,3 +242,17 @@ async def test_a_notice_is_scheduled_with_the_time_people_type(tg: FakeTelegram,
     await coordinator.send("明天 下午2点")  # FakeClock: 2026-11-22 10:00 in Beijing
     summary = await coordinator.wait_for(lambda m: "确认定时" in m.buttons)
     assert "2026-11-23 14:00" in summary.text
+
+
+
+async def test_a_quick_time_button_schedules_without_typing(tg: FakeTelegram, bot: BotRuntime) -> None:
+    owner, _, _ = await world(tg, bot, 1)
+    control = await compose(owner, "Quick")
+    await owner.press(control, "Send at…")
+    prompt = await owner.wait_for(lambda m: "Type when" in m.text)
+    assert "(Beijing time)" in prompt.text
+    await owner.press(prompt, prompt.buttons[2])  # the coming Saturday 10:00
+    summary = await owner.wait_for(lambda m: "Schedule" in m.buttons)
+    assert "2026-11-28 10:00" in summary.text
+    await owner.press(summary, "Schedule")
+    assert "Scheduled for 2026-11-28 10:00" in (await owner.wait_for(lambda m: "Scheduled for" in m.text)).text

@@ -30,6 +30,7 @@ SEND_AT = Button("ntc", "when")
 REPEAT = Button("ntc", "rep")
 OPTION = Button("ntc", "t", name=OPTIONS)  # toggle an option of the preview
 CONFIRM_SCHEDULE = Button("ntc", "ok")  # schedule with the time shown in the summary
+QUICK_TIME = Button("ntc", "qt", at=int)  # a suggested sending time (minutes since 1970, UTC)
 NOTIFY_PARTICIPANTS = Button("ntc", "pre", id=int)  # on an activity's management view
 
 # --- /notices status (ntl) ---------------------------------------------------------------------------------

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from typing import Any
 
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
 
 from bot import when
 from bot.context import Ctx
@@ -16,7 +16,9 @@ from bot.errors import Refusal
 from bot.i18n import Markup, Translator
 from bot.labels import label
 from bot.notices import ACTIVITY, QUESTIONNAIRE, Segment, activity_segment, questionnaire_segment
+from bot.notices import callbacks as cb
 from bot.roles import Actor
+from handlers import keyboards as kb
 from handlers import steps
 from handlers.base import actor, refuse
 
@@ -86,6 +88,22 @@ def read_moment(context: Ctx, tr: Translator, text: str) -> datetime | Refusal:
 def ask_when_text(context: Ctx, tr: Translator) -> Markup:
     """The question for a sending time, naming the zone as people call it (北京时间)."""
     return tr("notice.ask_when", zone=when.zone_name(tr, context.services.notices.zone))
+
+
+def quick_times(context: Ctx) -> list[datetime]:
+    """Sending times offered as buttons: tomorrow 09:00 and 14:00, and the coming Saturday 10:00."""
+    notices = context.services.notices
+    today = notices.clock.now().astimezone(notices.zone).date()
+    saturday = today + timedelta(days=(5 - today.weekday()) % 7 or 7)
+    tomorrow = today + timedelta(days=1)
+    days = [(tomorrow, time(9)), (tomorrow, time(14)), (saturday, time(10))]
+    return [datetime.combine(d, t, tzinfo=notices.zone) for d, t in days]
+
+
+def quick_time_buttons(context: Ctx, tr: Translator) -> InlineKeyboardMarkup:
+    zone = context.services.notices.zone
+    return kb.inline([[kb.button(when.moment(tr, moment, zone), cb.QUICK_TIME.data(at=int(moment.timestamp()) // 60))]
+                      for moment in quick_times(context)])
 
 
 def plain(html_text: str, limit: int) -> str:

@@ -8,7 +8,7 @@ command closes it and keeps the draft.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from telegram import Message, Update
@@ -46,6 +46,7 @@ from handlers.notices.common import (
     coordinator,
     draft_of,
     local,
+    quick_time_buttons,
     read_moment,
     segment_of,
 )
@@ -191,7 +192,7 @@ async def ask_when(update: Update, context: Ctx) -> int:
     await answer(update)
     tr = await translator(update, context)
     await COMPOSE.enter(update, context, WHEN)
-    await edit_or_reply(update, ask_when_text(context, tr))
+    await edit_or_reply(update, ask_when_text(context, tr), quick_time_buttons(context, tr))
     return WHEN
 
 
@@ -272,6 +273,27 @@ async def _got_time(update: Update, context: Ctx, state: int) -> int:
         draft.pop("at_utc", None)
         draft["repeat"] = text
     return await _show_summary(update, context, who, tr, state)
+
+
+async def got_quick_time(update: Update, context: Ctx) -> int:
+    """A suggested time pressed instead of typing one."""
+    who = await coordinator(update, context)
+    if who is None:
+        return ConversationHandler.END
+    pressed = press(update, cb.QUICK_TIME)
+    await answer(update)
+    if pressed is None:
+        return WHEN
+    tr = await translator(update, context)
+    draft = draft_of(context)
+    draft.pop("repeat", None)
+    draft.pop("at", None)
+    try:
+        moment = datetime.fromtimestamp(pressed.num("at") * 60, UTC)
+    except (OverflowError, OSError, ValueError):  # forged: no such moment
+        return WHEN
+    draft["at_utc"] = moment.isoformat()  # a past one is refused by the summary, like a typed one
+    return await _show_summary(update, context, who, tr, WHEN)
 
 
 async def got_when(update: Update, context: Ctx) -> int:
@@ -364,7 +386,7 @@ async def _show_again(update: Update, context: Ctx, state: int) -> int:
 async def _ask_time_again(update: Update, context: Ctx, state: int) -> int:
     tr = await translator(update, context)
     if state == WHEN:
-        await reply(update, ask_when_text(context, tr))
+        await reply(update, ask_when_text(context, tr), quick_time_buttons(context, tr))
     else:
         await reply(update, tr("notice.ask_repeat"))
     return state
@@ -415,7 +437,7 @@ def conversation(app: LiaisonApp) -> ConversationHandler[Ctx]:
                 on(cb.REPEAT, ask_repeat),
                 on(cb.OPTION, option_toggled),
             ],
-            WHEN: [MessageHandler(text, got_when)],
+            WHEN: [MessageHandler(text, got_when), on(cb.QUICK_TIME, got_quick_time)],
             REPEAT: [MessageHandler(text, got_repeat)],
             CONFIRM: [on(cb.CONFIRM_SCHEDULE, confirm_schedule)],
         },
