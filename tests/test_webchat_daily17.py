@@ -68,7 +68,9 @@ async def test_report_list_cancel_confirmation_and_answer_preview(chat: WebChat,
     await chat.press(view, "确认取消这条通知")
     await expect(view).to_contain_text("通知已取消", timeout=TIMEOUT_MS)
 
-    # a formal answer is previewed with 发送 / 修改
+    # a formal answer is previewed with 发送 / 修改 (李娜's suggestion, submitted as she would)
+    li_na = await services.roles.actor(LI_NA)
+    await services.feedback.submit(li_na, "suggestion", "建议活动通知提前一周发出", False, ())
     await chat.send("/queue")
     queue = await chat.see("反馈队列")
     await queue.locator(".inline-kb button", has_text="FB-").first.click()
