@@ -256,3 +256,23 @@ async def test_a_quick_time_button_schedules_without_typing(tg: FakeTelegram, bo
     assert "2026-11-28 10:00" in summary.text
     await owner.press(summary, "Schedule")
     assert "Scheduled for 2026-11-28 10:00" in (await owner.wait_for(lambda m: "Scheduled for" in m.text)).text
+
+
+async def test_a_repeating_notice_is_set_up_in_chinese_words(tg: FakeTelegram, bot: BotRuntime) -> None:
+    await world(tg, bot, 1)
+    coordinator = tg.create_user("王主任", language_code="zh-hans", user_id=OWNER_ID + 1)
+    await add_coordinator(db_of(bot), coordinator.id, await db_of(bot).fetchval("SELECT MIN(id) FROM groups"))
+    await coordinator.send("/notice")
+    await coordinator.wait_for(lambda m: "通知内容" in m.text)
+    await coordinator.send("每周例会")
+    ask = await coordinator.wait_for(lambda m: "全部成员" in m.buttons)
+    await coordinator.press(ask, "全部成员")
+    control = await coordinator.wait_for(lambda m: m.message_id == ask.message_id and "收件人" in m.text)
+    await coordinator.press(control, "重复发送")
+    prompt = await coordinator.wait_for(lambda m: "请输入重复规则" in m.text)
+    assert "每周一、周四 19:00 到 12月31日" in prompt.text and "weekly" not in prompt.text
+    await coordinator.send("每周一、周四 晚上7点")  # no end day
+    await coordinator.wait_for(lambda m: m.text.startswith("看不懂这个规则"))
+    await coordinator.send("每周一、周四 晚上7点 到 12月31日")  # FakeClock: Sunday 2026-11-22 in Beijing
+    summary = await coordinator.wait_for(lambda m: "确认定时" in m.buttons)
+    assert "首次 2026-11-23 19:00，截止 2026-12-31 23:59" in summary.text

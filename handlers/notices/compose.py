@@ -215,7 +215,7 @@ def _timed(context: Ctx, draft: dict[str, Any]) -> Draft | None:
         moment = parse_when(draft["at"], zone)
         return None if moment is None else make_draft(draft, at=moment)
     if isinstance(draft.get("repeat"), str):
-        parsed = parse_repeat(draft["repeat"], zone)
+        parsed = parse_repeat(draft["repeat"], zone, context.services.notices.clock.now())
         return None if parsed is None else make_draft(draft, recurrence=parsed[0], until=parsed[1])
     return None
 
@@ -266,7 +266,8 @@ async def _got_time(update: Update, context: Ctx, state: int) -> int:
         draft.pop("at", None)
         draft["at_utc"] = moment.isoformat()
     else:
-        if parse_repeat(text, context.services.notices.zone) is None:
+        notices = context.services.notices
+        if parse_repeat(text, notices.zone, notices.clock.now()) is None:
             await reply(update, tr("notice.bad_repeat"))
             return state
         draft.pop("at", None)

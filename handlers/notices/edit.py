@@ -113,7 +113,7 @@ async def edit_when(update: Update, context: Ctx) -> int:
     try:
         row = await notices.get_for(who, notice_id)
         if row.status == "recurring":
-            parsed = parse_repeat(text, notices.zone)
+            parsed = parse_repeat(text, notices.zone, notices.clock.now())
             if parsed is None:
                 await reply(update, tr("notice.bad_repeat"))
                 return EDIT_WHEN
