@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     backup_keep: int = Field(default=7, ge=1, le=365, alias="LIAISON_BACKUP_KEEP")
     flood_per_minute: int = Field(default=30, ge=1, le=10_000, alias="LIAISON_FLOOD_PER_MINUTE")
     quiet_hours: str = Field(default="22:00-08:00", alias="LIAISON_QUIET_HOURS")
+    # A coordinator's reminder to those who have not acknowledged a notice: at most one per this many minutes.
+    nudge_interval_minutes: int = Field(default=120, ge=0, le=7 * 24 * 60, alias="LIAISON_NUDGE_INTERVAL_MINUTES")
     # The coordinator's Mini App: its public https address (unset = no Mini App buttons), the listen
     # address with long polling (for the operator's HTTPS proxy), and how old initData may be.
     webapp_url: str | None = Field(default=None, alias="LIAISON_WEBAPP_URL")

@@ -70,7 +70,8 @@ class Outcome:
 class Transport(Protocol):
     async def send(self, item: OutboxItem) -> Outcome: ...
 
-    async def edit(self, chat_id: int, message_id: int, text: str) -> None: ...
+    async def edit(self, chat_id: int, message_id: int, text: str,
+                   reply_markup: dict[str, object] | None = None) -> None: ...
 
     async def post(self, chat_id: int, text: str) -> int | None: ...
 
@@ -112,6 +113,8 @@ class DeliveryService:
         self._running: Callable[[], bool] = lambda: True
         self._stopping = False
         self.sent_total = 0
+        # kind -> the buttons under a finished send's report (a feature registers its own)
+        self.report_buttons: dict[str, Callable[[int, Language, Counts], dict[str, object] | None]] = {}
 
     @classmethod
     def create(cls, db: Database, clock: Clock, catalog: Catalog, users: UserService) -> DeliveryService:
@@ -332,7 +335,8 @@ class DeliveryService:
                             self._last_progress[(kind, ref_id)] = mono
                     continue
                 text = self._report_text(lang, ref_id, counts, scheduled)
-                report = OutgoingMessage(f"{kind}_report", ref_id, progress.chat_id, text, priority=1)
+                report = OutgoingMessage(f"{kind}_report", ref_id, progress.chat_id, text, priority=1,
+                                         reply_markup=self._report_markup(kind, ref_id, lang, counts))
                 if await self.repo.finish_progress(kind, ref_id, self.clock.now(), report):
                     self.wake()
                 continue
@@ -340,6 +344,10 @@ class DeliveryService:
                 if not await self.repo.finish_progress(kind, ref_id, self.clock.now()):
                     continue
                 text = self._report_text(lang, ref_id, counts, scheduled)
+                markup = self._report_markup(kind, ref_id, lang, counts)
+                if markup is not None:
+                    await transport.edit(progress.chat_id, progress.message_id, text, reply_markup=markup)
+                    continue
             else:
                 last = self._last_progress.get((kind, ref_id))
                 if last is not None and mono - last < PROGRESS_EVERY_S:
@@ -354,20 +362,22 @@ class DeliveryService:
                                  total=f"{counts.total:,}")
 
     def _report_text(self, lang: Language, ref_id: int, counts: Counts, scheduled: bool) -> str:
+        """"已送达 29 人；1 人尚未开通机器人": what was delivered, then only the outcomes that happened."""
+        tr = self.catalog.for_lang(lang)
+        parts = [tr("delivery.report.sent", n=counts.sent)]
+        for key, n in (
+            ("not_started", counts.not_started), ("blocked", counts.blocked - counts.not_started),
+            ("failed", counts.failed), ("unknown", counts.unknown), ("skipped", counts.skipped),
+        ):
+            if n:
+                parts.append(tr(f"delivery.report.{key}", n=n))
         key = "delivery.report_scheduled" if scheduled else "delivery.report"
-        text = self.catalog.text(lang, key, ref=ref_id, **_fields(counts))
+        text = tr(key, ref=ref_id, parts=tr.join(parts, str(tr("delivery.report.sep"))))
         if counts.resent:
-            text = self.catalog.for_lang(lang).join([text, self.catalog.text(lang, "delivery.resent",
-                                                                             resent=counts.resent)])
+            text = tr.join([text, tr("delivery.resent", resent=counts.resent)])
         return text
 
-
-def _fields(counts: Counts) -> dict[str, int]:
-    return {
-        "total": counts.total,
-        "sent": counts.sent,
-        "blocked": counts.blocked,
-        "failed": counts.failed,
-        "unknown": counts.unknown,
-        "skipped": counts.skipped,
-    }
+    def _report_markup(self, kind: str, ref_id: int, lang: Language, counts: Counts) -> dict[str, object] | None:
+        """The buttons a feature puts under its report (e.g. the list of who was not reached)."""
+        make = self.report_buttons.get(kind)
+        return None if make is None else make(ref_id, lang, counts)

@@ -274,3 +274,62 @@ def _take_time(text: str) -> tuple[time | None, str]:
 
 def _cut(text: str, found: re.Match[str]) -> str:
     return text[: found.start()] + " " + text[found.end() :]
+
+
+# --- repeat rules: 每天 08:30 到 12月31日, 每周一、周四 19:00 到 12月31日, 每月5日 09:00 到 2027年6月30日 ------------
+_UNTIL = re.compile(r"(?:直到|截止到|截至|截止|until|到|至)")
+_EVERY_DAY = re.compile(r"^(?:每天|每日|天天)")
+_EVERY_WEEK = re.compile(
+    r"^每(?:个)?(?:周|星期|礼拜)(?P<days>[一二三四五六日天七](?:\s*[、,和及与]?\s*(?:周|星期|礼拜)?[一二三四五六日天七])*)"
+)
+_EVERY_MONTH = re.compile(r"^每(?:个)?月\s*(?P<md>\d{1,2})\s*[日号]")
+
+
+@dataclass(frozen=True)
+class Repeat:
+    """A repeat rule typed in Chinese: how often, at what time, until which day (inclusive)."""
+
+    freq: str  # 'daily' | 'weekly' | 'monthly'
+    at: time
+    until: date
+    weekdays: tuple[int, ...] = ()  # 0 = Monday
+    monthday: int | None = None
+
+
+def parse_repeat(text: str, now: datetime, zone: ZoneInfo) -> Repeat | None:
+    """每天 / 每周一、周四 / 每月5日, a time of day, then 到 (直到, 至, until) and a date; or None."""
+    cleaned = _normalise(text)
+    if not cleaned or len(cleaned) > MAX_TYPED:
+        return None
+    parts = _UNTIL.split(cleaned)
+    if len(parts) < 2:
+        return None
+    rule, until_text = " ".join(parts[:-1]).strip(), parts[-1].strip()
+    today = now.astimezone(zone).date()
+    until, rest = _take_date(until_text, today)
+    if until is None or _FILLER.sub("", rest):
+        return None
+    last = until.day
+    if not until.explicit_year and last < today:
+        try:
+            last = last.replace(year=last.year + 1)
+        except ValueError:
+            return None
+    weekdays: tuple[int, ...] = ()
+    monthday: int | None = None
+    if found := _EVERY_DAY.match(rule):
+        freq = "daily"
+    elif found := _EVERY_WEEK.match(rule):
+        freq = "weekly"
+        weekdays = tuple(sorted({_CN_WEEKDAY[c] for c in found.group("days") if c in _CN_WEEKDAY}))
+    elif found := _EVERY_MONTH.match(rule):
+        freq, monthday = "monthly", int(found.group("md"))
+        if not 1 <= monthday <= 31:
+            return None
+    else:
+        return None
+    clock, rest = _take_time(rule[found.end():])
+    if clock is None or _FILLER.sub("", rest):
+        return None
+    return Repeat(freq, clock, last, weekdays, monthday)
+

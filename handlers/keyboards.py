@@ -7,6 +7,7 @@ re-check the caller's rights and the object's state on every press.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -20,6 +21,7 @@ from telegram import (
 )
 
 from bot.callbacks import NOOP
+from bot.i18n import Markup
 
 MAX_CALLBACK_BYTES = 64
 T = TypeVar("T")
@@ -64,7 +66,9 @@ def parse_ints(data: str | None, prefix: str, arity: int) -> list[int] | None:
 
 
 def button(text: str, data: str) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text, callback_data=data)
+    """A callback button. A button's label is plain text: a catalogue text (`Markup`, HTML with its
+    values escaped once) is shown unescaped, so "R&D" is not shown as "R&amp;D"."""
+    return InlineKeyboardButton(html.unescape(text) if isinstance(text, Markup) else text, callback_data=data)
 
 
 def url_button(text: str, url: str) -> InlineKeyboardButton:

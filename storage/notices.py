@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.notices.models import AckStats, NewNotice, NoticeRow, NoticeView, Pending
+from bot.notices.models import AckStats, NewNotice, NoticeRow, NoticeView, Pending, Unreached
+from storage import scope
 from storage.db import Database, Tx
 from storage.timefmt import from_db, opt_from_db, to_db
 
 _COLUMNS = (
     "id, parent_id, author_user_id, author_lang, text, attachment, segment, post_to_groups, paid, urgent,"
-    " status, recurrence, next_due_at, until_at, nudge_after_h, nudge_due_at, created_at, sent_at"
+    " status, recurrence, next_due_at, until_at, nudge_after_h, nudge_due_at, created_at, sent_at,"
+    " nudged_at"
 )
 
 
@@ -35,7 +37,13 @@ def _row(r: Any) -> NoticeRow:
         nudge_due_at=opt_from_db(r["nudge_due_at"]),
         created_at=from_db(r["created_at"]),
         sent_at=opt_from_db(r["sent_at"]),
+        nudged_at=opt_from_db(r["nudged_at"]),
     )
+
+
+def _tail(phone: object) -> str:
+    """The last four digits of a phone number ('' without one)."""
+    return "".join(c for c in str(phone or "") if c.isdigit())[-4:]
 
 
 def _opt(moment: datetime | None) -> str | None:
@@ -93,6 +101,23 @@ async def reschedule(tx: Tx, notice_id: int, next_due_at: datetime | None) -> No
         await tx.execute("UPDATE notices SET status = 'done', next_due_at = NULL WHERE id = ?", (notice_id,))
     else:
         await tx.execute("UPDATE notices SET next_due_at = ? WHERE id = ?", (to_db(next_due_at), notice_id))
+
+
+async def claim_nudge(tx: Tx, notice_id: int, now: datetime, not_since: datetime | None) -> bool:
+    """Record a reminder at `now`; refused (False) when one was sent after `not_since` (a reminder by
+    hand within the minimum interval, or a double tap). None: always (the automatic reminder)."""
+    if not_since is None:
+        changed = await tx.execute("UPDATE notices SET nudged_at = ? WHERE id = ?", (to_db(now), notice_id))
+    else:
+        changed = await tx.execute(
+            "UPDATE notices SET nudged_at = ? WHERE id = ? AND (nudged_at IS NULL OR nudged_at <= ?)",
+            (to_db(now), notice_id, to_db(not_since)),
+        )
+    return changed == 1
+
+
+async def nudged_at(tx: Tx, notice_id: int) -> datetime | None:
+    return opt_from_db(await tx.fetchval("SELECT nudged_at FROM notices WHERE id = ?", (notice_id,)))
 
 
 async def clear_nudge(tx: Tx, notice_id: int) -> None:
@@ -161,20 +186,25 @@ async def drop_finished_nudges(tx: Tx, notice_id: int) -> None:
     )
 
 
-async def ack(tx: Tx, notice_id: int, user_id: int, now: datetime) -> str:
-    """'ok', 'already' or 'not_recipient' (a forged or foreign notice id)."""
+async def ack(tx: Tx, notice_id: int, user_id: int, now: datetime) -> tuple[str, datetime | None]:
+    """'ok', 'already' or 'not_recipient' (a forged or foreign notice id), and when the member
+    acknowledged (the stored moment: a second tap keeps the first)."""
     row = await tx.fetchone(
         "SELECT member_id FROM outbox WHERE kind = 'notice' AND ref_id = ? AND chat_id = ? AND member_id IS NOT NULL",
         (notice_id, user_id),
     )
     if row is None:
-        return "not_recipient"
+        return "not_recipient", None
+    member_id = int(row["member_id"])
     changed = await tx.execute(
         "INSERT INTO notice_acks (notice_id, member_id, at) VALUES (?, ?, ?)"
         " ON CONFLICT (notice_id, member_id) DO NOTHING",
-        (notice_id, int(row["member_id"]), to_db(now)),
+        (notice_id, member_id, to_db(now)),
     )
-    return "ok" if changed == 1 else "already"
+    if changed == 1:
+        return "ok", now
+    at = await tx.fetchval("SELECT at FROM notice_acks WHERE notice_id = ? AND member_id = ?", (notice_id, member_id))
+    return "already", None if at is None else from_db(str(at))
 
 
 class NoticeRepo:
@@ -226,16 +256,45 @@ class NoticeRepo:
         )
         total = await self._db.fetchval("SELECT COUNT(*)" + base, (notice_id,))
         rows = await self._db.fetchall(
-            "SELECT m.id, m.user_id, COALESCE(m.name, '') AS name,"  # noqa: S608 - fixed clauses only
+            "SELECT m.id, m.user_id, COALESCE(m.name, '') AS name, COALESCE(m.phone, '') AS phone,"  # noqa: S608
             " COALESCE((SELECT g.name FROM member_groups mg JOIN groups g ON g.id = mg.group_id"
             "   WHERE mg.member_id = m.id AND mg.status = 'active' ORDER BY g.path DESC LIMIT 1), '') AS group_name"
             + base + " ORDER BY group_name, name, m.id LIMIT ? OFFSET ?",
             (notice_id, limit, offset),
         )
         return (
-            [Pending(int(r["id"]), int(r["user_id"] or 0), str(r["name"]), str(r["group_name"])) for r in rows],
+            [Pending(int(r["id"]), int(r["user_id"] or 0), str(r["name"]), str(r["group_name"]), _tail(r["phone"]))
+             for r in rows],
             int(total),
         )
+
+    async def unreached(
+        self, notice_id: int, scope_paths: scope.Paths, limit: int, offset: int
+    ) -> tuple[list[Unreached], int]:
+        """Recipients the notice did not reach (blocked, never started, failed, skipped), members of
+        `scope_paths` only (None: all), by group then name, one page; and the total."""
+        inside, values = scope.member_in(scope_paths, "m.id")
+        base = (
+            " FROM outbox o JOIN members m ON m.id = o.member_id"
+            " WHERE o.kind = 'notice' AND o.ref_id = ? AND o.status IN ('blocked', 'failed', 'skipped')"
+            f" AND {inside}"
+        )
+        total = await self._db.fetchval("SELECT COUNT(*)" + base, (notice_id, *values))
+        rows = await self._db.fetchall(
+            "SELECT m.id, COALESCE(m.name, '') AS name, COALESCE(m.phone, '') AS phone, o.status,"  # noqa: S608
+            " COALESCE(o.error, '') AS error,"
+            " COALESCE((SELECT g.name FROM member_groups mg JOIN groups g ON g.id = mg.group_id"
+            "   WHERE mg.member_id = m.id AND mg.status = 'active' ORDER BY g.path DESC LIMIT 1), '') AS group_name"
+            + base + " ORDER BY group_name, name, m.id LIMIT ? OFFSET ?",
+            (notice_id, *values, limit, offset),
+        )
+        found = []
+        for r in rows:
+            status = str(r["status"])
+            if status == "blocked" and "can't initiate conversation" in str(r["error"]):
+                status = "not_started"
+            found.append(Unreached(int(r["id"]), str(r["name"]), str(r["group_name"]), _tail(r["phone"]), status))
+        return found, int(total or 0)
 
     async def remember_view(
         self, notice_id: int, chat_id: int, message_id: int, user_id: int, lang: str, now: datetime

@@ -18,6 +18,8 @@ from typing import Any
 from storage.db import Database, Tx
 from storage.timefmt import to_db
 
+# Telegram's 403 to a person who never started the bot: "Forbidden: bot can't initiate conversation with a user"
+NOT_STARTED_ERROR = "%can't initiate conversation%"
 FINAL_STATUSES = ("sent", "blocked", "failed", "unknown", "skipped")
 NEW_MESSAGE = 0
 """`message_id` of a tracked send that has no progress message: its report is sent as a new one."""
@@ -128,6 +130,7 @@ class Counts:
     unknown: int = 0
     skipped: int = 0
     resent: int = 0  # rows sent again after a crash interrupted their first attempt (any status)
+    not_started: int = 0  # of `blocked`: people who never opened the chat with the bot (Telegram's 403)
 
     @property
     def total(self) -> int:
@@ -276,7 +279,13 @@ class OutboxRepo:
             (kind, ref_id),
         )
         counts: dict[str, int] = {str(r["status"]): int(r["n"]) for r in rows}
-        return Counts(**counts, resent=sum(int(r["resent"] or 0) for r in rows))
+        not_started = 0
+        if counts.get("blocked"):
+            not_started = int(await self._db.fetchval(
+                "SELECT COUNT(*) FROM outbox WHERE kind = ? AND ref_id = ? AND status = 'blocked'"
+                " AND error LIKE ?", (kind, ref_id, NOT_STARTED_ERROR),
+            ) or 0)
+        return Counts(**counts, resent=sum(int(r["resent"] or 0) for r in rows), not_started=not_started)
 
     async def progress(self, kind: str, ref_id: int) -> Progress | None:
         row = await self._db.fetchone(

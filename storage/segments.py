@@ -38,11 +38,15 @@ def reachable(scope_paths: scope.Paths, params: list[Any]) -> str | None:
 
 
 def _members_where(
-    scope_paths: scope.Paths, group_paths: Sequence[str], categories: Sequence[str], params: list[Any]
+    scope_paths: scope.Paths, group_paths: Sequence[str], categories: Sequence[str], params: list[Any],
+    exclude_user: int | None = None,
 ) -> str | None:
     where = reachable(scope_paths, params)
     if where is None:
         return None
+    if exclude_user is not None:
+        where += " AND m.user_id <> ?"
+        params.append(exclude_user)
     if categories:
         where += " AND m.category IN (" + ", ".join("?" for _ in categories) + ")"
         params.extend(categories)
@@ -65,14 +69,16 @@ async def members(
     scope_paths: Sequence[str] | None,
     group_paths: Sequence[str] = (),
     categories: Sequence[str] = (),
+    exclude_user: int | None = None,
 ) -> list[Recipient]:
     """Active members with a Telegram account who are not marked unreachable.
 
     `scope_paths` None means everything; otherwise members of a group in one of those subtrees.
-    `group_paths` (subtrees) and `categories` narrow the selection further when given.
+    `group_paths` (subtrees) and `categories` narrow the selection further when given;
+    `exclude_user` leaves out one account (a notice's sender).
     """
     params: list[Any] = []
-    where = _members_where(scope_paths, group_paths, categories, params)
+    where = _members_where(scope_paths, group_paths, categories, params, exclude_user)
     if where is None:
         return []
     sql = (
@@ -89,10 +95,11 @@ async def count_members(
     scope_paths: Sequence[str] | None,
     group_paths: Sequence[str] = (),
     categories: Sequence[str] = (),
+    exclude_user: int | None = None,
 ) -> int:
     """How many `members(...)` would return, without fetching them (for previews)."""
     params: list[Any] = []
-    where = _members_where(scope_paths, group_paths, categories, params)
+    where = _members_where(scope_paths, group_paths, categories, params, exclude_user)
     if where is None:
         return 0
     rows = await reader.fetchall(f"SELECT COUNT(*) FROM members m WHERE {where}", params)  # noqa: S608

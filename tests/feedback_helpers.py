@@ -121,6 +121,10 @@ async def write(coord: SandboxUser, item: SandboxMessage, button: str, text: str
     prompt = await coord.wait_for(lambda m: m.message_id > before and "/cancel" in (m.text or ""))
     await coord.send(text)
     done = await coord.wait_for(lambda m: m.message_id > prompt.message_id)
+    if button == "Answer" and "Send" in done.buttons:  # the formal answer's preview: Send / Edit
+        await (await coord.press(done, "Send")).answer()
+        preview = done.message_id
+        done = await coord.wait_for(lambda m: m.message_id > preview)
     return done.text or ""
 
 

@@ -10,6 +10,7 @@ from sandbox.server import FakeTelegram
 from storage.db import Database
 from storage.timefmt import to_db
 from tests import factories
+from tests.conftest import OWNER_ID
 
 STAMP = to_db(datetime(2026, 11, 1, tzinfo=UTC))
 
@@ -59,3 +60,32 @@ async def confirm_schedule(user: SandboxUser) -> SandboxMessage:
     summary = await user.next_message()
     await user.press(summary, lambda b: b.get("text") in ("Schedule", "确认定时"))
     return await user.next_message()
+
+
+async def world(tg: FakeTelegram, runtime: BotRuntime, count: int = 3) -> tuple[SandboxUser, list[SandboxUser], int]:
+    """An English-speaking owner and `count` members of a local group under a head group."""
+    tg.set_rate_limits(True, private_burst=10)  # the scripted coordinator clicks faster than any person
+    db = db_of(runtime)
+    head = await add_group(db, "浦东新联会")
+    local = await add_group(db, "花木街道新联会", head)
+    people = await members(tg, db, count, [local])
+    owner = tg.create_user("Owner", language_code="en", user_id=OWNER_ID)
+    owner.state.started = True
+    return owner, people, local
+
+
+async def compose(owner: SandboxUser, text: str, audience: str = "Everyone") -> SandboxMessage:
+    """Run /notice (English) up to the preview; return the control panel."""
+    await owner.send("/notice")
+    assert "text of the notice" in (await owner.next_message()).text
+    await owner.send(text)
+    ask = await owner.next_message()
+    await owner.press(ask, audience)
+    return await owner.wait_for(lambda m: m.message_id == ask.message_id and "Recipients" in m.text)
+
+
+async def send_notice(owner: SandboxUser, text: str) -> SandboxMessage:
+    """Compose and send a notice to everyone; the control message once it shows the report."""
+    control = await compose(owner, text)
+    await owner.press(control, "Send now")
+    return await owner.wait_for(lambda m: m.message_id == control.message_id and "Delivery report" in m.text)

@@ -1290,7 +1290,7 @@ async def run_notice_faults(tg: Any, runtime: Any, recipients: int, seed: int, o
             lost.append(f"member {person.id}: nothing received, outbox says {status!r}")
         if count > 0 and status not in ("sent", "unknown"):
             lost.append(f"member {person.id}: received, outbox says {status!r}")
-    numbers = [int(n) for n in re.findall(r"(\d+) (?:sent|blocked|failed|unknown|skipped)", report)]
+    numbers = [int(n) for n in re.findall(r"(\d+) (?:sent|blocked|failed|unknown|skipped|have not started)", report)]
     consistent = bool(report) and sum(numbers) == recipients and f"{statuses.get('sent', 0)} sent" in report
     unexpected = [
         f"{r.name}: {r.getMessage()}\n{r.exc_text or ''}"[:1500]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -198,3 +199,35 @@ async def test_queue_filters_by_kind_and_paginates(tg: FakeTelegram, start_bot: 
     await (await coord.press(queue, "Complaint")).answer()
     only = await coord.wait_for(lambda m: m.message_id == queue.message_id and (m.text or "").endswith(": 1 items"))
     assert "FB-2026-0011" in str(only.buttons)
+
+
+async def test_the_formal_answer_is_previewed_with_send_and_edit_first(tg: FakeTelegram, bot: BotRuntime) -> None:
+    t = await tree(bot)
+    member = tg.create_user("王芳", language_code="en")
+    await add_member(bot, member, "王芳", [t.local])
+    coord = tg.create_user("Coordinator Li", language_code="en")
+    await add_coordinator(bot, coord, t.sub)
+    ref = await submit_feedback(member, "Suggestion", "More evening salons")
+    item = await open_item(coord, ref)
+    await (await coord.press(item, "Answer")).answer()
+    await coord.wait_for(lambda m: "official answer" in (m.text or ""))
+    await coord.send("We will hold one in Decmber")  # a typo
+    preview = await coord.wait_for(lambda m: "Send" in m.buttons)
+    assert preview.buttons == ["Send", "Edit"]
+    assert "the member will get" in (preview.text or "") and "has been answered" in (preview.text or "")
+    assert "We will hold one in Decmber" in (preview.text or "")
+    assert not any("has been answered" in (m.text or "") for m in member.inbox)  # nothing sent yet
+    assert await db_of(bot).fetchval("SELECT status FROM feedback_items") != "answered"
+    await (await coord.press(preview, "Edit")).answer()
+    await coord.wait_for(lambda m: m.message_id > preview.message_id and "official answer" in (m.text or ""))
+    await coord.send("We will hold one in December")
+    second = await coord.wait_for(lambda m: m.message_id > preview.message_id and "Send" in m.buttons)
+    first, again = await coord.press(second, "Send"), await coord.press(second, "Send")  # a double tap
+    await first.answer()
+    await again.answer()
+    await coord.wait_for(lambda m: f"answer to {ref} was delivered" in (m.text or ""))
+    told = await member.wait_for(lambda m: "has been answered" in (m.text or ""))
+    assert "We will hold one in December" in (told.text or "")
+    await asyncio.sleep(0.2)
+    assert sum("has been answered" in (m.text or "") for m in member.inbox) == 1
+    assert "Decmber" not in (told.text or "")

@@ -49,6 +49,8 @@ async def test_feedback_answer_and_chasers_use_the_telegram_language_without_a_c
     await (await coord.press(item, "Answer")).answer()
     await coord.wait_for(lambda m: "/cancel" in (m.text or ""))
     await coord.send("Replaced this morning")
+    preview = await coord.wait_for(lambda m: "Send" in m.buttons)
+    await (await coord.press(preview, "Send")).answer()
     await drain_outbox(bot, tg)
     told = await member.wait_for(lambda m: "Replaced this morning" in (m.text or ""))
     assert "has been answered" in (told.text or ""), told.text

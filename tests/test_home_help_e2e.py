@@ -66,3 +66,40 @@ async def test_an_owner_writing_after_start_up_gets_the_owner_menu(tg: FakeTeleg
     await owner.next_message()
     menu = [c["command"] for c in tg.commands("chat", "", chat_id=OWNER_ID)]
     assert "audit" in menu and "newactivity" in menu
+
+
+async def test_each_coordinator_home_button_opens_its_flow(tg: FakeTelegram, bot: BotRuntime) -> None:
+    assert bot.db is not None
+    pudong = await add_group(bot.db, "Pudong")
+    coord = tg.create_user("协调员", language_code="zh-hans")
+    await add_coordinator(bot.db, coord.id, pudong)
+    expected = {  # the button -> the first words of what its command shows
+        "📣 发通知": "请发送通知内容",
+        "📥 待办反馈": "反馈",
+        "✅ 审核": "审核",
+    }
+    for button, shows in expected.items():
+        await coord.send("/start")
+        home = await coord.wait_for(lambda m, button=button: button in m.buttons)
+        mark = max(m.message_id for m in coord.messages)
+        await (await coord.press(home, button)).answer()
+        opened = await coord.wait_for(lambda m, mark=mark, shows=shows: m.message_id > mark and shows in (m.text or ""))
+        await coord.send("/cancel")  # leaves the flow (or says there is none): the next button starts afresh
+        await coord.wait_for(lambda m, after=opened.message_id: m.message_id > after + 1)
+
+
+async def test_an_unregistered_users_member_commands_point_to_start(tg: FakeTelegram, bot: BotRuntime) -> None:
+    stranger = tg.create_user("Newcomer", language_code="en")
+    for command in ("/activities", "/checkin", "/feedback", "/myfeedback", "/myrecord", "/profile"):
+        await stranger.send(command)
+        answer = await stranger.next_message()
+        assert "/start" in (answer.text or "") or "Start" in " ".join(answer.buttons), (command, answer.text)
+
+
+async def test_a_too_long_notice_is_refused_with_the_limit(tg: FakeTelegram, bot: BotRuntime) -> None:
+    owner = tg.create_user("Owner", language_code="zh-hans", user_id=OWNER_ID)
+    await owner.send("/notice")
+    await owner.wait_for(lambda m: "通知内容" in (m.text or ""))
+    await owner.send("长" * 3501)
+    refused = await owner.wait_for(lambda m: "最长" in (m.text or ""))
+    assert refused.text == "通知最长 3500 字，请缩短后重新发送。"

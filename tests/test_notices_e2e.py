@@ -84,7 +84,8 @@ async def test_acknowledging_twice_is_idempotent(tg: FakeTelegram, bot: BotRunti
     got = await people[0].wait_for(lambda m: "Please confirm" in m.text)
     first = await people[0].press(got, "Got it ✅")
     assert "acknowledged" in ((await first.answer()).text or "")
-    second = await people[0].press(got, "Got it ✅")
+    await people[0].wait_for(lambda m: m.message_id == got.message_id and m.buttons != ["Got it ✅"])
+    second = await people[0].press(got, lambda b: "Acknowledged" in str(b.get("text")))
     assert "already" in ((await second.answer()).text or "")
     count = await db_of(bot).fetchval("SELECT COUNT(*) FROM notice_acks")
     assert count == 1
@@ -276,6 +277,12 @@ async def test_cancelled_scheduled_notice_never_fires(tg: FakeTelegram, bot: Bot
     await owner.press(listing, listing.buttons[0])
     view = await owner.wait_for(lambda m: "Next sending" in m.text)
     await owner.press(view, "Cancel this notice")
+    ask = await owner.wait_for(lambda m: m.message_id == view.message_id and m.text.startswith("Cancel notice"))
+    assert ask.text.startswith(f"Cancel notice #{created.notice_id}?\nMaybe\n\nIt was to go out at 2026-11-22 13:00")
+    assert ask.buttons == ["Yes, cancel this notice", "Keep it, go back"]
+    assert [len(row) for row in (ask.reply_markup or {})["inline_keyboard"]] == [1, 1]  # each on its own row
+    assert await db_of(bot).fetchval("SELECT status FROM notices WHERE id = ?", (created.notice_id,)) == "scheduled"
+    await owner.press(ask, "Yes, cancel this notice")
     await owner.wait_for(lambda m: "cancelled" in m.text)
     clock.advance(timedelta(hours=4))
     assert (await services.notices.run_due()).fired == []

@@ -122,7 +122,8 @@ async def test_scheduled_notice_sends_its_author_a_delivery_report(
     created = await _fire_scheduled(bot, clock, "Due later")
     report = await owner.wait_for(lambda m: "delivery report" in m.text)
     assert f"#{created.notice_id}" in report.text
-    assert "(2 in all): 1 sent, 1 blocked" in report.text
+    assert "delivery report: 1 sent; 1 blocked the bot." in report.text
+    assert report.buttons == ["Who was not reached"]
     await asyncio.sleep(0.3)
     assert sum("delivery report" in m.text for m in owner.inbox) == 1
 
@@ -137,7 +138,7 @@ async def test_a_large_scheduled_send_shows_progress_then_its_report_in_one_mess
                                     and "sending" in m.text)
     assert "/ 24 sent" in progress.text
     final = await owner.wait_for(lambda m: m.message_id == progress.message_id and "delivery report" in m.text)
-    assert "(24 in all): 24 sent" in final.text
+    assert "delivery report: 24 sent." in final.text
     await asyncio.sleep(0.3)
     assert sum(f"#{created.notice_id}" in m.text for m in owner.inbox) == 1  # edited, not a second message
 
@@ -221,7 +222,7 @@ async def test_a_scheduled_notice_can_be_moved_to_another_time(
     await owner.press(view, "Change time")
     await owner.wait_for(lambda m: "Type when to send it" in m.text)
     await owner.send("tomorrow-ish")
-    await owner.wait_for(lambda m: "could not read that time" in m.text)
+    await owner.wait_for(lambda m: "can't read that time" in m.text)
     await owner.send("2026-12-01 09:00")  # already past
     await owner.wait_for(lambda m: "That time has passed" in m.text)
     await owner.send("2026-12-02 15:30")

@@ -295,7 +295,8 @@ BUTTONS = (
     ButtonRow("archive a group", SCOPED, lambda db, w: seed_group(db, "Sub club", w.group_in),
               lambda gid, w: f"grp:arch:{gid}", _nothing),
     ButtonRow("view a notice", SCOPED, _seed_notice, lambda nid, w: f"ntl:v:{nid}", _nothing),
-    ButtonRow("cancel a notice", SCOPED, _seed_notice, lambda nid, w: f"ntl:x:{nid}", _notice_status),
+    ButtonRow("cancel a notice", SCOPED, _seed_notice, lambda nid, w: f"ntl:x:{nid}", _nothing),  # asks first (#17)
+    ButtonRow("cancel a notice confirmed", SCOPED, _seed_notice, lambda nid, w: f"ntl:xy:{nid}", _notice_status),
     # added in session 2: the guided activity edit, the attendance list, "notify participants",
     # moving a scheduled notice
     ButtonRow("edit an activity", SCOPED, lambda db, w: _seed_activity(db, w.group_in, "Calligraphy"),

@@ -108,9 +108,14 @@ async def test_coordinator_notice_is_acknowledged_on_the_page_and_counted(chat: 
     await chat.send(notice)
     await chat.press(await chat.see("发给谁"), "全部会员")
     control = await chat.see("接收人")
+    await expect(control).to_contain_text("⬇️ 下面是会员将收到的通知（预览）")  # the panel is above the preview
+    preview = chat.bot_message(notice)
+    await expect(preview.locator(".inline-kb button")).to_have_text(["收到 ✅（预览，点击无效）"])
+    await assert_screenshot_not_blank(page, tmp_path / "notice-panel.png")
     await chat.press(control, "立即发送")
-    await expect(control).to_contain_text("发送报告", timeout=TIMEOUT_MS)
-    await expect(control).to_contain_text("失败 0")  # the demo's other members exist, hidden from the page
+    await expect(control).to_contain_text("发送报告：已送达", timeout=TIMEOUT_MS)
+    await expect(control).not_to_contain_text("失败")  # zero counters are not shown
+    await assert_screenshot_not_blank(page, tmp_path / "notice-report.png")
     await expect(page.locator(f"#user-list li[data-user-id='{LI_NA}'] .unread")).to_have_text("1", timeout=TIMEOUT_MS)
 
     await chat.send("/notices")
@@ -123,12 +128,20 @@ async def test_coordinator_notice_is_acknowledged_on_the_page_and_counted(chat: 
     received = await chat.see(notice)
     await chat.press(received, "收到")
     await expect(page.locator("#toast")).to_contain_text("已确认收到", timeout=TIMEOUT_MS)
+    # the button itself says so, with the time in the configured zone (FakeClock: 02:00 UTC = 10:00)
+    await expect(received.locator(".inline-kb button")).to_have_text(["✅ 已确认 11-22 10:00"], timeout=TIMEOUT_MS)
+    await assert_screenshot_not_blank(page, tmp_path / "notice-acknowledged.png")
 
     await chat.open(ZHANG_WEI)
     status = await chat.see("已确认：")
     await chat.press(status, "刷新")
     await expect(status).to_contain_text("已确认：1", timeout=TIMEOUT_MS)
     await assert_screenshot_not_blank(page, tmp_path / "notice.png")
+    await chat.press(status, "提醒未确认者")  # the demo's other members have not confirmed
+    await chat.press(await chat.see("发送提醒"), "返回")
+    await expect(status).to_contain_text("⏰ 已于 10:00 提醒过，12:00 后可再次提醒", timeout=TIMEOUT_MS)
+    await expect(status.locator(".inline-kb button", has_text="提醒未确认者")).to_have_count(0)
+    await assert_screenshot_not_blank(page, tmp_path / "notice-nudged.png")
     assert chat.runtime.db is not None
     assert await chat.runtime.db.fetchval("SELECT COUNT(*) FROM notice_acks") == 1
     assert chat.tg.counters.validation_errors == []

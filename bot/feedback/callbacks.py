@@ -34,6 +34,8 @@ ASSIGNEES = Button("fb", "asg", id=int)
 ASSIGN_TO = Button("fb", "to", id=int, user=int)
 NOTE = Button("fb", "note", id=int)
 ANSWER = Button("fb", "ans", id=int)
+ANSWER_SEND = Button("fb", "anss")  # under the answer's preview (the text is in the open flow)
+ANSWER_EDIT = Button("fb", "anse")
 
 # /digest
 DIGEST_PREVIEW = Button("fbd", "p", group=str)

@@ -30,6 +30,7 @@ SEND_AT = Button("ntc", "when")
 REPEAT = Button("ntc", "rep")
 OPTION = Button("ntc", "t", name=OPTIONS)  # toggle an option of the preview
 CONFIRM_SCHEDULE = Button("ntc", "ok")  # schedule with the time shown in the summary
+QUICK_TIME = Button("ntc", "qt", at=int)  # a suggested sending time (minutes since 1970, UTC)
 NOTIFY_PARTICIPANTS = Button("ntc", "pre", id=int)  # on an activity's management view
 
 # --- /notices status (ntl) ---------------------------------------------------------------------------------
@@ -37,7 +38,10 @@ LIST = Button("ntl", "list")
 VIEW = Button("ntl", "v", id=int)
 WHO_HAS_NOT = Button("ntl", "w", id=int, page=int)
 NUDGE = Button("ntl", "n", id=int)
-CANCEL_NOTICE = Button("ntl", "x", id=int)
+CANCEL_NOTICE = Button("ntl", "x", id=int)  # asks first
+CANCEL_CONFIRM = Button("ntl", "xy", id=int)  # "yes, cancel it"
+UNREACHED = Button("ntl", "u", id=int, page=int)  # under a delivery report: who was not reached (new message)
+UNREACHED_PAGE = Button("ntl", "up", id=int, page=int)  # paging that list (edits it)
 
 # --- editing a scheduled notice --------------------------------------------------------------------------
 EDIT_TEXT = Button("nte", id=int)

@@ -163,6 +163,7 @@ class NoticeRow:
     nudge_due_at: datetime | None
     created_at: datetime
     sent_at: datetime | None
+    nudged_at: datetime | None = None  # the last reminder to those who have not acknowledged
 
 
 @dataclass(frozen=True)
@@ -197,6 +198,22 @@ class Pending:
     user_id: int
     name: str
     group_name: str
+    phone_tail: str = ""  # the phone's last digits: two 王芳 are told apart
+
+
+UNREACHED_REASONS = ("not_started", "blocked", "failed", "skipped")
+labels.register("unreached", UNREACHED_REASONS)
+
+
+@dataclass(frozen=True)
+class Unreached:
+    """A recipient a notice did not reach, and why (one of UNREACHED_REASONS)."""
+
+    member_id: int
+    name: str
+    group_name: str
+    phone_tail: str  # the last digits of the phone, to tell two people of the same name apart
+    reason: str
 
 
 @dataclass(frozen=True)

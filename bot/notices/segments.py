@@ -71,32 +71,38 @@ class SegmentResolver:
             if not scope.covers_path(path):
                 raise AccessDenied("group outside scope")
 
-    async def resolve(self, reader: Reader, segment: Segment, scope: Scope) -> list[Recipient]:
+    async def resolve(
+        self, reader: Reader, segment: Segment, scope: Scope, exclude_user: int | None = None
+    ) -> list[Recipient]:
+        """The recipients; `exclude_user` (the sender) is never one of them."""
         if segment.kind != MEMBERS:
-            return await self._kind(segment).resolve(reader, segment, scope)
+            found = await self._kind(segment).resolve(reader, segment, scope)
+            return found if exclude_user is None else [r for r in found if r.user_id != exclude_user]
         if scope.empty:
             return []
         scope_paths = scope.paths_or_none
         if segment.everyone:
-            return await members(reader, scope_paths=scope_paths)
+            return await members(reader, scope_paths=scope_paths, exclude_user=exclude_user)
         group_paths = list((await self.repo.group_paths(segment.group_ids)).values())
         return await members(
-            reader, scope_paths=scope_paths, group_paths=group_paths, categories=segment.categories
+            reader, scope_paths=scope_paths, group_paths=group_paths, categories=segment.categories,
+            exclude_user=exclude_user,
         )
 
-    async def count(self, reader: Reader, segment: Segment, scope: Scope) -> int:
-        """How many recipients `resolve` would give, without building them (previews)."""
+    async def count(self, reader: Reader, segment: Segment, scope: Scope, exclude_user: int | None = None) -> int:
+        """How many `resolve` would give, without building them (previews)."""
         if segment.kind != MEMBERS:
             handler = self._kind(segment)
-            if handler.count is None:
-                return len(await handler.resolve(reader, segment, scope))
+            if handler.count is None or exclude_user is not None:
+                return len(await self.resolve(reader, segment, scope, exclude_user))
             return await handler.count(reader, segment, scope)
         if scope.empty:
             return 0
         scope_paths = scope.paths_or_none
         if segment.everyone:
-            return await count_members(reader, scope_paths=scope_paths)
+            return await count_members(reader, scope_paths=scope_paths, exclude_user=exclude_user)
         group_paths = list((await self.repo.group_paths(segment.group_ids)).values())
         return await count_members(
-            reader, scope_paths=scope_paths, group_paths=group_paths, categories=segment.categories
+            reader, scope_paths=scope_paths, group_paths=group_paths, categories=segment.categories,
+            exclude_user=exclude_user,
         )

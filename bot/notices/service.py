@@ -21,7 +21,7 @@ from bot.delivery import DeliveryService
 from bot.errors import Refusal
 from bot.i18n import Catalog, Markup
 from bot.notices.audiences import AudienceService
-from bot.notices.callbacks import ack_markup
+from bot.notices.callbacks import UNREACHED, ack_markup
 from bot.notices.models import (
     AckStats,
     Created,
@@ -34,6 +34,7 @@ from bot.notices.models import (
     Pending,
     Recurrence,
     Segment,
+    Unreached,
 )
 from bot.notices.segments import SegmentResolver
 from bot.roles import AccessDenied, Actor, RoleService
@@ -41,7 +42,7 @@ from storage import audit
 from storage import notices as store
 from storage.db import Database
 from storage.notices import GroupChatRepo, NoticeRepo
-from storage.outbox import NEW_MESSAGE, OutgoingMessage, enqueue, track_progress
+from storage.outbox import NEW_MESSAGE, Counts, OutgoingMessage, enqueue, track_progress
 from storage.segments import SegmentRepo
 
 MISSED_AFTER = timedelta(hours=24)
@@ -62,7 +63,9 @@ class NoticeService:
         quiet: tuple[time, time] | None = (time(22), time(8)),
         audiences: AudienceService | None = None,
         language: Callable[[int], Awaitable[Language | None]] | None = None,
+        nudge_interval: timedelta = timedelta(0),
     ) -> None:
+        self.nudge_interval = nudge_interval  # between two reminders by hand (LIAISON_NUDGE_INTERVAL_MINUTES)
         self._language = language  # an author's /language choice now (else the language stored when composing)
         self.db = db
         self.repo = NoticeRepo(db)
@@ -75,6 +78,12 @@ class NoticeService:
         self.zone = zone
         self.quiet = quiet
         self.audiences = audiences if audiences is not None else AudienceService(db, clock)
+
+    def local_time(self, moment: datetime) -> str:
+        """"15:41" today (in the configured zone), else "12-03 15:41"."""
+        local = moment.astimezone(self.zone)
+        same_day = local.date() == self.clock.now().astimezone(self.zone).date()
+        return local.strftime("%H:%M" if same_day else "%m-%d %H:%M")
 
     async def next_due(self) -> datetime | None:
         return await self.repo.next_due()
@@ -112,14 +121,16 @@ class NoticeService:
         resolver = SegmentResolver(SegmentRepo(db))
         audiences = AudienceService(db, clock)
         audiences.install(resolver)  # activity participants, questionnaire non-respondents
-        return cls(db, clock, catalog, roles, resolver, delivery, ZoneInfo(settings.tz), settings.quiet, audiences,
-                   language=delivery.language)
+        service = cls(db, clock, catalog, roles, resolver, delivery, ZoneInfo(settings.tz), settings.quiet, audiences,
+                      language=delivery.language, nudge_interval=timedelta(minutes=settings.nudge_interval_minutes))
+        delivery.report_buttons["notice"] = service._report_buttons
+        return service
 
     # --- composing ------------------------------------------------------------------------------
     async def count(self, actor: Actor, segment: Segment) -> int:
         RoleService.require_coordinator(actor)
         await self.segments.check(segment, actor.scope, actor.user_id)
-        return await self.segments.count(self.db, segment, actor.scope)
+        return await self.segments.count(self.db, segment, actor.scope, actor.user_id)
 
     def out_of_quiet(self, moment: datetime) -> datetime:
         """Non-urgent sends falling in quiet hours (`LIAISON_QUIET_HOURS`) move to their end."""
@@ -169,7 +180,7 @@ class NoticeService:
         if not draft.text.strip() and not draft.attachment:
             raise Refusal("notice.error.empty")
         if len(draft.text) > limit:
-            raise Refusal("notice.error.too_long")
+            raise Refusal("notice.error.too_long", limit=limit)
         now = self.clock.now()
         status, due = self.planned(draft)
         row = NewNotice(
@@ -199,7 +210,7 @@ class NoticeService:
                     now: datetime) -> tuple[int, int]:
         """Enqueue one notice to its recipients (and group chats) and mark it sent."""
         segment = Segment.from_json(row.segment)
-        recipients = await self.segments.resolve(tx, segment, actor.scope)
+        recipients = await self.segments.resolve(tx, segment, actor.scope, actor.user_id)  # not the sender
         attachment = None if row.attachment is None else json.loads(row.attachment)
         # One button per language, shared by every message (not one catalogue look-up per recipient).
         markups = {lang: ack_markup(notice_id, self._label(lang)) for lang in {r.language for r in recipients}}
@@ -267,6 +278,7 @@ class NoticeService:
                     report.fired.append(child_id)
                 await store.reschedule(tx, row.id, self._next(row, now))
             for row in await store.nudges_due(tx, now):
+                await store.claim_nudge(tx, row.id, now, None)
                 await self._nudge(tx, row, now)
                 await store.clear_nudge(tx, row.id)
                 report.nudged.append(row.id)
@@ -294,7 +306,8 @@ class NoticeService:
                                            priority=1)], now)
 
     # --- acknowledgements and nudges --------------------------------------------------------------
-    async def ack(self, user_id: int, notice_id: int) -> str:
+    async def ack(self, user_id: int, notice_id: int) -> tuple[str, datetime | None]:
+        """'ok' / 'already' / 'not_recipient', and the member's stored acknowledgement time."""
         async with self.db.transaction() as tx:
             return await store.ack(tx, notice_id, user_id, self.clock.now())
 
@@ -327,12 +340,38 @@ class NoticeService:
         await self.get_for(actor, notice_id)
         return await self.repo.pending(notice_id, per_page, max(0, page) * per_page)
 
+    async def unreached(
+        self, actor: Actor, notice_id: int, page: int, per_page: int = 20
+    ) -> tuple[list[Unreached], int]:
+        """Who the notice did not reach, among the members the caller may see."""
+        await self.get_for(actor, notice_id)
+        return await self.repo.unreached(notice_id, actor.scope.paths_or_none, per_page, max(0, page) * per_page)
+
+    def _report_buttons(self, notice_id: int, lang: Language, counts: Counts) -> dict[str, object] | None:
+        """Under a delivery report: the list of who was not reached, when someone was not."""
+        if counts.blocked + counts.failed + counts.skipped == 0:
+            return None
+        text = str(self.catalog.text(lang, "notice.btn.unreached"))
+        return {"inline_keyboard": [[{"text": text, "callback_data": UNREACHED.data(id=notice_id, page=0)}]]}
+
+    def next_nudge(self, row: NoticeRow) -> datetime | None:
+        """When a reminder by hand is allowed again (None: now)."""
+        if row.nudged_at is None or not self.nudge_interval:
+            return None
+        allowed = row.nudged_at + self.nudge_interval
+        return allowed if allowed > self.clock.now() else None
+
     async def nudge(self, actor: Actor, notice_id: int) -> int:
+        """Remind those who have not acknowledged; refused within `nudge_interval` of the last reminder."""
         row = await self.get_for(actor, notice_id)
         if row.status != "sent":
             raise Refusal("notice.error.not_sent")
         now = self.clock.now()
         async with self.db.transaction() as tx:
+            if not await store.claim_nudge(tx, notice_id, now, now - self.nudge_interval):
+                last = await store.nudged_at(tx, notice_id) or now
+                raise Refusal("notice.error.nudged_recently", at=self.local_time(last),
+                              again=self.local_time(last + self.nudge_interval))
             count = await self._nudge(tx, row, now)
             await audit.record(tx, now, actor.user_id, "notice.nudge", "notice", notice_id, {"count": count})
         self.delivery.wake()
@@ -367,7 +406,7 @@ class NoticeService:
         if not text.strip():
             raise Refusal("notice.error.empty")
         if len(text) > limit:
-            raise Refusal("notice.error.too_long")
+            raise Refusal("notice.error.too_long", limit=limit)
         now = self.clock.now()
         async with self.db.transaction() as tx:
             done = await store.set_text(tx, notice_id, text)
@@ -427,7 +466,7 @@ class NoticeService:
                 raise Refusal("notice.audience.too_late")
             await audit.record(tx, now, actor.user_id, "notice.audience", "notice", notice_id,
                                {"from": row.segment, "to": new})
-        return await self.segments.count(self.db, segment, author.scope)
+        return await self.segments.count(self.db, segment, author.scope, author.user_id)
 
     async def _set_schedule(self, actor: Actor, row: NoticeRow, due: datetime, recurrence: str | None,
                             until: datetime | None) -> datetime:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
+from bot import when
 from bot.notices.models import Recurrence
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -27,8 +28,25 @@ def parse_when(text: str, zone: ZoneInfo) -> datetime | None:
         return None
 
 
-def parse_repeat(text: str, zone: ZoneInfo) -> tuple[Recurrence, datetime] | None:
-    """'daily 08:30 until 2026-12-31', 'weekly mon,thu 19:00 until ...', 'monthly 5 09:00 until ...'."""
+def parse_repeat(text: str, zone: ZoneInfo, now: datetime | None = None) -> tuple[Recurrence, datetime] | None:
+    """'daily 08:30 until 2026-12-31', 'weekly mon,thu 19:00 until ...', 'monthly 5 09:00 until ...', or as
+    Chinese users write it (bot/when.py): 每天 08:30 到 12月31日, 每周一、周四 19:00 到 ..., 每月5日 09:00 到 ...
+    (`now` places a date without a year: the next such day)."""
+    english = _parse_english(text, zone)
+    if english is not None:
+        return english
+    typed = when.parse_repeat(text, now or datetime.now(UTC), zone)
+    if typed is None:
+        return None
+    until = datetime.combine(typed.until, time(23, 59), zone)
+    if typed.freq == "weekly":
+        return Recurrence("weekly", typed.at, typed.weekdays), until
+    if typed.freq == "monthly":
+        return Recurrence("monthly", typed.at, monthday=typed.monthday or 1), until
+    return Recurrence("daily", typed.at), until
+
+
+def _parse_english(text: str, zone: ZoneInfo) -> tuple[Recurrence, datetime] | None:
     words = text.lower().replace("，", ",").split()
     if len(words) < 4 or words[-2] != "until":
         return None

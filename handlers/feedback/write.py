@@ -1,7 +1,8 @@
 """Writing a text about an item: a note or the answer (coordinators), a reopen comment (members).
 
 A guided flow started by the item's Note / Answer buttons or the Reopen button under an answer.
-The answer goes straight to its author, in the author's language (their /language choice, else
+The formal answer is shown first as the member will get it, with 发送 / 修改 (typing again
+replaces it); sent, it goes to its author in the author's language (their /language choice, else
 the Telegram language last seen), with Helpful / Reopen buttons.
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter
 from telegram.ext import ConversationHandler, MessageHandler, filters
@@ -28,7 +29,8 @@ from handlers.flows import guided
 log = logging.getLogger(__name__)
 
 WRITE = 10
-STATE = "fbw"  # user_data key: {"mode": note|ans|re, "id": item id}
+REVIEW = 11  # the answer's preview, before it is sent
+STATE = "fbw"  # user_data key: {"mode": note|ans|re, "id": item id, "text": the answer under review}
 MODES = {cb.NOTE: "note", cb.ANSWER: "ans", cb.REOPEN: "re"}
 
 
@@ -74,19 +76,26 @@ async def write_text(update: Update, context: Ctx) -> int:
     assert text is not None
     who = await actor(update, context)
     mode, item_id = state.get("mode"), int(state.get("id", 0))
+    if mode == "ans":
+        try:
+            item, _ = await service.view(who, item_id)
+        except (AccessDenied, Refusal):
+            context.user_data.pop(STATE, None)
+            await reply(update, tr("fb.not_found"))
+            return ConversationHandler.END
+        state["text"] = text
+        context.user_data[STATE] = state
+        preview = tr("fb.answer_to_member", ref=item.ref, text=short(item.body, 200), answer=text)
+        buttons = [[kb.button(tr("fb.answer_send"), cb.ANSWER_SEND.data()),
+                    kb.button(tr("fb.answer_edit"), cb.ANSWER_EDIT.data())]]
+        await reply(update, truncate_html(tr.join([tr("fb.answer_preview"), preview], "\n\n"), MESSAGE_LIMIT),
+                    kb.inline(buttons))
+        return REVIEW
     context.user_data.pop(STATE, None)
     try:
         if mode == "note":
             await service.add_note(who, item_id, text)
             await reply(update, tr("fb.note_saved"))
-        elif mode == "ans":
-            item, author_chat = await service.answer(who, item_id, text)
-            delivered = author_chat is not None and await deliver_answer(context, author_chat, item)
-            # anonymous: whether it reached the author (blocked, erased) would say something about them
-            outcome = "fb.answer_saved_anonymous" if item.anonymous else (
-                "fb.answer_sent" if delivered else "fb.answer_saved_undelivered"
-            )
-            await reply(update, tr(outcome, ref=item.ref))
         elif mode == "re":
             ref = await service.reopen(who, item_id, text)
             await reply(update, tr("fb.reopened", ref=ref))
@@ -95,6 +104,54 @@ async def write_text(update: Update, context: Ctx) -> int:
     except AccessDenied:
         await reply(update, tr("fb.not_found"))
     return ConversationHandler.END
+
+
+async def _close_preview(update: Update) -> None:
+    """The preview's buttons go once one is pressed (a double tap sends once: the flow has ended)."""
+    query = update.callback_query
+    message = query.message if query is not None else None
+    if isinstance(message, Message) and message.reply_markup is not None:
+        try:
+            await with_retry_after(lambda: message.edit_reply_markup(reply_markup=None))
+        except BadRequest as exc:
+            log.debug("answer preview not closed: %s", exc.message)
+
+
+async def send_answer(update: Update, context: Ctx) -> int:
+    """发送 under the answer's preview: the answer is recorded and goes to the member."""
+    await answer(update)
+    tr = await translator(update, context)
+    assert context.user_data is not None
+    state = context.user_data.pop(STATE, None) or {}
+    text, item_id = state.get("text"), int(state.get("id", 0))
+    await _close_preview(update)
+    if state.get("mode") != "ans" or not isinstance(text, str):
+        return ConversationHandler.END
+    who = await actor(update, context)
+    try:
+        item, author_chat = await context.services.feedback.answer(who, item_id, text)
+    except Refusal as refusal:
+        await reply(update, tr(refusal.key, **refusal.values))
+        return ConversationHandler.END
+    except AccessDenied:
+        await reply(update, tr("fb.not_found"))
+        return ConversationHandler.END
+    delivered = author_chat is not None and await deliver_answer(context, author_chat, item)
+    # anonymous: whether it reached the author (blocked, erased) would say something about them
+    outcome = "fb.answer_saved_anonymous" if item.anonymous else (
+        "fb.answer_sent" if delivered else "fb.answer_saved_undelivered"
+    )
+    await reply(update, tr(outcome, ref=item.ref))
+    return ConversationHandler.END
+
+
+async def edit_answer(update: Update, context: Ctx) -> int:
+    """修改 under the answer's preview: type the answer again."""
+    await answer(update)
+    tr = await translator(update, context)
+    await _close_preview(update)
+    await reply(update, tr("fb.write_ans", limit=MAX_TEXT))
+    return WRITE
 
 
 async def write_needs_text(update: Update, context: Ctx) -> int:
@@ -138,7 +195,13 @@ def register(app: LiaisonApp) -> None:
                 WRITE: [
                     MessageHandler(filters.TEXT & ~filters.COMMAND, write_text),
                     MessageHandler(~filters.COMMAND, write_needs_text),
-                ]
+                ],
+                REVIEW: [
+                    on(cb.ANSWER_SEND, send_answer),
+                    on(cb.ANSWER_EDIT, edit_answer),
+                    MessageHandler(filters.TEXT & ~filters.COMMAND, write_text),  # typed again: a new preview
+                    MessageHandler(~filters.COMMAND, write_needs_text),
+                ],
             },
         )
     )

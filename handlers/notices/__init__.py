@@ -5,6 +5,7 @@
 - `summary`: the preview and the summary of every choice, rendered from the stored draft;
 - `edit`: editing a scheduled notice's text, time or repeat rule, and its audience;
 - `status`: /notices (list, status with live counts, who has not, nudge, cancel);
+- `reach`: who a notice did not reach (under its delivery report);
 - `ack`: a member's "Got it"; `chats`: the group chats the bot is in;
 - `due`: the delivery worker, the due work and the exact alarm; `delivery`: the Telegram transport.
 """
@@ -20,7 +21,7 @@ from handlers.buttons import on
 from handlers.common import COMMAND_FILTER
 from handlers.feature import Feature
 from handlers.menu import CommandMenu
-from handlers.notices import ack, chats, compose, due, edit, status
+from handlers.notices import ack, chats, compose, due, edit, reach, status
 
 
 def register(app: LiaisonApp, menu: CommandMenu) -> None:
@@ -32,6 +33,9 @@ def register(app: LiaisonApp, menu: CommandMenu) -> None:
     app.add_handler(on(cb.WHO_HAS_NOT, status.who_has_not))
     app.add_handler(on(cb.NUDGE, status.nudge_pressed))
     app.add_handler(on(cb.CANCEL_NOTICE, status.cancel_notice))
+    app.add_handler(on(cb.CANCEL_CONFIRM, status.cancel_confirmed))
+    app.add_handler(on(cb.UNREACHED, reach.unreached_list))
+    app.add_handler(on(cb.UNREACHED_PAGE, reach.unreached_list))
     app.add_handler(on(cb.ACK, ack.ack_pressed))
     app.add_handler(ChatMemberHandler(chats.my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
     app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, chats.chat_migrated))

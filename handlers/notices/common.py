@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from typing import Any
 
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
 
+from bot import when
 from bot.context import Ctx
+from bot.errors import Refusal
 from bot.i18n import Markup, Translator
 from bot.labels import label
 from bot.notices import ACTIVITY, QUESTIONNAIRE, Segment, activity_segment, questionnaire_segment
+from bot.notices import callbacks as cb
 from bot.roles import Actor
+from handlers import keyboards as kb
 from handlers import steps
 from handlers.base import actor, refuse
 
@@ -72,6 +76,34 @@ def local(context: Ctx, moment: datetime | None) -> str:
     if moment is None:
         return "-"
     return moment.astimezone(context.services.notices.zone).strftime("%Y-%m-%d %H:%M")
+
+
+def read_moment(context: Ctx, tr: Translator, text: str) -> datetime | Refusal:
+    """A moment typed as people write it (明天 09:00, 周六14:00, 12月20日 下午2点, 2026-12-05 14:00),
+    read by the one date reader (bot/when.py) in the configured zone; or its refusal with an example."""
+    notices = context.services.notices
+    return when.parse(text, notices.clock.now(), notices.zone, tr.lang)
+
+
+def ask_when_text(context: Ctx, tr: Translator) -> Markup:
+    """The question for a sending time, naming the zone as people call it (北京时间)."""
+    return tr("notice.ask_when", zone=when.zone_name(tr, context.services.notices.zone))
+
+
+def quick_times(context: Ctx) -> list[datetime]:
+    """Sending times offered as buttons: tomorrow 09:00 and 14:00, and the coming Saturday 10:00."""
+    notices = context.services.notices
+    today = notices.clock.now().astimezone(notices.zone).date()
+    saturday = today + timedelta(days=(5 - today.weekday()) % 7 or 7)
+    tomorrow = today + timedelta(days=1)
+    days = [(tomorrow, time(9)), (tomorrow, time(14)), (saturday, time(10))]
+    return [datetime.combine(d, t, tzinfo=notices.zone) for d, t in days]
+
+
+def quick_time_buttons(context: Ctx, tr: Translator) -> InlineKeyboardMarkup:
+    zone = context.services.notices.zone
+    return kb.inline([[kb.button(when.moment(tr, moment, zone), cb.QUICK_TIME.data(at=int(moment.timestamp()) // 60))]
+                      for moment in quick_times(context)])
 
 
 def plain(html_text: str, limit: int) -> str:

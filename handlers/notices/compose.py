@@ -8,6 +8,7 @@ command closes it and keeps the draft.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from telegram import Message, Update
@@ -18,6 +19,7 @@ from bot.errors import Refusal
 from bot.i18n import Translator
 from bot.notices import Created, Draft
 from bot.notices import callbacks as cb
+from bot.notices.service import MAX_CAPTION, MAX_TEXT
 from bot.notices.timing import parse_repeat, parse_when
 from bot.roles import AccessDenied, Actor
 from handlers import common
@@ -39,10 +41,13 @@ from handlers.notices.common import (
     REPEAT,
     WHEN,
     WRITE,
+    ask_when_text,
     clear,
     coordinator,
     draft_of,
     local,
+    quick_time_buttons,
+    read_moment,
     segment_of,
 )
 from handlers.notices.edit import retarget_start
@@ -74,20 +79,20 @@ async def got_content(update: Update, context: Ctx) -> int:
     if message.photo:
         draft["attachment"] = {"type": "photo", "file_id": message.photo[-1].file_id}
         draft["text"] = message.caption_html or ""
-        plain, limit = message.caption or "", 1000
+        plain, limit = message.caption or "", MAX_CAPTION
     elif message.document:
         draft["attachment"] = {"type": "document", "file_id": message.document.file_id}
         draft["text"] = message.caption_html or ""
-        plain, limit = message.caption or "", 1000
+        plain, limit = message.caption or "", MAX_CAPTION
     elif message.text:
         draft.pop("attachment", None)
         draft["text"] = message.text_html
-        plain, limit = message.text, 3500
+        plain, limit = message.text, MAX_TEXT
     else:
         await reply(update, tr("notice.needs_text"))
         return WRITE
     if len(plain) > limit or len(draft["text"]) > limit + 500:
-        await reply(update, tr("notice.error.too_long"))
+        await reply(update, tr("notice.error.too_long", limit=limit))
         return WRITE
     if not plain.strip() and "attachment" not in draft:
         await reply(update, tr("notice.error.empty"))
@@ -187,7 +192,7 @@ async def ask_when(update: Update, context: Ctx) -> int:
     await answer(update)
     tr = await translator(update, context)
     await COMPOSE.enter(update, context, WHEN)
-    await edit_or_reply(update, tr("notice.ask_when", zone=context.services.settings.tz))
+    await edit_or_reply(update, ask_when_text(context, tr), quick_time_buttons(context, tr))
     return WHEN
 
 
@@ -204,11 +209,13 @@ async def ask_repeat(update: Update, context: Ctx) -> int:
 def _timed(context: Ctx, draft: dict[str, Any]) -> Draft | None:
     """The draft with the time or repeat rule typed for it (stored as typed), or None."""
     zone = context.services.notices.zone
-    if isinstance(draft.get("at"), str):
+    if isinstance(draft.get("at_utc"), str):  # the moment read when it was typed
+        return make_draft(draft, at=datetime.fromisoformat(draft["at_utc"]))
+    if isinstance(draft.get("at"), str):  # a draft from before the date reader: the typed text
         moment = parse_when(draft["at"], zone)
         return None if moment is None else make_draft(draft, at=moment)
     if isinstance(draft.get("repeat"), str):
-        parsed = parse_repeat(draft["repeat"], zone)
+        parsed = parse_repeat(draft["repeat"], zone, context.services.notices.clock.now())
         return None if parsed is None else make_draft(draft, recurrence=parsed[0], until=parsed[1])
     return None
 
@@ -249,15 +256,45 @@ async def _got_time(update: Update, context: Ctx, state: int) -> int:
     message = update.effective_message
     tr = await translator(update, context)
     text = " ".join(((message.text or "") if message else "").split())
-    zone = context.services.notices.zone
-    valid = parse_when(text, zone) is not None if state == WHEN else parse_repeat(text, zone) is not None
-    if not valid:
-        await reply(update, tr("notice.bad_when" if state == WHEN else "notice.bad_repeat"))
-        return state
     draft = draft_of(context)
-    draft.pop("repeat" if state == WHEN else "at", None)
-    draft["at" if state == WHEN else "repeat"] = text
+    if state == WHEN:
+        moment = read_moment(context, tr, text)
+        if isinstance(moment, Refusal):  # one wording for "I can't read that time", with an example
+            await reply(update, tr(moment.key, **moment.values))
+            return state
+        draft.pop("repeat", None)
+        draft.pop("at", None)
+        draft["at_utc"] = moment.isoformat()
+    else:
+        notices = context.services.notices
+        if parse_repeat(text, notices.zone, notices.clock.now()) is None:
+            await reply(update, tr("notice.bad_repeat"))
+            return state
+        draft.pop("at", None)
+        draft.pop("at_utc", None)
+        draft["repeat"] = text
     return await _show_summary(update, context, who, tr, state)
+
+
+async def got_quick_time(update: Update, context: Ctx) -> int:
+    """A suggested time pressed instead of typing one."""
+    who = await coordinator(update, context)
+    if who is None:
+        return ConversationHandler.END
+    pressed = press(update, cb.QUICK_TIME)
+    await answer(update)
+    if pressed is None:
+        return WHEN
+    tr = await translator(update, context)
+    draft = draft_of(context)
+    draft.pop("repeat", None)
+    draft.pop("at", None)
+    try:
+        moment = datetime.fromtimestamp(pressed.num("at") * 60, UTC)
+    except (OverflowError, OSError, ValueError):  # forged: no such moment
+        return WHEN
+    draft["at_utc"] = moment.isoformat()  # a past one is refused by the summary, like a typed one
+    return await _show_summary(update, context, who, tr, WHEN)
 
 
 async def got_when(update: Update, context: Ctx) -> int:
@@ -284,8 +321,7 @@ async def confirm_schedule(update: Update, context: Ctx) -> int:
     except Refusal as exc:
         await reply(update, tr(exc.key, **exc.values))
         await COMPOSE.enter(update, context, state)
-        await reply(update, tr("notice.ask_repeat") if state == REPEAT else
-                    tr("notice.ask_when", zone=context.services.settings.tz))
+        await reply(update, tr("notice.ask_repeat") if state == REPEAT else ask_when_text(context, tr))
         return state
     except AccessDenied:
         await refuse(update, context)
@@ -351,7 +387,7 @@ async def _show_again(update: Update, context: Ctx, state: int) -> int:
 async def _ask_time_again(update: Update, context: Ctx, state: int) -> int:
     tr = await translator(update, context)
     if state == WHEN:
-        await reply(update, tr("notice.ask_when", zone=context.services.settings.tz))
+        await reply(update, ask_when_text(context, tr), quick_time_buttons(context, tr))
     else:
         await reply(update, tr("notice.ask_repeat"))
     return state
@@ -402,7 +438,7 @@ def conversation(app: LiaisonApp) -> ConversationHandler[Ctx]:
                 on(cb.REPEAT, ask_repeat),
                 on(cb.OPTION, option_toggled),
             ],
-            WHEN: [MessageHandler(text, got_when)],
+            WHEN: [MessageHandler(text, got_when), on(cb.QUICK_TIME, got_quick_time)],
             REPEAT: [MessageHandler(text, got_repeat)],
             CONFIRM: [on(cb.CONFIRM_SCHEDULE, confirm_schedule)],
         },

@@ -16,7 +16,7 @@ from datetime import timedelta
 
 import aiohttp
 import httpx
-from telegram import Bot
+from telegram import Bot, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
@@ -103,10 +103,12 @@ class TelegramTransport:
         message_id = result.get("message_id") if isinstance(result, dict) else None
         return Outcome("sent", message_id=None if message_id is None else int(message_id))
 
-    async def edit(self, chat_id: int, message_id: int, text: str) -> None:
+    async def edit(self, chat_id: int, message_id: int, text: str,
+                   reply_markup: dict[str, object] | None = None) -> None:
+        markup = None if reply_markup is None else InlineKeyboardMarkup.de_json(reply_markup, self.bot)
         try:
             await self.bot.edit_message_text(
-                text, chat_id=chat_id, message_id=message_id, parse_mode=ParseMode.HTML
+                text, chat_id=chat_id, message_id=message_id, parse_mode=ParseMode.HTML, reply_markup=markup
             )
         except TelegramError as exc:
             log.info("could not update progress message %s/%s: %s", chat_id, message_id, exc.message)

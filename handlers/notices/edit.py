@@ -13,7 +13,7 @@ from bot.errors import Refusal
 from bot.i18n import Translator
 from bot.notices import NoticeRow
 from bot.notices import callbacks as cb
-from bot.notices.timing import parse_repeat, parse_when
+from bot.notices.timing import parse_repeat
 from bot.roles import AccessDenied, Actor
 from handlers import common
 from handlers.base import answer, edit_or_reply, refuse, reply, translator
@@ -28,8 +28,10 @@ from handlers.notices.common import (
     EDITED,
     EDITING,
     RETARGET,
+    ask_when_text,
     coordinator,
     local,
+    read_moment,
 )
 
 LATER = ("scheduled", "recurring")  # what can still be edited
@@ -80,7 +82,7 @@ async def edit_when_start(update: Update, context: Ctx) -> int:
         return ConversationHandler.END
     await EDITING.enter(update, context, EDIT_WHEN)
     if row.status == "scheduled":
-        await edit_or_reply(update, tr("notice.ask_when", zone=context.services.settings.tz))
+        await edit_or_reply(update, ask_when_text(context, tr))
     else:
         await edit_or_reply(update, tr("notice.ask_repeat"))
     return EDIT_WHEN
@@ -111,7 +113,7 @@ async def edit_when(update: Update, context: Ctx) -> int:
     try:
         row = await notices.get_for(who, notice_id)
         if row.status == "recurring":
-            parsed = parse_repeat(text, notices.zone)
+            parsed = parse_repeat(text, notices.zone, notices.clock.now())
             if parsed is None:
                 await reply(update, tr("notice.bad_repeat"))
                 return EDIT_WHEN
@@ -119,9 +121,9 @@ async def edit_when(update: Update, context: Ctx) -> int:
             await reply(update, tr("notice.edit.repeat_changed", id=notice_id, when=local(context, due),
                                    until=local(context, parsed[1])))
         else:
-            moment = parse_when(text, notices.zone)
-            if moment is None:
-                await reply(update, tr("notice.bad_when"))
+            moment = read_moment(context, tr, text)
+            if isinstance(moment, Refusal):
+                await reply(update, tr(moment.key, **moment.values))
                 return EDIT_WHEN
             due = await notices.move(who, notice_id, moment)
             await reply(update, tr("notice.edit.moved", id=notice_id, when=local(context, due)))
@@ -176,7 +178,7 @@ async def _ask_edit_again(update: Update, context: Ctx, state: int) -> int:
     if row.status == "recurring":
         await reply(update, tr("notice.ask_repeat"))
     else:
-        await reply(update, tr("notice.ask_when", zone=context.services.settings.tz))
+        await reply(update, ask_when_text(context, tr))
     return EDIT_WHEN
 
 

@@ -3,6 +3,7 @@ acknowledged, a nudge, and cancelling a scheduled notice."""
 
 from __future__ import annotations
 
+import html
 import logging
 from functools import partial
 
@@ -19,9 +20,9 @@ from bot.notices import callbacks as cb
 from bot.roles import AccessDenied, Actor
 from handlers import keyboards as kb
 from handlers import webapp
-from handlers.base import answer, edit_or_reply, refuse, translator, with_retry_after
+from handlers.base import answer, edit_or_reply, last_shown, refuse, shown, translator, with_retry_after
 from handlers.buttons import press
-from handlers.notices.common import coordinator, local, plain, status_label
+from handlers.notices.common import coordinator, local, plain, short, status_label
 
 log = logging.getLogger(__name__)
 PER_PAGE = 20
@@ -39,12 +40,14 @@ async def notices_list(update: Update, context: Ctx) -> None:
     if not rows:
         await edit_or_reply(update, tr("notice.list.empty"))
         return
-    buttons = [[kb.button(str(tr("notice.list.item", id=r.id, status=status_label(tr, r.status),
-                                     excerpt=plain(r.text, 30)))[:64], cb.VIEW.data(id=r.id))] for r in rows]
+    # A button's label is plain text: the excerpt of the stored HTML without tags or entities.
+    buttons = [[kb.button(short(html.unescape(tr("notice.list.item", id=r.id, status=status_label(tr, r.status),
+                                                 excerpt=plain(r.text, 30))), 64), cb.VIEW.data(id=r.id))]
+               for r in rows]
     await edit_or_reply(update, tr("notice.list.title"), kb.inline(buttons))
 
 
-async def _load(update: Update, context: Ctx, button: Button) -> tuple[Actor, Pressed, NoticeRow] | None:
+async def load(update: Update, context: Ctx, button: Button) -> tuple[Actor, Pressed, NoticeRow] | None:
     """The press of `button` naming a notice the caller may manage."""
     who = await coordinator(update, context)
     if who is None:
@@ -66,7 +69,7 @@ async def _load(update: Update, context: Ctx, button: Button) -> tuple[Actor, Pr
 
 
 async def notice_view(update: Update, context: Ctx) -> None:
-    loaded = await _load(update, context, cb.VIEW)
+    loaded = await load(update, context, cb.VIEW)
     if loaded is None:
         return
     who, _, row = loaded
@@ -91,14 +94,22 @@ async def _view_content(
             [kb.button(tr("notice.btn.cancel_notice"), cb.CANCEL_NOTICE.data(id=row.id))],
             [back],
         ])
-    _, stats = await context.services.notices.stats(who, row.id)
+    notices = context.services.notices
+    _, stats = await notices.stats(who, row.id)
     text = tr("notice.status", id=row.id, status=status_label(tr, row.status), excerpt=excerpt,
               recipients=stats.recipients, delivered=stats.delivered, failed=stats.failed,
               acked=stats.acknowledged, pending=stats.recipients - stats.acknowledged)
+    again = notices.next_nudge(row)
+    if row.nudged_at is not None:
+        nudged = tr("notice.nudged_at", at=notices.local_time(row.nudged_at))
+        if again is not None:
+            nudged = tr.join([nudged, tr("notice.nudge_again", again=notices.local_time(again))], "")
+        text = tr.join([text, nudged])
+    can_nudge = row.status == "sent" and again is None and stats.recipients > stats.acknowledged
     return text, kb.inline([
         [kb.button(tr("notice.btn.refresh"), cb.VIEW.data(id=row.id)),
          kb.button(tr("notice.btn.who"), cb.WHO_HAS_NOT.data(id=row.id, page=0))],
-        [kb.button(tr("notice.btn.nudge_now"), cb.NUDGE.data(id=row.id))] if row.status == "sent" else [],
+        [kb.button(tr("notice.btn.nudge_now"), cb.NUDGE.data(id=row.id))] if can_nudge else [],
         *webapp.desk_rows(context.services, tr, f"notices/{row.id}"),  # the Mini App (issue #20)
         [back],
     ])
@@ -138,6 +149,9 @@ async def _refresh_views(context: Ctx) -> None:
             continue
         tr = services.catalog.for_lang("en" if view.lang == "en" else "zh-Hans")
         text, keyboard = await _view_content(context, tr, who, row)
+        before = last_shown(context.bot, view.chat_id, view.message_id)
+        if before is not None and before == (text, keyboard):
+            continue  # already shows this (e.g. refreshed by hand)
         try:
             await with_retry_after(partial(
                 context.bot.edit_message_text, text, chat_id=view.chat_id, message_id=view.message_id,
@@ -145,10 +159,13 @@ async def _refresh_views(context: Ctx) -> None:
             ))
         except (BadRequest, RetryAfter) as exc:  # not modified, gone, or flood-limited: not updated now
             log.debug("live notice view %s not updated: %s", view.notice_id, exc.message)
+            continue
+        # what the view shows now: a refresh by hand compares with this (no edit that changes nothing)
+        shown(context.bot, view.chat_id, view.message_id, text, keyboard)
 
 
 async def who_has_not(update: Update, context: Ctx) -> None:
-    loaded = await _load(update, context, cb.WHO_HAS_NOT)
+    loaded = await load(update, context, cb.WHO_HAS_NOT)
     if loaded is None:
         return
     who, pressed, row = loaded
@@ -166,7 +183,12 @@ async def who_has_not(update: Update, context: Ctx) -> None:
             if group != current:
                 lines.append(f"\n<b>{tr.join([group], '')}</b>")
                 current = group
-            lines.append("• " + tr.join([person.name or str(person.user_id)], ""))
+            name = person.name or str(person.user_id)
+            if person.phone_tail:  # two 王芳 in one group are told apart
+                phone = tr("notice.person.phone", digits=person.phone_tail)
+                lines.append("• " + tr("notice.person", name=name, details=phone))
+            else:
+                lines.append("• " + tr.join([name]))
         text = Markup(tr("notice.who.title", total=total) + "\n".join(lines))
     pages = max(1, (total + PER_PAGE - 1) // PER_PAGE)
     nav = []
@@ -179,15 +201,16 @@ async def who_has_not(update: Update, context: Ctx) -> None:
 
 
 async def nudge_pressed(update: Update, context: Ctx) -> None:
-    loaded = await _load(update, context, cb.NUDGE)
+    loaded = await load(update, context, cb.NUDGE)
     if loaded is None:
         return
     who, _, row = loaded
     tr = await translator(update, context)
     try:
         count = await context.services.notices.nudge(who, row.id)
-    except Refusal as exc:
+    except Refusal as exc:  # too soon after the last reminder (or a double tap): the view says when
         await answer(update, str(tr(exc.key, **exc.values)), alert=True)
+        await _render_view(update, context, who, await context.services.notices.get_for(who, row.id))
         return
     await answer(update, str(tr("notice.nudged", count=count)))
     await edit_or_reply(update, tr("notice.nudged", count=count),
@@ -195,7 +218,25 @@ async def nudge_pressed(update: Update, context: Ctx) -> None:
 
 
 async def cancel_notice(update: Update, context: Ctx) -> None:
-    loaded = await _load(update, context, cb.CANCEL_NOTICE)
+    """"Cancel this notice" asks first; the confirming button is alone on its row."""
+    loaded = await load(update, context, cb.CANCEL_NOTICE)
+    if loaded is None:
+        return
+    _, _, row = loaded
+    await answer(update)
+    tr = await translator(update, context)
+    if row.status not in ("scheduled", "recurring"):
+        await edit_or_reply(update, tr("notice.not_cancellable"),
+                            kb.inline([[kb.button(tr("notice.btn.back"), cb.VIEW.data(id=row.id))]]))
+        return
+    key = "notice.cancel.ask_recurring" if row.status == "recurring" else "notice.cancel.ask"
+    await edit_or_reply(update, tr(key, id=row.id, excerpt=plain(row.text, 200), when=local(context, row.next_due_at)),
+                        kb.inline([[kb.button(tr("notice.btn.cancel_confirm"), cb.CANCEL_CONFIRM.data(id=row.id))],
+                                   [kb.button(tr("notice.btn.keep"), cb.VIEW.data(id=row.id))]]))
+
+
+async def cancel_confirmed(update: Update, context: Ctx) -> None:
+    loaded = await load(update, context, cb.CANCEL_CONFIRM)
     if loaded is None:
         return
     who, _, row = loaded

@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.constants import ParseMode
 from telegram.ext import ConversationHandler
 
@@ -50,10 +50,12 @@ async def describe_audience(context: Ctx, tr: Translator, draft: dict[str, Any])
     return tr.join(parts, "; ")
 
 
-async def summary(context: Ctx, tr: Translator, draft: dict[str, Any], count: int) -> Markup:
-    """Recipients, audience and options of the draft (the lines every summary shows)."""
+async def summary(context: Ctx, tr: Translator, draft: dict[str, Any], count: int, *, where: str = "") -> Markup:
+    """Recipients, audience and options of the draft (the lines every summary shows); `where` the
+    preview is from this message ('below', 'above'), if the summary is shown beside it."""
     groups = await context.services.notices.group_chat_count() if draft.get("post_groups") else 0
     return tr.join([
+        *([tr(f"notice.preview_{where}")] if where else []),
         tr("notice.preview", count=count, groups=groups),
         tr("notice.summary.audience", audience=await describe_audience(context, tr, draft)),
         tr("notice.summary.options", groups=on_off(tr, draft.get("post_groups")), nudge=on_off(tr, draft.get("nudge")),
@@ -73,9 +75,17 @@ async def preview(update: Update, context: Ctx, who: Actor, *, resend: bool = Tr
         return ConversationHandler.END
     await COMPOSE.enter(update, context, PREVIEW)
     chat = update.effective_chat
+    query = update.callback_query
+    pressed = query.message.message_id if query is not None and isinstance(query.message, Message) else None
+    if resend and pressed is not None:
+        # The pressed question becomes the panel and the preview is sent after it: the panel is above it.
+        draft["panel"] = pressed
+    # Where the preview is from the panel: right below it (the panel is the message before it), or
+    # somewhere above (the panel was sent again later, e.g. after a restart).
+    where = "below" if pressed is not None and pressed == draft.get("panel") else "above"
     if resend and chat is not None:
-        # The notice exactly as members get it (the button does nothing here).
-        markup = kb.inline([[kb.button(services.catalog.text(tr.lang, "notice.ack_button"), NOOP.data())]])
+        # The notice as members get it; its button does nothing here and says it is a preview.
+        markup = kb.inline([[kb.button(tr("notice.ack_button_preview"), NOOP.data())]])
         attachment = draft.get("attachment") or {}
         if attachment.get("type") == "photo":
             shown = partial(chat.send_photo, attachment["file_id"], caption=draft.get("text", ""),
@@ -98,5 +108,5 @@ async def preview(update: Update, context: Ctx, who: Actor, *, resend: bool = Tr
         [kb.button(tr("notice.btn.cancel"), cb.COMPOSE_CANCEL.data())],
     ])
     # The question message becomes the control panel (Telegram allows ~1 new message/s per chat).
-    await edit_or_reply(update, await summary(context, tr, draft, count), keyboard)
+    await edit_or_reply(update, await summary(context, tr, draft, count, where=where), keyboard)
     return PREVIEW
