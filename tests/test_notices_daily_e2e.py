@@ -272,7 +272,7 @@ async def test_a_repeating_notice_is_set_up_in_chinese_words(tg: FakeTelegram, b
     prompt = await coordinator.wait_for(lambda m: "请输入重复规则" in m.text)
     assert "每周一、周四 19:00 到 12月31日" in prompt.text and "weekly" not in prompt.text
     await coordinator.send("每周一、周四 晚上7点")  # no end day
-    await coordinator.wait_for(lambda m: m.text.startswith("看不懂这个规则"))
+    await coordinator.wait_for(lambda m: m.text.startswith("没看懂这个规则"))
     await coordinator.send("每周一、周四 晚上7点 到 12月31日")  # FakeClock: Sunday 2026-11-22 in Beijing
     summary = await coordinator.wait_for(lambda m: "确认定时" in m.buttons)
-    assert "首次 2026-11-23 19:00，截止 2026-12-31 23:59" in summary.text
+    assert "首次 2026-11-23 19:00，截至 2026-12-31 23:59" in summary.text

@@ -72,7 +72,7 @@ async def test_report_list_cancel_confirmation_and_answer_preview(chat: WebChat,
     li_na = await services.roles.actor(LI_NA)
     await services.feedback.submit(li_na, "suggestion", "建议活动通知提前一周发出", False, ())
     await chat.send("/queue")
-    queue = await chat.see("反馈队列")
+    queue = await chat.see("反馈列表")
     await queue.locator(".inline-kb button", has_text="FB-").first.click()
     item = await chat.see("建议活动通知提前一周发出")
     await chat.press(item, "答复会员")

@@ -137,10 +137,10 @@ async def test_coordinator_notice_is_acknowledged_on_the_page_and_counted(chat: 
     await chat.press(status, "刷新")
     await expect(status).to_contain_text("已确认：1", timeout=TIMEOUT_MS)
     await assert_screenshot_not_blank(page, tmp_path / "notice.png")
-    await chat.press(status, "提醒未确认者")  # the demo's other members have not confirmed
+    await chat.press(status, "提醒未确认的人")  # the demo's other members have not confirmed
     await chat.press(await chat.see("发送提醒"), "返回")
     await expect(status).to_contain_text("⏰ 已于 10:00 提醒过，12:00 后可再次提醒", timeout=TIMEOUT_MS)
-    await expect(status.locator(".inline-kb button", has_text="提醒未确认者")).to_have_count(0)
+    await expect(status.locator(".inline-kb button", has_text="提醒未确认的人")).to_have_count(0)
     await assert_screenshot_not_blank(page, tmp_path / "notice-nudged.png")
     assert chat.runtime.db is not None
     assert await chat.runtime.db.fetchval("SELECT COUNT(*) FROM notice_acks") == 1
