@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -28,11 +27,11 @@ from bot.callbacks import REGISTRY
 from bot.runtime import BotRuntime
 from sandbox.driver import SandboxUser
 from sandbox.server import FakeTelegram
+from sandbox.state import CallbackQueryState
 from storage.db import Database
 from storage.timefmt import to_db
 from tests.activities_helpers import draft, owner_actor
 from tests.conftest import OWNER_ID, StartBot
-from sandbox.state import CallbackQueryState
 from tests.reliability_helpers import ErrorLog, inject_callback, seed_coordinator, seed_group, seed_member, wait_idle
 
 OBJECT_FIELDS = frozenset({"id", "member", "user", "group", "survey", "parent"})
@@ -291,8 +290,22 @@ PRESSER_TABLES = frozenset({"ptb_conversations", "ptb_user_data", "ptb_chat_data
 async def _rows(db: Database) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for table in sorted(set(await db.tables()) - PRESSER_TABLES):
-        out[table] = sorted(repr(tuple(r)) for r in await db.fetchall(f"SELECT * FROM {table}"))  # noqa: S608
+        columns = OUTBOX_MESSAGE if table == "outbox" else "*"
+        out[table] = sorted(repr(tuple(r)) for r in await db.fetchall(f"SELECT {columns} FROM {table}"))
     return out
+
+
+# An outbox row is compared by the message it queues (its delivery state moves on in the background).
+OUTBOX_MESSAGE = "id, kind, ref_id, chat_id, member_id, text, reply_markup, attachment"
+
+
+async def _delivered(db: Database) -> None:
+    """Until the delivery worker has sent everything queued (what a press queued lands in its own row)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if not await db.fetchval("SELECT COUNT(*) FROM outbox WHERE status IN ('pending', 'sending')"):
+            return
+        await asyncio.sleep(0.02)
 
 
 def _diff(before: dict[str, list[str]], after: dict[str, list[str]]) -> list[str]:
@@ -356,8 +369,18 @@ async def _step(tg: FakeTelegram, runtime: BotRuntime, user: SandboxUser, step: 
         assert query is not None
     else:
         await user.send(step)
-    await wait_idle(tg, runtime.app)
+    await _idle(tg, runtime.app)
     return query
+
+
+async def _idle(tg: FakeTelegram, app: Any) -> None:
+    """Until the bot fetched every update and handled it (a shorter quiet time than wait_idle's)."""
+    quiet = 0
+    while quiet < 3:
+        busy = bool(tg.world.updates) or not app.update_queue.empty()
+        busy = busy or app.update_processor.current_concurrent_updates > 0
+        quiet = 0 if busy else quiet + 1
+        await asyncio.sleep(0.01)
 
 
 async def _run(
@@ -366,7 +389,7 @@ async def _run(
     db = runtime.db
     assert db is not None
     fill = lambda step: step.format(o=o, own=own, own_activity=own_activity)  # noqa: E731
-    if not row.setup or not row.setup[0].startswith("/"):
+    if not any(m.from_bot for m in user.chat.messages.values()):
         await _step(tg, runtime, user, "/help")  # a bot message to press on
     for step in row.setup:
         await _step(tg, runtime, user, fill(step))
@@ -376,6 +399,7 @@ async def _run(
     deadline = time.monotonic() + 5
     while not all(q.done.is_set() for q in queries) and time.monotonic() < deadline:
         await asyncio.sleep(0.02)
+    await _delivered(db)
     changes = _diff(before_rows, await _rows(db))
     if row.listing:  # serving a view of one's own scope is audited (an export): the presser's own row
         changes = [c for c in changes if not (c.startswith("audit_log +") and f", {user.id}, " in c)]
@@ -390,9 +414,7 @@ async def _run(
         text = (message.text or "").strip()
         if message.raw.get("document") or message.raw.get("photo") or text not in REFUSALS:
             served.append(repr(message.raw))
-    await user.send("/cancel")  # leave any conversation the row opened
-    assert runtime.app is not None
-    await wait_idle(tg, runtime.app)
+    await _step(tg, runtime, user, "/cancel")  # leave any conversation the row opened
     return Outcome(all(q.done.is_set() for q in queries), shown, served, changes)
 
 
@@ -422,6 +444,7 @@ async def scope_world(tg: FakeTelegram, start_bot: StartBot) -> tuple[BotRuntime
     await seed_member(db, OWNER_ID, name="Owner", group_id=head)
     assert runtime.app is not None
     await wait_idle(tg, runtime.app)
+    await _delivered(db)
     return runtime, world
 
 
