@@ -137,6 +137,23 @@ def _units(html: str) -> list[str]:
     return units
 
 
+def truncate_text(text: str, limit: int, ellipsis: str = "…") -> str:
+    """Plain `text` cut to at most `limit` UTF-16 units (with `ellipsis` when cut); cut BEFORE
+    escaping, so an entity (``&amp;``) is never split, and never inside a character."""
+    if utf16_len(text) <= limit:
+        return text
+    room = max(0, limit - utf16_len(ellipsis))
+    used = 0
+    for index, ch in enumerate(text):
+        used += 2 if ord(ch) > 0xFFFF else 1
+        if used > room:
+            cut = text[:index]
+            if cut.endswith("\u200d"):  # do not end on a joiner (half an emoji sequence)
+                cut = cut[:-1]
+            return cut + ellipsis
+    return text
+
+
 def truncate_html(html: str, limit: int, ellipsis: str = "…") -> str:
     """`html` cut to at most `limit` visible units (with `ellipsis` when cut), tags balanced."""
     if visible_len(html) <= limit:

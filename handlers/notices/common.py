@@ -15,6 +15,7 @@ from bot.i18n import Markup, Translator
 from bot.labels import label
 from bot.notices import ACTIVITY, QUESTIONNAIRE, Segment, activity_segment, questionnaire_segment
 from bot.roles import Actor
+from bot.text import truncate_text
 from handlers import steps
 from handlers.base import actor, refuse
 
@@ -76,11 +77,11 @@ def local(context: Ctx, moment: datetime | None) -> str:
 
 def plain(html_text: str, limit: int) -> str:
     text = html.unescape(_TAG.sub("", html_text)).replace("\n", " ")
-    return text if len(text) <= limit else text[:limit] + "…"
+    return truncate_text(text, limit + 1)
 
 
 def short(text: str, limit: int = 48) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return truncate_text(text, limit)
 
 
 def status_label(tr: Translator, status: str) -> str:

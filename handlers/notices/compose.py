@@ -20,6 +20,7 @@ from bot.notices import Created, Draft
 from bot.notices import callbacks as cb
 from bot.notices.timing import parse_repeat, parse_when
 from bot.roles import AccessDenied, Actor
+from bot.text import utf16_len
 from handlers import common
 from handlers import keyboards as kb
 from handlers.base import answer, edit_or_reply, refuse, reply, translator
@@ -86,7 +87,7 @@ async def got_content(update: Update, context: Ctx) -> int:
     else:
         await reply(update, tr("notice.needs_text"))
         return WRITE
-    if len(plain) > limit or len(draft["text"]) > limit + 500:
+    if utf16_len(plain) > limit or len(draft["text"]) > limit + 500:  # Telegram's units
         await reply(update, tr("notice.error.too_long"))
         return WRITE
     if not plain.strip() and "attachment" not in draft:
