@@ -323,8 +323,16 @@ class Outcome:
     served: list[str]  # new or edited messages that are not a refusal
     changes: list[str]
 
-    def leaks(self, tag: str) -> bool:
-        return any(tag in s for s in self.shown)
+    def leaks(self, tag: str, buttons: frozenset[str] = frozenset()) -> bool:
+        """B's text (`tag`) shown, or a button acting on one of B's objects (a listing's ids)."""
+        return any(tag in s or any(b in s for b in buttons) for s in self.shown)
+
+
+def object_buttons_of(o: BObjects) -> frozenset[str]:
+    """The data of every object button of the matrix on `o`, as it appears in a shown keyboard."""
+    steps = (step for row in ROWS for step in (*row.setup, *row.steps))
+    return frozenset(f"'callback_data': '{step.removeprefix('press:').format(o=o, own=-1, own_activity=-1)}'"
+                     for step in steps if step.startswith("press:") and "{o." in step)
 
 
 def _chat_state(user: SandboxUser) -> dict[int, str]:
@@ -453,6 +461,7 @@ async def test_a_coordinator_of_another_branch_is_refused_every_object_action_an
 ) -> None:
     runtime, world = scope_world
     problems: list[str] = []
+    probe_buttons = object_buttons_of(world.probe)
     with ErrorLog() as errors:
         for row in (*ROWS, *COMMANDS):
             name = f"{row.key[0]}:{row.key[1]}"
@@ -462,7 +471,7 @@ async def test_a_coordinator_of_another_branch_is_refused_every_object_action_an
                                  world.control.activity)
             if not probe.answered:
                 problems.append(f"{name}: a press was never answered")
-            if probe.leaks("ZQPROBE"):
+            if probe.leaks("ZQPROBE", probe_buttons):
                 problems.append(f"{name}: B's object shown to A: {probe.shown}")
             if probe.changes:
                 problems.append(f"{name}: stored rows changed: {probe.changes[:4]}")
