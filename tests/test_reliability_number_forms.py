@@ -49,7 +49,8 @@ def test_no_declared_button_takes_a_unicode_number_form(form: str) -> None:
     for button in REGISTRY.values():
         if any(kind is int for _, kind in button.fields):
             parts = [button.prefix, *([button.action] if button.action else [])]
-            values = [form if kind is int else (kind[0] if isinstance(kind, tuple) else "x") for _, kind in button.fields]
+            values = [form if kind is int else (kind[0] if isinstance(kind, tuple) else "x")
+                      for _, kind in button.fields]
             assert button.parse(":".join([*parts, *values])) is None, button
 
 
