@@ -124,3 +124,6 @@ def test_typed_activity_fields_and_excerpts_are_measured_in_utf16_units() -> Non
     assert utf16_len(feedback_short("😀" * 100, 60)) <= 60
     assert utf16_len(short("😀" * 100, 48)) <= 48
     assert utf16_len(plain("<b>" + "&amp;😀" * 100 + "</b>", 30)) <= 31
+    from bot.text import truncate_text
+
+    assert truncate_text("😀" * 100, 64, "") == "😀" * 32  # a stored comment, a directory search term
