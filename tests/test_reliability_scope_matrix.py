@@ -1,16 +1,25 @@
 """Scope matrix: every button and command that acts on an object, pressed (or typed) by a coordinator
-of branch A against the objects of branch B, through the real Application. Each must be refused:
-nothing of B's shown (no B text, no document) and not one stored row changed.
+of branch A against the objects of branch B, through the real Application (one bot for all rows).
+Each must be refused: nothing of B's shown (no B text, no button naming a B object, no document
+holding B's data), no answer other than a refusal, and not one stored row changed (every table,
+compared before and after; the presser's own conversation state aside).
 
 Complete by construction: every declared button (bot.callbacks.REGISTRY) with an object field
 (id, member, user, group, survey, parent) is either a row of this matrix or a member's own action
 listed in MEMBER_ACTIONS with the reason; a new object button without a row fails
-`test_every_object_button_has_a_scope_row`.
+`test_every_object_button_has_a_scope_row`. Pickers inside a conversation are driven through the
+conversation and completed (publish / send), so a pick that is kept but refused only at the end
+is caught too. Commands naming an object (/editactivity, /capacity, /members group=) and the
+listings of one's scope (/manage, /approvals, /queue, /notices, /surveys, /members, /export with
+the workbook's content) are rows too.
 
 Each row is also run, on a second set of B's objects, as someone whose scope covers B (the head
 association's coordinator, or the owner for owner-only actions): there it must be served (B's text
-shown, a document sent, or rows changed). So every row really reaches the scope decision: a row
-that the control does not see served would prove nothing, and fails.
+or a B object's button shown, rows changed, or an answer that is not a refusal). So every row
+really reaches the scope decision: a row the control does not see served would prove nothing.
+
+Broken on purpose (issue #16): `Scope.covers_path` forced True, `storage.scope.path_in` forced
+TRUE, `storage.scope.feedback_in` forced TRUE, the survey target pick unchecked: each fails here.
 """
 
 from __future__ import annotations
