@@ -137,6 +137,36 @@ def _units(html: str) -> list[str]:
     return units
 
 
+_FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+
+
+def typed_int(text: str, max_digits: int = 18) -> int | None:
+    """A number a member typed: ASCII digits, or the full-width digits Chinese input methods type
+    (１２); None for anything else. ``str.isdigit`` also accepts superscripts (²), circled (⑫) and
+    other digits that ``int`` refuses or reads differently: those are not numbers here."""
+    value = text.strip().translate(_FULL_WIDTH_DIGITS)
+    if not value or len(value) > max_digits or not value.isascii() or not value.isdigit():
+        return None
+    return int(value)
+
+
+def truncate_text(text: str, limit: int, ellipsis: str = "…") -> str:
+    """Plain `text` cut to at most `limit` UTF-16 units (with `ellipsis` when cut); cut BEFORE
+    escaping, so an entity (``&amp;``) is never split, and never inside a character."""
+    if utf16_len(text) <= limit:
+        return text
+    room = max(0, limit - utf16_len(ellipsis))
+    used = 0
+    for index, ch in enumerate(text):
+        used += 2 if ord(ch) > 0xFFFF else 1
+        if used > room:
+            cut = text[:index]
+            if cut.endswith("\u200d"):  # do not end on a joiner (half an emoji sequence)
+                cut = cut[:-1]
+            return cut + ellipsis
+    return text
+
+
 def truncate_html(html: str, limit: int, ellipsis: str = "…") -> str:
     """`html` cut to at most `limit` visible units (with `ellipsis` when cut), tags balanced."""
     if visible_len(html) <= limit:

@@ -19,6 +19,7 @@ from telegram.error import BadRequest, RetryAfter, TelegramError
 from bot.context import Ctx
 from bot.i18n import Markup, Translator
 from bot.roles import AccessDenied, Actor, Role
+from bot.text import ANSWER_LIMIT, truncate_text
 from bot.transport import api_call
 from handlers import keyboards as kb
 
@@ -254,7 +255,8 @@ async def answer(update: Update, text: str | None = None, alert: bool = False) -
     query = update.callback_query
     if query is None or query.id in _ANSWERED:
         return
-    payload = {"callback_query_id": query.id, "text": text[:200] if text else None, "show_alert": alert or None}
+    shown = truncate_text(text, ANSWER_LIMIT) if text else None  # Telegram's units
+    payload = {"callback_query_id": query.id, "text": shown, "show_alert": alert or None}
     try:
         await with_retry_after(lambda: api_call(query.get_bot(), "answerCallbackQuery", payload))
     except BadRequest as exc:

@@ -220,6 +220,17 @@ HOSTILE_TEXTS = (
     "http://spam.example/" + "seo-link " * 300,
 )
 
+# Numbers that are not ASCII digits, typed where a number is asked for (capacity, ids, codes,
+# weekdays, days of the month): str.isdigit() accepts some of them and int() refuses or rereads them.
+NUMBER_FORMS = ("１２", "١٢", "۱۲", "¹²", "²", "⑫", "Ⅻ", "𝟙𝟚", "߁߂", "½", "十二", "1٢", "12\u200b", "-1", "0")
+TYPED_NUMBERS = (
+    *NUMBER_FORMS,
+    *(f"weekly {n} 19:00 until 2027-01-31" for n in ("²", "⑫", "٣", "３")),
+    *(f"monthly {n} 09:00 until 2027-01-31" for n in ("¹²", "⑫", "١٢", "１２")),
+    "２０２７-０１-１０ １９：００", "١٢/١٢ ١٩:٠٠", "Ⅻ月⑫日",
+)
+HOSTILE_TEXTS = (*HOSTILE_TEXTS, *TYPED_NUMBERS)
+
 KNOWN_COMMANDS = ("start", "help", "language", "cancel")
 
 
@@ -268,7 +279,7 @@ def random_callback_data(rng: random.Random, prefixes: list[str]) -> str:
         rng.choice(["", "0", "-1", "1", "2", "999999999999999999999", "abc", "%00", "1.5", "NaN", "٣", "😀",
                     "' OR 1=1", "\x00", str(rng.randint(0, 10**6)),
                     # digits and numbers that are not ASCII: str.isdigit() accepts some, int() not all
-                    "²", "¹²", "١٢", "１２", "①", "Ⅻ", "߁", "𝟙"])
+                    "²", "¹²", "١٢", "１２", "①", "⑫", "Ⅻ", "߁", "𝟙", "۱۲", "½"])
         for _ in range(rng.randint(0, 5))
     ]
     data = ":".join([prefix, *args])
@@ -334,6 +345,8 @@ def generate(rng: random.Random, cfg: FuzzConfig, count: int) -> Iterator[FuzzAc
         fields: dict[str, Any]
         if shape < 0.3:
             command = rng.choice([*cfg.commands, "nonsense", "start@other_bot", "START"])
+            if rng.random() < 0.2:  # an object id or a count in a Unicode number form
+                text = " ".join(rng.choice(NUMBER_FORMS) for _ in range(rng.randint(1, 3)))
             text = f"/{command}" + (f" {text}" if rng.random() < 0.5 else "")
             fields = {"text": text[:4096] or "/x", "entities": _entities_for(text[:4096])}
         elif shape < 0.55:

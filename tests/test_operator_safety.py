@@ -21,7 +21,9 @@ from storage.db import Database
 from storage.migrations import discover, migrate
 
 ROOT = Path(__file__).resolve().parents[1]
-CLI = Path(sys.executable).with_name("liaison-bot")
+# `python -m bot` with this checkout first on the path: the console script `liaison-bot` of the shared
+# virtual environment imports whichever checkout was installed, not the code under test.
+CLI = (sys.executable, "-m", "bot")
 
 
 def _token() -> str:
@@ -37,7 +39,7 @@ def _free_port() -> int:
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "PTB_TIMEDELTA", "SYSTEMROOT")}
-    return {**keep, "LIAISON_DB": str(tmp_path / "data" / "liaison.db"), **extra}
+    return {**keep, "PYTHONPATH": str(ROOT), "LIAISON_DB": str(tmp_path / "data" / "liaison.db"), **extra}
 
 
 # --- 1. webhook -------------------------------------------------------------------------------------
@@ -60,7 +62,7 @@ def test_a_short_webhook_secret_is_refused_without_echoing_it() -> None:
 
 def test_the_cli_exits_2_with_one_line_when_the_webhook_secret_is_missing(tmp_path: Path) -> None:
     env = _env(tmp_path, BOT_TOKEN=_token(), LIAISON_WEBHOOK_URL="https://bot.example.org/telegram")
-    done = subprocess.run([str(CLI), "--env-file", "/nonexistent", "run"], env=env, capture_output=True,
+    done = subprocess.run([*CLI, "--env-file", "/nonexistent", "run"], env=env, capture_output=True,
                           text=True, timeout=120, check=False)
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0 and "LIAISON_WEBHOOK_SECRET" in done.stderr
@@ -70,7 +72,7 @@ def test_the_cli_exits_2_with_one_line_when_the_webhook_secret_is_missing(tmp_pa
 # --- 2./3. start-up failure ---------------------------------------------------------------------------
 def _run_until_exit(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     # The bound is generous: the point is that it ends by itself (it used to hang forever).
-    return subprocess.run([str(CLI), "--env-file", "/nonexistent", "run"], env=env, capture_output=True,
+    return subprocess.run([*CLI, "--env-file", "/nonexistent", "run"], env=env, capture_output=True,
                           text=True, timeout=120, check=False)
 
 

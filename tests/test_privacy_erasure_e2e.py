@@ -52,6 +52,12 @@ async def _seed_links(db: Database, uid: int, member_id: int, group: int) -> Non
             " VALUES (?, 1, 'member.approve', 'member', ?, ?), (?, 1, 'coordinator.appoint', 'user', ?, ?)",
             (AT, str(member_id), f'{{"name": "{NAME}"}}', AT, str(uid), f'{{"group": {group}, "user": {uid}}}'),
         )
+        # the account named only inside the details of an act on something else (a feedback item)
+        await tx.execute(
+            "INSERT INTO audit_log (at, actor_user_id, action, target_type, target_id, details)"
+            " VALUES (?, 1, 'feedback.assign', 'feedback', '7', ?)",
+            (AT, f'{{"assignee": {uid}}}'),
+        )
         notice = await tx.insert(
             "INSERT INTO notices (author_user_id, author_lang, text, segment, status, created_at)"
             " VALUES (1, 'en', 'hello', '{}', 'sent', ?)",

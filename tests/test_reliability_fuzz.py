@@ -19,6 +19,27 @@ def test_every_callback_prefix_of_the_handlers_is_fuzzed() -> None:
     assert {"lang", "home", "noop"} <= set(prefixes)
 
 
+def test_the_fuzz_sends_unicode_number_forms_typed_and_in_button_data_and_as_another_branch() -> None:
+    """The generator's inputs (issue #16): number forms in typed text, in command arguments and in
+    button data; and run_fuzz seeds coordinators of another branch who send too."""
+    import inspect
+    import random
+
+    from tests.reliability_helpers import FuzzConfig, generate, run_fuzz
+
+    users = [{"id": i, "is_bot": False, "first_name": f"u{i}"} for i in range(1, 4)]
+    cfg = FuzzConfig(users=users, group_chat_ids=[], commands=["capacity", "editactivity"],
+                     callback_prefixes=discover_callback_prefixes())
+    sent = [*generate(random.Random(5), cfg, 3000)]
+    texts = [str(a.fields.get("text", "")) for a in sent] + [a.data for a in sent]
+    for form in ("１２", "١٢", "¹²", "⑫", "Ⅻ"):
+        assert any(form in t and not t.startswith("/") and ":" not in t for t in texts), f"typed {form}"
+        assert any(t.startswith("/") and form in t for t in texts), f"command argument {form}"
+        assert any(":" in t and form in t for t in [a.data for a in sent]), f"button data {form}"
+    source = inspect.getsource(run_fuzz)
+    assert "seed_coordinator(db, user.id, other)" in source and "scope_probe_data" in source
+
+
 @pytest.mark.stress
 async def test_hostile_updates_cause_no_error_no_rejected_reply_and_no_privileged_change(
     tg: FakeTelegram, start_bot: StartBot

@@ -98,3 +98,32 @@ def test_any_stored_character_can_go_into_an_export_cell() -> None:
     book.save(buffer)
     value = load_workbook(BytesIO(buffer.getvalue())).active["A1"].value  # type: ignore[index]
     assert value == "ESC\ufffd NUL\ufffd BEL\ufffd ok"
+
+
+# --- plain text cut in Telegram's units (issue #16 item 10: the spots that counted characters) ------
+def test_truncate_text_counts_utf16_units_and_never_splits_an_entity_after_escaping() -> None:
+    from bot.text import truncate_text
+
+    emoji = truncate_text("😀" * 150, 200)
+    assert utf16_len(emoji) <= 200 and emoji.endswith("…") and "\ud83d" not in emoji
+    amp = truncate_text("&" * 300, 200)
+    escaped = htmllib.escape(amp)
+    assert visible_len(escaped) <= 200 and parse_html(escaped) is not None and escaped.count("&amp;") == 199
+    assert truncate_text("short", 200) == "short"
+    joined = truncate_text("a" * 197 + "👨\u200d👩", 200)
+    assert not joined.removesuffix("…").endswith("\u200d")
+
+
+def test_typed_activity_fields_and_excerpts_are_measured_in_utf16_units() -> None:
+    from bot.feedback.service import short as feedback_short
+    from handlers.activities.common import clean
+    from handlers.notices.common import plain, short
+
+    assert clean("😀" * 150, 200) is None  # 300 units: over the limit (150 characters were accepted)
+    assert clean("😀" * 100, 200) == "😀" * 100
+    assert utf16_len(feedback_short("😀" * 100, 60)) <= 60
+    assert utf16_len(short("😀" * 100, 48)) <= 48
+    assert utf16_len(plain("<b>" + "&amp;😀" * 100 + "</b>", 30)) <= 31
+    from bot.text import truncate_text
+
+    assert truncate_text("😀" * 100, 64, "") == "😀" * 32  # a stored comment, a directory search term

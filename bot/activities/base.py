@@ -17,6 +17,7 @@ from bot.dates import show
 from bot.errors import Refusal
 from bot.i18n import Catalog, Markup
 from bot.roles import AccessDenied, Actor
+from bot.text import truncate_text
 from storage import activities as st
 from storage import signups as su
 from storage.db import Database
@@ -119,7 +120,7 @@ class ActivityBase:
 
     async def comment(self, member_id: int, activity_id: int, text: str) -> bool:
         async with self.db.transaction() as tx:
-            return await su.save_comment(tx, activity_id, member_id, text[:MAX_TEXT])
+            return await su.save_comment(tx, activity_id, member_id, truncate_text(text, MAX_TEXT, ""))
 
     # --- what a member sees ---------------------------------------------------------------------
     async def _rule(self, a: Activity) -> Eligibility:

@@ -35,7 +35,7 @@ from bot.feedback.models import (
 )
 from bot.i18n import Catalog, Markup, Translator
 from bot.roles import AccessDenied, Actor, RoleService
-from bot.text import MESSAGE_LIMIT, clean_member_text, truncate_html, utf16_len
+from bot.text import MESSAGE_LIMIT, clean_member_text, truncate_html, truncate_text, utf16_len
 from bot.users import UserService
 from storage import audit, outbox
 from storage import feedback as st
@@ -66,7 +66,7 @@ def clean_text(text: str | None, limit: int = MAX_TEXT) -> str:
 
 def short(text: str, limit: int = 60) -> str:
     one_line = " ".join(text.split())
-    return one_line if len(one_line) <= limit else one_line[: limit - 1] + "…"
+    return truncate_text(one_line, limit)
 
 
 def digest_text(tr: Translator, entries: Sequence[DigestEntry]) -> Markup:

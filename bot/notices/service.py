@@ -38,6 +38,7 @@ from bot.notices.models import (
 )
 from bot.notices.segments import SegmentResolver
 from bot.roles import AccessDenied, Actor, RoleService
+from bot.text import visible_len
 from storage import audit
 from storage import notices as store
 from storage.db import Database
@@ -179,7 +180,7 @@ class NoticeService:
         limit = MAX_CAPTION if draft.attachment else MAX_TEXT
         if not draft.text.strip() and not draft.attachment:
             raise Refusal("notice.error.empty")
-        if len(draft.text) > limit:
+        if visible_len(draft.text) > limit:  # Telegram's units, after entity parsing
             raise Refusal("notice.error.too_long", limit=limit)
         now = self.clock.now()
         status, due = self.planned(draft)
@@ -405,7 +406,7 @@ class NoticeService:
         limit = MAX_CAPTION if row.attachment else MAX_TEXT
         if not text.strip():
             raise Refusal("notice.error.empty")
-        if len(text) > limit:
+        if visible_len(text) > limit:
             raise Refusal("notice.error.too_long", limit=limit)
         now = self.clock.now()
         async with self.db.transaction() as tx:

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from bot import when
 from bot.notices.models import Recurrence
+from bot.text import typed_int
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -71,11 +72,12 @@ def _parse_english(text: str, zone: ZoneInfo) -> tuple[Recurrence, datetime] | N
         for part in args[0].split(","):
             if part in WEEKDAYS:
                 days.append(WEEKDAYS.index(part))
-            elif part.isdigit() and 1 <= int(part) <= 7:
-                days.append(int(part) - 1)
+            elif (day := typed_int(part, 1)) is not None and 1 <= day <= 7:
+                days.append(day - 1)
             else:
                 return None
         return Recurrence("weekly", at, tuple(sorted(set(days)))), until
-    if freq == "monthly" and len(args) == 1 and args[0].isdigit() and 1 <= int(args[0]) <= 31:
-        return Recurrence("monthly", at, monthday=int(args[0])), until
+    monthday = typed_int(args[0], 2) if freq == "monthly" and len(args) == 1 else None
+    if monthday is not None and 1 <= monthday <= 31:
+        return Recurrence("monthly", at, monthday=monthday), until
     return None

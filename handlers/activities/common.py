@@ -14,6 +14,7 @@ from bot.callbacks import NOOP, Button
 from bot.context import Ctx
 from bot.errors import Refusal
 from bot.i18n import Markup, Translator
+from bot.text import utf16_len
 from handlers import keyboards as kb
 from handlers.base import actor, answer, refuse, reply, translator
 
@@ -23,7 +24,7 @@ def clean(text: str | None, limit: int) -> str | None:
     if text is None:
         return None
     value = "".join(ch for ch in text if ch == "\n" or ch.isprintable()).strip()
-    return value if 0 < len(value) <= limit else None
+    return value if value and utf16_len(value) <= limit else None  # Telegram's units
 
 
 # Quick answers of /newactivity's steps: (button text key, or "=" and the text itself, or "@" a key

@@ -24,6 +24,7 @@ from bot.i18n import Markup, Translator
 from bot.labels import label
 from bot.members.rules import namesake_hint
 from bot.roles import AccessDenied
+from bot.text import truncate_text
 from handlers import common, webapp
 from handlers import keyboards as kb
 from handlers.activities.common import number, page_line, pager, private_chat, refusal_text, tell_refusal
@@ -142,7 +143,7 @@ async def show_managed_list(
         avg = sum(r for r, _ in results) / len(results) if results else 0
         shown = kb.page_of(results, page_no, SURVEY_PAGE)
         lines: list[str] = [tr("act.manage.survey", count=len(results), average=f"{avg:.1f}"), *page_line(tr, shown)]
-        lines += [f"{'*' * r} {(c or '')[:SURVEY_COMMENT_SHOWN]}" for r, c in shown.items]
+        lines += [f"{'*' * r} {truncate_text(c or '', SURVEY_COMMENT_SHOWN)}" for r, c in shown.items]
         text = tr.join(lines)
         rows = [pager(tr, cb.SURVEY_PAGE, shown.page, shown.pages, id=a.id)]
     await answer(update)

@@ -11,6 +11,7 @@ from bot.feedback import callbacks as cb
 from bot.feedback import short
 from bot.i18n import Markup
 from bot.labels import label
+from bot.text import visible_len
 from handlers.base import actor, answer, reply, translator
 from handlers.buttons import press
 
@@ -39,7 +40,7 @@ async def my_feedback(update: Update, context: Ctx) -> None:
         )
         if item.answer:
             block = Markup(block + "\n" + tr("fb.mine_answer", answer=short(item.answer, 200)))
-        if sum(len(b) + 2 for b in blocks) + len(block) > 4000:
+        if sum(visible_len(b) + 2 for b in blocks) + visible_len(block) > 4000:  # Telegram's units
             break  # whole blocks only: never cut through HTML
         blocks.append(block)
     await reply(update, Markup("\n\n".join(blocks)))

@@ -39,6 +39,7 @@ from bot.members.models import (
 from bot.members.org import PAGE_SIZE
 from bot.members.rules import NAME_MAX, namesake_hint
 from bot.roles import AccessDenied, Actor, Role
+from bot.text import truncate_text
 from handlers import common
 from handlers import keyboards as kb
 from handlers.base import answer, edit_or_reply, refuse, translator
@@ -76,7 +77,7 @@ async def members_command(update: Update, context: Ctx) -> None:
         elif key == "group" and value.isascii() and value.isdigit() and len(value) <= 18:
             criteria["group_id"] = int(value)
         elif arg and not value:
-            criteria["name"] = arg[:NAME_MAX]
+            criteria["name"] = truncate_text(arg, NAME_MAX, "")  # Telegram's units, like the stored names
     await show_directory(update, context, 0, criteria)
 
 

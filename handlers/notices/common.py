@@ -18,6 +18,7 @@ from bot.labels import label
 from bot.notices import ACTIVITY, QUESTIONNAIRE, Segment, activity_segment, questionnaire_segment
 from bot.notices import callbacks as cb
 from bot.roles import Actor
+from bot.text import truncate_text
 from handlers import keyboards as kb
 from handlers import steps
 from handlers.base import actor, refuse
@@ -108,11 +109,11 @@ def quick_time_buttons(context: Ctx, tr: Translator) -> InlineKeyboardMarkup:
 
 def plain(html_text: str, limit: int) -> str:
     text = html.unescape(_TAG.sub("", html_text)).replace("\n", " ")
-    return text if len(text) <= limit else text[:limit] + "…"
+    return truncate_text(text, limit + 1)
 
 
 def short(text: str, limit: int = 48) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return truncate_text(text, limit)
 
 
 def status_label(tr: Translator, status: str) -> str:

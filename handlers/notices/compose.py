@@ -22,6 +22,7 @@ from bot.notices import callbacks as cb
 from bot.notices.service import MAX_CAPTION, MAX_TEXT
 from bot.notices.timing import parse_repeat, parse_when
 from bot.roles import AccessDenied, Actor
+from bot.text import utf16_len
 from handlers import common
 from handlers import keyboards as kb
 from handlers.base import answer, edit_or_reply, refuse, reply, translator
@@ -91,7 +92,7 @@ async def got_content(update: Update, context: Ctx) -> int:
     else:
         await reply(update, tr("notice.needs_text"))
         return WRITE
-    if len(plain) > limit or len(draft["text"]) > limit + 500:
+    if utf16_len(plain) > limit or len(draft["text"]) > limit + 500:  # Telegram's units
         await reply(update, tr("notice.error.too_long", limit=limit))
         return WRITE
     if not plain.strip() and "attachment" not in draft:

@@ -153,7 +153,14 @@ async def target_chosen(update: Update, context: Ctx) -> int:
     pressed = press(update, cb.TARGET)
     if pressed is None or (pressed.text("group") != cb.ALL and cb.group_of(pressed.text("group")) is None):
         return S_TARGET
-    _draft(context)["group"] = cb.group_of(pressed.text("group"))
+    group_id = cb.group_of(pressed.text("group"))
+    if group_id is not None:  # a forged group outside the scope is refused at the pick, not only at publishing
+        try:
+            await context.services.roles.require_group(await actor(update, context), group_id)
+        except AccessDenied:
+            await refuse(update, context)
+            return S_TARGET
+    _draft(context)["group"] = group_id
     tr = await translator(update, context)
     await BUILD.enter(update, context, S_CATEGORY)
     await _ask_category(update, tr)

@@ -10,7 +10,7 @@ from bot.labels import label
 from bot.roles import AccessDenied
 from bot.surveys import callbacks as cb
 from bot.surveys.export import csv_bytes, xlsx_bytes
-from bot.text import split_html
+from bot.text import split_html, truncate_text
 from handlers import keyboards as kb
 from handlers.base import actor, answer, edit_or_reply, refuse, reply, send_direct, translator
 from handlers.buttons import press
@@ -72,7 +72,7 @@ async def results_pressed(update: Update, context: Ctx) -> None:
         elif r.question.kind == "rating":
             lines.append(tr("sv.results_average", average=f"{r.average:.2f}" if r.average else "—"))
         else:
-            lines += [tr("sv.results_text", text=t[:200]) for t in r.texts[:10]]
+            lines += [tr("sv.results_text", text=truncate_text(t, 200)) for t in r.texts[:10]]
     body = "\n".join(lines)
     buttons = [kb.button("XLSX", cb.XLSX.data(id=survey_id)), kb.button("CSV", cb.CSV.data(id=survey_id))]
     # long results: parts cut at safe boundaries (never inside a tag or an entity), Telegram's units;
