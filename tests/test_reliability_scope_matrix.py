@@ -221,6 +221,8 @@ ROWS: tuple[Row, ...] = (
     _row("fbd", "s", "fbd:s:{o.group}"),
     _row("ntl", "v", "ntl:v:{o.notice}", control_owner=True),  # a notice is its author's (and owners')
     _row("ntl", "w", "ntl:w:{o.notice}:0", control_owner=True),
+    _row("ntl", "u", "ntl:u:{o.notice}:0", control_owner=True),
+    _row("ntl", "up", "ntl:up:{o.notice}:0", control_owner=True),
     _row("nte", "", "nte:{o.notice}", control_owner=True),
     _row("ntt", "", "ntt:{o.notice}", control_owner=True),
     _row("nta", "", "nta:{o.notice}", control_owner=True),
@@ -255,6 +257,7 @@ ROWS: tuple[Row, ...] = (
     _row("invrv", "", "invrv:{o.invite}"),
     _row("ntl", "n", "ntl:n:{o.notice}", control_owner=True),
     _row("ntl", "x", "ntl:x:{o.notice}", control_owner=True),
+    _row("ntl", "xy", "ntl:xy:{o.notice}", control_owner=True),
     _row("grp", "arch", "grp:arch:{o.sub}"),
     _row("actm", "close", "actm:close:{o.activity}"),
     _row("actm", "cx", "actm:cx:{o.activity}"),
