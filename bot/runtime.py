@@ -17,6 +17,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.context import LiaisonApp
 from bot.i18n import Catalog
+from bot.leader import Leadership, token_key
 from bot.logsetup import install_redaction
 from bot.services import Services
 from bot.webapp.server import WebApp, serve
@@ -40,6 +41,7 @@ class BotRuntime:
     services: Services | None = None
     webhook: WebhookServer | None = None
     webapp: WebApp | None = None
+    poller: Leadership | None = None
     _webapp_runner: Any = None
 
     async def start(self, *, polling: bool = True) -> None:
@@ -86,17 +88,35 @@ class BotRuntime:
             await self.webhook.start(self.settings.webhook_url)
             log.info("receiving updates by webhook on %s:%s", host, port)
         else:
-            await app.updater.start_polling(
-                poll_interval=self.settings.poll_pause_s,
-                timeout=10,
-                allowed_updates=Update.ALL_TYPES,
-                drop_pending_updates=False,
-            )
-            log.info("receiving updates by long polling")
+            if self.db.dialect == "sqlite":
+                await self._start_polling()
+            else:
+                # several processes may share the database: one long-polls (Telegram refuses two
+                # getUpdates at once), elected through it; a standby takes over within 10 s
+                self.poller = Leadership(self.db, f"poller:{token_key(app.bot.token)}")
+                self.poller.start(self._start_polling, self._stop_polling, lambda: app.running, app.create_task)
+                log.info("long polling: elected through the database (a standby waits for the lease)")
             if self.webapp is not None and self.settings.webapp_listen:
                 web_host, _, web_port = self.settings.webapp_listen.rpartition(":")
                 self._webapp_runner = await serve(self.webapp, web_host, int(web_port))
                 log.info("serving the Mini App on %s", self.settings.webapp_listen)
+
+    async def _start_polling(self) -> None:
+        app = self.app
+        assert app is not None and app.updater is not None
+        await app.updater.start_polling(
+            poll_interval=self.settings.poll_pause_s,
+            timeout=10,
+            allowed_updates=Update.ALL_TYPES,
+            drop_pending_updates=False,
+        )
+        log.info("receiving updates by long polling")
+
+    async def _stop_polling(self) -> None:
+        app = self.app
+        if app is not None and app.updater is not None and app.updater.running:
+            await app.updater.stop()
+            log.info("stopped long polling")
 
     async def stop(self) -> None:
         if self._webapp_runner is not None:
@@ -109,6 +129,9 @@ class BotRuntime:
         if app is not None:
             if app.updater is not None and app.updater.running:
                 await app.updater.stop()
+            if self.poller is not None:
+                await self.poller.stop()
+                self.poller = None
             if app.running:
                 await app.stop()
             if not getattr(app, "_initialized", False):

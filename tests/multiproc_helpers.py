@@ -1,0 +1,150 @@
+"""Several bot processes on one PostgreSQL database, against the sandbox (issue 19).
+
+`BotGroup` starts N `python -m bot run` child processes with the same settings and the same
+`LIAISON_DATABASE_URL`, tells which one holds a lease (the long poller, the delivery pacer), kills
+one with SIGKILL and measures how long the others take to take its work over. Used by
+tests/test_pg_multiprocess.py, tests/test_reliability_crash.py and the benches (bench/crash.py,
+and bench/_multiproc.py re-exports it for bench/scale.py's acknowledgement storm).
+
+    async with BotGroup(tg, workdir, url, processes=2) as group:
+        victim = await group.holder("pacer:")
+        in_flight = await group.kill(victim)          # SIGKILL; sends it had in flight at the kill
+        seconds = await group.takeover("pacer:", victim)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from storage.db import Database
+from storage.timefmt import to_db
+from tests.reliability_helpers import BotProcess
+
+READY = "liaison-bot is running"
+POLLER = "poller:"
+PACER = "pacer:"
+
+
+class PgBotProcess(BotProcess):
+    """One `python -m bot run` of a group, with its own work folder and log, on the shared database."""
+
+    def __init__(self, tg: Any, workdir: Path, url: str, index: int, **env: str) -> None:
+        folder = workdir / f"p{index}"
+        folder.mkdir(parents=True, exist_ok=True)
+        super().__init__(tg, folder, LIAISON_DATABASE_URL=url, **env)
+        self.index = index
+
+    @property
+    def pid(self) -> int | None:
+        return None if self.proc is None or self.proc.poll() is not None else self.proc.pid
+
+    async def start(self, timeout: float = 60.0) -> float:
+        """Spawn the bot and wait until it is running (polling, or standing by for the poller lease)."""
+        started = time.monotonic()
+        log_path = self.workdir / "bot.log"
+        offset = log_path.stat().st_size if log_path.exists() else 0
+        self._log = log_path.open("ab")
+        self.proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=self.workdir, env=self.env,
+                                     stdout=self._log, stderr=subprocess.STDOUT)
+        while True:
+            with log_path.open("rb") as log:
+                log.seek(offset)
+                if READY.encode() in log.read():
+                    break
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"bot {self.index} exited at start:\n" + self.log_tail())
+            if time.monotonic() - started > timeout:
+                raise TimeoutError(f"bot {self.index} did not start:\n" + self.log_tail())
+            await asyncio.sleep(0.02)
+        elapsed = time.monotonic() - started
+        self.starts.append(elapsed)
+        return elapsed
+
+
+class BotGroup:
+    """N bot processes sharing one PostgreSQL database (and one sandbox Telegram)."""
+
+    def __init__(self, tg: Any, workdir: Path, url: str, processes: int = 2, **env: str) -> None:
+        self.tg = tg
+        self.url = url
+        self.procs = [PgBotProcess(tg, workdir, url, i, **env) for i in range(processes)]
+        self.db: Database | None = None
+        self.takeovers: list[float] = []  # seconds from a kill to the lease taken by another process
+
+    async def __aenter__(self) -> BotGroup:
+        await self.open()
+        return self
+
+    async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self.close()
+
+    async def open(self) -> None:
+        from storage.pg import PgDatabase
+
+        self.db = await PgDatabase.connect(self.url, max_size=2)
+        await asyncio.to_thread(self.procs[0].migrate)
+        for proc in self.procs:  # one after another: the first takes the leases, the others stand by
+            await proc.start()
+
+    async def close(self) -> None:
+        await asyncio.gather(*(proc.stop() for proc in self.procs))
+        if self.db is not None:
+            await self.db.close()
+            self.db = None
+
+    def running(self) -> list[PgBotProcess]:
+        return [proc for proc in self.procs if proc.pid is not None]
+
+    async def holder(self, prefix: str) -> PgBotProcess | None:
+        """The live process holding the lease whose name starts with `prefix` (None: nobody yet)."""
+        assert self.db is not None
+        row = await self.db.fetchone(
+            "SELECT holder FROM leases WHERE name LIKE ? AND expires_at > ? ORDER BY name LIMIT 1",
+            (prefix + "%", to_db(datetime.now(UTC))),
+        )
+        if row is None:
+            return None
+        pid = int(str(row["holder"]).split(":")[1])
+        return next((proc for proc in self.procs if proc.pid == pid), None)
+
+    async def wait_holder(self, prefix: str, timeout: float = 30.0) -> PgBotProcess:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            proc = await self.holder(prefix)
+            if proc is not None:
+                return proc
+            await asyncio.sleep(0.05)
+        raise TimeoutError(f"no live process holds a {prefix} lease")
+
+    async def in_flight(self) -> int:
+        """Notice sends out (attempted) whose answers are not recorded: what a kill now may duplicate."""
+        assert self.db is not None
+        return int(await self.db.fetchval(
+            "SELECT COUNT(*) FROM outbox WHERE status = 'sending' AND attempted_at IS NOT NULL"))
+
+    async def kill(self, proc: PgBotProcess) -> int:
+        """SIGKILL `proc`; return the sends it had in flight (counted right after the kill, before any
+        other process can have taken them over: its leases are still running)."""
+        proc.kill()
+        return await self.in_flight()
+
+    async def takeover(self, prefix: str, victim: PgBotProcess, since: float, timeout: float = 30.0) -> float:
+        """Seconds from `since` (monotonic, the kill) until another live process holds the lease."""
+        deadline = since + timeout
+        while time.monotonic() < deadline:
+            proc = await self.holder(prefix)
+            if proc is not None and proc is not victim:
+                seconds = time.monotonic() - since
+                self.takeovers.append(seconds)
+                return seconds
+            await asyncio.sleep(0.05)
+        raise TimeoutError(f"no process took the {prefix} lease over:\n" + "\n".join(
+            p.log_tail(1500) for p in self.running()))
