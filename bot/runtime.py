@@ -21,7 +21,7 @@ from bot.leader import Leadership, token_key
 from bot.logsetup import install_redaction
 from bot.services import Services
 from bot.webapp.server import WebApp, serve
-from bot.webhook import WebhookServer
+from bot.webhook import Inbox, WebhookServer
 from handlers import feature as features
 from handlers.common import publish_command_menus
 from storage.backend import open_database
@@ -42,6 +42,7 @@ class BotRuntime:
     webhook: WebhookServer | None = None
     webapp: WebApp | None = None
     poller: Leadership | None = None
+    inbox: Inbox | None = None
     _webapp_runner: Any = None
 
     async def start(self, *, polling: bool = True) -> None:
@@ -82,7 +83,11 @@ class BotRuntime:
             if secret is None:  # bot/config.py refuses this; never serve a webhook without it
                 raise RuntimeError("LIAISON_WEBHOOK_SECRET is required in webhook mode")
             host, port = self.settings.listen_host_port
-            self.webhook = WebhookServer(app, secret, host, port)
+            if self.db.dialect != "sqlite":
+                # several processes may receive: updates are recorded, then handled from the database
+                self.inbox = Inbox(app, self.db)
+                self.inbox.start()
+            self.webhook = WebhookServer(app, secret, host, port, inbox=self.inbox)
             if self.webapp is not None:
                 self.webapp.mount(self.webhook.web)  # the Mini App on the webhook's server
             await self.webhook.start(self.settings.webhook_url)
@@ -125,6 +130,9 @@ class BotRuntime:
         if self.webhook is not None:
             await self.webhook.stop()
             self.webhook = None
+        if self.inbox is not None:
+            await self.inbox.stop()
+            self.inbox = None
         app = self.app
         if app is not None:
             if app.updater is not None and app.updater.running:

@@ -15,6 +15,8 @@ and bench/_multiproc.py re-exports it for bench/scale.py's acknowledgement storm
 from __future__ import annotations
 
 import asyncio
+import itertools
+import socket
 import subprocess
 import sys
 import time
@@ -23,11 +25,16 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import aiohttp
+from aiohttp import web
+
+from bot.webhook import SECRET_HEADER
 from storage.db import Database
 from storage.timefmt import to_db
 from tests.reliability_helpers import BotProcess
 
 READY = "liaison-bot is running"
+WEBHOOK_SECRET = "multi-process-Secret_token-1"  # the sandbox's, not a real secret
 POLLER = "poller:"
 PACER = "pacer:"
 
@@ -68,13 +75,75 @@ class PgBotProcess(BotProcess):
         return elapsed
 
 
-class BotGroup:
-    """N bot processes sharing one PostgreSQL database (and one sandbox Telegram)."""
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
-    def __init__(self, tg: Any, workdir: Path, url: str, processes: int = 2, **env: str) -> None:
+
+class RoundRobinProxy:
+    """The reverse proxy in front of the processes in webhook mode: each request Telegram makes goes
+    to the next process; one that refuses the connection (dead) is skipped, as nginx's
+    `proxy_next_upstream error` does. Counts what each backend received."""
+
+    def __init__(self, backends: list[str]) -> None:
+        self.backends = backends
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/telegram"
+        self.received = [0] * len(backends)
+        self._turn = itertools.cycle(range(len(backends)))
+        self._runner: web.AppRunner | None = None
+        self._session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+        app = web.Application()
+        app.router.add_post("/telegram", self._forward)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+        if self._session is not None:
+            await self._session.close()
+
+    async def _forward(self, request: web.Request) -> web.Response:
+        assert self._session is not None
+        body = await request.read()
+        headers = {k: v for k, v in request.headers.items() if k.lower() in ("content-type", SECRET_HEADER.lower())}
+        for _ in self.backends:
+            index = next(self._turn)
+            try:
+                async with self._session.post(self.backends[index], data=body, headers=headers) as answer:
+                    self.received[index] += 1
+                    return web.Response(status=answer.status)
+            except aiohttp.ClientConnectionError:
+                continue
+        return web.Response(status=502)
+
+
+class BotGroup:
+    """N bot processes sharing one PostgreSQL database (and one sandbox Telegram); with
+    `webhook=True` each listens on its own port behind a `RoundRobinProxy`, else they long-poll
+    (one elected poller)."""
+
+    def __init__(self, tg: Any, workdir: Path, url: str, processes: int = 2, *, webhook: bool = False,
+                 **env: str) -> None:
         self.tg = tg
         self.url = url
-        self.procs = [PgBotProcess(tg, workdir, url, i, **env) for i in range(processes)]
+        self.proxy: RoundRobinProxy | None = None
+        if webhook:
+            ports = [free_port() for _ in range(processes)]
+            self.proxy = RoundRobinProxy([f"http://127.0.0.1:{port}/telegram" for port in ports])
+            self.procs = [
+                PgBotProcess(tg, workdir, url, i, LIAISON_WEBHOOK_URL=self.proxy.url,
+                             LIAISON_WEBHOOK_SECRET=WEBHOOK_SECRET, LIAISON_LISTEN=f"127.0.0.1:{port}", **env)
+                for i, port in enumerate(ports)
+            ]
+        else:
+            self.procs = [PgBotProcess(tg, workdir, url, i, **env) for i in range(processes)]
         self.db: Database | None = None
         self.takeovers: list[float] = []  # seconds from a kill to the lease taken by another process
 
@@ -90,12 +159,16 @@ class BotGroup:
         from storage.pg import PgDatabase
 
         self.db = await PgDatabase.connect(self.url, max_size=2)
+        if self.proxy is not None:
+            await self.proxy.start()
         await asyncio.to_thread(self.procs[0].migrate)
         for proc in self.procs:  # one after another: the first takes the leases, the others stand by
             await proc.start()
 
     async def close(self) -> None:
         await asyncio.gather(*(proc.stop() for proc in self.procs))
+        if self.proxy is not None:
+            await self.proxy.stop()
         if self.db is not None:
             await self.db.close()
             self.db = None

@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,12 +28,14 @@ from storage import notices as store
 from storage.db import Database
 from tests.conftest import OWNER_ID, open_test_database
 from tests.multiproc_helpers import PACER, POLLER, BotGroup
-from tests.reliability_helpers import compose_notice, seed_group, seed_member
+from tests.reliability_helpers import compose_notice, registration_user, seed_group, seed_member
 
 NOTICES = 12
 RECIPIENTS = 90
 BROADCAST = "Two processes, one pacer"
 POLLING = "receiving updates by long polling"
+BURST_USERS = 12
+BURST_EACH = 6
 
 
 @pytest.fixture
@@ -155,3 +158,96 @@ async def test_pg_pacer_is_taken_over_after_a_kill_mid_broadcast_and_every_recip
     assert statuses == {"sent": RECIPIENTS}, statuses
     assert min(copies) == 1, "every recipient got the notice"
     assert sum(copies) - RECIPIENTS <= in_flight, (copies, in_flight)
+
+
+async def _updates_settled(group: BotGroup, timeout: float = 60.0) -> None:
+    """Until Telegram has delivered every update and none recorded is waiting or being handled."""
+    assert group.db is not None
+    deadline = time.monotonic() + timeout
+    while group.tg.world.updates or await group.db.fetchval(
+            "SELECT COUNT(*) FROM inbound_updates WHERE state IN ('pending', 'taken')"):
+        assert time.monotonic() < deadline, "updates left unhandled"
+        await asyncio.sleep(0.1)
+
+
+async def _seed_head(url: str, tmp_path: Path) -> None:
+    db = await open_test_database(url, tmp_path / "unused.db")
+    try:
+        await seed_group(db, "浦东新联总会")
+    finally:
+        await db.close()
+
+
+async def _register(user: Any, name: str, group: str) -> Any:
+    """Walk the sign-up strictly: each answer only once its question is on screen."""
+    flow = registration_user(user, name, group)
+    await user.send(flow.start)
+    for prompt, action, argument in flow.rules:
+        asked = await user.wait_for(lambda m, p=prompt: p in (m.text or ""), 15)
+        if action == "send":
+            await user.send(argument)
+        elif action == "contact":
+            await user.press_reply_button(argument)
+        elif action == "press":
+            await user.press(asked, argument)
+        else:  # choose: tick the group, then Done
+            await user.press(asked, lambda b, a=argument: a in b["text"])
+            ticked = await user.wait_for(
+                lambda m, i=asked.message_id: m.message_id == i and any("✅" in b for b in m.buttons), 15)
+            await user.press(ticked, "Done")
+    return await user.wait_for(lambda m: flow.done in (m.text or ""), 15)
+
+
+async def test_pg_a_conversation_carries_on_when_its_updates_reach_alternate_processes(
+    tg: FakeTelegram, pg_url: str, tmp_path: Path
+) -> None:
+    """python-telegram-bot keeps conversation states in memory (#4452): each step of this sign-up
+    reaches the other process (round robin), which must read the state back before handling it."""
+    await _seed_head(pg_url, tmp_path)
+    async with BotGroup(tg, tmp_path, pg_url, processes=2, webhook=True) as group:
+        user = tg.create_user("Newcomer Alt", language_code="en")
+        done = await _register(user, "Newcomer Alt", "浦东新联总会")
+        assert group.proxy is not None and group.db is not None
+        await _updates_settled(group)
+        received = group.proxy.received
+        bodies = [str(r["body"]) for r in await group.db.fetchall(
+            "SELECT body FROM inbound_updates ORDER BY update_id")]
+        states = Counter(str(r[0]) for r in await group.db.fetchall("SELECT state FROM inbound_updates"))
+        name = await group.db.fetchval("SELECT name FROM members WHERE user_id = ?", (user.id,))
+    assert "You are registered" in (done.text or "")
+    assert sum('"/start"' in body for body in bodies) == 1, "the sign-up never had to start again"
+    assert min(received) >= len(bodies) // 2, received  # every other step reached the other process
+    assert name == "Newcomer Alt"
+    assert states == {"done": len(bodies)}, states
+
+
+async def test_pg_webhook_updates_are_handled_once_when_a_receiving_process_is_killed(
+    tg: FakeTelegram, pg_url: str, tmp_path: Path
+) -> None:
+    users = [tg.create_user(f"Burst {i}", language_code="en") for i in range(BURST_USERS)]
+    async with BotGroup(tg, tmp_path, pg_url, processes=2, webhook=True) as group:
+        for user in users:
+            await user.send("/start")
+        victim = group.procs[0]
+
+        async def talk(user: Any) -> None:
+            for _ in range(BURST_EACH):
+                await user.send("/help")
+                await asyncio.sleep(0.05)
+
+        talking = asyncio.gather(*(talk(u) for u in users))
+        await asyncio.sleep(0.4)
+        await group.kill(victim)
+        await talking
+        assert group.db is not None
+        await _updates_settled(group)
+        rows = await group.db.fetchall("SELECT chat_key, state FROM inbound_updates")
+    handled = Counter(int(r["chat_key"]) for r in rows if r["state"] == "done")
+    abandoned = Counter(int(r["chat_key"]) for r in rows if r["state"] == "abandoned")
+    assert len(rows) == BURST_USERS * (BURST_EACH + 1), "every update was recorded once"
+    for user in users:
+        answered = len(user.messages)
+        # one answer per handled update; an update the killed process was handling may or may not
+        # have been answered, and is never handled again
+        assert handled[user.id] <= answered <= handled[user.id] + abandoned[user.id], (user.id, answered)
+    print(f"webhook burst: {sum(handled.values())} handled, {sum(abandoned.values())} abandoned at the kill")
