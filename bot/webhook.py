@@ -187,7 +187,7 @@ class Inbox:
                     log.warning("inbox: update %s was being handled by %s when it stopped; not handled again",
                                 row.update_id, row.taken_by)
                     continue
-                if not await inbound.take(self.db, row.update_id, self.holder, done):
+                if not await inbound.take(self.db, row.update_id, self.holder, wall_now(), done):
                     break  # someone else has it (this process lost the lease)
                 done = row.update_id
                 try:
@@ -195,6 +195,9 @@ class Inbox:
                     await self.app.process_update(update)
                 except Exception:
                     log.exception("inbox: update %s failed", row.update_id)
+                # what the update changed in conversations and user/chat data reaches the database
+                # now, not at PTB's next periodic flush: another process may take the chat next
+                await self.app.update_persistence()
                 self.handled += 1
             if done is not None:
                 await inbound.finish(self.db, done)

@@ -85,15 +85,16 @@ async def next_open(db: Database, chat_key: int, after: int | None = None) -> In
     return Inbound(int(row["update_id"]), str(row["state"]), row["taken_by"], str(row["body"]))
 
 
-async def take(db: Database, update_id: int, holder: str, done: int | None = None) -> bool:
+async def take(db: Database, update_id: int, holder: str, now: datetime, done: int | None = None) -> bool:
     """Mark `update_id` taken by `holder` (and the one handled before it, `done`, done): one write."""
 
     def work(tx: SyncTx) -> bool:
         if done is not None:
             tx.execute("UPDATE inbound_updates SET state = 'done' WHERE update_id = ?", (done,))
         return tx.execute(
-            "UPDATE inbound_updates SET state = 'taken', taken_by = ? WHERE update_id = ? AND state = 'pending'",
-            (holder, update_id),
+            "UPDATE inbound_updates SET state = 'taken', taken_by = ?, taken_at = ?"
+            " WHERE update_id = ? AND state = 'pending'",
+            (holder, to_db(now), update_id),
         ) == 1
 
     return await db.write(work)

@@ -15,11 +15,14 @@ and bench/_multiproc.py re-exports it for bench/scale.py's acknowledgement storm
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
+import random
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -31,7 +34,7 @@ from aiohttp import web
 from bot.webhook import SECRET_HEADER
 from storage.db import Database
 from storage.timefmt import to_db
-from tests.reliability_helpers import BotProcess
+from tests.reliability_helpers import BotProcess, CrashTarget
 
 READY = "liaison-bot is running"
 WEBHOOK_SECRET = "multi-process-Secret_token-1"  # the sandbox's, not a real secret
@@ -156,12 +159,19 @@ class BotGroup:
         await self.close()
 
     async def open(self) -> None:
+        await self.prepare()
+        await self.start_all()
+
+    async def prepare(self) -> None:
+        """Connect, start the proxy, migrate (before seeding); `start_all` then starts the processes."""
         from storage.pg import PgDatabase
 
         self.db = await PgDatabase.connect(self.url, max_size=2)
         if self.proxy is not None:
             await self.proxy.start()
         await asyncio.to_thread(self.procs[0].migrate)
+
+    async def start_all(self) -> None:
         for proc in self.procs:  # one after another: the first takes the leases, the others stand by
             await proc.start()
 
@@ -221,3 +231,78 @@ class BotGroup:
             await asyncio.sleep(0.05)
         raise TimeoutError(f"no process took the {prefix} lease over:\n" + "\n".join(
             p.log_tail(1500) for p in self.running()))
+
+
+class GroupTarget(CrashTarget):
+    """The crash run (tests/reliability_helpers.run_crash) against a `BotGroup`: each kill SIGKILLs
+    one of the running processes at random (the pacer's holder or not), waits until another process
+    has taken the pacer over when the victim held it (the takeover time is reported), then restarts
+    the victim."""
+
+    backend = "postgresql"
+
+    def __init__(self, tg: Any, workdir: Path, url: str, processes: int = 2, *, webhook: bool = True) -> None:
+        self.group = BotGroup(tg, workdir, url, processes, webhook=webhook)
+        self.processes = processes
+        self.takeover_seconds: list[float] = []
+        self.url = url
+        self._kills = 0
+
+    async def prepare(self) -> Database:
+        from storage.pg import PgDatabase
+
+        await self.group.prepare()
+        return await PgDatabase.connect(self.url, max_size=2)
+
+    async def start(self) -> None:
+        await self.group.start_all()
+
+    async def kill_and_restart(self, rng: random.Random) -> int:
+        victim = rng.choice(self.group.running())
+        pacer = await self.group.holder(PACER)
+        killed = time.monotonic()
+        in_flight = await self.group.kill(victim)
+        self._kills += 1
+        if victim is not pacer:
+            in_flight = 0  # the live pacer's sends are not interrupted
+        else:
+            self.takeover_seconds.append(await self.group.takeover(PACER, victim, killed))
+        await asyncio.sleep(rng.uniform(0, 0.3))
+        await victim.start()
+        return in_flight
+
+    async def stop(self) -> None:
+        await self.group.close()
+
+    @contextlib.contextmanager
+    def reader(self) -> Iterator[Any]:
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            yield _PgReader(conn)
+
+    def integrity(self, conn: Any) -> str:
+        return "ok" if conn.execute("SELECT 1").fetchone()[0] == 1 else "unreachable"
+
+    @property
+    def kills(self) -> int:
+        return self._kills
+
+    @property
+    def restart_seconds(self) -> list[float]:
+        return [seconds for proc in self.group.procs for seconds in proc.starts[1:]]
+
+    def error_lines(self) -> list[str]:
+        return [line for proc in self.group.procs for line in proc.error_lines()]
+
+
+class _PgReader:
+    """A psycopg connection taking SQLite-style statements (`?` placeholders), for the checks."""
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, params: Any = ()) -> Any:
+        from storage.pg import translate
+
+        return self._conn.execute(translate(sql), tuple(params))

@@ -9,7 +9,8 @@ CREATE TABLE inbound_updates (
     body        TEXT NOT NULL,
     received_at TEXT NOT NULL,
     state       TEXT NOT NULL DEFAULT 'pending',
-    taken_by    TEXT
+    taken_by    TEXT,
+    taken_at    TEXT
 );
 CREATE INDEX inbound_updates_open ON inbound_updates (chat_key, update_id) WHERE state IN ('pending', 'taken');
 CREATE INDEX inbound_updates_received ON inbound_updates (received_at);
