@@ -173,12 +173,14 @@ class Inbox:
     async def _handle_chat(self, key: int) -> None:
         """Handle the chat's recorded updates in order while this process holds its lease."""
         try:
+            done: int | None = None  # handled, not yet marked done
+            last: int | None = None  # the last update looked at
             await self._reload(key)
-            done: int | None = None
             while not self._stopping:
-                row = await inbound.next_open(self.db, key, done)
+                row = await inbound.next_open(self.db, key, last)
                 if row is None:
                     break
+                last = row.update_id
                 if row.state == "taken":
                     # a process died while handling it: it may be half done (its reply may have gone
                     # out), so it is not handled again
@@ -189,7 +191,7 @@ class Inbox:
                     continue
                 if not await inbound.take(self.db, row.update_id, self.holder, wall_now(), done):
                     break  # someone else has it (this process lost the lease)
-                done = row.update_id
+                done = None  # recorded done with the take
                 try:
                     update = Update.de_json(json.loads(row.body), self.app.bot)
                     await self.app.process_update(update)
@@ -198,13 +200,12 @@ class Inbox:
                 # what the update changed in conversations and user/chat data reaches the database
                 # now, not at PTB's next periodic flush: another process may take the chat next
                 await self.app.update_persistence()
+                done = row.update_id  # marked done with the next take, or when the chat is given up
                 self.handled += 1
-            if done is not None:
-                await inbound.finish(self.db, done)
         finally:
             self._chats.pop(key, None)
             with contextlib.suppress(*StorageError):
-                await asyncio.shield(inbound.release_chat(self.db, key, self.holder))
+                await asyncio.shield(inbound.release_chat(self.db, key, self.holder, done))
             self._wake.set()  # more may have come meanwhile
 
     async def _reload(self, key: int) -> None:

@@ -59,8 +59,11 @@ async def claim_chat(db: Database, chat_key: int, holder: str, now: datetime, tt
         return await leases.acquire(tx, chat_lease(chat_key), holder, now, ttl)
 
 
-async def release_chat(db: Database, chat_key: int, holder: str) -> None:
+async def release_chat(db: Database, chat_key: int, holder: str, done: int | None = None) -> None:
+    """Give the chat up (and mark the update handled last, `done`, done): one write."""
     async with db.transaction() as tx:
+        if done is not None:
+            await tx.execute("UPDATE inbound_updates SET state = 'done' WHERE update_id = ?", (done,))
         await leases.release(tx, chat_lease(chat_key), holder)
 
 
@@ -108,8 +111,10 @@ async def finish(db: Database, update_id: int, state: str = "done") -> None:
 
 
 async def purge(db: Database, before: datetime) -> int:
-    """Forget handled updates received before `before` (kept a day to drop Telegram's repeats)."""
+    """Forget handled updates received before `before` (kept a day to drop Telegram's repeats), and
+    the chat leases of processes that died long ago."""
     async with db.transaction() as tx:
+        await tx.execute("DELETE FROM leases WHERE name LIKE ? AND expires_at < ?", (CHAT_LEASE + "%", to_db(before)))
         return await tx.execute(
             "DELETE FROM inbound_updates WHERE state IN ('done', 'abandoned') AND received_at < ?",
             (to_db(before),),

@@ -183,6 +183,15 @@ class BotGroup:
             await self.db.close()
             self.db = None
 
+    def rss_mb(self) -> list[float]:
+        """Resident memory of each running process, in MB (Linux /proc)."""
+        sizes = []
+        for proc in self.running():
+            status = Path(f"/proc/{proc.pid}/status").read_text()
+            kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
+            sizes.append(round(kb / 1024, 1))
+        return sizes
+
     def running(self) -> list[PgBotProcess]:
         return [proc for proc in self.procs if proc.pid is not None]
 
