@@ -37,9 +37,13 @@ log = logging.getLogger(__name__)
 
 TTL_S = 5.0
 RENEW_S = 1.5
-# This process's name in the leases table (host, pid, and a nonce: a restarted pid is a new holder).
 Hook = Callable[[], Awaitable[None]]
-HOLDER = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def new_holder() -> str:
+    """A holder's name in the leases table: host, pid, and a nonce (a restarted pid, or a second
+    runtime in one process, as in the tests, is another holder)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 def token_key(token: str) -> str:
@@ -59,14 +63,14 @@ class Leadership:
         db: Database,
         name: str,
         *,
-        holder: str = HOLDER,
+        holder: str | None = None,
         ttl_s: float = TTL_S,
         renew_s: float = RENEW_S,
         now: Callable[[], datetime] = wall_now,
     ) -> None:
         self.db = db
         self.name = name
-        self.holder = holder
+        self.holder = holder or new_holder()
         self.ttl = timedelta(seconds=ttl_s)
         self.renew_s = renew_s
         self._now = now
@@ -111,10 +115,15 @@ class Leadership:
             while running():
                 ok = await self.try_hold()
                 if ok and not self.held:
-                    self.held = True
-                    self.gained_at = time.monotonic()
                     log.info("lease %s taken by %s", self.name, self.holder)
-                    await on_gain()
+                    try:
+                        await on_gain()
+                    except Exception:
+                        log.exception("lease %s: the work did not start; giving the lease up", self.name)
+                        await self._release()
+                    else:
+                        self.held = True  # held: the work runs (a takeover's recovery is done)
+                        self.gained_at = time.monotonic()
                 elif not ok and self.held and time.monotonic() - self._renewed >= self.ttl.total_seconds() * 0.8:
                     # not renewed in time: another process may take (or have taken) it
                     self.held = False
@@ -133,6 +142,9 @@ class Leadership:
         try:
             await on_loss()
         finally:
-            with contextlib.suppress(*StorageError):
-                async with self.db.transaction() as tx:
-                    await leases.release(tx, self.name, self.holder)
+            await self._release()
+
+    async def _release(self) -> None:
+        with contextlib.suppress(*StorageError):
+            async with self.db.transaction() as tx:
+                await leases.release(tx, self.name, self.holder)

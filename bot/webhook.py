@@ -31,7 +31,7 @@ from aiohttp import web
 from telegram import Update
 
 from bot.context import LiaisonApp
-from bot.leader import HOLDER, wall_now
+from bot.leader import new_holder, wall_now
 from bot.persistence import SqlitePersistence
 from bot.updates import ordering_key
 from storage import inbound
@@ -107,10 +107,10 @@ MAX_CHATS = 256  # chats handled at once by one process (as PerUserUpdateProcess
 class Inbox:
     """The durable inbound updates of one process (webhook mode, several processes on one database)."""
 
-    def __init__(self, app: LiaisonApp, db: Database, holder: str = HOLDER) -> None:
+    def __init__(self, app: LiaisonApp, db: Database, holder: str | None = None) -> None:
         self.app = app
         self.db = db
-        self.holder = holder
+        self.holder = holder or new_holder()
         self._chats: dict[int, asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None

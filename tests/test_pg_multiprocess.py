@@ -26,6 +26,7 @@ from bot.runtime import BotRuntime
 from sandbox.server import FakeTelegram
 from storage import notices as store
 from storage.db import Database
+from storage.timefmt import to_db
 from tests.conftest import OWNER_ID, open_test_database
 from tests.multiproc_helpers import PACER, POLLER, BotGroup
 from tests.reliability_helpers import compose_notice, registration_user, seed_group, seed_member
@@ -251,3 +252,36 @@ async def test_pg_webhook_updates_are_handled_once_when_a_receiving_process_is_k
         # have been answered, and is never handled again
         assert handled[user.id] <= answered <= handled[user.id] + abandoned[user.id], (user.id, answered)
     print(f"webhook burst: {sum(handled.values())} handled, {sum(abandoned.values())} abandoned at the kill")
+
+
+async def test_pg_a_process_starting_beside_the_pacer_leaves_its_sends_in_flight_alone(
+    pg_db: Database, settings: Settings, clock: FakeClock
+) -> None:
+    """The outbox recovery runs when a process takes the pacer over, not at every start: a second
+    process starting must not put the live pacer's in-flight sends back (it would send them twice)."""
+    first = BotRuntime(settings, clock=clock, token="7000000:sandbox")
+    await first.start(polling=False)
+    second = BotRuntime(settings, clock=clock, token="7000000:sandbox")
+    try:
+        assert first.services is not None
+        delivery = first.services.delivery
+        while delivery.leadership is None or not delivery.leadership.held:  # it takes the pacer lease at once
+            await asyncio.sleep(0.02)
+        async with pg_db.transaction() as tx:  # the first process's sends in flight
+            for chat in range(3):
+                await tx.execute(
+                    "INSERT INTO outbox (kind, ref_id, chat_id, text, status, attempts, attempted_at, created_at,"
+                    " not_before) VALUES ('notice', 1, ?, 'in flight', 'sending', 1, ?, ?, ?)",
+                    (8100 + chat, *[to_db(clock.now())] * 3))
+        await second.start(polling=False)
+        assert second.services is not None
+        standby = second.services.delivery
+        while standby.leadership is None:  # its worker starts (standing by) just after the start-up
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.2)
+        rows = await pg_db.fetchall("SELECT status, resent FROM outbox WHERE text = 'in flight'")
+        assert [(r["status"], r["resent"]) for r in rows] == [("sending", 0)] * 3
+        assert not standby.leadership.held
+    finally:
+        await second.stop()
+        await first.stop()
