@@ -202,6 +202,8 @@ class Inbox:
                 await self.app.update_persistence()
                 done = row.update_id  # marked done with the next take, or when the chat is given up
                 self.handled += 1
+        except StorageError as exc:  # the chat is given up; a process takes it again once it answers
+            log.warning("inbox: the database did not answer while handling chat updates (%s)", type(exc).__name__)
         finally:
             self._chats.pop(key, None)
             with contextlib.suppress(*StorageError):
