@@ -35,6 +35,7 @@ from typing import Any, Protocol
 from bot.clock import Clock
 from bot.config import Language
 from bot.i18n import Catalog
+from bot.leader import Leadership, token_key
 from bot.pacing import FREE_PER_S, MARGIN_S, PAID_PER_S
 from bot.pacing import Pacer as Pacer  # re-exported: the engine's pacer (bot/pacing.py)
 from bot.pacing import Ticket as Ticket
@@ -115,10 +116,23 @@ class DeliveryService:
         self.sent_total = 0
         # kind -> the buttons under a finished send's report (a feature registers its own)
         self.report_buttons: dict[str, Callable[[int, Language, Counts], dict[str, object] | None]] = {}
+        # Several processes on one database (PostgreSQL): the worker runs only in the process that
+        # holds the token's pacer lease (bot/leader.py), and recovery runs when it takes over.
+        self.shared_db: Database | None = None
+        self.leadership: Leadership | None = None
+        self.takeovers = 0
 
     @classmethod
     def create(cls, db: Database, clock: Clock, catalog: Catalog, users: UserService) -> DeliveryService:
-        return cls(OutboxRepo(db), clock, catalog, on_blocked=users.mark_blocked, language=users.chosen_language)
+        service = cls(OutboxRepo(db), clock, catalog, on_blocked=users.mark_blocked, language=users.chosen_language)
+        if db.dialect != "sqlite":
+            service.shared_db = db
+        return service
+
+    @property
+    def elected(self) -> bool:
+        """Whether the worker is elected through the database (else it runs from the start)."""
+        return self.shared_db is not None
 
     # Lifecycle --------------------------------------------------------------------------------
     async def recover(self) -> tuple[int, int]:
@@ -144,6 +158,33 @@ class DeliveryService:
         self._stopping = False
         self._task = spawn(self.run())
         return self._task
+
+    def start_elected(
+        self,
+        transport: Transport,
+        token: str,
+        running: Callable[[], bool] | None = None,
+        spawn: Callable[[Coroutine[Any, Any, None]], asyncio.Task[None]] = asyncio.create_task,
+    ) -> asyncio.Task[None]:
+        """Start the worker as `start` does, on SQLite at once; with several processes on one database,
+        only while this process holds the pacer lease of `token` (one pacer per token: Telegram's
+        limits are per token). Taking the lease over first recovers the outbox (`recover`): the rows
+        the dead holder had claimed go back to pending, those it had in flight are sent again.
+        """
+        if self.shared_db is None:
+            return self.start(transport, running, spawn)
+        alive = running or (lambda: True)
+
+        async def gain() -> None:
+            self.takeovers += 1
+            await self.recover()
+            self.start(transport, alive, spawn)
+
+        async def lose() -> None:
+            await self.stop()
+
+        self.leadership = Leadership(self.shared_db, f"pacer:{token_key(token)}")
+        return self.leadership.start(gain, lose, alive, spawn)
 
     async def stop(self) -> None:
         self._stopping = True

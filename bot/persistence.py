@@ -12,7 +12,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from telegram.ext import BasePersistence, PersistenceInput
+from telegram.ext import Application, BasePersistence, ConversationHandler, PersistenceInput
+from telegram.ext._utils.trackingdict import TrackingDict
 from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
 
 from bot.context import BotData
@@ -124,4 +125,56 @@ class SqlitePersistence(BasePersistence[UserData, ChatData, BotData]):
 
     async def flush(self) -> None:
         return None
+
+    async def reload_chat(self, app: Application[Any, Any, UserData, ChatData, BotData, Any], ident: int) -> None:
+        """Read back from the database everything PTB holds in memory about the user or chat `ident`:
+        its conversations' states (python-telegram-bot #4452: a ConversationHandler reads them only
+        at start), its user_data and chat_data.
+
+        With several processes, a chat is handled by one process at a time; the process taking a
+        chat over calls this first, since another process may have moved its conversations on.
+        Nothing read here is marked as changed (nothing is written back because of it).
+        """
+        stored = await self._repo.conversations_of(ident)
+        for handler in conversation_handlers(app):
+            name = handler.name
+            if name is None or not handler.persistent:
+                continue
+            conversations = handler._conversations  # private: PTB offers no per-key reload (#4452)
+            for key in [k for k in conversations if ident in k]:
+                if isinstance(conversations, TrackingDict):
+                    conversations.data.pop(key, None)  # untracked: not a deletion to write back
+                else:
+                    conversations.pop(key, None)
+                self._states.pop((name, json.dumps(list(key))), None)
+            mine = {tuple(json.loads(k)): state for (n, k), state in stored.items() if n == name}
+            if isinstance(conversations, TrackingDict):
+                conversations.update_no_track(mine)
+            else:
+                conversations.update(mine)
+            for key, state in mine.items():
+                self._states[(name, json.dumps(list(key)))] = json.dumps(state)
+        for table, data in (("ptb_user_data", app.user_data), ("ptb_chat_data", app.chat_data)):
+            value = await self._repo.data_of(table, ident)
+            if value is None and ident not in data:
+                continue
+            held = data[ident]  # a defaultdict behind the read-only view: created when missing
+            held.clear()
+            held.update(value or {})
+            if value:
+                self._written[(table, ident)] = _canonical(value)
+            else:
+                self._written.pop((table, ident), None)
+
+
+def conversation_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> list[ConversationHandler[Any]]:
+    """Every ConversationHandler registered, nested ones included."""
+    found: list[ConversationHandler[Any]] = []
+    pending: list[object] = [h for handlers in app.handlers.values() for h in handlers]
+    while pending:
+        handler = pending.pop()
+        if isinstance(handler, ConversationHandler) and handler not in found:
+            found.append(handler)
+            pending.extend(handler._child_conversations)  # private: nested conversations
+    return found
 

@@ -17,10 +17,11 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.context import LiaisonApp
 from bot.i18n import Catalog
+from bot.leader import Leadership, token_key
 from bot.logsetup import install_redaction
 from bot.services import Services
 from bot.webapp.server import WebApp, serve
-from bot.webhook import WebhookServer
+from bot.webhook import Inbox, WebhookServer
 from handlers import feature as features
 from handlers.common import publish_command_menus
 from handlers.webapp import file_sender
@@ -41,6 +42,8 @@ class BotRuntime:
     services: Services | None = None
     webhook: WebhookServer | None = None
     webapp: WebApp | None = None
+    poller: Leadership | None = None
+    inbox: Inbox | None = None
     _webapp_runner: Any = None
 
     async def start(self, *, polling: bool = True) -> None:
@@ -76,23 +79,45 @@ class BotRuntime:
             if secret is None:  # bot/config.py refuses this; never serve a webhook without it
                 raise RuntimeError("LIAISON_WEBHOOK_SECRET is required in webhook mode")
             host, port = self.settings.listen_host_port
-            self.webhook = WebhookServer(app, secret, host, port)
+            if self.db.dialect != "sqlite":
+                # several processes may receive: updates are recorded, then handled from the database
+                self.inbox = Inbox(app, self.db)
+                self.inbox.start()
+            self.webhook = WebhookServer(app, secret, host, port, inbox=self.inbox)
             if self.webapp is not None:
                 self.webapp.mount(self.webhook.web)  # the Mini App on the webhook's server
             await self.webhook.start(self.settings.webhook_url)
             log.info("receiving updates by webhook on %s:%s", host, port)
         else:
-            await app.updater.start_polling(
-                poll_interval=self.settings.poll_pause_s,
-                timeout=10,
-                allowed_updates=Update.ALL_TYPES,
-                drop_pending_updates=False,
-            )
-            log.info("receiving updates by long polling")
+            if self.db.dialect == "sqlite":
+                await self._start_polling()
+            else:
+                # several processes may share the database: one long-polls (Telegram refuses two
+                # getUpdates at once), elected through it; a standby takes over within 10 s
+                self.poller = Leadership(self.db, f"poller:{token_key(app.bot.token)}")
+                self.poller.start(self._start_polling, self._stop_polling, lambda: app.running, app.create_task)
+                log.info("long polling: elected through the database (a standby waits for the lease)")
             if self.webapp is not None and self.settings.webapp_listen:
                 web_host, _, web_port = self.settings.webapp_listen.rpartition(":")
                 self._webapp_runner = await serve(self.webapp, web_host, int(web_port))
                 log.info("serving the Mini App on %s", self.settings.webapp_listen)
+
+    async def _start_polling(self) -> None:
+        app = self.app
+        assert app is not None and app.updater is not None
+        await app.updater.start_polling(
+            poll_interval=self.settings.poll_pause_s,
+            timeout=10,
+            allowed_updates=Update.ALL_TYPES,
+            drop_pending_updates=False,
+        )
+        log.info("receiving updates by long polling")
+
+    async def _stop_polling(self) -> None:
+        app = self.app
+        if app is not None and app.updater is not None and app.updater.running:
+            await app.updater.stop()
+            log.info("stopped long polling")
 
     async def stop(self) -> None:
         if self._webapp_runner is not None:
@@ -101,10 +126,16 @@ class BotRuntime:
         if self.webhook is not None:
             await self.webhook.stop()
             self.webhook = None
+        if self.inbox is not None:
+            await self.inbox.stop()
+            self.inbox = None
         app = self.app
         if app is not None:
             if app.updater is not None and app.updater.running:
                 await app.updater.stop()
+            if self.poller is not None:
+                await self.poller.stop()
+                self.poller = None
             if app.running:
                 await app.stop()
             if not getattr(app, "_initialized", False):

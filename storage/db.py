@@ -39,6 +39,15 @@ BUSY_TIMEOUT_MS = 10_000
 class Tx(ABC):
     """A write transaction in progress (valid only inside `Database.transaction`)."""
 
+    def skip_locked(self, of: str | None = None) -> str:
+        """The clause that ends a claiming SELECT (due rows about to be acted on in this transaction).
+
+        PostgreSQL: ` FOR UPDATE [OF alias] SKIP LOCKED` — the rows are locked until the commit and
+        a second process claiming at the same moment passes over them instead of acting on them too.
+        SQLite: nothing; its single writer (BEGIN IMMEDIATE) already keeps every other claimer out.
+        """
+        return ""
+
     @abstractmethod
     async def execute(self, sql: str, params: Params = ()) -> int:
         """Run one statement; return the number of rows changed."""

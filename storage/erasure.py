@@ -130,6 +130,10 @@ async def _erase_user(tx: Tx, user_id: int) -> None:
         "DELETE FROM ptb_conversations WHERE conv_key = ? OR conv_key LIKE ? OR conv_key LIKE ?",
         (f"[{text}]", f"[{text},%", f"%, {text}]"),
     )
+    # recorded webhook updates (several processes): what the user sent; the one being handled goes
+    # with the daily purge
+    await tx.execute("DELETE FROM inbound_updates WHERE chat_key = ? AND state IN ('done', 'abandoned')",
+                     (user_id,))
     await tx.execute("DELETE FROM coordinators WHERE user_id = ?", (user_id,))
     await tx.execute("DELETE FROM notice_views WHERE user_id = ? OR chat_id = ?", (user_id, user_id))
     await tx.execute("UPDATE feedback_authors SET user_id = 0 WHERE user_id = ?", (user_id,))

@@ -71,9 +71,10 @@ async def claim_due_refresh(
     """Claim members whose profile check is due (next try after `retry`), inside the caller's
     transaction: (member id, user id, language or None) each; a row is claimed once."""
     rows = await tx.fetchall(
-        "SELECT m.id, m.user_id, COALESCE(bu.language, bu.tg_language) AS language FROM members m"
+        "SELECT m.id, m.user_id, COALESCE(bu.language, bu.tg_language) AS language FROM members m"  # noqa: S608 - the one added clause is fixed
         " LEFT JOIN bot_users bu ON bu.user_id = m.user_id WHERE m.status = 'active' AND m.user_id IS NOT NULL"
-        " AND m.profile_due_at IS NOT NULL AND m.profile_due_at <= ? ORDER BY m.profile_due_at LIMIT ?",
+        " AND m.profile_due_at IS NOT NULL AND m.profile_due_at <= ? ORDER BY m.profile_due_at LIMIT ?"
+        + tx.skip_locked("m"),
         (to_db(now), limit),
     )
     claimed: list[tuple[int, int, str | None]] = []

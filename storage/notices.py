@@ -71,9 +71,11 @@ async def mark_sent(tx: Tx, notice_id: int, now: datetime, nudge_due_at: datetim
 
 
 async def due(tx: Tx, now: datetime) -> list[NoticeRow]:
+    """Claim the scheduled and recurring notices due by `now` for the caller's transaction, which
+    fires or reschedules each before it commits (locked meanwhile: another process skips them)."""
     rows = await tx.fetchall(
         f"SELECT {_COLUMNS} FROM notices WHERE status IN ('scheduled', 'recurring')"  # noqa: S608
-        " AND next_due_at <= ? ORDER BY next_due_at, id",
+        " AND next_due_at <= ? ORDER BY next_due_at, id" + tx.skip_locked(),
         (to_db(now),),
     )
     return [_row(r) for r in rows]
@@ -81,7 +83,8 @@ async def due(tx: Tx, now: datetime) -> list[NoticeRow]:
 
 async def nudges_due(tx: Tx, now: datetime) -> list[NoticeRow]:
     rows = await tx.fetchall(
-        f"SELECT {_COLUMNS} FROM notices WHERE status = 'sent' AND nudge_due_at <= ? ORDER BY id",  # noqa: S608
+        f"SELECT {_COLUMNS} FROM notices WHERE status = 'sent' AND nudge_due_at <= ? ORDER BY id"  # noqa: S608
+        + tx.skip_locked(),
         (to_db(now),),
     )
     return [_row(r) for r in rows]

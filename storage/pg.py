@@ -143,6 +143,9 @@ class PgTx(Tx):
         self._conn = conn
         self.begin_pending = begin
 
+    def skip_locked(self, of: str | None = None) -> str:
+        return f" FOR UPDATE OF {of} SKIP LOCKED" if of else " FOR UPDATE SKIP LOCKED"
+
     async def _cursor(self, sql: str, params: Params) -> psycopg.AsyncCursor[Any]:
         if self.begin_pending:
             self.begin_pending = False

@@ -20,6 +20,20 @@ class PtbStateRepo:
         )
         return {str(r["conv_key"]): json.loads(r["state"]) for r in rows}
 
+    async def conversations_of(self, ident: int) -> dict[tuple[str, str], Any]:
+        """Every stored conversation state whose key holds `ident` (a user's or chat's id):
+        {(conversation name, key as stored): state}."""
+        rows = await self._db.fetchall(
+            "SELECT name, conv_key, state FROM ptb_conversations WHERE conv_key LIKE ?", (f"%{ident}%",)
+        )
+        return {(str(r["name"]), str(r["conv_key"])): json.loads(r["state"]) for r in rows
+                if ident in json.loads(r["conv_key"])}
+
+    async def data_of(self, table: str, ident: int) -> dict[str, Any] | None:
+        key = _key_column(table)
+        value = await self._db.fetchval(f"SELECT data FROM {table} WHERE {key} = ?", (ident,))  # noqa: S608
+        return None if value is None else dict(json.loads(value))
+
     async def set_conversation(self, name: str, key: str, state: Any, now: datetime) -> None:
         async with self._db.transaction() as tx:
             if state is None:

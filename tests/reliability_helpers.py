@@ -659,10 +659,12 @@ class LanguageUser:
 
     user: Any
     attempts: list[tuple[str, bool]] = field(default_factory=list)  # (choice, acknowledged)
+    sends: int = 0  # /language commands sent: each is answered by at most one picker
 
     async def step(self, rng: random.Random) -> None:
         user = self.user
         before = len(user.inbox)
+        self.sends += 1
         await user.send("/language")
         try:
             picker = await user.wait_for(lambda m: user.inbox.index(m) >= before and bool(m.inline_buttons), 3)
@@ -676,6 +678,11 @@ class LanguageUser:
             self.attempts.append((choice, False))
             return
         self.attempts.append((choice, answer.text == LANG_ACK[choice]))
+
+    def answered_twice(self) -> int:
+        """Messages beyond the /language commands sent (each gets one picker, and a press edits it):
+        updates handled more than once."""
+        return max(0, len(self.user.inbox) - self.sends)
 
     def check(self, stored: str | None) -> str | None:
         """None if the database agrees with what the user was told; otherwise the problem."""
@@ -736,6 +743,8 @@ class FlowUser:
     acked: bool = False
     steps: int = 0
     answer: str = ""
+    repeats: int = 0
+    last_rule: Rule | None = None
 
     async def step(self, rng: random.Random) -> None:
         if self.acked:
@@ -754,6 +763,13 @@ class FlowUser:
                 break
         before = len(user.inbox)
         self.steps += 1
+        # the same question answered three times without progress: as a person would, start over
+        # (a press can land on the copy of a question from a flow a repeated command had closed)
+        self.repeats = self.repeats + 1 if rule is not None and rule == self.last_rule else 0
+        self.last_rule = rule
+        if self.repeats >= 3:
+            self.repeats = 0
+            last, rule = None, None
         try:
             await self._act(last, rule)
         except SandboxError:  # the button is gone: as a person would, get the bot's attention again
@@ -786,7 +802,7 @@ class FlowUser:
             await user.wait_for(lambda m: user.inbox.index(m) >= before or (m is last and m.text != text), 3)
 
 
-def _flow_lost(conn: sqlite3.Connection, flow: FlowUser) -> list[str]:
+def _flow_lost(conn: Any, flow: FlowUser) -> list[str]:
     """What the bot confirmed to a FlowUser but the database does not hold."""
     uid = flow.user.id
     if flow.start == "/start":
@@ -866,10 +882,25 @@ class CrashReport:
     scheduled_missing: list[str] = field(default_factory=list)
     scheduled_duplicates: int = 0
     notice_resent: int = 0
+    backend: str = "sqlite"
+    processes: int = 1
+    takeover_seconds: list[float] = field(default_factory=list)
+    updates_recorded: int = 0
+    updates_abandoned: int = 0
+    updates_out_of_order: int = 0
+    handled_twice: int = 0
 
     def figures(self) -> dict[str, Any]:
         return {
+            "backend": self.backend,
+            "processes": self.processes,
             "kills": self.kills,
+            "pacer_takeover_s_max": round(max(self.takeover_seconds, default=0.0), 2),
+            "pacer_takeovers": len(self.takeover_seconds),
+            "updates_recorded": self.updates_recorded,
+            "updates_abandoned_at_kills": self.updates_abandoned,
+            "updates_handled_twice": self.handled_twice,
+            "chats_out_of_order": self.updates_out_of_order,
             "restart_s_median": round(percentile(self.restart_seconds, 50), 2),
             "restart_s_max": round(max(self.restart_seconds, default=0.0), 2),
             "integrity_check": self.integrity,
@@ -939,19 +970,70 @@ async def _seed_scheduled(db: Database, group_id: int, count: int, first_s: floa
     return ids
 
 
+class CrashTarget:
+    """What the crash run kills: one bot process on an SQLite file (this class), or several on one
+    PostgreSQL database (tests/multiproc_helpers.GroupTarget). `reader()` gives a synchronous
+    connection with `execute(sql, params)` (SQLite's `?` placeholders) for the final checks."""
+
+    backend = "sqlite"
+    processes = 1
+
+    def __init__(self, tg: Any, workdir: Path) -> None:
+        self.bot = BotProcess(tg, workdir)
+        self.takeover_seconds: list[float] = []
+
+    async def prepare(self) -> Database:
+        """Migrate; return an open database for seeding (the caller closes it)."""
+        await asyncio.to_thread(self.bot.migrate)
+        return await Database.open(self.bot.db_path)
+
+    async def start(self) -> None:
+        await self.bot.start()
+
+    async def kill_and_restart(self, rng: random.Random) -> int:
+        """SIGKILL a process, restart it; return the notice sends it had in flight."""
+        self.bot.kill()
+        in_flight = _in_flight(self.bot.db_path)
+        await asyncio.sleep(rng.uniform(0, 0.3))
+        await self.bot.start()
+        return in_flight
+
+    async def stop(self) -> None:
+        await self.bot.stop()
+
+    @contextlib.contextmanager
+    def reader(self) -> Iterator[Any]:
+        with sqlite3.connect(self.bot.db_path) as conn:
+            yield conn
+
+    def integrity(self, conn: Any) -> str:
+        return str(conn.execute("PRAGMA integrity_check").fetchone()[0])
+
+    @property
+    def kills(self) -> int:
+        return self.bot.kills
+
+    @property
+    def restart_seconds(self) -> list[float]:
+        return self.bot.starts[1:]
+
+    def error_lines(self) -> list[str]:
+        return self.bot.error_lines()
+
+
 async def run_crash(tg: Any, workdir: Path, kills: int, seed: int, users: int = 24,
                     min_gap: float = 0.6, max_gap: float = 2.0, notice_recipients: int = 0,
-                    scheduled: int = 0) -> CrashReport:
-    """Run a mixed workload against a bot process killed `kills` times with SIGKILL; check the data."""
+                    scheduled: int = 0, target: CrashTarget | None = None) -> CrashReport:
+    """Run a mixed workload against a bot process killed `kills` times with SIGKILL; check the data.
+
+    `target`: the process(es) killed; by default one process on an SQLite file in `workdir`."""
     rng = random.Random(seed)
     tg.set_rate_limits(False)
-    bot = BotProcess(tg, workdir)
-    await asyncio.to_thread(bot.migrate)
-    db = await Database.open(bot.db_path)
+    target = target or CrashTarget(tg, workdir)
+    db = await target.prepare()
     try:
         head = await seed_group(db, "浦东新联总会")
-        has_activities = "activities" in {str(r[0]) for r in await db.fetchall(
-            "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        has_activities = "activities" in await db.tables()
         activity_id = await seed_activity(db, "Orienteering race", users // 4, 9000001) if has_activities else 0
         language_users: list[LanguageUser] = []
         signup_users: list[SignupUser] = []
@@ -991,10 +1073,11 @@ async def run_crash(tg: Any, workdir: Path, kills: int, seed: int, users: int = 
             scheduled_ids = await _seed_scheduled(db, sub, scheduled, first_s=1.0, spacing_s=spacing)
     finally:
         await db.close()
-    await bot.start()
+    await target.start()
     if recipients:  # the owner broadcasts a notice; the kills below land during its delivery
         control = await compose_notice(owner, NOTICE_TEXT)
-        await owner.press(control, "Send now")
+        # the owner is told the notice is going out before the kills start (they land in its delivery)
+        await (await owner.press(control, "Send now")).answer(timeout=10)
     in_flight = 0
     stop = asyncio.Event()
 
@@ -1008,10 +1091,7 @@ async def run_crash(tg: Any, workdir: Path, kills: int, seed: int, users: int = 
     try:
         for _ in range(kills):
             await asyncio.sleep(rng.uniform(min_gap, max_gap))
-            bot.kill()
-            in_flight += _in_flight(bot.db_path)
-            await asyncio.sleep(rng.uniform(0, 0.3))
-            await bot.start()
+            in_flight += await target.kill_and_restart(rng)
         await asyncio.sleep(rng.uniform(min_gap, max_gap))
         # conversations interrupted by the kills carry on with the last bot until they finish
         settle = time.monotonic() + 40
@@ -1025,7 +1105,7 @@ async def run_crash(tg: Any, workdir: Path, kills: int, seed: int, users: int = 
     while tg.world.updates and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
     while (recipients or scheduled_ids) and time.monotonic() < deadline:
-        with sqlite3.connect(bot.db_path) as conn:
+        with target.reader() as conn:
             open_rows = conn.execute(
                 "SELECT COUNT(*) FROM outbox WHERE kind = 'notice' AND status IN ('pending', 'sending')").fetchone()[0]
             open_rows += conn.execute("SELECT COUNT(*) FROM notices WHERE status = 'scheduled'").fetchone()[0]
@@ -1033,9 +1113,10 @@ async def run_crash(tg: Any, workdir: Path, kills: int, seed: int, users: int = 
             break
         await asyncio.sleep(0.1)
     await asyncio.sleep(0.5)
-    await bot.stop()
-    with sqlite3.connect(bot.db_path) as conn:
-        integrity = str(conn.execute("PRAGMA integrity_check").fetchone()[0])
+    await target.stop()
+    with target.reader() as conn:
+        integrity = target.integrity(conn)
+        inbound = _inbound_figures(conn) if target.backend != "sqlite" else {}
         languages = dict(conn.execute("SELECT user_id, language FROM bot_users").fetchall())
         lost = [p for u in language_users if (p := u.check(languages.get(u.user.id))) is not None]
         seat_problems: list[str] = []
@@ -1097,8 +1178,8 @@ async def run_crash(tg: Any, workdir: Path, kills: int, seed: int, users: int = 
     for status in notice_status.values():
         statuses[status] = statuses.get(status, 0) + 1
     return CrashReport(
-        kills=bot.kills,
-        restart_seconds=bot.starts[1:],
+        kills=target.kills,
+        restart_seconds=target.restart_seconds,
         integrity=integrity,
         language_acks=sum(ok for u in language_users for _, ok in u.attempts),
         signup_acks=sum(u.acked for u in signup_users),
@@ -1111,7 +1192,7 @@ async def run_crash(tg: Any, workdir: Path, kills: int, seed: int, users: int = 
         lost=lost,
         seat_problems=seat_problems,
         duplicate_signups=duplicate_signups,
-        bot_errors=bot.error_lines(),
+        bot_errors=target.error_lines(),
         notice_recipients=len(recipients),
         notice_received=received,
         notice_unattempted=len(recipients) - sum(1 for p in recipients if notice_status.get(p.id) not in
@@ -1127,7 +1208,31 @@ async def run_crash(tg: Any, workdir: Path, kills: int, seed: int, users: int = 
         scheduled_missing=scheduled_missing,
         scheduled_duplicates=scheduled_duplicates,
         notice_resent=resent,
+        backend=target.backend,
+        processes=target.processes,
+        takeover_seconds=target.takeover_seconds,
+        updates_recorded=inbound.get("recorded", 0),
+        updates_abandoned=inbound.get("abandoned", 0),
+        updates_out_of_order=inbound.get("out_of_order", 0),
+        handled_twice=sum(u.answered_twice() for u in language_users),
     )
+
+
+def _inbound_figures(conn: Any) -> dict[str, int]:
+    """Webhook updates recorded by the processes: how many, how many a kill interrupted mid-handling
+    (never handled again), and chats whose updates were not handled in update_id order."""
+    rows = conn.execute("SELECT chat_key, update_id, state, taken_at FROM inbound_updates"
+                        " ORDER BY chat_key, update_id").fetchall()
+    out_of_order = 0
+    last: dict[int, str] = {}
+    for chat_key, _update_id, state, taken_at in rows:
+        if state not in ("done", "abandoned") or taken_at is None:
+            continue
+        if chat_key in last and str(taken_at) < last[chat_key]:
+            out_of_order += 1
+        last[chat_key] = str(taken_at)
+    return {"recorded": len(rows), "abandoned": sum(r[2] == "abandoned" for r in rows),
+            "out_of_order": out_of_order}
 
 
 # --- faults from Telegram ---------------------------------------------------------------------

@@ -58,7 +58,8 @@ async def arm_alarm(services: Services, queue: JobQueue[Any] | None) -> None:
 async def recover_deliveries(app: LiaisonApp) -> None:
     """Mark deliveries a crash interrupted (before anything is sent again)."""
     services = app.bot_data.services
-    if services is not None:
+    if services is not None and not services.delivery.elected:
+        # one process (SQLite): recover now; with several, the process taking the pacer over does
         await services.delivery.recover()
 
 
@@ -70,7 +71,8 @@ async def start_worker_and_alarm(app: LiaisonApp) -> None:
         raise RuntimeError("the services and the job queue (python-telegram-bot[job-queue]) are required")
 
     async def start_worker(context: Ctx) -> None:
-        services.delivery.start(TelegramTransport(app.bot), running=lambda: app.running, spawn=app.create_task)
+        services.delivery.start_elected(TelegramTransport(app.bot), app.bot.token, running=lambda: app.running,
+                                        spawn=app.create_task)
 
     queue.run_once(start_worker, 0, name="delivery-worker")
     queue.run_repeating(_check_alarm, interval=TICK_S, first=TICK_S, name="notices-alarm-check")
