@@ -284,6 +284,7 @@ class ExportFiles:
     xlsx: bytes
     csv_zip: bytes
     rows: dict[str, int]
+    writer_peak_mb: float = 0.0  # peak resident memory of the workbook process (bench/ledger.py)
 
 
 Section = tuple[str, list[str]]
