@@ -9,7 +9,6 @@ read and is written to the audit log here. Documents are built in worker threads
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -36,7 +35,14 @@ from storage.ledger import LedgerRepo
 from storage.scope import Paths
 
 AUDIT_PAGE_SIZE = 10
-STATS_CACHE_SIZE = 64
+STATS_CACHE_SIZE = 256
+# The parts of /stats and the tables each is counted from (its cache follows their data versions).
+PARTS = {
+    "members": ("members", "member_groups", "groups", "bot_users"),
+    "activities": ("activities", "activity_signups", "activity_groups", "member_groups", "groups"),
+    "feedback": ("feedback_items", "feedback_groups", "groups"),
+    "notices": ("notices", "outbox", "notice_acks", "member_groups", "groups"),
+}
 
 
 class LedgerService:
@@ -45,10 +51,11 @@ class LedgerService:
         self.repo = LedgerRepo(db)
         self._settings = settings
         self._clock = clock
-        # /stats cache: (scope, period) -> (data version, valid until, figures). The data version is
-        # the database's count of committed writes; "valid until" is the first instant at which a
-        # figure changes with time alone (storage's `next_change`). A hit is as exact as a recount.
-        self._cached: dict[tuple[Any, ...], tuple[int, datetime | None, Stats]] = {}
+        # /stats cache: (part, scope, period) -> (its tables' data versions, valid until, figures).
+        # Versions are bumped by triggers in every writing transaction (storage: ledger_versions);
+        # "valid until" is the first instant at which the part changes with time alone. A hit is as
+        # exact as a recount, and a sign-up recounts the activities only.
+        self._cached: dict[tuple[Any, ...], tuple[tuple[int, ...], datetime | None, Any]] = {}
 
     @property
     def zone(self) -> ZoneInfo:
@@ -61,29 +68,46 @@ class LedgerService:
         return this_year(self._clock.now(), self.zone)
 
     async def stats(self, scope: Scope, period: Period) -> Stats:
+        """The scope's figures of the period, each part counted anew only when one of its tables
+        changed (data versions kept by triggers in the writing transaction) or time moved it."""
         now = self._clock.now()
         paths = scope.paths_or_none
-        key = (paths, period.start, period.end)
-        version = self._db.writes
-        hit = self._cached.get(key)
-        if hit is not None and hit[0] == version and (hit[1] is None or now < hit[1]):
-            cached = hit[2]
-            return replace(cached, activities=ActivityFigures(cached.activities.activities, now))
-        refresh = timedelta(days=self._settings.profile_refresh_days)
-        valid_until = await self.repo.next_change(paths, period.start, period.end, now, refresh)
-        stats = await self._count(paths, period, now, now - refresh)
-        if self._db.writes == version:  # nothing was written while counting
-            if len(self._cached) >= STATS_CACHE_SIZE:
-                self._cached.clear()
-            self._cached[key] = (version, valid_until, stats)
-        return stats
+        before = await self.repo.versions()
+        figures: dict[str, Any] = {}
+        counted: list[tuple[tuple[Any, ...], tuple[int, ...], datetime | None, Any]] = []
+        for part, tables in PARTS.items():
+            key = (part, paths, period.start, period.end)
+            stamp = tuple(before.get(t, 0) for t in tables)
+            hit = self._cached.get(key)
+            if hit is not None and hit[0] == stamp and (hit[1] is None or now < hit[1]):
+                figures[part] = hit[2]
+                continue
+            figures[part], valid_until = await self._count(part, paths, period, now)
+            counted.append((key, stamp, valid_until, figures[part]))
+        if counted:
+            after = await self.repo.versions()
+            for key, stamp, valid_until, value in counted:
+                if tuple(after.get(t, 0) for t in PARTS[key[0]]) == stamp:  # nothing written while counting
+                    if len(self._cached) >= STATS_CACHE_SIZE:
+                        self._cached.clear()
+                    self._cached[key] = (stamp, valid_until, value)
+        return Stats(
+            period, figures["members"], ActivityFigures(figures["activities"], now), figures["feedback"],
+            NoticeFigures(figures["notices"]),
+        )
 
-    async def _count(self, paths: Paths, period: Period, now: datetime, stale_before: datetime) -> Stats:
-        members = await self.repo.member_figures(paths, period.start, period.end, stale_before)
-        activities = await self.repo.activity_rows(paths, period.start, period.end, now)
-        feedback = await self.repo.feedback_figures(paths, period.start, period.end, now)
-        notices = await self.repo.notice_rows(paths, period.start, period.end)
-        return Stats(period, members, ActivityFigures(activities, now), feedback, NoticeFigures(notices))
+    async def _count(self, part: str, paths: Paths, period: Period, now: datetime) -> tuple[Any, datetime | None]:
+        """One part's figures and the first instant at which they change with time alone."""
+        if part == "members":
+            refresh = timedelta(days=self._settings.profile_refresh_days)
+            until = await self.repo.stale_change(paths, now, refresh)
+            return await self.repo.member_figures(paths, period.start, period.end, now - refresh), until
+        if part == "activities":  # held or upcoming is decided when shown (ActivityFigures.now)
+            return await self.repo.activity_rows(paths, period.start, period.end), None
+        if part == "feedback":
+            until = await self.repo.overdue_change(paths, now)
+            return await self.repo.feedback_figures(paths, period.start, period.end, now), until
+        return await self.repo.notice_rows(paths, period.start, period.end), None
 
     async def member_record(self, member_id: int) -> MemberRecord | None:
         """A member's participation record (also used by the member card)."""
