@@ -124,15 +124,23 @@ class LedgerService:
     # --- documents ------------------------------------------------------------------------------
     async def summary_pdf(self, who: Actor, period: Period, text: Text) -> bytes:
         """The work summary (工作总结) of `who`'s scope as a PDF document (an audited read)."""
-        from bot.ledger import summary
+        return (await self.summary_documents(who, period, text, docx=False))[0]
+
+    async def summary_documents(
+        self, who: Actor, period: Period, text: Text, *, docx: bool = True
+    ) -> tuple[bytes, bytes | None]:
+        """The work summary as a PDF and (with `docx`) a .docx the office can edit: one audited read."""
+        from bot.ledger import summary, summary_docx
 
         stats = await self.stats(who.scope, period)
         paths = who.scope.paths_or_none
         answered = await self.repo.answered_suggestions(paths, period.start, period.end)
         now = self._clock.now()
-        data = await asyncio.to_thread(summary.build, stats, text, self.association_name(stats), answered, now)
+        args = (stats, text, self.association_name(stats), answered, now)
+        pdf = await asyncio.to_thread(summary.build, *args)
+        editable = await asyncio.to_thread(summary_docx.build_docx, *args) if docx else None
         await self._audit_read(now, who.user_id, "ledger.summary", {"period": period.code})
-        return data
+        return pdf, editable
 
     def association_name(self, stats: Stats) -> str:
         """LIAISON_ASSOCIATION_NAME, else the head group's name (the top group of the scope)."""
