@@ -78,9 +78,8 @@ class LedgerRepo:
         )
         # Unreachable also: active members whose chat blocked the bot (few rows: from the blocked side).
         blocked = await self._db.fetchval(
-            "SELECT COUNT(*) FROM bot_users b JOIN members m ON m.user_id = b.user_id"  # noqa: S608
-            " WHERE b.blocked_at IS NOT NULL AND m.status = 'active' AND m.unreachable_at IS NULL"
-            f" AND {in_scope}",
+            "SELECT COUNT(*) FROM bot_users b WHERE b.blocked_at IS NOT NULL AND EXISTS (SELECT 1 FROM members m"  # noqa: S608
+            f" WHERE m.user_id = b.user_id AND m.status = 'active' AND m.unreachable_at IS NULL AND {in_scope})",
             sp,
         )
         cats: dict[str | None, dict[str, int]] = {}

@@ -8,6 +8,11 @@ CREATE TABLE ledger_versions (
     version BIGINT NOT NULL         -- bumped by every write to it
 );
 
+-- Indexes that let the /stats parts be counted from an index alone (migration 0600 has the others).
+CREATE INDEX members_figures ON members (category, status, user_id, unreachable_at, profile_confirmed_at, registered_at);
+CREATE INDEX members_active_profile ON members (status, profile_confirmed_at, registered_at);
+CREATE INDEX bot_users_blocked ON bot_users (blocked_at);
+
 -- One bump per statement (PostgreSQL writes are serialised by the advisory write lock: storage/pg.py).
 -- Bodies are quoted strings, not $$...$$, and the triggers are made in a DO block, so that
 -- storage/migrations.split_statements (SQLite's statement reader) keeps each statement whole.
