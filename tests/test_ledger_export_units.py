@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from openpyxl import load_workbook
 
-from bot.ledger.export import guard_column, guarded, local_time, times_column
+from bot.ledger.export import Progress, guard_column, guarded, local_time, times_column
 from bot.ledger.workbook import WorkbookProcess
 from storage.timefmt import to_db
 
@@ -83,3 +83,11 @@ def test_workbook_process_failure_is_an_error_not_a_hang() -> None:
     book.end_sheet()
     with pytest.raises(RuntimeError, match="workbook writer"):
         book.result()
+
+
+def test_progress_reaches_100_only_when_the_files_are_written() -> None:
+    progress = Progress(total=10)
+    progress.add(10)
+    assert progress.percent == 99  # every row read; the workbook process may still be writing
+    progress.finish()
+    assert progress.percent == 100

@@ -52,16 +52,24 @@ class Progress:
 
     total: int = 0
     done: int = 0
+    finished: bool = False  # both files written (the workbook process finishes after the last row is read)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, rows: int) -> None:
         with self._lock:
             self.done += rows
 
+    def finish(self) -> None:
+        with self._lock:
+            self.finished = True
+
     @property
     def percent(self) -> int:
+        """Rows read so far, at most 99 % until both files are written."""
         with self._lock:
-            return 100 if self.total <= 0 else min(100, self.done * 100 // self.total)
+            if self.finished:
+                return 100
+            return 0 if self.total <= 0 else min(99, self.done * 100 // self.total)
 
 
 def html_to_text(value: Any) -> Any:
@@ -280,6 +288,7 @@ def build_export(
                             progress.add(len(batch))
                     book.end_sheet()
             xlsx = book.result()
+            progress.finish()
         except BaseException:
             book.close()
             raise
