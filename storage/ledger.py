@@ -17,6 +17,7 @@ The export reads through `Snapshot`: one consistent read-only picture for a work
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -125,13 +126,18 @@ class LedgerRepo:
 
     # Activities --------------------------------------------------------------------------------
     async def activity_rows(
-        self, paths: Paths, start: datetime, end: datetime, now: datetime | None = None
+        self, paths: Paths, start: datetime, end: datetime, now: datetime | None = None,
+        ids: Sequence[int] | None = None,
     ) -> list[ActivityRow]:
         """Activities in scope of the period that are not cancelled (only those started by `now`
-        when given), counting the confirmed sign-ups and check-ins the scope sees (`signups_in`)."""
+        when given; only `ids` when given), counting the confirmed sign-ups and check-ins the scope
+        sees (`signups_in`)."""
         cond, params = activity_in(paths, "a.id")
         seen, sp = signups_in(paths, "a.id", "s.member_id")
-        held, hp = ("a.starts_at <= ?", [to_db(now)]) if now is not None else ("1 = 1", [])
+        held, hp = ("a.starts_at <= ?", [to_db(now)]) if now is not None else ("1 = 1", list[Any]())
+        if ids is not None:
+            held = f"{held} AND a.id IN ({', '.join('?' for _ in ids)})" if ids else "1 = 0"
+            hp = [*hp, *ids]
         rows = await self._db.fetchall(
             "SELECT a.id, a.title, a.starts_at, a.ends_at, COUNT(s.id) AS confirmed,"  # noqa: S608
             " COUNT(s.checked_in_at) AS attended FROM activities a"
@@ -147,6 +153,15 @@ class LedgerRepo:
             )
             for r in rows
         ]
+
+    async def activity_versions(self, start: datetime, end: datetime) -> dict[int, int]:
+        """The sign-ups' data version of each activity of the period that has one (migration 0611)."""
+        rows = await self._db.fetchall(
+            "SELECT v.activity_id, v.version FROM ledger_activity_versions v JOIN activities a"
+            " ON a.id = v.activity_id WHERE a.starts_at >= ? AND a.starts_at < ?",
+            (to_db(start), to_db(end)),
+        )
+        return {int(r["activity_id"]): int(r["version"]) for r in rows}
 
     async def versions(self) -> dict[str, int]:
         """Each counted table's data version (bumped by triggers in every write: migration 0610)."""

@@ -171,29 +171,37 @@ async def test_cached_stats_equal_a_recount_after_random_writes(
     assert {"signup", "feedback", "clock", "other_process", "block"} <= set(done)
 
 
-async def test_a_sign_up_recounts_only_the_activities(bot: BotRuntime, clock: FakeClock) -> None:
-    """The busy bot's case: after a sign-up, members, feedback and notices come from the cache."""
+async def test_a_sign_up_recounts_only_its_activity(bot: BotRuntime, clock: FakeClock) -> None:
+    """The busy bot's case: after a check-in, members, feedback and notices come from the cache and
+    only the activity whose sign-ups changed is counted again."""
     assert bot.db is not None and bot.services is not None
     clock.set(NOV + timedelta(days=10))
     await seed(bot.db)
     await seed_activity(bot.db)
     ledger = bot.services.ledger
     scope, period = Scope(everything=True), ledger.this_month()
-    await ledger.stats(scope, period)
-    counted: list[str] = []
-    original = ledger._count
+    before = await ledger.stats(scope, period)
+    counted: list[object] = []
+    original_count, original_rows = ledger._count, ledger.repo.activity_rows
 
-    async def spy(part: str, *args: object) -> object:
+    async def count(part: str, *args: object) -> object:
         counted.append(part)
-        return await original(part, *args)  # type: ignore[arg-type]
+        return await original_count(part, *args)  # type: ignore[arg-type]
 
-    ledger._count = spy  # type: ignore[method-assign]
+    async def rows(*args: object, **kwargs: object) -> object:
+        counted.append(("activities", kwargs.get("ids")))
+        return await original_rows(*args, **kwargs)  # type: ignore[arg-type]
+
+    ledger._count = count  # type: ignore[method-assign,assignment]
+    ledger.repo.activity_rows = rows  # type: ignore[method-assign,assignment]
     async with bot.db.transaction() as tx:
         await tx.execute(
             "UPDATE activity_signups SET checked_in_at = created_at WHERE activity_id = 2 AND member_id = 6"
         )
-    await ledger.stats(scope, period)
-    assert counted == ["activities"]
+    after = await ledger.stats(scope, period)
+    assert counted == [("activities", [2])]
+    attended = {r.activity_id: r.attended for r in before.activities.rows}
+    assert {r.activity_id: r.attended for r in after.activities.rows} == attended | {2: attended[2] + 1}
 
 
 async def test_stats_show_upcoming_sign_ups_on_their_own_line(tg: FakeTelegram, bot: BotRuntime) -> None:

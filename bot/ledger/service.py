@@ -18,6 +18,7 @@ from bot.config import Settings
 from bot.ledger import reports
 from bot.ledger.models import (
     ActivityFigures,
+    ActivityRow,
     AuditPage,
     ExportFiles,
     MemberRecord,
@@ -36,10 +37,12 @@ from storage.scope import Paths
 
 AUDIT_PAGE_SIZE = 10
 STATS_CACHE_SIZE = 256
+MAX_RECOUNTED = 200  # more activities with changed sign-ups than this: recount them all at once
 # The parts of /stats and the tables each is counted from (its cache follows their data versions).
 PARTS = {
     "members": ("members", "member_groups", "groups", "bot_users"),
-    "activities": ("activities", "activity_signups", "activity_groups", "member_groups", "groups"),
+    # activity_signups: by activity (ledger_activity_versions), so a sign-up recounts its activity only
+    "activities": ("activities", "activity_groups", "member_groups", "groups"),
     "feedback": ("feedback_items", "feedback_groups", "groups"),
     "notices": ("notices", "outbox", "notice_acks", "member_groups", "groups"),
 }
@@ -78,6 +81,9 @@ class LedgerService:
         for part, tables in PARTS.items():
             key = (part, paths, period.start, period.end)
             stamp = tuple(before.get(t, 0) for t in tables)
+            if part == "activities":
+                figures[part] = await self._activities(key, stamp, paths, period)
+                continue
             hit = self._cached.get(key)
             if hit is not None and hit[0] == stamp and (hit[1] is None or now < hit[1]):
                 figures[part] = hit[2]
@@ -88,13 +94,45 @@ class LedgerService:
             after = await self.repo.versions()
             for key, stamp, valid_until, value in counted:
                 if tuple(after.get(t, 0) for t in PARTS[key[0]]) == stamp:  # nothing written while counting
-                    if len(self._cached) >= STATS_CACHE_SIZE:
-                        self._cached.clear()
-                    self._cached[key] = (stamp, valid_until, value)
+                    self._remember(key, (stamp, valid_until, value))
         return Stats(
             period, figures["members"], ActivityFigures(figures["activities"], now), figures["feedback"],
             NoticeFigures(figures["notices"]),
         )
+
+    async def _activities(
+        self, key: tuple[Any, ...], stamp: tuple[int, ...], paths: Paths, period: Period
+    ) -> list[ActivityRow]:
+        """The period's activity rows: from the cache, recounting only the activities whose sign-ups
+        changed (their versions in ledger_activity_versions); everything when the activities or the
+        scope's tables changed. Held or upcoming is decided when shown (ActivityFigures.now)."""
+        versions = await self.repo.activity_versions(period.start, period.end)
+        hit = self._cached.get(key)
+        rows: dict[int, ActivityRow]
+        if hit is not None and hit[0] == stamp:
+            cached_rows, seen = hit[2]
+            changed = [i for i in cached_rows if versions.get(i, 0) != seen.get(i, 0)]
+            if not changed:
+                return list(cached_rows.values())
+            if len(changed) <= MAX_RECOUNTED:
+                rows = dict(cached_rows)
+                rows.update((r.activity_id, r) for r in await self.repo.activity_rows(
+                    paths, period.start, period.end, ids=changed))
+            else:
+                rows = {r.activity_id: r for r in await self.repo.activity_rows(paths, period.start, period.end)}
+        else:
+            rows = {r.activity_id: r for r in await self.repo.activity_rows(paths, period.start, period.end)}
+        ordered = dict(sorted(rows.items(), key=lambda item: (item[1].starts_at, item[0])))
+        tables = await self.repo.versions()
+        if (tuple(tables.get(t, 0) for t in PARTS["activities"]) == stamp
+                and await self.repo.activity_versions(period.start, period.end) == versions):
+            self._remember(key, (stamp, None, (ordered, versions)))  # nothing written while counting
+        return list(ordered.values())
+
+    def _remember(self, key: tuple[Any, ...], entry: tuple[tuple[int, ...], datetime | None, Any]) -> None:
+        if len(self._cached) >= STATS_CACHE_SIZE:
+            self._cached.clear()
+        self._cached[key] = entry
 
     async def _count(self, part: str, paths: Paths, period: Period, now: datetime) -> tuple[Any, datetime | None]:
         """One part's figures and the first instant at which they change with time alone."""
@@ -102,8 +140,6 @@ class LedgerService:
             refresh = timedelta(days=self._settings.profile_refresh_days)
             until = await self.repo.stale_change(paths, now, refresh)
             return await self.repo.member_figures(paths, period.start, period.end, now - refresh), until
-        if part == "activities":  # held or upcoming is decided when shown (ActivityFigures.now)
-            return await self.repo.activity_rows(paths, period.start, period.end), None
         if part == "feedback":
             until = await self.repo.overdue_change(paths, now)
             return await self.repo.feedback_figures(paths, period.start, period.end, now), until
