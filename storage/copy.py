@@ -18,7 +18,7 @@ from storage.db import Database, private_file
 from storage.migrations import MIGRATIONS_DIR, discover, migrate
 
 BATCH = 5000
-SKIP = frozenset({"schema_migrations"})
+SKIP = frozenset({"schema_migrations", "ledger_versions", "ledger_activity_versions"})  # ledger_*versions: triggers
 
 
 class CopyError(Exception):

@@ -17,6 +17,7 @@ The export reads through `Snapshot`: one consistent read-only picture for a work
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -67,18 +68,23 @@ class LedgerRepo:
         # One pass over the members in scope: counts by (category, status) plus the flags.
         rows = await self._db.fetchall(
             "SELECT m.category, m.status, COUNT(*) AS n,"  # noqa: S608
-            " COUNT(CASE WHEN m.status = 'active' AND (m.unreachable_at IS NOT NULL OR m.user_id IS NULL"
-            " OR b.blocked_at IS NOT NULL) THEN 1 END) AS unreachable,"
+            " COUNT(CASE WHEN m.status = 'active' AND (m.unreachable_at IS NOT NULL OR m.user_id IS NULL)"
+            " THEN 1 END) AS unreachable,"
             " COUNT(CASE WHEN m.status = 'active' AND COALESCE(m.profile_confirmed_at, m.registered_at) < ?"
             " THEN 1 END) AS stale,"
             " COUNT(CASE WHEN m.status <> 'pending' AND m.registered_at >= ? AND m.registered_at < ?"
             " THEN 1 END) AS joined"
-            " FROM members m LEFT JOIN bot_users b ON b.user_id = m.user_id"
-            f" WHERE {in_scope} GROUP BY m.category, m.status",
+            f" FROM members m WHERE {in_scope} GROUP BY m.category, m.status",
             [to_db(stale_before), to_db(start), to_db(end), *sp],
         )
+        # Unreachable also: active members whose chat blocked the bot (few rows: from the blocked side).
+        blocked = await self._db.fetchval(
+            "SELECT COUNT(*) FROM bot_users b WHERE b.blocked_at IS NOT NULL AND EXISTS (SELECT 1 FROM members m"  # noqa: S608
+            f" WHERE m.user_id = b.user_id AND m.status = 'active' AND m.unreachable_at IS NULL AND {in_scope})",
+            sp,
+        )
         cats: dict[str | None, dict[str, int]] = {}
-        unreachable = stale = joined = 0
+        unreachable, stale, joined = int(blocked), 0, 0
         for r in rows:
             cats.setdefault(r["category"], {})[str(r["status"])] = int(r["n"])
             unreachable += int(r["unreachable"])
@@ -119,18 +125,26 @@ class LedgerRepo:
         return MemberFigures(by_category, by_group, int(pending), int(unreachable), int(stale), int(joined))
 
     # Activities --------------------------------------------------------------------------------
-    async def activity_rows(self, paths: Paths, start: datetime, end: datetime, now: datetime) -> list[ActivityRow]:
-        """Activities in scope held in the period (not cancelled, started by now), counting the
-        confirmed sign-ups and check-ins the scope sees (`signups_in`)."""
+    async def activity_rows(
+        self, paths: Paths, start: datetime, end: datetime, now: datetime | None = None,
+        ids: Sequence[int] | None = None,
+    ) -> list[ActivityRow]:
+        """Activities in scope of the period that are not cancelled (only those started by `now`
+        when given; only `ids` when given), counting the confirmed sign-ups and check-ins the scope
+        sees (`signups_in`)."""
         cond, params = activity_in(paths, "a.id")
         seen, sp = signups_in(paths, "a.id", "s.member_id")
+        held, hp = ("a.starts_at <= ?", [to_db(now)]) if now is not None else ("1 = 1", list[Any]())
+        if ids is not None:
+            held = f"{held} AND a.id IN ({', '.join('?' for _ in ids)})" if ids else "1 = 0"
+            hp = [*hp, *ids]
         rows = await self._db.fetchall(
             "SELECT a.id, a.title, a.starts_at, a.ends_at, COUNT(s.id) AS confirmed,"  # noqa: S608
             " COUNT(s.checked_in_at) AS attended FROM activities a"
             f" LEFT JOIN activity_signups s ON s.activity_id = a.id AND s.status = 'confirmed' AND {seen}"
-            " WHERE a.status <> 'cancelled' AND a.starts_at >= ? AND a.starts_at < ? AND a.starts_at <= ?"
+            f" WHERE a.status <> 'cancelled' AND a.starts_at >= ? AND a.starts_at < ? AND {held}"
             f" AND {cond} GROUP BY a.id, a.title, a.starts_at, a.ends_at ORDER BY a.starts_at, a.id",
-            [*sp, to_db(start), to_db(end), to_db(now), *params],
+            [*sp, to_db(start), to_db(end), *hp, *params],
         )
         return [
             ActivityRow(
@@ -140,35 +154,39 @@ class LedgerRepo:
             for r in rows
         ]
 
-    async def next_change(
-        self, paths: Paths, start: datetime, end: datetime, now: datetime, refresh: timedelta
-    ) -> datetime | None:
-        """The first instant after `now` at which a figure changes with time alone (no write):
-        an activity of the period starts, an open item falls overdue, a profile turns stale."""
-        acond, ap = activity_in(paths, "a.id")
-        fcond, fp = feedback_in(paths, "f.id")
+    async def activity_versions(self, start: datetime, end: datetime) -> dict[int, int]:
+        """The sign-ups' data version of each activity of the period that has one (migration 0611)."""
+        rows = await self._db.fetchall(
+            "SELECT v.activity_id, v.version FROM ledger_activity_versions v JOIN activities a"
+            " ON a.id = v.activity_id WHERE a.starts_at >= ? AND a.starts_at < ?",
+            (to_db(start), to_db(end)),
+        )
+        return {int(r["activity_id"]): int(r["version"]) for r in rows}
+
+    async def versions(self) -> dict[str, int]:
+        """Each counted table's data version (bumped by triggers in every write: migration 0610)."""
+        rows = await self._db.fetchall("SELECT name, version FROM ledger_versions")
+        return {str(r["name"]): int(r["version"]) for r in rows}
+
+    async def stale_change(self, paths: Paths, now: datetime, refresh: timedelta) -> datetime | None:
+        """The first instant after `now` at which an active member's profile turns stale."""
         mcond, mp = member_in(paths, "m.id")
-        moments = [
-            await self._db.fetchval(
-                "SELECT MIN(a.starts_at) FROM activities a WHERE a.status <> 'cancelled'"  # noqa: S608
-                f" AND a.starts_at > ? AND a.starts_at >= ? AND a.starts_at < ? AND {acond}",
-                [to_db(now), to_db(start), to_db(end), *ap],
-            ),
-            await self._db.fetchval(
-                "SELECT MIN(f.due_at) FROM feedback_items f"  # noqa: S608
-                f" WHERE f.status IN ('new', 'assigned', 'in_progress') AND f.due_at >= ? AND {fcond}",
-                [to_db(now), *fp],
-            ),
-            await self._db.fetchval(
-                "SELECT MIN(COALESCE(m.profile_confirmed_at, m.registered_at)) FROM members m"  # noqa: S608
-                f" WHERE m.status = 'active' AND COALESCE(m.profile_confirmed_at, m.registered_at) >= ? AND {mcond}",
-                [to_db(now - refresh), *mp],
-            ),
-        ]
-        starts, due, confirmed = (None if m is None else from_db(m) for m in moments)
-        if confirmed is not None:
-            confirmed += refresh  # the moment that profile turns stale
-        return min((m for m in (starts, due, confirmed) if m is not None), default=None)
+        first = await self._db.fetchval(
+            "SELECT MIN(COALESCE(m.profile_confirmed_at, m.registered_at)) FROM members m"  # noqa: S608
+            f" WHERE m.status = 'active' AND COALESCE(m.profile_confirmed_at, m.registered_at) >= ? AND {mcond}",
+            [to_db(now - refresh), *mp],
+        )
+        return None if first is None else from_db(first) + refresh
+
+    async def overdue_change(self, paths: Paths, now: datetime) -> datetime | None:
+        """The first instant after `now` at which an open feedback item falls overdue."""
+        fcond, fp = feedback_in(paths, "f.id")
+        first = await self._db.fetchval(
+            "SELECT MIN(f.due_at) FROM feedback_items f"  # noqa: S608
+            f" WHERE f.status IN ('new', 'assigned', 'in_progress') AND f.due_at >= ? AND {fcond}",
+            [to_db(now), *fp],
+        )
+        return None if first is None else from_db(first)
 
     # Notices -------------------------------------------------------------------------------
     async def notice_rows(self, paths: Paths, start: datetime, end: datetime) -> list[NoticeRow]:

@@ -38,6 +38,9 @@ class Sheet:
     labelled: tuple[tuple[int, str], ...] = ()  # (column, label kind): stored values shown as words
     times: tuple[int, ...] = ()  # columns holding stored instants (shown as dates in the configured zone)
     flags: tuple[int, ...] = ()  # columns holding 0/1 (shown as yes/no)
+    # (column, id column, SQL of (id, value) pairs): the column (NULL in `sql`) is filled from a
+    # dictionary read once, not by a join per row (a name or title of every sign-up).
+    lookups: tuple[tuple[int, int, str], ...] = ()
 
 
 class Snapshot(ReadSnapshot):
@@ -61,8 +64,20 @@ class Snapshot(ReadSnapshot):
         return int(self.fetchval(f"SELECT COUNT(*) FROM {table}"))  # noqa: S608
 
     def iter_rows(self, sheet: Sheet) -> Iterator[Row]:
+        """The sheet's rows as stored (a lookup column is None: see `Sheet.lookups`)."""
         return self.rows(sheet.sql, sheet.params)
 
+    def sheet_batches(self, sheet: Sheet, size: int) -> Iterator[list[Row]]:
+        """The sheet's rows, `size` at a time (memory stays flat)."""
+        return self.batches(sheet.sql, sheet.params, size)
+
+    def lookup(self, sql: str) -> Iterator[Row]:
+        """(id, value) pairs of a `Sheet.lookups` query."""
+        return self.rows(sql)
+
+
+MEMBER_NAMES = "SELECT id, name FROM members"
+ACTIVITY_TITLES = "SELECT id, title FROM activities"
 
 SHEET_TABLES = {  # the table each whole-ledger sheet's rows come from (one row per table row)
     "members": "members", "memberships": "member_groups", "activities": "activities",
@@ -93,12 +108,12 @@ def export_sheets(tables: set[str], paths: Paths) -> list[Sheet]:
         ),
         Sheet(
             "memberships",
-            "SELECT mg.member_id, m.name, g.id, g.name, mg.status, mg.requested_at, mg.decided_at"  # noqa: S608
-            " FROM member_groups mg JOIN groups g ON g.id = mg.group_id JOIN members m ON m.id = mg.member_id"
-            f" WHERE {gs} ORDER BY mg.member_id, g.path",
+            "SELECT mg.member_id, NULL, g.id, g.name, mg.status, mg.requested_at, mg.decided_at"  # noqa: S608
+            f" FROM member_groups mg JOIN groups g ON g.id = mg.group_id WHERE {gs} ORDER BY mg.member_id, g.path",
             gp,
             labelled=((4, MEMBERSHIP_STATUS),),
             times=(5, 6),
+            lookups=((1, 0, MEMBER_NAMES),),
         ),
     ]
     if {"activities", "activity_signups"} <= tables:
@@ -141,7 +156,8 @@ def export_sheets(tables: set[str], paths: Paths) -> list[Sheet]:
 def _activity_sheets(paths: Paths) -> list[Sheet]:
     """Activities addressed to the scope; the sign-ups the scope sees (`signups_in`) and their counts."""
     ac, ap = activity_in(paths, "a.id")
-    seen, sp = signups_in(paths, "a.id", "s.member_id")
+    sc, scp = activity_in(paths, "s.activity_id")
+    seen, sp = signups_in(paths, "s.activity_id", "s.member_id")
     return [
         Sheet(
             "activities",
@@ -156,12 +172,12 @@ def _activity_sheets(paths: Paths) -> list[Sheet]:
         ),
         Sheet(
             "signups",
-            "SELECT s.activity_id, a.title, s.member_id, m.name, s.status, s.created_at, s.checked_in_at"  # noqa: S608
-            " FROM activity_signups s JOIN activities a ON a.id = s.activity_id JOIN members m ON m.id = s.member_id"
-            f" WHERE {ac} AND {seen} ORDER BY s.activity_id, s.id",
-            [*ap, *sp],
+            "SELECT s.activity_id, NULL, s.member_id, NULL, s.status, s.created_at, s.checked_in_at"  # noqa: S608
+            f" FROM activity_signups s WHERE {sc} AND {seen} ORDER BY s.activity_id, s.id",
+            [*scp, *sp],
             labelled=((4, SIGNUP_STATUS),),
             times=(5, 6),
+            lookups=((1, 0, ACTIVITY_TITLES), (3, 2, MEMBER_NAMES)),
         ),
     ]
 

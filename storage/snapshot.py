@@ -67,20 +67,22 @@ class ReadSnapshot:
 
     def rows(self, sql: str, params: Sequence[Any] = (), batch: int = 5000) -> Iterator[tuple[Any, ...]]:
         """The result's rows as tuples, fetched `batch` at a time (memory stays flat)."""
+        for chunk in self.batches(sql, params, batch):
+            yield from chunk
+
+    def batches(self, sql: str, params: Sequence[Any] = (), size: int = 5000) -> Iterator[list[tuple[Any, ...]]]:
+        """The result's rows as lists of up to `size` tuples (memory stays flat)."""
         if self._pg:
             self._cursors += 1
             with self._conn.cursor(name=f"snapshot_rows_{self._cursors}") as server_side:  # rows stay there
-                server_side.itersize = batch
+                server_side.itersize = size
                 server_side.execute(self._sql(sql), list(params))
-                for row in server_side:
-                    yield tuple(row)
+                while chunk := server_side.fetchmany(size):
+                    yield [tuple(row) for row in chunk]
             return
         cur = self._conn.execute(sql, list(params))
-        while True:
-            chunk = cur.fetchmany(batch)
-            if not chunk:
-                return
-            yield from chunk
+        while chunk := cur.fetchmany(size):
+            yield chunk
 
     def close(self) -> None:
         try:

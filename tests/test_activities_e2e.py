@@ -249,11 +249,11 @@ async def test_roster_exports_csv_and_xlsx_and_ics_for_members(
     await (await owner.press(roster, "CSV")).answer()
     doc = await owner.wait_for(lambda m: m.document is not None and m.document.get("file_name", "").endswith("csv"))
     rows = list(csv.reader(io.StringIO((await owner.download(doc)).decode("utf-8-sig"))))
-    assert rows[1][1] == "'=Alice" and rows[1][3] == "Signed up"  # the status in words (bot/labels), not the key
+    assert rows[1][1] == "'=Alice" and rows[1][4] == "Signed up"  # the status in words (bot/labels), not the key
     await (await owner.press(roster, "XLSX")).answer()
     doc = await owner.wait_for(lambda m: m.document is not None and m.document.get("file_name", "").endswith("xlsx"))
     sheet = load_workbook(io.BytesIO(await owner.download(doc))).active
-    assert sheet is not None and sheet.cell(2, 4).value == "Signed up"
+    assert sheet is not None and sheet.cell(2, 5).value == "Signed up"
 
 
 async def test_new_activity_conversation_validates_and_publishes(

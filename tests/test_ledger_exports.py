@@ -93,7 +93,7 @@ async def test_workbook_is_ready_to_use(tg: FakeTelegram, bot: BotRuntime) -> No
         rows = list(csv.reader(io.StringIO(archive.read("members.csv").decode("utf-8-sig"))))
         roster = list(csv.reader(io.StringIO(archive.read("signups.csv").decode("utf-8-sig"))))
     assert rows[2][6] == "+8613900000002" and rows[1][6] == "'=13900000001"
-    assert rows[1][7] == "2026-11-05 10:00"
+    assert rows[1][7] == "2026-11-05 10:00:00"  # local time to the second
     assert not any(cell == "'" for row in roster for cell in row)  # an empty cell stays empty
 
 

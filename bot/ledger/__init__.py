@@ -3,7 +3,10 @@
     models.py    rows read by storage/ledger.py and the figures built on them; label kinds
     periods.py   periods in the configured zone (typed, or carried in button data)
     service.py   LedgerService: scoped figures, documents, audited reads, the audit log
-    reports.py   the XLSX/CSV export, the charts and the summary PDF (worker threads)
+    reports.py   the charts and the summary lines (re-exports the export's names)
+    export.py    the XLSX/CSV export: column-wise conversion, the CSV zip (worker thread)
+    workbook.py  the export's XLSX writer in a process of its own (rustpy-xlsxwriter)
+    summary.py   the work summary (工作总结) as an A4 PDF; summary_docx.py the same as a .docx
     charts.py    matplotlib with a CJK font (imported only when a chart is drawn)
     backup.py    BackupService (the scheduled online backup) and the check/restore tool
     callbacks.py the ledger's buttons

@@ -174,8 +174,24 @@ class JobRow:
 # --- figures --------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ActivityFigures:
-    activities: list[ActivityRow]
+    """The period's activities that are not cancelled: held (started by `now`) and upcoming."""
+
+    rows: list[ActivityRow]
     now: datetime
+
+    @property
+    def activities(self) -> list[ActivityRow]:
+        """The activities held (started by `now`)."""
+        return [a for a in self.rows if a.starts_at <= self.now]
+
+    @property
+    def upcoming(self) -> list[ActivityRow]:
+        """The activities of the period still to come (#17: their sign-ups count too)."""
+        return [a for a in self.rows if a.starts_at > self.now]
+
+    @property
+    def upcoming_signups(self) -> int:
+        return sum(a.confirmed for a in self.upcoming)
 
     @property
     def held(self) -> int:
@@ -284,6 +300,7 @@ class ExportFiles:
     xlsx: bytes
     csv_zip: bytes
     rows: dict[str, int]
+    writer_peak_mb: float = 0.0  # peak resident memory of the workbook process (bench/ledger.py)
 
 
 Section = tuple[str, list[str]]

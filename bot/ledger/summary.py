@@ -42,6 +42,15 @@ class Block:
     chart: bool = False
 
 
+@dataclass(frozen=True)
+class Item:
+    """One piece of the summary, whatever draws it: "title", "heading", "sentence", "table", "chart"."""
+
+    kind: str
+    args: tuple[Any, ...]
+    options: dict[str, Any] = field(default_factory=dict)
+
+
 @dataclass
 class Page:
     blocks: list[tuple[Block, float]] = field(default_factory=list)
@@ -188,57 +197,59 @@ def render(pages: Sequence[Page], text: Text, running: str, metadata: dict[str, 
     return buffer.getvalue()
 
 
-def build(stats: Stats, text: Text, association: str, answered: Sequence[AnsweredItem], now: datetime) -> bytes:
-    """The work summary of `stats` as PDF bytes (worker thread)."""
+def content(
+    stats: Stats, text: Text, association: str, answered: Sequence[AnsweredItem], now: datetime
+) -> tuple[str, list[Item]]:
+    """The work summary's title and items, in order (drawn as PDF pages here, as a .docx by summary_docx)."""
     from bot.ledger.reports import category_label, kind_label, notice_label, status_label
 
     zone = stats.period.zone
     m, a, f, n = stats.members, stats.activities, stats.feedback, stats.notices
     heading = text("ledger.pdf.heading")
-    blocks: list[Block] = [
-        title_block(association, heading, text("ledger.pdf.period", period=stats.period.label),
-                    text("ledger.pdf.generated", date=now.astimezone(zone).date().isoformat())),
+    blocks: list[Item] = [
+        Item("title", (association, heading, text("ledger.pdf.period", period=stats.period.label),
+                       text("ledger.pdf.generated", date=now.astimezone(zone).date().isoformat()))),
     ]
     # 组织建设
     former = sum(c.left + c.erased for c in m.by_category)
-    blocks.append(heading_block(text("ledger.pdf.s_org")))
-    blocks += figures_table(text, [
+    blocks.append(_heading(text("ledger.pdf.s_org")))
+    blocks.append(_figures(text, [
         (text("ledger.pdf.f_active"), str(m.active)), (text("ledger.pdf.f_total"), str(m.total)),
         (text("ledger.pdf.f_joined"), str(m.joined_in_period)), (text("ledger.pdf.f_left"), str(former)),
         (text("ledger.pdf.f_pending"), str(m.pending_approvals)), (text("ledger.pdf.f_stale"), str(m.stale_profiles)),
-    ])
+    ]))
     cats = m.by_category
-    blocks += table_blocks(
+    blocks.append(_table_item(
         text("ledger.pdf.cols_category").split("|"),
         [(category_label(text, c.category), str(c.active), str(c.pending), str(c.left + c.erased)) for c in cats],
         (7, 1, 1, 1),
-    )
+    ))
     blocks.append(_chart_or_sentence(text, text("ledger.pdf.by_category_t"), [category_label(text, c.category)
                                                                                for c in cats],
                   [charts.Series(text("ledger.series.active"), [c.active for c in cats]),
                    charts.Series(text("ledger.series.former"), [c.left + c.erased for c in cats])], horizontal=True))
     groups = m.by_group
-    blocks += table_blocks(text("ledger.pdf.cols_group").split("|"),
-                           [(g.name, str(g.active), str(g.pending)) for g in groups], (5, 1, 1))
+    blocks.append(_table_item(text("ledger.pdf.cols_group").split("|"),
+                           [(g.name, str(g.active), str(g.pending)) for g in groups], (5, 1, 1)))
     top_groups = sorted(groups, key=lambda g: -g.active)[:15]
     blocks.append(_chart_or_sentence(text, text("ledger.pdf.by_group_t"), [g.name for g in top_groups],
                   [charts.Series(text("ledger.series.active"), [g.active for g in top_groups]),
                    charts.Series(text("ledger.series.pending"), [g.pending for g in top_groups])],
                   horizontal=True, stacked=True))
     # 活动开展
-    blocks.append(heading_block(text("ledger.pdf.s_act")))
-    blocks += figures_table(text, [
+    blocks.append(_heading(text("ledger.pdf.s_act")))
+    blocks.append(_figures(text, [
         (text("ledger.pdf.f_held"), str(a.held)), (text("ledger.pdf.f_signups"), str(a.signups)),
         (text("ledger.pdf.f_attended"), str(a.attended)), (text("ledger.pdf.f_rate"), _pct(a.attendance_rate)),
         (text("ledger.pdf.f_noshow"), str(a.no_shows)),
-    ])
+    ]))
     top = sorted(a.activities, key=lambda r: (-r.attended, -r.confirmed, r.starts_at))[:10]
-    blocks.append(sentence_block(text("ledger.pdf.top")))
-    blocks += table_blocks(
+    blocks.append(_sentence(text("ledger.pdf.top")))
+    blocks.append(_table_item(
         text("ledger.pdf.cols_top").split("|"),
         [(r.title, r.starts_at.astimezone(zone).date().isoformat(), str(r.confirmed), str(r.attended)) for r in top],
         (5, 2, 1, 1), numeric_from=2,
-    )
+    ))
     monthly = a.monthly(stats.period)
     blocks.append(_chart_or_sentence(
         text, text("ledger.chart.monthly", period=stats.period.label), [f"{mo:%Y-%m}" for mo, _s, _a in monthly],
@@ -247,13 +258,13 @@ def build(stats: Stats, text: Text, association: str, answered: Sequence[Answere
     ))
     # 建言献策
     hours = median_hours(f.answer_seconds)
-    blocks.append(heading_block(text("ledger.pdf.s_fb")))
-    blocks += figures_table(text, [
+    blocks.append(_heading(text("ledger.pdf.s_fb")))
+    blocks.append(_figures(text, [
         (text("ledger.pdf.f_received"), str(f.received)), (text("ledger.pdf.f_answered"), str(f.answered)),
         (text("ledger.pdf.f_median"), "—" if hours is None else text("ledger.hours", hours=f"{hours:.1f}")),
         (text("ledger.pdf.f_overdue"), str(f.overdue)),
         *[(kind_label(text, k), str(v)) for k, v in sorted(f.by_kind().items())],
-    ])
+    ]))
     fb = f.by_kind_status
     kinds = [k for k in charts_kinds() if any(kk == k for kk, _ in fb)]
     statuses = [st for st in charts_statuses() if any(ss == st for _, ss in fb)]
@@ -262,19 +273,19 @@ def build(stats: Stats, text: Text, association: str, answered: Sequence[Answere
         [charts.Series(status_label(text, st), [fb.get((k, st), 0) for k in kinds]) for st in statuses],
         stacked=True, colours=[charts.STATUS_COLOURS.get(st, ACCENT) for st in statuses],
     ))
-    blocks.append(sentence_block(text("ledger.pdf.answered")))
-    blocks += table_blocks(
+    blocks.append(_sentence(text("ledger.pdf.answered")))
+    blocks.append(_table_item(
         text("ledger.pdf.cols_answered").split("|"),
         [(i.ref, " ".join(i.body.split()), i.answered_at.astimezone(zone).date().isoformat()) for i in answered],
         (2, 6, 2), numeric_from=2,
-    )
+    ))
     # 宣传通知
-    blocks.append(heading_block(text("ledger.pdf.s_notice")))
-    blocks += figures_table(text, [
+    blocks.append(_heading(text("ledger.pdf.s_notice")))
+    blocks.append(_figures(text, [
         (text("ledger.pdf.f_sent"), str(n.sent)), (text("ledger.pdf.f_recipients"), str(n.recipients)),
         (text("ledger.pdf.f_delivered"), str(n.delivered)), (text("ledger.pdf.f_delivery"), _pct(n.delivery_rate)),
         (text("ledger.pdf.f_acked"), str(n.acknowledged)), (text("ledger.pdf.f_ack"), _pct(n.ack_rate)),
-    ])
+    ]))
     recent = n.notices[-10:]
     blocks.append(_chart_or_sentence(
         text, text("ledger.chart.notices", period=stats.period.label), [notice_label(x) for x in recent],
@@ -282,9 +293,28 @@ def build(stats: Stats, text: Text, association: str, answered: Sequence[Answere
          charts.Series(text("ledger.series.ack"), [_rate(x.acknowledged, x.delivered) for x in recent])],
         horizontal=True, percent=True,
     ))
-    title = f"{association} {heading} {stats.period.label}"
-    pages = layout(blocks)
+    return f"{association} {heading} {stats.period.label}", blocks
+
+
+def build(stats: Stats, text: Text, association: str, answered: Sequence[AnsweredItem], now: datetime) -> bytes:
+    """The work summary of `stats` as PDF bytes (worker thread)."""
+    title, items = content(stats, text, association, answered, now)
+    pages = layout([block for item in items for block in pdf_blocks(item)])
     return render(pages, text, title, {"Title": title, "Creator": "liaison-bot", "CreationDate": now})
+
+
+def pdf_blocks(item: Item) -> list[Block]:
+    """An item as the PDF's blocks (a long table cut into blocks of TABLE_ROWS rows)."""
+    if item.kind == "title":
+        return [title_block(*item.args)]
+    if item.kind == "heading":
+        return [heading_block(*item.args)]
+    if item.kind == "sentence":
+        return [sentence_block(*item.args)]
+    if item.kind == "table":
+        return table_blocks(*item.args)
+    title, labels, series = item.args
+    return [chart_block(title, labels, series, **item.options)]
 
 
 def _rate(part: int, whole: int) -> float:
@@ -304,7 +334,24 @@ def charts_statuses() -> tuple[str, ...]:
 
 
 def _chart_or_sentence(text: Text, title: str, labels: Sequence[str], series: Sequence[charts.Series],
-                       **options: Any) -> Block:
+                       **options: Any) -> Item:
     if not labels or not charts.has_data(series):
-        return sentence_block(f"{title}: {text('ledger.pdf.no_chart')}")
-    return chart_block(title, labels, series, **options)
+        return _sentence(f"{title}: {text('ledger.pdf.no_chart')}")
+    return Item("chart", (title, list(labels), list(series)), options)
+
+
+def _heading(text: str) -> Item:
+    return Item("heading", (text,))
+
+
+def _sentence(text: str) -> Item:
+    return Item("sentence", (text,))
+
+
+def _figures(text: Text, rows: Sequence[tuple[str, str]]) -> Item:
+    return Item("table", ([text("ledger.pdf.col_item"), text("ledger.pdf.col_value")], list(rows), (3, 1)))
+
+
+def _table_item(headers: Sequence[str], rows: Sequence[Sequence[str]], widths: Sequence[float],
+                numeric_from: int = 1) -> Item:
+    return Item("table", (list(headers), [list(r) for r in rows], tuple(widths), numeric_from))

@@ -7,14 +7,10 @@ this is ever posted into a group: a press on a message in a group is answered pr
 
 from __future__ import annotations
 
-import csv
-import io
-from zoneinfo import ZoneInfo
-
 from telegram import Update
 from telegram.ext import CommandHandler
 
-from bot.activities import Activity, RosterEntry, parse_capacity
+from bot.activities import Activity, RosterEntry, parse_capacity, roster_file
 from bot.activities import callbacks as cb
 from bot.callbacks import Button
 from bot.context import Ctx, LiaisonApp
@@ -237,26 +233,6 @@ async def show_roster(
 
 
 # --- exports -----------------------------------------------------------------------------------------
-def roster_rows(tr: Translator, entries: list[RosterEntry], zone: ZoneInfo) -> list[list[str]]:
-    """Export rows; the status in the reader's words (bot/labels), never the stored key."""
-    return [
-        [
-            str(i),
-            e.name,
-            str(e.user_id or ""),
-            label(tr, "signup_status", e.status),
-            show(e.created_at, zone),
-            show(e.checked_in_at, zone) if e.checked_in_at else "",
-        ]
-        for i, e in enumerate(entries, 1)
-    ]
-
-
-def _cell(value: str) -> str:
-    # Cells starting with = + - @ would run as formulas in spreadsheets: neutralise them.
-    return "'" + value if value[:1] in "=+-@" else value
-
-
 async def export(update: Update, context: Ctx) -> None:
     pressed = press(update, cb.EXPORT_CSV) or press(update, cb.EXPORT_XLSX)
     if pressed is None or not await private_chat(update, context):
@@ -270,27 +246,11 @@ async def export(update: Update, context: Ctx) -> None:
         await refuse(update, context)
         return
     await answer(update)
-    header = [str(tr(f"act.col.{c}")) for c in ("n", "name", "user", "status", "signed_up", "checked_in")]
-    rows = roster_rows(tr, entries, context.services.settings.zone)
+    zone = context.services.settings.zone
     if kind == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(header)
-        writer.writerows([[_cell(c) for c in row] for row in rows])
-        data = buffer.getvalue().encode("utf-8-sig")
+        data = roster_file.roster_csv(tr, entries, zone)
     else:
-        # Imported here: openpyxl (and the numpy it loads) cost ~0.3 s of every start-up.
-        from openpyxl import Workbook
-
-        book = Workbook()
-        sheet = book.active
-        assert sheet is not None
-        sheet.append(header)
-        for row in rows:
-            sheet.append([_cell(c) for c in row])
-        out = io.BytesIO()
-        book.save(out)
-        data = out.getvalue()
+        data = roster_file.roster_xlsx(tr, entries, zone, a.title)
     user_id = user_id_of(update)
     name = f"roster-{a.id}.{kind}"
     await send_direct(

@@ -43,11 +43,15 @@ def render_stats(tr: Translator, stats: Stats, refresh_days: int) -> str:
 
 
 def activity_line(tr: Translator, stats: Stats) -> str:
+    """Activities held (and, on a line of their own, those still to come with their sign-ups)."""
     a = stats.activities
-    return str(tr(
+    line = str(tr(
         "ledger.stats.activities", held=a.held, signups=a.signups, attended=a.attended,
         rate=_pct(a.attendance_rate), no_shows=a.no_shows,
     ))
+    if a.upcoming:
+        line += "\n" + str(tr("ledger.stats.upcoming", count=len(a.upcoming), signups=a.upcoming_signups))
+    return line
 
 
 def kinds_of(text: Text, counts: dict[str, int]) -> str:

@@ -1,4 +1,4 @@
-"""/summary: the period summary (工作总结) of the caller's scope as a PDF document."""
+"""/summary: the period summary (工作总结) of the caller's scope as a PDF document and an editable .docx."""
 
 from __future__ import annotations
 
@@ -44,11 +44,17 @@ async def summary_button(update: Update, context: Ctx) -> None:
 async def send_summary(update: Update, context: Ctx, who: Actor, period: Period, tr: Translator) -> None:
     if update.effective_chat is None:
         return
-    data = await context.services.ledger.summary_pdf(who, period, reports.plain(tr))
+    pdf, docx = await context.services.ledger.summary_documents(who, period, reports.plain(tr))
     chat_id, caption = update.effective_chat.id, str(tr("ledger.summary.caption", period=period.label))
     await send_direct(
         update, context,
-        lambda: context.bot.send_document(chat_id, document=data, filename=f"summary-{period.code}.pdf",
+        lambda: context.bot.send_document(chat_id, document=pdf, filename=f"summary-{period.code}.pdf",
                                           caption=caption, parse_mode=ParseMode.HTML),
         what="ledger summary",
     )
+    if docx is not None:  # the same summary for the office to edit
+        await send_direct(
+            update, context,
+            lambda: context.bot.send_document(chat_id, document=docx, filename=f"summary-{period.code}.docx"),
+            what="ledger summary (docx)",
+        )
