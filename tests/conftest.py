@@ -46,8 +46,6 @@ def backend(config: pytest.Config) -> str:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "sqlite_only: tests of SQLite itself (files, WAL, online backup); "
                                        "skipped on PostgreSQL")
-    config.addinivalue_line("markers", "pg_known_bug(reason): an open PostgreSQL defect, named in the notes; "
-                                       "expected to fail on PostgreSQL (not strict) until fixed")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -62,9 +60,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             continue
         if item.get_closest_marker("sqlite_only"):
             item.add_marker(skip)
-        known = item.get_closest_marker("pg_known_bug")
-        if known is not None:
-            item.add_marker(pytest.mark.xfail(reason=f"PostgreSQL open defect: {known.args[0]}", strict=False))
         keep.append(item)
     if independent:
         config.hook.pytest_deselected(items=independent)
