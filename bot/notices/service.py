@@ -42,7 +42,8 @@ from storage import notices as store
 from storage.db import Database
 from storage.notices import GroupChatRepo, NoticeRepo
 from storage.outbox import NEW_MESSAGE, OutgoingMessage, enqueue, track_progress
-from storage.segments import SegmentRepo
+from storage.segments import MemberMessage, SegmentRepo
+from storage.segments import languages as segment_languages
 
 MISSED_AFTER = timedelta(hours=24)
 MAX_TEXT = 3500
@@ -199,18 +200,20 @@ class NoticeService:
                     now: datetime) -> tuple[int, int]:
         """Enqueue one notice to its recipients (and group chats) and mark it sent."""
         segment = Segment.from_json(row.segment)
-        recipients = await self.segments.resolve(tx, segment, actor.scope)
         attachment = None if row.attachment is None else json.loads(row.attachment)
-        # One button per language, shared by every message (not one catalogue look-up per recipient).
-        markups = {lang: ack_markup(notice_id, self._label(lang)) for lang in {r.language for r in recipients}}
-        messages = [
-            OutgoingMessage(
-                "notice", notice_id, r.user_id, row.text, member_id=r.member_id,
-                reply_markup=markups[r.language], attachment=attachment, paid=row.paid,
-            )
-            for r in recipients
-        ]
-        await enqueue(tx, messages, now)
+        queued = await self.segments.enqueue(tx, segment, actor.scope,
+                                             await self._member_message(tx, notice_id, row, attachment), now)
+        if queued is None:  # an audience kind of another feature: its recipients as a list
+            recipients = await self.segments.resolve(tx, segment, actor.scope)
+            # One button per language, shared by every message (not one catalogue look-up per recipient).
+            markups = {lang: ack_markup(notice_id, self._label(lang)) for lang in {r.language for r in recipients}}
+            queued = await enqueue(tx, [
+                OutgoingMessage(
+                    "notice", notice_id, r.user_id, row.text, member_id=r.member_id,
+                    reply_markup=markups[r.language], attachment=attachment, paid=row.paid,
+                )
+                for r in recipients
+            ], now)
         groups = 0
         if row.post_to_groups:
             chats = await store.group_chat_ids(tx)
@@ -220,7 +223,20 @@ class NoticeService:
             )
         nudge_at = None if row.nudge_after_h is None else now + timedelta(hours=row.nudge_after_h)
         await store.mark_sent(tx, notice_id, now, nudge_at)
-        return len(messages), groups
+        return queued, groups
+
+    async def _member_message(self, tx: Any, notice_id: int, row: NewNotice | NoticeRow,
+                              attachment: dict[str, Any] | None) -> MemberMessage:
+        """The notice as one message for a whole selection: its acknowledgement button in each
+        language members may have (the default language's for the others)."""
+        def dumped(value: object) -> str:
+            return json.dumps(value, ensure_ascii=False)  # as outbox.enqueue stores them
+
+        default = dumped(ack_markup(notice_id, self._label(None)))
+        markups = {lang: text for lang in await segment_languages(tx)
+                   if (text := dumped(ack_markup(notice_id, self._label(lang)))) != default}
+        return MemberMessage("notice", notice_id, row.text, markups, default,
+                             attachment=None if attachment is None else dumped(attachment), paid=row.paid)
 
     def _label(self, language: str | None) -> str:
         lang: Language = "en" if language == "en" else self.catalog.default
