@@ -311,8 +311,7 @@ class NoticeService:
 
     # --- acknowledgements and nudges --------------------------------------------------------------
     async def ack(self, user_id: int, notice_id: int) -> str:
-        async with self.db.transaction() as tx:
-            return await store.ack(tx, notice_id, user_id, self.clock.now())
+        return await store.ack(self.db, notice_id, user_id, self.clock.now())
 
     async def get_for(self, actor: Actor, notice_id: int) -> NoticeRow:
         """The notice, if the caller may manage it (its author, or an owner)."""
