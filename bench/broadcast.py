@@ -41,8 +41,8 @@ from sandbox.ratelimit import SENDING_METHODS, RateLimiter
 from sandbox.server import FakeTelegram
 from storage.db import Database
 from storage.migrations import migrate
-from storage.pg import PgDatabase
 from storage.outbox import OutboxRepo, OutgoingMessage, enqueue
+from storage.pg import PgDatabase
 
 
 def _server_main(conn: Connection, recipients: int) -> None:

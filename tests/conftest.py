@@ -31,7 +31,7 @@ from storage.backend import open_database
 from storage.db import Database
 
 OWNER_ID = 9000001
-BACKEND_FIXTURES = frozenset({"settings", "fresh_database", "database_url"})
+BACKEND_FIXTURES = frozenset({"settings", "fresh_database", "database_url", "make_database"})
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -133,6 +133,48 @@ async def fresh_database(database_url: str | None, tmp_path: Path) -> AsyncItera
     db = await open_database(_DbSettings(database_url, tmp_path / "fresh.db"))
     yield db
     await db.close()
+
+
+MakeDatabase = Callable[[], contextlib.AbstractAsyncContextManager[Database]]
+
+
+@pytest.fixture
+def make_database(pg_template: str | None) -> MakeDatabase:
+    """Fresh databases on the backend under test, as many as asked for (a property test: one per
+    example): `async with make_database() as db:`. SQLite: a new file (not migrated); PostgreSQL:
+    a new database cloned from the migrated template, dropped afterwards. Migrating is idempotent."""
+
+    @contextlib.asynccontextmanager
+    async def make() -> AsyncIterator[Database]:
+        if pg_template is None:
+            import tempfile
+
+            with tempfile.TemporaryDirectory() as tmp:
+                db = await Database.open(Path(tmp) / "t.db")
+                try:
+                    yield db
+                finally:
+                    await db.close()
+            return
+        import psycopg
+
+        from storage.pg import PgDatabase
+
+        url, template = pg_template.split("#")
+        name = f"liaison_m{os.getpid()}_{next(_numbers)}"
+        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as admin:
+            await admin.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
+        try:
+            db = await PgDatabase.connect(_with_dbname(url, name))
+            try:
+                yield db
+            finally:
+                await db.close()
+        finally:
+            async with await psycopg.AsyncConnection.connect(url, autocommit=True) as admin:
+                await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+    return make
 
 
 async def open_test_database(database_url: str | None, path: Path) -> Database:
