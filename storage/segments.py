@@ -16,7 +16,7 @@ from storage.db import Database, Tx
 from storage.timefmt import to_db
 
 __all__ = ["GroupRow", "MemberMessage", "Reader", "Recipient", "SegmentRepo", "count_members", "enqueue_members",
-           "languages", "members", "reachable", "recipients"]
+           "members", "reachable", "recipients"]
 
 
 class Reader(Protocol):
@@ -116,15 +116,6 @@ class MemberMessage:
     attachment: str | None = None
     paid: bool = False
     priority: int = 0
-
-
-async def languages(reader: Reader) -> list[str]:
-    """Every language a member's messages may be in (their choice, else Telegram's)."""
-    rows = await reader.fetchall(
-        "SELECT DISTINCT COALESCE(language, tg_language) FROM bot_users"
-        " WHERE COALESCE(language, tg_language) IS NOT NULL"
-    )
-    return [str(r[0]) for r in rows]
 
 
 async def enqueue_members(

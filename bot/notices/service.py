@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
-from bot.config import Language, Settings
+from bot.config import LANGUAGES, Language, Settings
 from bot.delivery import DeliveryService
 from bot.errors import Refusal
 from bot.i18n import Catalog, Markup
@@ -43,7 +43,6 @@ from storage.db import Database
 from storage.notices import GroupChatRepo, NoticeRepo
 from storage.outbox import NEW_MESSAGE, OutgoingMessage, enqueue, track_progress
 from storage.segments import MemberMessage, SegmentRepo
-from storage.segments import languages as segment_languages
 
 MISSED_AFTER = timedelta(hours=24)
 MAX_TEXT = 3500
@@ -202,7 +201,7 @@ class NoticeService:
         segment = Segment.from_json(row.segment)
         attachment = None if row.attachment is None else json.loads(row.attachment)
         queued = await self.segments.enqueue(tx, segment, actor.scope,
-                                             await self._member_message(tx, notice_id, row, attachment), now)
+                                             self._member_message(notice_id, row, attachment), now)
         if queued is None:  # an audience kind of another feature: its recipients as a list
             recipients = await self.segments.resolve(tx, segment, actor.scope)
             # One button per language, shared by every message (not one catalogue look-up per recipient).
@@ -225,15 +224,17 @@ class NoticeService:
         await store.mark_sent(tx, notice_id, now, nudge_at)
         return queued, groups
 
-    async def _member_message(self, tx: Any, notice_id: int, row: NewNotice | NoticeRow,
-                              attachment: dict[str, Any] | None) -> MemberMessage:
+    def _member_message(self, notice_id: int, row: NewNotice | NoticeRow,
+                        attachment: dict[str, Any] | None) -> MemberMessage:
         """The notice as one message for a whole selection: its acknowledgement button in each
         language members may have (the default language's for the others)."""
         def dumped(value: object) -> str:
             return json.dumps(value, ensure_ascii=False)  # as outbox.enqueue stores them
 
+        # `_label` gives the default language's button to any language it does not know, so the
+        # catalogue's languages are all that can differ (no pass over every member's language).
         default = dumped(ack_markup(notice_id, self._label(None)))
-        markups = {lang: text for lang in await segment_languages(tx)
+        markups: dict[str, str] = {lang: text for lang in LANGUAGES
                    if (text := dumped(ack_markup(notice_id, self._label(lang)))) != default}
         return MemberMessage("notice", notice_id, row.text, markups, default,
                              attachment=None if attachment is None else dumped(attachment), paid=row.paid)
