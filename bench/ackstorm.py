@@ -136,8 +136,9 @@ async def prepare(ids: list[int], db_path: Path, url: str | None) -> int:
     from storage.migrations import migrate
 
     epoch = "2026-01-01T00:00:00.000000Z"
+    # (an empty URL, not a missing one: LIAISON_DATABASE_URL in this shell must not leak into SQLite runs)
     settings = load_settings(None, LIAISON_DB=str(db_path), LIAISON_OWNERS=str(OWNER_ID),
-                             **({"LIAISON_DATABASE_URL": url} if url else {}))
+                             LIAISON_DATABASE_URL=url or "")
     db = await open_database(settings)
     try:
         await migrate(db)
@@ -161,7 +162,7 @@ async def outcome(db_path: Path, url: str | None, notice_id: int) -> dict[str, i
     from bot.config import load_settings
     from storage.backend import open_database
 
-    settings = load_settings(None, LIAISON_DB=str(db_path), **({"LIAISON_DATABASE_URL": url} if url else {}))
+    settings = load_settings(None, LIAISON_DB=str(db_path), LIAISON_DATABASE_URL=url or "")
     db = await open_database(settings)
     try:
         acks = int(await db.fetchval("SELECT COUNT(*) FROM notice_acks WHERE notice_id = ?", (notice_id,)))
@@ -201,8 +202,7 @@ async def run_mode(backend: str, processes: int, recipients: int, press_delay: f
         db_path = Path(tmp) / "ackstorm.db"
         notice_id = await prepare(ids, db_path, url)
         env = {"BOT_TOKEN": "", "TELEGRAM_API_URL": api_url, "LIAISON_DB": str(db_path),
-               "LIAISON_OWNERS": str(OWNER_ID), "LIAISON_FLOOD_PER_MINUTE": "10000",
-               **({"LIAISON_DATABASE_URL": url} if url else {})}
+               "LIAISON_OWNERS": str(OWNER_ID), "LIAISON_FLOOD_PER_MINUTE": "10000", "LIAISON_DATABASE_URL": url or ""}
         from bot.app import SANDBOX_TOKEN
 
         env["BOT_TOKEN"] = SANDBOX_TOKEN
