@@ -35,7 +35,9 @@ import asyncio
 import contextlib
 import json
 import multiprocessing
+import os
 import random
+import subprocess
 import sys
 import tempfile
 import time
@@ -45,7 +47,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import OWNER_ID, ROOT, cpu_seconds, percentile, postgresql_database, spawn, stop
+from _common import OWNER_ID, ROOT, cpu_seconds, percentile, postgresql_database, stop
 
 PRESS_SHARE = 0.30
 DEFAULT_MODES = "sqlite:1,postgresql:1"
@@ -206,7 +208,11 @@ async def run_mode(backend: str, processes: int, recipients: int, press_delay: f
         from bot.app import SANDBOX_TOKEN
 
         env["BOT_TOKEN"] = SANDBOX_TOKEN
-        bots = [spawn(["-m", "bot", "--log-level", "WARNING", "run"], env) for _ in range(processes)]
+        # stderr to files, not pipes: a pipe nobody reads blocks the bot once 64 KB of warnings wait
+        logs = [Path(tmp) / f"bot{n}.log" for n in range(processes)]
+        bots = [subprocess.Popen([sys.executable, "-m", "bot", "--log-level", "WARNING", "run"], cwd=ROOT,
+                                 env={**os.environ, **env, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL,
+                                 stderr=log.open("wb")) for log in logs]
         cpu0 = [0.0] * processes
         started = time.monotonic()
         finished = False
@@ -214,10 +220,9 @@ async def run_mode(backend: str, processes: int, recipients: int, press_delay: f
         try:
             while time.monotonic() - started < timeout:
                 await asyncio.sleep(0.5)
-                for proc in bots:
+                for proc, log in zip(bots, logs, strict=True):
                     if proc.poll() is not None:
-                        err = proc.stderr.read().decode() if proc.stderr else ""
-                        raise RuntimeError(f"bot process exited: {err[-2000:]}")
+                        raise RuntimeError(f"bot process exited: {log.read_text(errors='replace')[-2000:]}")
                 parent.send("status")
                 status = parent.recv()
                 sent, pressed, answered = status[0], status[1], status[2]
@@ -228,6 +233,7 @@ async def run_mode(backend: str, processes: int, recipients: int, press_delay: f
         finally:
             for proc in bots:
                 stop(proc)
+        errors = sum(log.read_text(errors="replace").count("Traceback") for log in logs)
         parent.send("results")
         results = parent.recv()
         sandbox.join(10)
@@ -252,6 +258,7 @@ async def run_mode(backend: str, processes: int, recipients: int, press_delay: f
         "answer_ms_p99": round(percentile(latencies, 99), 1),
         "answer_ms_max": round(max(latencies, default=0.0), 1),
         "bot_cpu_s": [round(c, 1) for c in cpu],
+        "bot_tracebacks": errors,
         **stored,
     }
 
