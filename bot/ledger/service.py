@@ -79,10 +79,14 @@ class LedgerService:
         return stats
 
     async def _count(self, paths: Paths, period: Period, now: datetime, stale_before: datetime) -> Stats:
-        members = await self.repo.member_figures(paths, period.start, period.end, stale_before)
-        activities = await self.repo.activity_rows(paths, period.start, period.end, now)
-        feedback = await self.repo.feedback_figures(paths, period.start, period.end, now)
-        notices = await self.repo.notice_rows(paths, period.start, period.end)
+        # Independent reads, side by side (PostgreSQL runs them on separate connections and cores;
+        # SQLite queues them): the city's cold /stats is the slowest of them, not their sum.
+        members, activities, feedback, notices = await asyncio.gather(
+            self.repo.member_figures(paths, period.start, period.end, stale_before),
+            self.repo.activity_rows(paths, period.start, period.end, now),
+            self.repo.feedback_figures(paths, period.start, period.end, now),
+            self.repo.notice_rows(paths, period.start, period.end),
+        )
         return Stats(period, members, ActivityFigures(activities, now), feedback, NoticeFigures(notices))
 
     async def member_record(self, member_id: int) -> MemberRecord | None:
