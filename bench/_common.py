@@ -123,7 +123,7 @@ async def prepare_db(path: Path, users: Sequence[Any], capacity: int,
     from tests.activities_helpers import draft, owner_actor
 
     settings = load_settings(None, LIAISON_DB=str(path), LIAISON_OWNERS=str(OWNER_ID),
-                             **({"LIAISON_DATABASE_URL": database_url} if database_url else {}))
+                             LIAISON_DATABASE_URL=database_url or "")  # "": never the shell's server for SQLite
     db = await open_database(settings)
     try:
         await migrate(db)

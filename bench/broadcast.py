@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import multiprocessing
 import os
@@ -24,8 +25,10 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import aiohttp
+from _common import postgresql_database
 from telegram import Bot
 
 from bot.app import SANDBOX_TOKEN
@@ -39,6 +42,7 @@ from sandbox.server import FakeTelegram
 from storage.db import Database
 from storage.migrations import migrate
 from storage.outbox import OutboxRepo, OutgoingMessage, enqueue
+from storage.pg import PgDatabase
 
 
 def _server_main(conn: Connection, recipients: int) -> None:
@@ -135,13 +139,13 @@ async def _phase(
     return sent / elapsed, cpu * 1000 / max(1, sent)
 
 
-async def run(recipients: int, paid_only: bool = False) -> dict[str, object]:
+async def run(recipients: int, paid_only: bool = False, database_url: str | None = None) -> dict[str, object]:
     parent, child = multiprocessing.Pipe()
     proc = multiprocessing.Process(target=_server_main, args=(child, recipients), daemon=True)
     proc.start()
     api_url, base, ids = parent.recv()
     with tempfile.TemporaryDirectory() as tmp:
-        db = await Database.open(Path(tmp) / "bench.db")
+        db = await PgDatabase.connect(database_url) if database_url else await Database.open(Path(tmp) / "bench.db")
         await migrate(db)
         pacer = _RecordingPacer()
         service = DeliveryService(OutboxRepo(db), Clock(), Catalog.load(), pacer=pacer)
@@ -188,9 +192,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="~300 recipients (CI smoke run)")
     parser.add_argument("--recipients", type=int, default=None)
     parser.add_argument("--paid-only", action="store_true", help="skip the free phase (profiling)")
+    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite",
+                        help="postgresql: a database in LIAISON_DATABASE_URL's server or a throwaway cluster")
     args = parser.parse_args(argv)
     recipients = args.recipients or (300 if args.quick else 3000)
-    result = asyncio.run(run(recipients, args.paid_only))
+    with contextlib.ExitStack() as stack:
+        url = stack.enter_context(postgresql_database()) if args.backend == "postgresql" else None
+        result = asyncio.run(run(recipients, args.paid_only, url))
+    result["backend"] = args.backend
     print(f"free: {result['free_msgs_per_s']} msg/s, 429s: {result['free_http_429']}")
     print(f"paid: {result['paid_msgs_per_s']} msg/s, 429s: {result['paid_http_429']}")
     print(json.dumps(result))

@@ -81,7 +81,7 @@ def start_bot(kind: str, tg: FakeTelegram, db_path: Path, database_url: str | No
         "LIAISON_DB": str(db_path),
         "LIAISON_OWNERS": str(OWNER_ID),
         "LIAISON_FLOOD_PER_MINUTE": "10000",
-        **({"LIAISON_DATABASE_URL": database_url} if database_url else {}),
+        "LIAISON_DATABASE_URL": database_url or "",  # "": never the shell's server for SQLite
     }
     args = ["-m", "bot", "--log-level", "WARNING", "run"]
     if PROFILE_TO:  # bench/ceiling.py --profile FILE: the liaison-bot process under cProfile

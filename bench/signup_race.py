@@ -65,7 +65,7 @@ async def race(members: int, seats: int, latency_ms: float = 0.0,
                 "LIAISON_DB": str(db_path),
                 "LIAISON_OWNERS": str(OWNER_ID),
                 "LIAISON_FLOOD_PER_MINUTE": "10000",
-                **({"LIAISON_DATABASE_URL": database_url} if database_url else {}),
+                "LIAISON_DATABASE_URL": database_url or "",  # "": never the shell's server for SQLite
             }
             proc = spawn(["-m", "bot", "--log-level", "WARNING", "run"], env)
             try:

@@ -57,7 +57,8 @@ class Tx(ABC):
         """Run an INSERT and return the new row's id."""
 
     @abstractmethod
-    async def executemany(self, sql: str, rows: Iterable[Params]) -> None: ...
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> int:
+        """Run one statement per row; return the number of rows changed (inserted, updated)."""
 
     @abstractmethod
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None: ...
@@ -82,7 +83,7 @@ class SyncTx(ABC):
     def insert(self, sql: str, params: Params = ()) -> int: ...
 
     @abstractmethod
-    def executemany(self, sql: str, rows: Iterable[Params]) -> None: ...
+    def executemany(self, sql: str, rows: Iterable[Params]) -> int: ...
 
     @abstractmethod
     def fetchone(self, sql: str, params: Params = ()) -> Row | None: ...
@@ -178,8 +179,8 @@ class SqliteTx(Tx):
             raise RuntimeError("INSERT produced no row id")
         return rowid
 
-    async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
-        await self._run(_executemany, sql, list(rows))
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> int:
+        return await self._run(_executemany, sql, list(rows))
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
         return await self._run(fetch_one, sql, params)
@@ -206,8 +207,8 @@ class SqliteSyncTx(SyncTx):
             raise RuntimeError("INSERT produced no row id")
         return rowid
 
-    def executemany(self, sql: str, rows: Iterable[Params]) -> None:
-        _executemany(self._conn, sql, list(rows))
+    def executemany(self, sql: str, rows: Iterable[Params]) -> int:
+        return _executemany(self._conn, sql, list(rows))
 
     def fetchone(self, sql: str, params: Params = ()) -> Row | None:
         return fetch_one(self._conn, sql, params)
@@ -451,8 +452,12 @@ def _lastrowid(conn: sqlite3.Connection, sql: str, params: Any) -> int | None:
         cur.close()
 
 
-def _executemany(conn: sqlite3.Connection, sql: str, rows: Any) -> None:
-    conn.executemany(sql, rows).close()
+def _executemany(conn: sqlite3.Connection, sql: str, rows: Any) -> int:
+    cur = conn.executemany(sql, rows)
+    try:
+        return max(cur.rowcount, 0)
+    finally:
+        cur.close()
 
 
 def fetch_one(conn: sqlite3.Connection, sql: str, params: Any) -> sqlite3.Row | None:

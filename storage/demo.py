@@ -95,7 +95,8 @@ class DemoRepo:
     async def insert_flexible(self, tx: Tx, table: str, row: dict[str, Any], columns: list[Column]) -> int | None:
         """Insert the part of ``row`` that ``table`` has columns for.
 
-        Returns ``None`` if a required column is missing; raises :class:`DemoSkippedError` if the
+        Returns the new row's id (0 for a table without an ``id`` column, such as a link table),
+        ``None`` if a required column is missing; raises :class:`DemoSkippedError` if the
         database refuses the row (a constraint the demo does not know about).
         """
         names = {c.name for c in columns}
@@ -106,11 +107,15 @@ class DemoRepo:
             return None
         keys = list(values)
         placeholders = ", ".join("?" for _ in keys)
+        sql = f"INSERT INTO {table} ({', '.join(keys)}) VALUES ({placeholders})"  # noqa: S608 - schema names
         try:
-            return await tx.insert(
-                f"INSERT INTO {table} ({', '.join(keys)}) VALUES ({placeholders})",  # noqa: S608 - schema names
-                [values[k] for k in keys],
-            )
+            if "id" in names:
+                return await tx.insert(sql, [values[k] for k in keys])
+            # Only a table with an id column has an id to return: SQLite would hand back its hidden
+            # rowid, PostgreSQL's `INSERT ... RETURNING id` fails (the link tables activity_groups,
+            # feedback_authors: the demo's activities and feedback were skipped on PostgreSQL).
+            await tx.execute(sql, [values[k] for k in keys])
+            return 0
         except StorageError as exc:
             raise DemoSkippedError(f"{table}: {exc}") from exc
 

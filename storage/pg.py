@@ -161,15 +161,16 @@ class PgTx(Tx):
             raise RuntimeError("INSERT produced no row id")
         return int(row[0])
 
-    async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> int:
         batch = [_params(r) for r in rows]
         if not batch:
-            return
+            return 0
         if self.begin_pending:
             self.begin_pending = False
             await self._conn.execute(BEGIN_WRITE)
         async with self._conn.cursor() as cur:
             await cur.executemany(translate(sql), batch)
+            return max(cur.rowcount, 0)  # psycopg sums the rows of every statement
 
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
         row: PgRow | None = await (await self._cursor(sql, params)).fetchone()
@@ -194,11 +195,13 @@ class PgSyncTx(SyncTx):
             raise RuntimeError("INSERT produced no row id")
         return int(row[0])
 
-    def executemany(self, sql: str, rows: Iterable[Params]) -> None:
+    def executemany(self, sql: str, rows: Iterable[Params]) -> int:
         batch = [_params(r) for r in rows]
-        if batch:
-            with self._conn.cursor() as cur:
-                cur.executemany(translate(sql), batch)
+        if not batch:
+            return 0
+        with self._conn.cursor() as cur:
+            cur.executemany(translate(sql), batch)
+            return max(cur.rowcount, 0)
 
     def fetchone(self, sql: str, params: Params = ()) -> Row | None:
         row: PgRow | None = self._conn.execute(translate(sql), _params(params)).fetchone()

@@ -5,14 +5,18 @@ Scope (and a segment's groups, which are subtrees too) are restricted with `stor
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from bot.notices.models import GroupRow, Recipient
 from storage import scope
-from storage.db import Database
+from storage.db import Database, Tx
+from storage.timefmt import to_db
 
-__all__ = ["GroupRow", "Reader", "Recipient", "SegmentRepo", "count_members", "members", "reachable", "recipients"]
+__all__ = ["GroupRow", "MemberMessage", "Reader", "Recipient", "SegmentRepo", "count_members", "enqueue_members",
+           "members", "reachable", "recipients"]
 
 
 class Reader(Protocol):
@@ -104,6 +108,60 @@ async def count_members(
         return 0
     rows = await reader.fetchall(f"SELECT COUNT(*) FROM members m WHERE {where}", params)  # noqa: S608
     return int(rows[0][0])
+
+
+@dataclass(frozen=True)
+class MemberMessage:
+    """One message for every member of a selection: the outbox row's fields, with the reply
+    markup (JSON text) chosen by the recipient's language (`default_markup` for any other)."""
+
+    kind: str
+    ref_id: int
+    text: str
+    markups: Mapping[str, str]
+    default_markup: str | None
+    attachment: str | None = None
+    paid: bool = False
+    priority: int = 0
+
+
+async def enqueue_members(
+    tx: Tx,
+    message: MemberMessage,
+    now: datetime,
+    *,
+    scope_paths: Sequence[str] | None,
+    group_paths: Sequence[str] = (),
+    categories: Sequence[str] = (),
+    exclude_user: int | None = None,
+) -> int:
+    """Queue `message` for everyone `members(...)` selects, in one INSERT ... SELECT; return how
+    many rows were queued (a recipient already queued for this (kind, ref_id) is not queued twice).
+
+    The same recipients, languages and rows as building `OutgoingMessage`s for `members(...)` and
+    `outbox.enqueue`, without a Python object per recipient: a city's million recipients are
+    queued in seconds, in constant memory.
+    """
+    params: list[Any] = [message.kind, message.ref_id, message.text]
+    markup = "?"
+    if message.markups:
+        markup = "CASE COALESCE(bu.language, bu.tg_language)" + " WHEN ? THEN ?" * len(message.markups) + " ELSE ? END"
+        for language, text in message.markups.items():
+            params.extend((language, text))
+    params.append(message.default_markup)
+    stamp = to_db(now)
+    params.extend((message.attachment, message.priority, stamp, stamp, 1 if message.paid else 0))
+    where = _members_where(scope_paths, group_paths, categories, params, exclude_user)
+    if where is None:
+        return 0
+    return await tx.execute(
+        "INSERT INTO outbox (kind, ref_id, chat_id, member_id, text, reply_markup, attachment, priority,"  # noqa: S608
+        f" not_before, created_at, paid) SELECT ?, ?, m.user_id, m.id, ?, {markup}, ?, ?, ?, ?, ?"
+        " FROM members m LEFT JOIN bot_users bu ON bu.user_id = m.user_id"
+        f" WHERE {where} ORDER BY m.id"  # (clauses are fixed strings, values are parameters)
+        " ON CONFLICT (kind, ref_id, chat_id) DO NOTHING",
+        params,
+    )
 
 
 class SegmentRepo:

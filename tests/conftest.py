@@ -31,7 +31,7 @@ from storage.backend import open_database
 from storage.db import Database
 
 OWNER_ID = 9000001
-BACKEND_FIXTURES = frozenset({"settings", "fresh_database", "database_url"})
+BACKEND_FIXTURES = frozenset({"settings", "fresh_database", "database_url", "make_database"})
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -46,8 +46,6 @@ def backend(config: pytest.Config) -> str:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "sqlite_only: tests of SQLite itself (files, WAL, online backup); "
                                        "skipped on PostgreSQL")
-    config.addinivalue_line("markers", "pg_known_bug(reason): an open PostgreSQL defect, named in the notes; "
-                                       "expected to fail on PostgreSQL (not strict) until fixed")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -62,9 +60,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             continue
         if item.get_closest_marker("sqlite_only"):
             item.add_marker(skip)
-        known = item.get_closest_marker("pg_known_bug")
-        if known is not None:
-            item.add_marker(pytest.mark.xfail(reason=f"PostgreSQL open defect: {known.args[0]}", strict=False))
         keep.append(item)
     if independent:
         config.hook.pytest_deselected(items=independent)
@@ -138,6 +133,48 @@ async def fresh_database(database_url: str | None, tmp_path: Path) -> AsyncItera
     db = await open_database(_DbSettings(database_url, tmp_path / "fresh.db"))
     yield db
     await db.close()
+
+
+MakeDatabase = Callable[[], contextlib.AbstractAsyncContextManager[Database]]
+
+
+@pytest.fixture
+def make_database(pg_template: str | None) -> MakeDatabase:
+    """Fresh databases on the backend under test, as many as asked for (a property test: one per
+    example): `async with make_database() as db:`. SQLite: a new file (not migrated); PostgreSQL:
+    a new database cloned from the migrated template, dropped afterwards. Migrating is idempotent."""
+
+    @contextlib.asynccontextmanager
+    async def make() -> AsyncIterator[Database]:
+        if pg_template is None:
+            import tempfile
+
+            with tempfile.TemporaryDirectory() as tmp:
+                db = await Database.open(Path(tmp) / "t.db")
+                try:
+                    yield db
+                finally:
+                    await db.close()
+            return
+        import psycopg
+
+        from storage.pg import PgDatabase
+
+        url, template = pg_template.split("#")
+        name = f"liaison_m{os.getpid()}_{next(_numbers)}"
+        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as admin:
+            await admin.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
+        try:
+            db = await PgDatabase.connect(_with_dbname(url, name))
+            try:
+                yield db
+            finally:
+                await db.close()
+        finally:
+            async with await psycopg.AsyncConnection.connect(url, autocommit=True) as admin:
+                await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+    return make
 
 
 async def open_test_database(database_url: str | None, path: Path) -> Database:

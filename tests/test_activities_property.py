@@ -4,9 +4,7 @@ storage layer (a tmp SQLite file) never overfill, never duplicate, and keep wait
 from __future__ import annotations
 
 import asyncio
-import tempfile
 from datetime import timedelta
-from pathlib import Path
 
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -15,9 +13,9 @@ from bot.activities import ActivityService
 from bot.clock import FakeClock
 from bot.errors import Refusal
 from bot.i18n import Catalog
-from storage.db import Database
 from storage.migrations import migrate
 from tests.activities_helpers import add_member, draft, owner_actor
+from tests.conftest import MakeDatabase
 
 MEMBERS = 6
 ops = st.lists(
@@ -32,9 +30,8 @@ ops = st.lists(
 )
 
 
-async def _run(steps: list[tuple[str, int]], offer: bool, directory: Path) -> None:
-    db = await Database.open(directory / "p.db")
-    try:
+async def _run(steps: list[tuple[str, int]], offer: bool, make_database: MakeDatabase) -> None:
+    async with make_database() as db:
         await migrate(db)
         clock = FakeClock()
         service = ActivityService(db, clock, Catalog.load(), __import__("zoneinfo").ZoneInfo("Asia/Shanghai"))
@@ -83,8 +80,6 @@ async def _run(steps: list[tuple[str, int]], offer: bool, directory: Path) -> No
             queue = waiting
             if waiting:
                 assert len(holding) == a.capacity  # nobody waits while a seat is free
-    finally:
-        await db.close()
 
 
 # Explicit examples that always reach promotions (issue 16: random runs caught a "promote the
@@ -92,12 +87,13 @@ async def _run(steps: list[tuple[str, int]], offer: bool, directory: Path) -> No
 PROMOTE = [("signup", 1), ("signup", 2), ("signup", 3), ("signup", 4), ("signup", 5), ("cancel", 1)]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])  # a database factory
 @given(steps=ops, offer=st.booleans())
 @example(steps=PROMOTE, offer=False)
 @example(steps=PROMOTE, offer=True)
 @example(steps=[*PROMOTE, ("cancel", 2), ("expire", 0), ("accept", 4)], offer=True)
 @example(steps=[*PROMOTE[:5], ("capacity", 4)], offer=False)
-def test_capacity_uniqueness_and_waitlist_order_hold(steps: list[tuple[str, int]], offer: bool) -> None:
-    with tempfile.TemporaryDirectory() as directory:
-        asyncio.run(_run(steps, offer, Path(directory)))
+def test_capacity_uniqueness_and_waitlist_order_hold(make_database: MakeDatabase, steps: list[tuple[str, int]],
+                                                     offer: bool) -> None:
+    asyncio.run(_run(steps, offer, make_database))

@@ -6,10 +6,8 @@ import asyncio
 import contextlib
 import heapq
 import itertools
-import tempfile
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -21,6 +19,7 @@ from bot.i18n import Catalog
 from storage.db import Database
 from storage.migrations import migrate
 from storage.outbox import OutboxItem, OutboxRepo, OutgoingMessage, enqueue
+from tests.conftest import MakeDatabase
 
 CATALOG = Catalog.load()
 
@@ -167,28 +166,25 @@ async def _run_until(service: DeliveryService, transport: ScriptedTransport, sto
 
 
 @contextlib.asynccontextmanager
-async def _outbox(recipients: int) -> AsyncIterator[tuple[Database, Callable[..., DeliveryService]]]:
-    """A migrated database with one notice queued for `recipients` chats, and a service factory."""
-    with tempfile.TemporaryDirectory() as tmp:
-        db = await Database.open(Path(tmp) / "p.db")
-        try:
-            await migrate(db)
-            clock = FakeClock()
-            async with db.transaction() as tx:
-                await enqueue(tx, [OutgoingMessage("notice", 1, 1000 + n, "hi") for n in range(recipients)],
-                              clock.now())
+async def _outbox(make_database: MakeDatabase,
+                  recipients: int) -> AsyncIterator[tuple[Database, Callable[..., DeliveryService]]]:
+    """A migrated database (the backend under test) with one notice queued for `recipients`
+    chats, and a service factory."""
+    async with make_database() as db:
+        await migrate(db)
+        clock = FakeClock()
+        async with db.transaction() as tx:
+            await enqueue(tx, [OutgoingMessage("notice", 1, 1000 + n, "hi") for n in range(recipients)], clock.now())
 
-            def make(**options: Any) -> DeliveryService:
-                pacer = Pacer(free_per_s=5000, private_interval=0.0, group_interval=0.0)
-                return DeliveryService(OutboxRepo(db), clock, CATALOG, pacer=pacer, **options)
+        def make(**options: Any) -> DeliveryService:
+            pacer = Pacer(free_per_s=5000, private_interval=0.0, group_interval=0.0)
+            return DeliveryService(OutboxRepo(db), clock, CATALOG, pacer=pacer, **options)
 
-            yield db, make
-        finally:
-            await db.close()
+        yield db, make
 
 
-async def _scenario(recipients: int, script: list[str], stop_after: int | None) -> None:
-    async with _outbox(recipients) as (db, make):
+async def _scenario(make_database: MakeDatabase, recipients: int, script: list[str], stop_after: int | None) -> None:
+    async with _outbox(make_database, recipients) as (db, make):
         transport = ScriptedTransport(script)
         await _run_until(make(retry_base_s=0.001), transport, stop_after)
         restarted = make(retry_base_s=0.001)
@@ -201,14 +197,16 @@ async def _scenario(recipients: int, script: list[str], stop_after: int | None) 
     assert transport.attempted == {1000 + n for n in range(recipients)}  # nobody left out
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=15, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])  # a database factory
 @given(
     recipients=st.integers(min_value=1, max_value=25),
     script=st.lists(st.sampled_from(["sent", "retry", "retry_after", "unknown", "failed"]), max_size=12),
     stop_after=st.one_of(st.none(), st.integers(min_value=0, max_value=30)),
 )
-def test_each_recipient_is_delivered_at_most_once(recipients: int, script: list[str], stop_after: int | None) -> None:
-    asyncio.run(_scenario(recipients, script, stop_after))
+def test_each_recipient_is_delivered_at_most_once(make_database: MakeDatabase, recipients: int, script: list[str],
+                                                  stop_after: int | None) -> None:
+    asyncio.run(_scenario(make_database, recipients, script, stop_after))
 
 
 class HangingTransport:
@@ -223,50 +221,42 @@ class HangingTransport:
         return None
 
 
-def test_cancelled_sends_do_not_block_the_pacing_window() -> None:
+def test_cancelled_sends_do_not_block_the_pacing_window(make_database: MakeDatabase) -> None:
     async def scenario() -> None:
-        with tempfile.TemporaryDirectory() as tmp:
-            db = await Database.open(Path(tmp) / "c.db")
-            try:
-                await migrate(db)
-                clock = FakeClock()
-                async with db.transaction() as tx:
-                    await enqueue(tx, [OutgoingMessage("notice", 1, 1000 + n, "hi") for n in range(2)], clock.now())
-                pacer = Pacer(free_per_s=2, private_interval=0.0)
-                service = DeliveryService(OutboxRepo(db), clock, CATALOG, pacer=pacer)
-                service._transport = HangingTransport()  # driven by hand, one step
-                assert await service.step()
-                for task in list(service._inflight.values()):
-                    task.cancel()  # the first is mid-send, the second never ran
-                await asyncio.sleep(0)
-                await asyncio.wait_for(pacer.acquire(1001, False), 3.0)  # the chat of the one never run
-            finally:
-                await db.close()
+        async with make_database() as db:
+            await migrate(db)
+            clock = FakeClock()
+            async with db.transaction() as tx:
+                await enqueue(tx, [OutgoingMessage("notice", 1, 1000 + n, "hi") for n in range(2)], clock.now())
+            pacer = Pacer(free_per_s=2, private_interval=0.0)
+            service = DeliveryService(OutboxRepo(db), clock, CATALOG, pacer=pacer)
+            service._transport = HangingTransport()  # driven by hand, one step
+            assert await service.step()
+            for task in list(service._inflight.values()):
+                task.cancel()  # the first is mid-send, the second never ran
+            await asyncio.sleep(0)
+            await asyncio.wait_for(pacer.acquire(1001, False), 3.0)  # the chat of the one never run
 
     asyncio.run(scenario())
 
 
-def test_a_step_claims_only_about_half_a_second_of_free_sends() -> None:
+def test_a_step_claims_only_about_half_a_second_of_free_sends(make_database: MakeDatabase) -> None:
     """A crash turns every claimed row 'unknown': the engine keeps few claimed but unsent."""
 
     async def scenario() -> int:
-        with tempfile.TemporaryDirectory() as tmp:
-            db = await Database.open(Path(tmp) / "a.db")
-            try:
-                await migrate(db)
-                clock = FakeClock()
-                async with db.transaction() as tx:
-                    await enqueue(tx, [OutgoingMessage("notice", 1, 1000 + n, "hi") for n in range(200)], clock.now())
-                service = DeliveryService(OutboxRepo(db), clock, CATALOG)
-                service._transport = HangingTransport()
-                await service.step()
-                claimed = int(await db.fetchval("SELECT COUNT(*) FROM outbox WHERE status = 'sending'"))
-                for task in list(service._inflight.values()):
-                    task.cancel()
-                await asyncio.sleep(0)
-                return claimed
-            finally:
-                await db.close()
+        async with make_database() as db:
+            await migrate(db)
+            clock = FakeClock()
+            async with db.transaction() as tx:
+                await enqueue(tx, [OutgoingMessage("notice", 1, 1000 + n, "hi") for n in range(200)], clock.now())
+            service = DeliveryService(OutboxRepo(db), clock, CATALOG)
+            service._transport = HangingTransport()
+            await service.step()
+            claimed = int(await db.fetchval("SELECT COUNT(*) FROM outbox WHERE status = 'sending'"))
+            for task in list(service._inflight.values()):
+                task.cancel()
+            await asyncio.sleep(0)
+            return claimed
 
     assert 1 <= asyncio.run(scenario()) <= 16
 
@@ -289,8 +279,8 @@ class FreezingTransport(ScriptedTransport):
         return await super().send(item)
 
 
-async def _crash_scenario(recipients: int, freeze_after: int, steps: int) -> None:
-    async with _outbox(recipients) as (db, make):
+async def _crash_scenario(make_database: MakeDatabase, recipients: int, freeze_after: int, steps: int) -> None:
+    async with _outbox(make_database, recipients) as (db, make):
         transport = FreezingTransport(freeze_after)
         doomed = make(concurrency=8)
         doomed._transport = transport  # driven by hand, then abandoned without a clean stop: a kill
@@ -319,11 +309,13 @@ async def _crash_scenario(recipients: int, freeze_after: int, steps: int) -> Non
     assert counts.resent == len(in_flight)
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=15, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])  # a database factory
 @given(
     recipients=st.integers(min_value=1, max_value=40),
     freeze_after=st.integers(min_value=0, max_value=30),
     steps=st.integers(min_value=1, max_value=6),
 )
-def test_a_kill_mid_send_resends_only_what_was_in_flight(recipients: int, freeze_after: int, steps: int) -> None:
-    asyncio.run(_crash_scenario(recipients, freeze_after, steps))
+def test_a_kill_mid_send_resends_only_what_was_in_flight(make_database: MakeDatabase, recipients: int,
+                                                        freeze_after: int, steps: int) -> None:
+    asyncio.run(_crash_scenario(make_database, recipients, freeze_after, steps))

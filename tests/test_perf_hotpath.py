@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from bot.clock import FakeClock
@@ -25,11 +26,13 @@ _FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
 @pytest.fixture
-async def db(tmp_path: Path):
-    database = await Database.open(tmp_path / "t.db")
-    await migrate(database)
-    yield database
-    await database.close()
+async def db(fresh_database: Database) -> Database:
+    """A migrated database on the backend under test (SQLite, or PostgreSQL with --backend)."""
+    await migrate(fresh_database)
+    return fresh_database
+
+
+INTEGRITY_ERRORS = (sqlite3.IntegrityError, psycopg.IntegrityError)
 
 
 @pytest.fixture
@@ -93,7 +96,7 @@ async def test_transaction_commits_its_statements_and_counts_rows(db: Database) 
 
 
 async def test_failed_transaction_rolls_back_everything(db: Database) -> None:
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(INTEGRITY_ERRORS):
         async with db.transaction() as tx:
             await tx.execute("INSERT INTO bot_users (user_id, started_at, last_seen_at) VALUES (1, 'a', 'a')")
             await tx.execute("INSERT INTO bot_users (user_id, started_at, last_seen_at) VALUES (1, 'b', 'b')")
@@ -114,8 +117,9 @@ async def test_empty_transaction_and_error_before_any_statement_leave_no_transac
     assert await db.fetchval("SELECT COUNT(*) FROM bot_users") == 1
 
 
+@pytest.mark.sqlite_only  # SQLite's file lock (PostgreSQL: tests/test_pg_backend.py, two processes)
 async def test_write_transaction_takes_the_write_lock_against_other_connections(db: Database, tmp_path: Path) -> None:
-    other = sqlite3.connect(tmp_path / "t.db", timeout=0.05, isolation_level=None)
+    other = sqlite3.connect(db.path, timeout=0.05, isolation_level=None)
     try:
         async with db.transaction() as tx:
             await tx.execute("INSERT INTO bot_users (user_id, started_at, last_seen_at) VALUES (9, 'a', 'a')")
@@ -168,6 +172,7 @@ def _insert_user(user_id: int) -> Callable[[SyncTx], None]:
     return work
 
 
+@pytest.mark.sqlite_only  # counts trips to SQLite's connection thread
 async def test_write_is_one_whole_transaction_in_one_trip_and_a_failure_rolls_it_back(
     db: Database, trips: list[object]
 ) -> None:
@@ -202,6 +207,7 @@ async def test_a_write_never_lands_inside_a_transaction_in_progress(db: Database
     assert [r[0] for r in await db.fetchall("SELECT user_id FROM bot_users")] == [2]
 
 
+@pytest.mark.sqlite_only  # insertion order read back through SQLite's rowid
 async def test_concurrent_writes_and_transactions_all_land_once_in_order(db: Database) -> None:
     async def through_transaction(user_id: int) -> None:
         async with db.transaction() as tx:
@@ -219,6 +225,7 @@ async def test_concurrent_writes_and_transactions_all_land_once_in_order(db: Dat
     assert writes == sorted(writes)  # one-trip writes land in the order they were made
 
 
+@pytest.mark.sqlite_only  # insertion order read back through SQLite's rowid
 async def test_writes_made_together_are_committed_together_in_order(db: Database) -> None:
     before = db.writes
     await asyncio.gather(*(db.write(_insert_user(i)) for i in range(1, 101)))
@@ -232,7 +239,8 @@ async def test_a_failing_write_in_a_batch_fails_alone(db: Database) -> None:
     results = await asyncio.gather(
         *(db.write(_insert_user(i)) for i in (1, 2, 7, 3, 4)), return_exceptions=True
     )
-    assert [type(r).__name__ for r in results] == ["NoneType", "NoneType", "IntegrityError", "NoneType", "NoneType"]
+    assert [r is None for r in results] == [True, True, False, True, True]
+    assert isinstance(results[2], INTEGRITY_ERRORS)
     rows = await db.fetchall("SELECT user_id FROM bot_users ORDER BY user_id")
     assert [r["user_id"] for r in rows] == [1, 2, 3, 4, 7]
 

@@ -89,7 +89,6 @@ async def phone(tg: FakeTelegram, settings: Settings, clock: FakeClock, tmp_path
         await runtime.stop()
 
 
-@pytest.mark.pg_known_bug("the sandbox demo data's upcoming activities are not listed on PostgreSQL")
 @pytest.mark.parametrize(("lang", "theme"), [("zh", "light"), ("en", "light"), ("zh", "dark")])
 async def test_every_view_renders_at_390(phone: Phone, lang: str, theme: str) -> None:
     page = phone.page

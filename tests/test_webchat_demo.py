@@ -14,9 +14,11 @@ from bot.config import Settings
 from bot.demo import load_demo
 from bot.i18n import Catalog
 from sandbox.server import FakeTelegram
+from storage.activities import ActivityRepo
 from storage.db import Database
 from storage.demo import DemoRepo, DemoSkippedError
 from storage.migrations import migrate
+from storage.pg import translate_ddl
 
 ZONE = ZoneInfo("Asia/Shanghai")
 OWNER = 9000001
@@ -49,11 +51,15 @@ CREATE TABLE IF NOT EXISTS feedback_groups (feedback_id INTEGER NOT NULL, group_
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "demo.db")
-    await migrate(database)
-    yield database
-    await database.close()
+async def db(fresh_database: Database) -> AsyncIterator[Database]:
+    """A migrated database on the backend under test (SQLite, or PostgreSQL with --backend)."""
+    await migrate(fresh_database)
+    yield fresh_database
+
+
+def ddl(db: Database, statement: str) -> str:
+    """A test table's DDL (written for SQLite) in the words of the backend under test."""
+    return translate_ddl(statement) if db.dialect == "postgresql" else statement
 
 
 async def count(db: Database, sql: str) -> int:
@@ -81,7 +87,7 @@ async def test_demo_fills_activity_and_feedback_tables_that_exist(db: Database, 
     async with db.transaction() as tx:
         for statement in FEATURE_TABLES.split(";"):
             if statement.strip():
-                await tx.execute(statement)
+                await tx.execute(ddl(db, statement))
     summary = await load_demo(db, clock.now(), ZONE, OWNER)
     assert summary.skipped == [], f"the demo data no longer fits a feature table: {summary.skipped}"
     assert summary.activities == 4 and summary.feedback == 3
@@ -91,6 +97,27 @@ async def test_demo_fills_activity_and_feedback_tables_that_exist(db: Database, 
     assert await count(db, "SELECT COUNT(*) FROM feedback_items WHERE anonymous = 1"
                            " AND author_member_id IS NOT NULL") == 0
     assert await count(db, "SELECT COUNT(*) FROM feedback_authors") == 3
+
+
+async def test_demo_activities_are_listed_as_upcoming_on_every_backend(db: Database, clock: FakeClock) -> None:
+    # PostgreSQL once skipped the demo's activities and feedback: their link tables
+    # (activity_groups, feedback_authors) have no id column, and `INSERT ... RETURNING id` failed.
+    summary = await load_demo(db, clock.now(), ZONE, OWNER)
+    assert summary.skipped == []
+    upcoming = await ActivityRepo(db).upcoming(clock.now())
+    assert len(upcoming) == summary.activities == 4
+    assert await count(db, "SELECT COUNT(*) FROM activity_groups") > 0
+
+
+async def test_flexible_insert_into_a_table_without_an_id_column(db: Database) -> None:
+    async with db.transaction() as tx:
+        await tx.execute(ddl(db, "CREATE TABLE webchat_link (a INTEGER NOT NULL, b INTEGER NOT NULL,"
+                                 " PRIMARY KEY (a, b))"))
+    repo = DemoRepo(db)
+    columns = await repo.columns("webchat_link")
+    async with db.transaction() as tx:
+        assert await repo.insert_flexible(tx, "webchat_link", {"a": 1, "b": 2}, columns) == 0
+    assert await count(db, "SELECT COUNT(*) FROM webchat_link WHERE a = 1 AND b = 2") == 1
 
 
 async def test_demo_without_feature_tables_loads_only_the_core(db: Database, clock: FakeClock) -> None:
@@ -113,8 +140,8 @@ async def test_demo_is_not_loaded_into_a_database_that_has_groups(db: Database, 
 
 async def test_flexible_insert_skips_unknown_required_columns_and_refused_rows(db: Database) -> None:
     async with db.transaction() as tx:
-        await tx.execute("CREATE TABLE webchat_probe (id INTEGER PRIMARY KEY, must TEXT NOT NULL,"
-                         " note TEXT, n INTEGER NOT NULL DEFAULT 0 CHECK (n < 5))")
+        await tx.execute(ddl(db, "CREATE TABLE webchat_probe (id INTEGER PRIMARY KEY, must TEXT NOT NULL,"
+                                 " note TEXT, n INTEGER NOT NULL DEFAULT 0 CHECK (n < 5))"))
     repo = DemoRepo(db)
     columns = await repo.columns("webchat_probe")
     async with db.transaction() as tx:

@@ -29,7 +29,6 @@ async def chat(tg: FakeTelegram, settings: Settings, clock: FakeClock, tmp_path:
         yield opened
 
 
-@pytest.mark.pg_known_bug("the sandbox demo data's upcoming activities are not listed on PostgreSQL")
 async def test_new_member_registers_and_signs_up_for_an_activity(chat: WebChat, tmp_path: Path) -> None:
     page = chat.page
     await page.click("#new-user summary")

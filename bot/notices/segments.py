@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from bot.notices.models import MEMBERS, Recipient, Segment
 from bot.roles import AccessDenied, Scope
-from storage.segments import Reader, SegmentRepo, count_members, members
+from storage.db import Tx
+from storage.segments import MemberMessage, Reader, SegmentRepo, count_members, enqueue_members, members
 
-__all__ = ["Segment", "SegmentResolver"]
+__all__ = ["MemberMessage", "Segment", "SegmentResolver"]
 
 
 KindResolver = Callable[[Reader, Segment, Scope], Awaitable[list[Recipient]]]
@@ -88,6 +90,22 @@ class SegmentResolver:
             reader, scope_paths=scope_paths, group_paths=group_paths, categories=segment.categories,
             exclude_user=exclude_user,
         )
+
+    async def enqueue(self, tx: Tx, segment: Segment, scope: Scope, message: MemberMessage,
+                      now: datetime, exclude_user: int | None = None) -> int | None:
+        """Queue `message` for the recipients `resolve` would give, set-based in the database
+        (no Python object per recipient); returns how many, or None for a kind registered by
+        another feature (the caller then resolves and queues the list)."""
+        if segment.kind != MEMBERS:
+            return None
+        if scope.empty:
+            return 0
+        scope_paths = scope.paths_or_none
+        if segment.everyone:
+            return await enqueue_members(tx, message, now, scope_paths=scope_paths, exclude_user=exclude_user)
+        group_paths = list((await self.repo.group_paths(segment.group_ids)).values())
+        return await enqueue_members(tx, message, now, scope_paths=scope_paths, group_paths=group_paths,
+                                     categories=segment.categories, exclude_user=exclude_user)
 
     async def count(self, reader: Reader, segment: Segment, scope: Scope, exclude_user: int | None = None) -> int:
         """How many `resolve` would give, without building them (previews)."""

@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
-from bot.config import Language, Settings
+from bot.config import LANGUAGES, Language, Settings
 from bot.delivery import DeliveryService
 from bot.errors import Refusal
 from bot.i18n import Catalog, Markup
@@ -44,7 +44,7 @@ from storage import notices as store
 from storage.db import Database
 from storage.notices import GroupChatRepo, NoticeRepo
 from storage.outbox import NEW_MESSAGE, Counts, OutgoingMessage, enqueue, track_progress
-from storage.segments import SegmentRepo
+from storage.segments import MemberMessage, SegmentRepo
 
 MISSED_AFTER = timedelta(hours=24)
 MAX_TEXT = 3500
@@ -211,18 +211,21 @@ class NoticeService:
                     now: datetime) -> tuple[int, int]:
         """Enqueue one notice to its recipients (and group chats) and mark it sent."""
         segment = Segment.from_json(row.segment)
-        recipients = await self.segments.resolve(tx, segment, actor.scope, actor.user_id)  # not the sender
         attachment = None if row.attachment is None else json.loads(row.attachment)
-        # One button per language, shared by every message (not one catalogue look-up per recipient).
-        markups = {lang: ack_markup(notice_id, self._label(lang)) for lang in {r.language for r in recipients}}
-        messages = [
-            OutgoingMessage(
-                "notice", notice_id, r.user_id, row.text, member_id=r.member_id,
-                reply_markup=markups[r.language], attachment=attachment, paid=row.paid,
-            )
-            for r in recipients
-        ]
-        await enqueue(tx, messages, now)
+        queued = await self.segments.enqueue(tx, segment, actor.scope,  # the sender is not a recipient
+                                             self._member_message(notice_id, row, attachment), now,
+                                             actor.user_id)
+        if queued is None:  # an audience kind of another feature: its recipients as a list
+            recipients = await self.segments.resolve(tx, segment, actor.scope, actor.user_id)
+            # One button per language, shared by every message (not one catalogue look-up per recipient).
+            markups = {lang: ack_markup(notice_id, self._label(lang)) for lang in {r.language for r in recipients}}
+            queued = await enqueue(tx, [
+                OutgoingMessage(
+                    "notice", notice_id, r.user_id, row.text, member_id=r.member_id,
+                    reply_markup=markups[r.language], attachment=attachment, paid=row.paid,
+                )
+                for r in recipients
+            ], now)
         groups = 0
         if row.post_to_groups:
             chats = await store.group_chat_ids(tx)
@@ -232,7 +235,22 @@ class NoticeService:
             )
         nudge_at = None if row.nudge_after_h is None else now + timedelta(hours=row.nudge_after_h)
         await store.mark_sent(tx, notice_id, now, nudge_at)
-        return len(messages), groups
+        return queued, groups
+
+    def _member_message(self, notice_id: int, row: NewNotice | NoticeRow,
+                        attachment: dict[str, Any] | None) -> MemberMessage:
+        """The notice as one message for a whole selection: its acknowledgement button in each
+        language members may have (the default language's for the others)."""
+        def dumped(value: object) -> str:
+            return json.dumps(value, ensure_ascii=False)  # as outbox.enqueue stores them
+
+        # `_label` gives the default language's button to any language it does not know, so the
+        # catalogue's languages are all that can differ (no pass over every member's language).
+        default = dumped(ack_markup(notice_id, self._label(None)))
+        markups: dict[str, str] = {lang: text for lang in LANGUAGES
+                   if (text := dumped(ack_markup(notice_id, self._label(lang)))) != default}
+        return MemberMessage("notice", notice_id, row.text, markups, default,
+                             attachment=None if attachment is None else dumped(attachment), paid=row.paid)
 
     def _label(self, language: str | None) -> str:
         lang: Language = "en" if language == "en" else self.catalog.default
@@ -309,8 +327,7 @@ class NoticeService:
     # --- acknowledgements and nudges --------------------------------------------------------------
     async def ack(self, user_id: int, notice_id: int) -> tuple[str, datetime | None]:
         """'ok' / 'already' / 'not_recipient', and the member's stored acknowledgement time."""
-        async with self.db.transaction() as tx:
-            return await store.ack(tx, notice_id, user_id, self.clock.now())
+        return await store.ack(self.db, notice_id, user_id, self.clock.now())
 
     async def get_for(self, actor: Actor, notice_id: int) -> NoticeRow:
         """The notice, if the caller may manage it (its author, or an owner)."""

@@ -11,7 +11,6 @@ CREATE TABLE ledger_versions (
 -- Indexes that let the /stats parts be counted from an index alone (migration 0600 has the others).
 CREATE INDEX members_figures ON members (category, status, user_id, unreachable_at, profile_confirmed_at, registered_at);
 CREATE INDEX members_active_profile ON members (status, profile_confirmed_at, registered_at);
-CREATE INDEX bot_users_blocked ON bot_users (blocked_at);
 CREATE INDEX feedback_items_due ON feedback_items (status, due_at);  -- overdue now, and the next to fall due
 
 CREATE TRIGGER ledger_v_members_i AFTER INSERT ON members

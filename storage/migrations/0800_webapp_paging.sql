@@ -4,6 +4,6 @@
 -- the index only;
 -- the join requests page walks pending memberships in (requested_at) order.
 CREATE INDEX members_name_id ON members ((COALESCE(name, '')), id, status, name);
-CREATE INDEX member_groups_pending ON member_groups (status, requested_at, member_id);
+CREATE INDEX member_groups_requests ON member_groups (status, requested_at, member_id);
 -- the feedback board pages one status column newest first.
 CREATE INDEX feedback_items_status_id ON feedback_items (status, id);

@@ -1,0 +1,294 @@
+"""Acknowledgement storm: a paid broadcast to every member while 30 % press 收到 as it arrives.
+
+    python bench/ackstorm.py                      # 100,000 members, the modes below side by side
+    python bench/ackstorm.py --quick              # 10,000 members (run_all.py)
+    python bench/ackstorm.py --modes sqlite:1,postgresql:1,postgresql:2
+
+Each mode is BACKEND:PROCESSES. For each, in one run:
+
+* the sandbox (FakeTelegram, Telegram's flood limits on: 1,000 msg/s for paid broadcasts) runs
+  in a child process of its own with N started users; its CPU is not the bot's;
+* this process prepares the database (SQLite file, or a fresh PostgreSQL database in the server
+  at LIAISON_DATABASE_URL or a throwaway cluster): N active members, and one notice to everyone
+  created through `NoticeService.create` with `paid=True` (what /notify does), so N rows wait
+  in the outbox;
+* PROCESSES × `python -m bot run` start on that database (real PTB Application, long polling)
+  and deliver; in the sandbox, 30 % of the users (fixed by their id) press the notice's 收到
+  button `--press-delay` seconds after their copy arrives.
+
+Figures per mode: sends per second (first to last arrival at the sandbox, and the slowest
+5-second window in between), 429s, presses answered (of pressed), answer time p50/p99/max
+(press posted -> answerCallbackQuery arrives), acknowledgements stored, duplicate sends.
+Goals: >= 900 msg/s, 0 × 429, every press answered, p99 < 1 s.
+
+PROCESSES > 1 needs several processes to share one bot token: one long poller and one delivery
+pacer elected through the database (issue 19's multi-process work); without it two pollers and
+two pacers would both run, and the figures would show it (429s, duplicates).
+
+Last line: one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import multiprocessing
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import OWNER_ID, ROOT, cpu_seconds, percentile, postgresql_database, stop
+
+PRESS_SHARE = 0.30
+DEFAULT_MODES = "sqlite:1,postgresql:1"
+"""postgresql:2 joins the default once several processes share a token (see the module text)."""
+
+
+# --- the sandbox process -----------------------------------------------------------------------
+def _sandbox_main(conn: Connection, recipients: int, press_delay: float, seed: int) -> None:
+    from bot.app import SANDBOX_TOKEN
+    from sandbox.ratelimit import SENDING_METHODS, RateLimiter
+    from sandbox.server import FakeTelegram
+    from sandbox.state import World
+
+    sends: list[tuple[float, int]] = []  # (arrival, chat id) of every sending call
+    presses: dict[str, list[float]] = {}  # query id -> [posted, answered or 0]
+    original_check = RateLimiter.check
+
+    def check(self: RateLimiter, method: str, chat_id: int, is_private: bool, paid: bool) -> int | None:
+        refused = original_check(self, method, chat_id, is_private, paid)
+        if refused is None and method.lower() in SENDING_METHODS:
+            sends.append((time.monotonic(), chat_id))
+        return refused
+
+    RateLimiter.check = check  # type: ignore[method-assign]
+
+    async def serve() -> None:
+        rng = random.Random(seed)
+        async with FakeTelegram(token=SANDBOX_TOKEN, seed=seed) as tg:
+            users = {}
+            pressers: set[int] = set()
+            for n in range(recipients):
+                user = tg.create_user(f"成员 {n}")
+                user.state.started = True
+                users[user.id] = user
+                if rng.random() < PRESS_SHARE:
+                    pressers.add(user.id)
+            pressed: set[int] = set()
+            tasks: set[asyncio.Task[None]] = set()
+
+            async def press(user: Any, message: Any) -> None:
+                await asyncio.sleep(press_delay)
+                result = await user.press(message, lambda button: "callback_data" in button)
+                times = [result.query.created, 0.0]
+                presses[result.query.id] = times
+                await result.query.done.wait()
+                times[1] = time.monotonic()
+
+            original_emit = World.emit_event
+
+            def emit_event(self: World, kind: str, message: Any) -> None:
+                original_emit(self, kind, message)
+                chat = message.chat_id
+                if (kind == "new" and message.from_bot and chat in pressers and chat not in pressed
+                        and message.inline_buttons):
+                    pressed.add(chat)
+                    task = asyncio.get_running_loop().create_task(press(users[chat], message))
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+
+            World.emit_event = emit_event  # type: ignore[method-assign]
+            conn.send((tg.api_url, tg.base, list(users), len(pressers)))
+            while True:
+                if conn.poll():
+                    request = conn.recv()
+                    if request == "status":
+                        answered = sum(1 for t in presses.values() if t[1])
+                        conn.send((len(sends), len(presses), answered, tg.counters.http_429, time.process_time()))
+                        continue
+                    conn.send({"sends": sends, "presses": list(presses.values()), "http_429": tg.counters.http_429})
+                    return
+                await asyncio.sleep(0.05)
+
+    asyncio.run(serve())
+
+
+# --- the database -----------------------------------------------------------------------------
+async def prepare(ids: list[int], db_path: Path, url: str | None) -> int:
+    """Members for every sandbox user and one paid notice to everyone; returns the notice id."""
+    from bot.clock import Clock
+    from bot.config import load_settings
+    from bot.i18n import Catalog
+    from bot.notices import Segment
+    from bot.notices.models import Draft
+    from bot.roles import Actor, Role
+    from bot.scope import Scope
+    from bot.services import Services
+    from storage.backend import open_database
+    from storage.migrations import migrate
+
+    epoch = "2026-01-01T00:00:00.000000Z"
+    # (an empty URL, not a missing one: LIAISON_DATABASE_URL in this shell must not leak into SQLite runs)
+    settings = load_settings(None, LIAISON_DB=str(db_path), LIAISON_OWNERS=str(OWNER_ID),
+                             LIAISON_DATABASE_URL=url or "")
+    db = await open_database(settings)
+    try:
+        await migrate(db)
+        async with db.transaction() as tx:
+            await tx.executemany(
+                "INSERT INTO members (user_id, status, name, category, registered_at, updated_at)"
+                " VALUES (?, 'active', ?, '1', ?, ?)", [(uid, f"成员 {uid}", epoch, epoch) for uid in ids])
+            await tx.executemany(
+                "INSERT INTO bot_users (user_id, tg_language, started_at, last_seen_at) VALUES (?, 'zh-hans', ?, ?)",
+                [(uid, epoch, epoch) for uid in ids])
+        services = Services.create(settings, db, Clock(), Catalog.load(settings.language))
+        owner = Actor(OWNER_ID, Role.OWNER, scope=Scope(everything=True))
+        created = await services.notices.create(
+            owner, Draft("<b>紧急通知</b> 请全体成员收到后点击“收到”。", Segment(everyone=True), paid=True), "zh-Hans")
+        return created.notice_id
+    finally:
+        await db.close()
+
+
+async def outcome(db_path: Path, url: str | None, notice_id: int) -> dict[str, int]:
+    from bot.config import load_settings
+    from storage.backend import open_database
+
+    settings = load_settings(None, LIAISON_DB=str(db_path), LIAISON_DATABASE_URL=url or "")
+    db = await open_database(settings)
+    try:
+        acks = int(await db.fetchval("SELECT COUNT(*) FROM notice_acks WHERE notice_id = ?", (notice_id,)))
+        rows = await db.fetchall("SELECT status, COUNT(*) FROM outbox WHERE kind = 'notice' AND ref_id = ?"
+                                 " GROUP BY status", (notice_id,))
+        return {"acks_stored": acks, **{f"outbox_{r[0]}": int(r[1]) for r in rows}}
+    finally:
+        await db.close()
+
+
+# --- one mode --------------------------------------------------------------------------------
+def _window_rates(times: list[float], width: float = 5.0) -> float:
+    """The slowest full `width`-second window's send rate between the first and last send."""
+    if len(times) < 2 or times[-1] - times[0] < width:
+        return (len(times) - 1) / max(1e-9, times[-1] - times[0]) if len(times) > 1 else 0.0
+    slowest = float("inf")
+    start, j = times[0], 0
+    while start + width <= times[-1]:
+        while times[j] < start:
+            j += 1
+        k = j
+        while k < len(times) and times[k] < start + width:
+            k += 1
+        slowest = min(slowest, (k - j) / width)
+        start += width
+    return slowest
+
+
+async def run_mode(backend: str, processes: int, recipients: int, press_delay: float,
+                   timeout: float) -> dict[str, Any]:
+    parent, child = multiprocessing.Pipe()
+    sandbox = multiprocessing.Process(target=_sandbox_main, args=(child, recipients, press_delay, 19), daemon=True)
+    sandbox.start()
+    api_url, _base, ids, pressers = parent.recv()
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
+        url = stack.enter_context(postgresql_database()) if backend == "postgresql" else None
+        db_path = Path(tmp) / "ackstorm.db"
+        notice_id = await prepare(ids, db_path, url)
+        env = {"BOT_TOKEN": "", "TELEGRAM_API_URL": api_url, "LIAISON_DB": str(db_path),
+               "LIAISON_OWNERS": str(OWNER_ID), "LIAISON_FLOOD_PER_MINUTE": "10000", "LIAISON_DATABASE_URL": url or ""}
+        from bot.app import SANDBOX_TOKEN
+
+        env["BOT_TOKEN"] = SANDBOX_TOKEN
+        # stderr to files, not pipes: a pipe nobody reads blocks the bot once 64 KB of warnings wait
+        logs = [Path(tmp) / f"bot{n}.log" for n in range(processes)]
+        bots = [subprocess.Popen([sys.executable, "-m", "bot", "--log-level", "WARNING", "run"], cwd=ROOT,
+                                 env={**os.environ, **env, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL,
+                                 stderr=log.open("wb")) for log in logs]
+        cpu0 = [0.0] * processes
+        started = time.monotonic()
+        finished = False
+        status: tuple[int, int, int, int, float] = (0, 0, 0, 0, 0.0)
+        try:
+            while time.monotonic() - started < timeout:
+                await asyncio.sleep(0.5)
+                for proc, log in zip(bots, logs, strict=True):
+                    if proc.poll() is not None:
+                        raise RuntimeError(f"bot process exited: {log.read_text(errors='replace')[-2000:]}")
+                parent.send("status")
+                status = parent.recv()
+                sent, pressed, answered = status[0], status[1], status[2]
+                if sent >= recipients and pressed >= pressers and answered >= pressed:
+                    finished = True
+                    break
+            cpu = [cpu_seconds(p.pid) - c for p, c in zip(bots, cpu0, strict=True)]
+        finally:
+            for proc in bots:
+                stop(proc)
+        errors = sum(log.read_text(errors="replace").count("Traceback") for log in logs)
+        parent.send("results")
+        results = parent.recv()
+        sandbox.join(10)
+        stored = await outcome(db_path, url, notice_id)
+    sends = sorted(t for t, _ in results["sends"])
+    chats = [c for _, c in results["sends"]]
+    latencies = [(answered - posted) * 1000 for posted, answered in results["presses"] if answered]
+    span = sends[-1] - sends[0] if len(sends) > 1 else 0.0
+    return {
+        "mode": f"{backend}:{processes}",
+        "recipients": recipients,
+        "finished": finished,
+        "sends": len(sends),
+        "duplicate_sends": len(chats) - len(set(chats)),
+        "msgs_per_s": round((len(sends) - 1) / span, 1) if span else 0.0,
+        "slowest_5s_msgs_per_s": round(_window_rates(sends), 1),
+        "http_429": int(results["http_429"]),
+        "presses": len(results["presses"]),
+        "pressers": pressers,
+        "answered": len(latencies),
+        "answer_ms_p50": round(percentile(latencies, 50), 1),
+        "answer_ms_p99": round(percentile(latencies, 99), 1),
+        "answer_ms_max": round(max(latencies, default=0.0), 1),
+        "bot_cpu_s": [round(c, 1) for c in cpu],
+        "bot_tracebacks": errors,
+        **stored,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="10,000 members")
+    parser.add_argument("--recipients", type=int, default=None)
+    parser.add_argument("--modes", default=DEFAULT_MODES, help=f"BACKEND:PROCESSES,... (default {DEFAULT_MODES})")
+    parser.add_argument("--press-delay", type=float, default=0.5, help="seconds from arrival to the press")
+    parser.add_argument("--timeout", type=float, default=None, help="seconds per mode")
+    args = parser.parse_args()
+    recipients = args.recipients or (10_000 if args.quick else 100_000)
+    timeout = args.timeout or max(120.0, recipients / 1000 * 4)
+    figures: dict[str, Any] = {}
+    for mode in args.modes.split(","):
+        backend, _, count = mode.partition(":")
+        if backend not in ("sqlite", "postgresql"):
+            raise SystemExit(f"unknown backend in mode {mode!r}")
+        result = asyncio.run(run_mode(backend, int(count or 1), recipients, args.press_delay, timeout))
+        print(json.dumps(result), flush=True)
+        met = (result["slowest_5s_msgs_per_s"] >= 900 or recipients < 5000) and result["msgs_per_s"] >= 900 \
+            and result["http_429"] == 0 and result["answered"] == result["pressers"] \
+            and result["answer_ms_p99"] < 1000
+        result["goals_met"] = met
+        figures[result.pop("mode")] = result
+    print(json.dumps(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    raise SystemExit(main())
