@@ -187,7 +187,6 @@ async def test_ledger_exports_reach_the_coordinators_chat(phone: Phone) -> None:
     await phone.shot("ledger-exported-zh-dark", dark=True)
 
 
-@pytest.mark.pg_known_bug("the sandbox demo data's upcoming activities are not listed on PostgreSQL")
 async def test_roster_check_in_toggles_and_undoes(phone: Phone) -> None:
     page = phone.page
     await phone.launch(ZHANG_WEI, "activities", "light", "en")
@@ -277,7 +276,6 @@ async def test_opened_through_the_web_chats_panel(tg: FakeTelegram, settings: Se
         await chat.page.screenshot(path=str(tmp_path / "panel.png"))
 
 
-@pytest.mark.pg_known_bug("the sandbox demo data's upcoming activities are not listed on PostgreSQL (/manage)")
 async def test_desk_messages_open_the_panel_at_their_view(tg: FakeTelegram, settings: Settings, clock: FakeClock,
                                                           tmp_path: Path) -> None:
     """/stats, /queue and /manage carry a web_app button; the web chat opens the Mini App at that view."""
