@@ -13,11 +13,11 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.activities import callbacks as acb
+from bot.clock import FakeClock
 from bot.runtime import BotRuntime
 from sandbox.server import FakeTelegram
 from tests.activities_helpers import add_coordinator as add_activity_coordinator
 from tests.activities_helpers import add_group as add_activity_group
-from bot.clock import FakeClock
 from tests.feedback_helpers import add_member, db_of, fast_typing, tree
 
 pytestmark = pytest.mark.usefixtures("fast_typing")
