@@ -7,7 +7,9 @@ import logging
 import random
 import weakref
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import timedelta
 from functools import wraps
 from typing import Any, TypeVar
@@ -67,10 +69,13 @@ async def send_direct(update: Update, context: Ctx, call: Callable[[], Awaitable
     update is not silently dropped); returns None then.
     """
     try:
-        return await with_retry_after(call)
+        sent = await with_retry_after(call)
     except RetryAfter as exc:
         await flood_limited(update, context, exc, what)
         return None
+    if isinstance(sent, Message) and isinstance(sent.reply_markup, InlineKeyboardMarkup):
+        note_shown(sent.chat_id, sent.message_id)
+    return sent
 
 
 async def flood_limited(update: Update, context: Ctx, exc: RetryAfter, what: str) -> None:
@@ -168,8 +173,34 @@ def _shown_of(bot: object) -> OrderedDict[tuple[int, int], tuple[str, InlineKeyb
     return record
 
 
+# The messages (chat id, message id) a guided flow's callback shows while it runs (None: no flow
+# is collecting), so the flow's step journal knows which messages belong to the open instance
+# (handlers/steps.py: a press on another instance's message is stale).
+_SHOWING: ContextVar[list[tuple[int, int]] | None] = ContextVar("showing", default=None)
+
+
+@contextmanager
+def collecting_shown() -> Iterator[list[tuple[int, int]]]:
+    """Collect the messages with an inline keyboard shown (sent or edited) inside the block."""
+    collected: list[tuple[int, int]] = []
+    token = _SHOWING.set(collected)
+    try:
+        yield collected
+    finally:
+        _SHOWING.reset(token)
+
+
+def note_shown(chat_id: int, message_id: int) -> None:
+    """A message with buttons was shown: tell the flow collecting (if any)."""
+    collected = _SHOWING.get()
+    if collected is not None and (chat_id, message_id) not in collected:
+        collected.append((chat_id, message_id))
+
+
 def shown(bot: object, chat_id: int, message_id: int, text: str, markup: InlineKeyboardMarkup | None) -> None:
     """Record what `bot` shows in message `message_id` of `chat_id` now."""
+    if markup is not None:
+        note_shown(chat_id, message_id)
     record = _shown_of(bot)
     key = (chat_id, message_id)
     record[key] = (text, markup)

@@ -1,4 +1,5 @@
 import ast
+import re
 from pathlib import Path
 
 from bot.i18n import Catalog, Markup, keys_used_in, normalise_language, placeholders
@@ -23,6 +24,47 @@ def test_every_key_used_in_code_exists() -> None:
             used |= keys_used_in(path.read_text(encoding="utf-8"))
     missing = sorted(k for k in used if not catalog.has(k))
     assert missing == []
+
+
+# Keys built at run time, f"<prefix>{value}": a key of these families counts as used by its family.
+# Each prefix must still be built somewhere (checked below), so the list cannot keep a dead family.
+DYNAMIC_KEY_PREFIXES = (
+    "act.bad.",  # rule problem codes (bot/activities/rules.py) -> Refusal / edit
+    "act.btn.star",  # rating buttons 1..5
+    "act.edit.ask.", "act.field.",  # /editactivity fields
+    "act.more.ask.", "act.more.opt.",  # 更多选项 options (bot/activities/callbacks.MORE_OPTIONS)
+    "act.r.", "act.roster.", "act.summary.repeat.",
+    "delivery.report.", "fb.col.", "fb.write_", "help.intro.", "label.",
+    "ledger.cols.", "ledger.sheet.",  # ledger export sheets
+    "members.field.", "members.invite.opt.", "members.join.",
+    "notice.ack.", "notice.participants.", "notice.preview_",
+    "sv.col.", "sv.kind.", "sv.state.",
+    "webapp.view.", "when.month.", "when.weekday.", "zone.",
+)
+
+
+def _code_sources() -> str:
+    """Every product source file (Python, and the Mini App's page and script)."""
+    parts = []
+    for folder in ("bot", "handlers", "sandbox"):
+        for path in sorted((ROOT / folder).rglob("*")):
+            if path.is_file() and path.suffix in (".py", ".js", ".html"):
+                parts.append(path.read_text(encoding="utf-8"))
+    return "\n".join(parts)
+
+
+def test_every_catalogue_entry_is_used_by_code() -> None:
+    """No dead entries: every msgid appears in code as a literal key, or belongs to a built family."""
+    source = _code_sources()
+    literals = set(re.findall(r"""["']([A-Za-z0-9_./-]+)["']""", source))
+    unused = sorted(
+        key
+        for key in Catalog.load().messages["en"]
+        if key not in literals and not key.startswith(DYNAMIC_KEY_PREFIXES)
+    )
+    assert unused == []
+    built = set(re.findall(r"""\bf["']([a-z0-9_.]+)\{""", source))
+    assert sorted(p for p in DYNAMIC_KEY_PREFIXES if p not in built) == []
 
 
 def test_placeholder_values_are_escaped_but_markup_is_kept() -> None:

@@ -3,6 +3,8 @@ served: the webhook server in webhook mode, `LIAISON_WEBAPP_LISTEN` with long po
 
 from __future__ import annotations
 
+import csv
+import io
 import socket
 from datetime import timedelta
 
@@ -63,7 +65,8 @@ async def test_actions_go_through_the_services_and_are_audited(tg: FakeTelegram,
     coord_user = tg.create_user("Coord", language_code="en", user_id=COORD)
     coord_user.state.started = True
     alice_user = tg.create_user("Alice", language_code="en")
-    alice = await add_member(db, alice_user.id, "Alice", [branch], language="en")
+    alice = await add_member(db, alice_user.id, "Alice", [branch], language="en", organisation="Acme Media",
+                             phone="013800138000")
     alice_user.state.started = True
     newcomer = await add_member(db, 7002, "Newcomer", [branch], status="pending")
     api = Api(tg, init_data(bot, COORD))
@@ -96,7 +99,10 @@ async def test_actions_go_through_the_services_and_are_audited(tg: FakeTelegram,
     assert (status, exported) == (200, {"sent": True, "rows": 1})
     sent = await coord_user.wait_for(lambda m: m.document is not None, timeout=5)
     data = await coord_user.download(sent)
-    assert data.decode("utf-8-sig").splitlines()[1].split(",")[1] == "Alice"
+    # the one roster builder (bot/activities/roster_file.py), as the chat's export: organisation, phone as text
+    header, row = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    assert header[:6] == ["No.", "Name", "Organisation", "Phone", "Status", "Checked in?"]
+    assert row[:6] == ["1", "Alice", "Acme Media", "013800138000", "Signed up", "Yes"]
     assert await _audit(bot, "activity.export") == 1
     assert await _audit(bot, "activity.create") == 1 and await _audit(bot, "activity.edit") == 1
     assert await _audit(bot, "activity.mark_attended") == 1

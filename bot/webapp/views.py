@@ -8,8 +8,6 @@ re-pointing them after the merge touches nothing else.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, is_dataclass
@@ -17,15 +15,14 @@ from datetime import date, datetime
 from typing import Any
 
 from bot import labels
+from bot.activities import roster_file
 from bot.config import Language
-from bot.dates import show
 from bot.feedback.models import OPEN_STATUSES
 from bot.notices import Draft as NoticeDraft
 from bot.notices.models import Segment
 from bot.notices.timing import parse_repeat
 from bot.roles import AccessDenied, Actor, RoleService
 from bot.services import Services
-from bot.text import export_safe
 from bot.webapp import cache
 from storage import webapp as webapp_store
 from storage.outbox import OutgoingMessage, enqueue
@@ -206,20 +203,14 @@ SendFile = Callable[[int, str, bytes, str, bool], Awaitable[tuple[str, str]]]
 
 async def export_roster(services: Services, actor: Actor, activity_id: int, lang: str,
                         send_file: SendFile | None) -> dict[str, Any]:
-    """The roster as CSV, sent to the coordinator's own chat (the chat's export, audited by the service)."""
+    """The roster as CSV, sent to the coordinator's own chat (the chat's export, audited by the service).
+
+    The file is the chat's (bot/activities/roster_file.py, the one roster builder)."""
     if send_file is None:
         raise BadRequest("files cannot be sent from here")
     a, entries = await services.activities.export_roster(actor, activity_id, "csv")
-    tr = services.catalog.for_lang(lang_of(lang))
-    zone = services.settings.zone
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow([str(tr(f"act.col.{c}")) for c in ("n", "name", "user", "status", "signed_up", "checked_in")])
-    for i, e in enumerate(entries, 1):
-        writer.writerow([export_safe(cell) for cell in (
-            str(i), e.name, str(e.user_id or ""), labels.label(tr, "signup_status", e.status), show(e.created_at, zone),
-            show(e.checked_in_at, zone) if e.checked_in_at else "")])
-    await send_file(actor.user_id, f"roster-{a.id}.csv", buffer.getvalue().encode("utf-8-sig"), a.title, False)
+    data = roster_file.roster_csv(services.catalog.for_lang(lang_of(lang)), entries, services.settings.zone)
+    await send_file(actor.user_id, f"roster-{a.id}.csv", data, a.title, False)
     return {"sent": True, "rows": len(entries)}
 
 
