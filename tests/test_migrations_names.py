@@ -18,9 +18,8 @@ def _names(dialect_suffix: str) -> Counter[str]:
     by_step: dict[str, Path] = {}
     for path in sorted(MIGRATIONS.glob("*.sql")):
         step = path.name.split(".")[0]
-        if path.name.endswith(".pg.sql") != (dialect_suffix == ".pg.sql"):
-            if step in by_step:
-                continue
+        if path.name.endswith(".pg.sql") != (dialect_suffix == ".pg.sql") and step in by_step:
+            continue  # the other backend's variant of a step already chosen
         by_step[step] = path
     for step in sorted(by_step):
         text = by_step[step].read_text(encoding="utf-8")
