@@ -144,7 +144,7 @@ async def test_new_activity_wizard_at_390px_in_six_steps_with_more_options(phone
     await phone.press(start, "明天 14:00")
     await phone.see("活动在哪里举行")
     await phone.send("陆家嘴图书馆")
-    await phone.press(await phone.see("名额多少人"), "20")
+    await phone.press(await phone.see("限多少人参加"), "20")
     picker = await phone.see("谁可以报名")
     await phone.press(picker, "我负责的全部组织")
     summary = await phone.see("确认发布")
