@@ -1,4 +1,4 @@
-"""The export's column conversions (bot/ledger/export.py) and its workbook process (bot/ledger/workbook.py).
+"""The export's column conversions (bot/ledger/export.py) and its writer processes (bot/ledger/workbook.py, csvzip.py).
 
 The fast paths (one regex search per text column, one UTC offset per batch of instants) must give
 exactly what the cell-by-cell rules give: `guarded` for every text, `local_time` for every instant.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import random
+import zipfile
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -15,7 +16,7 @@ import pytest
 from openpyxl import load_workbook
 
 from bot.ledger.export import Progress, guard_column, guarded, local_time, times_column
-from bot.ledger.workbook import WorkbookProcess
+from bot.ledger.workbook import CsvZipProcess, WorkbookProcess
 from storage.timefmt import to_db
 
 
@@ -83,6 +84,29 @@ def test_workbook_process_failure_is_an_error_not_a_hang() -> None:
     book.end_sheet()
     with pytest.raises(RuntimeError, match="workbook writer"):
         book.result()
+
+
+def test_csv_zip_process_writes_local_times_and_the_header() -> None:
+    tz = ZoneInfo("Asia/Shanghai")
+    csvs = CsvZipProcess(tz, [("one.csv", ["n", "when", "note"], (1,)), ("empty.csv", ["x"], ())])
+    csvs.send([[1, 2], ["2026-11-05T02:00:00.000000Z", None], ["a,b", "+8613900000001"]])
+    csvs.end_sheet()
+    csvs.end_sheet()
+    archive = zipfile.ZipFile(io.BytesIO(csvs.result()))
+    assert archive.namelist() == ["one.csv", "empty.csv"]
+    assert archive.read("one.csv").decode("utf-8-sig") == (
+        'n,when,note\r\n1,2026-11-05 10:00:00,"a,b"\r\n2,,+8613900000001\r\n'
+    )
+    assert archive.read("empty.csv").decode("utf-8-sig") == "x\r\n"
+    assert csvs.peak_mb > 0
+
+
+def test_csv_zip_process_failure_is_an_error_not_a_hang() -> None:
+    csvs = CsvZipProcess(ZoneInfo("UTC"), [("one.csv", ["a", "b"], ())])
+    csvs.send([[1, 2], [3]])  # columns of different lengths: the child fails
+    csvs.end_sheet()
+    with pytest.raises(RuntimeError, match="CSV writer"):
+        csvs.result()
 
 
 def test_progress_reaches_100_only_when_the_files_are_written() -> None:
