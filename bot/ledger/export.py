@@ -291,8 +291,10 @@ def build_export(
                     progress.add(len(batch))
                 book.end_sheet()
                 csvs.end_sheet()
-            csv_zip = csvs.result()
+            book.finish()  # both children see the end now, then the longer one is waited for first
+            csvs.finish()
             xlsx = book.result()
+            csv_zip = csvs.result()
             progress.finish()
         except BaseException:
             book.close()

@@ -47,6 +47,7 @@ class ChildProcess:
     waits on the pipe itself), collect the file it writes on stdout. A dead child is an error."""
 
     what = "writer"  # named in errors
+    queued = 4  # frames waiting for the child at most (each a batch: a few hundred KB)
 
     def __init__(self, module: str, first: Any) -> None:
         self._errors: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed in result()/close()
@@ -54,8 +55,9 @@ class ChildProcess:
             [sys.executable, "-m", module], cwd=_ROOT, stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=self._errors,
         )
-        self._frames: queue.Queue[bytes | None] = queue.Queue(maxsize=4)
+        self._frames: queue.Queue[bytes | None] = queue.Queue(maxsize=self.queued)
         self._failed: BaseException | None = None
+        self._finished = False
         self.peak_mb = 0.0  # the child's peak resident memory, known once it has finished
         self._feeder = threading.Thread(target=self._feed, name=f"{module}-feeder", daemon=True)
         self._feeder.start()
@@ -89,9 +91,15 @@ class ChildProcess:
     def end_sheet(self) -> None:
         self.put(END_FRAME)
 
+    def finish(self) -> None:
+        """No more frames: the child's stdin is closed once the queued frames are written."""
+        if not self._finished:
+            self._finished = True
+            self._frames.put(None)
+
     def result(self) -> bytes:
         """The finished file (waits for the child)."""
-        self._frames.put(None)
+        self.finish()
         self._feeder.join()
         assert self._child.stdout is not None
         with self._child.stdout as stdout:
