@@ -10,12 +10,21 @@ import io
 import random
 import zipfile
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
 
-from bot.ledger.export import Progress, guard_column, guarded, local_time, times_column
+from bot.ledger.export import (
+    Progress,
+    csv_text,
+    csv_times_column,
+    guard_column,
+    guarded,
+    local_time,
+    times_column,
+)
 from bot.ledger.workbook import CsvZipProcess, WorkbookProcess
 from storage.timefmt import to_db
 
@@ -39,6 +48,33 @@ def test_times_column_equals_the_value_by_value_rule(zone: str) -> None:
         rng.shuffle(values)
         expected = [None if v is None else local_time(v, tz) for v in values]
         assert times_column(values, tz) == expected
+
+
+@pytest.mark.parametrize("zone", ["Asia/Shanghai", "Europe/Berlin", "America/New_York", "Australia/Lord_Howe",
+                                  "Asia/Kolkata", "Antarctica/Casey", "UTC"])
+def test_csv_times_column_writes_what_the_date_times_write(zone: str) -> None:
+    """The CSV's instants made without date-times (an hour's local text looked up once) are the very
+    text the csv module writes for the value-by-value local date-times, across daylight-saving changes,
+    half-hour zones and a change in the middle of a UTC hour; anything else (a date alone, no such day,
+    a driver's date-times) too."""
+    tz = ZoneInfo(zone)
+    rng = random.Random(11)
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    columns: list[list[Any]] = [
+        ["2026-03-29T00:59:59.000000Z", "2026-03-29T01:00:00.000000Z", None, "2026-11-01T05:30:00.000000Z"],
+        ["2026-02-30T01:00:00.000000Z", None], ["2026-03-01", None], [datetime(2026, 3, 1, 12, tzinfo=UTC), None],
+        [None, None], [],
+        # Casey changed its whole-hour offset in the middle of a UTC hour (2020-10-03, 16:xx UTC).
+        [_stored(datetime(2020, 10, 3, 16, tzinfo=UTC) + timedelta(seconds=30 * i)) for i in range(120)],
+    ]
+    for span_days in (0.2, 3, 40, 400):
+        base = start + timedelta(days=rng.uniform(0, 365))
+        values: list[Any] = [_stored(base + timedelta(seconds=rng.uniform(0, span_days * 86400))) for _ in range(500)]
+        columns.append([*values, None])
+    for values in columns:
+        expected = [None if v is None else local_time(v, tz) if isinstance(v, str) else times_column([v], tz)[0]
+                    for v in values]
+        assert csv_text([csv_times_column(values, tz)]) == csv_text([expected])
 
 
 def test_times_column_at_a_transition_hour() -> None:

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 def _child(source: BinaryIO, out: BinaryIO) -> None:
     """Read the sheets' frames from `source`, write the zip of CSV files to `out`."""
-    from bot.ledger.export import csv_text, times_column
+    from bot.ledger.export import csv_text, csv_times_column
 
     zone_key, sheets = pickle.load(source)  # noqa: S301 - frames from our own parent
     zone = ZoneInfo(zone_key)
@@ -32,7 +32,7 @@ def _child(source: BinaryIO, out: BinaryIO) -> None:
                 raw.write(csv_text([[h] for h in headers]).encode())
                 while (columns := pickle.load(source)) is not None:  # noqa: S301 - our own parent
                     for i in times:
-                        columns[i] = times_column(columns[i], zone)
+                        columns[i] = csv_times_column(columns[i], zone)
                     raw.write(csv_text(columns).encode())
     out.write(zipped.getvalue())
     out.flush()

@@ -177,6 +177,51 @@ def times_column(values: Sequence[Any], zone: ZoneInfo) -> list[Any]:
     return _times(zone.key).column(values)
 
 
+# Stored instants (storage/timefmt) as far as a CSV cell needs them: date, hour, minutes, seconds.
+_STORED_LINES = re.compile(r"(?:\d{4}-\d\d-\d\d[T ](?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d[^\n]*\n)*")
+
+
+class _HourTexts(dict[str, str | None]):
+    """A stored instant's UTC hour ("YYYY-MM-DDTHH") -> its local "YYYY-MM-DD HH", or None when the
+    zone's offset changes within that hour or is not a whole number of hours."""
+
+    def __init__(self, zone: ZoneInfo) -> None:
+        super().__init__()
+        self._zone = zone
+
+    def __missing__(self, hour: str) -> str | None:
+        start = datetime.fromisoformat(f"{hour[:10]}T{hour[11:13]}:00:00").replace(tzinfo=UTC)
+        offset = start.astimezone(self._zone).utcoffset()
+        last = (start + timedelta(minutes=59, seconds=59)).astimezone(self._zone).utcoffset()
+        text = None
+        if offset is not None and offset == last and offset % timedelta(hours=1) == timedelta(0):
+            text = str(start.replace(tzinfo=None) + offset)[:13]
+        self[hour] = text
+        return text
+
+
+@functools.lru_cache(maxsize=8)
+def _hour_texts(zone_key: str) -> _HourTexts:
+    return _HourTexts(ZoneInfo(zone_key))
+
+
+def csv_times_column(values: Sequence[Any], zone: ZoneInfo) -> Sequence[Any]:
+    """A column of stored instants as CSV cells: exactly what `times_column` gives once written by the
+    csv module (`YYYY-MM-DD HH:MM:SS` local), made without date-times — each UTC hour's local hour
+    looked up once, minutes and seconds copied — when every value is a stored instant."""
+    try:
+        joined = "\n".join(filter(None, values)) + "\n"
+    except TypeError:  # not only texts (a driver's date-times)
+        return times_column(values, zone)
+    if _STORED_LINES.fullmatch(joined) is not None:
+        hours = _hour_texts(zone.key)
+        try:
+            return [None if v is None else hours[v[:13]] + v[13:19] for v in values]
+        except (TypeError, ValueError):  # an hour without one whole-hour offset, or no such date
+            pass
+    return times_column(values, zone)
+
+
 class _Memo(dict[Any, Any]):
     """value -> cell, computed once per distinct value; `__getitem__` is what `map` calls (in C)."""
 
