@@ -6,7 +6,8 @@
 Targets (issue 18): /stats of the head association ≤ 100 ms on a busy bot (`stats_s`: right after a
 sign-up; `stats_cold_s` counts everything from scratch, `stats_hit_s` is a cache hit); the full
 export (XLSX + CSV zip) ≤ 10 s with resident memory < 300 MB (`rss_mb` this process, `writer_rss_mb`
-the workbook process; `export_cpu_s` both processes' CPU, what a loaded machine does not inflate);
+the larger writer process; `export_cpu_s` all three processes' CPU, what a loaded machine does not
+inflate; `export_others_cores` how many cores other processes took meanwhile);
 the XLSX writers side by side on the same rows (`writers`). A group segment under 100 ms (selection
 at send time; `segment_count_ms` is the count-only path a notice preview uses). Last line: one
 JSON object of figures.
@@ -18,6 +19,7 @@ import argparse
 import asyncio
 import io
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -157,11 +159,18 @@ def writers_side_by_side(path: Path, text: Text, zone: Any) -> dict[str, float]:
 
 
 def _cpu_seconds() -> tuple[float, float]:
-    """CPU seconds of this process, and of its finished children (the workbook process)."""
+    """CPU seconds of this process, and of its finished children (the writer processes)."""
     import resource
 
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
+
+
+def _machine_jiffies() -> tuple[int, int]:
+    """(busy, total) CPU jiffies of the whole machine so far (/proc/stat): how loaded it was."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    total = sum(fields[:8])
+    return total - fields[3] - fields[4], total
 
 
 def memory_mb() -> tuple[float, float]:
@@ -211,11 +220,16 @@ async def measure(path: Path, members: int) -> dict[str, object]:
 
         text = reports.plain(Catalog.load().for_lang("zh-Hans"))
         progress = reports.Progress()
-        started, cpu = time.perf_counter(), _cpu_seconds()
+        load = float(Path("/proc/loadavg").read_text().split()[0])
+        started, cpu, machine = time.perf_counter(), _cpu_seconds(), _machine_jiffies()
         files = await ledger.export(Actor(0, Role.OWNER, scope=Scope(everything=True)), text, progress)
         export_s = time.perf_counter() - started
-        after = _cpu_seconds()  # CPU of this process and of the workbook process: what machine load does not inflate
+        after, machine_after = _cpu_seconds(), _machine_jiffies()  # CPU of this process and of the writer processes
         export_cpu = (after[0] - cpu[0], after[1] - cpu[1])
+        # What the other processes on the machine took meanwhile, in cores (a loaded machine slows the export).
+        busy, total = machine_after[0] - machine[0], machine_after[1] - machine[1]
+        cores = os.cpu_count() or 1
+        others_cores = max(0.0, busy / max(total, 1) * cores - sum(export_cpu) / max(export_s, 1e-6))
         rss, hwm = memory_mb()  # before the side-by-side run, which holds its rows in memory
 
     finally:
@@ -227,10 +241,11 @@ async def measure(path: Path, members: int) -> dict[str, object]:
           f" {stats.feedback.received} feedback items")
     print(f"segment (group {segment_path}): {segment_ms:.1f} ms, {len(recipients)} recipients;"
           f" preview count {count_ms:.1f} ms ({counted})")
-    print(f"export CPU: {export_cpu[0]:.1f} s in this process, {export_cpu[1]:.1f} s in the workbook process")
+    print(f"export CPU: {export_cpu[0]:.1f} s in this process, {export_cpu[1]:.1f} s in the writer processes"
+          f" (workbook, CSV zip); meanwhile other processes used {others_cores:.2f} of {cores} cores (load {load})")
     print(f"export: {export_s:.1f} s, {sum(files.rows.values())} rows, xlsx {len(files.xlsx) / 1e6:.1f} MB,"
           f" csv zip {len(files.csv_zip) / 1e6:.1f} MB")
-    print(f"memory: VmRSS {rss:.0f} MB, VmHWM {hwm:.0f} MB; workbook process peak {files.writer_peak_mb:.0f} MB")
+    print(f"memory: VmRSS {rss:.0f} MB, VmHWM {hwm:.0f} MB; writer processes' peak {files.writer_peak_mb:.0f} MB")
     return {
         "stats_s": round(stats_s, 3),
         "stats_cold_s": round(stats_cold_s, 3),
@@ -243,7 +258,9 @@ async def measure(path: Path, members: int) -> dict[str, object]:
         "writer_rss_mb": round(files.writer_peak_mb, 1),
         "export_cpu_s": round(sum(export_cpu), 1),
         "export_cpu_thread_s": round(export_cpu[0], 1),  # the bot process (SQL, conversion, CSV zip)
-        "export_cpu_writer_s": round(export_cpu[1], 1),  # the workbook process (XLSX)
+        "export_cpu_writer_s": round(export_cpu[1], 1),  # the writer processes (XLSX, CSV zip)
+        "export_others_cores": round(others_cores, 2),  # cores other processes used during the export
+        "export_load": load,
         "members": members,
         "writers": writers,
     }

@@ -14,14 +14,12 @@ kind) is written as its label (`models.shown`).
 
 from __future__ import annotations
 
-import codecs
 import csv
 import functools
 import html
 import io
 import re
 import threading
-import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -29,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bot.ledger.models import ExportFiles, Text, shown
-from bot.ledger.workbook import WorkbookProcess
+from bot.ledger.workbook import CsvZipProcess, WorkbookProcess, frame
 from bot.text import export_safe
 
 if TYPE_CHECKING:
@@ -179,6 +177,51 @@ def times_column(values: Sequence[Any], zone: ZoneInfo) -> list[Any]:
     return _times(zone.key).column(values)
 
 
+# Stored instants (storage/timefmt) as far as a CSV cell needs them: date, hour, minutes, seconds.
+_STORED_LINES = re.compile(r"(?:\d{4}-\d\d-\d\d[T ](?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d[^\n]*\n)*")
+
+
+class _HourTexts(dict[str, str | None]):
+    """A stored instant's UTC hour ("YYYY-MM-DDTHH") -> its local "YYYY-MM-DD HH", or None when the
+    zone's offset changes within that hour or is not a whole number of hours."""
+
+    def __init__(self, zone: ZoneInfo) -> None:
+        super().__init__()
+        self._zone = zone
+
+    def __missing__(self, hour: str) -> str | None:
+        start = datetime.fromisoformat(f"{hour[:10]}T{hour[11:13]}:00:00").replace(tzinfo=UTC)
+        offset = start.astimezone(self._zone).utcoffset()
+        last = (start + timedelta(minutes=59, seconds=59)).astimezone(self._zone).utcoffset()
+        text = None
+        if offset is not None and offset == last and offset % timedelta(hours=1) == timedelta(0):
+            text = str(start.replace(tzinfo=None) + offset)[:13]
+        self[hour] = text
+        return text
+
+
+@functools.lru_cache(maxsize=8)
+def _hour_texts(zone_key: str) -> _HourTexts:
+    return _HourTexts(ZoneInfo(zone_key))
+
+
+def csv_times_column(values: Sequence[Any], zone: ZoneInfo) -> Sequence[Any]:
+    """A column of stored instants as CSV cells: exactly what `times_column` gives once written by the
+    csv module (`YYYY-MM-DD HH:MM:SS` local), made without date-times — each UTC hour's local hour
+    looked up once, minutes and seconds copied — when every value is a stored instant."""
+    try:
+        joined = "\n".join(filter(None, values)) + "\n"
+    except TypeError:  # not only texts (a driver's date-times)
+        return times_column(values, zone)
+    if _STORED_LINES.fullmatch(joined) is not None:
+        hours = _hour_texts(zone.key)
+        try:
+            return [None if v is None else hours[v[:13]] + v[13:19] for v in values]
+        except (TypeError, ValueError):  # an hour without one whole-hour offset, or no such date
+            pass
+    return times_column(values, zone)
+
+
 class _Memo(dict[Any, Any]):
     """value -> cell, computed once per distinct value; `__getitem__` is what `map` calls (in C)."""
 
@@ -216,9 +259,9 @@ class Columns:
         self._html = set(sheet.html_columns)
         self._done = {t for t, _s, _d in self.lookups} | set(self.times) | set(self._memos)
 
-    def convert(self, batch: Sequence[tuple[Any, ...]], width: int) -> tuple[list[Any], list[Any]]:
-        """A batch of stored rows -> its columns of cells (lists or tuples, `width` of them), and the
-        same columns with the stored instants left as stored (what the workbook process is sent)."""
+    def stored(self, batch: Sequence[tuple[Any, ...]], width: int) -> list[Any]:
+        """A batch of stored rows -> its columns of cells with the stored instants left as stored (what
+        the writer processes are sent; each turns the instants into local date-times itself)."""
         columns: list[Any] = list(zip(*batch, strict=True)) or [()] * width
         for target, source, values in self.lookups:
             columns[target] = list(map(values.get, columns[source]))
@@ -229,7 +272,13 @@ class Columns:
                 columns[i] = list(map(_guard_any, map(html_to_text, columns[i])))
             elif i not in self._done:
                 columns[i] = guard_column(columns[i])
-        stored = list(columns)
+        return columns
+
+    def convert(self, batch: Sequence[tuple[Any, ...]], width: int) -> tuple[list[Any], list[Any]]:
+        """A batch of stored rows -> its columns of cells (lists or tuples, `width` of them), and the
+        same columns with the stored instants left as stored (what the workbook process is sent)."""
+        stored = self.stored(batch, width)
+        columns = list(stored)
         for i in self.times:
             columns[i] = times_column(columns[i], self._zone)
         return columns, stored
@@ -242,9 +291,10 @@ def build_export(
 ) -> ExportFiles:
     """The whole ledger of the scope as one XLSX workbook and a zip of CSV files (worker thread).
 
-    One pass over each sheet's rows feeds both files: the CSV into the zip here, the XLSX through
-    the workbook process (bot/ledger/workbook.py: rustpy-xlsxwriter on the other core). See
-    bench/RESULTS.md for the writers compared.
+    One pass over each sheet's rows feeds both files: each batch is read, converted (all but the
+    instants) and pickled here once, and the same frames go to the workbook process
+    (bot/ledger/workbook.py: rustpy-xlsxwriter) and the CSV zip process (bot/ledger/csvzip.py), so
+    this thread only reads while both writers run beside it. See bench/RESULTS.md.
     """
     with open_snapshot() as snapshot:  # one consistent picture for every sheet
         sheets = snapshot.sheets(paths)
@@ -270,26 +320,30 @@ def build_export(
             for sheet in sheets
         ]
         rows: dict[str, int] = {}
-        zipped = io.BytesIO()
         book = WorkbookProcess(zone, specs)
+        csvs: CsvZipProcess | None = None
         try:
-            with zipfile.ZipFile(zipped, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
-                for sheet, (_name, headers, _times) in zip(sheets, specs, strict=True):
-                    columns = Columns(sheet, text, zone, {t: looked_up(sql) for t, _s, sql in sheet.lookups})
-                    rows[sheet.key] = 0
-                    with archive.open(f"{sheet.key}.csv", "w") as raw:
-                        raw.write(codecs.BOM_UTF8)
-                        raw.write(csv_text([[h] for h in headers]).encode())
-                        for batch in snapshot.sheet_batches(sheet, BATCH):
-                            cells, stored = columns.convert(batch, len(headers))
-                            book.send(stored)
-                            raw.write(csv_text(cells).encode())
-                            rows[sheet.key] += len(batch)
-                            progress.add(len(batch))
-                    book.end_sheet()
+            files = [(f"{s.key}.csv", headers, times) for s, (_n, headers, times) in zip(sheets, specs, strict=True)]
+            csvs = CsvZipProcess(zone, files)
+            for sheet, (_name, headers, _times) in zip(sheets, specs, strict=True):
+                columns = Columns(sheet, text, zone, {t: looked_up(sql) for t, _s, sql in sheet.lookups})
+                rows[sheet.key] = 0
+                for batch in snapshot.sheet_batches(sheet, BATCH):
+                    data = frame(columns.stored(batch, len(headers)))  # pickled once, sent to both
+                    book.put(data)
+                    csvs.put(data)
+                    rows[sheet.key] += len(batch)
+                    progress.add(len(batch))
+                book.end_sheet()
+                csvs.end_sheet()
+            book.finish()  # both children see the end now, then the longer one is waited for first
+            csvs.finish()
             xlsx = book.result()
+            csv_zip = csvs.result()
             progress.finish()
         except BaseException:
             book.close()
+            if csvs is not None:
+                csvs.close()
             raise
-    return ExportFiles(xlsx, zipped.getvalue(), rows, book.peak_mb)
+    return ExportFiles(xlsx, csv_zip, rows, max(book.peak_mb, csvs.peak_mb))

@@ -1,16 +1,17 @@
-"""The export's XLSX writer, in a process of its own: the other core writes the workbook while the
-export's thread reads the next rows and writes the CSV zip.
+"""The export's XLSX writer, in a process of its own, and the parent's side of the writer processes.
 
-The export (bot/ledger/export.py) sends each sheet's converted cells a batch at a time, column by
-column, through the child's stdin (pickle frames, a bounded queue so memory stays flat); the child
-turns stored instants into local date-times, builds the rows and feeds rustpy-xlsxwriter (constant
-memory: bold frozen header, autofilter, fitted widths, real date cells), then returns the file on
-stdout. Run as ``python -m bot.ledger.workbook`` from the directory holding the ``bot`` package.
+The export (bot/ledger/export.py) pickles each sheet's cells a batch at a time, column by column
+(stored instants as stored), once, and sends the same frames to two children through their stdin
+(a bounded queue each, so memory stays flat): this module's child turns stored instants into local
+date-times, builds the rows and feeds rustpy-xlsxwriter (constant memory: bold frozen header,
+autofilter, fitted widths, real date cells); bot/ledger/csvzip.py writes the CSV zip. Each returns
+its file on stdout. Run as ``python -m bot.ledger.workbook`` from the directory holding ``bot``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import pickle
 import queue
@@ -40,30 +41,36 @@ def write(entries: Sequence[tuple[str, Any]], out: BinaryIO | str) -> None:
     )
 
 
-class WorkbookProcess:
-    """The parent's side: start the child, send it batches, collect the file."""
+class ChildProcess:
+    """The parent's side of a writer process (``python -m <module>``): start it, send it pickle
+    frames through a bounded queue (a feeder thread writes them to its stdin, so the producer never
+    waits on the pipe itself), collect the file it writes on stdout. A dead child is an error."""
 
-    def __init__(self, zone: ZoneInfo, sheets: Sequence[SheetSpec]) -> None:
+    what = "writer"  # named in errors
+    queued = 4  # frames waiting for the child at most (each a batch: a few hundred KB)
+
+    def __init__(self, module: str, first: Any) -> None:
         self._errors: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed in result()/close()
-        self._child = subprocess.Popen(
-            [sys.executable, "-m", "bot.ledger.workbook"], cwd=_ROOT, stdin=subprocess.PIPE,
+        self._child = subprocess.Popen(  # noqa: S603 - our own interpreter and module (the two classes below)
+            [sys.executable, "-m", module], cwd=_ROOT, stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=self._errors,
         )
-        self._frames: queue.Queue[bytes | None] = queue.Queue(maxsize=4)
+        self._frames: queue.Queue[bytes | None] = queue.Queue(maxsize=self.queued)
         self._failed: BaseException | None = None
+        self._finished = False
         self.peak_mb = 0.0  # the child's peak resident memory, known once it has finished
-        self._feeder = threading.Thread(target=self._feed, name="workbook-feeder", daemon=True)
+        self._feeder = threading.Thread(target=self._feed, name=f"{module}-feeder", daemon=True)
         self._feeder.start()
-        self._put((zone.key, list(sheets)))
+        self.put(frame(first))
 
     def _feed(self) -> None:
         """Write queued frames to the child (pipe writes release the GIL); stop at None."""
         stdin = self._child.stdin
         assert stdin is not None
-        while (frame := self._frames.get()) is not None:
+        while (item := self._frames.get()) is not None:
             if self._failed is None:
                 try:
-                    stdin.write(frame)
+                    stdin.write(item)
                 except OSError as exc:  # the child died: keep draining so the producer never blocks
                     self._failed = exc
         try:
@@ -71,21 +78,28 @@ class WorkbookProcess:
         except OSError as exc:
             self._failed = self._failed or exc
 
-    def _put(self, item: Any) -> None:
+    def put(self, data: bytes) -> None:
+        """One pickled frame (`frame`): the same bytes may go to several children."""
         if self._failed is not None:
-            raise RuntimeError(f"workbook writer failed: {self._stderr()}") from self._failed
-        self._frames.put(pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL))
+            raise RuntimeError(f"{self.what} failed: {self._stderr()}") from self._failed
+        self._frames.put(data)
 
     def send(self, columns: list[Any]) -> None:
         """One batch of a sheet: its columns of cells (stored instants as stored)."""
-        self._put(columns)
+        self.put(frame(columns))
 
     def end_sheet(self) -> None:
-        self._put(_END)
+        self.put(END_FRAME)
+
+    def finish(self) -> None:
+        """No more frames: the child's stdin is closed once the queued frames are written."""
+        if not self._finished:
+            self._finished = True
+            self._frames.put(None)
 
     def result(self) -> bytes:
-        """The finished workbook (waits for the child)."""
-        self._frames.put(None)
+        """The finished file (waits for the child)."""
+        self.finish()
         self._feeder.join()
         assert self._child.stdout is not None
         with self._child.stdout as stdout:
@@ -95,7 +109,7 @@ class WorkbookProcess:
         self.peak_mb = usage.ru_maxrss / 1024
         try:
             if code != 0 or self._failed is not None:
-                raise RuntimeError(f"workbook writer exited with {code}: {self._stderr()}")
+                raise RuntimeError(f"{self.what} exited with {code}: {self._stderr()}")
         finally:
             self._errors.close()
         return data
@@ -116,6 +130,33 @@ class WorkbookProcess:
     def _stderr(self) -> str:
         self._errors.seek(0)
         return self._errors.read()[-2000:].decode("utf-8", "replace")
+
+
+def frame(item: Any) -> bytes:
+    """One message to a writer process."""
+    return pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+END_FRAME = frame(_END)
+
+
+class WorkbookProcess(ChildProcess):
+    """The XLSX writer process: sheets as (name, headers, columns holding stored instants)."""
+
+    what = "workbook writer"
+
+    def __init__(self, zone: ZoneInfo, sheets: Sequence[SheetSpec]) -> None:
+        super().__init__("bot.ledger.workbook", (zone.key, list(sheets)))
+
+
+class CsvZipProcess(ChildProcess):
+    """The CSV zip writer process (bot/ledger/csvzip.py): sheets as (file name, headers, columns
+    holding stored instants); fed the very frames the workbook process gets."""
+
+    what = "CSV writer"
+
+    def __init__(self, zone: ZoneInfo, sheets: Sequence[SheetSpec]) -> None:
+        super().__init__("bot.ledger.csvzip", (zone.key, list(sheets)))
 
 
 def _child(source: BinaryIO, out: BinaryIO) -> None:
@@ -144,4 +185,5 @@ def _child(source: BinaryIO, out: BinaryIO) -> None:
 
 
 if __name__ == "__main__":
+    gc.disable()  # a short-lived process: no cycles worth collecting, fewer pauses
     _child(sys.stdin.buffer, sys.stdout.buffer)
