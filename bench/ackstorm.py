@@ -21,9 +21,12 @@ Figures per mode: sends per second (first to last arrival at the sandbox, and th
 (press posted -> answerCallbackQuery arrives), acknowledgements stored, duplicate sends.
 Goals: >= 900 msg/s, 0 × 429, every press answered, p99 < 1 s.
 
-PROCESSES > 1 needs several processes to share one bot token: one long poller and one delivery
-pacer elected through the database (issue 19's multi-process work); without it two pollers and
-two pacers would both run, and the figures would show it (429s, duplicates).
+PROCESSES > 1 (PostgreSQL only) starts the processes as a `BotGroup` (bench/_multiproc.py), long
+polling: the delivery pacer of the token elected in the first, the long poller in the second (see
+`_split_roles`: left alone, the first process started holds both leases and the others stand by).
+Presses are then handled by one process while the other sends. Not webhook mode: the sandbox
+posts webhook updates one at a time, which caps it near 90 updates/s, below the presses' rate.
+Per process: its role, CPU seconds, resident memory (now and peak), error lines and tracebacks.
 
 Last line: one JSON object.
 """
