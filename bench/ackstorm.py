@@ -21,9 +21,12 @@ Figures per mode: sends per second (first to last arrival at the sandbox, and th
 (press posted -> answerCallbackQuery arrives), acknowledgements stored, duplicate sends.
 Goals: >= 900 msg/s, 0 × 429, every press answered, p99 < 1 s.
 
-PROCESSES > 1 needs several processes to share one bot token: one long poller and one delivery
-pacer elected through the database (issue 19's multi-process work); without it two pollers and
-two pacers would both run, and the figures would show it (429s, duplicates).
+PROCESSES > 1 (PostgreSQL only) starts the processes as a `BotGroup` (bench/_multiproc.py), long
+polling: the delivery pacer of the token elected in the first, the long poller in the second (see
+`_split_roles`: left alone, the first process started holds both leases and the others stand by).
+Presses are then handled by one process while the other sends. Not webhook mode: the sandbox
+posts webhook updates one at a time, which caps it near 90 updates/s, below the presses' rate.
+Per process: its role, CPU seconds, resident memory (now and peak), error lines and tracebacks.
 
 Last line: one JSON object.
 """
@@ -37,6 +40,7 @@ import json
 import multiprocessing
 import os
 import random
+import signal
 import subprocess
 import sys
 import tempfile
@@ -50,8 +54,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import OWNER_ID, ROOT, cpu_seconds, percentile, postgresql_database, stop
 
 PRESS_SHARE = 0.30
-DEFAULT_MODES = "sqlite:1,postgresql:1"
-"""postgresql:2 joins the default once several processes share a token (see the module text)."""
+DEFAULT_MODES = "sqlite:1,postgresql:1,postgresql:2"
 
 
 # --- the sandbox process -----------------------------------------------------------------------
@@ -124,8 +127,9 @@ def _sandbox_main(conn: Connection, recipients: int, press_delay: float, seed: i
 
 
 # --- the database -----------------------------------------------------------------------------
-async def prepare(ids: list[int], db_path: Path, url: str | None) -> int:
-    """Members for every sandbox user and one paid notice to everyone; returns the notice id."""
+async def prepare(ids: list[int], db_path: Path, url: str | None, *, notice: bool = True) -> int:
+    """Members for every sandbox user and (`notice`) one paid notice to everyone; returns the
+    notice id (0 without it)."""
     from bot.clock import Clock
     from bot.config import load_settings
     from bot.i18n import Catalog
@@ -151,6 +155,8 @@ async def prepare(ids: list[int], db_path: Path, url: str | None) -> int:
             await tx.executemany(
                 "INSERT INTO bot_users (user_id, tg_language, started_at, last_seen_at) VALUES (?, 'zh-hans', ?, ?)",
                 [(uid, epoch, epoch) for uid in ids])
+        if not notice:
+            return 0
         services = Services.create(settings, db, Clock(), Catalog.load(settings.language))
         owner = Actor(OWNER_ID, Role.OWNER, scope=Scope(everything=True))
         created = await services.notices.create(
@@ -173,6 +179,131 @@ async def outcome(db_path: Path, url: str | None, notice_id: int) -> dict[str, i
         return {"acks_stored": acks, **{f"outbox_{r[0]}": int(r[1]) for r in rows}}
     finally:
         await db.close()
+
+
+# --- the bot processes --------------------------------------------------------------------
+def _memory_mb(pid: int) -> tuple[float, float]:
+    """Resident memory of a process now and at its peak (VmRSS, VmHWM), in MB."""
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    return (round(int(fields["VmRSS"].split()[0]) / 1024, 1), round(int(fields["VmHWM"].split()[0]) / 1024, 1))
+
+
+class _OneBot:
+    """One `python -m bot run` (long polling), as a deployment of one process runs it."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], log: Path, notice_id: int) -> None:
+        self.roles = ["poller+pacer"]
+        self.proc = proc
+        self.logs = [log]
+        self.notice_id = notice_id
+
+    def pids(self) -> list[int]:
+        return [self.proc.pid]
+
+    def check_alive(self) -> None:
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"bot process exited: {self.logs[0].read_text(errors='replace')[-2000:]}")
+
+    async def stop(self) -> None:
+        stop(self.proc)
+
+
+async def _start_one(api_url: str, tmp: Path, url: str | None, ids: list[int], db_path: Path) -> _OneBot:
+    from bot.app import SANDBOX_TOKEN
+
+    notice_id = await prepare(ids, db_path, url)
+    env = {"BOT_TOKEN": SANDBOX_TOKEN, "TELEGRAM_API_URL": api_url, "LIAISON_DB": str(db_path),
+           "LIAISON_OWNERS": str(OWNER_ID), "LIAISON_FLOOD_PER_MINUTE": "10000", "LIAISON_DATABASE_URL": url or ""}
+    # stderr to a file, not a pipe: a pipe nobody reads blocks the bot once 64 KB of warnings wait
+    log = tmp / "bot0.log"
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "--log-level", "WARNING", "run"], cwd=ROOT,
+                            env={**os.environ, **env, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL,
+                            stderr=log.open("wb"))
+    return _OneBot(proc, log, notice_id)
+
+
+class _Group:
+    """Several `liaison-bot run` on one PostgreSQL database (bench/_multiproc.BotGroup): one elected
+    long poller, one elected delivery pacer (the token's); `roles` says which process holds which."""
+
+    def __init__(self, group: Any, notice_id: int, roles: list[str]) -> None:
+        self.group = group
+        self.logs = [proc.workdir / "bot.log" for proc in group.procs]
+        self.notice_id = notice_id
+        self.roles = roles
+
+    def pids(self) -> list[int]:
+        return [proc.proc.pid for proc in self.group.procs]
+
+    def check_alive(self) -> None:
+        for proc in self.group.procs:
+            if proc.pid is None:
+                raise RuntimeError(f"bot process {proc.index} exited: {proc.log_tail(2000)}")
+
+    async def stop(self) -> None:
+        await self.group.close()
+
+
+async def _split_roles(group: Any, pacer: str, poller: str) -> None:
+    """Start the group with the delivery pacer in the first process and the long poller in the
+    second. Left alone, the first process started takes both leases (each is free when it tries)
+    and the second only stands by; a deployment whose processes start one after another ends up
+    the same. The bench holds the poller lease itself while the first process starts (it takes the
+    pacer), then pauses the first process (SIGSTOP, 2 s at most: well inside its pacer lease's 5 s)
+    and gives the poller lease up, so the second process, trying every 1.5 s, takes it."""
+    from datetime import UTC, datetime, timedelta
+
+    from bot.leader import token_key
+    from storage import leases
+
+    assert group.db is not None
+    poller_lease = f"{poller}{token_key(group.procs[0].env['BOT_TOKEN'])}"
+    bench = "bench:0:roles"
+    async with group.db.transaction() as tx:
+        assert await leases.acquire(tx, poller_lease, bench, datetime.now(UTC), timedelta(seconds=600))
+    first, *others = group.procs
+    await first.start()
+    await group.wait_holder(pacer)
+    for proc in others:
+        await proc.start()
+    assert first.proc is not None
+    first.proc.send_signal(signal.SIGSTOP)
+    try:
+        async with group.db.transaction() as tx:
+            await leases.release(tx, poller_lease, bench)
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline and await group.holder(poller) in (None, first):
+            await asyncio.sleep(0.02)
+    finally:
+        first.proc.send_signal(signal.SIGCONT)
+
+
+async def _start_group(api_url: str, tmp: Path, url: str | None, processes: int, ids: list[int],
+                       db_path: Path) -> _Group:
+    from types import SimpleNamespace
+
+    from _multiproc import PACER, POLLER, BotGroup
+
+    from bot.app import SANDBOX_TOKEN
+
+    if url is None:
+        raise SystemExit("several processes share one PostgreSQL database: use postgresql:N")
+    # the sandbox runs in a process of its own: the group needs only its token and address
+    tg = SimpleNamespace(token=SANDBOX_TOKEN, api_url=api_url)
+    group = BotGroup(tg, tmp / "group", url, processes, webhook=False, LIAISON_OWNERS=str(OWNER_ID))
+    try:
+        await group.prepare()  # migrates
+        await prepare(ids, db_path, url, notice=False)
+        await _split_roles(group, PACER, POLLER)
+        notice_id = await prepare([], db_path, url)  # the broadcast, with the processes running (as /notify)
+        pacer = await group.wait_holder(PACER)
+        poller = await group.wait_holder(POLLER)
+    except BaseException:
+        await group.close()
+        raise
+    roles = ["+".join(role for role, holder in (("poller", poller), ("pacer", pacer)) if holder is proc) or "standby"
+             for proc in group.procs]
+    return _Group(group, notice_id, roles)
 
 
 # --- one mode --------------------------------------------------------------------------------
@@ -202,38 +333,32 @@ async def run_mode(backend: str, processes: int, recipients: int, press_delay: f
     with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
         url = stack.enter_context(postgresql_database()) if backend == "postgresql" else None
         db_path = Path(tmp) / "ackstorm.db"
-        notice_id = await prepare(ids, db_path, url)
-        env = {"BOT_TOKEN": "", "TELEGRAM_API_URL": api_url, "LIAISON_DB": str(db_path),
-               "LIAISON_OWNERS": str(OWNER_ID), "LIAISON_FLOOD_PER_MINUTE": "10000", "LIAISON_DATABASE_URL": url or ""}
-        from bot.app import SANDBOX_TOKEN
-
-        env["BOT_TOKEN"] = SANDBOX_TOKEN
-        # stderr to files, not pipes: a pipe nobody reads blocks the bot once 64 KB of warnings wait
-        logs = [Path(tmp) / f"bot{n}.log" for n in range(processes)]
-        bots = [subprocess.Popen([sys.executable, "-m", "bot", "--log-level", "WARNING", "run"], cwd=ROOT,
-                                 env={**os.environ, **env, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL,
-                                 stderr=log.open("wb")) for log in logs]
-        cpu0 = [0.0] * processes
+        bots: _OneBot | _Group
+        if processes > 1:
+            bots = await _start_group(api_url, Path(tmp), url, processes, ids, db_path)
+        else:
+            bots = await _start_one(api_url, Path(tmp), url, ids, db_path)
+        notice_id = bots.notice_id
         started = time.monotonic()
         finished = False
         status: tuple[int, int, int, int, float] = (0, 0, 0, 0, 0.0)
         try:
             while time.monotonic() - started < timeout:
                 await asyncio.sleep(0.5)
-                for proc, log in zip(bots, logs, strict=True):
-                    if proc.poll() is not None:
-                        raise RuntimeError(f"bot process exited: {log.read_text(errors='replace')[-2000:]}")
+                bots.check_alive()
                 parent.send("status")
                 status = parent.recv()
                 sent, pressed, answered = status[0], status[1], status[2]
                 if sent >= recipients and pressed >= pressers and answered >= pressed:
                     finished = True
                     break
-            cpu = [cpu_seconds(p.pid) - c for p, c in zip(bots, cpu0, strict=True)]
+            cpu = [cpu_seconds(pid) for pid in bots.pids()]
+            rss = [_memory_mb(pid) for pid in bots.pids()]
         finally:
-            for proc in bots:
-                stop(proc)
-        errors = sum(log.read_text(errors="replace").count("Traceback") for log in logs)
+            await bots.stop()
+        logs = [log.read_text(errors="replace") for log in bots.logs]
+        errors = sum(text.count("Traceback") for text in logs)
+        error_lines = sum(1 for text in logs for line in text.splitlines() if " ERROR " in line)
         parent.send("results")
         results = parent.recv()
         sandbox.join(10)
@@ -258,7 +383,11 @@ async def run_mode(backend: str, processes: int, recipients: int, press_delay: f
         "answer_ms_p99": round(percentile(latencies, 99), 1),
         "answer_ms_max": round(max(latencies, default=0.0), 1),
         "bot_cpu_s": [round(c, 1) for c in cpu],
+        "roles": bots.roles,
+        "rss_mb": [m[0] for m in rss],
+        "peak_rss_mb": [m[1] for m in rss],
         "bot_tracebacks": errors,
+        "bot_error_lines": error_lines,
         **stored,
     }
 
