@@ -20,6 +20,7 @@ from bot.config import LANGUAGES, Language, Settings
 from bot.delivery import DeliveryService
 from bot.errors import Refusal
 from bot.i18n import Catalog, Markup
+from bot.notices import timing
 from bot.notices.audiences import AudienceService
 from bot.notices.callbacks import UNREACHED, ack_markup
 from bot.notices.models import (
@@ -135,20 +136,7 @@ class NoticeService:
 
     def out_of_quiet(self, moment: datetime) -> datetime:
         """Non-urgent sends falling in quiet hours (`LIAISON_QUIET_HOURS`) move to their end."""
-        if self.quiet is None:
-            return moment
-        start, end = self.quiet
-        local = moment.astimezone(self.zone)
-        now = local.time()
-        if start < end:  # e.g. 12:00-14:00 within one day
-            if start <= now < end:
-                return datetime.combine(local.date(), end, self.zone)
-            return moment
-        if now >= start:  # overnight, e.g. 22:00-08:00
-            return datetime.combine(local.date() + timedelta(days=1), end, self.zone)
-        if now < end:
-            return datetime.combine(local.date(), end, self.zone)
-        return moment
+        return timing.out_of_quiet(moment, self.quiet, self.zone)
 
     def planned(self, draft: Draft) -> tuple[str, datetime | None]:
         """The status a draft would get and when it first goes out (quiet hours applied), as

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot import when
@@ -81,3 +81,21 @@ def _parse_english(text: str, zone: ZoneInfo) -> tuple[Recurrence, datetime] | N
     if monthday is not None and 1 <= monthday <= 31:
         return Recurrence("monthly", at, monthday=monthday), until
     return None
+
+
+def out_of_quiet(moment: datetime, quiet: tuple[time, time] | None, zone: ZoneInfo) -> datetime:
+    """A non-urgent send falling in quiet hours (`LIAISON_QUIET_HOURS`) moves to their end."""
+    if quiet is None:
+        return moment
+    start, end = quiet
+    local = moment.astimezone(zone)
+    now = local.time()
+    if start < end:  # e.g. 12:00-14:00 within one day
+        if start <= now < end:
+            return datetime.combine(local.date(), end, zone)
+        return moment
+    if now >= start:  # overnight, e.g. 22:00-08:00
+        return datetime.combine(local.date() + timedelta(days=1), end, zone)
+    if now < end:
+        return datetime.combine(local.date(), end, zone)
+    return moment
