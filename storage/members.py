@@ -123,32 +123,7 @@ class MemberRepo:
         ]
 
     async def search(self, flt: SearchFilter, limit: int, offset: int) -> tuple[list[Member], int]:
-        where = ["m.status <> 'erased'"]
-        params: list[Any] = []
-        if flt.paths is not None:
-            cond, scope_params = member_in(flt.paths, "m.id", active_only=True)
-            where.append(cond)
-            params += scope_params
-        if flt.name:
-            where.append("LOWER(m.name) LIKE ? ESCAPE '\\'")
-            escaped = flt.name.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            params.append(f"%{escaped}%")
-        if flt.category:
-            where.append("m.category = ?")
-            params.append(flt.category)
-        if flt.status:
-            where.append("m.status = ?")
-            params.append(flt.status)
-        if flt.group_id is not None:
-            where.append(
-                "EXISTS (SELECT 1 FROM member_groups mg2 WHERE mg2.member_id = m.id AND mg2.group_id = ?"
-                " AND mg2.status IN ('active', 'pending'))"
-            )
-            params.append(flt.group_id)
-        if flt.expertise:
-            where.append("EXISTS (SELECT 1 FROM member_expertise e WHERE e.member_id = m.id AND e.tag = ?)")
-            params.append(flt.expertise)
-        clause = " AND ".join(where)
+        clause, params = directory_where(flt)
         total = int(await self._db.fetchval(f"SELECT COUNT(*) FROM members m WHERE {clause}", params))  # noqa: S608
         rows = await self._db.fetchall(
             f"SELECT {', '.join('m.' + c.strip() for c in _MEMBER_COLUMNS.split(','))} FROM members m"  # noqa: S608
@@ -326,3 +301,33 @@ async def confirm_profile(tx: Tx, member_id: int, now: datetime, refresh: timede
         "UPDATE members SET profile_confirmed_at = ?, profile_due_at = ? WHERE id = ?",
         (to_db(now), to_db(now + refresh), member_id),
     )
+
+
+def directory_where(flt: SearchFilter) -> tuple[str, list[Any]]:
+    """The member directory's filter (chat /members and the Mini App): scope, name, category,
+    status, group, expertise. Memberships and expertise as IN (subquery): the planner walks the
+    group's or tag's few rows first."""
+    where = ["m.status <> 'erased'"]
+    params: list[Any] = []
+    if flt.paths is not None:
+        cond, scope_params = member_in(flt.paths, "m.id", active_only=True)
+        where.append(cond)
+        params += scope_params
+    if flt.name:
+        where.append("LOWER(m.name) LIKE ? ESCAPE '\\'")
+        escaped = flt.name.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        params.append(f"%{escaped}%")
+    if flt.category:
+        where.append("m.category = ?")
+        params.append(flt.category)
+    if flt.status:
+        where.append("m.status = ?")
+        params.append(flt.status)
+    if flt.group_id is not None:
+        where.append("m.id IN (SELECT mg2.member_id FROM member_groups mg2 WHERE mg2.group_id = ?"
+                     " AND mg2.status IN ('active', 'pending'))")
+        params.append(flt.group_id)
+    if flt.expertise:
+        where.append("m.id IN (SELECT e.member_id FROM member_expertise e WHERE e.tag = ?)")
+        params.append(flt.expertise)
+    return " AND ".join(where), params

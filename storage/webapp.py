@@ -14,7 +14,8 @@ from typing import Any
 
 from bot.members.models import PendingRequest, SearchFilter
 from storage.db import Database
-from storage.scope import Paths, feedback_in, member_in, path_in
+from storage.members import directory_where
+from storage.scope import Paths, feedback_in, path_in
 
 
 @dataclass(frozen=True)
@@ -26,34 +27,10 @@ class DirectoryRow:
     expertise: tuple[str, ...]
 
 
-def _directory_where(flt: SearchFilter) -> tuple[str, list[Any]]:
-    where = ["m.status <> 'erased'"]
-    params: list[Any] = []
-    if flt.paths is not None:
-        cond, scope_params = member_in(flt.paths, "m.id", active_only=True)
-        where.append(cond)
-        params += scope_params
-    if flt.name:
-        where.append("LOWER(m.name) LIKE ? ESCAPE '\\'")
-        escaped = flt.name.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        params.append(f"%{escaped}%")
-    if flt.category:
-        where.append("m.category = ?")
-        params.append(flt.category)
-    if flt.group_id is not None:  # the same rule as the chat's directory (storage/members.py search)
-        where.append("m.id IN (SELECT mg2.member_id FROM member_groups mg2 WHERE mg2.group_id = ?"
-                     " AND mg2.status IN ('active', 'pending'))")
-        params.append(flt.group_id)
-    if flt.expertise:
-        where.append("m.id IN (SELECT e.member_id FROM member_expertise e WHERE e.tag = ?)")
-        params.append(flt.expertise)
-    return " AND ".join(where), params
-
-
 async def directory_page(db: Database, flt: SearchFilter, after: tuple[str, int] | None,
                          limit: int) -> list[DirectoryRow]:
     """One page of the directory in (name, id) order, starting after the key `after`."""
-    clause, params = _directory_where(flt)
+    clause, params = directory_where(flt)
     if after is not None:
         # The row-value comparison is the key; the plain `>=` beside it lets SQLite seek the index.
         clause += " AND COALESCE(m.name, '') >= ? AND (COALESCE(m.name, ''), m.id) > (?, ?)"
@@ -76,7 +53,7 @@ async def directory_page(db: Database, flt: SearchFilter, after: tuple[str, int]
 
 
 async def directory_count(db: Database, flt: SearchFilter) -> int:
-    clause, params = _directory_where(flt)
+    clause, params = directory_where(flt)
     return int(await db.fetchval(f"SELECT COUNT(*) FROM members m WHERE {clause}", params))  # noqa: S608
 
 
