@@ -3,7 +3,7 @@
 
     python3 dev.py run     # the bot (without BOT_TOKEN: the local sandbox instead)
     python3 dev.py test    # install everything needed and run the whole test suite, on SQLite
-                           # and then on PostgreSQL (a throwaway local cluster; Debian's
+                           # and on PostgreSQL side by side (a throwaway local cluster; Debian's
                            # postgresql is installed when missing and we are root)
 
 The first call creates ./.venv and installs the pinned dependencies from pyproject.toml;
@@ -15,8 +15,11 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+import time
 import venv
 from pathlib import Path
 from typing import Any
@@ -90,33 +93,53 @@ def _pg_cluster() -> Any:
 
 
 def test(args: list[str]) -> int:
+    """ruff and mypy, then two lanes side by side (most tests wait on the sandbox's timers, not on
+    the CPU): the suite on SQLite followed by the benchmarks' smoke run, and the suite on
+    PostgreSQL (a throwaway cluster: Unix socket only, fsync off) with its output kept in a file
+    and printed when it ends. The exit status is the first failure's."""
     ensure_chromium()
     ensure_cjk_font()
     env = {**os.environ, "PTB_TIMEDELTA": "1"}
     env.pop("LIAISON_DATABASE_URL", None)
-    checks = [
-        [str(BIN / "ruff"), "check", "."],
-        [str(BIN / "mypy")],
-        [str(PYTHON), "-m", "pytest", "--backend=sqlite", *args],
-        # Smoke-run every benchmark with small counts so none of them rots (no timing asserts).
-        [str(PYTHON), "bench/run_all.py", "--quick"],
-    ]
-    for command in checks:
+    for command in ([str(BIN / "ruff"), "check", "."], [str(BIN / "mypy")]):
         code = _call(command, env)
         if code != 0:
             return code
-    # The same suite on PostgreSQL: a throwaway cluster (Unix socket only, fsync off) for this run.
     cluster = _pg_cluster()
     url, directory = cluster.start()
     try:
         pg_env = {**env, "LIAISON_TEST_BACKEND": "postgresql", "LIAISON_TEST_PG_URL": url}
-        return _call([str(PYTHON), "-m", "pytest", "--backend=postgresql", *args], pg_env)
+        with tempfile.TemporaryFile("w+", encoding="utf-8") as pg_log:
+            pg_command = [str(PYTHON), "-m", "pytest", "--backend=postgresql", *args]
+            print("$", _shown(pg_command), "(side by side; its output follows when it ends)", flush=True)
+            started = time.monotonic()
+            pg = subprocess.Popen(pg_command, cwd=ROOT, env=pg_env, stdout=pg_log, stderr=subprocess.STDOUT)
+            try:
+                codes = [_call([str(PYTHON), "-m", "pytest", "--backend=sqlite", *args], env)]
+                # Smoke-run every benchmark with small counts so none of them rots (no timing asserts).
+                if codes[0] == 0:
+                    codes.append(_call([str(PYTHON), "bench/run_all.py", "--quick"], env))
+                codes.append(pg.wait())
+            finally:
+                if pg.poll() is None:
+                    pg.kill()
+                    pg.wait()
+            pg_log.seek(0)
+            print(f"\n===== {_shown(pg_command)} (ended after {time.monotonic() - started:.0f} s) =====",
+                  flush=True)
+            shutil.copyfileobj(pg_log, sys.stdout)
+            sys.stdout.flush()
     finally:
         cluster.stop(directory)
+    return next((code for code in codes if code != 0), 0)
+
+
+def _shown(command: list[str]) -> str:
+    return " ".join(Path(command[0]).name if i == 0 else c for i, c in enumerate(command))
 
 
 def _call(command: list[str], env: dict[str, str]) -> int:
-    print("$", " ".join(Path(command[0]).name if i == 0 else c for i, c in enumerate(command)), flush=True)
+    print("$", _shown(command), flush=True)
     return subprocess.call(command, cwd=ROOT, env=env)
 
 
