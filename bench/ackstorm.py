@@ -22,10 +22,11 @@ Figures per mode: sends per second (first to last arrival at the sandbox, and th
 Goals: >= 900 msg/s, 0 × 429, every press answered, p99 < 1 s.
 
 PROCESSES > 1 (PostgreSQL only) starts the processes as a `BotGroup` (bench/_multiproc.py), long
-polling: the delivery pacer of the token elected in the first, the long poller in the second (see
-`_split_roles`: left alone, the first process started holds both leases and the others stand by).
-Presses are then handled by one process while the other sends. Not webhook mode: the sandbox
-posts webhook updates one at a time, which caps it near 90 updates/s, below the presses' rate.
+polling, started one after another as a deployment would; the product places the roles
+(bot/leader.py `Peers`): the first takes both, then hands the long poller to the second, so one
+process sends and the other receives (`roles` per process in the output). Presses are then handled
+by one process while the other sends. Not webhook mode: the sandbox posts webhook updates one at a
+time, which caps it near 90 updates/s, below the presses' rate.
 Per process: its role, CPU seconds, resident memory (now and peak), error lines and tracebacks.
 
 Last line: one JSON object.
@@ -40,7 +41,6 @@ import json
 import multiprocessing
 import os
 import random
-import signal
 import subprocess
 import sys
 import tempfile
@@ -244,40 +244,6 @@ class _Group:
         await self.group.close()
 
 
-async def _split_roles(group: Any, pacer: str, poller: str) -> None:
-    """Start the group with the delivery pacer in the first process and the long poller in the
-    second. Left alone, the first process started takes both leases (each is free when it tries)
-    and the second only stands by; a deployment whose processes start one after another ends up
-    the same. The bench holds the poller lease itself while the first process starts (it takes the
-    pacer), then pauses the first process (SIGSTOP, 2 s at most: well inside its pacer lease's 5 s)
-    and gives the poller lease up, so the second process, trying every 1.5 s, takes it."""
-    from datetime import UTC, datetime, timedelta
-
-    from bot.leader import token_key
-    from storage import leases
-
-    assert group.db is not None
-    poller_lease = f"{poller}{token_key(group.procs[0].env['BOT_TOKEN'])}"
-    bench = "bench:0:roles"
-    async with group.db.transaction() as tx:
-        assert await leases.acquire(tx, poller_lease, bench, datetime.now(UTC), timedelta(seconds=600))
-    first, *others = group.procs
-    await first.start()
-    await group.wait_holder(pacer)
-    for proc in others:
-        await proc.start()
-    assert first.proc is not None
-    first.proc.send_signal(signal.SIGSTOP)
-    try:
-        async with group.db.transaction() as tx:
-            await leases.release(tx, poller_lease, bench)
-        deadline = time.monotonic() + 2.0
-        while time.monotonic() < deadline and await group.holder(poller) in (None, first):
-            await asyncio.sleep(0.02)
-    finally:
-        first.proc.send_signal(signal.SIGCONT)
-
-
 async def _start_group(api_url: str, tmp: Path, url: str | None, processes: int, ids: list[int],
                        db_path: Path) -> _Group:
     from types import SimpleNamespace
@@ -294,16 +260,52 @@ async def _start_group(api_url: str, tmp: Path, url: str | None, processes: int,
     try:
         await group.prepare()  # migrates
         await prepare(ids, db_path, url, notice=False)
-        await _split_roles(group, PACER, POLLER)
+        await group.start_all()  # one after another: the product spreads the roles (bot/leader.py Peers)
+        spread = await group.spread() if processes > 1 else await group.wait_roles(lambda _r: True, "roles")
         notice_id = await prepare([], db_path, url)  # the broadcast, with the processes running (as /notify)
-        pacer = await group.wait_holder(PACER)
-        poller = await group.wait_holder(POLLER)
+        pacer, poller = spread[PACER], spread[POLLER]
     except BaseException:
         await group.close()
         raise
     roles = ["+".join(role for role, holder in (("poller", poller), ("pacer", pacer)) if holder is proc) or "standby"
              for proc in group.procs]
     return _Group(group, notice_id, roles)
+
+
+class _RenewalProbe:
+    """During the storm, a lease renewal as the processes run it (one statement beside the write
+    transactions: `storage.leases.take`) and as it ran before (inside a write transaction, behind
+    the write lock every process's writes take), every 0.2 s; latencies in ms."""
+
+    def __init__(self, db: Any) -> None:
+        self.db = db
+        self.alone: list[float] = []
+        self.locked: list[float] = []
+        self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        from datetime import UTC, datetime, timedelta
+
+        from storage import leases
+
+        ttl = timedelta(seconds=5)
+        while True:
+            began = time.monotonic()
+            await leases.take(self.db, "bench:probe-alone", "bench:0:probe", datetime.now(UTC), ttl)
+            self.alone.append((time.monotonic() - began) * 1000)
+            began = time.monotonic()
+            async with self.db.transaction() as tx:
+                await leases.acquire(tx, "bench:probe-locked", "bench:0:probe", datetime.now(UTC), ttl)
+            self.locked.append((time.monotonic() - began) * 1000)
+            await asyncio.sleep(0.2)
+
+    async def stop(self) -> dict[str, Any]:
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        return {name: {"n": len(values), "p50": round(percentile(values, 50), 1),
+                       "p99": round(percentile(values, 99), 1), "max": round(max(values, default=0.0), 1)}
+                for name, values in (("alone", self.alone), ("behind_write_lock", self.locked))}
 
 
 # --- one mode --------------------------------------------------------------------------------
@@ -339,6 +341,7 @@ async def run_mode(backend: str, processes: int, recipients: int, press_delay: f
         else:
             bots = await _start_one(api_url, Path(tmp), url, ids, db_path)
         notice_id = bots.notice_id
+        probe = _RenewalProbe(bots.group.db) if isinstance(bots, _Group) else None
         started = time.monotonic()
         finished = False
         status: tuple[int, int, int, int, float] = (0, 0, 0, 0, 0.0)
@@ -355,6 +358,7 @@ async def run_mode(backend: str, processes: int, recipients: int, press_delay: f
             cpu = [cpu_seconds(pid) for pid in bots.pids()]
             rss = [_memory_mb(pid) for pid in bots.pids()]
         finally:
+            renewals = await probe.stop() if probe is not None else {}
             await bots.stop()
         logs = [log.read_text(errors="replace") for log in bots.logs]
         errors = sum(text.count("Traceback") for text in logs)
@@ -386,6 +390,8 @@ async def run_mode(backend: str, processes: int, recipients: int, press_delay: f
         "roles": bots.roles,
         "rss_mb": [m[0] for m in rss],
         "peak_rss_mb": [m[1] for m in rss],
+        "lease_renew_ms": renewals,
+        "leases_lost": sum(text.count(" lost by ") for text in logs),
         "bot_tracebacks": errors,
         "bot_error_lines": error_lines,
         **stored,

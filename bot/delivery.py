@@ -35,12 +35,12 @@ from typing import Any, Protocol
 from bot.clock import Clock
 from bot.config import Language
 from bot.i18n import Catalog
-from bot.leader import Leadership, token_key
+from bot.leader import RENEW_S, TTL_S, Leadership, Peers, token_key
 from bot.pacing import FREE_PER_S, MARGIN_S, PAID_PER_S
 from bot.pacing import Pacer as Pacer  # re-exported: the engine's pacer (bot/pacing.py)
 from bot.pacing import Ticket as Ticket
 from bot.users import UserService
-from storage.db import Database
+from storage.db import Database, StorageError
 from storage.outbox import NEW_MESSAGE, Counts, OutboxRepo, OutgoingMessage, Result
 from storage.outbox import OutboxItem as OutboxItem  # re-exported: the item the Telegram sender sends
 
@@ -119,7 +119,10 @@ class DeliveryService:
         # Several processes on one database (PostgreSQL): the worker runs only in the process that
         # holds the token's pacer lease (bot/leader.py), and recovery runs when it takes over.
         self.shared_db: Database | None = None
+        self.peers: Peers | None = None  # this process among the others (bot/runtime.py sets it)
         self.leadership: Leadership | None = None
+        self.lease_ttl_s = TTL_S
+        self.lease_renew_s = RENEW_S
         self.takeovers = 0
 
     @classmethod
@@ -170,6 +173,12 @@ class DeliveryService:
         only while this process holds the pacer lease of `token` (one pacer per token: Telegram's
         limits are per token). Taking the lease over first recovers the outbox (`recover`): the rows
         the dead holder had claimed go back to pending, those it had in flight are sent again.
+
+        Losing the lease (not renewed in time) stops the worker, which awaits its sends in flight
+        and records them (`_drain`); what it could not record (the database was away) it keeps and
+        records when it takes the lease again, before recovering: so the rows left 'sending' at a
+        takeover are only a dead (or stalled) holder's, and a process regaining the lease never
+        sends its own sends again.
         """
         if self.shared_db is None:
             return self.start(transport, running, spawn)
@@ -177,21 +186,38 @@ class DeliveryService:
 
         async def gain() -> None:
             self.takeovers += 1
+            if self._results:  # answers this process could not record when it lost the lease
+                results, self._results = self._results, []
+                try:
+                    await self.repo.flush_and_claim(results, self.clock.now(), 0, lambda _i: False)
+                except BaseException:
+                    self._results[:0] = results
+                    raise
             await self.recover()
             self.start(transport, alive, spawn)
 
         async def lose() -> None:
             await self.stop()
 
-        self.leadership = Leadership(self.shared_db, f"pacer:{token_key(token)}")
-        return self.leadership.start(gain, lose, alive, spawn)
+        self.leadership = Leadership(self.shared_db, f"pacer:{token_key(token)}", peers=self.peers,
+                                     ttl_s=self.lease_ttl_s, renew_s=self.lease_renew_s)
+        return self.leadership.start(gain, lose, alive, spawn, working=lambda: self.working)
 
     async def stop(self) -> None:
         self._stopping = True
         self._wake.set()
-        if self._task is not None:
-            await self._task
-            self._task = None
+        task, self._task = self._task, None
+        if task is not None:
+            try:
+                await task
+            except StorageError as exc:  # the worker ended on it; its answers are kept (`_drain`)
+                log.warning("the delivery worker ended: the database did not answer (%s)", type(exc).__name__)
+
+    @property
+    def working(self) -> bool:
+        """The worker runs (it ends on a database error: an elected one then gives its lease up
+        and takes it again, recovering what it left claimed)."""
+        return self._task is not None and not self._task.done()
 
     def wake(self) -> None:
         self._wake.set()
@@ -221,11 +247,17 @@ class DeliveryService:
             await asyncio.gather(*self._inflight.values(), return_exceptions=True)
         results, self._results = self._results, []
         touched, self._touched = self._touched, set()
-        if results:
-            _, recorded = await self.repo.flush_and_claim(results, self.clock.now(), 0, lambda _i: False)
-            touched |= recorded
-        if touched:
-            await self._report(touched)
+        try:
+            if results:
+                _, recorded = await self.repo.flush_and_claim(results, self.clock.now(), 0, lambda _i: False)
+                touched |= recorded
+            if touched:
+                await self._report(touched)
+        except StorageError as exc:
+            # kept, to be recorded before anything is sent again (start_elected's gain)
+            self._results[:0] = results
+            log.warning("delivery stopped with %d answers unrecorded: the database did not answer (%s)",
+                        len(results), type(exc).__name__)
 
     def _batch_size(self) -> int:
         free = self.concurrency - len(self._inflight)
@@ -236,6 +268,8 @@ class DeliveryService:
         transport = self._transport
         if transport is None:
             raise RuntimeError("delivery worker not started")
+        if self.leadership is not None and not self.leadership.fresh():
+            return False  # the pacer lease is not renewed: another process may be taking over
         if self._touched:
             touched, self._touched = self._touched, set()
             await self._report(touched)
@@ -261,7 +295,11 @@ class DeliveryService:
             return True
 
         limit = self._batch_size()
-        items, touched = await self.repo.flush_and_claim(results, self.clock.now(), limit, accept)
+        try:
+            items, touched = await self.repo.flush_and_claim(results, self.clock.now(), limit, accept)
+        except BaseException:
+            self._results[:0] = results  # not recorded: keep them (see `_drain`)
+            raise
         if touched:
             await self._report(touched)
         if not items:

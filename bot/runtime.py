@@ -17,7 +17,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.context import LiaisonApp
 from bot.i18n import Catalog
-from bot.leader import Leadership, token_key
+from bot.leader import Leadership, Peers, token_key
 from bot.logsetup import install_redaction
 from bot.services import Services
 from bot.webapp.server import WebApp, serve
@@ -43,6 +43,7 @@ class BotRuntime:
     webhook: WebhookServer | None = None
     webapp: WebApp | None = None
     poller: Leadership | None = None
+    peers: Peers | None = None  # several processes on one database: this one among the others
     inbox: Inbox | None = None
     _webapp_runner: Any = None
 
@@ -62,6 +63,11 @@ class BotRuntime:
         self.services = Services.create(
             self.settings, self.db, self.clock, Catalog.load(self.settings.language)
         )
+        if self.db.dialect != "sqlite":
+            # elected roles (poller, pacer) are spread over the live processes (bot/leader.py)
+            self.peers = Peers(self.db)
+            await self.peers.start()
+            self.services.delivery.peers = self.peers
         app = build_application(self.settings, self.services, self.token)
         self.app = app
         await app.initialize()
@@ -94,7 +100,7 @@ class BotRuntime:
             else:
                 # several processes may share the database: one long-polls (Telegram refuses two
                 # getUpdates at once), elected through it; a standby takes over within 10 s
-                self.poller = Leadership(self.db, f"poller:{token_key(app.bot.token)}")
+                self.poller = Leadership(self.db, f"poller:{token_key(app.bot.token)}", peers=self.peers)
                 self.poller.start(self._start_polling, self._stop_polling, lambda: app.running, app.create_task)
                 log.info("long polling: elected through the database (a standby waits for the lease)")
             if self.webapp is not None and self.settings.webapp_listen:
@@ -145,6 +151,9 @@ class BotRuntime:
                     await request.shutdown()
             await app.shutdown()
             self.app = None
+        if self.peers is not None:
+            await self.peers.stop()
+            self.peers = None
         if self.db is not None:
             await self.db.close()
             self.db = None

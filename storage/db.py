@@ -119,6 +119,14 @@ class Database(ABC):
     async def write(self, work: Callable[[SyncTx], T]) -> T:
         """A whole write transaction whose `work` runs synchronously (see SqliteDatabase.write)."""
 
+    async def execute_alone(self, sql: str, params: Params = ()) -> int:
+        """One statement that is atomic by itself (no read-check-write around it), committed on its
+        own; the number of rows it changed. PostgreSQL runs it beside the write transactions, not
+        behind their write lock (storage/pg.py): a lease renewal must not wait for a long write.
+        SQLite (one writer) runs it as a write transaction."""
+        async with self.transaction() as tx:
+            return await tx.execute(sql, params)
+
     @abstractmethod
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None: ...
 

@@ -322,6 +322,12 @@ class PgDatabase(Database):
                     outcomes.append((None, exc))
             return outcomes, commits
 
+    async def execute_alone(self, sql: str, params: Params = ()) -> int:
+        """An atomic statement on a pooled autocommit connection, without the write lock (leases)."""
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute(translate(sql), _params(params))
+            return int(cursor.rowcount)
+
     # Reads (outside any write transaction) ---------------------------------------------------
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
         async with self._pool.connection() as conn:

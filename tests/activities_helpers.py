@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
-
-from telegram import InlineKeyboardMarkup
 
 from bot.activities import Draft
 from bot.activities import callbacks as acb
@@ -16,6 +15,7 @@ from sandbox.driver import SandboxUser
 from sandbox.server import FakeTelegram
 from sandbox.state import SandboxMessage
 from storage.db import Database
+from storage.outbox import FINAL_STATUSES
 from storage.timefmt import to_db
 from tests.conftest import OWNER_ID
 
@@ -49,21 +49,26 @@ def draft(now: datetime, **overrides: object) -> Draft:
     return base.__class__(**{**base.__dict__, **overrides})  # type: ignore[arg-type]
 
 
-async def drain_outbox(runtime: BotRuntime) -> int:
-    """Test-only: send pending outbox rows through the bot (the real worker is bot/delivery.py)."""
-    assert runtime.db is not None and runtime.app is not None
-    rows = await runtime.db.fetchall(
-        "SELECT id, chat_id, text, reply_markup FROM outbox WHERE status = 'pending' ORDER BY id"
-    )
-    for row in rows:
-        markup = row["reply_markup"]
-        keyboard = InlineKeyboardMarkup.de_json(json.loads(markup), runtime.app.bot) if markup else None
-        sent = await runtime.app.bot.send_message(row["chat_id"], row["text"], parse_mode="HTML", reply_markup=keyboard)
-        async with runtime.db.transaction() as tx:
-            await tx.execute(
-                "UPDATE outbox SET status = 'sent', message_id = ? WHERE id = ?", (sent.message_id, row["id"])
-            )
-    return len(rows)
+async def drain_outbox(runtime: BotRuntime, timeout: float = 20.0) -> int:
+    """Wait until the bot's delivery worker (bot/delivery.py) has sent every outbox row due now;
+    returns how many rows were still open when called.
+
+    The worker sends them, never this helper: sending them here raced the worker (both sent a row
+    the other had not yet marked), which on PostgreSQL, where the worker starts only once its
+    process is elected pacer, showed as a second copy of an announcement under load (issue 19).
+    """
+    assert runtime.db is not None and runtime.services is not None
+    db, delivery = runtime.db, runtime.services.delivery
+    marks = ", ".join("?" for _ in FINAL_STATUSES)
+    due = f"SELECT id FROM outbox WHERE status NOT IN ({marks}) AND not_before <= ?"
+    waiting = {int(r["id"]) for r in await db.fetchall(due, (*FINAL_STATUSES, to_db(runtime.clock.now())))}
+    deadline = asyncio.get_running_loop().time() + timeout
+    while await db.fetchall(due, (*FINAL_STATUSES, to_db(runtime.clock.now()))):
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError("the delivery worker did not drain the outbox")
+        delivery.wake()
+        await asyncio.sleep(0.02)
+    return len(waiting)
 
 
 def owner_actor(user_id: int) -> Actor:

@@ -171,9 +171,34 @@ class BotGroup:
             await self.proxy.start()
         await asyncio.to_thread(self.procs[0].migrate)
 
-    async def start_all(self) -> None:
-        for proc in self.procs:  # one after another: the first takes the leases, the others stand by
+    async def start_all(self, *, together: bool = False) -> None:
+        """One after another (the first takes both roles, then hands one to the second: bot/leader.py
+        `Peers`), or all at once (`together`)."""
+        if together:
+            await asyncio.gather(*(proc.start() for proc in self.procs))
+            return
+        for proc in self.procs:
             await proc.start()
+
+    async def roles(self) -> dict[str, PgBotProcess | None]:
+        """The live process holding each elected role (POLLER, PACER); None: nobody now."""
+        return {prefix: await self.holder(prefix) for prefix in (POLLER, PACER)}
+
+    async def wait_roles(self, check: Any, what: str, timeout: float = 30.0) -> dict[str, PgBotProcess]:
+        """Until `check(roles)` holds for the roles every live process holds (each role held)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            roles = await self.roles()
+            if all(proc is not None for proc in roles.values()) and check(roles):
+                return {prefix: proc for prefix, proc in roles.items() if proc is not None}
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{what}: {roles}\n" + "\n".join(p.log_tail(1500) for p in self.running()))
+            await asyncio.sleep(0.05)
+
+    async def spread(self, timeout: float = 30.0) -> dict[str, PgBotProcess]:
+        """Until the poller and the pacer are held by two different processes."""
+        return await self.wait_roles(lambda roles: roles[POLLER] is not roles[PACER],
+                                     "the roles are not spread over the processes", timeout)
 
     async def close(self) -> None:
         await asyncio.gather(*(proc.stop() for proc in self.procs))

@@ -113,9 +113,10 @@ async def test_pg_standby_takes_the_long_poll_over_when_the_poller_is_killed(
     tg: FakeTelegram, pg_url: str, tmp_path: Path
 ) -> None:
     async with BotGroup(tg, tmp_path, pg_url, processes=2) as group:
-        poller = await group.wait_holder(POLLER)
+        poller = (await group.spread())[POLLER]
         standby = next(p for p in group.procs if p is not poller)
-        assert POLLING not in standby.log_tail(100_000), "the standby must not poll while the poller lives"
+        assert "stopped long polling" in standby.log_tail(100_000), "it handed the poller over"
+        assert await group.holder(POLLER) is poller
         user = tg.create_user("Standby Sun", language_code="en")
         await user.send("/start")
         assert "Standby Sun" in ((await user.next_message(15)).text or "")
@@ -285,3 +286,42 @@ async def test_pg_a_process_starting_beside_the_pacer_leaves_its_sends_in_flight
     finally:
         await second.stop()
         await first.stop()
+
+
+# --- the roles spread over the processes (bot/leader.py Peers) ---------------------------------------
+async def test_pg_a_lone_process_holds_both_roles(tg: FakeTelegram, pg_url: str, tmp_path: Path) -> None:
+    async with BotGroup(tg, tmp_path, pg_url, processes=1) as group:
+        roles = await group.wait_roles(lambda roles: True, "a lone process takes every role")
+        assert roles[POLLER] is roles[PACER] is group.procs[0]
+        user = tg.create_user("Lone Lu", language_code="en")
+        await user.send("/start")
+        assert "Lone Lu" in ((await user.next_message(15)).text or "")
+
+
+@pytest.mark.parametrize(("together", "victim"), [(False, POLLER), (True, PACER)],
+                         ids=["one-after-another-kill-poller", "together-kill-pacer"])
+async def test_pg_roles_go_to_different_processes_and_the_survivor_of_a_kill_holds_both(
+    tg: FakeTelegram, pg_url: str, tmp_path: Path, together: bool, victim: str
+) -> None:
+    """Started one after another (the first takes both roles and hands one over) or together, the
+    two processes end up with one role each; killing either leaves the survivor holding both."""
+    group = BotGroup(tg, tmp_path, pg_url, processes=2)
+    await group.prepare()
+    try:
+        await group.start_all(together=together)
+        roles = await group.spread()
+        assert {roles[POLLER], roles[PACER]} == set(group.procs)
+        user = tg.create_user("Spread Su", language_code="en")
+        await user.send("/start")
+        assert "Spread Su" in ((await user.next_message(15)).text or "")
+        killed_proc = roles[victim]
+        survivor = next(p for p in group.procs if p is not killed_proc)
+        killed = time.monotonic()
+        await group.kill(killed_proc)
+        await group.wait_roles(lambda roles: roles[POLLER] is roles[PACER] is survivor,
+                               "the survivor holds both roles")
+        print(f"{victim} taken over by the survivor {time.monotonic() - killed:.2f} s after the SIGKILL")
+        await user.send("/help")
+        assert (await user.next_message(30)).text, "the survivor answers"
+    finally:
+        await group.close()
