@@ -12,6 +12,7 @@ later calls reinstall only when pyproject.toml changed.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import os
@@ -92,11 +93,15 @@ def _pg_cluster() -> Any:
     return module
 
 
+PG_SHARDS = 2  # the PostgreSQL pass in this many processes, each with its own share of the test files
+
+
 def test(args: list[str]) -> int:
-    """ruff and mypy, then two lanes side by side (most tests wait on the sandbox's timers, not on
-    the CPU): the suite on SQLite followed by the benchmarks' smoke run, and the suite on
-    PostgreSQL (a throwaway cluster: Unix socket only, fsync off) with its output kept in a file
-    and printed when it ends. The exit status is the first failure's."""
+    """ruff and mypy, then lanes side by side (most tests wait on the sandbox's timers, not on the
+    CPU: a pass keeps about a third of a core busy): the suite on SQLite followed by the benchmarks'
+    smoke run, and the suite on PostgreSQL (a throwaway cluster: Unix socket only, fsync off) split
+    in `PG_SHARDS` shares of the test files, their output kept in files and printed as each ends.
+    The exit status is the first failure's."""
     ensure_chromium()
     ensure_cjk_font()
     env = {**os.environ, "PTB_TIMEDELTA": "1"}
@@ -107,31 +112,39 @@ def test(args: list[str]) -> int:
             return code
     cluster = _pg_cluster()
     url, directory = cluster.start()
+    codes: list[int] = []
     try:
         pg_env = {**env, "LIAISON_TEST_BACKEND": "postgresql", "LIAISON_TEST_PG_URL": url}
-        with tempfile.TemporaryFile("w+", encoding="utf-8") as pg_log:
-            pg_command = [str(PYTHON), "-m", "pytest", "--backend=postgresql", *args]
-            print("$", _shown(pg_command), "(side by side; its output follows when it ends)", flush=True)
+        with contextlib.ExitStack() as stack:
+            lanes = []
+            for shard in range(PG_SHARDS):
+                command = [str(PYTHON), "-m", "pytest", "--backend=postgresql", f"--shard={shard}/{PG_SHARDS}", *args]
+                log = stack.enter_context(tempfile.TemporaryFile("w+", encoding="utf-8"))
+                print("$", _shown(command), "(side by side; its output follows when it ends)", flush=True)
+                process = subprocess.Popen(command, cwd=ROOT, env=pg_env, stdout=log, stderr=subprocess.STDOUT)
+                stack.callback(_kill, process)
+                lanes.append((command, process, log))
             started = time.monotonic()
-            pg = subprocess.Popen(pg_command, cwd=ROOT, env=pg_env, stdout=pg_log, stderr=subprocess.STDOUT)
-            try:
-                codes = [_call([str(PYTHON), "-m", "pytest", "--backend=sqlite", *args], env)]
-                # Smoke-run every benchmark with small counts so none of them rots (no timing asserts).
-                if codes[0] == 0:
-                    codes.append(_call([str(PYTHON), "bench/run_all.py", "--quick"], env))
-                codes.append(pg.wait())
-            finally:
-                if pg.poll() is None:
-                    pg.kill()
-                    pg.wait()
-            pg_log.seek(0)
-            print(f"\n===== {_shown(pg_command)} (ended after {time.monotonic() - started:.0f} s) =====",
-                  flush=True)
-            shutil.copyfileobj(pg_log, sys.stdout)
-            sys.stdout.flush()
+            codes.append(_call([str(PYTHON), "-m", "pytest", "--backend=sqlite", *args], env))
+            # Smoke-run every benchmark with small counts so none of them rots (no timing asserts).
+            if codes[0] == 0:
+                codes.append(_call([str(PYTHON), "bench/run_all.py", "--quick"], env))
+            for command, process, log in lanes:
+                codes.append(process.wait())
+                log.seek(0)
+                waited = time.monotonic() - started
+                print(f"\n===== {_shown(command)} (printed {waited:.0f} s after the lanes started) =====", flush=True)
+                shutil.copyfileobj(log, sys.stdout)
+                sys.stdout.flush()
     finally:
         cluster.stop(directory)
     return next((code for code in codes if code != 0), 0)
+
+
+def _kill(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.kill()
+        process.wait()
 
 
 def _shown(command: list[str]) -> str:

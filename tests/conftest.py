@@ -37,6 +37,8 @@ BACKEND_FIXTURES = frozenset({"settings", "fresh_database", "database_url", "mak
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--backend", choices=["sqlite", "postgresql"], default=None,
                      help="database backend of the bot fixtures (default: $LIAISON_TEST_BACKEND or sqlite)")
+    parser.addoption("--shard", default=None, metavar="I/N",
+                     help="run only the I-th of N shares of the test files (dev.py runs shares side by side)")
 
 
 def backend(config: pytest.Config) -> str:
@@ -49,6 +51,31 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    _keep_backend_tests(config, items)
+    _keep_shard(config, items)
+
+
+def _keep_shard(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`--shard I/N`: the test files in collection order dealt out like cards, the I-th pile kept
+    (0 <= I < N): every test of a file runs in the same shard, each file in exactly one."""
+    given = config.getoption("--shard")
+    if not given:
+        return
+    index, _, count = str(given).partition("/")
+    i, n = int(index), int(count)
+    if not 0 <= i < n:
+        raise pytest.UsageError(f"--shard {given}: expected I/N with 0 <= I < N")
+    files: dict[str, int] = {}
+    for item in items:
+        files.setdefault(item.nodeid.partition("::")[0], len(files))
+    keep = [item for item in items if files[item.nodeid.partition("::")[0]] % n == i]
+    dropped = [item for item in items if files[item.nodeid.partition("::")[0]] % n != i]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
+
+
+def _keep_backend_tests(config: pytest.Config, items: list[pytest.Item]) -> None:
     if backend(config) != "postgresql":
         return
     keep: list[pytest.Item] = []
