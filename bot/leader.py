@@ -75,6 +75,24 @@ def wall_now() -> datetime:
     return datetime.now(UTC)
 
 
+async def pause(seconds: float, stopped: Callable[[], bool]) -> bool:
+    """Wait `seconds`, noticing `stopped()` within 0.1 s; whether it turned True."""
+    for _ in range(max(1, round(seconds / 0.1))):
+        if stopped():
+            return True
+        await asyncio.sleep(0.1)
+    return stopped()
+
+
+async def finish(task: asyncio.Task[None], within_s: float) -> None:
+    """Wait for a loop asked to stop; cancel it only if it does not end within `within_s`."""
+    done, _ = await asyncio.wait({task}, timeout=within_s)
+    if not done:
+        task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 class Peers:
     """This process among the others on one database: its presence lease (a heartbeat), and a view
     of who is alive and which roles each holds. One per process (per runtime in the tests); its
@@ -117,23 +135,15 @@ class Peers:
         self._task = asyncio.create_task(self._run())
 
     async def _run(self) -> None:
-        while not self._stopped():
-            for _ in range(max(1, round(self.renew_s / 0.1))):
-                if self._stopped():
-                    return
-                await asyncio.sleep(0.1)
+        while not await pause(self.renew_s, lambda: self._stop):
             await self.beat()
-
-    def _stopped(self) -> bool:
-        return self._stop
 
     async def stop(self) -> None:
         task, self._task = self._task, None
         if task is None:
             return
         self._stop = True
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await finish(task, self.ttl.total_seconds() + 5)
         with contextlib.suppress(*StorageError):
             await leases.give_up(self.db, self.presence, self.holder)
 
@@ -283,20 +293,13 @@ class Leadership:
         # connection's write lock taken, and giving the lease up then waited for it forever
         # (a clean stop on PostgreSQL hung). The loop notices within 0.1 s.
         self._stop = True
-        done, _ = await asyncio.wait({task}, timeout=self.ttl.total_seconds() + 5)
-        if not done:
-            task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await finish(task, self.ttl.total_seconds() + 5)
 
     async def _run(self, on_gain: Hook, on_loss: Hook, running: Callable[[], bool]) -> None:
         try:
             while running() and not self._stop:
                 await self._round(on_gain, on_loss)
-                for _ in range(max(1, round(self.renew_s / 0.1))):  # noticing a stop within 0.1 s
-                    if not running() or self._stop:
-                        break
-                    await asyncio.sleep(0.1)
+                await pause(self.renew_s, lambda: not running() or self._stop)
         finally:
             if self.held:
                 self.held = False
