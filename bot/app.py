@@ -74,6 +74,13 @@ def build_application(settings: Settings, services: Services, token: str | None 
         .arbitrary_callback_data(False)
         .build()
     )
+    queue = app.job_queue
+    if queue is not None:
+        # A job whose moment passed while the event loop was busy still runs, once: APScheduler's
+        # default grace of 1 s skipped the job starting the delivery worker on a loaded start-up
+        # (nothing was ever sent). Every job here is better late than never (tests/test_jobs_late.py).
+        queue.scheduler.configure(job_defaults={"misfire_grace_time": None, "coalesce": True},
+                                  **queue.scheduler_configuration)
     menu = CommandMenu()
     app.bot_data.services = services
     app.bot_data.ui = UiState(menu=menu, flood=FloodGuard(settings.flood_per_minute))
