@@ -209,39 +209,63 @@ def shown(bot: object, chat_id: int, message_id: int, text: str, markup: InlineK
         record.popitem(last=False)
 
 
+_EDIT_LOCKS: weakref.WeakValueDictionary[tuple[int, int, int], asyncio.Lock] = weakref.WeakValueDictionary()
+
+
+def edit_lock(bot: object, chat_id: int, message_id: int) -> asyncio.Lock:
+    """One edit of a message at a time: compare with what it shows, edit, record (`shown`). Two
+    edits of one message at once (a refresh pressed while the live refresh runs) would both see
+    the old content and send the same new one twice ("message is not modified")."""
+    key = (id(bot), chat_id, message_id)
+    lock = _EDIT_LOCKS.get(key)
+    if lock is None:
+        lock = _EDIT_LOCKS[key] = asyncio.Lock()
+    return lock
+
+
 def last_shown(bot: object, chat_id: int, message_id: int) -> tuple[str, InlineKeyboardMarkup | None] | None:
     record = _SHOWN.get(id(bot))
     return record.get((chat_id, message_id)) if record is not None else None
 
 
-async def edit_or_reply(update: Update, text: str, reply_markup: InlineKeyboardMarkup | None = None) -> None:
+async def edit_or_reply(update: Update, text: str, reply_markup: InlineKeyboardMarkup | None = None, *,
+                        locked: bool = False) -> None:
     """Edit the message whose button was pressed; otherwise send a new message.
 
     The new content is compared with what the bot last showed in that message (`shown`), else with
-    the press's snapshot of it: only a real change is sent.
+    the press's snapshot of it: only a real change is sent. `locked`: the caller holds the
+    message's `edit_lock` (it computed the content under it).
     """
     query = update.callback_query
     # Only a text message can be edited into text (a pressed document or photo gets a new message).
     message = query.message if query is not None else None
     if isinstance(message, Message) and message.text is not None:
-        before = last_shown(message.get_bot(), message.chat_id, message.message_id)
-        if before is not None:
-            if before[1] == reply_markup and before[0] == text:
-                return
-        # Keyboard first: it is cheap to compare and usually differs (then text_html, which parses
-        # the message's entities, is not needed).
-        elif message.reply_markup == reply_markup and message.text_html == text:
+        if locked:
+            await _edit_if_changed(message, text, reply_markup)
             return
-        try:
-            await with_retry_after(lambda: _edit_text(message, text, reply_markup))
-        except BadRequest as exc:
-            # After a restart the press's snapshot may be older than the message: the same content
-            # may already be there. Nothing to change is not an error.
-            if "message is not modified" not in exc.message.lower():
-                raise
-        shown(message.get_bot(), message.chat_id, message.message_id, text, reply_markup)
+        async with edit_lock(message.get_bot(), message.chat_id, message.message_id):
+            await _edit_if_changed(message, text, reply_markup)
         return
     await reply(update, text, reply_markup)
+
+
+async def _edit_if_changed(message: Message, text: str, reply_markup: InlineKeyboardMarkup | None) -> None:
+    before = last_shown(message.get_bot(), message.chat_id, message.message_id)
+    if before is not None:
+        if before[1] == reply_markup and before[0] == text:
+            return
+    # Keyboard first: it is cheap to compare and usually differs (then text_html, which parses
+    # the message's entities, is not needed).
+    elif message.reply_markup == reply_markup and message.text_html == text:
+        return
+    try:
+        await with_retry_after(lambda: _edit_text(message, text, reply_markup))
+    except BadRequest as exc:
+        # After a restart the press's snapshot may be older than the message: the same content
+        # may already be there. Nothing to change is not an error.
+        if "message is not modified" not in exc.message.lower():
+            raise
+    shown(message.get_bot(), message.chat_id, message.message_id, text, reply_markup)
 
 
 _NO_PREVIEW = {"is_disabled": True}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -276,3 +278,39 @@ async def test_a_repeating_notice_is_set_up_in_chinese_words(tg: FakeTelegram, b
     await coordinator.send("每周一、周四 晚上7点 到 12月31日")  # FakeClock: Sunday 2026-11-22 in Beijing
     summary = await coordinator.wait_for(lambda m: "确认定时" in m.buttons)
     assert "首次 2026-11-23 19:00，截至 2026-12-31 23:59" in summary.text
+
+
+async def test_a_refresh_by_hand_beside_the_live_refresh_edits_the_view_once(
+    tg: FakeTelegram, bot: BotRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both re-render the status view at once (an acknowledgement arrived while the coordinator
+    presses Refresh): one edit, and no 'message is not modified' sent to Telegram."""
+    import handlers.base
+    from handlers.notices.status import _refresh_views
+
+    owner, people, _ = await world(tg, bot, 1)
+    await send_notice(owner, "Race me")
+    got = await people[0].wait_for(lambda m: m.text == "Race me")
+    notice_id = int(str(got.inline_buttons[0]["callback_data"]).split(":")[1])
+    await owner.send("/notices")
+    listing = await owner.wait_for(lambda m: m.text.startswith("Notices"))
+    await owner.press(listing, listing.buttons[0])
+    view = await owner.wait_for(lambda m: "Not yet: 1" in m.text)
+    services, queue = bot.services, bot.app.job_queue
+    assert services is not None and queue is not None
+    assert (await services.notices.ack(people[0].id, notice_id))[0] == "ok"  # stored; no refresh queued
+    edit_text = handlers.base._edit_text
+
+    async def live_refresh_meanwhile(*args: Any) -> None:
+        # the press computed the new view and is about to edit: the live refresh runs right now
+        queue.run_once(_refresh_views, 0, data=notice_id)  # type: ignore[arg-type]
+        await asyncio.sleep(0.5)
+        await edit_text(*args)
+
+    monkeypatch.setattr(handlers.base, "_edit_text", live_refresh_meanwhile)
+    edits = tg.counters.calls["editMessageText"]
+    await owner.press(view, "Refresh")
+    await owner.wait_for(lambda m: m.message_id == view.message_id and "Not yet: 0" in m.text)
+    await asyncio.sleep(1.0)  # time for a second edit, were there one (the other waits its turn, then skips)
+    assert tg.counters.validation_errors == []
+    assert tg.counters.calls["editMessageText"] == edits + 1

@@ -20,7 +20,7 @@ from bot.notices import callbacks as cb
 from bot.roles import AccessDenied, Actor
 from handlers import keyboards as kb
 from handlers import webapp
-from handlers.base import answer, edit_or_reply, last_shown, refuse, shown, translator, with_retry_after
+from handlers.base import answer, edit_lock, edit_or_reply, last_shown, refuse, shown, translator, with_retry_after
 from handlers.buttons import press
 from handlers.notices.common import coordinator, local, plain, short, status_label
 
@@ -117,9 +117,15 @@ async def _view_content(
 
 async def _render_view(update: Update, context: Ctx, who: Actor, row: NoticeRow) -> None:
     tr = await translator(update, context)
-    text, keyboard = await _view_content(context, tr, who, row)
-    await edit_or_reply(update, text, keyboard)
     query = update.callback_query
+    if query is not None and isinstance(query.message, Message):
+        # computed and shown under the message's edit lock: never beside the live refresh
+        async with edit_lock(context.bot, query.message.chat.id, query.message.message_id):
+            text, keyboard = await _view_content(context, tr, who, row)
+            await edit_or_reply(update, text, keyboard, locked=True)
+    else:
+        text, keyboard = await _view_content(context, tr, who, row)
+        await edit_or_reply(update, text, keyboard)
     if row.status not in ("scheduled", "recurring") and query is not None and isinstance(query.message, Message):
         # Remember the open view, so arriving acknowledgements update it (a live summary).
         await context.services.notices.remember_view(
@@ -148,20 +154,21 @@ async def _refresh_views(context: Ctx) -> None:
         except (Refusal, AccessDenied):
             continue
         tr = services.catalog.for_lang("en" if view.lang == "en" else "zh-Hans")
-        text, keyboard = await _view_content(context, tr, who, row)
-        before = last_shown(context.bot, view.chat_id, view.message_id)
-        if before is not None and before == (text, keyboard):
-            continue  # already shows this (e.g. refreshed by hand)
-        try:
-            await with_retry_after(partial(
-                context.bot.edit_message_text, text, chat_id=view.chat_id, message_id=view.message_id,
-                parse_mode=ParseMode.HTML, reply_markup=keyboard,
-            ))
-        except (BadRequest, RetryAfter) as exc:  # not modified, gone, or flood-limited: not updated now
-            log.debug("live notice view %s not updated: %s", view.notice_id, exc.message)
-            continue
-        # what the view shows now: a refresh by hand compares with this (no edit that changes nothing)
-        shown(context.bot, view.chat_id, view.message_id, text, keyboard)
+        async with edit_lock(context.bot, view.chat_id, view.message_id):  # not beside a refresh by hand
+            text, keyboard = await _view_content(context, tr, who, row)
+            before = last_shown(context.bot, view.chat_id, view.message_id)
+            if before is not None and before == (text, keyboard):
+                continue  # already shows this (e.g. refreshed by hand)
+            try:
+                await with_retry_after(partial(
+                    context.bot.edit_message_text, text, chat_id=view.chat_id, message_id=view.message_id,
+                    parse_mode=ParseMode.HTML, reply_markup=keyboard,
+                ))
+            except (BadRequest, RetryAfter) as exc:  # not modified, gone, or flood-limited: not updated now
+                log.debug("live notice view %s not updated: %s", view.notice_id, exc.message)
+                continue
+            # what the view shows now: a refresh by hand compares with this (no edit that changes nothing)
+            shown(context.bot, view.chat_id, view.message_id, text, keyboard)
 
 
 async def who_has_not(update: Update, context: Ctx) -> None:
