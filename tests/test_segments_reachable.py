@@ -220,6 +220,7 @@ async def _undo_0293(db: Database) -> None:
                             ("reachable_member_delete", "members")):
             await tx.execute(f"DROP TRIGGER {name}" + (f" ON {table}" if db.dialect == "postgresql" else ""))
         await tx.execute("DROP TABLE reachable_memberships")
+        await tx.execute("DROP INDEX members_reachable_category")
         if db.dialect == "postgresql":
             await tx.execute("DROP FUNCTION reachable_membership_changed()")
             await tx.execute("DROP FUNCTION reachable_member_changed()")

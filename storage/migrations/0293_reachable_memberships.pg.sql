@@ -9,6 +9,11 @@ CREATE TABLE reachable_memberships (
 );
 CREATE INDEX reachable_memberships_group ON reachable_memberships (group_id, category, member_id);
 
+-- A category of the whole city (no scope, no groups) is counted from members: the reachable
+-- members by category, so that count reads a small index too.
+CREATE INDEX members_reachable_category ON members (category) WHERE status = 'active' AND user_id IS NOT NULL
+    AND unreachable_at IS NULL;
+
 INSERT INTO reachable_memberships (member_id, group_id, category)
 SELECT mg.member_id, mg.group_id, m.category
   FROM member_groups mg JOIN members m ON m.id = mg.member_id

@@ -18,25 +18,32 @@ CREATE TABLE reachable_memberships (
 );
 CREATE INDEX reachable_memberships_group ON reachable_memberships (group_id, category, member_id);
 
+-- A category of the whole city (no scope, no groups) is counted from members: the reachable
+-- members by category, so that count reads a small index too.
+CREATE INDEX members_reachable_category ON members (category) WHERE status = 'active' AND user_id IS NOT NULL
+    AND unreachable_at IS NULL;
+
 INSERT INTO reachable_memberships (member_id, group_id, category)
 SELECT mg.member_id, mg.group_id, m.category
   FROM member_groups mg JOIN members m ON m.id = mg.member_id
  WHERE mg.status = 'active' AND m.status = 'active' AND m.user_id IS NOT NULL AND m.unreachable_at IS NULL;
 
--- A membership written: its row follows it (INSERT OR REPLACE: exact even over a stale row).
+-- A membership written: its row follows it (an upsert: exact even over a stale row).
 CREATE TRIGGER reachable_mg_insert AFTER INSERT ON member_groups WHEN NEW.status = 'active' BEGIN
-    INSERT OR REPLACE INTO reachable_memberships (member_id, group_id, category)
+    INSERT INTO reachable_memberships (member_id, group_id, category)
     SELECT m.id, NEW.group_id, m.category FROM members m
-     WHERE m.id = NEW.member_id AND m.status = 'active' AND m.user_id IS NOT NULL AND m.unreachable_at IS NULL;
+     WHERE m.id = NEW.member_id AND m.status = 'active' AND m.user_id IS NOT NULL AND m.unreachable_at IS NULL
+    ON CONFLICT (member_id, group_id) DO UPDATE SET category = excluded.category;
 END;
 
 CREATE TRIGGER reachable_mg_update AFTER UPDATE OF member_id, group_id, status ON member_groups
 WHEN OLD.member_id IS NOT NEW.member_id OR OLD.group_id IS NOT NEW.group_id OR OLD.status IS NOT NEW.status BEGIN
     DELETE FROM reachable_memberships WHERE member_id = OLD.member_id AND group_id = OLD.group_id;
-    INSERT OR REPLACE INTO reachable_memberships (member_id, group_id, category)
+    INSERT INTO reachable_memberships (member_id, group_id, category)
     SELECT m.id, NEW.group_id, m.category FROM members m
      WHERE NEW.status = 'active' AND m.id = NEW.member_id AND m.status = 'active' AND m.user_id IS NOT NULL
-       AND m.unreachable_at IS NULL;
+       AND m.unreachable_at IS NULL
+    ON CONFLICT (member_id, group_id) DO UPDATE SET category = excluded.category;
 END;
 
 CREATE TRIGGER reachable_mg_delete AFTER DELETE ON member_groups BEGIN
@@ -50,10 +57,11 @@ CREATE TRIGGER reachable_member_update AFTER UPDATE OF id, status, user_id, unre
 WHEN OLD.id IS NOT NEW.id OR OLD.status IS NOT NEW.status OR OLD.user_id IS NOT NEW.user_id
   OR OLD.unreachable_at IS NOT NEW.unreachable_at OR OLD.category IS NOT NEW.category BEGIN
     DELETE FROM reachable_memberships WHERE member_id = OLD.id;
-    INSERT OR REPLACE INTO reachable_memberships (member_id, group_id, category)
+    INSERT INTO reachable_memberships (member_id, group_id, category)
     SELECT mg.member_id, mg.group_id, NEW.category FROM member_groups mg
      WHERE mg.member_id = NEW.id AND mg.status = 'active' AND NEW.status = 'active' AND NEW.user_id IS NOT NULL
-       AND NEW.unreachable_at IS NULL;
+       AND NEW.unreachable_at IS NULL
+    ON CONFLICT (member_id, group_id) DO UPDATE SET category = excluded.category;
 END;
 
 CREATE TRIGGER reachable_member_delete AFTER DELETE ON members BEGIN
