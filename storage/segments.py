@@ -140,7 +140,7 @@ def _count_by_memberships(
         params.extend(categories)
     if group_paths and not scope.within(group_paths, scope_paths):
         also, values = scope.group_in(scope_paths, "sr.group_id", live_only=True)
-        sql += f" AND r.member_id IN (SELECT sr.member_id FROM reachable_memberships sr WHERE {also})"
+        sql += f" AND r.member_id IN (SELECT sr.member_id FROM reachable_memberships sr WHERE {also})"  # noqa: S608
         params.extend(values)
     if exclude_user is not None:
         sql += " AND r.member_id NOT IN (SELECT xm.id FROM members xm WHERE xm.user_id = ?)"

@@ -36,9 +36,9 @@ def _rows(rows: Sequence[Any]) -> list[tuple[int, int, str | None]]:
     return sorted((int(r[0]), int(r[1]), r[2]) for r in rows)
 
 
-async def _kept_equals_fresh(db: Database) -> None:
+async def _kept_equals_fresh(db: Database, after: str = "") -> None:
     kept = _rows(await db.fetchall("SELECT member_id, group_id, category FROM reachable_memberships"))
-    assert kept == _rows(await db.fetchall(FRESH))
+    assert kept == _rows(await db.fetchall(FRESH)), after
 
 
 async def _paths(db: Database) -> list[str]:
@@ -106,7 +106,7 @@ async def test_counts_follow_every_kind_of_membership_write(fresh_database: Data
     async def step(name: str, work: Any) -> None:
         async with db.transaction() as tx:
             await work(tx)
-        await _kept_equals_fresh(db)
+        await _kept_equals_fresh(db, name)
         await _counts_agree(db, rng, cases=60)
 
     now = NOW
@@ -114,7 +114,8 @@ async def test_counts_follow_every_kind_of_membership_write(fresh_database: Data
     await step("join open", lambda tx: member_writes.join(tx, ids["alice"], None, g["东2"], now))
     await step("join pending", lambda tx: member_writes.join(tx, ids["carol"], None, g["西1"], now))
     await step("approve", lambda tx: member_writes.decide(tx, 0, ids["carol"], g["西1"], True, None, now))
-    await step("approve a pending member", lambda tx: member_writes.decide(tx, 0, ids["erin"], g["西2"], True, None, now))
+    await step("approve a pending member",
+               lambda tx: member_writes.decide(tx, 0, ids["erin"], g["西2"], True, None, now))
     await step("leave a group", lambda tx: member_writes.leave_group(tx, ids["bob"], g["东1"], now))
     await step("rejoin", lambda tx: member_writes.join(tx, ids["bob"], None, g["东1"], now))
     await step("category", lambda tx: member_writes.update_profile(tx, ids["alice"], {"category": "media"}, now))
