@@ -43,12 +43,23 @@ def path_in(paths: Paths, column: str) -> Clause:
     return f"({clause})", [_like(p) for p in paths]
 
 
-def group_in(paths: Paths, group_column: str) -> Clause:
-    """The group `group_column` (an id) lies inside the scope."""
+def group_in(paths: Paths, group_column: str, *, live_only: bool = False) -> Clause:
+    """The group `group_column` (an id) lies inside the scope (`live_only`: and is not archived)."""
     if paths is None:
         return _true()
     cond, params = path_in(paths, "sgr.path")
+    if live_only:
+        cond = f"sgr.archived_at IS NULL AND {cond}"
     return f"{group_column} IN (SELECT sgr.id FROM groups sgr WHERE {cond})", params  # noqa: S608
+
+
+def within(inner: Sequence[str], outer: Paths) -> bool:
+    """Every subtree of `inner` lies inside one of `outer`'s (None: everything), by the rule of
+    `path_in`: then a condition on `inner` implies the same condition on `outer`."""
+    if outer is None:
+        return True
+    prefixes = [_like(p)[:-1] for p in outer]
+    return all(any(_like(p)[:-1].startswith(prefix) for prefix in prefixes) for p in inner)
 
 
 def member_in(paths: Paths, member_column: str, *, active_only: bool = False) -> Clause:

@@ -101,13 +101,51 @@ async def count_members(
     categories: Sequence[str] = (),
     exclude_user: int | None = None,
 ) -> int:
-    """How many `members(...)` would return, without fetching them (for previews)."""
-    params: list[Any] = []
-    where = _members_where(scope_paths, group_paths, categories, params, exclude_user)
-    if where is None:
+    """How many `members(...)` would return, without fetching them (for previews).
+
+    With a scope or groups, counted from `reachable_memberships` (migration 0293: the active
+    memberships of reachable members, kept by triggers): an index-only count over the chosen
+    groups' rows. The whole city (no scope, no groups) is counted from `members`.
+    """
+    if scope_paths is not None and not scope_paths:
         return 0
-    rows = await reader.fetchall(f"SELECT COUNT(*) FROM members m WHERE {where}", params)  # noqa: S608
+    params: list[Any] = []
+    if scope_paths is not None or group_paths:
+        sql = _count_by_memberships(scope_paths, group_paths, categories, params, exclude_user)
+    else:
+        where = _members_where(scope_paths, group_paths, categories, params, exclude_user)
+        assert where is not None
+        sql = f"SELECT COUNT(*) FROM members m WHERE {where}"  # noqa: S608
+    rows = await reader.fetchall(sql, params)
     return int(rows[0][0])
+
+
+def _count_by_memberships(
+    scope_paths: scope.Paths, group_paths: Sequence[str], categories: Sequence[str], params: list[Any],
+    exclude_user: int | None,
+) -> str:
+    """`members(...)`'s count from `reachable_memberships` (alias `r`): a reachable member is in a
+    subtree when one of its rows is in a live group there; a member counted once (DISTINCT).
+
+    The rows are taken from the segment's groups when there are any, else from the scope's; the
+    scope is checked apart only when a chosen group lies outside it (the resolver refuses those,
+    `SegmentResolver.check`), since a membership in a subtree inside the scope is one in the scope.
+    """
+    drive: Sequence[str] | None = group_paths if group_paths else scope_paths
+    inside, values = scope.group_in(drive, "r.group_id", live_only=True)
+    params.extend(values)
+    sql = f"SELECT COUNT(DISTINCT r.member_id) FROM reachable_memberships r WHERE {inside}"  # noqa: S608
+    if categories:
+        sql += " AND r.category IN (" + ", ".join("?" for _ in categories) + ")"
+        params.extend(categories)
+    if group_paths and not scope.within(group_paths, scope_paths):
+        also, values = scope.group_in(scope_paths, "sr.group_id", live_only=True)
+        sql += f" AND r.member_id IN (SELECT sr.member_id FROM reachable_memberships sr WHERE {also})"  # noqa: S608
+        params.extend(values)
+    if exclude_user is not None:
+        sql += " AND r.member_id NOT IN (SELECT xm.id FROM members xm WHERE xm.user_id = ?)"
+        params.append(exclude_user)
+    return sql
 
 
 @dataclass(frozen=True)
