@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import venv
 from pathlib import Path
@@ -93,15 +94,15 @@ def _pg_cluster() -> Any:
     return module
 
 
-PG_SHARDS = 2  # the PostgreSQL pass in this many processes, each with its own share of the test files
+SHARDS = 2  # each backend's pass in this many processes, each with its own share of the test files
 
 
 def test(args: list[str]) -> int:
     """ruff and mypy, then lanes side by side (most tests wait on the sandbox's timers, not on the
-    CPU: a pass keeps about a third of a core busy): the suite on SQLite followed by the benchmarks'
-    smoke run, and the suite on PostgreSQL (a throwaway cluster: Unix socket only, fsync off) split
-    in `PG_SHARDS` shares of the test files, their output kept in files and printed as each ends.
-    The exit status is the first failure's."""
+    CPU: a pass keeps about a third of a core busy): the suite on SQLite and on PostgreSQL (a
+    throwaway cluster: Unix socket only, fsync off), each in `SHARDS` shares of the test files,
+    and the benchmarks' smoke run after the first SQLite share. The first lane's output streams;
+    the others' is kept in files and printed when they end. The exit status is the first failure's."""
     ensure_chromium()
     ensure_cjk_font()
     env = {**os.environ, "PTB_TIMEDELTA": "1"}
@@ -112,39 +113,54 @@ def test(args: list[str]) -> int:
             return code
     cluster = _pg_cluster()
     url, directory = cluster.start()
-    codes: list[int] = []
     try:
         pg_env = {**env, "LIAISON_TEST_BACKEND": "postgresql", "LIAISON_TEST_PG_URL": url}
-        with contextlib.ExitStack() as stack:
-            lanes = []
-            for shard in range(PG_SHARDS):
-                command = [str(PYTHON), "-m", "pytest", "--backend=postgresql", f"--shard={shard}/{PG_SHARDS}", *args]
-                log = stack.enter_context(tempfile.TemporaryFile("w+", encoding="utf-8"))
-                print("$", _shown(command), "(side by side; its output follows when it ends)", flush=True)
-                process = subprocess.Popen(command, cwd=ROOT, env=pg_env, stdout=log, stderr=subprocess.STDOUT)
-                stack.callback(_kill, process)
-                lanes.append((command, process, log))
-            started = time.monotonic()
-            codes.append(_call([str(PYTHON), "-m", "pytest", "--backend=sqlite", *args], env))
-            # Smoke-run every benchmark with small counts so none of them rots (no timing asserts).
-            if codes[0] == 0:
-                codes.append(_call([str(PYTHON), "bench/run_all.py", "--quick"], env))
-            for command, process, log in lanes:
-                codes.append(process.wait())
-                log.seek(0)
-                waited = time.monotonic() - started
-                print(f"\n===== {_shown(command)} (printed {waited:.0f} s after the lanes started) =====", flush=True)
-                shutil.copyfileobj(log, sys.stdout)
-                sys.stdout.flush()
+        pytest = [str(PYTHON), "-m", "pytest"]
+        lanes: list[list[tuple[list[str], dict[str, str]]]] = [
+            [([*pytest, "--backend=sqlite", f"--shard={i}/{SHARDS}", *args], env)] for i in range(SHARDS)
+        ] + [
+            [([*pytest, "--backend=postgresql", f"--shard={i}/{SHARDS}", *args], pg_env)] for i in range(SHARDS)
+        ]
+        # Smoke-run every benchmark with small counts so none of them rots (no timing asserts).
+        lanes[0].append(([str(PYTHON), "bench/run_all.py", "--quick"], env))
+        return _run_lanes(lanes)
     finally:
         cluster.stop(directory)
+
+
+Lane = list[tuple[list[str], dict[str, str]]]
+
+
+def _run_lanes(lanes: list[Lane]) -> int:
+    """Run the lanes side by side, each command of a lane after the previous one succeeded."""
+    started = time.monotonic()
+    codes: list[int] = [0] * len(lanes)
+
+    def run_lane(index: int, out: Any) -> None:
+        for command, env in lanes[index]:
+            print("$", _shown(command), file=out, flush=True)
+            code = subprocess.call(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+            print(f"({_shown(command)}: exit {code} after {time.monotonic() - started:.0f} s)", file=out, flush=True)
+            if code != 0:
+                codes[index] = code
+                return
+
+    with contextlib.ExitStack() as stack:
+        logs = [sys.stdout] + [stack.enter_context(tempfile.TemporaryFile("w+", encoding="utf-8"))
+                               for _ in lanes[1:]]
+        for lane in lanes[1:]:
+            print("side by side:", " ; ".join(_shown(command) for command, _ in lane), flush=True)
+        threads = [threading.Thread(target=run_lane, args=(i, logs[i])) for i in range(len(lanes))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        for lane, log in zip(lanes[1:], logs[1:], strict=True):
+            log.seek(0)
+            print(f"\n===== {' ; '.join(_shown(command) for command, _ in lane)} =====", flush=True)
+            shutil.copyfileobj(log, sys.stdout)
+            sys.stdout.flush()
     return next((code for code in codes if code != 0), 0)
-
-
-def _kill(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.kill()
-        process.wait()
 
 
 def _shown(command: list[str]) -> str:
