@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import html
 import logging
-from functools import partial
 
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
@@ -20,7 +19,7 @@ from bot.notices import callbacks as cb
 from bot.roles import AccessDenied, Actor
 from handlers import keyboards as kb
 from handlers import webapp
-from handlers.base import answer, edit_lock, edit_or_reply, last_shown, refuse, shown, translator, with_retry_after
+from handlers.base import answer, edit_lock, edit_or_reply, last_shown, refuse, shown, translator
 from handlers.buttons import press
 from handlers.notices.common import coordinator, local, plain, short, status_label
 
@@ -160,10 +159,10 @@ async def _refresh_views(context: Ctx) -> None:
             if before is not None and before == (text, keyboard):
                 continue  # already shows this (e.g. refreshed by hand)
             try:
-                await with_retry_after(partial(
-                    context.bot.edit_message_text, text, chat_id=view.chat_id, message_id=view.message_id,
-                    parse_mode=ParseMode.HTML, reply_markup=keyboard,
-                ))
+                # one attempt: waiting out a 429 here would hold the message's edit lock, and the
+                # coordinator's own presses on the view would wait behind a summary nobody asked for
+                await context.bot.edit_message_text(text, chat_id=view.chat_id, message_id=view.message_id,
+                                                    parse_mode=ParseMode.HTML, reply_markup=keyboard)
             except (BadRequest, RetryAfter) as exc:  # not modified, gone, or flood-limited: not updated now
                 log.debug("live notice view %s not updated: %s", view.notice_id, exc.message)
                 continue
