@@ -81,6 +81,12 @@ class RoleService:
             return Actor(user_id, Role.PENDING, member_id, member_status)
         return Actor(user_id, Role.STRANGER, member_id, member_status)
 
+    async def at_least_coordinator(self, user_id: int) -> bool:
+        """`actor(user_id).role >= Role.COORDINATOR`, in one read (none for an owner)."""
+        if user_id in SERVICE_IDS:
+            return False
+        return user_id in self._owners or await self._repo.coordinates_any(user_id)
+
     async def coordinator_user_ids(self) -> list[int]:
         return await self._repo.coordinator_user_ids()
 

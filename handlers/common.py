@@ -131,7 +131,12 @@ async def _menu_on_first_contact(context: Ctx, user_id: int) -> None:
     if user_id in seen:
         return
     seen.add(user_id)
-    who = await context.services.roles.actor(user_id)
+    roles = context.services.roles
+    # Most first contacts are members (an acknowledgement storm: one per pressing member): one
+    # read tells them apart; the full actor (two reads) only for those who get a menu.
+    if not await roles.at_least_coordinator(user_id):
+        return
+    who = await roles.actor(user_id)
     if who.role >= Role.COORDINATOR:
         lang = await context.services.users.chosen_language(user_id)
         await set_chat_commands(context, user_id, who.role, lang, context.ui.menu)

@@ -263,13 +263,15 @@ class OutboxRepo:
             )
             skipped: list[tuple[str, int]] = []
             for row in found:
+                if len(claimed) >= limit:
+                    break  # the rest waits for the next claim (no OutboxItem built for nothing)
                 if row["unreachable_at"] is not None:
                     skipped.append((stamp, int(row["id"])))
                     if row["ref_id"] is not None:
                         touched.add((str(row["kind"]), int(row["ref_id"])))
                     continue
                 item = _item(row)
-                if len(claimed) < limit and accept(item):
+                if accept(item):
                     claimed.append(item)
             if skipped:
                 tx.executemany(

@@ -15,7 +15,7 @@ from telegram.error import BadRequest
 from bot.context import Ctx
 from bot.notices import callbacks as cb
 from handlers import keyboards as kb
-from handlers.base import answer, translator, with_retry_after
+from handlers.base import answer, edit_markup, translator, with_retry_after
 from handlers.buttons import press
 from handlers.notices.status import schedule_live_refresh
 
@@ -43,7 +43,7 @@ async def ack_pressed(update: Update, context: Ctx) -> None:
         message = query.message
         if message.reply_markup != markup:
             try:
-                await with_retry_after(lambda: message.edit_reply_markup(reply_markup=markup))
+                await with_retry_after(lambda: edit_markup(message, markup))
             except BadRequest as exc:  # already shows it (a double tap), or the message is gone
                 log.debug("ack button of notice %s not updated: %s", notice_id, exc.message)
     if result == "ok":
