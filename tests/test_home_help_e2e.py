@@ -68,6 +68,26 @@ async def test_an_owner_writing_after_start_up_gets_the_owner_menu(tg: FakeTeleg
     assert "audit" in menu and "newactivity" in menu
 
 
+async def test_a_coordinator_writing_after_start_up_gets_the_menu_a_member_none(tg: FakeTelegram,
+                                                                               bot: BotRuntime) -> None:
+    """The first contact tells coordinators (of a group not archived) from everyone else."""
+    assert bot.db is not None
+    pudong, old = await add_group(bot.db, "Pudong"), await add_group(bot.db, "Old")
+    coord = tg.create_user("Coord", language_code="en")
+    retired = tg.create_user("Retired", language_code="en")
+    await add_coordinator(bot.db, coord.id, pudong)  # straight into the database: no appointment flow set a menu
+    await add_coordinator(bot.db, retired.id, old)
+    async with bot.db.transaction() as tx:
+        await tx.execute("UPDATE groups SET archived_at = '2026-01-01T00:00:00.000000Z' WHERE id = ?", (old,))
+    member = await member_user(tg, bot.db, "Alice")
+    for user in (coord, retired, member):
+        await user.send("hello")
+        await user.next_message()
+    assert "notice" in [c["command"] for c in tg.commands("chat", "", chat_id=coord.id)]
+    assert tg.commands("chat", "", chat_id=retired.id) == []
+    assert tg.commands("chat", "", chat_id=member.id) == []
+
+
 async def test_each_coordinator_home_button_opens_its_flow(tg: FakeTelegram, bot: BotRuntime) -> None:
     assert bot.db is not None
     pudong = await add_group(bot.db, "Pudong")
