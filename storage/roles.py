@@ -18,14 +18,13 @@ class RoleRepo:
         )
         return [ScopeGroup(int(r["id"]), str(r["path"]), r["parent_id"] is None) for r in rows]
 
-    async def coordinates_any(self, user_id: int) -> bool:
-        """Whether `user_id` coordinates a group (not archived): `coordinator_groups` without building them."""
-        value = await self._db.fetchval(
-            "SELECT 1 FROM coordinators c JOIN groups g ON g.id = c.group_id"
-            " WHERE c.user_id = ? AND g.archived_at IS NULL LIMIT 1",
-            (user_id,),
+    async def active_coordinator_user_ids(self) -> list[int]:
+        """Who coordinates a group that is not archived (`coordinator_groups` is not empty)."""
+        rows = await self._db.fetchall(
+            "SELECT DISTINCT c.user_id FROM coordinators c JOIN groups g ON g.id = c.group_id"
+            " WHERE g.archived_at IS NULL"
         )
-        return value is not None
+        return [int(r["user_id"]) for r in rows]
 
     async def coordinator_user_ids(self) -> list[int]:
         rows = await self._db.fetchall("SELECT DISTINCT user_id FROM coordinators ORDER BY user_id")
