@@ -69,7 +69,7 @@ def build_application(settings: Settings, services: Services, token: str | None 
         .context_types(context_types)
         .persistence(persistence)
         .concurrent_updates(PerUserUpdateProcessor(256))
-        .request(build_request(settings.transport, connection_pool_size=256, read_timeout=10.0))  # 128 sends + answers
+        .request(build_request(settings.transport, connection_pool_size=128, read_timeout=10.0))  # 64 sends + answers
         .get_updates_request(build_request(settings.transport, connection_pool_size=2, read_timeout=30.0))
         .arbitrary_callback_data(False)
         .build()
