@@ -365,6 +365,11 @@ async def run_mode(backend: str, processes: int, recipients: int, press_delay: f
             await bots.stop()
         logs = [log.read_text(errors="replace") for log in bots.logs]
         errors = sum(text.count("Traceback") for text in logs)
+        # the first traceback or ERROR line, kept (the logs go with the temporary directory)
+        first_error = next((text[max(0, text.find("Traceback") - 300):text.find("Traceback") + 2500]
+                            for text in logs if "Traceback" in text), "")
+        first_error = first_error or next(
+            (line for text in logs for line in text.splitlines() if " ERROR " in line), "")
         error_lines = sum(1 for text in logs for line in text.splitlines() if " ERROR " in line)
         parent.send("results")
         results = parent.recv()
@@ -398,6 +403,7 @@ async def run_mode(backend: str, processes: int, recipients: int, press_delay: f
         "peak_rss_mb": [m[1] for m in rss],
         "bot_tracebacks": errors,
         "bot_error_lines": error_lines,
+        "bot_first_error": first_error,
         **stored,
     }
 
