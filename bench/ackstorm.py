@@ -58,7 +58,8 @@ DEFAULT_MODES = "sqlite:1,postgresql:1,postgresql:2"
 
 
 # --- the sandbox process -----------------------------------------------------------------------
-def _sandbox_main(conn: Connection, recipients: int, press_delay: float, seed: int) -> None:
+def _sandbox_main(conn: Connection, recipients: int, press_delay: float, seed: int,
+                  press_share: float = PRESS_SHARE) -> None:
     from bot.app import SANDBOX_TOKEN
     from sandbox.ratelimit import SENDING_METHODS, RateLimiter
     from sandbox.server import FakeTelegram
@@ -85,7 +86,7 @@ def _sandbox_main(conn: Connection, recipients: int, press_delay: float, seed: i
                 user = tg.create_user(f"成员 {n}")
                 user.state.started = True
                 users[user.id] = user
-                if rng.random() < PRESS_SHARE:
+                if rng.random() < press_share:
                     pressers.add(user.id)
             pressed: set[int] = set()
             tasks: set[asyncio.Task[None]] = set()
@@ -327,9 +328,10 @@ def _window_rates(times: list[float], width: float = 5.0) -> float:
 
 
 async def run_mode(backend: str, processes: int, recipients: int, press_delay: float,
-                   timeout: float) -> dict[str, Any]:
+                   timeout: float, press_share: float = PRESS_SHARE) -> dict[str, Any]:
     parent, child = multiprocessing.Pipe()
-    sandbox = multiprocessing.Process(target=_sandbox_main, args=(child, recipients, press_delay, 19), daemon=True)
+    sandbox = multiprocessing.Process(target=_sandbox_main, args=(child, recipients, press_delay, 19, press_share),
+                                      daemon=True)
     sandbox.start()
     api_url, _base, ids, pressers = parent.recv()
     with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
@@ -345,6 +347,8 @@ async def run_mode(backend: str, processes: int, recipients: int, press_delay: f
         started = time.monotonic()
         finished = False
         status: tuple[int, int, int, int, float] = (0, 0, 0, 0, 0.0)
+        cpu_at_start: list[float] | None = None  # each process's CPU when the first send was seen (start-up done)
+        sandbox_at_start = 0.0
         try:
             while time.monotonic() - started < timeout:
                 await asyncio.sleep(0.5)
@@ -352,6 +356,9 @@ async def run_mode(backend: str, processes: int, recipients: int, press_delay: f
                 parent.send("status")
                 status = parent.recv()
                 sent, pressed, answered = status[0], status[1], status[2]
+                if sent and cpu_at_start is None:
+                    cpu_at_start = [cpu_seconds(pid) for pid in bots.pids()]
+                    sandbox_at_start = status[4]
                 if sent >= recipients and pressed >= pressers and answered >= pressed:
                     finished = True
                     break
@@ -362,6 +369,11 @@ async def run_mode(backend: str, processes: int, recipients: int, press_delay: f
             await bots.stop()
         logs = [log.read_text(errors="replace") for log in bots.logs]
         errors = sum(text.count("Traceback") for text in logs)
+        # the first traceback or ERROR line, kept (the logs go with the temporary directory)
+        first_error = next((text[max(0, text.find("Traceback") - 300):text.find("Traceback") + 2500]
+                            for text in logs if "Traceback" in text), "")
+        first_error = first_error or next(
+            (line for text in logs for line in text.splitlines() if " ERROR " in line), "")
         error_lines = sum(1 for text in logs for line in text.splitlines() if " ERROR " in line)
         parent.send("results")
         results = parent.recv()
@@ -387,6 +399,9 @@ async def run_mode(backend: str, processes: int, recipients: int, press_delay: f
         "answer_ms_p99": round(percentile(latencies, 99), 1),
         "answer_ms_max": round(max(latencies, default=0.0), 1),
         "bot_cpu_s": [round(c, 1) for c in cpu],
+        # from the first send seen (polled every 0.5 s) to the end: the storm without start-up
+        "bot_storm_cpu_s": [round(c - c0, 2) for c, c0 in zip(cpu, cpu_at_start or [0.0] * len(cpu), strict=True)],
+        "sandbox_storm_cpu_s": round(status[4] - sandbox_at_start, 2),
         "roles": bots.roles,
         "rss_mb": [m[0] for m in rss],
         "peak_rss_mb": [m[1] for m in rss],
@@ -394,6 +409,7 @@ async def run_mode(backend: str, processes: int, recipients: int, press_delay: f
         "leases_lost": sum(text.count(" lost by ") for text in logs),
         "bot_tracebacks": errors,
         "bot_error_lines": error_lines,
+        "bot_first_error": first_error,
         **stored,
     }
 
@@ -404,6 +420,8 @@ def main() -> int:
     parser.add_argument("--recipients", type=int, default=None)
     parser.add_argument("--modes", default=DEFAULT_MODES, help=f"BACKEND:PROCESSES,... (default {DEFAULT_MODES})")
     parser.add_argument("--press-delay", type=float, default=0.5, help="seconds from arrival to the press")
+    parser.add_argument("--press-share", type=float, default=PRESS_SHARE,
+                        help=f"share of members who press (default {PRESS_SHARE}; 0 measures sends alone)")
     parser.add_argument("--timeout", type=float, default=None, help="seconds per mode")
     args = parser.parse_args()
     recipients = args.recipients or (10_000 if args.quick else 100_000)
@@ -413,7 +431,8 @@ def main() -> int:
         backend, _, count = mode.partition(":")
         if backend not in ("sqlite", "postgresql"):
             raise SystemExit(f"unknown backend in mode {mode!r}")
-        result = asyncio.run(run_mode(backend, int(count or 1), recipients, args.press_delay, timeout))
+        result = asyncio.run(run_mode(backend, int(count or 1), recipients, args.press_delay, timeout,
+                                      args.press_share))
         print(json.dumps(result), flush=True)
         met = (result["slowest_5s_msgs_per_s"] >= 900 or recipients < 5000) and result["msgs_per_s"] >= 900 \
             and result["http_429"] == 0 and result["answered"] == result["pressers"] \

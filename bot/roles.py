@@ -8,6 +8,8 @@ forged), calls `RoleService.actor` afresh and checks it with `require_*`.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import dataclass, field
 from enum import IntEnum
 
@@ -20,6 +22,7 @@ __all__ = ["AccessDenied", "Actor", "Role", "RoleService", "Scope"]
 ANONYMOUS_ADMIN_ID = 1087968824
 SERVICE_NOTIFICATIONS_ID = 777000
 SERVICE_IDS = frozenset({ANONYMOUS_ADMIN_ID, SERVICE_NOTIFICATIONS_ID, 136817688})
+COORDINATORS_FRESH_S = 10.0  # how old `RoleService.at_least_coordinator`'s list of coordinators may be
 
 
 class Role(IntEnum):
@@ -59,6 +62,9 @@ class RoleService:
     def __init__(self, repo: RoleRepo, owners: tuple[int, ...]) -> None:
         self._repo = repo
         self._owners = frozenset(owners)
+        self._coordinators: frozenset[int] | None = None  # see `at_least_coordinator`
+        self._coordinators_at = 0.0
+        self._coordinators_lock = asyncio.Lock()
 
     async def actor(self, user_id: int) -> Actor:
         status = None if user_id in SERVICE_IDS else await self._repo.member_status(user_id)
@@ -80,6 +86,25 @@ class RoleService:
         if member_status == "pending":
             return Actor(user_id, Role.PENDING, member_id, member_status)
         return Actor(user_id, Role.STRANGER, member_id, member_status)
+
+    async def at_least_coordinator(self, user_id: int) -> bool:
+        """`actor(user_id).role >= Role.COORDINATOR` as of at most `COORDINATORS_FRESH_S` ago.
+
+        From a list of coordinators read at most every `COORDINATORS_FRESH_S` seconds: a first contact
+        per member (an acknowledgement storm) costs no read. A hint, not an authorisation: every
+        action still checks `actor`.
+        """
+        if user_id in SERVICE_IDS:
+            return False
+        if user_id in self._owners:
+            return True
+        if self._coordinators is None or time.monotonic() - self._coordinators_at > COORDINATORS_FRESH_S:
+            async with self._coordinators_lock:  # one read for the callers arriving meanwhile
+                if self._coordinators is None or time.monotonic() - self._coordinators_at > COORDINATORS_FRESH_S:
+                    at = time.monotonic()
+                    self._coordinators = frozenset(await self._repo.active_coordinator_user_ids())
+                    self._coordinators_at = at
+        return user_id in self._coordinators
 
     async def coordinator_user_ids(self) -> list[int]:
         return await self._repo.coordinator_user_ids()

@@ -293,6 +293,20 @@ async def _edit_text(message: Message, text: str, reply_markup: InlineKeyboardMa
     )
 
 
+async def edit_markup(message: Message, reply_markup: InlineKeyboardMarkup | None) -> None:
+    """``editMessageReplyMarkup`` of a message the bot sent, through `api_call` like `_edit_text`.
+
+    ``message.edit_reply_markup(...)`` parses Telegram's answer (the whole edited message) into a
+    ``Message``: in an acknowledgement storm that parse cost more CPU than the rest of the press
+    (bench/ackstorm.py). Errors are the same PTB exceptions.
+    """
+    await api_call(
+        message.get_bot(),
+        "editMessageReplyMarkup",
+        {"chat_id": message.chat_id, "message_id": message.message_id, "reply_markup": reply_markup},
+    )
+
+
 # Ids of callback queries already answered: Telegram accepts one answer per query, and a second
 # one fails ("query is too old"), so helpers that answer check here first. Bounded (FIFO).
 _ANSWERED: OrderedDict[str, None] = OrderedDict()

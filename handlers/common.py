@@ -130,8 +130,14 @@ async def _menu_on_first_contact(context: Ctx, user_id: int) -> None:
     seen = context.ui.menus_set  # per application: a module dict keyed by id(bot) outlived its bot
     if user_id in seen:
         return
+    roles = context.services.roles
+    # Most contacts are members' (an acknowledgement storm: one per pressing member): a list of
+    # coordinators at most seconds old tells them apart without a read, and they are not marked
+    # seen, so one appointed later (whose menu could not be set then) gets it on a later contact.
+    if not await roles.at_least_coordinator(user_id):
+        return
     seen.add(user_id)
-    who = await context.services.roles.actor(user_id)
+    who = await roles.actor(user_id)
     if who.role >= Role.COORDINATOR:
         lang = await context.services.users.chosen_language(user_id)
         await set_chat_commands(context, user_id, who.role, lang, context.ui.menu)

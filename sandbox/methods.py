@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import html
 import re
 import time
@@ -59,10 +60,18 @@ def render_text(
             raise bad_request(f"parse_mode {parse_mode} is not supported by the sandbox; use HTML")
         raise bad_request(f"unsupported parse_mode {parse_mode}")
     try:
-        plain, found = parse_html(text)
+        plain, found = _parsed_html(text)
     except EntityParseError as err:
         raise bad_request(f"can't parse entities: {err}") from None
-    return plain, found, text
+    # each message gets entities of its own (a nested "user" too)
+    return plain, [{k: dict(v) if isinstance(v, dict) else v for k, v in e.items()} for e in found], text
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed_html(text: str) -> tuple[str, tuple[JSON, ...]]:
+    """`parse_html`, once per text: a broadcast sends the same text to every recipient (read-only)."""
+    plain, found = parse_html(text)
+    return plain, tuple(found)
 
 
 def check_markup(markup: JSON | None) -> None:

@@ -16,7 +16,7 @@ import asyncio
 import os
 import sqlite3
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Generator, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from functools import partial
 from pathlib import Path
@@ -94,6 +94,11 @@ class SyncTx(ABC):
     def fetchval(self, sql: str, params: Params = ()) -> Any:
         row = self.fetchone(sql, params)
         return None if row is None else row[0]
+
+    def rows(self, sql: str, params: Params = ()) -> Generator[Row, None, None]:
+        """The rows of `sql`, each built only when the caller gets to it: a caller that stops early
+        (`close()` the generator then) pays for the rows it used, not for all it asked for."""
+        yield from self.fetchall(sql, params)
 
 
 class Database(ABC):
@@ -223,6 +228,13 @@ class SqliteSyncTx(SyncTx):
 
     def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
         return fetch_all(self._conn, sql, params)
+
+    def rows(self, sql: str, params: Params = ()) -> Generator[Row, None, None]:
+        cur = self._conn.execute(sql, params)
+        try:
+            yield from cur
+        finally:
+            cur.close()
 
 
 

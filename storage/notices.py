@@ -194,27 +194,30 @@ async def ack(db: Database, notice_id: int, user_id: int, now: datetime) -> tupl
     acknowledged (the stored moment: a second tap keeps the first).
 
     One trip (`Database.write`): the acknowledgements of a storm after a broadcast are
-    group-committed together instead of each taking the write lock for three round trips.
+    group-committed together instead of each taking the write lock for three round trips. A
+    first press is one statement (PostgreSQL: one round trip to the server inside the shared
+    write transaction); a repeated or forged one takes a second to tell which it is.
     """
     stamp = to_db(now)
 
     def work(conn: SyncTx) -> tuple[str, datetime | None]:
+        stored = conn.fetchone(
+            "INSERT INTO notice_acks (notice_id, member_id, at)"
+            " SELECT ?, member_id, ? FROM outbox WHERE kind = 'notice' AND ref_id = ? AND chat_id = ?"
+            " AND member_id IS NOT NULL"
+            " ON CONFLICT (notice_id, member_id) DO NOTHING RETURNING member_id",
+            (notice_id, stamp, notice_id, user_id),
+        )
+        if stored is not None:
+            return "ok", now
         row = conn.fetchone(
-            "SELECT member_id FROM outbox WHERE kind = 'notice' AND ref_id = ? AND chat_id = ?"
-            " AND member_id IS NOT NULL",
-            (notice_id, user_id),
+            "SELECT a.at FROM outbox o LEFT JOIN notice_acks a ON a.notice_id = ? AND a.member_id = o.member_id"
+            " WHERE o.kind = 'notice' AND o.ref_id = ? AND o.chat_id = ? AND o.member_id IS NOT NULL",
+            (notice_id, notice_id, user_id),
         )
         if row is None:
             return "not_recipient", None
-        member_id = int(row["member_id"])
-        changed = conn.execute(
-            "INSERT INTO notice_acks (notice_id, member_id, at) VALUES (?, ?, ?)"
-            " ON CONFLICT (notice_id, member_id) DO NOTHING",
-            (notice_id, member_id, stamp),
-        )
-        if changed == 1:
-            return "ok", now
-        at = conn.fetchval("SELECT at FROM notice_acks WHERE notice_id = ? AND member_id = ?", (notice_id, member_id))
+        at = row[0]
         return "already", None if at is None else from_db(str(at))
 
     return await db.write(work)

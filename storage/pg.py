@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Generator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -209,6 +209,11 @@ class PgSyncTx(SyncTx):
 
     def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
         return list(self._conn.execute(translate(sql), _params(params)).fetchall())
+
+    def rows(self, sql: str, params: Params = ()) -> Generator[Row, None, None]:
+        # psycopg holds the whole result client-side; its rows are built as they are read
+        with self._conn.execute(translate(sql), _params(params)) as cur:
+            yield from cur
 
 
 class PgDatabase(Database):

@@ -18,6 +18,14 @@ class RoleRepo:
         )
         return [ScopeGroup(int(r["id"]), str(r["path"]), r["parent_id"] is None) for r in rows]
 
+    async def active_coordinator_user_ids(self) -> list[int]:
+        """Who coordinates a group that is not archived (`coordinator_groups` is not empty)."""
+        rows = await self._db.fetchall(
+            "SELECT DISTINCT c.user_id FROM coordinators c JOIN groups g ON g.id = c.group_id"
+            " WHERE g.archived_at IS NULL"
+        )
+        return [int(r["user_id"]) for r in rows]
+
     async def coordinator_user_ids(self) -> list[int]:
         rows = await self._db.fetchall("SELECT DISTINCT user_id FROM coordinators ORDER BY user_id")
         return [int(r["user_id"]) for r in rows]

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import heapq
 import itertools
+import random
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -319,3 +320,82 @@ async def _crash_scenario(make_database: MakeDatabase, recipients: int, freeze_a
 def test_a_kill_mid_send_resends_only_what_was_in_flight(make_database: MakeDatabase, recipients: int,
                                                         freeze_after: int, steps: int) -> None:
     asyncio.run(_crash_scenario(make_database, recipients, freeze_after, steps))
+
+
+class SlowAnswers(ScriptedTransport):
+    """Telegram answering each send after its own short round trip: answers come back one by one."""
+
+    def __init__(self, seed: int) -> None:
+        super().__init__(["sent"])
+        self.rng = random.Random(seed)
+
+    async def send(self, item: OutboxItem) -> Outcome:
+        await asyncio.sleep(self.rng.uniform(0.001, 0.008))
+        return await super().send(item)
+
+
+def test_a_broadcast_claims_per_batch_of_answers_not_per_answer(make_database: MakeDatabase) -> None:
+    """With every slot busy, the engine waits for a batch of answers (1/8 of the slots) before its
+    next claim, and records them with it, instead of a claim and a write for each answer."""
+
+    async def scenario() -> tuple[list[int], list[tuple[int, str, int]]]:
+        async with make_database() as db:
+            await migrate(db)
+            clock = FakeClock()
+            async with db.transaction() as tx:
+                await enqueue(tx, [OutgoingMessage("notice", 1, 1000 + n, "hi", paid=True) for n in range(400)],
+                              clock.now())
+            repo = OutboxRepo(db)
+            service = DeliveryService(repo, clock, CATALOG, concurrency=32,
+                                      pacer=Pacer(paid_per_s=100_000, private_interval=0.0))
+            claims: list[int] = []
+            real = repo.flush_and_claim
+
+            async def counting(*args: Any) -> tuple[list[OutboxItem], set[tuple[str, int]]]:
+                items, touched = await real(*args)
+                if items:
+                    claims.append(len(items))
+                return items, touched
+
+            repo.flush_and_claim = counting  # type: ignore[method-assign]
+            await _run_until(service, SlowAnswers(19), None)
+            return claims, await repo.rows_for("notice", 1)
+
+    claims, rows = asyncio.run(scenario())
+    assert [status for _, status, _ in rows] == ["sent"] * 400
+    assert sum(claims) == 400
+    # the first claim fills every slot; each later one waits for 32 / 8 = 4 answers (but the last,
+    # which takes what is left)
+    assert claims[0] == 32 and min(claims[:-1]) >= 4, claims
+
+
+def test_a_claim_builds_only_the_rows_it_claims(make_database: MakeDatabase, monkeypatch: Any) -> None:
+    """The claim asks for more rows than it needs (in case some are refused) but reads them one by
+    one and stops at its limit: no item is built for a row it does not claim."""
+    import storage.outbox
+
+    built: list[int] = []
+    real = storage.outbox._item
+
+    def counting(row: Any) -> OutboxItem:
+        item = real(row)
+        built.append(item.chat_id)
+        return item
+
+    monkeypatch.setattr(storage.outbox, "_item", counting)
+
+    async def scenario() -> tuple[list[int], list[int]]:
+        async with make_database() as db:
+            await migrate(db)
+            clock = FakeClock()
+            async with db.transaction() as tx:
+                await enqueue(tx, [OutgoingMessage("notice", 1, 1000 + n, "hi") for n in range(100)], clock.now())
+            repo = OutboxRepo(db)
+            odd, _ = await repo.flush_and_claim([], clock.now(), 5, lambda item: item.chat_id % 2 == 1)
+            rest, _ = await repo.flush_and_claim([], clock.now(), 3, lambda item: True)
+            return [i.chat_id for i in odd], [i.chat_id for i in rest]
+
+    odd, rest = asyncio.run(scenario())
+    assert odd == [1001, 1003, 1005, 1007, 1009]
+    assert rest == [1000, 1002, 1004]  # the refused rows stay pending, first in line
+    assert built == [*range(1000, 1010), 1000, 1002, 1004]

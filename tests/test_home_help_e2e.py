@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from bot import roles
 from bot.runtime import BotRuntime
 from sandbox.server import FakeTelegram
 from tests.activities_helpers import add_coordinator, add_group, member_user
@@ -66,6 +69,42 @@ async def test_an_owner_writing_after_start_up_gets_the_owner_menu(tg: FakeTeleg
     await owner.next_message()
     menu = [c["command"] for c in tg.commands("chat", "", chat_id=OWNER_ID)]
     assert "audit" in menu and "newactivity" in menu
+
+
+async def test_a_coordinator_writing_after_start_up_gets_the_menu_a_member_none(tg: FakeTelegram,
+                                                                               bot: BotRuntime) -> None:
+    """The first contact tells coordinators (of a group not archived) from everyone else."""
+    assert bot.db is not None
+    pudong, old = await add_group(bot.db, "Pudong"), await add_group(bot.db, "Old")
+    coord = tg.create_user("Coord", language_code="en")
+    retired = tg.create_user("Retired", language_code="en")
+    await add_coordinator(bot.db, coord.id, pudong)  # straight into the database: no appointment flow set a menu
+    await add_coordinator(bot.db, retired.id, old)
+    async with bot.db.transaction() as tx:
+        await tx.execute("UPDATE groups SET archived_at = '2026-01-01T00:00:00.000000Z' WHERE id = ?", (old,))
+    member = await member_user(tg, bot.db, "Alice")
+    for user in (coord, retired, member):
+        await user.send("hello")
+        await user.next_message()
+    assert "notice" in [c["command"] for c in tg.commands("chat", "", chat_id=coord.id)]
+    assert tg.commands("chat", "", chat_id=retired.id) == []
+    assert tg.commands("chat", "", chat_id=member.id) == []
+
+
+async def test_a_member_made_coordinator_later_gets_the_menu_on_a_later_contact(
+        tg: FakeTelegram, bot: BotRuntime, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Members are not marked as seen: once the list of coordinators is read again, one appointed
+    later (straight into the database, say: no appointment flow set the menu) gets it when writing."""
+    monkeypatch.setattr(roles, "COORDINATORS_FRESH_S", 0.0)  # read again on every contact
+    assert bot.db is not None
+    member = await member_user(tg, bot.db, "Alice")
+    await member.send("hello")
+    await member.next_message()
+    assert tg.commands("chat", "", chat_id=member.id) == []
+    await add_coordinator(bot.db, member.id, await add_group(bot.db, "Pudong"))
+    await member.send("hello again")
+    await member.next_message()
+    assert "notice" in [c["command"] for c in tg.commands("chat", "", chat_id=member.id)]
 
 
 async def test_each_coordinator_home_button_opens_its_flow(tg: FakeTelegram, bot: BotRuntime) -> None:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Message, Update
+from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 
 from bot.context import Ctx
+from bot.i18n import Translator
 from bot.notices import callbacks as cb
 from handlers import keyboards as kb
-from handlers.base import answer, translator, with_retry_after
+from handlers.base import answer, edit_markup, translator, with_retry_after
 from handlers.buttons import press
 from handlers.notices.status import schedule_live_refresh
 
@@ -38,13 +39,28 @@ async def ack_pressed(update: Update, context: Ctx) -> None:
     query = update.callback_query
     if at is not None and query is not None and isinstance(query.message, Message):
         when = at.astimezone(context.services.notices.zone).strftime("%m-%d %H:%M")
-        # The same data: a later tap answers from the stored state again.
-        markup = kb.inline([[kb.button(tr("notice.ack.done_button", when=when), cb.ACK.data(id=notice_id))]])
+        markup = _done_markup(tr, when, notice_id)
         message = query.message
         if message.reply_markup != markup:
             try:
-                await with_retry_after(lambda: message.edit_reply_markup(reply_markup=markup))
+                await with_retry_after(lambda: edit_markup(message, markup))
             except BadRequest as exc:  # already shows it (a double tap), or the message is gone
                 log.debug("ack button of notice %s not updated: %s", notice_id, exc.message)
     if result == "ok":
         schedule_live_refresh(context, notice_id)
+
+
+# A storm's presses of one minute show the same button: built once (PTB objects are immutable).
+_DONE_MARKUPS: dict[tuple[str, str, int], InlineKeyboardMarkup] = {}
+
+
+def _done_markup(tr: Translator, when: str, notice_id: int) -> InlineKeyboardMarkup:
+    key = (tr.lang, when, notice_id)
+    markup = _DONE_MARKUPS.get(key)
+    if markup is None:
+        if len(_DONE_MARKUPS) >= 256:
+            _DONE_MARKUPS.clear()
+        # The same data: a later tap answers from the stored state again.
+        markup = kb.inline([[kb.button(tr("notice.ack.done_button", when=when), cb.ACK.data(id=notice_id))]])
+        _DONE_MARKUPS[key] = markup
+    return markup

@@ -135,9 +135,11 @@ async def _render_view(update: Update, context: Ctx, who: Actor, row: NoticeRow)
 def schedule_live_refresh(context: Ctx, notice_id: int) -> None:
     queue = context.application.job_queue
     name = f"notice-view-{notice_id}"
-    if queue is None or queue.get_jobs_by_name(name):
+    # The job's id is its name: one lookup (`get_jobs_by_name` lists every job, on each press of a storm).
+    if queue is None or queue.scheduler.get_job(name) is not None:
         return
-    queue.run_once(_refresh_views, LIVE_REFRESH_DELAY_S, data=notice_id, name=name)  # type: ignore[arg-type]
+    queue.run_once(_refresh_views, LIVE_REFRESH_DELAY_S, data=notice_id, name=name,  # type: ignore[arg-type]
+                   job_kwargs={"id": name})
 
 
 async def _refresh_views(context: Ctx) -> None:
