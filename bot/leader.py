@@ -232,14 +232,19 @@ class Leadership:
             self._renewed = began
         return ok
 
+    async def _peer_view(self) -> View | None:
+        """Who is alive and holds what; None without peers or when the database does not answer."""
+        if self.peers is None:
+            return None
+        try:
+            return await self.peers.view()
+        except StorageError:
+            return None
+
     async def _defer(self) -> bool:
         """Whether to leave this free lease to an idle peer for now (this process holds a role)."""
-        peers = self.peers
-        if peers is None:
-            return False
-        try:
-            view = await peers.view()
-        except StorageError:
+        peers, view = self.peers, await self._peer_view()
+        if peers is None or view is None:
             return False
         if view.running(self.name):
             self._free_seen = None
@@ -258,12 +263,8 @@ class Leadership:
     async def _hand_over(self) -> bool:
         """Whether to give this held lease up to an idle peer (this process holds another role too;
         of its roles, it gives up the one named last)."""
-        peers = self.peers
-        if peers is None:
-            return False
-        try:
-            view = await peers.view()
-        except StorageError:
+        view = await self._peer_view()
+        if view is None:
             return False
         mine = view.roles_of(self.holder)
         return len(mine) > 1 and bool(view.idle_peers) and self.name == max(mine)
