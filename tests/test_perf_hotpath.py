@@ -38,16 +38,16 @@ INTEGRITY_ERRORS = (sqlite3.IntegrityError, psycopg.IntegrityError)
 @pytest.fixture
 def trips(monkeypatch: pytest.MonkeyPatch) -> list[object]:
     """The functions handed to the database threads, in order (one per trip)."""
-    import storage.db
+    import storage.sqlite
 
     seen: list[object] = []
-    real = storage.db._on_thread
+    real = storage.sqlite._on_thread
 
     async def counting(*args: object) -> object:
         seen.append(args[1])
         return await real(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(storage.db, "_on_thread", counting)
+    monkeypatch.setattr(storage.sqlite, "_on_thread", counting)
     return seen
 
 
