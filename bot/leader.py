@@ -45,7 +45,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from storage import leases
 from storage.db import Database, StorageError
@@ -84,13 +84,29 @@ async def pause(seconds: float, stopped: Callable[[], bool]) -> bool:
     return stopped()
 
 
-async def finish(task: asyncio.Task[None], within_s: float) -> None:
-    """Wait for a loop asked to stop; cancel it only if it does not end within `within_s`."""
-    done, _ = await asyncio.wait({task}, timeout=within_s)
+class _Loop(Protocol):
+    _task: asyncio.Task[None] | None
+    _stop: bool
+    ttl: timedelta
+
+
+async def end_loop(owner: _Loop) -> bool:
+    """Ask `owner`'s loop to end and wait for it; False when none was running.
+
+    Asked, not cancelled: a cancel landing inside a database call left the connection's write
+    lock taken, and giving the lease up then waited for it forever (a clean stop on PostgreSQL
+    hung). The loop notices within 0.1 s; it is cancelled only if it has not ended a TTL later.
+    """
+    task, owner._task = owner._task, None
+    if task is None:
+        return False
+    owner._stop = True
+    done, _ = await asyncio.wait({task}, timeout=owner.ttl.total_seconds() + 5)
     if not done:
         task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+    return True
 
 
 class Peers:
@@ -139,11 +155,8 @@ class Peers:
             await self.beat()
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is None:
+        if not await end_loop(self):
             return
-        self._stop = True
-        await finish(task, self.ttl.total_seconds() + 5)
         with contextlib.suppress(*StorageError):
             await leases.give_up(self.db, self.presence, self.holder)
 
@@ -287,14 +300,7 @@ class Leadership:
 
     async def stop(self) -> None:
         """Stop the work (when held) and give the lease up at once, for a standby to take."""
-        task, self._task = self._task, None
-        if task is None:
-            return
-        # Asked, not cancelled: a cancel landing inside a database call (try_hold) left the
-        # connection's write lock taken, and giving the lease up then waited for it forever
-        # (a clean stop on PostgreSQL hung). The loop notices within 0.1 s.
-        self._stop = True
-        await finish(task, self.ttl.total_seconds() + 5)
+        await end_loop(self)
 
     async def _run(self, on_gain: Hook, on_loss: Hook, running: Callable[[], bool]) -> None:
         try:
