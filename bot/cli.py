@@ -140,7 +140,8 @@ def _run_reporting_failure(settings: Settings) -> int:
     """Run the bot; a failure (rejected token, unreachable API, bad database) ends the process
     with one redacted line and a non-zero exit code, so a supervisor restarts it."""
     try:
-        asyncio.run(_run(settings))
+        with _runner(settings) as runner:
+            runner.run(_run(settings))
     except (KeyboardInterrupt, SystemExit):
         raise
     except Exception as exc:  # noqa: BLE001 - the process must exit, saying why, never with a traceback holding secrets
@@ -148,6 +149,18 @@ def _run_reporting_failure(settings: Settings) -> int:
         print(f"liaison-bot: could not run: {reason}", file=sys.stderr, flush=True)
         return EXIT_STARTUP
     return 0
+
+
+def _runner(settings: Settings) -> asyncio.Runner:
+    """The event loop `run` uses: uvloop when configured and installed, else asyncio's own."""
+    if settings.event_loop == "uvloop":
+        try:
+            import uvloop
+        except ImportError:
+            log.warning("uvloop is not installed: running on asyncio's own event loop")
+        else:
+            return asyncio.Runner(loop_factory=uvloop.new_event_loop)
+    return asyncio.Runner()
 
 
 async def _run(settings: Settings) -> None:
