@@ -72,8 +72,6 @@ class LedgerRepo:
     ) -> MemberFigures:
         in_scope, sp = member_in(paths, "m.id")
         gcond, gp = path_in(paths, "g.path")
-        mcond, mp = path_in(paths, "cg.path")
-        chosen = "" if paths is None else f" WHERE mg.group_id IN (SELECT cg.id FROM groups cg WHERE {mcond})"  # noqa: S608
         # Five independent reads, side by side (separate connections on PostgreSQL).
         rows, blocked, groups, pending_members, pending_requests = await asyncio.gather(
             # One pass over the members in scope: counts by (category, status) plus the flags.
@@ -96,16 +94,14 @@ class LedgerRepo:
                 f" WHERE m.user_id = b.user_id AND m.status = 'active' AND m.unreachable_at IS NULL AND {in_scope})",
                 sp,
             ),
-            # Memberships counted per group first (the index on (group_id, status, ...) answers it),
-            # then named: no row of the million-row join is built.
+            # Each group's active and pending memberships as kept by triggers with every write to
+            # member_groups (group_tallies, migration 0613): one row per group, not a count of
+            # 1,300,000 memberships; per group, so exact for any scope.
             self._db.fetchall(
-                "SELECT g.id, g.name, g.path, g.kind, COALESCE(c.active, 0) AS active,"  # noqa: S608
-                " COALESCE(c.pending, 0) AS pending FROM groups g LEFT JOIN ("
-                " SELECT mg.group_id, COUNT(CASE WHEN mg.status = 'active' THEN 1 END) AS active,"
-                " COUNT(CASE WHEN mg.status = 'pending' THEN 1 END) AS pending FROM member_groups mg"
-                f"{chosen} GROUP BY mg.group_id) c ON c.group_id = g.id"
+                "SELECT g.id, g.name, g.path, g.kind, COALESCE(t.active, 0) AS active,"  # noqa: S608
+                " COALESCE(t.pending, 0) AS pending FROM groups g LEFT JOIN group_tallies t ON t.group_id = g.id"
                 f" WHERE g.archived_at IS NULL AND {gcond} ORDER BY g.path",
-                [*(mp if paths is not None else []), *gp],
+                gp,
             ),
             # Pending approvals: pending members, or pending requests to join a group in scope.
             self._db.fetchval(
@@ -115,7 +111,8 @@ class LedgerRepo:
             ),
             self._db.fetchval(
                 # (NOT IN the few pending members, not a join of every member: the planner hashed
-                # all 1,000,000 members for a handful of pending requests)
+                # all 1,000,000 members for a handful of pending requests; their ids are read from
+                # the partial index members_pending, migration 0613)
                 "SELECT COUNT(DISTINCT pmg.member_id) FROM member_groups pmg"  # noqa: S608
                 " JOIN groups g ON g.id = pmg.group_id WHERE pmg.status = 'pending' AND pmg.member_id NOT IN"
                 f" (SELECT pm.id FROM members pm WHERE pm.status = 'pending') AND {gcond}",

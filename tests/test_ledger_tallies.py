@@ -5,6 +5,9 @@ acknowledgements, erasure, dropped rows, moved groups) the table must hold exact
 computation from the outbox gives, and /stats' figures for every scope must equal that fresh
 computation (scopes narrower than everything are counted from the outbox itself).
 
+The same for `group_tallies` (migration 0613): each group's active and pending memberships, kept
+with every write to member_groups, against a count of member_groups, and /stats' list of groups.
+
 Both backends (`--backend=postgresql`); the speed is measured by bench/scale.py.
 """
 
@@ -230,6 +233,99 @@ async def test_a_copied_database_has_the_table_rebuilt_by_its_triggers(
     await notice_writes.ack(db, 9, 300, NOW)
     async with make_database() as target:
         report = await copy_database(db, target)
-        assert "notice_tallies" not in report.counts
+        assert "notice_tallies" not in report.counts and "group_tallies" not in report.counts
         await _kept_equals_fresh(target)
+        await _groups_kept_equal_fresh(target)
         assert (await _fresh(target))[9] == (4, 3, 1)
+
+
+# --- group_tallies (migration 0613) ---------------------------------------------------------------
+FRESH_GROUPS = (
+    "SELECT group_id, COUNT(CASE WHEN status = 'active' THEN 1 END) AS active,"
+    " COUNT(CASE WHEN status = 'pending' THEN 1 END) AS pending FROM member_groups GROUP BY group_id"
+)
+
+
+async def _groups_kept_equal_fresh(db: Database, after: str = "") -> None:
+    kept = {int(r["group_id"]): (int(r["active"]), int(r["pending"]))
+            for r in await db.fetchall("SELECT group_id, active, pending FROM group_tallies")}
+    fresh = {int(r["group_id"]): (int(r["active"]), int(r["pending"])) for r in await db.fetchall(FRESH_GROUPS)}
+    assert {k: v for k, v in kept.items() if v != (0, 0)} == {k: v for k, v in fresh.items() if v != (0, 0)}, after
+    paths = [str(r["path"]) for r in await db.fetchall("SELECT path FROM groups ORDER BY path")]
+    for scope in (None, [paths[0]], [paths[1], paths[-1]]):
+        figures = await LedgerRepo(db).member_figures(scope, START, END, NOW)
+        assert figures.by_group, (after, scope)
+        assert {g.group_id: (g.active, g.pending) for g in figures.by_group} == {
+            g.group_id: fresh.get(g.group_id, (0, 0)) for g in figures.by_group}, (after, scope)
+
+
+async def test_group_tallies_follow_random_membership_writes(fresh_database: Database) -> None:
+    """Many membership writes of every kind in random order (seeded), several in one transaction."""
+    db = fresh_database
+    await migrate(db)
+    g = await _tree(db)
+    groups = list(g.values())
+    rng = random.Random(613)
+    member_ids = [await add_member(db, 400 + i, f"G{i}", rng.sample(groups, rng.randint(0, 2)), "media",
+                                   rng.choice(["active", "active", "pending", "left"])) for i in range(20)]
+    await _groups_kept_equal_fresh(db, "start")
+    now = NOW
+    for round_ in range(10):
+        async with db.transaction() as tx:
+            for _ in range(6):
+                member, group = rng.choice(member_ids), rng.choice(groups)
+                if not await tx.fetchval("SELECT 1 FROM members WHERE id = ?", (member,)):
+                    continue
+                action = rng.randrange(7)
+                if action == 0:
+                    await member_writes.join(tx, member, None, group, now)
+                elif action == 1:
+                    await member_writes.leave_group(tx, member, group, now)
+                elif action == 2:
+                    await member_writes.decide(tx, 0, member, group, rng.random() < 0.7, None, now)
+                elif action == 3:
+                    await member_writes.leave_association(tx, member, now)
+                elif action == 4:
+                    await tx.execute("UPDATE member_groups SET status = ? WHERE member_id = ? AND group_id = ?",
+                                     (rng.choice(["active", "pending", "left", "rejected"]), member, group))
+                elif action == 5:
+                    await tx.execute("DELETE FROM member_groups WHERE member_id = ? AND group_id = ?", (member, group))
+                else:
+                    user = await tx.fetchval("SELECT user_id FROM members WHERE id = ?", (member,))
+                    await erase_member(tx, member, None if user is None else int(user), now + timedelta(seconds=round_))
+        await _groups_kept_equal_fresh(db, f"round {round_}")
+    async with db.transaction() as tx:
+        await tx.execute("UPDATE member_groups SET group_id = ? WHERE group_id = ? AND member_id NOT IN"
+                         " (SELECT member_id FROM member_groups WHERE group_id = ?)",
+                         (g["other"], g["东1"], g["other"]))
+    await _groups_kept_equal_fresh(db, "memberships moved to another group")
+    async with db.transaction() as tx:
+        await group_writes.move(tx, g["west"], g["other"])
+    await _groups_kept_equal_fresh(db, "a group moved")
+    async with db.transaction() as tx:
+        await tx.execute("DELETE FROM member_groups")
+    assert await db.fetchval("SELECT COUNT(*) FROM group_tallies WHERE active <> 0 OR pending <> 0") == 0
+
+
+async def test_group_tallies_are_filled_when_migrated(fresh_database: Database) -> None:
+    """Migration 0613 on a database holding memberships: the table starts exact."""
+    db = fresh_database
+    await migrate(db)
+    g = await _tree(db)
+    async with db.transaction() as tx:
+        for name in ("group_tallies_i", "group_tallies_u", "group_tallies_d"):
+            await tx.execute(f"DROP TRIGGER {name}" + (" ON member_groups" if db.dialect == "postgresql" else ""))
+        if db.dialect == "postgresql":
+            await tx.execute("DROP TRIGGER group_tallies_t ON member_groups")
+            for function in ("group_tallies_added", "group_tallies_removed", "group_tallies_changed",
+                             "group_tallies_truncated"):
+                await tx.execute(f"DROP FUNCTION {function}()")
+        await tx.execute("DROP TABLE group_tallies")
+        await tx.execute("DROP INDEX members_pending")
+        await tx.execute("DELETE FROM schema_migrations WHERE version = 613")
+    await add_member(db, 501, "A", [g["东1"], g["西1"]], "media")
+    await add_member(db, 502, "B", [g["东1"]], "media", status="pending")
+    await add_member(db, 503, "C", [g["西1"]], "media", status="left")
+    assert await migrate(db) == [613]
+    assert await db.fetchval("SELECT active FROM group_tallies WHERE group_id = ?", (g["东1"],)) == 1
+    await _groups_kept_equal_fresh(db)
