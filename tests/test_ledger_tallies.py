@@ -204,13 +204,15 @@ async def _undo_0612(db: Database) -> None:
                  ("notice_tallies_outbox_d", "outbox"), ("notice_tallies_ack_i", "notice_acks"),
                  ("notice_tallies_ack_u", "notice_acks"), ("notice_tallies_ack_d", "notice_acks")]
         if db.dialect == "postgresql":
-            names += [("notice_tallies_outbox_t", "outbox"), ("notice_tallies_ack_t", "notice_acks")]
+            names += [("notice_tallies_outbox_m", "outbox"), ("notice_tallies_outbox_t", "outbox"),
+                      ("notice_tallies_ack_t", "notice_acks")]
         for name, table in names:
             await tx.execute(f"DROP TRIGGER {name}" + (f" ON {table}" if db.dialect == "postgresql" else ""))
         await tx.execute("DROP TABLE notice_tallies")
         if db.dialect == "postgresql":
             for function in ("notice_tallies_outbox_added", "notice_tallies_outbox_removed",
-                             "notice_tallies_outbox_changed", "notice_tallies_ack_changed", "notice_tallies_truncated"):
+                             "notice_tallies_outbox_sent", "notice_tallies_outbox_moved",
+                             "notice_tallies_ack_changed", "notice_tallies_truncated"):
                 await tx.execute(f"DROP FUNCTION {function}()")
         await tx.execute("DELETE FROM schema_migrations WHERE version = 612")
 

@@ -6,9 +6,12 @@
 -- * INSERT INTO outbox: one STATEMENT trigger with the inserted rows as a transition table, so
 --   the set-based enqueue of a city-wide notice (one INSERT ... SELECT of 1,000,000 rows) adds
 --   one grouped pass over those rows, not a million function calls;
--- * UPDATE of outbox: a ROW trigger whose WHEN (evaluated without calling the function) passes
---   only a change of what the row counts -- its notice, its member, or whether it is 'sent' --
---   i.e. once per delivered message: an acknowledgement probe (primary key) and one UPDATE;
+-- * UPDATE of outbox: ROW triggers whose WHEN (evaluated without calling the function) passes
+--   only a change of what the row counts: whether it is 'sent' (once per delivered message: one
+--   UPDATE with an acknowledgement probe by primary key), or its notice, member or kind (rare:
+--   erasure). The WHEN is kept this small on purpose: PostgreSQL prepares it for every statement,
+--   and the delivery worker's claims (one-row UPDATEs of status) pay for that: +5 us per claimed
+--   row, against +12 us with the whole condition in one WHEN (measured);
 -- * DELETE FROM outbox: one statement trigger (transition table);
 -- * notice_acks: a row trigger per acknowledgement stored (a press that stores nothing fires
 --   nothing): an index probe of outbox_notice_members and, when the row is 'sent', one UPDATE.
@@ -56,34 +59,46 @@ BEGIN
     RETURN NULL;
 END';
 
-CREATE FUNCTION notice_tallies_outbox_changed() RETURNS trigger LANGUAGE plpgsql AS '
+-- A row became 'sent' or stopped being 'sent' (its notice and member unchanged): one statement.
+CREATE FUNCTION notice_tallies_outbox_sent() RETURNS trigger LANGUAGE plpgsql AS '
 DECLARE
-    old_in BOOLEAN := OLD.kind = ''notice'' AND OLD.ref_id IS NOT NULL AND OLD.member_id IS NOT NULL;
-    new_in BOOLEAN := NEW.kind = ''notice'' AND NEW.ref_id IS NOT NULL AND NEW.member_id IS NOT NULL;
+    delta INTEGER;
+BEGIN
+    IF NEW.kind <> ''notice'' OR NEW.ref_id IS NULL OR NEW.member_id IS NULL
+       OR OLD.kind IS DISTINCT FROM NEW.kind OR OLD.ref_id IS DISTINCT FROM NEW.ref_id
+       OR OLD.member_id IS DISTINCT FROM NEW.member_id THEN
+        RETURN NULL;  -- not a recipient row, or it moved as well: notice_tallies_outbox_moved counts it
+    END IF;
+    delta := CASE WHEN NEW.status = ''sent'' THEN 1 ELSE -1 END;
+    UPDATE notice_tallies SET delivered = delivered + delta,
+           acked = acked + CASE WHEN EXISTS (SELECT 1 FROM notice_acks a WHERE a.notice_id = NEW.ref_id
+                                              AND a.member_id = NEW.member_id) THEN delta ELSE 0 END
+     WHERE notice_id = NEW.ref_id;
+    RETURN NULL;
+END';
+
+-- A row moved to another notice, member or kind: what it counted is taken away, what it counts added.
+CREATE FUNCTION notice_tallies_outbox_moved() RETURNS trigger LANGUAGE plpgsql AS '
+DECLARE
     old_sent INTEGER := CASE WHEN OLD.status = ''sent'' THEN 1 ELSE 0 END;
     new_sent INTEGER := CASE WHEN NEW.status = ''sent'' THEN 1 ELSE 0 END;
     old_ack INTEGER := 0;
     new_ack INTEGER := 0;
 BEGIN
-    IF old_in AND old_sent = 1 AND EXISTS (SELECT 1 FROM notice_acks a
-            WHERE a.notice_id = OLD.ref_id AND a.member_id = OLD.member_id) THEN
-        old_ack := 1;
-    END IF;
-    IF new_in AND new_sent = 1 AND EXISTS (SELECT 1 FROM notice_acks a
-            WHERE a.notice_id = NEW.ref_id AND a.member_id = NEW.member_id) THEN
-        new_ack := 1;
-    END IF;
-    IF old_in AND new_in AND OLD.ref_id = NEW.ref_id THEN  -- a send: one UPDATE
-        UPDATE notice_tallies SET delivered = delivered + new_sent - old_sent, acked = acked + new_ack - old_ack
-         WHERE notice_id = NEW.ref_id;
-        RETURN NULL;
-    END IF;
-    IF old_in THEN
+    IF OLD.kind = ''notice'' AND OLD.ref_id IS NOT NULL AND OLD.member_id IS NOT NULL THEN
+        IF old_sent = 1 AND EXISTS (SELECT 1 FROM notice_acks a
+                WHERE a.notice_id = OLD.ref_id AND a.member_id = OLD.member_id) THEN
+            old_ack := 1;
+        END IF;
         UPDATE notice_tallies SET recipients = recipients - 1, delivered = delivered - old_sent,
                acked = acked - old_ack
          WHERE notice_id = OLD.ref_id;
     END IF;
-    IF new_in THEN
+    IF NEW.kind = ''notice'' AND NEW.ref_id IS NOT NULL AND NEW.member_id IS NOT NULL THEN
+        IF new_sent = 1 AND EXISTS (SELECT 1 FROM notice_acks a
+                WHERE a.notice_id = NEW.ref_id AND a.member_id = NEW.member_id) THEN
+            new_ack := 1;
+        END IF;
         INSERT INTO notice_tallies (notice_id, recipients, delivered, acked) VALUES (NEW.ref_id, 1, new_sent, new_ack)
         ON CONFLICT (notice_id) DO UPDATE SET recipients = notice_tallies.recipients + 1,
             delivered = notice_tallies.delivered + EXCLUDED.delivered, acked = notice_tallies.acked + EXCLUDED.acked;
@@ -92,22 +107,18 @@ BEGIN
 END';
 
 CREATE FUNCTION notice_tallies_ack_changed() RETURNS trigger LANGUAGE plpgsql AS '
-DECLARE
-    sent BIGINT;
 BEGIN
     IF TG_OP IN (''UPDATE'', ''DELETE'') THEN
-        SELECT COUNT(*) INTO sent FROM outbox o WHERE o.kind = ''notice'' AND o.ref_id = OLD.notice_id
-           AND o.member_id = OLD.member_id AND o.status = ''sent'';
-        IF sent > 0 THEN
-            UPDATE notice_tallies SET acked = acked - sent WHERE notice_id = OLD.notice_id;
-        END IF;
+        UPDATE notice_tallies t SET acked = t.acked - s.n
+          FROM (SELECT COUNT(*) AS n FROM outbox o WHERE o.kind = ''notice'' AND o.ref_id = OLD.notice_id
+                   AND o.member_id = OLD.member_id AND o.status = ''sent'') s
+         WHERE t.notice_id = OLD.notice_id AND s.n > 0;
     END IF;
-    IF TG_OP IN (''INSERT'', ''UPDATE'') THEN
-        SELECT COUNT(*) INTO sent FROM outbox o WHERE o.kind = ''notice'' AND o.ref_id = NEW.notice_id
-           AND o.member_id = NEW.member_id AND o.status = ''sent'';
-        IF sent > 0 THEN
-            UPDATE notice_tallies SET acked = acked + sent WHERE notice_id = NEW.notice_id;
-        END IF;
+    IF TG_OP IN (''INSERT'', ''UPDATE'') THEN  -- a press: one statement
+        UPDATE notice_tallies t SET acked = t.acked + s.n
+          FROM (SELECT COUNT(*) AS n FROM outbox o WHERE o.kind = ''notice'' AND o.ref_id = NEW.notice_id
+                   AND o.member_id = NEW.member_id AND o.status = ''sent'') s
+         WHERE t.notice_id = NEW.notice_id AND s.n > 0;
     END IF;
     RETURN NULL;
 END';
@@ -127,13 +138,13 @@ DO '
 BEGIN
     CREATE TRIGGER notice_tallies_outbox_i AFTER INSERT ON outbox REFERENCING NEW TABLE AS added
         FOR EACH STATEMENT EXECUTE FUNCTION notice_tallies_outbox_added();
-    CREATE TRIGGER notice_tallies_outbox_u AFTER UPDATE OF kind, ref_id, member_id, status ON outbox FOR EACH ROW
-        WHEN ((OLD.kind = ''notice'' AND OLD.ref_id IS NOT NULL AND OLD.member_id IS NOT NULL
-               OR NEW.kind = ''notice'' AND NEW.ref_id IS NOT NULL AND NEW.member_id IS NOT NULL)
-              AND (OLD.kind IS DISTINCT FROM NEW.kind OR OLD.ref_id IS DISTINCT FROM NEW.ref_id
-                   OR OLD.member_id IS DISTINCT FROM NEW.member_id
-                   OR (OLD.status = ''sent'') <> (NEW.status = ''sent'')))
-        EXECUTE FUNCTION notice_tallies_outbox_changed();
+    CREATE TRIGGER notice_tallies_outbox_u AFTER UPDATE OF status ON outbox FOR EACH ROW
+        WHEN ((OLD.status = ''sent'') <> (NEW.status = ''sent''))
+        EXECUTE FUNCTION notice_tallies_outbox_sent();
+    CREATE TRIGGER notice_tallies_outbox_m AFTER UPDATE OF kind, ref_id, member_id ON outbox FOR EACH ROW
+        WHEN (OLD.kind IS DISTINCT FROM NEW.kind OR OLD.ref_id IS DISTINCT FROM NEW.ref_id
+              OR OLD.member_id IS DISTINCT FROM NEW.member_id)
+        EXECUTE FUNCTION notice_tallies_outbox_moved();
     CREATE TRIGGER notice_tallies_outbox_d AFTER DELETE ON outbox REFERENCING OLD TABLE AS removed
         FOR EACH STATEMENT EXECUTE FUNCTION notice_tallies_outbox_removed();
     CREATE TRIGGER notice_tallies_outbox_t AFTER TRUNCATE ON outbox
