@@ -15,7 +15,8 @@ process then measures what a coordinator waits for, through the services the bot
   goal <= 200 ms;
 * enqueueing a notice to everyone in the city (`NoticeService.create`, the same call /notify
   makes): goal <= 60 s;
-* /stats for the city (`LedgerService.stats`, a fresh service, nothing cached): goal <= 1 s;
+* /stats for the city (`LedgerService.stats`, a fresh service, nothing cached), before and right
+  after the city-wide notice: goal <= 1 s (both); a district's /stats is reported beside it;
 * this process's peak resident memory (VmHWM): goal < 300 MB.
 
 Last line: one JSON object.
@@ -264,6 +265,9 @@ async def measure(url: str) -> dict[str, Any]:
         after = LedgerService(db, settings, clock)  # the city's notice now counts in /stats
         _, stats_after_s = await timed(after.stats(city, after.this_year()))
         print(f"/stats city after the notice (cold): {stats_after_s:.2f} s", flush=True)
+        district_after = LedgerService(db, settings, clock)  # a district's /stats counts from the outbox
+        _, stats_district_after_s = await timed(district_after.stats(district, district_after.this_year()))
+        print(f"/stats district after the notice (cold): {stats_district_after_s:.2f} s", flush=True)
     finally:
         await db.close()
     rss = memory_mb()
@@ -277,6 +281,7 @@ async def measure(url: str) -> dict[str, Any]:
         "stats_s": round(stats_s, 3),
         "stats_district_s": round(stats_district_s, 3),
         "stats_after_notice_s": round(stats_after_s, 3),
+        "stats_district_after_notice_s": round(stats_district_after_s, 3),
         "rss_mb": round(rss, 1),
     }
 
@@ -301,7 +306,7 @@ def main() -> int:
                    rows={k: v for k, v in loaded.items() if k != "load_s"},
                    goals_met={"segment_count_ms<=200": figures["segment_count_ms"] <= 200,
                               "enqueue_s<=60": figures["enqueue_s"] <= 60,
-                              "stats_s<=1": figures["stats_s"] <= 1,
+                              "stats_s<=1": max(figures["stats_s"], figures["stats_after_notice_s"]) <= 1,
                               "rss_mb<300": figures["rss_mb"] < 300})
     print(json.dumps(figures, ensure_ascii=False))
     return 0

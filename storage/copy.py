@@ -19,7 +19,8 @@ from storage.migrations import MIGRATIONS_DIR, discover, migrate
 
 BATCH = 5000
 SKIP = frozenset({"schema_migrations", "ledger_versions", "ledger_activity_versions",  # ledger_*versions: triggers
-                  "reachable_memberships"})  # derived, kept by the target's triggers (migration 0293)
+                  # derived, kept by the target's triggers (migrations 0293, 0612, 0613)
+                  "reachable_memberships", "notice_tallies", "group_tallies"})
 
 
 class CopyError(Exception):

@@ -146,6 +146,9 @@ class PgTx(Tx):
     def skip_locked(self, of: str | None = None) -> str:
         return f" FOR UPDATE OF {of} SKIP LOCKED" if of else " FOR UPDATE SKIP LOCKED"
 
+    async def refresh_statistics(self, table: str) -> None:
+        await self.execute(f"ANALYZE {table}")
+
     async def _cursor(self, sql: str, params: Params) -> psycopg.AsyncCursor[Any]:
         if self.begin_pending:
             self.begin_pending = False

@@ -163,6 +163,10 @@ class MemberMessage:
     priority: int = 0
 
 
+ANALYZE_ABOVE = 50_000
+"""A set-based enqueue of at least this many rows refreshes the outbox's statistics (Tx.refresh_statistics)."""
+
+
 async def enqueue_members(
     tx: Tx,
     message: MemberMessage,
@@ -192,7 +196,7 @@ async def enqueue_members(
     where = _members_where(scope_paths, group_paths, categories, params, exclude_user)
     if where is None:
         return 0
-    return await tx.execute(
+    queued = await tx.execute(
         "INSERT INTO outbox (kind, ref_id, chat_id, member_id, text, reply_markup, attachment, priority,"  # noqa: S608
         f" not_before, created_at, paid) SELECT ?, ?, m.user_id, m.id, ?, {markup}, ?, ?, ?, ?, ?"
         " FROM members m LEFT JOIN bot_users bu ON bu.user_id = m.user_id"
@@ -200,6 +204,9 @@ async def enqueue_members(
         " ON CONFLICT (kind, ref_id, chat_id) DO NOTHING",
         params,
     )
+    if queued >= ANALYZE_ABOVE:
+        await tx.refresh_statistics("outbox")
+    return queued
 
 
 class SegmentRepo:
