@@ -306,7 +306,9 @@ class DeliveryService:
             chosen.add(item.chat_id)
             return True
 
-        limit = self._batch_size()
+        # During a 429's halt nothing is claimed: the answers are recorded and the loop sleeps
+        # (claiming rows only to release them again kept the writer busy for the whole halt).
+        limit = 0 if self.pacer.halted_for() > 0.0 else self._batch_size()
         try:
             items, touched = await self.repo.flush_and_claim(results, self.clock.now(), limit, accept)
         except BaseException:

@@ -132,6 +132,10 @@ class Pacer:
         """429: nothing at all is sent for `seconds`."""
         self._halt_until = max(self._halt_until, self._now() + seconds)
 
+    def halted_for(self) -> float:
+        """Seconds left of a 429's halt (0 when sending may go on)."""
+        return max(0.0, self._halt_until - self._now())
+
     def _slot(self, chat_id: int, paid: bool) -> float | None:
         window_slot = (self._paid if paid else self._free).slot()
         chat_slot = self._chat_slot(chat_id)

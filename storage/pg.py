@@ -118,6 +118,19 @@ def _connect_kwargs() -> dict[str, Any]:
     return {"autocommit": True, "row_factory": _row_factory, "context": ADAPTERS}
 
 
+# No JIT compilation: the bot's statements are short, and PostgreSQL's cost model compiled a
+# district's /stats over three city-wide notices for 846 ms of its 1.2 s (bench/scale.py).
+SESSION_SETTINGS = "SET jit = off"
+
+
+async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
+    await conn.execute(SESSION_SETTINGS)
+
+
+def _configure_sync(conn: psycopg.Connection[Any]) -> None:
+    conn.execute(SESSION_SETTINGS)
+
+
 def _transaction(conn: psycopg.Connection[Any], works: Sequence[Callable[[SyncTx], Any]]) -> list[Any]:
     """BEGIN (with the write lock), every work, COMMIT; any error rolls back and is raised."""
     conn.execute(BEGIN_WRITE)
@@ -239,11 +252,13 @@ class PgDatabase(Database):
     @classmethod
     async def connect(cls, url: str, *, max_size: int = 10) -> PgDatabase:
         pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
-            url, min_size=1, max_size=max_size, kwargs=_connect_kwargs(), open=False, name="liaison"
+            url, min_size=1, max_size=max_size, kwargs=_connect_kwargs(), open=False, name="liaison",
+            configure=_configure,
         )
         await pool.open(wait=True, timeout=30)
         sync_pool: ConnectionPool[Any] = ConnectionPool(
-            url, min_size=1, max_size=4, kwargs=_connect_kwargs(), open=False, name="liaison-sync"
+            url, min_size=1, max_size=4, kwargs=_connect_kwargs(), open=False, name="liaison-sync",
+            configure=_configure_sync,
         )
         try:
             await asyncio.to_thread(sync_pool.open, True, 30)

@@ -90,6 +90,33 @@ async def test_injected_429s_are_retried_after_retry_after(tg: FakeTelegram, bot
     assert all(sum(m.text == "Flaky" for m in p.inbox) == 1 for p in people)
 
 
+async def test_a_429_halt_claims_nothing_until_it_ends(tg: FakeTelegram, bot: BotRuntime) -> None:
+    """While a 429's retry_after runs, the worker neither claims nor releases rows: it used to
+    claim a batch and release it again in a tight loop, the single writer busy the whole halt."""
+    db = db_of(bot)
+    group = await add_group(db, "浦东新联会")
+    people = await members(tg, db, 200, [group])
+    tg.inject_429("sendMessage", retry_after=4)
+    services = bot.services
+    assert services is not None
+    who = await services.roles.actor(OWNER_ID)
+    # a paid broadcast: sends are not paced apart, the worker is between batches when the 429 comes
+    draft = Draft("Halted", Segment(everyone=True), paid=True)
+    notice = (await services.notices.create(who, draft, "en")).notice_id
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    while tg.counters.http_429 < 1:
+        assert loop.time() < deadline, "no 429 was answered"
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.5)  # the answers in flight at the 429 are recorded
+    writes = db.writes
+    await asyncio.sleep(2.0)  # well inside the 4 s halt
+    assert db.writes - writes <= 3, f"{db.writes - writes} writes during the halt"
+    rows = await _settled(bot, "notice", notice, timeout=30)
+    assert [status for _, status, _ in rows] == ["sent"] * 200
+    assert all(sum(m.text == "Halted" for m in p.inbox) == 1 for p in people)
+
+
 async def test_server_errors_are_retried_with_backoff(tg: FakeTelegram, bot: BotRuntime) -> None:
     db = db_of(bot)
     group = await add_group(db, "浦东新联会")

@@ -40,7 +40,7 @@ async def test_the_claim_reads_the_claim_index_in_order_without_sorting(fresh_da
 
     # the urgent rows first, then the oldest: what the index order gives
     urgent = [1000 + n for n in range(3000) if n % 997 == 0]
-    assert [i.chat_id for i in items] == urgent + [1001, 1002, 1003, 1004]
+    assert [i.chat_id for i in items] == [*urgent, 1001, 1002, 1003, 1004]
     claims = [s for s in statements if s.lstrip().upper().startswith("SELECT") and "FROM outbox" in s]
     assert len(claims) == 1, statements
     plan = " | ".join(str(row[3]) for row in await db.fetchall(f"EXPLAIN QUERY PLAN {claims[0]}"))
