@@ -56,6 +56,7 @@ CONCURRENCY = 64
 # and a write per batch of answers, not per answer (bench/ackstorm.py).
 CLAIM_BATCH_DIVISOR = 8
 MAX_ATTEMPTS = 5
+OUTAGE_MAX_S = 30.0  # longest pause between two tries while Telegram cannot be reached
 PROGRESS_EVERY_S = 5.0
 PROGRESS_MIN_RECIPIENTS = 60  # about 2 s at the free rate: smaller scheduled sends get only a report
 
@@ -66,7 +67,8 @@ class Outcome:
 
     status: 'sent', 'blocked' (403), 'failed' (400 and other definite refusals), 'unknown'
     (timed out: may have been delivered), 'retry' (never reached Telegram: 5xx/network),
-    'retry_after' (429), 'migrated' (group became a supergroup: `new_chat_id`).
+    'unreachable' (no connection to Telegram could be made), 'retry_after' (429), 'migrated'
+    (group became a supergroup: `new_chat_id`).
     """
 
     status: str
@@ -103,6 +105,7 @@ class DeliveryService:
         # (resolved when it was written: choice, else Telegram's, else the default)
         self.language = language
         self.retry_base_s = retry_base_s
+        self._outage_s = 0.0  # the pause while Telegram cannot be reached (0: it can)
         self.repo = repo
         self.clock = clock
         self.catalog = catalog
@@ -380,10 +383,20 @@ class DeliveryService:
         status = outcome.status
         if status == "sent":
             self.sent_total += 1
+            self._outage_s = 0.0
             return Result(item, "sent", message_id=outcome.message_id)
         if status == "retry_after":
             self.pacer.halt(outcome.retry_after if outcome.retry_after > 0 else 1.0)
             return Result(item, "requeue", error="429")
+        if status == "unreachable":
+            # Telegram (or the network to it) is down: every send would fail alike, so all sending
+            # pauses, 1 s and doubling up to OUTAGE_MAX_S between probes, and the row waits
+            # without spending an attempt (an outage must not fail a broadcast, row by row).
+            if self.pacer.halted_for() == 0.0:
+                self._outage_s = min(OUTAGE_MAX_S, max(1.0, self._outage_s * 2))
+                self.pacer.halt(self._outage_s)
+                log.warning("Telegram unreachable (%s): sending paused for %.0f s", outcome.error, self._outage_s)
+            return Result(item, "requeue", error=outcome.error)
         if status == "retry":
             if item.attempts >= MAX_ATTEMPTS:
                 return Result(item, "failed", error=outcome.error or "network")

@@ -117,6 +117,35 @@ async def test_a_429_halt_claims_nothing_until_it_ends(tg: FakeTelegram, bot: Bo
     assert all(sum(m.text == "Halted" for m in p.inbox) == 1 for p in people)
 
 
+async def test_an_outage_of_telegram_pauses_the_broadcast_and_fails_no_one(tg: FakeTelegram, bot: BotRuntime) -> None:
+    """Telegram refusing connections for 12 s (longer than a row's five attempts last) mid-broadcast:
+    sending pauses and resumes; no recipient is marked failed, none gets the notice twice."""
+    db = db_of(bot)
+    group = await add_group(db, "浦东新联会")
+    people = await members(tg, db, 300, [group])
+    tg.set_faults(latency_s=0.01)
+    services = bot.services
+    assert services is not None
+    who = await services.roles.actor(OWNER_ID)
+    draft = Draft("Through an outage", Segment(everyone=True), paid=False)
+    notice = (await services.notices.create(who, draft, "en")).notice_id
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 20
+    while sum(1 for p in people if p.inbox) < 20:
+        assert loop.time() < deadline, "the broadcast did not start"
+        await asyncio.sleep(0.02)
+    await tg.stop()  # connections refused from now on
+    await asyncio.sleep(12)
+    await tg.start()  # same port, same world
+    rows = await _settled(bot, "notice", notice, timeout=90)
+    tg.set_faults()
+    statuses = [status for _, status, _ in rows]
+    assert "failed" not in statuses, statuses
+    assert statuses.count("unknown") <= 64  # only what was in flight at the cut
+    assert statuses.count("sent") + statuses.count("unknown") == 300
+    assert all(sum(m.text == "Through an outage" for m in p.inbox) <= 1 for p in people)
+
+
 async def test_server_errors_are_retried_with_backoff(tg: FakeTelegram, bot: BotRuntime) -> None:
     db = db_of(bot)
     group = await add_group(db, "浦东新联会")

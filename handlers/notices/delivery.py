@@ -4,8 +4,9 @@ python-telegram-bot's exceptions are mapped to `bot.delivery.Outcome` here, so t
 itself stays free of `telegram` imports:
   RetryAfter -> 'retry_after' (wait, then send again), Forbidden -> 'blocked',
   ChatMigrated -> 'migrated', TimedOut and a connection broken after the request was sent ->
-  'unknown' (it may have arrived: no blind retry), other NetworkError (5xx, connection
-  refused) -> 'retry', BadRequest and the rest -> 'failed'.
+  'unknown' (it may have arrived: no blind retry), no connection at all (refused, unreachable)
+  -> 'unreachable' (the engine pauses every send), other NetworkError (5xx) -> 'retry',
+  BadRequest and the rest -> 'failed'.
 """
 
 from __future__ import annotations
@@ -30,15 +31,18 @@ def _seconds(value: int | float | timedelta) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
+def _never_connected(exc: NetworkError) -> bool:
+    """No connection to Telegram could be made (refused, unreachable, no address): the request
+    never left, and the next ones will not fare better for a while."""
+    return isinstance(exc.__cause__, aiohttp.ClientConnectorError | httpx.ConnectError | ConnectionRefusedError)
+
+
 def _lost_answer(exc: NetworkError) -> bool:
     """The connection broke after the request may have been processed (not a refusal to connect).
 
     5xx answers (no cause) and failures to connect never reached Telegram: safe to retry.
     """
-    cause = exc.__cause__
-    if cause is None:
-        return False
-    return not isinstance(cause, aiohttp.ClientConnectorError | httpx.ConnectError | ConnectionRefusedError)
+    return exc.__cause__ is not None and not _never_connected(exc)
 
 
 _NO_PREVIEW = json.dumps({"is_disabled": True})
@@ -95,6 +99,8 @@ class TelegramTransport:
         except BadRequest as exc:
             return Outcome("failed", error=exc.message[:200])
         except NetworkError as exc:
+            if _never_connected(exc):
+                return Outcome("unreachable", error=exc.message[:200])
             if _lost_answer(exc):
                 return Outcome("unknown", error=f"answer lost: {exc.message}"[:200])
             return Outcome("retry", error=exc.message[:200])
