@@ -17,11 +17,12 @@ from tests.notices_helpers import add_group, db_of, members, outbox_rows
 CATALOG = Catalog.load()
 
 
-async def _send(bot: BotRuntime, text: str, *, groups: bool = False) -> int:
+async def _send(bot: BotRuntime, text: str, *, groups: bool = False, paid: bool = False) -> int:
     services = bot.services
     assert services is not None
     who = await services.roles.actor(OWNER_ID)
-    created = await services.notices.create(who, Draft(text, Segment(everyone=True), post_to_groups=groups), "en")
+    draft = Draft(text, Segment(everyone=True), post_to_groups=groups, paid=paid)
+    created = await services.notices.create(who, draft, "en")
     return created.notice_id
 
 
@@ -97,12 +98,8 @@ async def test_a_429_halt_claims_nothing_until_it_ends(tg: FakeTelegram, bot: Bo
     group = await add_group(db, "浦东新联会")
     people = await members(tg, db, 200, [group])
     tg.inject_429("sendMessage", retry_after=4)
-    services = bot.services
-    assert services is not None
-    who = await services.roles.actor(OWNER_ID)
     # a paid broadcast: sends are not paced apart, the worker is between batches when the 429 comes
-    draft = Draft("Halted", Segment(everyone=True), paid=True)
-    notice = (await services.notices.create(who, draft, "en")).notice_id
+    notice = await _send(bot, "Halted", paid=True)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + 10
     while tg.counters.http_429 < 1:
@@ -124,11 +121,7 @@ async def test_an_outage_of_telegram_pauses_the_broadcast_and_fails_no_one(tg: F
     group = await add_group(db, "浦东新联会")
     people = await members(tg, db, 300, [group])
     tg.set_faults(latency_s=0.01)
-    services = bot.services
-    assert services is not None
-    who = await services.roles.actor(OWNER_ID)
-    draft = Draft("Through an outage", Segment(everyone=True), paid=False)
-    notice = (await services.notices.create(who, draft, "en")).notice_id
+    notice = await _send(bot, "Through an outage")
     loop = asyncio.get_running_loop()
     deadline = loop.time() + 20
     while sum(1 for p in people if p.inbox) < 20:

@@ -62,7 +62,7 @@ END';
 -- A row became 'sent' or stopped being 'sent' (its notice and member unchanged): one statement.
 CREATE FUNCTION notice_tallies_outbox_sent() RETURNS trigger LANGUAGE plpgsql AS '
 DECLARE
-    delta INTEGER;
+    delta BIGINT;
 BEGIN
     IF NEW.kind <> ''notice'' OR NEW.ref_id IS NULL OR NEW.member_id IS NULL
        OR OLD.kind IS DISTINCT FROM NEW.kind OR OLD.ref_id IS DISTINCT FROM NEW.ref_id
@@ -80,10 +80,10 @@ END';
 -- A row moved to another notice, member or kind: what it counted is taken away, what it counts added.
 CREATE FUNCTION notice_tallies_outbox_moved() RETURNS trigger LANGUAGE plpgsql AS '
 DECLARE
-    old_sent INTEGER := CASE WHEN OLD.status = ''sent'' THEN 1 ELSE 0 END;
-    new_sent INTEGER := CASE WHEN NEW.status = ''sent'' THEN 1 ELSE 0 END;
-    old_ack INTEGER := 0;
-    new_ack INTEGER := 0;
+    old_sent BIGINT := CASE WHEN OLD.status = ''sent'' THEN 1 ELSE 0 END;
+    new_sent BIGINT := CASE WHEN NEW.status = ''sent'' THEN 1 ELSE 0 END;
+    old_ack BIGINT := 0;
+    new_ack BIGINT := 0;
 BEGIN
     IF OLD.kind = ''notice'' AND OLD.ref_id IS NOT NULL AND OLD.member_id IS NOT NULL THEN
         IF old_sent = 1 AND EXISTS (SELECT 1 FROM notice_acks a
