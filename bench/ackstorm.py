@@ -417,6 +417,7 @@ async def run_mode(backend: str, processes: int, recipients: int, press_delay: f
     chats = [c for _, c in results["sends"]]
     latencies = [(answered - posted) * 1000 for posted, answered in results["presses"] if answered]
     span = sends[-1] - sends[0] if len(sends) > 1 else 0.0
+    per_second = _per_second(sends)
     return {
         "mode": f"{backend}:{processes}",
         "recipients": recipients,
@@ -426,8 +427,8 @@ async def run_mode(backend: str, processes: int, recipients: int, press_delay: f
         "msgs_per_s": round((len(sends) - 1) / span, 1) if span else 0.0,
         "slowest_5s_msgs_per_s": round(_window_rates(sends), 1),
         "sandbox_gc_pauses": len(results["gc_pauses"]),
-        "seconds_below_900": sum(1 for n in _per_second(sends) if n < 900),
-        "sends_per_second": _per_second(sends),
+        "seconds_below_900": sum(1 for n in per_second if n < 900),
+        "sends_per_second": per_second,
         "http_429": int(results["http_429"]),
         "presses": len(results["presses"]),
         "pressers": pressers,

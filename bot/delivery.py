@@ -309,7 +309,7 @@ class DeliveryService:
             chosen.add(item.chat_id)
             return True
 
-        # During a 429's halt nothing is claimed: the answers are recorded and the loop sleeps
+        # During a halt (a 429, Telegram unreachable) nothing is claimed: the answers are recorded and the loop sleeps
         # (claiming rows only to release them again kept the writer busy for the whole halt).
         limit = 0 if self.pacer.halted_for() > 0.0 else self._batch_size()
         try:

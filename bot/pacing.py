@@ -81,7 +81,8 @@ class Pacer:
     * one message per `private_interval` per private chat (counted from the answer);
     * per group chat `group_per_window` in any `group_window` seconds, and `group_interval`
       between two;
-    * after a 429 nothing at all for `retry_after` seconds (`halt`).
+    * after a 429 nothing at all for `retry_after` seconds, and while Telegram cannot be
+      reached nothing for the engine's pause (`halt`).
 
     `acquire` returns a `Ticket`; the caller reports the answer with `finished(ticket)`.
     """
@@ -129,11 +130,11 @@ class Pacer:
         return self.poll if slot is None else max(0.0, slot - self._now())
 
     def halt(self, seconds: float) -> None:
-        """429: nothing at all is sent for `seconds`."""
+        """A 429, or Telegram unreachable: nothing at all is sent for `seconds`."""
         self._halt_until = max(self._halt_until, self._now() + seconds)
 
     def halted_for(self) -> float:
-        """Seconds left of a 429's halt (0 when sending may go on)."""
+        """Seconds left of the current halt (0 when sending may go on)."""
         return max(0.0, self._halt_until - self._now())
 
     def _slot(self, chat_id: int, paid: bool) -> float | None:
